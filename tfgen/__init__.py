@@ -1,0 +1,49 @@
+"""tfgen: a multi-region EKS fleet described once, checked, and emitted as Terraform JSON.
+
+    import tfgen
+    fleet = tfgen.load("fleet.yaml")
+    fleet.environment("development").add_region("eu-west-1", cidr="10.13.0.0/16")
+    tfgen.build(fleet, out="out/")
+"""
+
+from .errors import (
+    Finding,
+    FindingsError,
+    Origin,
+    OutputConflictError,
+    Severity,
+    StaleOutputError,
+    TfgenError,
+    ToolchainError,
+)
+from .model import Cluster, Defaults, Environment, Fleet, Network, NodeGroup, Region, StateBackend
+from .pipeline import BuildResult, build, render, validate
+from .spec import load, loads
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "__version__",
+    "load",
+    "loads",
+    "validate",
+    "render",
+    "build",
+    "BuildResult",
+    "Fleet",
+    "Environment",
+    "Region",
+    "Cluster",
+    "Network",
+    "NodeGroup",
+    "Defaults",
+    "StateBackend",
+    "Finding",
+    "Origin",
+    "Severity",
+    "TfgenError",
+    "FindingsError",
+    "StaleOutputError",
+    "OutputConflictError",
+    "ToolchainError",
+]

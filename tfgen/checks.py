@@ -1,0 +1,333 @@
+"""Rules on the model, run before anything is emitted.
+
+One function per rule; each returns findings and never raises. `check_fleet`
+runs them all so a user sees every problem at once. They read the model (and
+the layout derived from it), never Terraform JSON.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Callable, Iterable, Iterator
+
+from . import naming
+from .errors import Finding, Severity
+from .layout import MAX_ZONES, MIN_SUBNET_PREFIX, carve, zones_of
+from .model import CONNECTIVITY_MODES, NAT_MODES, ROLES, Cluster, Environment, Fleet, Region
+from .regions import REGIONS, closest_region, is_known_region
+
+__all__ = ["check_fleet", "RULES"]
+
+_PROJECT = re.compile(r"^[a-z][a-z0-9-]{0,38}[a-z0-9]$")
+_ENV_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
+_CLUSTER_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
+_K8S_VERSION = re.compile(r"^1\.\d{1,2}$")
+_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
+_VERSION_CONSTRAINT = re.compile(r"^\s*(?:(?:[<>=!~]{1,2}\s*)?\d+(?:\.\d+){0,2}\s*)(?:,\s*(?:[<>=!~]{1,2}\s*)?\d+(?:\.\d+){0,2}\s*)*$")
+
+Rule = Callable[[Fleet], Iterable[Finding]]
+
+
+def check_fleet(fleet: Fleet) -> list[Finding]:
+    """Every finding of every rule, in a stable order."""
+    findings: list[Finding] = []
+    for rule in RULES:
+        findings.extend(rule(fleet))
+    return findings
+
+
+def _finding(code, message, hint, *, path="", obj=None, field="", severity=Severity.ERROR) -> Finding:
+    origin = obj.origin(field) if obj is not None else None
+    return Finding(code=code, message=message, hint=hint, path=path, origin=origin, severity=severity)
+
+
+def _clusters(fleet: Fleet) -> Iterator[tuple[Environment, Region, Cluster, str]]:
+    for env in fleet.environments.values():
+        for region, cluster in env.clusters():
+            yield env, region, cluster, f"{env.name}/{region.name}/{cluster.name}"
+
+
+def _parse_network(value: str | None):
+    try:
+        return ipaddress.IPv4Network(value)
+    except (ipaddress.AddressValueError, ipaddress.NetmaskValueError, ValueError, TypeError):
+        return None
+
+
+def _cidr_problem(value: str) -> str:
+    """Why `value` is not a CIDR block, with the likely intended value."""
+    try:
+        ipaddress.IPv4Network(value, strict=False)
+    except (ValueError, TypeError):
+        return f"{value!r} is not an IPv4 CIDR block such as 10.10.0.0/16"
+    fixed = ipaddress.IPv4Network(value, strict=False)
+    return f"{value} has host bits set; the block is {fixed}"
+
+
+# -- project ------------------------------------------------------------------
+
+
+def check_project(fleet: Fleet) -> Iterator[Finding]:
+    if not isinstance(fleet.project, str) or not _PROJECT.match(fleet.project):
+        yield _finding("VAL101", f"project name {fleet.project!r} is not usable in AWS names",
+                       "use 2-40 lower-case letters, digits and dashes, starting with a letter",
+                       obj=fleet, field="project")
+    for key, value in fleet.tags.items():
+        if not (1 <= len(str(key)) <= 128) or len(str(value)) > 256 or str(key).lower().startswith("aws:"):
+            yield _finding("VAL102", f"tag {key!r} is not a valid AWS tag",
+                           "tag keys are 1-128 characters and may not start with 'aws:'; values at most 256",
+                           obj=fleet, field="tags")
+    for name, value in (("aws_provider", fleet.aws_provider), ("terraform_version", fleet.terraform_version)):
+        if not isinstance(value, str) or not _VERSION_CONSTRAINT.match(value):
+            yield _finding("VAL103", f"{name} {value!r} is not a version constraint",
+                           'write a Terraform constraint such as ">= 3.39, < 6.0"', obj=fleet, field=name)
+    if not fleet.environments:
+        yield _finding("VAL104", "the fleet has no environments", "add an environment with a hub", obj=fleet)
+
+
+def check_state(fleet: Fleet) -> Iterator[Finding]:
+    state = fleet.state
+    if state.backend not in ("s3", "local"):
+        yield _finding("VAL111", f"state backend {state.backend!r} is not supported",
+                       "use `backend: s3` (with bucket, region, lock_table) or `backend: local`",
+                       obj=state, field="backend")
+    if state.backend == "s3":
+        for name in ("bucket", "region"):
+            if not getattr(state, name):
+                yield _finding("VAL112", f"the s3 state backend needs `{name}`",
+                               f"add `{name}:` under `state:`", obj=state)
+        if state.region and not is_known_region(state.region):
+            yield _unknown_region(state.region, "state", state, "region")
+        if not state.lock_table:
+            yield _finding("VAL113", "the s3 state backend has no lock_table: concurrent applies can corrupt state",
+                           "add `lock_table:` naming a DynamoDB table with a `LockID` key",
+                           obj=state, severity=Severity.WARNING)
+
+
+# -- environments and regions -----------------------------------------------
+
+
+def check_environments(fleet: Fleet) -> Iterator[Finding]:
+    for env in fleet.environments.values():
+        if not _ENV_NAME.match(env.name):
+            yield _finding("VAL121", f"environment name {env.name!r} is not usable as a directory and AWS name",
+                           "use lower-case letters, digits and dashes, starting with a letter",
+                           path=env.name, obj=env)
+        hubs = env.hubs
+        if not hubs:
+            yield _finding("VAL122", f"environment {env.name} has no hub cluster",
+                           "add `hub: {region: ..., cidr: ...}` to the environment", path=env.name, obj=env)
+        for region, extra in hubs[1:]:
+            yield _finding("VAL123", f"environment {env.name} has more than one hub ({hubs[0][1].name} and "
+                           f"{region.name}/{extra.name})", "keep one hub per environment; make the others edges",
+                           path=f"{env.name}/{region.name}/{extra.name}", obj=extra)
+        if not any(not c.is_hub for _, c in env.clusters()):
+            yield _finding("VAL124", f"environment {env.name} has no edge clusters",
+                           "add at least one region under `regions:`", path=env.name, obj=env,
+                           severity=Severity.WARNING)
+        if env.connectivity not in CONNECTIVITY_MODES:
+            yield _finding("VAL125", f"connectivity {env.connectivity!r} is not supported",
+                           f"use one of: {', '.join(CONNECTIVITY_MODES)}", path=env.name, obj=env)
+        if env.assume_role is not None and not _ROLE_ARN.match(env.assume_role):
+            yield _finding("VAL126", f"assume_role {env.assume_role!r} is not an IAM role ARN",
+                           "write arn:aws:iam::<12-digit account>:role/<name>", path=env.name, obj=env,
+                           field="assume_role")
+        if env.cidr_pool is not None and _parse_network(env.cidr_pool) is None:
+            yield _finding("VAL127", f"cidr_pool: {_cidr_problem(env.cidr_pool)}",
+                           "write the pool as a network address and prefix, e.g. 10.0.0.0/12",
+                           path=env.name, obj=env, field="cidr_pool")
+
+
+def _unknown_region(name: str, path: str, obj, field: str = "") -> Finding:
+    guess = closest_region(name)
+    hint = f"did you mean {guess}?" if guess else f"use an AWS region name such as us-east-1 (known: {len(REGIONS)})"
+    return _finding("VAL131", f"unknown AWS region {name!r}", hint, path=path, obj=obj, field=field)
+
+
+def check_regions(fleet: Fleet) -> Iterator[Finding]:
+    for env in fleet.environments.values():
+        for region in env.regions.values():
+            if not is_known_region(region.name):
+                yield _unknown_region(region.name, f"{env.name}/{region.name}", region)
+
+
+# -- clusters -------------------------------------------------------------------
+
+
+def check_clusters(fleet: Fleet) -> Iterator[Finding]:
+    for env, region, cluster, path in _clusters(fleet):
+        if not _CLUSTER_NAME.match(cluster.name):
+            yield _finding("VAL141", f"cluster name {cluster.name!r} is not usable in AWS names",
+                           "use lower-case letters, digits and dashes, starting with a letter",
+                           path=path, obj=cluster)
+        if cluster.role not in ROLES:
+            yield _finding("VAL142", f"role {cluster.role!r} is not a cluster role", "use hub or edge",
+                           path=path, obj=cluster)
+        if not isinstance(cluster.kubernetes_version, str) or not _K8S_VERSION.match(cluster.kubernetes_version):
+            yield _finding("VAL143", f"kubernetes_version {cluster.kubernetes_version!r} is not an EKS version",
+                           'write it quoted as major.minor, e.g. "1.29"', path=path, obj=cluster,
+                           field="kubernetes_version")
+        if not cluster.node_groups:
+            yield _finding("VAL144", "the cluster has no node groups", "add one under `node_groups:`",
+                           path=path, obj=cluster, severity=Severity.WARNING)
+        for group in cluster.node_groups.values():
+            yield from _check_node_group(group, f"{path}/{group.name}")
+
+
+def _check_node_group(group, path: str) -> Iterator[Finding]:
+    if not _CLUSTER_NAME.match(group.name):
+        yield _finding("VAL151", f"node group name {group.name!r} is not usable in AWS names",
+                       "use lower-case letters, digits and dashes, starting with a letter", path=path, obj=group)
+    if not (0 <= group.min_size <= group.desired_size <= group.max_size) or group.max_size < 1:
+        yield _finding("VAL152", f"node group sizes min {group.min_size}, desired {group.desired_size}, "
+                       f"max {group.max_size} are inconsistent",
+                       "make 0 <= min <= desired <= max and max >= 1", path=path, obj=group, field="desired_size")
+    if not group.instance_types:
+        yield _finding("VAL153", "the node group has no instance types", "list at least one, e.g. [t3.medium]",
+                       path=path, obj=group, field="instance_types")
+    if group.capacity_type not in ("ON_DEMAND", "SPOT"):
+        yield _finding("VAL154", f"capacity_type {group.capacity_type!r} is not ON_DEMAND or SPOT",
+                       "use ON_DEMAND or SPOT", path=path, obj=group, field="capacity_type")
+    if not (20 <= group.disk_size <= 16384):
+        yield _finding("VAL155", f"disk_size {group.disk_size} GiB is outside 20..16384",
+                       "use at least 20 GiB", path=path, obj=group, field="disk_size")
+
+
+def check_networks(fleet: Fleet) -> Iterator[Finding]:
+    for env, region, cluster, path in _clusters(fleet):
+        yield from _check_network(env, region, cluster, path)
+
+
+def _check_network(env: Environment, region: Region, cluster: Cluster, path: str) -> Iterator[Finding]:
+    net = cluster.network
+    if net.nat not in NAT_MODES:
+        yield _finding("VAL161", f"nat {net.nat!r} is not a NAT layout", "use `single` or `per_az`",
+                       path=path, obj=net, field="nat")
+    if net.cidr is None:
+        yield _finding("VAL162", "the cluster's VPC has no cidr", "add `cidr: 10.x.0.0/16` (a /16 to /28 block)",
+                       path=path, obj=net)
+        return
+    vpc = _parse_network(net.cidr)
+    if vpc is None:
+        yield _finding("VAL163", f"cidr: {_cidr_problem(net.cidr)}",
+                       "write the VPC block as network address and prefix, e.g. 10.11.0.0/16",
+                       path=path, obj=net, field="cidr")
+        return
+    if not 16 <= vpc.prefixlen <= 28:
+        yield _finding("VAL164", f"VPC {vpc} is /{vpc.prefixlen}; AWS allows /16 to /28",
+                       "use a prefix between /16 and /28", path=path, obj=net, field="cidr")
+        return
+    if not is_known_region(region.name) and not net.availability_zones:
+        return  # reported by check_regions; zones cannot be derived
+    if net.availability_zones:
+        zones = list(net.availability_zones)
+        for zone in zones:
+            if not zone.startswith(region.name):
+                yield _finding("VAL165", f"zone {zone} is not in region {region.name}",
+                               f"name zones of {region.name}, e.g. {region.name}a", path=path, obj=net,
+                               field="availability_zones")
+        if len(set(zones)) != len(zones):
+            yield _finding("VAL166", "availability_zones lists a zone twice", "list each zone once",
+                           path=path, obj=net, field="availability_zones")
+    else:
+        known = REGIONS[region.name]
+        if not 1 <= net.az_count <= min(MAX_ZONES, len(known)):
+            yield _finding("VAL167", f"az_count {net.az_count}: tfgen knows {len(known)} zones in {region.name}",
+                           f"use 1 to {min(MAX_ZONES, len(known))}, or list `availability_zones:` explicitly",
+                           path=path, obj=net, field="az_count")
+            return
+        zones = zones_of(cluster, region.name)
+    if len(zones) > MAX_ZONES:
+        yield _finding("VAL167", f"{len(zones)} zones; tfgen lays out at most {MAX_ZONES}",
+                       f"use at most {MAX_ZONES} zones", path=path, obj=net, field="availability_zones")
+        return
+    subnets = []
+    for tier in ("private", "public"):
+        given = getattr(net, f"{tier}_subnets")
+        field = f"{tier}_subnets"
+        if given is None:
+            continue
+        if len(given) != len(zones):
+            yield _finding("VAL168", f"{len(given)} {tier} subnets for {len(zones)} zones",
+                           f"give one {tier} subnet per zone ({', '.join(zones)}), or leave them out to carve them",
+                           path=path, obj=net, field=field)
+        for cidr in given:
+            block = _parse_network(cidr)
+            if block is None:
+                yield _finding("VAL169", f"{tier} subnet: {_cidr_problem(cidr)}",
+                               "write each subnet as network address and prefix", path=path, obj=net, field=field)
+                continue
+            if not block.subnet_of(vpc):
+                yield _finding("VAL170", f"{tier} subnet {block} is outside the VPC {vpc}",
+                               f"choose subnets inside {vpc}", path=path, obj=net, field=field)
+            if block.prefixlen > MIN_SUBNET_PREFIX:
+                yield _finding("VAL171", f"{tier} subnet {block} is smaller than /{MIN_SUBNET_PREFIX}",
+                               f"AWS subnets are /16 to /{MIN_SUBNET_PREFIX}", path=path, obj=net, field=field)
+            subnets.append((block, field))
+    if net.private_subnets is None or net.public_subnets is None:
+        try:
+            private, public = carve(str(vpc), len(zones))
+        except ValueError as exc:
+            yield _finding("VAL172", str(exc), "use a VPC of /22 or larger, or list the subnets explicitly",
+                           path=path, obj=net, field="cidr")
+            return
+        if net.private_subnets is None:
+            subnets += [(ipaddress.IPv4Network(c), "private_subnets") for c in private]
+        if net.public_subnets is None:
+            subnets += [(ipaddress.IPv4Network(c), "public_subnets") for c in public]
+    for i, (a, field_a) in enumerate(subnets):
+        for b, field_b in subnets[i + 1:]:
+            if a.overlaps(b):
+                yield _finding("VAL173", f"subnets {a} and {b} overlap", "make every subnet of a VPC disjoint",
+                               path=path, obj=net, field=field_b)
+
+
+def check_names(fleet: Fleet) -> Iterator[Finding]:
+    """Distinct user names must give distinct Terraform and AWS names."""
+    for env in fleet.environments.values():
+        seen: dict[str, str] = {}
+        for region, cluster in env.clusters():
+            key = naming.cluster_key(region.name, cluster.name)
+            path = f"{env.name}/{region.name}/{cluster.name}"
+            if key in seen:
+                yield _finding("VAL181", f"clusters {seen[key]} and {path} get the same Terraform name {key}",
+                               "rename one of them", path=path, obj=cluster)
+            seen[key] = path
+            eks = naming.aws_name(fleet.project, env.name, region.name, cluster.name, limit=1000)
+            if len(eks) > 100:
+                yield _finding("VAL182", f"EKS cluster name {eks} is longer than 100 characters",
+                               "shorten the project, environment or cluster name", path=path, obj=cluster)
+
+
+def check_hub_overlaps(fleet: Fleet) -> Iterator[Finding]:
+    """Peered VPCs must not overlap: AWS rejects such a peering."""
+    for env in fleet.environments.values():
+        hubs = env.hubs
+        if len(hubs) != 1:
+            continue
+        hub_region, hub = hubs[0]
+        hub_net = _parse_network(hub.network.cidr)
+        for region, cluster in env.clusters():
+            block = _parse_network(cluster.network.cidr)
+            if block is None:
+                continue
+            if cluster is hub or hub_net is None:
+                continue
+            if block.overlaps(hub_net):
+                yield _finding("VAL191", f"VPC {block} of {region.name}/{cluster.name} overlaps the hub's {hub_net}; "
+                               "AWS rejects a peering between overlapping VPCs",
+                               "give the edge a CIDR block disjoint from the hub's",
+                               path=f"{env.name}/{region.name}/{cluster.name}", obj=cluster.network, field="cidr")
+
+
+RULES: tuple[Rule, ...] = (
+    check_project,
+    check_state,
+    check_environments,
+    check_regions,
+    check_clusters,
+    check_networks,
+    check_names,
+    check_hub_overlaps,
+)

@@ -1,0 +1,74 @@
+"""`tfgen` on the command line. Exit status: 0 ok, 1 findings or stale output, 2 usage."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import __version__
+from .errors import FindingsError, TfgenError
+from .pipeline import build
+from .spec import load
+
+__all__ = ["main"]
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # exit 2 with a hint, as argparse does, minus the traceback risk
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {message}\n  fix: see `{self.prog} --help`\n")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="tfgen", description="Multi-region EKS fleets as checked Terraform JSON.")
+    parser.add_argument("--version", action="version", version=f"tfgen {__version__}")
+    verbs = parser.add_subparsers(dest="verb", required=True, parser_class=_Parser)
+
+    b = verbs.add_parser("build", help="check a spec and write one Terraform root module per environment")
+    b.add_argument("spec", help="fleet spec (YAML)")
+    b.add_argument("--out", default="out", help="output directory (default: out)")
+    b.add_argument("--check", action="store_true",
+                   help="write nothing; exit 1 when the output directory is stale")
+    b.set_defaults(run=_build)
+    return parser
+
+
+def _print_findings(findings) -> None:
+    for finding in findings:
+        print(finding.format(), file=sys.stderr)
+
+
+def _build(args) -> int:
+    fleet = load(args.spec)
+    result = build(fleet, args.out, check=args.check)
+    _print_findings(result.warnings)
+    changes = result.changes
+    if args.check:
+        print(f"{args.out} is up to date ({len(changes.unchanged)} files)")
+        return 0
+    summary = f"{len(changes.added)} added, {len(changes.changed)} changed, {len(changes.removed)} removed"
+    envs = sorted(fleet.environments)
+    print(f"built {', '.join(f'{args.out}/{e}' for e in envs)}: {summary}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; return the exit status."""
+    args = _parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except FindingsError as exc:
+        _print_findings(exc.findings)
+        errors = sum(1 for f in exc.findings if f.severity.value == "error")
+        print(f"tfgen: {errors} error(s); nothing was written", file=sys.stderr)
+        return exc.exit_code
+    except TfgenError as exc:
+        print(f"tfgen: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("tfgen: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,73 @@
+"""Per cluster: the EKS control plane (private endpoint, encrypted secrets,
+every log type) and its managed node groups in the private subnets."""
+
+from __future__ import annotations
+
+from .. import naming
+from ..naming import ref
+from .context import ClusterContext, EnvironmentContext
+from .document import Document
+from .iam import attachments, cluster_role, node_role
+
+__all__ = ["emit_clusters", "LOG_TYPES"]
+
+LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
+
+
+def emit_clusters(ctx: EnvironmentContext) -> Document:
+    doc = Document()
+    for c in ctx.clusters:
+        _emit_cluster(doc, c)
+    return doc
+
+
+def _private_subnets(c: ClusterContext) -> list[str]:
+    return [
+        ref(f"aws_subnet.{naming.subnet_name(c.key, 'private', c.region, s.zone)}.id")
+        for s in c.layout.private
+    ]
+
+
+def _emit_cluster(doc: Document, c: ClusterContext) -> None:
+    key, region, cluster = c.key, c.region, c.cluster
+    kms = doc.resource(
+        "aws_kms_key", f"{key}_eks", region=region,
+        description=f"Encrypts Kubernetes secrets of EKS cluster {c.eks_name}",
+        enable_key_rotation=True,
+        deletion_window_in_days=30,
+    )
+    doc.resource("aws_kms_alias", f"{key}_eks", region=region,
+                 name=f"alias/{c.eks_name}-eks", target_key_id=ref(f"{kms}.key_id"))
+    eks = doc.resource(
+        "aws_eks_cluster", key, region=region,
+        name=c.eks_name,
+        role_arn=ref(f"{cluster_role(c)}.arn"),
+        version=cluster.kubernetes_version,
+        enabled_cluster_log_types=LOG_TYPES,
+        vpc_config={
+            "subnet_ids": _private_subnets(c),
+            "endpoint_private_access": True,
+            "endpoint_public_access": False,
+        },
+        encryption_config={"resources": ["secrets"], "provider": {"key_arn": ref(f"{kms}.arn")}},
+        depends_on=attachments(c, "cluster"),
+    )
+    for group in sorted(cluster.node_groups.values(), key=lambda g: g.name):
+        arguments = dict(
+            cluster_name=ref(f"{eks}.name"),
+            node_group_name=group.name,
+            node_role_arn=ref(f"{node_role(c)}.arn"),
+            subnet_ids=_private_subnets(c),
+            instance_types=list(group.instance_types),
+            capacity_type=group.capacity_type,
+            disk_size=group.disk_size,
+            scaling_config={
+                "min_size": group.min_size,
+                "max_size": group.max_size,
+                "desired_size": group.desired_size,
+            },
+            depends_on=attachments(c, "node"),
+        )
+        if group.labels:
+            arguments["labels"] = dict(group.labels)
+        doc.resource("aws_eks_node_group", f"{key}_{naming.alias(group.name)}", region=region, **arguments)

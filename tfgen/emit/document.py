@@ -1,0 +1,61 @@
+"""The JSON document layer: terrascript blocks, rendered deterministically.
+
+terrascript names a resource's type after its Python class, so resource
+classes are made on demand here; every resource goes through `Document.resource`,
+which pins it to a region's provider alias, so none can be emitted without one.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import Any
+
+import terrascript
+
+from .. import naming
+
+__all__ = ["Document", "render"]
+
+
+@lru_cache(maxsize=None)
+def _resource_class(type_: str) -> type:
+    return type(type_, (terrascript.Resource,), {})
+
+
+@lru_cache(maxsize=None)
+def _provider_class(type_: str) -> type:
+    return type(type_, (terrascript.Provider,), {})
+
+
+class Document:
+    """One `*.tf.json` file of a root module."""
+
+    def __init__(self) -> None:
+        self._script = terrascript.Terrascript()
+
+    def resource(self, type_: str, name: str, /, *, region: str, **arguments: Any) -> str:
+        """Add a resource pinned to `region`'s alias; return its address (`aws_vpc.x`)."""
+        block = _resource_class(type_)(name, provider=naming.provider_ref(region), **arguments)
+        self._script.add(block)
+        return f"{type_}.{name}"
+
+    def provider(self, type_: str, **arguments: Any) -> None:
+        self._script.add(_provider_class(type_)(**arguments))
+
+    def terraform(self, **arguments: Any) -> None:
+        self._script.add(terrascript.Terraform(**arguments))
+
+    def output(self, name: str, *, value: Any, description: str) -> None:
+        self._script.add(terrascript.Output(name, value=value, description=description))
+
+    def __bool__(self) -> bool:
+        return bool(self._script)
+
+    def as_dict(self) -> dict:
+        return self._script
+
+
+def render(document: dict) -> bytes:
+    """Canonical JSON: sorted keys, two-space indent, trailing newline."""
+    return (json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")

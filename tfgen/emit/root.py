@@ -1,0 +1,50 @@
+"""The `terraform` block and one aliased `aws` provider per region."""
+
+from __future__ import annotations
+
+from .. import naming
+from .context import EnvironmentContext
+from .document import Document
+
+__all__ = ["emit_terraform", "emit_providers", "standard_tags"]
+
+
+def standard_tags(ctx: EnvironmentContext) -> dict[str, str]:
+    """Tags on every resource, through the providers' `default_tags`."""
+    tags = dict(ctx.fleet.tags)
+    tags.update({"Project": ctx.fleet.project, "Environment": ctx.env.name, "ManagedBy": "tfgen"})
+    return tags
+
+
+def emit_terraform(ctx: EnvironmentContext) -> Document:
+    fleet = ctx.fleet
+    doc = Document()
+    block = {
+        "required_version": fleet.terraform_version,
+        "required_providers": {"aws": {"source": "hashicorp/aws", "version": fleet.aws_provider}},
+    }
+    state = fleet.state
+    if state.backend == "s3":
+        s3 = {"bucket": state.bucket, "key": state.key(ctx.env.name), "region": state.region, "encrypt": True}
+        if state.lock_table:
+            s3["dynamodb_table"] = state.lock_table
+        block["backend"] = {"s3": s3}
+    doc.terraform(**block)
+    return doc
+
+
+def emit_providers(ctx: EnvironmentContext) -> Document:
+    doc = Document()
+    for region in ctx.regions:
+        settings = {
+            "alias": naming.alias(region),
+            "region": region,
+            "default_tags": {"tags": standard_tags(ctx)},
+        }
+        if ctx.env.assume_role:
+            settings["assume_role"] = {
+                "role_arn": ctx.env.assume_role,
+                "session_name": naming.aws_name("tfgen", ctx.fleet.project, ctx.env.name),
+            }
+        doc.provider("aws", **settings)
+    return doc

@@ -1,0 +1,92 @@
+"""Every name tfgen gives to Terraform or AWS is made here.
+
+Terraform addresses come from user-given names (environment, region, cluster,
+zone), never from list positions, so adding a region or a zone never renames
+an existing resource (a rename destroys and recreates infrastructure). Change
+a function here and you move real resources: the golden files under `out/`
+show it in review.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+__all__ = [
+    "alias",
+    "provider_ref",
+    "cluster_key",
+    "zone_suffix",
+    "subnet_name",
+    "route_table_name",
+    "nat_name",
+    "peering_name",
+    "route_name",
+    "aws_name",
+    "ref",
+]
+
+_NOT_IDENT = re.compile(r"[^a-z0-9_]+")
+
+
+def _ident(text: str) -> str:
+    """A Terraform identifier from a user-given name: lower case, `_` for the rest."""
+    return _NOT_IDENT.sub("_", text.lower()).strip("_")
+
+
+def alias(region: str) -> str:
+    """The `aws` provider alias of a region: `us-east-2` -> `us_east_2`."""
+    return _ident(region)
+
+
+def provider_ref(region: str) -> str:
+    """The `provider` argument that pins a resource to a region's alias."""
+    return f"aws.{alias(region)}"
+
+
+def cluster_key(region: str, cluster: str) -> str:
+    """The stem of every resource of one cluster: `us_east_2_edge`."""
+    return f"{alias(region)}_{_ident(cluster)}"
+
+
+def zone_suffix(region: str, zone: str) -> str:
+    """A zone's name without its region: `us-east-2a` -> `a`, `us-west-2-lax-1a` -> `lax_1a`."""
+    rest = zone[len(region):] if zone.startswith(region) else zone
+    return _ident(rest) or _ident(zone)
+
+
+def subnet_name(key: str, tier: str, region: str, zone: str) -> str:
+    return f"{key}_{tier}_{zone_suffix(region, zone)}"
+
+
+def route_table_name(key: str, table: str, region: str) -> str:
+    """`table` is a layout key: "public" or "private:<zone>"."""
+    if table == "public":
+        return f"{key}_public"
+    return f"{key}_private_{zone_suffix(region, table.split(':', 1)[1])}"
+
+
+def nat_name(key: str, region: str, zone: str) -> str:
+    return f"{key}_{zone_suffix(region, zone)}"
+
+
+def peering_name(requester_key: str, accepter_key: str) -> str:
+    return f"{requester_key}__{accepter_key}"
+
+
+def route_name(route_table: str, peer_key: str) -> str:
+    return f"{route_table}__to__{peer_key}"
+
+
+def aws_name(*parts: str, limit: int = 64) -> str:
+    """A name for AWS (EKS cluster, IAM role): `-`-joined, cut to `limit` with a stable hash."""
+    name = "-".join(re.sub(r"[^A-Za-z0-9-]+", "-", p).strip("-") for p in parts if p)
+    if len(name) <= limit:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+    return f"{name[: limit - 9].rstrip('-')}-{digest}"
+
+
+def ref(address: str) -> str:
+    """A Terraform JSON reference: `aws_vpc.hub.id` -> `${aws_vpc.hub.id}`."""
+    return "${" + address + "}"

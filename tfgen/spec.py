@@ -1,0 +1,343 @@
+"""Read a fleet spec (YAML) into the model.
+
+This module checks the *shape* of a spec: YAML syntax, known keys, value types.
+Whether values make sense (a CIDR parses, a region exists, one hub per
+environment) is for `tfgen.checks`, which sees YAML- and Python-built fleets
+alike. Every finding carries the file and line of the key it is about.
+
+Format (see README for the full reference)::
+
+    project: multi-region-clusters
+    tags: {Owner: platform}
+    aws_provider: ">= 3.39, < 6.0"
+    state: {backend: s3, bucket: mrc-tfstate, region: us-east-1, lock_table: mrc-locks}
+    environments:
+      development:
+        assume_role: arn:aws:iam::111111111111:role/platform-deployer
+        defaults: {kubernetes_version: "1.29", az_count: 3, nat: single,
+                   node_groups: {workers: {instance_types: [t3.medium], min: 1, max: 3, desired: 1}}}
+        hub: {region: us-east-1, cidr: 10.10.0.0/16}
+        regions:
+          us-east-2: {cidr: 10.11.0.0/16}            # one edge cluster named "edge"
+          eu-west-1:
+            clusters: {edge-a: {cidr: 10.13.0.0/16}, edge-b: {cidr: 10.14.0.0/16}}
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import Finding, FindingsError, Origin, TfgenError
+from .model import DEFAULT_EDGE_NAME, DEFAULT_HUB_NAME, EDGE, HUB, Defaults, Fleet, NodeGroup, StateBackend
+
+__all__ = ["load", "loads"]
+
+Path_ = tuple  # a key path in the spec, e.g. ("environments", "development", "hub")
+
+_NETWORK_KEYS = {
+    "cidr": "str",
+    "az_count": "int",
+    "availability_zones": "str_list",
+    "public_subnets": "str_list",
+    "private_subnets": "str_list",
+    "nat": "str",
+}
+_CLUSTER_KEYS = {**_NETWORK_KEYS, "kubernetes_version": "str", "node_groups": "node_groups"}
+_HUB_KEYS = {**_CLUSTER_KEYS, "region": "str", "name": "str"}
+_NODE_GROUP_KEYS = {
+    "instance_types": "str_list",
+    "min": "int",
+    "max": "int",
+    "desired": "int",
+    "disk_size": "int",
+    "capacity_type": "str",
+    "labels": "str_map",
+}
+_DEFAULTS_KEYS = {"kubernetes_version": "str", "node_groups": "node_groups", "az_count": "int", "nat": "str"}
+_ENV_KEYS = {
+    "cidr_pool": "str",
+    "assume_role": "str",
+    "defaults": "map",
+    "hub": "map",
+    "regions": "map",
+}
+_STATE_KEYS = {"backend": "str", "bucket": "str", "key_prefix": "str", "region": "str", "lock_table": "str"}
+_TOP_KEYS = {
+    "project": "str",
+    "tags": "str_map",
+    "aws_provider": "str",
+    "terraform_version": "str",
+    "state": "map",
+    "environments": "map",
+}
+_TYPE_NAMES = {
+    "str": "a string",
+    "int": "a whole number",
+    "str_list": "a list of strings",
+    "str_map": "a mapping of strings to strings",
+    "map": "a mapping",
+    "node_groups": "a mapping of node group names to settings",
+}
+
+
+def load(path: str | Path) -> Fleet:
+    """Read the spec at `path`; raise `FindingsError` with every shape problem found."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise TfgenError(f"{path}: no such spec file; give the path of a fleet YAML file") from None
+    except (IsADirectoryError, UnicodeDecodeError) as exc:
+        raise TfgenError(f"{path}: cannot read the spec ({exc}); give a UTF-8 YAML file") from None
+    return loads(text, filename=str(path))
+
+
+def loads(text: str, *, filename: str = "<spec>") -> Fleet:
+    """Read a spec from a string; `filename` is used in findings."""
+    reader = _Reader(filename)
+    data = reader.parse(text)
+    fleet = reader.fleet(data) if data is not None else None
+    if reader.findings or fleet is None:
+        raise FindingsError(reader.findings)
+    return fleet
+
+
+class _Reader:
+    def __init__(self, filename: str):
+        self.filename = filename
+        self.lines: dict[Path_, int] = {}
+        self.findings: list[Finding] = []
+
+    # -- YAML with line numbers --------------------------------------------
+
+    def parse(self, text: str) -> Any:
+        try:
+            root = yaml.compose(text, Loader=yaml.SafeLoader)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+            line = mark.line + 1 if mark else None
+            problem = getattr(exc, "problem", None) or str(exc)
+            self.findings.append(
+                Finding(
+                    code="SPEC001",
+                    message=f"not valid YAML: {problem}",
+                    hint="fix the YAML syntax at this line (indentation, a missing ':' or an unclosed bracket)",
+                    origin=Origin(self.filename, line),
+                )
+            )
+            return None
+        if root is None:
+            self._add((), "SPEC002", "the spec is empty", "start from examples/multi-region-eks.yaml")
+            return None
+        return self._value(root, ())
+
+    def _value(self, node: yaml.Node, path: Path_) -> Any:
+        self.lines[path] = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            result: dict = {}
+            for key_node, value_node in node.value:
+                key = self._scalar(key_node)
+                if not isinstance(key, (str, int, float)) or isinstance(key, bool):
+                    self._add(path, "SPEC003", f"a key must be a plain name, not {key!r}", "use a plain name as key",
+                              line=key_node.start_mark.line + 1)
+                    continue
+                key = str(key)
+                if key in result:
+                    self._add(path + (key,), "SPEC004", f"key {key!r} appears twice",
+                              "remove one of the two; YAML keeps only the last", line=key_node.start_mark.line + 1)
+                result[key] = self._value(value_node, path + (key,))
+                self.lines[path + (key,)] = key_node.start_mark.line + 1
+            return result
+        if isinstance(node, yaml.SequenceNode):
+            return [self._value(item, path + (i,)) for i, item in enumerate(node.value)]
+        return self._scalar(node)
+
+    @staticmethod
+    def _scalar(node: yaml.Node) -> Any:
+        if not isinstance(node, yaml.ScalarNode):
+            return node  # reported by the caller as a wrong key type
+        return _CONSTRUCTOR.construct_object(node, deep=True)
+
+    # -- findings -----------------------------------------------------------
+
+    def origin(self, path: Path_) -> Origin:
+        while path and path not in self.lines:
+            path = path[:-1]
+        return Origin(self.filename, self.lines.get(path))
+
+    def _where(self, path: Path_, *fields: str) -> dict[str, Origin]:
+        where = {"": self.origin(path)}
+        for name in fields:
+            if path + (name,) in self.lines:
+                where[name] = self.origin(path + (name,))
+        return where
+
+    def _add(self, path: Path_, code: str, message: str, hint: str, *, line: int | None = None) -> None:
+        origin = Origin(self.filename, line) if line else self.origin(path)
+        self.findings.append(
+            Finding(code=code, message=message, hint=hint, path=_dotted(path), origin=origin)
+        )
+
+    # -- typed access -------------------------------------------------------
+
+    def _mapping(self, value: Any, path: Path_, keys: dict[str, str], *, required: tuple[str, ...] = ()) -> dict:
+        """Check that `value` is a mapping with only `keys`, each of its type."""
+        if value is None:
+            value = {}
+        if not isinstance(value, dict):
+            self._add(path, "SPEC010", f"{_dotted(path) or 'the spec'} must be a mapping, got {_kind(value)}",
+                      f"write `{path[-1] if path else 'key'}:` followed by indented `key: value` lines")
+            return {}
+        out = {}
+        for key, item in value.items():
+            if key not in keys:
+                guess = difflib.get_close_matches(key, list(keys), n=1, cutoff=0.6)
+                hint = f"did you mean `{guess[0]}`?" if guess else f"allowed keys here: {', '.join(sorted(keys))}"
+                self._add(path + (key,), "SPEC011", f"unknown key `{key}` in {_dotted(path) or 'the spec'}", hint)
+                continue
+            checked = self._typed(item, path + (key,), keys[key])
+            if checked is not _BAD:
+                out[key] = checked
+        for key in required:
+            if key not in value:
+                self._add(path, "SPEC012", f"{_dotted(path) or 'the spec'} needs `{key}`", f"add `{key}:` here")
+        return out
+
+    def _typed(self, item: Any, path: Path_, kind: str) -> Any:
+        ok = {
+            "str": lambda v: isinstance(v, str),
+            "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
+            "str_list": lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
+            "str_map": lambda v: isinstance(v, dict) and all(isinstance(x, str) for x in v.values()),
+            "map": lambda v: v is None or isinstance(v, dict),
+            "node_groups": lambda v: isinstance(v, dict),
+        }[kind](item)
+        if ok:
+            return item
+        hint = f"write {_TYPE_NAMES[kind]}"
+        if kind == "str" and isinstance(item, (int, float)) and not isinstance(item, bool):
+            hint = f'quote it: "{item}" (YAML reads {item} as a number)'
+        elif kind == "str_map" and isinstance(item, dict):
+            hint = "quote values that YAML reads as numbers or booleans, e.g. \"true\""
+        self._add(path, "SPEC013", f"`{path[-1]}` must be {_TYPE_NAMES[kind]}, got {_kind(item)}", hint)
+        return _BAD
+
+    # -- the fleet ------------------------------------------------------------
+
+    def fleet(self, data: Any) -> Fleet | None:
+        top = self._mapping(data, (), _TOP_KEYS, required=("project", "environments"))
+        if "project" not in top:
+            return None
+        fleet = Fleet(
+            project=top["project"],
+            tags=dict(top.get("tags", {})),
+            where=self._where((), *_TOP_KEYS),
+        )
+        if "aws_provider" in top:
+            fleet.aws_provider = top["aws_provider"]
+        if "terraform_version" in top:
+            fleet.terraform_version = top["terraform_version"]
+        if "state" in top:
+            state = self._mapping(top["state"], ("state",), _STATE_KEYS)
+            fleet.state = StateBackend(**state, where=self._where(("state",), *_STATE_KEYS))
+        environments = top.get("environments")
+        if environments is not None and not environments:
+            self._add(("environments",), "SPEC014", "no environments are defined",
+                      "add one, e.g. `development:` with a `hub:` and `regions:`")
+        for name, body in (environments or {}).items():
+            self.environment(fleet, str(name), body, ("environments", name))
+        return fleet
+
+    def environment(self, fleet: Fleet, name: str, body: Any, path: Path_) -> None:
+        env_data = self._mapping(body, path, _ENV_KEYS, required=("hub",))
+        defaults = Defaults(where=self._where(path + ("defaults",)))
+        if "defaults" in env_data:
+            d = self._mapping(env_data["defaults"], path + ("defaults",), _DEFAULTS_KEYS)
+            dpath = path + ("defaults",)
+            defaults = Defaults(
+                where=self._where(dpath, *_DEFAULTS_KEYS),
+                **{k: v for k, v in d.items() if k != "node_groups"},
+            )
+            if "node_groups" in d:
+                defaults.node_groups = self.node_groups(d["node_groups"], dpath + ("node_groups",))
+        env = fleet.add_environment(
+            name,
+            cidr_pool=env_data.get("cidr_pool"),
+            assume_role=env_data.get("assume_role"),
+            defaults=defaults,
+            where=self._where(path, *_ENV_KEYS),
+        )
+        if "hub" in env_data:
+            hub = self._mapping(env_data["hub"], path + ("hub",), _HUB_KEYS, required=("region",))
+            if "region" in hub:
+                region = hub.pop("region")
+                self.cluster(env, region, hub.pop("name", DEFAULT_HUB_NAME), HUB, hub, path + ("hub",))
+        regions = env_data.get("regions") or {}
+        for region, rbody in regions.items():
+            rpath = path + ("regions", region)
+            if isinstance(rbody, dict) and "clusters" in rbody:
+                rdata = self._mapping(rbody, rpath, {"clusters": "map"})
+                for cname, cbody in (rdata.get("clusters") or {}).items():
+                    cpath = rpath + ("clusters", cname)
+                    cdata = self._mapping(cbody, cpath, _CLUSTER_KEYS)
+                    self.cluster(env, region, str(cname), EDGE, cdata, cpath)
+            else:
+                keys = {**_CLUSTER_KEYS, "clusters": "map"}
+                cdata = self._mapping(rbody, rpath, keys)
+                self.cluster(env, region, DEFAULT_EDGE_NAME, EDGE, cdata, rpath)
+
+    def cluster(self, env, region: str, name: str, role: str, data: dict, path: Path_) -> None:
+        options = dict(data)
+        if "node_groups" in options:
+            options["node_groups"] = self.node_groups(options["node_groups"], path + ("node_groups",))
+        if name in env.regions.get(region, _NO_REGION).clusters:
+            self._add(path, "SPEC015", f"region {region} of environment {env.name} already has a cluster {name!r}",
+                      "give this cluster another `name:` (the hub and an edge in one region need different names)")
+            return
+        env.add_cluster(region, name, role=role, where=self._where(path, *_CLUSTER_KEYS), **options)
+
+    def node_groups(self, value: dict, path: Path_) -> dict[str, NodeGroup]:
+        groups = {}
+        for name, body in value.items():
+            gpath = path + (name,)
+            g = self._mapping(body, gpath, _NODE_GROUP_KEYS)
+            renamed = {"min": "min_size", "max": "max_size", "desired": "desired_size"}
+            groups[str(name)] = NodeGroup(
+                name=str(name),
+                where={renamed.get(k, k): o for k, o in self._where(gpath, *_NODE_GROUP_KEYS).items()},
+                **{renamed.get(k, k): v for k, v in g.items()},
+            )
+        return groups
+
+
+class _NoRegion:
+    clusters: dict = {}
+
+
+_NO_REGION = _NoRegion()
+_CONSTRUCTOR = yaml.constructor.SafeConstructor()
+_BAD = object()
+
+
+def _dotted(path: Path_) -> str:
+    return ".".join(str(p) for p in path)
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, (int, float)):
+        return f"the number {value}"
+    if isinstance(value, str):
+        return f"the string {value!r}"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__

