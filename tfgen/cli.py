@@ -6,8 +6,9 @@ import argparse
 import sys
 
 from . import __version__
-from .errors import FindingsError, TfgenError
-from .pipeline import build
+from .errors import FindingsError, Severity, SpecError, TfgenError
+from .model import Fleet
+from .pipeline import build, validate
 from .spec import load
 
 __all__ = ["main"]
@@ -38,8 +39,19 @@ def _print_findings(findings) -> None:
         print(finding.format(), file=sys.stderr)
 
 
+def _load(path: str) -> Fleet:
+    """The spec's fleet; on shape errors, also the value errors of what could be read."""
+    try:
+        return load(path)
+    except SpecError as exc:
+        findings = list(exc.findings)
+        if exc.fleet is not None:
+            findings += [f for f in validate(exc.fleet) if f.severity is Severity.ERROR]
+        raise FindingsError(findings) from None
+
+
 def _build(args) -> int:
-    fleet = load(args.spec)
+    fleet = _load(args.spec)
     result = build(fleet, args.out, check=args.check)
     _print_findings(result.warnings)
     changes = result.changes

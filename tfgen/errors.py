@@ -4,6 +4,7 @@ Hierarchy::
 
     TfgenError                 base of everything tfgen raises on purpose
     ├── FindingsError          the spec or the fleet has findings (exit 1)
+    │   └── SpecError          the spec's shape is wrong (unknown keys, types, YAML)
     ├── StaleOutputError       `build --check`: out/ differs from the spec (exit 1)
     ├── OutputConflictError    out/ holds a file tfgen does not own (exit 2)
     └── ToolchainError         terraform / provider / AWS double unusable (exit 2)
@@ -24,6 +25,7 @@ __all__ = [
     "Finding",
     "TfgenError",
     "FindingsError",
+    "SpecError",
     "StaleOutputError",
     "OutputConflictError",
     "ToolchainError",
@@ -94,6 +96,14 @@ class FindingsError(TfgenError):
             f"{len(errors)} error(s) in the fleet; nothing was written:\n"
             + "\n".join(f.format() for f in self.findings)
         )
+
+
+class SpecError(FindingsError):
+    """The spec file is not a well-formed fleet spec; `fleet` is what could be read of it."""
+
+    def __init__(self, findings: list[Finding], fleet=None):
+        super().__init__(findings)
+        self.fleet = fleet
 
 
 class StaleOutputError(TfgenError):

@@ -59,7 +59,19 @@ def availability_zones(region: str) -> list[str]:
 
 def closest_region(name: str) -> str | None:
     """The known region a misspelt `name` most likely meant, for hints."""
-    import difflib
+    best = min(REGIONS, key=lambda known: (_edits(name, known), known))
+    return best if _edits(name, best) <= max(2, len(name) // 4) else None
 
-    match = difflib.get_close_matches(name, list(REGIONS), n=1, cutoff=0.6)
-    return match[0] if match else None
+
+def _edits(a: str, b: str) -> int:
+    """Edit distance counting a swap of two neighbours as one edit (us-esat-2 -> us-east-2)."""
+    rows = [list(range(len(b) + 1))]
+    for i in range(1, len(a) + 1):
+        row = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = a[i - 1] != b[j - 1]
+            row[j] = min(rows[-1][j] + 1, row[j - 1] + 1, rows[-1][j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                row[j] = min(row[j], rows[-2][j - 2] + 1)
+        rows.append(row)
+    return rows[-1][-1]

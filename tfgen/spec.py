@@ -31,7 +31,7 @@ from typing import Any
 
 import yaml
 
-from .errors import Finding, FindingsError, Origin, TfgenError
+from .errors import Finding, Origin, SpecError, TfgenError
 from .model import DEFAULT_EDGE_NAME, DEFAULT_HUB_NAME, EDGE, HUB, Defaults, Fleet, NodeGroup, StateBackend
 
 __all__ = ["load", "loads"]
@@ -85,7 +85,7 @@ _TYPE_NAMES = {
 
 
 def load(path: str | Path) -> Fleet:
-    """Read the spec at `path`; raise `FindingsError` with every shape problem found."""
+    """Read the spec at `path`; raise `SpecError` with every shape problem found."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -102,7 +102,7 @@ def loads(text: str, *, filename: str = "<spec>") -> Fleet:
     data = reader.parse(text)
     fleet = reader.fleet(data) if data is not None else None
     if reader.findings or fleet is None:
-        raise FindingsError(reader.findings)
+        raise SpecError(reader.findings, fleet)
     return fleet
 
 

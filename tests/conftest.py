@@ -1,0 +1,49 @@
+"""Shared fixtures: the example fleet, its built output, and real offline plans."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import tfgen
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "examples" / "multi-region-eks.yaml"
+
+
+@pytest.fixture
+def example_fleet() -> tfgen.Fleet:
+    return tfgen.load(EXAMPLE)
+
+
+@pytest.fixture(scope="session")
+def example_out(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("out")
+    tfgen.build(tfgen.load(EXAMPLE), out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def toolchain(tmp_path_factory):
+    from tfgen.toolchain import Toolchain
+
+    return Toolchain(tmp_path_factory.mktemp("toolchain"))
+
+
+@pytest.fixture(scope="session")
+def example_plans(example_out, toolchain, tmp_path_factory):
+    """A real `terraform plan` of every environment of the example, planned once."""
+    from tfgen.testing import plan_root
+
+    work = tmp_path_factory.mktemp("plans")
+    return {
+        env: plan_root(example_out / env, workdir=work, toolchain=toolchain)
+        for env in ("development", "production")
+    }
+
+
+def write_spec(tmp_path: Path, text: str, name: str = "fleet.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path

@@ -1,0 +1,134 @@
+"""JSON-level guarantees of the emitted root modules."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import tfgen
+from tfgen import naming
+from tests.conftest import EXAMPLE
+
+REFERENCE = re.compile(r"^(aws_[a-z0-9_]+)\.[a-z0-9_]+\.[a-z_]+$")
+
+
+def _documents(out, env):
+    return {p.name: json.loads(p.read_text()) for p in sorted((out / env).glob("*.tf.json"))}
+
+
+def _resources(out, env):
+    for filename, doc in _documents(out, env).items():
+        for type_, items in doc.get("resource", {}).items():
+            for name, body in items.items():
+                yield filename, type_, name, body
+
+
+def _strings(value):
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _strings(v)
+
+
+def test_root_module_is_split_by_concern(example_out):
+    for env in ("development", "production"):
+        assert sorted(_documents(example_out, env)) == sorted([
+            "terraform.tf.json", "providers.tf.json", "network.tf.json", "peering.tf.json",
+            "iam.tf.json", "clusters.tf.json", "outputs.tf.json"]), env
+
+
+def test_one_aliased_provider_per_region_with_default_tags(example_out):
+    providers = _documents(example_out, "production")["providers.tf.json"]["provider"]["aws"]
+    assert [(p["alias"], p["region"]) for p in providers] == [
+        ("eu_west_1", "eu-west-1"), ("us_east_1", "us-east-1"), ("us_east_2", "us-east-2"), ("us_west_2", "us-west-2")]
+    for p in providers:
+        tags = p["default_tags"]["tags"]
+        assert tags["Project"] == "multi-region-clusters" and tags["Environment"] == "production", p["alias"]
+        assert tags["ManagedBy"] == "tfgen" and tags["Owner"] == "platform", p["alias"]
+
+
+def test_every_resource_names_its_provider_alias(example_out):
+    aliases = {f"aws.{p['alias']}" for p in
+               _documents(example_out, "development")["providers.tf.json"]["provider"]["aws"]}
+    for filename, type_, name, body in _resources(example_out, "development"):
+        assert body.get("provider") in aliases, f"{filename}: {type_}.{name}"
+
+
+def test_references_are_interpolations(example_out):
+    for filename, type_, name, body in _resources(example_out, "production"):
+        for value in _strings(body):
+            assert not REFERENCE.match(value), f"{filename}: {type_}.{name} has bare reference {value!r}"
+
+
+def test_no_data_sources(example_out):
+    for env in ("development", "production"):
+        for filename, doc in _documents(example_out, env).items():
+            assert "data" not in doc, f"{env}/{filename}"
+
+
+def test_backend_state_key_per_environment(example_out):
+    for env in ("development", "production"):
+        terraform = _documents(example_out, env)["terraform.tf.json"]["terraform"]
+        assert terraform["backend"]["s3"] == {
+            "bucket": "mrc-tfstate", "key": f"multi-region-clusters/{env}/terraform.tfstate",
+            "region": "us-east-1", "dynamodb_table": "mrc-locks", "encrypt": True}, env
+        assert terraform["required_providers"]["aws"] == {"source": "hashicorp/aws", "version": ">= 3.39, < 6.0"}
+
+
+def test_assume_role_reaches_every_provider(tmp_path):
+    fleet = tfgen.load(EXAMPLE)
+    arn = "arn:aws:iam::123456789012:role/platform-deployer"
+    fleet.environment("development").assume_role = arn
+    tfgen.build(fleet, tmp_path)
+    for p in _documents(tmp_path, "development")["providers.tf.json"]["provider"]["aws"]:
+        assert p["assume_role"]["role_arn"] == arn, p["alias"]
+    for p in _documents(tmp_path, "production")["providers.tf.json"]["provider"]["aws"]:
+        assert "assume_role" not in p, p["alias"]
+
+
+def test_nat_layout_single_and_per_az(example_out):
+    dev = [n for _, t, n, _ in _resources(example_out, "development") if t == "aws_nat_gateway"]
+    prod = [n for _, t, n, _ in _resources(example_out, "production") if t == "aws_nat_gateway"]
+    assert sorted(dev) == ["us_east_1_hub_a", "us_east_2_edge_a", "us_west_2_edge_a"]
+    assert len(prod) == 4 * 3 and "eu_west_1_edge_c" in prod
+
+
+def test_eks_cluster_is_private_encrypted_and_logs_everything(example_out):
+    clusters = [(n, b) for _, t, n, b in _resources(example_out, "production") if t == "aws_eks_cluster"]
+    assert len(clusters) == 4
+    for name, body in clusters:
+        assert body["vpc_config"]["endpoint_public_access"] is False, name
+        assert body["vpc_config"]["endpoint_private_access"] is True, name
+        assert body["encryption_config"]["resources"] == ["secrets"], name
+        assert sorted(body["enabled_cluster_log_types"]) == sorted(
+            ["api", "audit", "authenticator", "controllerManager", "scheduler"]), name
+        assert all("private" in s for s in body["vpc_config"]["subnet_ids"]), name
+
+
+def test_adding_a_region_only_adds_resources(tmp_path, example_out):
+    fleet = tfgen.load(EXAMPLE)
+    fleet.environment("production").add_region("ap-southeast-2", cidr="10.24.0.0/16")
+    tfgen.build(fleet, tmp_path)
+    before = {(t, n): b for _, t, n, b in _resources(example_out, "production")}
+    after = {(t, n): b for _, t, n, b in _resources(tmp_path, "production")}
+    assert {k: after[k] for k in before} == before, "an existing resource changed"
+    new = set(after) - set(before)
+    assert ("aws_vpc", "ap_southeast_2_edge") in new
+    key = naming.peering_name("us_east_1_hub", "ap_southeast_2_edge")
+    assert ("aws_vpc_peering_connection", key) in new
+
+
+def test_python_api_and_yaml_give_identical_output(tmp_path, example_out):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("example", EXAMPLE.parent / "multi_region_eks.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    tfgen.build(module.fleet(), tmp_path)
+    produced = {p.relative_to(tmp_path): p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    expected = {p.relative_to(example_out): p.read_bytes() for p in example_out.rglob("*") if p.is_file()}
+    assert produced == expected
