@@ -232,7 +232,7 @@ def _check_network(env: Environment, region: Region, cluster: Cluster, path: str
                            path=path, obj=net, field="availability_zones")
     else:
         known = REGIONS[region.name]
-        if not 1 <= net.az_count <= min(MAX_ZONES, len(known)):
+        if net.az_count is not None and not 1 <= net.az_count <= min(MAX_ZONES, len(known)):
             yield _finding("VAL167", f"az_count {net.az_count}: tfgen knows {len(known)} zones in {region.name}",
                            f"use 1 to {min(MAX_ZONES, len(known))}, or list `availability_zones:` explicitly",
                            path=path, obj=net, field="az_count")

@@ -23,6 +23,7 @@ from .regions import REGIONS, availability_zones
 __all__ = ["MAX_ZONES", "Subnet", "NetworkLayout", "zones_of", "layout_of", "carve"]
 
 MAX_ZONES = 6
+DEFAULT_ZONES = 3
 _PRIVATE_NEWBITS = 3
 _PUBLIC_NEWBITS = 6
 # The smallest subnet AWS allows.
@@ -64,7 +65,8 @@ def zones_of(cluster: Cluster, region: str) -> list[str]:
         return list(cluster.network.availability_zones)
     if region not in REGIONS:
         return []
-    return availability_zones(region)[: cluster.network.az_count]
+    count = cluster.network.az_count
+    return availability_zones(region)[: DEFAULT_ZONES if count is None else count]
 
 
 def carve(cidr: str, zone_count: int) -> tuple[list[str], list[str]]:

@@ -95,11 +95,12 @@ class Network(_Located):
     """A cluster's VPC: its CIDR, zones, subnets and NAT layout.
 
     Subnets left out are carved from the VPC CIDR (see `tfgen.layout`); zones
-    left out are the first `az_count` of tfgen's table for the region.
+    left out are the first `az_count` of tfgen's table for the region
+    (`None`: three, or all the region has when it has fewer).
     """
 
     cidr: str | None = None
-    az_count: int = 3
+    az_count: int | None = None
     availability_zones: list[str] | None = None
     public_subnets: list[str] | None = None
     private_subnets: list[str] | None = None
@@ -141,7 +142,7 @@ class Defaults(_Located):
     node_groups: dict[str, NodeGroup] = field(
         default_factory=lambda: {"workers": NodeGroup(name="workers")}
     )
-    az_count: int = 3
+    az_count: int | None = None
     nat: str = NAT_SINGLE
 
 
