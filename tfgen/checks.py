@@ -133,6 +133,9 @@ def check_environments(fleet: Fleet) -> Iterator[Finding]:
             yield _finding("VAL126", f"assume_role {env.assume_role!r} is not an IAM role ARN",
                            "write arn:aws:iam::<12-digit account>:role/<name>", path=env.name, obj=env,
                            field="assume_role")
+        if not isinstance(env.vpc_prefix, int) or not 16 <= env.vpc_prefix <= 28:
+            yield _finding("VAL128", f"vpc_prefix {env.vpc_prefix!r} is outside /16../28",
+                           "use a prefix length between 16 and 28", path=env.name, obj=env, field="vpc_prefix")
         if env.cidr_pool is not None and _parse_network(env.cidr_pool) is None:
             yield _finding("VAL127", f"cidr_pool: {_cidr_problem(env.cidr_pool)}",
                            "write the pool as a network address and prefix, e.g. 10.0.0.0/12",
@@ -147,9 +150,15 @@ def _unknown_region(name: str, path: str, obj, field: str = "") -> Finding:
 
 def check_regions(fleet: Fleet) -> Iterator[Finding]:
     for env in fleet.environments.values():
+        aliases: dict[str, str] = {}
         for region in env.regions.values():
             if not is_known_region(region.name):
                 yield _unknown_region(region.name, f"{env.name}/{region.name}", region)
+            alias = naming.alias(region.name)
+            if alias in aliases:
+                yield _finding("VAL132", f"regions {aliases[alias]} and {region.name} get the same provider alias "
+                               f"{alias}", "name each region once, as AWS spells it", path=env.name, obj=region)
+            aliases[alias] = region.name
 
 
 # -- clusters -------------------------------------------------------------------
@@ -205,7 +214,8 @@ def _check_network(env: Environment, region: Region, cluster: Cluster, path: str
         yield _finding("VAL161", f"nat {net.nat!r} is not a NAT layout", "use `single` or `per_az`",
                        path=path, obj=net, field="nat")
     if net.cidr is None:
-        yield _finding("VAL162", "the cluster's VPC has no cidr", "add `cidr: 10.x.0.0/16` (a /16 to /28 block)",
+        yield _finding("VAL162", "the cluster's VPC has no cidr and its environment no cidr_pool",
+                       "add `cidr: 10.x.0.0/16` to the cluster, or `cidr_pool:` to the environment",
                        path=path, obj=net)
         return
     vpc = _parse_network(net.cidr)
@@ -300,27 +310,6 @@ def check_names(fleet: Fleet) -> Iterator[Finding]:
                                "shorten the project, environment or cluster name", path=path, obj=cluster)
 
 
-def check_hub_overlaps(fleet: Fleet) -> Iterator[Finding]:
-    """Peered VPCs must not overlap: AWS rejects such a peering."""
-    for env in fleet.environments.values():
-        hubs = env.hubs
-        if len(hubs) != 1:
-            continue
-        hub_region, hub = hubs[0]
-        hub_net = _parse_network(hub.network.cidr)
-        for region, cluster in env.clusters():
-            block = _parse_network(cluster.network.cidr)
-            if block is None:
-                continue
-            if cluster is hub or hub_net is None:
-                continue
-            if block.overlaps(hub_net):
-                yield _finding("VAL191", f"VPC {block} of {region.name}/{cluster.name} overlaps the hub's {hub_net}; "
-                               "AWS rejects a peering between overlapping VPCs",
-                               "give the edge a CIDR block disjoint from the hub's",
-                               path=f"{env.name}/{region.name}/{cluster.name}", obj=cluster.network, field="cidr")
-
-
 RULES: tuple[Rule, ...] = (
     check_project,
     check_state,
@@ -329,5 +318,4 @@ RULES: tuple[Rule, ...] = (
     check_clusters,
     check_networks,
     check_names,
-    check_hub_overlaps,
 )

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from pathlib import Path
 
 from . import __version__
-from .errors import FindingsError, Severity, SpecError, TfgenError
+from .errors import Finding, FindingsError, Severity, SpecError, TfgenError
 from .model import Fleet
-from .pipeline import build, validate
+from .pipeline import build, prepare, validate
 from .spec import load
 
 __all__ = ["main"]
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # exit 2 with a hint, as argparse does, minus the traceback risk
+    def error(self, message: str):
         self.print_usage(sys.stderr)
         self.exit(2, f"{self.prog}: error: {message}\n  fix: see `{self.prog} --help`\n")
 
@@ -30,7 +32,21 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--out", default="out", help="output directory (default: out)")
     b.add_argument("--check", action="store_true",
                    help="write nothing; exit 1 when the output directory is stale")
+    b.add_argument("--strict", action="store_true", help="overlapping VPCs are errors even when not connected")
     b.set_defaults(run=_build)
+
+    v = verbs.add_parser("validate", help="run every spec and network check; write nothing")
+    v.add_argument("spec", help="fleet spec (YAML)")
+    v.add_argument("--format", choices=("text", "json"), default="text")
+    v.add_argument("--strict", action="store_true", help="overlapping VPCs are errors even when not connected")
+    v.set_defaults(run=_validate)
+
+    g = verbs.add_parser("graph", help="draw the network topology (Mermaid, DOT or SVG)")
+    g.add_argument("spec", help="fleet spec (YAML)")
+    g.add_argument("--env", action="append", help="environment to draw (repeatable; default: all)")
+    g.add_argument("--format", choices=("mermaid", "dot", "svg"), default="mermaid")
+    g.add_argument("--output", help="write to this file instead of standard output")
+    g.set_defaults(run=_graph)
     return parser
 
 
@@ -39,20 +55,28 @@ def _print_findings(findings) -> None:
         print(finding.format(), file=sys.stderr)
 
 
-def _load(path: str) -> Fleet:
-    """The spec's fleet; on shape errors, also the value errors of what could be read."""
+def _read(path: str) -> tuple[Fleet | None, list[Finding]]:
+    """The spec's fleet and its shape findings; with shape errors, also the value
+    errors of what could be read, so one run shows every problem."""
     try:
-        return load(path)
+        return load(path), []
     except SpecError as exc:
         findings = list(exc.findings)
         if exc.fleet is not None:
             findings += [f for f in validate(exc.fleet) if f.severity is Severity.ERROR]
-        raise FindingsError(findings) from None
+        return None, findings
+
+
+def _load(path: str) -> Fleet:
+    fleet, findings = _read(path)
+    if fleet is None:
+        raise FindingsError(findings)
+    return fleet
 
 
 def _build(args) -> int:
     fleet = _load(args.spec)
-    result = build(fleet, args.out, check=args.check)
+    result = build(fleet, args.out, check=args.check, strict=args.strict)
     _print_findings(result.warnings)
     changes = result.changes
     if args.check:
@@ -61,6 +85,55 @@ def _build(args) -> int:
     summary = f"{len(changes.added)} added, {len(changes.changed)} changed, {len(changes.removed)} removed"
     envs = sorted(fleet.environments)
     print(f"built {', '.join(f'{args.out}/{e}' for e in envs)}: {summary}")
+    for path in result.allocations:
+        print(f"recorded new VPC CIDR allocations in {path}; commit it with the spec")
+    return 0
+
+
+def _validate(args) -> int:
+    fleet, findings = _read(args.spec)
+    if fleet is not None:
+        findings = validate(fleet, strict=args.strict)
+    envs = sorted(fleet.environments) if fleet else []
+    grouped: dict[str, list[Finding]] = {e: [] for e in envs}
+    general: list[Finding] = []
+    for f in findings:
+        env = f.path.split("/", 1)[0] if f.path else ""
+        (grouped[env] if env in grouped else general).append(f)
+    errors = sum(f.severity is Severity.ERROR for f in findings)
+    warnings = len(findings) - errors
+    if args.format == "json":
+        print(json.dumps({
+            "spec": args.spec, "ok": errors == 0, "errors": errors, "warnings": warnings,
+            "fleet": [f.as_dict() for f in general],
+            "environments": {e: [f.as_dict() for f in fs] for e, fs in grouped.items()},
+        }, indent=2, sort_keys=True))
+    else:
+        for f in general:
+            print(f.format())
+        for env, fs in grouped.items():
+            print(f"{env}: " + ("ok" if not fs else f"{len(fs)} finding(s)"))
+            for f in fs:
+                print("  " + f.format().replace("\n", "\n  "))
+        print(f"{args.spec}: {errors} error(s), {warnings} warning(s)")
+    return 1 if errors else 0
+
+
+def _graph(args) -> int:
+    from .diagram import to_dot, to_mermaid, to_svg
+    from .topology import build_graph
+
+    prepared = prepare(_load(args.spec))
+    names = args.env or sorted(prepared.fleet.environments)
+    graphs = [build_graph(prepared.fleet.environment(name)) for name in names]
+    text = {"mermaid": to_mermaid, "dot": to_dot, "svg": to_svg}[args.format](graphs)
+    if args.output:
+        Path(args.output).write_text(text)
+    else:
+        sys.stdout.write(text)
+    if prepared.errors:
+        print(f"tfgen: the spec has {len(prepared.errors)} error(s); run `tfgen validate {args.spec}`",
+              file=sys.stderr)
     return 0
 
 
@@ -71,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         return args.run(args)
     except FindingsError as exc:
         _print_findings(exc.findings)
-        errors = sum(1 for f in exc.findings if f.severity.value == "error")
+        errors = sum(1 for f in exc.findings if f.severity is Severity.ERROR)
         print(f"tfgen: {errors} error(s); nothing was written", file=sys.stderr)
         return exc.exit_code
     except TfgenError as exc:

@@ -26,6 +26,10 @@ __all__ = [
     "NAT_SINGLE",
     "NAT_PER_AZ",
     "HUB_AND_SPOKE",
+    "MESH",
+    "TRANSIT_GATEWAY",
+    "Link",
+    "Reach",
     "DEFAULT_AWS_PROVIDER",
     "NodeGroup",
     "Network",
@@ -44,7 +48,10 @@ NAT_SINGLE = "single"
 NAT_PER_AZ = "per_az"
 NAT_MODES = (NAT_SINGLE, NAT_PER_AZ)
 HUB_AND_SPOKE = "hub-and-spoke"
-CONNECTIVITY_MODES = (HUB_AND_SPOKE,)
+MESH = "mesh"
+TRANSIT_GATEWAY = "transit-gateway"
+CONNECTIVITY_MODES = (HUB_AND_SPOKE, MESH, TRANSIT_GATEWAY)
+DEFAULT_VPC_PREFIX = 16
 DEFAULT_AWS_PROVIDER = ">= 3.39, < 6.0"
 DEFAULT_TERRAFORM = ">= 1.0"
 DEFAULT_KUBERNETES_VERSION = "1.29"
@@ -135,6 +142,25 @@ class Region(_Located):
 
 
 @dataclass(kw_only=True)
+class Link(_Located):
+    """An explicit VPC peering between two clusters, named `region/cluster`.
+
+    `a` requests, `b` accepts.
+    """
+
+    a: str
+    b: str
+
+
+@dataclass(kw_only=True)
+class Reach(_Located):
+    """A required reachability: `source` must be able to route to `target` (both `region/cluster`)."""
+
+    source: str
+    target: str
+
+
+@dataclass(kw_only=True)
 class Defaults(_Located):
     """Values a new cluster of an environment takes when it names none."""
 
@@ -153,8 +179,11 @@ class Environment(_Located):
     name: str
     regions: dict[str, Region] = field(default_factory=dict)
     cidr_pool: str | None = None
+    vpc_prefix: int = DEFAULT_VPC_PREFIX
     assume_role: str | None = None
     connectivity: str = HUB_AND_SPOKE
+    links: list[Link] = field(default_factory=list)
+    reach: list[Reach] = field(default_factory=list)
     defaults: Defaults = field(default_factory=Defaults)
 
     def region(self, name: str) -> Region:
@@ -235,6 +264,29 @@ class Environment(_Located):
         options.setdefault("where", {"": _call_site()})
         return self.add_cluster(region, name, role=EDGE, **options)
 
+    def add_link(self, a: str, b: str) -> Link:
+        """Peer cluster `a` (requester) with `b` (accepter), both named `region/cluster`."""
+        link = Link(a=a, b=b, where={"": _call_site()})
+        self.links.append(link)
+        return link
+
+    def require_reach(self, source: str, target: str) -> Reach:
+        """Declare that `source` must reach `target` (both `region/cluster`); checked, not emitted."""
+        reach = Reach(source=source, target=target, where={"": _call_site()})
+        self.reach.append(reach)
+        return reach
+
+    def find_cluster(self, name: str) -> tuple[Region, Cluster] | None:
+        """The cluster named `region/cluster`, or `region` alone when it holds one cluster."""
+        region_name, _, cluster_name = name.partition("/")
+        region = self.regions.get(region_name)
+        if region is None:
+            return None
+        if not cluster_name:
+            return (region, next(iter(region.clusters.values()))) if len(region.clusters) == 1 else None
+        cluster = region.clusters.get(cluster_name)
+        return (region, cluster) if cluster else None
+
     def remove_region(self, region: str) -> None:
         """Remove `region` and every cluster in it."""
         _lookup(self.regions, region, f"region of environment {self.name}")
@@ -266,6 +318,8 @@ class Fleet(_Located):
     aws_provider: str = DEFAULT_AWS_PROVIDER
     terraform_version: str = DEFAULT_TERRAFORM
     environments: dict[str, Environment] = field(default_factory=dict)
+    allocations_file: Path | None = field(default=None, compare=False)
+    """Where VPC CIDRs allocated from a pool are recorded (beside the spec when loaded from YAML)."""
 
     def environment(self, name: str) -> Environment:
         """The environment called `name`."""
@@ -276,7 +330,9 @@ class Fleet(_Located):
         name: str,
         *,
         cidr_pool: str | None = None,
+        vpc_prefix: int = DEFAULT_VPC_PREFIX,
         assume_role: str | None = None,
+        connectivity: str = HUB_AND_SPOKE,
         defaults: Defaults | None = None,
         where: dict[str, Origin] | None = None,
     ) -> Environment:
@@ -286,7 +342,9 @@ class Fleet(_Located):
         env = Environment(
             name=name,
             cidr_pool=cidr_pool,
+            vpc_prefix=vpc_prefix,
             assume_role=assume_role,
+            connectivity=connectivity,
             defaults=defaults or Defaults(),
             where=dict(where) if where else {"": _call_site()},
         )

@@ -22,6 +22,8 @@ __all__ = [
     "nat_name",
     "peering_name",
     "route_name",
+    "transit_gateway_name",
+    "transit_peering_name",
     "aws_name",
     "ref",
 ]
@@ -76,6 +78,15 @@ def peering_name(requester_key: str, accepter_key: str) -> str:
 
 def route_name(route_table: str, peer_key: str) -> str:
     return f"{route_table}__to__{peer_key}"
+
+
+def transit_gateway_name(region: str) -> str:
+    """The stem of a region's transit gateway and its route table."""
+    return alias(region)
+
+
+def transit_peering_name(requester_region: str, accepter_region: str) -> str:
+    return f"{alias(requester_region)}__{alias(accepter_region)}"
 
 
 def aws_name(*parts: str, limit: int = 64) -> str:

@@ -1,17 +1,36 @@
-"""The pipeline in one place: spec -> model -> checks -> emit -> write."""
+"""The pipeline in one place: spec -> model -> allocation -> checks -> emit -> write."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from .allocation import allocate, read_allocations, render_allocations
 from .checks import check_fleet
 from .emit import emit_fleet
 from .errors import Finding, FindingsError, Severity, StaleOutputError
 from .model import Fleet
-from .write import Changes, diff_output, write_output
+from .topology import check_topology
+from .write import Changes, diff_output, replace_file, write_output
 
-__all__ = ["BuildResult", "validate", "render", "build"]
+__all__ = ["Prepared", "BuildResult", "prepare", "validate", "render", "build"]
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A fleet with pool CIDRs allocated, the allocation record, and every finding."""
+
+    fleet: Fleet
+    record: dict[str, dict[str, str]]
+    findings: list[Finding]
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity is Severity.ERROR]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity is Severity.WARNING]
 
 
 @dataclass(frozen=True)
@@ -21,36 +40,69 @@ class BuildResult:
     out: Path
     changes: Changes
     warnings: list[Finding]
+    allocations: list[str] = field(default_factory=list)
 
 
-def validate(fleet: Fleet) -> list[Finding]:
-    """Every finding on `fleet` (errors and warnings); raises nothing."""
-    return check_fleet(fleet)
+def prepare(fleet: Fleet, *, strict: bool = False) -> Prepared:
+    """Allocate pool CIDRs (keeping recorded ones) and run every check; raises nothing."""
+    allocation = allocate(fleet, read_allocations(fleet.allocations_file))
+    findings = allocation.findings + check_fleet(allocation.fleet)
+    findings += check_topology(allocation.fleet, strict=strict)
+    return Prepared(allocation.fleet, allocation.record, findings)
 
 
-def render(fleet: Fleet) -> tuple[dict[str, bytes], list[Finding]]:
+def validate(fleet: Fleet, *, strict: bool = False) -> list[Finding]:
+    """Every finding on `fleet` (errors and warnings); raises nothing.
+
+    With `strict`, overlapping VPCs that are not connected are errors, not warnings.
+    """
+    return prepare(fleet, strict=strict).findings
+
+
+def render(fleet: Fleet, *, strict: bool = False) -> tuple[dict[str, bytes], list[Finding]]:
     """The output files of a valid fleet (`{"<env>/<file>": bytes}`) and its warnings.
 
     Raises `FindingsError` with every finding when any is an error.
     """
-    findings = validate(fleet)
-    if any(f.severity is Severity.ERROR for f in findings):
-        raise FindingsError(findings)
-    return emit_fleet(fleet), findings
+    prepared = prepare(fleet, strict=strict)
+    if prepared.errors:
+        raise FindingsError(prepared.findings)
+    return emit_fleet(prepared.fleet), prepared.warnings
 
 
-def build(fleet: Fleet, out: str | Path = "out", *, check: bool = False) -> BuildResult:
-    """Validate, emit and write `fleet` into `out`.
+def _allocations_file(fleet: Fleet, prepared: Prepared) -> tuple[Path | None, bytes | None]:
+    if not any(prepared.record.values()):
+        path = fleet.allocations_file
+        return (path, render_allocations({})) if path is not None and path.exists() else (None, None)
+    if fleet.allocations_file is None:
+        raise FindingsError([Finding(
+            "NET204", "VPC CIDRs were allocated from a cidr_pool, but the fleet has no allocations file "
+            "to record them in, so they could move on the next build",
+            "set `Fleet.allocations_file` (tfgen.load sets it beside the spec) or give every VPC a cidr")])
+    return fleet.allocations_file, render_allocations(prepared.record)
 
-    With `check`, write nothing and raise `StaleOutputError` when `out` differs
-    from what the fleet produces. A build that fails writes nothing.
+
+def build(fleet: Fleet, out: str | Path = "out", *, check: bool = False, strict: bool = False) -> BuildResult:
+    """Validate, emit and write `fleet` into `out`, and record pool allocations.
+
+    With `check`, write nothing and raise `StaleOutputError` when `out` or the
+    allocations file differ from what the fleet produces. A build that fails
+    writes nothing.
     """
-    files, warnings = render(fleet)
+    prepared = prepare(fleet, strict=strict)
+    if prepared.errors:
+        raise FindingsError(prepared.findings)
+    files = emit_fleet(prepared.fleet)
     out = Path(out)
+    lock_path, lock = _allocations_file(fleet, prepared)
+    lock_stale = lock_path is not None and (not lock_path.exists() or lock_path.read_bytes() != lock)
     if check:
         changes = diff_output(files, out)
-        if changes.stale:
-            raise StaleOutputError(str(out), changes.stale)
+        stale = changes.stale + ([f"changed {lock_path}"] if lock_stale else [])
+        if stale:
+            raise StaleOutputError(str(out), stale)
     else:
         changes = write_output(files, out)
-    return BuildResult(out, changes, warnings)
+        if lock_stale:
+            replace_file(lock_path, lock)
+    return BuildResult(out, changes, prepared.warnings, [str(lock_path)] if lock_stale else [])

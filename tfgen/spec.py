@@ -16,6 +16,10 @@ Format (see README for the full reference)::
         assume_role: arn:aws:iam::111111111111:role/platform-deployer
         defaults: {kubernetes_version: "1.29", az_count: 3, nat: single,
                    node_groups: {workers: {instance_types: [t3.medium], min: 1, max: 3, desired: 1}}}
+        connectivity: hub-and-spoke              # or mesh, transit-gateway
+        cidr_pool: 10.0.0.0/12                   # VPCs without a cidr get the next free /16
+        links: [[us-east-2/edge, eu-west-1/edge-a]]   # extra peerings
+        reach: [[us-east-2/edge, eu-west-1/edge-a]]   # required reachability, checked
         hub: {region: us-east-1, cidr: 10.10.0.0/16}
         regions:
           us-east-2: {cidr: 10.11.0.0/16}            # one edge cluster named "edge"
@@ -32,7 +36,19 @@ from typing import Any
 import yaml
 
 from .errors import Finding, Origin, SpecError, TfgenError
-from .model import DEFAULT_EDGE_NAME, DEFAULT_HUB_NAME, EDGE, HUB, Defaults, Fleet, NodeGroup, StateBackend
+from .allocation import allocations_path
+from .model import (
+    DEFAULT_EDGE_NAME,
+    DEFAULT_HUB_NAME,
+    EDGE,
+    HUB,
+    Defaults,
+    Fleet,
+    Link,
+    NodeGroup,
+    Reach,
+    StateBackend,
+)
 
 __all__ = ["load", "loads"]
 
@@ -60,6 +76,10 @@ _NODE_GROUP_KEYS = {
 _DEFAULTS_KEYS = {"kubernetes_version": "str", "node_groups": "node_groups", "az_count": "int", "nat": "str"}
 _ENV_KEYS = {
     "cidr_pool": "str",
+    "vpc_prefix": "int",
+    "connectivity": "str",
+    "links": "pairs",
+    "reach": "pairs",
     "assume_role": "str",
     "defaults": "map",
     "hub": "map",
@@ -81,6 +101,7 @@ _TYPE_NAMES = {
     "str_map": "a mapping of strings to strings",
     "map": "a mapping",
     "node_groups": "a mapping of node group names to settings",
+    "pairs": "a list of [region/cluster, region/cluster] pairs",
 }
 
 
@@ -93,7 +114,9 @@ def load(path: str | Path) -> Fleet:
         raise TfgenError(f"{path}: no such spec file; give the path of a fleet YAML file") from None
     except (IsADirectoryError, UnicodeDecodeError) as exc:
         raise TfgenError(f"{path}: cannot read the spec ({exc}); give a UTF-8 YAML file") from None
-    return loads(text, filename=str(path))
+    fleet = loads(text, filename=str(path))
+    fleet.allocations_file = allocations_path(path)
+    return fleet
 
 
 def loads(text: str, *, filename: str = "<spec>") -> Fleet:
@@ -215,6 +238,8 @@ class _Reader:
             "str_map": lambda v: isinstance(v, dict) and all(isinstance(x, str) for x in v.values()),
             "map": lambda v: v is None or isinstance(v, dict),
             "node_groups": lambda v: isinstance(v, dict),
+            "pairs": lambda v: isinstance(v, list) and all(
+                isinstance(p, list) and len(p) == 2 and all(isinstance(x, str) for x in p) for p in v),
         }[kind](item)
         if ok:
             return item
@@ -271,6 +296,14 @@ class _Reader:
             defaults=defaults,
             where=self._where(path, *_ENV_KEYS),
         )
+        if "vpc_prefix" in env_data:
+            env.vpc_prefix = env_data["vpc_prefix"]
+        if "connectivity" in env_data:
+            env.connectivity = env_data["connectivity"]
+        for i, (a, b) in enumerate(env_data.get("links", [])):
+            env.links.append(Link(a=a, b=b, where={"": self.origin(path + ("links", i))}))
+        for i, (a, b) in enumerate(env_data.get("reach", [])):
+            env.reach.append(Reach(source=a, target=b, where={"": self.origin(path + ("reach", i))}))
         if "hub" in env_data:
             hub = self._mapping(env_data["hub"], path + ("hub",), _HUB_KEYS, required=("region",))
             if "region" in hub:

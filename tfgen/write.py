@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .errors import OutputConflictError, TfgenError
 
-__all__ = ["MANIFEST", "Changes", "diff_output", "write_output"]
+__all__ = ["MANIFEST", "Changes", "diff_output", "write_output", "replace_file"]
 
 MANIFEST = ".tfgen-manifest.json"
 
@@ -84,16 +84,17 @@ def write_output(files: dict[str, bytes], out: str | Path) -> Changes:
     everything = {**files, MANIFEST: _manifest(files)}
     for rel in changes.added + changes.changed:
         if rel != MANIFEST:
-            _replace(out / rel, everything[rel])
+            replace_file(out / rel, everything[rel])
     for rel in changes.removed:
         (out / rel).unlink()
         _prune(out, (out / rel).parent)
     if MANIFEST in changes.added + changes.changed:
-        _replace(out / MANIFEST, everything[MANIFEST])
+        replace_file(out / MANIFEST, everything[MANIFEST])
     return changes
 
 
-def _replace(path: Path, content: bytes) -> None:
+def replace_file(path: Path, content: bytes) -> None:
+    """Write `content` to `path` through a temporary file and a rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:

@@ -15,6 +15,7 @@ from .network import emit_network
 from .outputs import emit_outputs
 from .peering import emit_peering
 from .root import emit_providers, emit_terraform
+from .transit import emit_transit
 
 __all__ = ["FILES", "emit_environment", "emit_fleet"]
 
@@ -23,6 +24,7 @@ FILES = {
     "providers.tf.json": emit_providers,
     "network.tf.json": emit_network,
     "peering.tf.json": emit_peering,
+    "transit.tf.json": emit_transit,
     "iam.tf.json": emit_iam,
     "clusters.tf.json": emit_clusters,
     "outputs.tf.json": emit_outputs,

@@ -47,6 +47,10 @@ class EnvironmentContext:
     def regions(self) -> list[str]:
         return sorted({c.region for c in self.clusters})
 
+    def of(self, region: str, cluster: str) -> ClusterContext:
+        """The context of the cluster `cluster` in `region`."""
+        return next(c for c in self.clusters if c.region == region and c.cluster.name == cluster)
+
 
 def context_of(fleet: Fleet, env: Environment) -> EnvironmentContext:
     clusters = [

@@ -1,8 +1,10 @@
-"""Outputs: per cluster its VPC and control plane, per peering its id and sides."""
+"""Outputs: per cluster its VPC and control plane, per peering its id and sides,
+per transit gateway its id and route table."""
 
 from __future__ import annotations
 
 from .. import naming
+from ..connectivity import transit_regions
 from ..naming import ref
 from .context import EnvironmentContext
 from .document import Document
@@ -37,6 +39,17 @@ def emit_outputs(ctx: EnvironmentContext) -> Document:
                 "requester_region": requester.region,
                 "accepter_region": accepter.region,
                 "status": ref(f"aws_vpc_peering_connection_accepter.{name}.accept_status"),
+            },
+        )
+    for region in transit_regions(ctx.env):
+        name = naming.transit_gateway_name(region)
+        doc.output(
+            f"transit_gateway_{name}",
+            description=f"transit gateway in {region}",
+            value={
+                "region": region,
+                "id": ref(f"aws_ec2_transit_gateway.{name}.id"),
+                "route_table_id": ref(f"aws_ec2_transit_gateway_route_table.{name}.id"),
             },
         )
     return doc

@@ -1,9 +1,11 @@
-"""Hub-and-spoke peering: requester in the hub's region, accepter in the edge's,
-and a route to the peer's CIDR in every route table of both VPCs."""
+"""VPC peerings (hub-and-spoke, mesh, explicit links): requester in its own
+region, accepter in the peer's, and a route to the peer's CIDR in every route
+table of both VPCs."""
 
 from __future__ import annotations
 
 from .. import naming
+from ..connectivity import peerings_of
 from ..naming import ref
 from .context import ClusterContext, EnvironmentContext
 from .document import Document
@@ -12,11 +14,12 @@ __all__ = ["emit_peering", "peerings"]
 
 
 def peerings(ctx: EnvironmentContext) -> list[tuple[ClusterContext, ClusterContext]]:
-    """(requester, accepter) pairs of the environment, sorted."""
-    if not any(c.cluster.is_hub for c in ctx.clusters):
-        return []
-    hub = ctx.hub
-    return [(hub, edge) for edge in ctx.edges]
+    """(requester, accepter) of every peering of the environment."""
+    return [
+        (ctx.of(link.requester.region, link.requester.cluster.name),
+         ctx.of(link.accepter.region, link.accepter.cluster.name))
+        for link in peerings_of(ctx.env)
+    ]
 
 
 def emit_peering(ctx: EnvironmentContext) -> Document:

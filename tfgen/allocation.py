@@ -1,0 +1,186 @@
+"""Stable VPC CIDRs from an environment's `cidr_pool`.
+
+A VPC without a `cidr` gets the lowest free block of `vpc_prefix` (default /16)
+in its environment's pool. Re-addressing a VPC destroys it, so every block
+handed out is recorded in an allocations file beside the spec
+(`<spec>.allocations.yaml`, committed with it) and read back on the next run:
+adding, removing or reordering regions or clusters never moves an existing
+VPC. New clusters are allocated in sorted order of their `region/cluster`
+name, so the spec's order does not matter either. Records of clusters that no
+longer exist are dropped (their VPCs are gone with them).
+"""
+
+from __future__ import annotations
+
+import bisect
+import copy
+import ipaddress
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from .errors import Finding, Origin, Severity, TfgenError
+from .model import Fleet
+
+__all__ = ["Allocation", "allocations_path", "read_allocations", "render_allocations", "allocate"]
+
+_HEADER = (
+    "# VPC CIDRs tfgen allocated from each environment's cidr_pool.\n"
+    "# Written by `tfgen build`; commit it with the spec. Changing a line re-addresses\n"
+    "# (destroys) that VPC; to pin a CIDR for good, move it into the spec as `cidr:`.\n"
+)
+
+
+@dataclass
+class Allocation:
+    """The fleet with every pool-allocated CIDR filled in, and the record to keep."""
+
+    fleet: Fleet
+    record: dict[str, dict[str, str]] = field(default_factory=dict)  # env -> region/cluster -> cidr
+    findings: list[Finding] = field(default_factory=list)
+
+
+def allocations_path(spec: str | Path) -> Path:
+    """The allocations file that belongs to a spec file."""
+    spec = Path(spec)
+    stem = spec.name[: -len(spec.suffix)] if spec.suffix else spec.name
+    return spec.with_name(f"{stem}.allocations.yaml")
+
+
+def read_allocations(path: str | Path | None) -> dict[str, dict[str, str]]:
+    """The recorded allocations (`{}` when there is no file)."""
+    if path is None or not Path(path).exists():
+        return {}
+    try:
+        data = yaml.safe_load(Path(path).read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise TfgenError(f"{path}: not valid YAML ({exc}); restore it from version control") from None
+    if not isinstance(data, dict) or not all(
+        isinstance(v, dict) and all(isinstance(c, str) for c in v.values()) for v in data.values()
+    ):
+        raise TfgenError(f"{path}: expected `environment: {{region/cluster: cidr}}`; restore it from version control")
+    return {str(env): {str(k): v for k, v in entries.items()} for env, entries in data.items()}
+
+
+def render_allocations(record: dict[str, dict[str, str]]) -> bytes:
+    """The allocations file's content: sorted, stable, with a header saying what it is."""
+    body = {env: dict(sorted(entries.items())) for env, entries in sorted(record.items()) if entries}
+    return (_HEADER + yaml.safe_dump(body, default_flow_style=False, sort_keys=False)).encode()
+
+
+def allocate(fleet: Fleet, recorded: dict[str, dict[str, str]]) -> Allocation:
+    """Fill every missing VPC CIDR from its environment's pool, keeping recorded ones."""
+    fleet = copy.deepcopy(fleet)
+    result = Allocation(fleet)
+    for env in fleet.environments.values():
+        wanted = sorted(
+            ((f"{r.name}/{c.name}", c) for r, c in env.clusters() if c.network.cidr is None),
+            key=lambda item: item[0],
+        )
+        if not wanted:
+            continue
+        origin = env.origin("cidr_pool")
+        try:
+            pool = ipaddress.IPv4Network(env.cidr_pool) if env.cidr_pool else None
+        except ValueError:
+            continue  # reported by the checks
+        if pool is None:
+            continue  # each cluster is reported as having no cidr
+        if not pool.prefixlen <= env.vpc_prefix <= 28:
+            result.findings.append(Finding(
+                "NET201", f"vpc_prefix /{env.vpc_prefix} does not fit in the pool {pool}",
+                f"use a vpc_prefix between /{pool.prefixlen} and /28", path=env.name, origin=origin))
+            continue
+        taken = _Taken()
+        for _, c in env.clusters():
+            if c.network.cidr is not None:
+                try:
+                    taken.add(ipaddress.IPv4Network(c.network.cidr))
+                except ValueError:
+                    pass
+        kept = {}
+        old = recorded.get(env.name, {})
+        fresh = []
+        for name, cluster in wanted:
+            block = _parse(old.get(name))
+            if block is not None and not taken.overlaps(block):
+                kept[name] = block
+                taken.add(block)
+            else:
+                fresh.append((name, cluster))
+        for name, cluster in wanted:
+            if name in kept:
+                cluster.network.cidr = str(kept[name])
+        cursor = int(pool.network_address)
+        size = 1 << (32 - env.vpc_prefix)
+        end = int(pool.broadcast_address) + 1
+        for name, cluster in fresh:
+            cursor = taken.next_free(cursor, size, end)
+            if cursor is None:
+                result.findings.append(Finding(
+                    "NET202", f"cidr_pool {pool} has no free /{env.vpc_prefix} left for {name}",
+                    "enlarge the pool, use a longer vpc_prefix, or give this cluster a `cidr:`",
+                    path=f"{env.name}/{name}", origin=cluster.origin("cidr") or origin))
+                break
+            block = ipaddress.IPv4Network((cursor, env.vpc_prefix))
+            taken.add(block)
+            cluster.network.cidr = str(block)
+            kept[name] = block
+            cursor += size
+        result.record[env.name] = {name: str(block) for name, block in sorted(kept.items())}
+    return result
+
+
+def _parse(value: str | None) -> ipaddress.IPv4Network | None:
+    try:
+        return ipaddress.IPv4Network(value) if value else None
+    except ValueError:
+        return None
+
+
+class _Taken:
+    """CIDR blocks in use. CIDRs nest or are disjoint, so a block overlaps a used
+    one exactly when a used block starts inside it, or one of its (at most 32)
+    supernets is in use: sorted starts plus a set answer both in O(log n)."""
+
+    def __init__(self) -> None:
+        self.starts: list[int] = []
+        self.blocks: set[tuple[int, int]] = set()
+
+    def add(self, block: ipaddress.IPv4Network) -> None:
+        start = int(block.network_address)
+        if (start, block.prefixlen) in self.blocks:
+            return
+        bisect.insort(self.starts, start)
+        self.blocks.add((start, block.prefixlen))
+
+    def _container_end(self, start: int, prefixlen: int) -> int | None:
+        for p in range(prefixlen, -1, -1):
+            base = start & ~((1 << (32 - p)) - 1) & 0xFFFFFFFF
+            if (base, p) in self.blocks:
+                return base + (1 << (32 - p))
+        return None
+
+    def overlaps(self, block: ipaddress.IPv4Network) -> bool:
+        start, end = int(block.network_address), int(block.broadcast_address) + 1
+        i = bisect.bisect_left(self.starts, start)
+        if i < len(self.starts) and self.starts[i] < end:
+            return True
+        return self._container_end(start, block.prefixlen) is not None
+
+    def next_free(self, cursor: int, size: int, end: int) -> int | None:
+        """The first aligned block of `size` at or after `cursor` and before `end` that is free."""
+        prefixlen = 33 - size.bit_length()
+        cursor = -(-cursor // size) * size
+        while cursor + size <= end:
+            container = self._container_end(cursor, prefixlen)
+            if container is not None:
+                cursor = -(-container // size) * size
+                continue
+            i = bisect.bisect_left(self.starts, cursor)
+            if i < len(self.starts) and self.starts[i] < cursor + size:
+                cursor += size
+                continue
+            return cursor
+        return None

@@ -1,0 +1,107 @@
+"""Transit-gateway connectivity: one gateway per region, every VPC attached to
+its region's gateway, the gateways of every two regions peered.
+
+Each gateway has one route table (the default association and propagation are
+off, so nothing joins it implicitly). VPC attachments are associated with it
+and propagate their CIDRs into it; inter-region peering attachments carry
+static routes only, so every remote VPC CIDR gets a static route through the
+peering. Every route table of every VPC routes each other VPC's CIDR to its
+region's gateway.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from .. import naming
+from ..connectivity import transit_peerings, transit_regions
+from ..naming import ref
+from .context import ClusterContext, EnvironmentContext
+from .document import Document
+
+__all__ = ["emit_transit"]
+
+
+def _tgw(region: str) -> str:
+    return f"aws_ec2_transit_gateway.{naming.transit_gateway_name(region)}"
+
+
+def _tgw_table(region: str) -> str:
+    return f"aws_ec2_transit_gateway_route_table.{naming.transit_gateway_name(region)}"
+
+
+def emit_transit(ctx: EnvironmentContext) -> Document:
+    doc = Document()
+    regions = transit_regions(ctx.env)
+    if not regions:
+        return doc
+    by_region: dict[str, list[ClusterContext]] = defaultdict(list)
+    for c in ctx.clusters:
+        by_region[c.region].append(c)
+    label = naming.aws_name(ctx.fleet.project, ctx.env.name)
+
+    for region in regions:
+        name = naming.transit_gateway_name(region)
+        doc.resource("aws_ec2_transit_gateway", name, region=region,
+                     description=f"{label} {region}",
+                     default_route_table_association="disable",
+                     default_route_table_propagation="disable",
+                     auto_accept_shared_attachments="disable",
+                     dns_support="enable",
+                     tags={"Name": f"{label}-{region}"})
+        doc.resource("aws_ec2_transit_gateway_route_table", name, region=region,
+                     transit_gateway_id=ref(f"{_tgw(region)}.id"), tags={"Name": f"{label}-{region}"})
+        for c in by_region[region]:
+            attachment = doc.resource(
+                "aws_ec2_transit_gateway_vpc_attachment", c.key, region=region,
+                transit_gateway_id=ref(f"{_tgw(region)}.id"),
+                vpc_id=ref(f"{c.vpc}.id"),
+                subnet_ids=[ref(f"aws_subnet.{naming.subnet_name(c.key, 'private', region, s.zone)}.id")
+                            for s in c.layout.private],
+                transit_gateway_default_route_table_association=False,
+                transit_gateway_default_route_table_propagation=False,
+                tags={"Name": c.eks_name},
+            )
+            for kind in ("association", "propagation"):
+                doc.resource(f"aws_ec2_transit_gateway_route_table_{kind}", c.key, region=region,
+                             transit_gateway_attachment_id=ref(f"{attachment}.id"),
+                             transit_gateway_route_table_id=ref(f"{_tgw_table(region)}.id"))
+
+    for requester, accepter in transit_peerings(ctx.env):
+        name = naming.transit_peering_name(requester, accepter)
+        request = doc.resource(
+            "aws_ec2_transit_gateway_peering_attachment", name, region=requester,
+            transit_gateway_id=ref(f"{_tgw(requester)}.id"),
+            peer_transit_gateway_id=ref(f"{_tgw(accepter)}.id"),
+            peer_region=accepter,
+            tags={"Name": f"{label}-{requester}-to-{accepter}", "Side": "requester"},
+        )
+        accepted = doc.resource(
+            "aws_ec2_transit_gateway_peering_attachment_accepter", name, region=accepter,
+            transit_gateway_attachment_id=ref(f"{request}.id"),
+            tags={"Name": f"{label}-{requester}-to-{accepter}", "Side": "accepter"},
+        )
+        for side, remote in ((requester, accepter), (accepter, requester)):
+            # Both sides name the accepter's id: the attachment must be accepted first.
+            doc.resource("aws_ec2_transit_gateway_route_table_association", f"{name}__{naming.alias(side)}",
+                         region=side,
+                         transit_gateway_attachment_id=ref(f"{accepted}.transit_gateway_attachment_id"),
+                         transit_gateway_route_table_id=ref(f"{_tgw_table(side)}.id"))
+            for c in by_region[remote]:
+                doc.resource("aws_ec2_transit_gateway_route", f"{naming.alias(side)}__to__{c.key}", region=side,
+                             destination_cidr_block=c.layout.cidr,
+                             transit_gateway_attachment_id=ref(f"{accepted}.transit_gateway_attachment_id"),
+                             transit_gateway_route_table_id=ref(f"{_tgw_table(side)}.id"))
+
+    for c in ctx.clusters:
+        attachment = f"aws_ec2_transit_gateway_vpc_attachment.{c.key}"
+        for table in c.route_tables():
+            for peer in ctx.clusters:
+                if peer is c:
+                    continue
+                doc.resource("aws_route", naming.route_name(table, peer.key), region=c.region,
+                             route_table_id=ref(f"aws_route_table.{table}.id"),
+                             destination_cidr_block=peer.layout.cidr,
+                             transit_gateway_id=ref(f"{_tgw(c.region)}.id"),
+                             depends_on=[attachment])
+    return doc
