@@ -10,6 +10,12 @@ import tfgen
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "multi-region-eks.yaml"
+# example spec -> its committed output directory
+EXAMPLES = {
+    EXAMPLE: ROOT / "out",
+    ROOT / "examples" / "mesh.yaml": ROOT / "out" / "mesh",
+    ROOT / "examples" / "transit-gateway.yaml": ROOT / "out" / "transit-gateway",
+}
 
 
 @pytest.fixture
@@ -41,6 +47,27 @@ def example_plans(example_out, toolchain, tmp_path_factory):
         env: plan_root(example_out / env, workdir=work, toolchain=toolchain)
         for env in ("development", "production")
     }
+
+
+@pytest.fixture(scope="session")
+def all_plans(example_plans, toolchain, tmp_path_factory):
+    """(spec, environment) -> real plan, for every example (built afresh, not from out/)."""
+    from tfgen.testing import plan_root
+
+    plans = {(EXAMPLE, env): plan for env, plan in example_plans.items()}
+    for spec in EXAMPLES:
+        if spec == EXAMPLE:
+            continue
+        out = tmp_path_factory.mktemp("built")
+        fleet = tfgen.load(spec)
+        if fleet.allocations_file.exists():  # build against a copy: tests never write into examples/
+            copy = out.parent / f"{out.name}.allocations.yaml"
+            copy.write_bytes(fleet.allocations_file.read_bytes())
+            fleet.allocations_file = copy
+        tfgen.build(fleet, out)
+        for env in fleet.environments:
+            plans[spec, env] = plan_root(out / env, workdir=tmp_path_factory.mktemp("plan"), toolchain=toolchain)
+    return plans
 
 
 def write_spec(tmp_path: Path, text: str, name: str = "fleet.yaml") -> Path:

@@ -64,7 +64,7 @@ def test_failed_build_writes_nothing(tmp_path):
     fleet.environment("development").add_region("us-west-1", cidr="10.10.0.0/16")  # overlaps the hub
     with pytest.raises(tfgen.FindingsError) as error:
         tfgen.build(fleet, out)
-    assert any(f.code == "VAL191" for f in error.value.findings)
+    assert any(f.code == "NET211" for f in error.value.findings)
     assert _snapshot(out) == before
 
 

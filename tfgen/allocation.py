@@ -71,7 +71,8 @@ def render_allocations(record: dict[str, dict[str, str]]) -> bytes:
 
 def allocate(fleet: Fleet, recorded: dict[str, dict[str, str]]) -> Allocation:
     """Fill every missing VPC CIDR from its environment's pool, keeping recorded ones."""
-    fleet = copy.deepcopy(fleet)
+    if any(c.network.cidr is None for env in fleet.environments.values() for _, c in env.clusters()):
+        fleet = copy.deepcopy(fleet)  # never change the caller's fleet
     result = Allocation(fleet)
     for env in fleet.environments.values():
         wanted = sorted(

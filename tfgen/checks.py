@@ -128,7 +128,8 @@ def check_environments(fleet: Fleet) -> Iterator[Finding]:
                            severity=Severity.WARNING)
         if env.connectivity not in CONNECTIVITY_MODES:
             yield _finding("VAL125", f"connectivity {env.connectivity!r} is not supported",
-                           f"use one of: {', '.join(CONNECTIVITY_MODES)}", path=env.name, obj=env)
+                           f"use one of: {', '.join(CONNECTIVITY_MODES)}", path=env.name, obj=env,
+                           field="connectivity")
         if env.assume_role is not None and not _ROLE_ARN.match(env.assume_role):
             yield _finding("VAL126", f"assume_role {env.assume_role!r} is not an IAM role ARN",
                            "write arn:aws:iam::<12-digit account>:role/<name>", path=env.name, obj=env,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from functools import lru_cache
 
 __all__ = [
     "alias",
@@ -31,6 +32,7 @@ __all__ = [
 _NOT_IDENT = re.compile(r"[^a-z0-9_]+")
 
 
+@lru_cache(maxsize=65536)
 def _ident(text: str) -> str:
     """A Terraform identifier from a user-given name: lower case, `_` for the rest."""
     return _NOT_IDENT.sub("_", text.lower()).strip("_")

@@ -20,7 +20,7 @@ import networkx as nx
 
 from .connectivity import members, peerings_of, transit_peerings, transit_regions
 from .errors import Finding, Severity
-from .model import TRANSIT_GATEWAY, Environment, Fleet
+from .model import CONNECTIVITY_MODES, TRANSIT_GATEWAY, Environment, Fleet
 
 __all__ = ["QUOTAS", "build_graph", "reachable", "check_topology", "Reachability"]
 
@@ -106,6 +106,8 @@ def check_topology(fleet: Fleet, *, strict: bool = False) -> list[Finding]:
     """Every topology finding of every environment."""
     findings: list[Finding] = []
     for env in fleet.environments.values():
+        if env.connectivity not in CONNECTIVITY_MODES:
+            continue  # reported by the model checks; the graph would only echo it
         graph = build_graph(env)
         reach = Reachability(graph)
         for rule in (_check_cidr_space, _check_links, _check_reach, _check_quotas):
@@ -229,10 +231,12 @@ def _check_quotas(env: Environment, graph, reach) -> Iterator[Finding]:
                            "ask AWS to raise 'Active VPC peering connections per VPC' before applying",
                            data, path=node, severity=Severity.WARNING)
     default, hard = QUOTAS["routes_per_route_table"]
-    for node, data in _vpcs(graph):
-        routes = 1 + sum(1 for nb in graph.neighbors(node) if graph.nodes[nb]["kind"] == "vpc")
+    vpcs = _vpcs(graph)
+    for node, data in vpcs:
         if env.connectivity == TRANSIT_GATEWAY:
-            routes += sum(1 for other, _ in _vpcs(graph) if other != node and not graph.has_edge(node, other))
+            routes = len(vpcs)  # the default route, and one per other VPC through the gateway
+        else:
+            routes = 1 + sum(1 for nb in graph.neighbors(node) if graph.nodes[nb]["kind"] == "vpc")
         if routes > hard:
             yield _finding("NET233", f"route tables of {node} need {routes} routes; AWS allows at most {hard}",
                            "summarise peers into larger blocks or reduce the peers of this VPC", data, path=node)

@@ -1,0 +1,99 @@
+"""How fast tfgen's network checks run on large environments, next to a naive
+pairwise overlap check measured in the same run.
+
+    python benchmarks/validate.py [--sizes 1000 10000 100000] [--repeat 5]
+
+Each environment has n VPCs (spread over every known region, hub-and-spoke:
+n - 1 hub links, plus one explicit edge-to-edge link, so n links in all).
+Printed per size: the median time of `check_topology` (graph build, overlaps,
+links, reachability, quotas), of the whole `validate` (allocation, model
+checks and topology), and of the naive O(n^2) pairwise overlap check on
+integer intervals (skipped above 10,000 VPCs, where it would take minutes).
+Targets: checks under 1 s at 10,000 VPCs; growth no faster than n log n.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import math
+import statistics
+import time
+
+import tfgen
+from tfgen.regions import REGIONS
+from tfgen.topology import check_topology
+
+
+def synthetic_environment(n: int) -> tfgen.Fleet:
+    regions = sorted(REGIONS)
+    fleet = tfgen.Fleet(project="bench")
+    env = fleet.add_environment("bench")
+    # /24 VPCs (too small for the default subnet carving, so subnets are given) in 10.0.0.0/8 and 172.16/12.
+    blocks = (ipaddress.ip_network((base + (i << 8), 24)) for base in (10 << 24, (172 << 24) | (16 << 16))
+              for i in range(1 << 16))
+    for i in range(n):
+        block = next(blocks)
+        subnets = list(block.subnets(new_prefix=28))
+        options = dict(cidr=str(block), az_count=1, private_subnets=[str(subnets[0])],
+                       public_subnets=[str(subnets[1])])
+        if i == 0:
+            env.add_hub("us-east-1", name="hub", **options)
+        else:
+            env.add_cluster(regions[i % len(regions)], f"c{i}", **options)
+    env.add_link(f"{regions[1]}/c1", f"{regions[2]}/c2")
+    return fleet
+
+
+def naive_overlaps(fleet: tfgen.Fleet) -> int:
+    intervals = []
+    for _, cluster in fleet.environment("bench").clusters():
+        block = ipaddress.ip_network(cluster.network.cidr)
+        intervals.append((int(block.network_address), int(block.broadcast_address)))
+    found = 0
+    for i, (a_start, a_end) in enumerate(intervals):
+        for b_start, b_end in intervals[i + 1:]:
+            if a_start <= b_end and b_start <= a_end:
+                found += 1
+    return found
+
+
+def median_time(run, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000])
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--naive-limit", type=int, default=10000)
+    args = parser.parse_args()
+
+    print(f"{'VPCs':>8} {'links':>7} {'topology':>10} {'validate':>10} {'naive pairwise':>15}  per n·log2(n)")
+    rows = []
+    for n in args.sizes:
+        fleet = synthetic_environment(n)
+        links = n  # n - 1 hub links + 1 explicit
+        repeat = args.repeat if n <= 10000 else max(1, args.repeat // 2)
+        topology = median_time(lambda: check_topology(fleet), repeat)
+        everything = median_time(lambda: tfgen.validate(fleet), repeat)
+        naive = median_time(lambda: naive_overlaps(fleet), 1) if n <= args.naive_limit else None
+        per = topology / (n * math.log2(n)) * 1e9
+        rows.append((n, topology))
+        naive_text = f"{naive:14.2f}s" if naive is not None else f"{'(skipped)':>15}"
+        print(f"{n:>8} {links:>7} {topology:9.3f}s {everything:9.3f}s {naive_text}  {per:6.1f} ns")
+    for (n1, t1), (n2, t2) in zip(rows, rows[1:]):
+        nlogn = (n2 * math.log2(n2)) / (n1 * math.log2(n1))
+        print(f"{n1} -> {n2} VPCs: topology time x{t2 / t1:.1f}; n log n predicts x{nlogn:.1f}, n^2 x{(n2 / n1) ** 2:.0f}")
+    at_10k = dict(rows).get(10000)
+    if at_10k is not None:
+        print(f"target under 1 s at 10,000 VPCs: {'met' if at_10k < 1 else 'MISSED'} ({at_10k:.3f}s)")
+
+
+if __name__ == "__main__":
+    main()
