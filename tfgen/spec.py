@@ -52,7 +52,7 @@ from .model import (
 
 __all__ = ["load", "loads"]
 
-Path_ = tuple  # a key path in the spec, e.g. ("environments", "development", "hub")
+KeyPath = tuple  # a key path in the spec, e.g. ("environments", "development", "hub")
 
 _NETWORK_KEYS = {
     "cidr": "str",
@@ -132,7 +132,7 @@ def loads(text: str, *, filename: str = "<spec>") -> Fleet:
 class _Reader:
     def __init__(self, filename: str):
         self.filename = filename
-        self.lines: dict[Path_, int] = {}
+        self.lines: dict[KeyPath, int] = {}
         self.findings: list[Finding] = []
 
     # -- YAML with line numbers --------------------------------------------
@@ -158,7 +158,7 @@ class _Reader:
             return None
         return self._value(root, ())
 
-    def _value(self, node: yaml.Node, path: Path_) -> Any:
+    def _value(self, node: yaml.Node, path: KeyPath) -> Any:
         self.lines[path] = node.start_mark.line + 1
         if isinstance(node, yaml.MappingNode):
             result: dict = {}
@@ -187,19 +187,19 @@ class _Reader:
 
     # -- findings -----------------------------------------------------------
 
-    def origin(self, path: Path_) -> Origin:
+    def origin(self, path: KeyPath) -> Origin:
         while path and path not in self.lines:
             path = path[:-1]
         return Origin(self.filename, self.lines.get(path))
 
-    def _where(self, path: Path_, *fields: str) -> dict[str, Origin]:
+    def _where(self, path: KeyPath, *fields: str) -> dict[str, Origin]:
         where = {"": self.origin(path)}
         for name in fields:
             if path + (name,) in self.lines:
                 where[name] = self.origin(path + (name,))
         return where
 
-    def _add(self, path: Path_, code: str, message: str, hint: str, *, line: int | None = None) -> None:
+    def _add(self, path: KeyPath, code: str, message: str, hint: str, *, line: int | None = None) -> None:
         origin = Origin(self.filename, line) if line else self.origin(path)
         self.findings.append(
             Finding(code=code, message=message, hint=hint, path=_dotted(path), origin=origin)
@@ -207,7 +207,7 @@ class _Reader:
 
     # -- typed access -------------------------------------------------------
 
-    def _mapping(self, value: Any, path: Path_, keys: dict[str, str], *, required: tuple[str, ...] = ()) -> dict:
+    def _mapping(self, value: Any, path: KeyPath, keys: dict[str, str], *, required: tuple[str, ...] = ()) -> dict:
         """Check that `value` is a mapping with only `keys`, each of its type."""
         if value is None:
             value = {}
@@ -230,7 +230,7 @@ class _Reader:
                 self._add(path, "SPEC012", f"{_dotted(path) or 'the spec'} needs `{key}`", f"add `{key}:` here")
         return out
 
-    def _typed(self, item: Any, path: Path_, kind: str) -> Any:
+    def _typed(self, item: Any, path: KeyPath, kind: str) -> Any:
         ok = {
             "str": lambda v: isinstance(v, str),
             "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
@@ -277,7 +277,7 @@ class _Reader:
             self.environment(fleet, str(name), body, ("environments", name))
         return fleet
 
-    def environment(self, fleet: Fleet, name: str, body: Any, path: Path_) -> None:
+    def environment(self, fleet: Fleet, name: str, body: Any, path: KeyPath) -> None:
         env_data = self._mapping(body, path, _ENV_KEYS, required=("hub",))
         defaults = Defaults(where=self._where(path + ("defaults",)))
         if "defaults" in env_data:
@@ -323,7 +323,7 @@ class _Reader:
                 cdata = self._mapping(rbody, rpath, keys)
                 self.cluster(env, region, DEFAULT_EDGE_NAME, EDGE, cdata, rpath)
 
-    def cluster(self, env, region: str, name: str, role: str, data: dict, path: Path_) -> None:
+    def cluster(self, env, region: str, name: str, role: str, data: dict, path: KeyPath) -> None:
         options = dict(data)
         if "node_groups" in options:
             options["node_groups"] = self.node_groups(options["node_groups"], path + ("node_groups",))
@@ -333,7 +333,7 @@ class _Reader:
             return
         env.add_cluster(region, name, role=role, where=self._where(path, *_CLUSTER_KEYS), **options)
 
-    def node_groups(self, value: dict, path: Path_) -> dict[str, NodeGroup]:
+    def node_groups(self, value: dict, path: KeyPath) -> dict[str, NodeGroup]:
         groups = {}
         for name, body in value.items():
             gpath = path + (name,)
@@ -356,7 +356,7 @@ _CONSTRUCTOR = yaml.constructor.SafeConstructor()
 _BAD = object()
 
 
-def _dotted(path: Path_) -> str:
+def _dotted(path: KeyPath) -> str:
     return ".".join(str(p) for p in path)
 
 
