@@ -154,8 +154,19 @@ class Environment(_Located):
     regions: dict[str, Region] = field(default_factory=dict)
     cidr_pool: str | None = None
     assume_role: str | None = None
+    account_id: str | None = None
     connectivity: str = HUB_AND_SPOKE
     defaults: Defaults = field(default_factory=Defaults)
+
+    @property
+    def account(self) -> str | None:
+        """The AWS account the environment deploys to: `account_id`, else `assume_role`'s account."""
+        if self.account_id:
+            return self.account_id
+        parts = (self.assume_role or "").split(":")
+        if len(parts) >= 6 and parts[0] == "arn" and parts[2] == "iam" and parts[4].isdigit():
+            return parts[4]
+        return None
 
     def region(self, name: str) -> Region:
         """The region called `name`."""
@@ -277,16 +288,23 @@ class Fleet(_Located):
         *,
         cidr_pool: str | None = None,
         assume_role: str | None = None,
+        account_id: str | None = None,
         defaults: Defaults | None = None,
         where: dict[str, Origin] | None = None,
     ) -> Environment:
-        """Add an empty environment; then give it a hub and regions."""
+        """Add an empty environment; then give it a hub and regions.
+
+        `account_id` (12 digits) is the AWS account of the environment; when it
+        is left out, the account of `assume_role` is used. One of the two is
+        needed: KMS key policies name the account.
+        """
         if name in self.environments:
             raise TfgenError(f"the fleet already has an environment {name!r}; choose another name")
         env = Environment(
             name=name,
             cidr_pool=cidr_pool,
             assume_role=assume_role,
+            account_id=account_id,
             defaults=defaults or Defaults(),
             where=dict(where) if where else {"": _call_site()},
         )
