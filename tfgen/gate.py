@@ -271,6 +271,17 @@ class _Locator:
                 return number
         return type_line
 
+    def alias_at(self, path: Path, line: int) -> str | None:
+        """The `alias` of the provider block starting at `line`."""
+        lines = self.lines.get(path, [])
+        for text in lines[line - 1: line + 30]:
+            match = re.match(r'^\s*"alias"\s*:\s*"([^"]+)"', text)
+            if match:
+                return match.group(1)
+            if text.strip().startswith("}"):
+                return None
+        return None
+
     def type_at(self, path: Path, line: int) -> str | None:
         """The resource type whose block encloses `line` (checkov reports Python-check results as `resource.<name>`)."""
         lines = self.lines.get(path, [])
@@ -376,7 +387,9 @@ def _result(record: dict, status: str, env: str, path: Path, locator: _Locator, 
         if type_:
             resource = f"{type_}.{resource.split('.', 1)[1]}"
     elif resource.startswith("provider.") and line:
-        resource = f"provider.{resource.split('.', 1)[1]}"
+        alias = locator.alias_at(path, line)
+        if alias:
+            resource = f"{resource}.{alias}"
     check_id = str(record.get("check_id", ""))
     reason = ""
     if status == FAILED:
