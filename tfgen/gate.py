@@ -28,7 +28,7 @@ from importlib import resources
 from pathlib import Path
 from xml.etree import ElementTree
 
-from .errors import TfgenError
+from .errors import PolicyError
 
 __all__ = [
     "FORMATS",
@@ -57,10 +57,6 @@ CONFIGURATION_ONLY = {
     "CKV_TFGEN_1": "provider blocks are resolved away in a plan; checked on the configuration",
     "CKV_TFGEN_3": "a plan does not keep the provider argument as written; checked on the configuration",
 }
-
-
-class PolicyError(TfgenError):
-    """The policy gate cannot run: bad arguments, no root modules, checkov missing or broken."""
 
 
 @dataclass(frozen=True)
@@ -340,22 +336,16 @@ def check_output(
                     continue
                 report.results.append(_result(record, status, env, path, locators[env], "terraform_json",
                                               suppressions))
-        for error in _parsing_errors(item):
-            _note_unreadable(report, Path(error), suppressions)
 
     if plan:
         _scan_plans(report, roots, locators, directories, suppressions, workdir)
-    _scan_outputs(report, locators, suppressions)
+    _scan_modules(report, locators, suppressions)
     # checkov may load a policy module once per registry; a result counts once.
     report.results = sorted(set(report.results), key=lambda r: (r.environment, r.framework, r.status,
                                                                 r.check_id, r.resource, r.file, r.line or 0))
     report.unscanned = sorted(set(report.unscanned))
     report.seconds = time.perf_counter() - started
     return report
-
-
-def _parsing_errors(item: dict) -> list[str]:
-    return list(item.get("summary", {}).get("parsing_errors_list", []) or [])
 
 
 def _note_unreadable(report: GateReport, path: Path, suppressions: list[Suppression]) -> None:
@@ -441,24 +431,26 @@ def _scan_plans(report: GateReport, roots: dict[str, Path], locators: dict[str, 
                                               suppressions, located=(path, line)))
 
 
-def _scan_outputs(report: GateReport, locators: dict[str, _Locator], suppressions: list[Suppression]) -> None:
-    """TFGEN_9: checkov cannot read output blocks of *.tf.json, so tfgen scans them itself."""
-    from .policies.tfgen_policy_support import looks_secret, strings
+def _scan_modules(report: GateReport, locators: dict[str, _Locator], suppressions: list[Suppression]) -> None:
+    """The whole-module rules of policies/tfgen_module_rules.py (TFGEN_*), reported like checkov's."""
+    from .policies import tfgen_module_rules
 
-    name = "No secret-looking values (keys, passwords, tokens) in outputs"
     for env, locator in locators.items():
+        documents = {}
         for path, lines in locator.lines.items():
             try:
-                document = json.loads("\n".join(lines))
+                documents[path] = json.loads("\n".join(lines))
             except ValueError:
                 continue
-            for output, body in sorted((document.get("output") or {}).items()):
-                leaked = any(looks_secret(s) for s in strings((body or {}).get("value")))
-                line = locator._line_of(lines, "output", output)
-                record = {"check_id": "TFGEN_9", "check_name": name, "resource": f"output.{output}",
-                          "file_line_range": [line or 0, line or 0]}
-                report.results.append(_result(record, FAILED if leaked else PASSED, env, path, locator,
-                                              "tfgen", suppressions))
+        for rule, address, passed in tfgen_module_rules.evaluate(list(documents.values())):
+            path, line = locator.addresses.get(address, (None, None))
+            if address.startswith("output."):
+                name = address.split(".", 1)[1]
+                path = next((p for p, d in documents.items() if name in (d.get("output") or {})), None)
+                line = locator._line_of(locator.lines[path], "output", name) if path else None
+            record = {"check_id": rule, "check_name": tfgen_module_rules.RULES[rule], "resource": address}
+            report.results.append(_result(record, PASSED if passed else FAILED, env, path or report.roots[env],
+                                          locator, "tfgen", suppressions, located=(path or report.roots[env], line)))
 
 
 # -- rendering ----------------------------------------------------------------------
