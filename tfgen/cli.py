@@ -53,7 +53,9 @@ def _check(args) -> int:
 
     report = check_output(args.out, plan=args.plan, policies=args.policies)
     write_report(render_report(report, args.format), args.output)
-    if args.output or args.format != "text":
+    if args.output and args.format != "text":
+        print(render_report(report, "text"), end="")  # the CI log shows what failed, the file feeds the dashboard
+    elif args.format != "text":
         verdict = "passed" if report.ok else "FAILED"
         print(f"tfgen check: {verdict}: {len(report.of('failed'))} failed, {len(report.of('suppressed'))} "
               f"suppressed, {len(report.of('passed'))} passed", file=sys.stderr)
