@@ -33,6 +33,7 @@ BAD = {
     "ssh_open_to_world": ("CKV_TFGEN_4", "aws_security_group.admin"),
     "public_eks_endpoint": ("CKV_TFGEN_5", "aws_eks_cluster.hub"),
     "missing_tags": ("CKV_TFGEN_1", "provider.aws.us_east_2"),
+    "resource_without_tags": ("CKV_TFGEN_2", "aws_vpc.edge"),
     "no_provider_alias": ("CKV_TFGEN_3", "aws_vpc.edge"),
     "secret_in_user_data": ("CKV_TFGEN_8", "aws_launch_template.nodes"),
     "secret_in_output": ("TFGEN_9", "output.admin_password"),
@@ -107,7 +108,8 @@ def test_good_fixture_passes_each_policy(fixture_report, check_id):
 
 def test_load_balancer_group_may_take_https_from_the_world(fixture_report):
     results = [r for r in fixture_report.results if r.environment == "good" and r.check_id == "CKV_TFGEN_4"]
-    assert {(r.resource, r.status) for r in results} >= {("aws_security_group.web_lb", PASSED)}
+    assert {(r.resource, r.status) for r in results} >= {("aws_security_group.web_lb", PASSED),
+                                                         ("aws_security_group_rule.web_lb_http", PASSED)}
 
 
 def test_sarif_is_structurally_valid(fixture_report):

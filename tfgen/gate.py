@@ -252,10 +252,10 @@ class _Locator:
                 for type_, items in (document.get(block) or {}).items():
                     for name in items if isinstance(items, dict) else {}:
                         prefix = "data." if block == "data" else ""
-                        self.addresses[f"{prefix}{type_}.{name}"] = (path, self._line_of(lines, type_, name))
+                        self.addresses[f"{prefix}{type_}.{name}"] = (path, self.line_of(lines, type_, name))
 
     @staticmethod
-    def _line_of(lines: list[str], type_: str, name: str) -> int | None:
+    def line_of(lines: list[str], type_: str, name: str) -> int | None:
         type_line = None
         for number, line in enumerate(lines, 1):
             match = _KEY.match(line)
@@ -447,7 +447,7 @@ def _scan_modules(report: GateReport, locators: dict[str, _Locator], suppression
             if address.startswith("output."):
                 name = address.split(".", 1)[1]
                 path = next((p for p, d in documents.items() if name in (d.get("output") or {})), None)
-                line = locator._line_of(locator.lines[path], "output", name) if path else None
+                line = locator.line_of(locator.lines[path], "output", name) if path else None
             record = {"check_id": rule, "check_name": tfgen_module_rules.RULES[rule], "resource": address}
             report.results.append(_result(record, PASSED if passed else FAILED, env, path or report.roots[env],
                                           locator, "tfgen", suppressions, located=(path or report.roots[env], line)))
