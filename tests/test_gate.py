@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 
 from tfgen.cli import main
+from tfgen.errors import PolicyError
 from tfgen.gate import (
     FAILED,
     PASSED,
     SUPPRESSED,
-    PolicyError,
     check_output,
     load_suppressions,
     policy_dir,

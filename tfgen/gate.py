@@ -34,7 +34,6 @@ from .errors import PolicyError
 __all__ = [
     "FORMATS",
     "CONFIGURATION_ONLY",
-    "PolicyError",
     "Suppression",
     "GateResult",
     "GateReport",
@@ -553,7 +552,9 @@ def _sarif(report: GateReport) -> str:
     results = []
     for r in shown:
         region = {"startLine": r.line} if r.line else {}
-        location = {"physicalLocation": {"artifactLocation": {"uri": r.file}, **({"region": region} if region else {})},
+        # Relative paths resolve against the checkout on code-scanning dashboards; others need a file URI.
+        uri = Path(r.file).as_uri() if Path(r.file).is_absolute() else r.file
+        location = {"physicalLocation": {"artifactLocation": {"uri": uri}, **({"region": region} if region else {})},
                     "logicalLocations": [{"name": r.resource, "fullyQualifiedName": f"{r.environment}/{r.resource}"}]}
         result = {
             "ruleId": r.check_id,
@@ -569,8 +570,7 @@ def _sarif(report: GateReport) -> str:
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
         "runs": [{
-            "tool": {"driver": {"name": "tfgen check", "version": __version__,
-                                "informationUri": "https://github.com/", "rules": rules}},
+            "tool": {"driver": {"name": "tfgen check", "version": __version__, "rules": rules}},
             "results": results,
         }],
     }
