@@ -159,15 +159,17 @@ def test_json_report_has_a_summary_per_environment(fixture_report):
         assert data["environments"][env]["results"], env
 
 
-def test_cli_exits_1_on_failure_and_writes_sarif_and_junit(tmp_path, capsys):
+def test_cli_exits_1_on_failure_and_writes_sarif(tmp_path, capsys, monkeypatch):
     out = tmp_path / "out"
     for fixture in ("good", "ssh_open_to_world"):
         shutil.copytree(FIXTURES / fixture, out / fixture)
     sarif = tmp_path / "report.sarif"
-    assert main(["check", str(out), "--format", "sarif", "--output", str(sarif)]) == 1
+    monkeypatch.chdir(tmp_path)  # a relative OUT, as in CI
+    assert main(["check", "out", "--format", "sarif", "--output", str(sarif)]) == 1
     assert json.loads(sarif.read_text())["version"] == "2.1.0"
     printed = capsys.readouterr()
-    assert "FAILED CKV_TFGEN_4 aws_security_group.admin" in printed.out, printed.out
+    assert "FAILED CKV_TFGEN_4 aws_security_group.admin at out/ssh_open_to_world/main.tf.json:" in printed.out, printed.out
+    assert "resource.admin" not in printed.out, "a Python check's result lost its resource type"
     assert "Traceback" not in printed.err
 
 

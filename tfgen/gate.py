@@ -240,7 +240,7 @@ class _Locator:
     def __init__(self, root: Path):
         self.lines: dict[Path, list[str]] = {
             p: p.read_text(errors="replace").splitlines()
-            for p in sorted(root.glob("*.tf.json")) if not p.name.endswith(OVERRIDE_SUFFIX)
+            for p in sorted(root.resolve().glob("*.tf.json")) if not p.name.endswith(OVERRIDE_SUFFIX)
         }
         self.addresses: dict[str, tuple[Path, int]] = {}
         for path, lines in self.lines.items():
