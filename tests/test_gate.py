@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
@@ -259,3 +260,27 @@ def test_ci_recipe_runs_build_validate_and_check_with_arguments_the_cli_accepts(
         if argv[0] not in known:
             continue  # `tfgen validate` arrives with its own issue; the recipe already runs it
         _parser().parse_args(argv)
+
+
+def _can_drop_network() -> bool:
+    import subprocess
+
+    unshare = shutil.which("unshare")
+    return bool(unshare) and subprocess.run([unshare, "-rn", "true"], capture_output=True).returncode == 0
+
+
+@pytest.mark.skipif(not _can_drop_network(), reason="needs `unshare -rn` to run without a network")
+def test_same_report_with_and_without_a_network(example_out, tmp_path):
+    import subprocess
+
+    tfgen = [sys.executable, "-m", "tfgen.cli", "check", str(example_out), "--format", "json", "--output"]
+    reports = {}
+    for name, prefix in (("online", []), ("offline", [shutil.which("unshare"), "-rn"])):
+        target = tmp_path / f"{name}.json"
+        done = subprocess.run(prefix + tfgen + [str(target)], capture_output=True, text=True)
+        assert done.returncode == 0, f"{name}: {done.stderr[-2000:]}"
+        report = json.loads(target.read_text())
+        for timing in ("seconds", "checkov_seconds", "plan_seconds"):
+            report.pop(timing)
+        reports[name] = report
+    assert reports["offline"] == reports["online"]
