@@ -70,6 +70,7 @@ class Suppression:
     source: str = ""
 
     def covers(self, check_id: str, resource: str) -> bool:
+        """Whether this waiver applies to `check_id` failing on `resource`."""
         return self.check_id == check_id and any(fnmatch.fnmatchcase(resource, p) for p in self.resources)
 
 
@@ -90,6 +91,7 @@ class GateResult:
 
     @property
     def location(self) -> str:
+        """`file:line`, or the file when the line is unknown."""
         return f"{self.file}:{self.line}" if self.line else self.file
 
 
@@ -106,14 +108,17 @@ class GateReport:
     plan_seconds: float = 0.0
 
     def of(self, status: str, environment: str | None = None) -> list[GateResult]:
+        """Results with `status` ("passed", "failed", "suppressed"), of one environment or all."""
         return [r for r in self.results if r.status == status and environment in (None, r.environment)]
 
     @property
     def ok(self) -> bool:
+        """No failure and no file checkov could not read (other than the waived ones)."""
         return not self.of(FAILED) and not self.errors
 
     @property
     def exit_code(self) -> int:
+        """0 when the gate passes, 1 otherwise."""
         return 0 if self.ok else 1
 
 
