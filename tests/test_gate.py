@@ -164,6 +164,10 @@ def test_cli_exits_1_on_failure_and_writes_sarif(tmp_path, capsys, monkeypatch):
     out = tmp_path / "out"
     for fixture in ("good", "ssh_open_to_world"):
         shutil.copytree(FIXTURES / fixture, out / fixture)
+    # checkov merges .checkov.yaml files from the scanned and working directories; the gate must not.
+    stray = "skip-check: [CKV_TFGEN_4, CKV_AWS_24]\nsoft-fail: true\n"
+    (out / "ssh_open_to_world" / ".checkov.yaml").write_text(stray)
+    (tmp_path / ".checkov.yaml").write_text(stray)
     sarif = tmp_path / "report.sarif"
     monkeypatch.chdir(tmp_path)  # a relative OUT, as in CI
     assert main(["check", "out", "--format", "sarif", "--output", str(sarif)]) == 1

@@ -193,20 +193,24 @@ def run_checkov(targets: list[Path], *, framework: str, policies: list[Path],
         import checkov  # noqa: F401
     except ImportError:
         raise PolicyError("checkov is not installed; install tfgen[policy]") from None
-    flag = "-f" if framework == "terraform_plan" else "-d"
+    # `--directory=DIR` (not `-d DIR`): checkov then reads no .checkov.yaml from the scanned
+    # directory, and the clean working and home directories hold none either, so no stray
+    # config file can skip checks behind the gate's back.
+    flag = "--file" if framework == "terraform_plan" else "--directory"
     command = [sys.executable, "-m", "checkov.main", "--framework", framework, "--skip-download",
                "--output", "json", "--compact"]
-    for target in targets:
-        command += [flag, str(target)]
-    for directory in policies:
-        command += ["--external-checks-dir", str(directory)]
+    command += [f"{flag}={Path(target).resolve()}" for target in targets]
+    command += [f"--external-checks-dir={Path(directory).resolve()}" for directory in policies]
     if skip:
         command += ["--skip-check", ",".join(skip)]
-    try:
-        done = subprocess.run(command, capture_output=True, text=True, env=_checkov_env(),
-                              timeout=_CHECKOV_TIMEOUT, check=False)
-    except subprocess.TimeoutExpired:
-        raise PolicyError(f"checkov did not finish in {_CHECKOV_TIMEOUT} s; scan fewer roots at once") from None
+    with tempfile.TemporaryDirectory(prefix="tfgen-checkov-") as clean:
+        env = _checkov_env()
+        env.update({"HOME": clean, "XDG_CACHE_HOME": clean, "XDG_CONFIG_HOME": clean})
+        try:
+            done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=clean,
+                                  timeout=_CHECKOV_TIMEOUT, check=False)
+        except subprocess.TimeoutExpired:
+            raise PolicyError(f"checkov did not finish in {_CHECKOV_TIMEOUT} s; scan fewer roots at once") from None
     if done.returncode not in (0, 1):
         raise PolicyError(f"checkov failed (exit {done.returncode}): {_tail(done.stderr)}")
     reports = _json_documents(done.stdout)
