@@ -42,9 +42,10 @@ BAD = {
     "peering_without_accepter": ("CKV2_TFGEN_6", "aws_vpc_peering_connection.hub__edge"),
     "peering_routes_on_one_side": ("TFGEN_10", "aws_vpc_peering_connection.hub__edge"),
     "unencrypted_cluster": ("CKV_AWS_58", "aws_eks_cluster.hub"),
+    "iam_wildcard_policy": ("CKV_TFGEN_11", "aws_iam_role_policy.flow_logs"),
 }
 TFGEN_POLICIES = {"CKV_TFGEN_1", "CKV_TFGEN_2", "CKV_TFGEN_3", "CKV_TFGEN_4", "CKV_TFGEN_5",
-                  "CKV2_TFGEN_6", "CKV2_TFGEN_7", "CKV_TFGEN_8", "TFGEN_9", "TFGEN_10"}
+                  "CKV2_TFGEN_6", "CKV2_TFGEN_7", "CKV_TFGEN_8", "TFGEN_9", "TFGEN_10", "CKV_TFGEN_11"}
 
 
 @pytest.fixture(scope="session")
