@@ -289,3 +289,14 @@ def test_same_report_with_and_without_a_network(example_out, tmp_path):
             report.pop(timing)
         reports[name] = report
     assert reports["offline"] == reports["online"]
+
+
+def test_roots_are_found_below_out_or_at_out_itself(example_out, tmp_path):
+    from tfgen.gate import find_roots
+
+    assert sorted(find_roots(example_out)) == ["development", "production"]
+    assert list(find_roots(example_out / "development")) == ["development"]
+    (tmp_path / "development" / ".terraform" / "modules" / "m").mkdir(parents=True)
+    (tmp_path / "development" / ".terraform" / "modules" / "m" / "main.tf.json").write_text("{}")
+    with pytest.raises(PolicyError, match="no \\*.tf.json root modules"):
+        find_roots(tmp_path)

@@ -7,7 +7,7 @@ from .. import naming
 from ..naming import ref
 from .context import ClusterContext, EnvironmentContext
 from .document import Document
-from .iam import attachments, cluster_role, key_policy, node_role
+from .iam import attachments, cluster_key_policy, cluster_role, key_policy, node_role
 from .logs import eks_log_group
 
 __all__ = ["emit_clusters", "LOG_TYPES"]
@@ -52,7 +52,8 @@ def _emit_cluster(doc: Document, ctx: EnvironmentContext, c: ClusterContext) -> 
             "endpoint_public_access": False,
         },
         encryption_config={"resources": ["secrets"], "provider": {"key_arn": ref(f"{kms}.arn")}},
-        depends_on=attachments(c, "cluster") + [eks_log_group(c), f"aws_iam_role_policy.{key}_cluster_kms"],
+        # The log group first, or EKS creates its own: unencrypted and kept forever.
+        depends_on=attachments(c, "cluster") + [eks_log_group(c), cluster_key_policy(c)],
     )
     for group in sorted(cluster.node_groups.values(), key=lambda g: g.name):
         arguments = dict(

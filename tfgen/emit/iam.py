@@ -18,6 +18,7 @@ __all__ = [
     "cluster_role",
     "node_role",
     "flow_log_role",
+    "cluster_key_policy",
     "policy_json",
     "key_policy",
     "CLUSTER_POLICIES",
@@ -45,6 +46,11 @@ def attachments(c: ClusterContext, role: str) -> list[str]:
     """Addresses of the policy attachments of a cluster's `role` ("cluster" or "node")."""
     policies = CLUSTER_POLICIES if role == "cluster" else NODE_POLICIES
     return [f"aws_iam_role_policy_attachment.{c.key}_{role}_{short}" for short in sorted(policies)]
+
+
+def cluster_key_policy(c: ClusterContext) -> str:
+    """Address of the cluster role's policy that lets it use the secrets key."""
+    return f"aws_iam_role_policy.{c.key}_cluster_kms"
 
 
 def flow_log_role(c: ClusterContext) -> str:
@@ -96,7 +102,7 @@ def emit_iam(ctx: EnvironmentContext) -> Document:
                     policy_arn=_MANAGED + policy,
                 )
         doc.resource(
-            "aws_iam_role_policy", f"{c.key}_cluster_kms", region=c.region,
+            "aws_iam_role_policy", cluster_key_policy(c).split(".", 1)[1], region=c.region,
             name="eks-secrets-encryption",
             role=ref(f"{cluster_role(c)}.name"),
             policy=policy_json({
