@@ -11,6 +11,8 @@ from tfgen_policy_support import blocks, value
 
 
 class EksEndpointPrivate(BaseResourceCheck):
+    """CKV_TFGEN_5: the EKS API is reachable from the VPC only."""
+
     def __init__(self) -> None:
         super().__init__(
             name="EKS API endpoint is private (endpoint_public_access = false, endpoint_private_access = true)",

@@ -30,6 +30,8 @@ def _too_broad(statement: dict) -> bool:
 
 
 class IamWildcards(BaseResourceCheck):
+    """CKV_TFGEN_11: no wildcard actions on every resource."""
+
     def __init__(self) -> None:
         super().__init__(
             name="IAM policy allows no wildcard action (*, service:*, NotAction) on every resource",

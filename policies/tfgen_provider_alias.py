@@ -20,6 +20,8 @@ def _pinned(conf: dict) -> CheckResult:
 
 
 class ResourceProviderAlias(BaseResourceCheck):
+    """CKV_TFGEN_3 on resources."""
+
     def __init__(self) -> None:
         super().__init__(name=NAME, id="CKV_TFGEN_3", categories=[CheckCategories.CONVENTION],
                          supported_resources=["aws_*"])
@@ -30,6 +32,8 @@ class ResourceProviderAlias(BaseResourceCheck):
 
 
 class DataProviderAlias(BaseDataCheck):
+    """CKV_TFGEN_3 on data sources."""
+
     def __init__(self) -> None:
         super().__init__(name=NAME, id="CKV_TFGEN_3", categories=[CheckCategories.CONVENTION],
                          supported_data=["aws_*"])

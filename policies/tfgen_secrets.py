@@ -26,6 +26,8 @@ def _decoded(text: str) -> str:
 
 
 class SecretsInUserDataOrTags(BaseResourceCheck):
+    """CKV_TFGEN_8: user data and tags hold no credentials."""
+
     def __init__(self) -> None:
         super().__init__(
             name="No secret-looking values (keys, passwords, tokens) in user data or tags",

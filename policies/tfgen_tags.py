@@ -33,6 +33,8 @@ def _missing(tags) -> list[str]:
 
 
 class ProviderDefaultTags(BaseProviderCheck):
+    """CKV_TFGEN_1: the provider's default_tags carry the three tags."""
+
     def __init__(self) -> None:
         super().__init__(
             name="AWS provider sets the Project, Environment and ManagedBy default_tags",
@@ -48,6 +50,8 @@ class ProviderDefaultTags(BaseProviderCheck):
 
 
 class ResourceTags(BaseResourceCheck):
+    """CKV_TFGEN_2: the resource gets the three tags from its provider or its own tags."""
+
     def __init__(self) -> None:
         super().__init__(
             name="Resource carries Project, Environment and ManagedBy (its own tags or its provider's default_tags)",

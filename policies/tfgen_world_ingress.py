@@ -56,6 +56,8 @@ def _allowed(rule: dict, lb: bool) -> bool:
 
 
 class WorldIngress(BaseResourceCheck):
+    """CKV_TFGEN_4: ingress from anywhere only to 80/443 of load balancers."""
+
     def __init__(self) -> None:
         super().__init__(
             name="No security group ingress from 0.0.0.0/0 or ::/0 except 80/443 on load-balancer groups",
