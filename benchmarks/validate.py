@@ -28,7 +28,7 @@ from tfgen.topology import check_topology
 def synthetic_environment(n: int) -> tfgen.Fleet:
     regions = sorted(REGIONS)
     fleet = tfgen.Fleet(project="bench")
-    env = fleet.add_environment("bench")
+    env = fleet.add_environment("bench", account_id="123456789012")
     # /24 VPCs (too small for the default subnet carving, so subnets are given) in 10.0.0.0/8 and 172.16/12.
     blocks = (ipaddress.ip_network((base + (i << 8), 24)) for base in (10 << 24, (172 << 24) | (16 << 16))
               for i in range(1 << 16))

@@ -26,6 +26,7 @@ def fleet() -> tfgen.Fleet:
 
     dev = fleet.add_environment(
         "development",
+        account_id="111111111111",
         defaults=tfgen.Defaults(
             kubernetes_version="1.29",
             nat="single",
@@ -39,6 +40,7 @@ def fleet() -> tfgen.Fleet:
 
     prod = fleet.add_environment(
         "production",
+        account_id="222222222222",
         defaults=tfgen.Defaults(
             kubernetes_version="1.29",
             nat="per_az",

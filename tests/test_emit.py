@@ -38,7 +38,7 @@ def test_root_module_is_split_by_concern(example_out):
     for env in ("development", "production"):
         assert sorted(_documents(example_out, env)) == sorted([
             "terraform.tf.json", "providers.tf.json", "network.tf.json", "peering.tf.json",
-            "iam.tf.json", "clusters.tf.json", "outputs.tf.json"]), env
+            "iam.tf.json", "logs.tf.json", "clusters.tf.json", "outputs.tf.json"]), env
 
 
 def test_one_aliased_provider_per_region_with_default_tags(example_out):
@@ -132,3 +132,38 @@ def test_python_api_and_yaml_give_identical_output(tmp_path, example_out):
     produced = {p.relative_to(tmp_path): p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
     expected = {p.relative_to(example_out): p.read_bytes() for p in example_out.rglob("*") if p.is_file()}
     assert produced == expected
+
+
+def test_every_vpc_has_flow_logs_to_an_encrypted_log_group_kept_a_year(example_out):
+    for env in ("development", "production"):
+        resources = {(t, n): b for _, t, n, b in _resources(example_out, env)}
+        vpcs = [n for t, n in resources if t == "aws_vpc"]
+        for vpc in vpcs:
+            flow = resources["aws_flow_log", vpc]
+            assert flow["vpc_id"] == f"${{aws_vpc.{vpc}.id}}" and flow["traffic_type"] == "ALL", vpc
+            group = flow["log_destination"].removeprefix("${").removesuffix(".arn}").split(".")
+            body = resources[tuple(group)]
+            assert body["retention_in_days"] >= 365, f"{env}: {group}"
+            assert body["kms_key_id"] == f"${{aws_kms_key.{vpc}_logs.arn}}", f"{env}: {group}"
+
+
+def test_kms_keys_rotate_and_have_a_literal_policy_naming_the_account(example_out):
+    accounts = {"development": "111111111111", "production": "222222222222"}
+    for env, account in accounts.items():
+        keys = [(n, b) for _, t, n, b in _resources(example_out, env) if t == "aws_kms_key"]
+        assert keys, env
+        for name, body in keys:
+            assert body["enable_key_rotation"] is True, name
+            policy = json.loads(body["policy"])
+            assert policy["Statement"][0]["Principal"] == {"AWS": f"arn:aws:iam::{account}:root"}, name
+            assert "${" not in body["policy"], f"{name}: the key policy is not literal"
+
+
+def test_account_comes_from_assume_role_when_not_given(example_fleet):
+    env = example_fleet.environment("development")
+    env.account_id = None
+    env.assume_role = "arn:aws:iam::333333333333:role/deployer"
+    assert env.account == "333333333333"
+    assert not [f for f in tfgen.validate(example_fleet) if f.code in ("VAL128", "VAL129", "VAL130")]
+    env.account_id = "444444444444"
+    assert [f.code for f in tfgen.validate(example_fleet) if f.code.startswith("VAL13")] == ["VAL130"]

@@ -11,6 +11,7 @@ GOOD = """\
 project: demo
 environments:
   dev:
+    account_id: "123456789012"
     hub: {region: us-east-1, cidr: 10.10.0.0/16}
     regions:
       us-east-2: {cidr: 10.11.0.0/16}

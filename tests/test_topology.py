@@ -86,6 +86,7 @@ def test_allocation_is_recorded_and_survives_reordering_and_insertion(tmp_path):
 project: demo
 environments:
   dev:
+    account_id: "123456789012"
     cidr_pool: 10.0.0.0/12
     hub: {region: us-east-1}
     regions:
@@ -125,7 +126,7 @@ def test_validate_json_groups_findings_by_environment(tmp_path, capsys):
     report = json.loads(capsys.readouterr().out)
     assert report["ok"] is False and report["errors"] == 1
     (finding,) = report["environments"]["dev"]
-    assert finding["code"] == "NET225" and finding["line"] == 11 and finding["file"] == str(copy)
+    assert finding["code"] == "NET225" and finding["line"] == 12 and finding["file"] == str(copy)
 
 
 def test_validate_passes_on_every_example(capsys):

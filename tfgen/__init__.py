@@ -11,12 +11,14 @@ from .errors import (
     FindingsError,
     Origin,
     OutputConflictError,
+    PolicyError,
     Severity,
     StaleOutputError,
     TfgenError,
     ToolchainError,
 )
 from .model import Cluster, Defaults, Environment, Fleet, Network, NodeGroup, Region, StateBackend
+from .gate import GateReport, check_output
 from .pipeline import BuildResult, build, render, validate
 from .spec import load, loads
 
@@ -30,6 +32,8 @@ __all__ = [
     "render",
     "build",
     "BuildResult",
+    "check_output",
+    "GateReport",
     "Fleet",
     "Environment",
     "Region",
@@ -46,4 +50,5 @@ __all__ = [
     "StaleOutputError",
     "OutputConflictError",
     "ToolchainError",
+    "PolicyError",
 ]

@@ -23,6 +23,7 @@ _PROJECT = re.compile(r"^[a-z][a-z0-9-]{0,38}[a-z0-9]$")
 _ENV_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
 _CLUSTER_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
 _K8S_VERSION = re.compile(r"^1\.\d{1,2}$")
+_ACCOUNT_ID = re.compile(r"^\d{12}$")
 _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
 _VERSION_CONSTRAINT = re.compile(r"^\s*(?:(?:[<>=!~]{1,2}\s*)?\d+(?:\.\d+){0,2}\s*)(?:,\s*(?:[<>=!~]{1,2}\s*)?\d+(?:\.\d+){0,2}\s*)*$")
 
@@ -135,8 +136,21 @@ def check_environments(fleet: Fleet) -> Iterator[Finding]:
                            "write arn:aws:iam::<12-digit account>:role/<name>", path=env.name, obj=env,
                            field="assume_role")
         if not isinstance(env.vpc_prefix, int) or not 16 <= env.vpc_prefix <= 28:
-            yield _finding("VAL128", f"vpc_prefix {env.vpc_prefix!r} is outside /16../28",
+            yield _finding("VAL134", f"vpc_prefix {env.vpc_prefix!r} is outside /16../28",
                            "use a prefix length between 16 and 28", path=env.name, obj=env, field="vpc_prefix")
+        if env.account_id is not None and not _ACCOUNT_ID.match(str(env.account_id)):
+            yield _finding("VAL128", f"account_id {env.account_id!r} is not an AWS account id",
+                           'write the 12 digits of the account, quoted: account_id: "111111111111"',
+                           path=env.name, obj=env, field="account_id")
+        if env.account is None:
+            yield _finding("VAL129", f"environment {env.name} names no AWS account: its KMS key policies need one",
+                           'add `account_id: "<12 digits>"` to the environment, or an `assume_role` ARN '
+                           "in the account", path=env.name, obj=env)
+        elif (env.account_id and env.assume_role and _ROLE_ARN.match(env.assume_role)
+              and env.assume_role.split(":")[4] != env.account_id):
+            yield _finding("VAL130", f"account_id {env.account_id} differs from the account of assume_role "
+                           f"{env.assume_role}", "make them the same account, or drop account_id",
+                           path=env.name, obj=env, field="account_id", severity=Severity.WARNING)
         if env.cidr_pool is not None and _parse_network(env.cidr_pool) is None:
             yield _finding("VAL127", f"cidr_pool: {_cidr_problem(env.cidr_pool)}",
                            "write the pool as a network address and prefix, e.g. 10.0.0.0/12",

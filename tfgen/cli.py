@@ -47,7 +47,35 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--format", choices=("mermaid", "dot", "svg"), default="mermaid")
     g.add_argument("--output", help="write to this file instead of standard output")
     g.set_defaults(run=_graph)
+    _add_check_verb(verbs)
     return parser
+
+
+def _add_check_verb(verbs) -> None:
+    from .gate import FORMATS
+
+    c = verbs.add_parser("check", help="policy gate: scan root modules with checkov and tfgen's policies")
+    c.add_argument("out", help="output directory of `tfgen build` (every root module under it is scanned)")
+    c.add_argument("--plan", action="store_true", help="also plan each root offline and scan the plan JSON")
+    c.add_argument("--policies", action="append", default=[], metavar="DIR",
+                   help="a directory of your own checkov checks (repeatable)")
+    c.add_argument("--format", choices=FORMATS, default="text", help="report format (default: text)")
+    c.add_argument("--output", metavar="FILE", help="write the report to FILE instead of stdout")
+    c.set_defaults(run=_check)
+
+
+def _check(args) -> int:
+    from .gate import check_output, render_report, write_report
+
+    report = check_output(args.out, plan=args.plan, policies=args.policies)
+    write_report(render_report(report, args.format), args.output)
+    if args.output and args.format != "text":
+        print(render_report(report, "text"), end="")  # the CI log shows what failed, the file feeds the dashboard
+    elif args.format != "text":
+        verdict = "passed" if report.ok else "FAILED"
+        print(f"tfgen check: {verdict}: {len(report.of('failed'))} failed, {len(report.of('suppressed'))} "
+              f"suppressed, {len(report.of('passed'))} passed", file=sys.stderr)
+    return report.exit_code
 
 
 def _print_findings(findings) -> None:

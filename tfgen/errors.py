@@ -7,7 +7,8 @@ Hierarchy::
     │   └── SpecError          the spec's shape is wrong (unknown keys, types, YAML)
     ├── StaleOutputError       `build --check`: out/ differs from the spec (exit 1)
     ├── OutputConflictError    out/ holds a file tfgen does not own (exit 2)
-    └── ToolchainError         terraform / provider / AWS double unusable (exit 2)
+    ├── ToolchainError         terraform / provider / AWS double unusable (exit 2)
+    └── PolicyError            `tfgen check` cannot run: no roots, bad policy dir, checkov (exit 2)
 
 A `Finding` is one problem with the user's input: a stable code, a severity,
 the object it is about, where it was written and how to fix it. Checks collect
@@ -29,6 +30,7 @@ __all__ = [
     "StaleOutputError",
     "OutputConflictError",
     "ToolchainError",
+    "PolicyError",
 ]
 
 
@@ -126,3 +128,7 @@ class OutputConflictError(TfgenError):
 
 class ToolchainError(TfgenError):
     """Terraform, the AWS provider or the local AWS double cannot be used."""
+
+
+class PolicyError(TfgenError):
+    """The policy gate cannot run: no root modules, a bad policy directory, checkov missing or broken."""

@@ -181,10 +181,21 @@ class Environment(_Located):
     cidr_pool: str | None = None
     vpc_prefix: int = DEFAULT_VPC_PREFIX
     assume_role: str | None = None
+    account_id: str | None = None
     connectivity: str = HUB_AND_SPOKE
     links: list[Link] = field(default_factory=list)
     reach: list[Reach] = field(default_factory=list)
     defaults: Defaults = field(default_factory=Defaults)
+
+    @property
+    def account(self) -> str | None:
+        """The AWS account the environment deploys to: `account_id`, else `assume_role`'s account."""
+        if self.account_id:
+            return self.account_id
+        parts = (self.assume_role or "").split(":")
+        if len(parts) >= 6 and parts[0] == "arn" and parts[2] == "iam" and parts[4].isdigit():
+            return parts[4]
+        return None
 
     def region(self, name: str) -> Region:
         """The region called `name`."""
@@ -333,10 +344,16 @@ class Fleet(_Located):
         vpc_prefix: int = DEFAULT_VPC_PREFIX,
         assume_role: str | None = None,
         connectivity: str = HUB_AND_SPOKE,
+        account_id: str | None = None,
         defaults: Defaults | None = None,
         where: dict[str, Origin] | None = None,
     ) -> Environment:
-        """Add an empty environment; then give it a hub and regions."""
+        """Add an empty environment; then give it a hub and regions.
+
+        `account_id` (12 digits) is the AWS account of the environment; when it
+        is left out, the account of `assume_role` is used. One of the two is
+        needed: KMS key policies name the account.
+        """
         if name in self.environments:
             raise TfgenError(f"the fleet already has an environment {name!r}; choose another name")
         env = Environment(
@@ -345,6 +362,7 @@ class Fleet(_Located):
             vpc_prefix=vpc_prefix,
             assume_role=assume_role,
             connectivity=connectivity,
+            account_id=account_id,
             defaults=defaults or Defaults(),
             where=dict(where) if where else {"": _call_site()},
         )

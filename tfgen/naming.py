@@ -26,6 +26,10 @@ __all__ = [
     "transit_gateway_name",
     "transit_peering_name",
     "aws_name",
+    "eks_log_group",
+    "flow_log_group",
+    "kms_alias",
+    "arn",
     "ref",
 ]
 
@@ -98,6 +102,26 @@ def aws_name(*parts: str, limit: int = 64) -> str:
         return name
     digest = hashlib.sha256(name.encode()).hexdigest()[:8]
     return f"{name[: limit - 9].rstrip('-')}-{digest}"
+
+
+def eks_log_group(eks_name: str) -> str:
+    """The log group EKS writes control-plane logs to (AWS fixes this name)."""
+    return f"/aws/eks/{eks_name}/cluster"
+
+
+def flow_log_group(eks_name: str) -> str:
+    """The log group of a cluster VPC's flow logs."""
+    return f"/aws/vpc-flow-logs/{eks_name}"
+
+
+def kms_alias(eks_name: str, purpose: str) -> str:
+    """A KMS alias: `alias/<eks name>-<purpose>`."""
+    return f"alias/{eks_name}-{purpose}"
+
+
+def arn(service: str, region: str, account: str, resource: str) -> str:
+    """A literal ARN in the commercial partition (the only one tfgen's region table holds)."""
+    return f"arn:aws:{service}:{region}:{account}:{resource}"
 
 
 def ref(address: str) -> str:

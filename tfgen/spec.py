@@ -13,7 +13,7 @@ Format (see README for the full reference)::
     state: {backend: s3, bucket: mrc-tfstate, region: us-east-1, lock_table: mrc-locks}
     environments:
       development:
-        assume_role: arn:aws:iam::111111111111:role/platform-deployer
+        assume_role: arn:aws:iam::111111111111:role/platform-deployer   # account_id: "111111111111" when no role
         defaults: {kubernetes_version: "1.29", az_count: 3, nat: single,
                    node_groups: {workers: {instance_types: [t3.medium], min: 1, max: 3, desired: 1}}}
         connectivity: hub-and-spoke              # or mesh, transit-gateway
@@ -81,6 +81,7 @@ _ENV_KEYS = {
     "links": "pairs",
     "reach": "pairs",
     "assume_role": "str",
+    "account_id": "str",
     "defaults": "map",
     "hub": "map",
     "regions": "map",
@@ -293,6 +294,7 @@ class _Reader:
             name,
             cidr_pool=env_data.get("cidr_pool"),
             assume_role=env_data.get("assume_role"),
+            account_id=env_data.get("account_id"),
             defaults=defaults,
             where=self._where(path, *_ENV_KEYS),
         )

@@ -11,6 +11,7 @@ from .clusters import emit_clusters
 from .context import context_of
 from .document import render
 from .iam import emit_iam
+from .logs import emit_logs
 from .network import emit_network
 from .outputs import emit_outputs
 from .peering import emit_peering
@@ -26,6 +27,7 @@ FILES = {
     "peering.tf.json": emit_peering,
     "transit.tf.json": emit_transit,
     "iam.tf.json": emit_iam,
+    "logs.tf.json": emit_logs,
     "clusters.tf.json": emit_clusters,
     "outputs.tf.json": emit_outputs,
 }

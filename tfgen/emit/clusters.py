@@ -7,7 +7,8 @@ from .. import naming
 from ..naming import ref
 from .context import ClusterContext, EnvironmentContext
 from .document import Document
-from .iam import attachments, cluster_role, node_role
+from .iam import attachments, cluster_key_policy, cluster_role, key_policy, node_role
+from .logs import eks_log_group
 
 __all__ = ["emit_clusters", "LOG_TYPES"]
 
@@ -17,7 +18,7 @@ LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
 def emit_clusters(ctx: EnvironmentContext) -> Document:
     doc = Document()
     for c in ctx.clusters:
-        _emit_cluster(doc, c)
+        _emit_cluster(doc, ctx, c)
     return doc
 
 
@@ -28,16 +29,17 @@ def _private_subnets(c: ClusterContext) -> list[str]:
     ]
 
 
-def _emit_cluster(doc: Document, c: ClusterContext) -> None:
+def _emit_cluster(doc: Document, ctx: EnvironmentContext, c: ClusterContext) -> None:
     key, region, cluster = c.key, c.region, c.cluster
     kms = doc.resource(
         "aws_kms_key", f"{key}_eks", region=region,
         description=f"Encrypts Kubernetes secrets of EKS cluster {c.eks_name}",
         enable_key_rotation=True,
         deletion_window_in_days=30,
+        policy=key_policy(ctx.env.account),
     )
     doc.resource("aws_kms_alias", f"{key}_eks", region=region,
-                 name=f"alias/{c.eks_name}-eks", target_key_id=ref(f"{kms}.key_id"))
+                 name=naming.kms_alias(c.eks_name, "eks"), target_key_id=ref(f"{kms}.key_id"))
     eks = doc.resource(
         "aws_eks_cluster", key, region=region,
         name=c.eks_name,
@@ -50,7 +52,8 @@ def _emit_cluster(doc: Document, c: ClusterContext) -> None:
             "endpoint_public_access": False,
         },
         encryption_config={"resources": ["secrets"], "provider": {"key_arn": ref(f"{kms}.arn")}},
-        depends_on=attachments(c, "cluster"),
+        # The log group first, or EKS creates its own: unencrypted and kept forever.
+        depends_on=attachments(c, "cluster") + [eks_log_group(c), cluster_key_policy(c)],
     )
     for group in sorted(cluster.node_groups.values(), key=lambda g: g.name):
         arguments = dict(

@@ -13,7 +13,17 @@ from ..naming import ref
 from .context import ClusterContext, EnvironmentContext
 from .document import Document
 
-__all__ = ["emit_iam", "cluster_role", "node_role", "CLUSTER_POLICIES", "NODE_POLICIES"]
+__all__ = [
+    "emit_iam",
+    "cluster_role",
+    "node_role",
+    "flow_log_role",
+    "cluster_key_policy",
+    "policy_json",
+    "key_policy",
+    "CLUSTER_POLICIES",
+    "NODE_POLICIES",
+]
 
 _MANAGED = "arn:aws:iam::aws:policy/"
 CLUSTER_POLICIES = {"eks_cluster": "AmazonEKSClusterPolicy"}
@@ -38,16 +48,38 @@ def attachments(c: ClusterContext, role: str) -> list[str]:
     return [f"aws_iam_role_policy_attachment.{c.key}_{role}_{short}" for short in sorted(policies)]
 
 
-def _trust(service: str) -> str:
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
-            ],
-        },
-        sort_keys=True,
-    )
+def cluster_key_policy(c: ClusterContext) -> str:
+    """Address of the cluster role's policy that lets it use the secrets key."""
+    return f"aws_iam_role_policy.{c.key}_cluster_kms"
+
+
+def flow_log_role(c: ClusterContext) -> str:
+    return f"aws_iam_role.{c.key}_flow_logs"
+
+
+def policy_json(*statements: dict) -> str:
+    """A literal IAM/KMS policy document, with stable key order."""
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)}, sort_keys=True)
+
+
+def key_policy(account: str, *statements: dict) -> str:
+    """A KMS key policy: the account administers the key through IAM, plus `statements`."""
+    root = {
+        "Sid": "AccountAdministersKeyThroughIam",
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
+        "Action": "kms:*",
+        "Resource": "*",
+    }
+    return policy_json(root, *statements)
+
+
+def _trust(service: str, account: str | None = None) -> str:
+    statement = {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
+    if account:
+        # Confused-deputy guard: the service may assume the role only on this account's behalf.
+        statement["Condition"] = {"StringEquals": {"aws:SourceAccount": account}}
+    return policy_json(statement)
 
 
 def emit_iam(ctx: EnvironmentContext) -> Document:
@@ -69,4 +101,47 @@ def emit_iam(ctx: EnvironmentContext) -> Document:
                     role=ref(f"{address}.name"),
                     policy_arn=_MANAGED + policy,
                 )
+        doc.resource(
+            "aws_iam_role_policy", cluster_key_policy(c).split(".", 1)[1], region=c.region,
+            name="eks-secrets-encryption",
+            role=ref(f"{cluster_role(c)}.name"),
+            policy=policy_json({
+                "Sid": "EncryptSecretsWithTheClusterKey",
+                "Effect": "Allow",
+                "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:ListGrants"],
+                "Resource": ref(f"aws_kms_key.{c.key}_eks.arn"),
+            }),
+        )
+        _emit_flow_log_role(doc, ctx, c)
     return doc
+
+
+def _emit_flow_log_role(doc: Document, ctx: EnvironmentContext, c: ClusterContext) -> None:
+    account = ctx.env.account
+    address = doc.resource(
+        "aws_iam_role", f"{c.key}_flow_logs", region=c.region,
+        name=naming.aws_name(c.eks_name, "flow-logs"),
+        description=f"VPC flow log delivery of {c.eks_name}",
+        assume_role_policy=_trust("vpc-flow-logs.amazonaws.com", account),
+    )
+    group = naming.arn("logs", c.region, account, f"log-group:{naming.flow_log_group(c.eks_name)}")
+    doc.resource(
+        "aws_iam_role_policy", f"{c.key}_flow_logs", region=c.region,
+        name="deliver-flow-logs",
+        role=ref(f"{address}.name"),
+        policy=policy_json(
+            {
+                "Sid": "DeliverToTheFlowLogGroupOnly",
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
+                "Resource": [f"{group}:*", f"{group}:log-stream:*"],
+            },
+            {
+                # DescribeLogGroups lists groups, so it authorises on the account's groups, not on one.
+                "Sid": "FindTheFlowLogGroup",
+                "Effect": "Allow",
+                "Action": "logs:DescribeLogGroups",
+                "Resource": naming.arn("logs", c.region, account, "log-group:*"),
+            },
+        ),
+    )

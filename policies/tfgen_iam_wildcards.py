@@ -1,0 +1,60 @@
+"""CKV_TFGEN_11: IAM policies grant no wildcard actions on every resource.
+
+checkov's own IAM checks (CKV_AWS_286-290, 355) give no result on `*.tf.json`,
+where a policy is always a JSON string, so tfgen reads the string itself. A
+statement that allows `*`, `<service>:*` or a `NotAction` on `Resource: "*"`
+fails. KMS key policies are left out: there `Resource: "*"` means the key itself.
+A policy that is a reference (`${...json}`) cannot be read here; scan the plan.
+"""
+
+import json
+
+from checkov.common.models.enums import CheckCategories, CheckResult
+from checkov.terraform.checks.resource.base_resource_check import BaseResourceCheck
+
+from tfgen_policy_support import value
+
+
+def _as_list(item) -> list:
+    return item if isinstance(item, list) else [item]
+
+
+def _too_broad(statement: dict) -> bool:
+    if statement.get("Effect") != "Allow":
+        return False
+    if "*" not in _as_list(statement.get("Resource", [])):
+        return False
+    if "NotAction" in statement:
+        return True
+    return any(isinstance(a, str) and (a == "*" or a.endswith(":*")) for a in _as_list(statement.get("Action", [])))
+
+
+class IamWildcards(BaseResourceCheck):
+    """CKV_TFGEN_11: no wildcard actions on every resource."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            name="IAM policy allows no wildcard action (*, service:*, NotAction) on every resource",
+            id="CKV_TFGEN_11",
+            categories=[CheckCategories.IAM],
+            supported_resources=["aws_iam_policy", "aws_iam_role_policy", "aws_iam_user_policy",
+                                 "aws_iam_group_policy"],
+        )
+
+    def scan_resource_conf(self, conf: dict) -> CheckResult:
+        self.evaluated_keys = ["policy"]
+        text = value(conf, "policy")
+        if isinstance(text, dict):
+            document = text
+        else:
+            try:
+                document = json.loads(text)
+            except (TypeError, ValueError):
+                return CheckResult.UNKNOWN
+        if not isinstance(document, dict):
+            return CheckResult.UNKNOWN
+        statements = [s for s in _as_list(document.get("Statement", [])) if isinstance(s, dict)]
+        return CheckResult.FAILED if any(_too_broad(s) for s in statements) else CheckResult.PASSED
+
+
+check = IamWildcards()

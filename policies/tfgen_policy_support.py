@@ -1,0 +1,66 @@
+"""Helpers shared by tfgen's Python checks (no checks here).
+
+checkov's terraform_json parser wraps every value in a one-element list
+(`{"provider": ["aws.us_east_1"]}`); `value` unwraps it.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Iterator
+
+REQUIRED_TAGS = ("Project", "Environment", "ManagedBy")
+# What reads as a credential: AWS access key ids, private keys, and literal
+# assignments to password/secret/token/API-key names (a `${...}` reference is not a secret).
+SECRET = re.compile(
+    r"(?:A3T[A-Z0-9]|AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA)[A-Z0-9]{16}"
+    r"|-----BEGIN [A-Z ]*PRIVATE KEY-----"
+    r"|(?i:(?:aws_secret_access_key|aws_session_token|secret[_-]?key|password|passwd|pwd|api[_-]?key|"
+    r"access[_-]?token|auth[_-]?token|token|secret))[\"']?\s*[:=]\s*[\"']?(?!\$\{)[^\s\"'$]{8,}"
+)
+ALIAS_REF = re.compile(r"^aws\.[A-Za-z_][A-Za-z0-9_-]*$")
+
+
+def looks_secret(text: str) -> bool:
+    """True when `text` holds something that reads as a credential."""
+    return bool(SECRET.search(text))
+
+
+def value(conf: dict, key: str, default: Any = None) -> Any:
+    """The value of `key`, unwrapped from checkov's one-element list."""
+    item = conf.get(key, default)
+    while isinstance(item, list) and len(item) == 1:
+        item = item[0]
+    return item
+
+
+def blocks(conf: dict, key: str) -> list[dict]:
+    """Nested blocks (`ingress`, `vpc_config`, ...) as a list of dicts."""
+    item = conf.get(key) or []
+    if isinstance(item, dict):
+        return [item]
+    found = []
+    for entry in item:
+        if isinstance(entry, list):
+            found.extend(e for e in entry if isinstance(e, dict))
+        elif isinstance(entry, dict):
+            found.append(entry)
+    return found
+
+
+def strings(item: Any) -> Iterator[str]:
+    """Every string inside a value, however deeply nested."""
+    if isinstance(item, str):
+        yield item
+    elif isinstance(item, dict):
+        for key, inner in item.items():
+            if not str(key).startswith("__"):
+                yield from strings(inner)
+    elif isinstance(item, (list, tuple)):
+        for inner in item:
+            yield from strings(inner)
+
+
+def entity_name(check: Any) -> str:
+    """The Terraform name of the block being scanned (`x` of `aws_vpc.x`)."""
+    return str(getattr(check, "entity_path", "")).rsplit(":", 1)[-1]
