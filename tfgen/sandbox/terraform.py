@@ -55,7 +55,7 @@ def terraform_errors(output: str) -> list[str]:
                 blocks.append(current)
             current = None
         elif current is not None:
-            current.append(raw[1:].strip() if raw.startswith("│") else raw.rstrip())
+            current.append(raw[2:].rstrip() if raw.startswith("│") else raw.rstrip())
         elif raw.startswith("Error: "):
             blocks.append([raw.rstrip()])
     return ["\n".join(line for line in block if line).strip() for block in blocks]
