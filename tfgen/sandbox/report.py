@@ -69,6 +69,7 @@ class SandboxReport:
     build_seconds: float
     environments: list[EnvironmentReport] = field(default_factory=list)
     kept: bool = False
+    double_pid: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -83,7 +84,8 @@ class SandboxReport:
 
     def as_dict(self) -> dict:
         return {
-            "ok": self.ok, "spec": self.spec, "workdir": str(self.workdir), "double": self.double,
+            "ok": self.ok, "spec": self.spec, "workdir": str(self.workdir),
+            "double": self.double, "double_pid": self.double_pid,
             "kept": self.kept, "build_seconds": round(self.build_seconds, 2),
             "seconds": round(self.seconds, 2),
             "environments": [e.as_dict() for e in self.environments],

@@ -310,10 +310,12 @@ class Sandbox:
         names = environments or list(self.fleet.environments)
         for name in names:
             self.fleet.environment(name)
-        self._scratch
+        if self.double is None:
+            raise ToolchainError("the sandbox is not started; use `with Sandbox(...)` or call start()")
         if keep:
             self.keep_workdir = True
-        report = SandboxReport(self.spec, self.workdir, self.double.describe(), self.build_seconds, kept=keep)
+        report = SandboxReport(self.spec, self.workdir, self.double.describe(), self.build_seconds,
+                               kept=keep, double_pid=self.double.pid)
         for name in names:
             report.environments.append(self.run_environment(name, keep=keep))
         return report
