@@ -264,3 +264,28 @@ def test_terraform_errors_are_read_from_boxed_output():
 def test_unknown_environment_is_a_usage_error(capsys):
     assert main(["sandbox", str(EXAMPLE), "--env", "staging"]) == 2
     assert "no environment named 'staging'" in capsys.readouterr().err
+
+
+def test_workdir_that_holds_other_files_is_refused(tmp_path, capsys):
+    (tmp_path / "notes.txt").write_text("mine")
+    assert main(["sandbox", str(EXAMPLE), "--env", "development", "--workdir", str(tmp_path)]) == 2
+    assert "not a tfgen sandbox scratch directory" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+def test_failed_apply_reports_terraform_error_and_what_exists(tmp_path):
+    fleet = tfgen.load(EXAMPLE)
+    hub = next(c for c in expect_environment(fleet, "development").clusters if c.role == "hub")
+    taken = f"{hub.name}-cluster"
+    with Sandbox(fleet, workdir=tmp_path) as sandbox:
+        sandbox.client("iam", hub.region).create_role(RoleName=taken, AssumeRolePolicyDocument="{}")
+        report = sandbox.run_environment("development")
+    apply = report.phase("apply")
+    assert [p.phase for p in report.phases] == ["init", "apply"], "nothing runs after a failed apply"
+    assert not report.ok and not apply.ok
+    assert any(d.startswith("Error: ") and taken in d and "EntityAlreadyExists" in d for d in apply.details), \
+        apply.details
+    created = next(d for d in apply.details if d.startswith("created before the failure"))
+    assert "aws_vpc" in created, created
+    assert {r.region for r in report.inventory if r.vpcs} == {"us-east-1", "us-east-2", "us-west-2"}
+    assert _processes_using(tmp_path) == []

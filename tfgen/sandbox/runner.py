@@ -36,6 +36,7 @@ __all__ = ["PHASES", "SANDBOX_OVERRIDE", "Sandbox", "sandbox_override", "sigterm
 
 PHASES = ("init", "apply", "verify", "re-plan", "destroy")
 SANDBOX_OVERRIDE = "tfgen_sandbox_override.tf.json"
+MARKER = ".tfgen-sandbox"
 _STATE_FILES = ("terraform.tfstate", "terraform.tfstate.backup", ".terraform.tfstate.lock.info")
 _CHANGE = re.compile(r"^\s*# (\S+) (?:will be|must be) (.+)$", re.M)
 _COUNT = re.compile(r"Resources: (\d+) (?:added|destroyed)")
@@ -113,7 +114,7 @@ class Sandbox:
         files, _ = render(self.fleet)
         if self.workdir is None:
             self.workdir = Path(tempfile.mkdtemp(prefix="tfgen-sandbox-"))
-        self.workdir.mkdir(parents=True, exist_ok=True)
+        _claim(self.workdir)
         write_output(files, self.workdir / "out")
         self.build_seconds = time.monotonic() - started
         try:
@@ -195,7 +196,8 @@ class Sandbox:
         if self.progress:
             self.progress(environment, phase, None)
         started = time.monotonic()
-        result = body()
+        with self._api(f"{phase} of {environment}"):
+            result = body()
         result.seconds = time.monotonic() - started
         if self.progress:
             self.progress(environment, phase, result)
@@ -285,7 +287,22 @@ class Sandbox:
 
     def inventory(self, environment: str) -> list[RegionInventory]:
         """What the environment has in the double now, per region."""
-        return take_inventory(self.expectation(environment), self.client)
+        with self._api(f"the inventory of {environment}"):
+            return take_inventory(self.expectation(environment), self.client)
+
+    @contextlib.contextmanager
+    def _api(self, during: str) -> Iterator[None]:
+        """AWS API errors from the double as a ToolchainError that says what was going on."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            yield
+        except (BotoCoreError, ClientError) as exc:
+            state = "is running" if self.double.alive() else "has stopped"
+            raise ToolchainError(
+                f"the local AWS double ({state}) failed a request during {during}: {exc}; "
+                f"its log is {self.double.log}"
+            ) from None
 
     # -- everything --------------------------------------------------------------------
 
@@ -319,3 +336,14 @@ class Sandbox:
         for name in names:
             report.environments.append(self.run_environment(name, keep=keep))
         return report
+
+
+def _claim(workdir: Path) -> None:
+    """Use `workdir` as scratch only when it is new, empty or an earlier sandbox's."""
+    if workdir.exists() and any(workdir.iterdir()) and not (workdir / MARKER).exists():
+        raise ToolchainError(
+            f"{workdir} is not empty and is not a tfgen sandbox scratch directory; "
+            "give a new or empty directory to --workdir"
+        )
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / MARKER).write_text("scratch directory of `tfgen sandbox`; safe to delete\n")

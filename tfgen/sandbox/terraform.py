@@ -22,7 +22,8 @@ from .double import die_with_parent
 
 __all__ = ["TerraformResult", "run_terraform", "terraform_errors"]
 
-_GRACE = 10.0
+# Terraform may write state after SIGINT; the double it describes is about to go, so wait little.
+_GRACE = 2.0
 
 
 @dataclass(frozen=True)
@@ -62,8 +63,9 @@ def terraform_errors(output: str) -> list[str]:
 
 
 def _environment(toolchain: Toolchain) -> dict[str, str]:
+    # The user's AWS credentials and Terraform settings must not reach the sandbox; logging may.
     env = {key: value for key, value in os.environ.items()
-           if not key.startswith(("AWS_", "TF_"))}
+           if not key.startswith(("AWS_", "TF_")) or key in ("TF_LOG", "TF_LOG_PATH")}
     env.update(toolchain.env)
     env["AWS_EC2_METADATA_DISABLED"] = "true"
     return env
