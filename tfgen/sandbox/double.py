@@ -10,6 +10,7 @@ asks the kernel for SIGTERM when its parent goes away).
 from __future__ import annotations
 
 import ctypes
+import importlib.util
 import os
 import re
 import signal
@@ -68,10 +69,8 @@ class AwsDouble:
 
     def start(self) -> "AwsDouble":
         """Start moto_server and wait until it answers; raises ToolchainError when it cannot."""
-        try:
-            import moto.server  # noqa: F401  (only to fail early with a hint)
-        except ImportError:
-            raise ToolchainError("the local AWS double needs moto[server]; install tfgen[sandbox]") from None
+        if importlib.util.find_spec("moto") is None or importlib.util.find_spec("boto3") is None:
+            raise ToolchainError("the local AWS double needs moto[server]; install tfgen[sandbox]")
         if self.requested_port and not _port_free(self.requested_port):
             raise ToolchainError(
                 f"port {self.requested_port} on 127.0.0.1 is already in use; "

@@ -78,7 +78,7 @@ class Expectation:
 
 
 def expect_environment(fleet: Fleet, environment: str) -> Expectation:
-    """The expectation for environment `environment` of `fleet`."""
+    """The expectation for environment `environment` of `fleet` (its pool CIDRs already allocated)."""
     ctx = context_of(fleet, fleet.environment(environment))
     clusters = {}
     for c in ctx.clusters:

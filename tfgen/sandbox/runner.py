@@ -20,9 +20,10 @@ import time
 from pathlib import Path
 from typing import Callable, Iterator
 
-from ..errors import ToolchainError
+from ..emit import emit_fleet
+from ..errors import FindingsError, ToolchainError
 from ..model import Fleet
-from ..pipeline import render
+from ..pipeline import prepare
 from ..toolchain import Toolchain, copy_root
 from ..write import write_output
 from .double import AwsDouble
@@ -45,22 +46,44 @@ _COUNT = re.compile(r"Resources: (\d+) (?:added|destroyed)")
 Progress = Callable[[str, str, PhaseResult | None], None]
 
 
-def sandbox_override(root: Path) -> dict:
-    """Lifecycle settings that keep the local double's quirks out of the re-plan.
+# Per resource type: arguments set only in the sandbox, and attributes whose drift moto invents.
+_QUIRKS: dict[str, tuple[dict, list[str]]] = {
+    # moto gives every node group a default `remote_access`.
+    "aws_eks_node_group": ({}, ["remote_access"]),
+    # moto shows a cross-region peering's requester tags on its accepter.
+    "aws_vpc_peering_connection_accepter": ({}, ["tags"]),
+    # moto reports a default transit gateway route table even when it is disabled, and
+    # fails (HTTP 500) when the provider disassociates an attachment from it; it also
+    # returns no tags for VPC attachments.
+    "aws_ec2_transit_gateway_vpc_attachment": (
+        {"transit_gateway_default_route_table_association": True,
+         "transit_gateway_default_route_table_propagation": True},
+        ["transit_gateway_default_route_table_association", "transit_gateway_default_route_table_propagation",
+         "tags", "tags_all"],
+    ),
+    # As for VPC peerings: the requester's tags shown on the accepter.
+    "aws_ec2_transit_gateway_peering_attachment_accepter": ({}, ["tags"]),
+    # moto drops the attachment of a static route through a peering attachment, so the
+    # provider reads it back as a blackhole route and would replace it on every plan.
+    "aws_ec2_transit_gateway_route": ({}, ["blackhole", "transit_gateway_attachment_id"]),
+}
 
-    moto gives every node group a default `remote_access` and shows a cross-region
-    peering's requester tags on its accepter, so without these a second plan
-    always wants changes that real AWS would not report.
+
+def sandbox_override(root: Path) -> dict:
+    """Resource overrides that work around the local double's quirks (see `_QUIRKS`).
+
+    Without them, moto rejects some of tfgen's settings, and a second plan
+    wants changes that real AWS would not report.
     """
-    ignores = {"aws_eks_node_group": ["remote_access"], "aws_vpc_peering_connection_accepter": ["tags"]}
     resources: dict[str, dict] = {}
     for path in sorted(root.glob("*.tf.json")):
         if path.name.endswith("_override.tf.json"):
             continue
         for type_, blocks in json.loads(path.read_text()).get("resource", {}).items():
-            if type_ in ignores:
+            if type_ in _QUIRKS:
+                arguments, ignored = _QUIRKS[type_]
                 for name in blocks:
-                    resources.setdefault(type_, {})[name] = {"lifecycle": {"ignore_changes": ignores[type_]}}
+                    resources.setdefault(type_, {})[name] = {**arguments, "lifecycle": {"ignore_changes": ignored}}
     return {"resource": resources} if resources else {}
 
 
@@ -104,6 +127,7 @@ class Sandbox:
         self.double: AwsDouble | None = None
         self.toolchain: Toolchain | None = None
         self.build_seconds = 0.0
+        self.prepared: Fleet | None = None
         self._expectations: dict[str, Expectation] = {}
 
     # -- lifetime ----------------------------------------------------------------
@@ -111,7 +135,12 @@ class Sandbox:
     def start(self) -> "Sandbox":
         """Build the fleet into the scratch directory and start the AWS double."""
         started = time.monotonic()
-        files, _ = render(self.fleet)
+        # Built as `tfgen build` would, minus the allocations file: nothing outside the scratch directory.
+        prepared = prepare(self.fleet)
+        if prepared.errors:
+            raise FindingsError(prepared.findings)
+        self.prepared = prepared.fleet
+        files = emit_fleet(self.prepared)
         if self.workdir is None:
             self.workdir = Path(tempfile.mkdtemp(prefix="tfgen-sandbox-"))
         _claim(self.workdir)
@@ -162,7 +191,7 @@ class Sandbox:
 
     def expectation(self, environment: str) -> Expectation:
         if environment not in self._expectations:
-            self._expectations[environment] = expect_environment(self.fleet, environment)
+            self._expectations[environment] = expect_environment(self.prepared, environment)
         return self._expectations[environment]
 
     def _prepare(self, environment: str) -> Path:
