@@ -190,6 +190,7 @@ class Sandbox:
         return self.double.client(service, region)
 
     def expectation(self, environment: str) -> Expectation:
+        """What `environment` should have in AWS, from the fleet with its pool CIDRs allocated."""
         if environment not in self._expectations:
             self._expectations[environment] = expect_environment(self.prepared, environment)
         return self._expectations[environment]
