@@ -1,4 +1,4 @@
-"""`tfgen` on the command line. Exit status: 0 ok, 1 findings or stale output, 2 usage."""
+"""`tfgen` on the command line. Exit status: 0 ok, 1 findings, stale output or failed verification, 2 usage."""
 
 from __future__ import annotations
 
@@ -48,6 +48,15 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--output", help="write to this file instead of standard output")
     g.set_defaults(run=_graph)
     _add_check_verb(verbs)
+
+    s = verbs.add_parser("sandbox", help="apply the fleet to a local AWS double, verify it, tear it down")
+    s.add_argument("spec", help="fleet spec (YAML)")
+    s.add_argument("--env", action="append", metavar="NAME", help="environment to run (repeatable; default: all)")
+    s.add_argument("--keep", action="store_true",
+                   help="skip destroy; keep the double serving the fleet until Ctrl-C")
+    s.add_argument("--format", choices=("text", "json"), default="text", help="report format (default: text)")
+    s.add_argument("--workdir", help="scratch directory to use and keep (default: a temporary one)")
+    s.set_defaults(run=_sandbox)
     return parser
 
 
@@ -163,6 +172,34 @@ def _graph(args) -> int:
         print(f"tfgen: the spec has {len(prepared.errors)} error(s); run `tfgen validate {args.spec}`",
               file=sys.stderr)
     return 0
+
+
+def _sandbox(args) -> int:
+    from .sandbox import Sandbox, format_phase, format_report, sigterm_as_interrupt
+
+    fleet = _load(args.spec)
+    for name in args.env or []:
+        fleet.environment(name)
+    log = sys.stdout if args.format == "text" else sys.stderr
+
+    def progress(environment, phase, result):
+        if result is not None:
+            print(format_phase(result), file=log, flush=True)
+        elif log.isatty():
+            print(f"  {environment:<14} {phase:<8} ...", end="\r", file=log, flush=True)
+
+    with sigterm_as_interrupt(), Sandbox(fleet, spec=args.spec, workdir=args.workdir, progress=progress) as sandbox:
+        print(f"tfgen sandbox: {args.spec}, local AWS double {sandbox.double.describe()}", file=log, flush=True)
+        report = sandbox.run(args.env, keep=args.keep)
+        if args.format == "json":
+            print(json.dumps(report.as_dict(), indent=2, sort_keys=True))
+        else:
+            print(format_report(report), flush=True)
+        if args.keep:
+            print(f"the fleet stays up at {sandbox.double.endpoint} (any access key); "
+                  f"scratch in {sandbox.workdir}; press Ctrl-C to stop the double", file=log, flush=True)
+            sandbox.hold()
+    return 0 if report.ok else 1
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -36,7 +36,8 @@ PROVIDER_SHA256 = "4b75e0a259b56d97e66b7d69f3f25bd4cc7be2440c0fe35529f46de7d40a4
 PROVIDER_ZIP = f"terraform-provider-aws_{PROVIDER_VERSION}_linux_amd64.zip"
 OVERRIDE_FILE = "tfgen_offline_override.tf.json"
 # Endpoints a tfgen root uses; all of them point at the local AWS double in a sandbox.
-SERVICES = ("ec2", "eks", "iam", "sts", "kms", "logs", "cloudwatchlogs", "s3", "dynamodb")
+# Provider 3.x calls CloudWatch Logs `cloudwatchlogs` and rejects `logs`.
+SERVICES = ("ec2", "eks", "iam", "sts", "kms", "cloudwatchlogs", "s3", "dynamodb")
 
 _verified: set[Path] = set()
 
@@ -161,6 +162,8 @@ def offline_override(
         }
         if endpoint:
             block["endpoints"] = {service: endpoint for service in SERVICES}
+            # A local double answers at once or not at all; the default 25 retries only delay the error.
+            block["max_retries"] = 2
         providers.append(block)
     return {
         "terraform": {"backend": {"local": {"path": state_path or "terraform.tfstate"}}},

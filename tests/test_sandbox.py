@@ -1,0 +1,291 @@
+"""`tfgen sandbox`: the example fleet really applied to a local AWS double.
+
+The end-to-end run goes through the CLI as a user runs it; the fault and
+broken-route tests drive the phases through `tfgen.sandbox.Sandbox` so they
+can break things between phases. Every test also checks that no process it
+started is left behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+import tfgen
+from tfgen.cli import main
+from tfgen.errors import ToolchainError
+from tfgen.sandbox import PHASES, AwsDouble, Sandbox, expect_environment
+from tfgen.sandbox.runner import sandbox_override
+from tfgen.sandbox.terraform import terraform_errors
+from tests.conftest import EXAMPLE, ROOT
+
+ENVS = ("development", "production")
+
+
+def _processes_using(path: Path) -> list[str]:
+    """Processes whose working directory or an open file lies under `path`."""
+    found = []
+    prefix = str(path.resolve())
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            links = [os.readlink(f"/proc/{pid}/cwd")]
+            links += [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if int(pid) != os.getpid() and any(link.startswith(prefix) for link in links):
+            found.append(f"{pid}: {cmdline}")
+    return found
+
+
+def _tree_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    for file in sorted(p for p in path.rglob("*") if p.is_file()):
+        digest.update(str(file.relative_to(path)).encode() + file.read_bytes())
+    return digest.hexdigest()
+
+
+def _wait_for(predicate, what: str, limit: float = 120.0) -> None:
+    deadline = time.monotonic() + limit
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting for {what}")
+        time.sleep(0.1)
+
+
+# -- the example, end to end, through the CLI ----------------------------------------------
+
+@pytest.fixture(scope="module")
+def example_run(tmp_path_factory):
+    """`tfgen sandbox examples/multi-region-eks.yaml --format json`, run once."""
+    out_before = _tree_digest(ROOT / "out")
+    home = tmp_path_factory.mktemp("home")
+    env = dict(os.environ, TMPDIR=str(home))
+    result = subprocess.run(
+        [sys.executable, "-m", "tfgen.cli", "sandbox", str(EXAMPLE), "--format", "json"],
+        capture_output=True, text=True, env=env, cwd=ROOT, timeout=900,
+    )
+    report = json.loads(result.stdout) if result.stdout.strip().startswith("{") else None
+    return result, report, out_before, home
+
+
+def test_example_sandbox_passes_and_exits_0(example_run):
+    result, report, _, _ = example_run
+    assert report is not None, f"no JSON report; stderr:\n{result.stderr}"
+    assert result.returncode == 0, result.stderr
+    assert report["ok"] is True
+    assert [e["name"] for e in report["environments"]] == list(ENVS)
+    for env in report["environments"]:
+        assert [p["phase"] for p in env["phases"]] == list(PHASES), env["name"]
+        failed = [(p["phase"], p["summary"], p["details"]) for p in env["phases"] if not p["ok"]]
+        assert failed == [], env["name"]
+    assert "verify" in result.stderr and "destroy" in result.stderr, "progress per phase goes to stderr with --format json"
+
+
+@pytest.mark.parametrize("env_name", ENVS)
+def test_example_verification_covers_every_vpc_peering_route_table_and_cluster(example_run, env_name):
+    _, report, _, _ = example_run
+    env = next(e for e in report["environments"] if e["name"] == env_name)
+    checks = next(p for p in env["phases"] if p["phase"] == "verify")["checks"]
+    expected = expect_environment(tfgen.load(EXAMPLE), env_name)
+    kinds = {}
+    for check in checks:
+        assert check["ok"], f"{env_name}: {check}"
+        kinds[check["kind"]] = kinds.get(check["kind"], 0) + 1
+    route_tables = sum(p.requester.route_tables + p.accepter.route_tables for p in expected.peerings)
+    assert kinds == {
+        "vpc": len(expected.clusters),
+        "peering": len(expected.peerings),
+        "route": route_tables,
+        "cluster": len(expected.clusters),
+        "node group": sum(len(c.node_groups) for c in expected.clusters),
+    }, env_name
+    replan = next(p for p in env["phases"] if p["phase"] == "re-plan")
+    assert replan["summary"] == "no changes", env_name
+    destroy = next(p for p in env["phases"] if p["phase"] == "destroy")
+    assert destroy["checks"] and all(c["ok"] for c in destroy["checks"]), f"{env_name}: left over after destroy"
+
+
+@pytest.mark.parametrize("env_name", ENVS)
+def test_example_inventory_lists_each_regions_vpc_peerings_and_cluster(example_run, env_name):
+    _, report, _, _ = example_run
+    env = next(e for e in report["environments"] if e["name"] == env_name)
+    expected = expect_environment(tfgen.load(EXAMPLE), env_name)
+    inventory = {r["region"]: r for r in env["inventory"]}
+    assert sorted(inventory) == expected.regions, env_name
+    hub = next(c for c in expected.clusters if c.role == "hub")
+    for cluster in expected.clusters:
+        region = inventory[cluster.region]
+        assert [v["cidr"] for v in region["vpcs"]] == [cluster.cidr], f"{env_name}/{cluster.region}"
+        assert region["subnets"] == cluster.subnets, f"{env_name}/{cluster.region}"
+        assert [(c["name"], c["status"]) for c in region["clusters"]] == [(cluster.name, "ACTIVE")]
+        peers = {(p["requester_region"], p["accepter_region"], p["status"]) for p in region["peerings"]}
+        if cluster is hub:
+            edges = [c.region for c in expected.clusters if c is not hub]
+            assert peers == {(hub.region, r, "active") for r in edges}, f"{env_name}/{cluster.region}"
+        else:
+            assert peers == {(hub.region, cluster.region, "active")}, f"{env_name}/{cluster.region}"
+
+
+def test_example_sandbox_leaves_no_process_no_scratch_and_out_untouched(example_run):
+    _, report, out_before, home = example_run
+    assert _tree_digest(ROOT / "out") == out_before, "the sandbox changed the committed out/"
+    assert not Path(report["workdir"]).exists(), "the temporary scratch directory was not removed"
+    assert list(home.iterdir()) == [], "the sandbox left files in the temporary directory"
+    pid = report["double_pid"]
+    assert not Path(f"/proc/{pid}").exists(), f"moto_server {pid} is still running"
+
+
+# -- the verifier catches real breakage ---------------------------------------------------------
+
+def test_verification_fails_when_a_peering_route_is_missing(tmp_path):
+    fleet = tfgen.load(EXAMPLE)
+    expected = expect_environment(fleet, "development")
+    edge = next(c for c in expected.clusters if c.role == "edge")
+    hub = next(c for c in expected.clusters if c.role == "hub")
+    with Sandbox(fleet, workdir=tmp_path) as sandbox:
+        assert sandbox.init("development").ok
+        assert sandbox.apply("development").ok
+        assert sandbox.verify("development").ok, "the fleet must verify before it is broken"
+
+        ec2 = sandbox.client("ec2", edge.region)
+        vpc_id = ec2.describe_vpcs(Filters=[{"Name": "cidr-block", "Values": [edge.cidr]}])["Vpcs"][0]["VpcId"]
+        tables = ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["RouteTables"]
+        broken = next(t for t in tables
+                      if any(r.get("DestinationCidrBlock") == hub.cidr for r in t["Routes"]))
+        ec2.delete_route(RouteTableId=broken["RouteTableId"], DestinationCidrBlock=hub.cidr)
+
+        result = sandbox.verify("development")
+        replan = sandbox.replan("development")
+    failed = [c for c in result.checks if not c.ok]
+    assert not result.ok
+    assert len(failed) == 1, [c.format() for c in failed]
+    assert failed[0].kind == "route"
+    assert broken["RouteTableId"] in failed[0].detail and hub.cidr in failed[0].detail, failed[0].detail
+    assert not replan.ok and any("aws_route." in line for line in replan.details), replan.details
+    assert _processes_using(tmp_path) == []
+
+
+# -- faults -------------------------------------------------------------------------------------
+
+def test_double_stopped_during_apply_gives_a_clear_error_and_a_rerun_converges(tmp_path, capsys):
+    apply_log = tmp_path / "roots" / "development" / "logs" / "apply.log"
+
+    def kill_double_mid_apply():
+        _wait_for(lambda: apply_log.exists() and "Creation complete" in apply_log.read_text(), "apply")
+        moto = [line.split(":")[0] for line in _processes_using(tmp_path) if "moto.server" in line]
+        for pid in moto:
+            os.kill(int(pid), signal.SIGKILL)
+
+    killer = threading.Thread(target=kill_double_mid_apply, daemon=True)
+    killer.start()
+    status = main(["sandbox", str(EXAMPLE), "--env", "development", "--workdir", str(tmp_path)])
+    killer.join(5)
+    err = capsys.readouterr().err
+    assert status == 2, err
+    assert "stopped during `terraform apply` of development" in err, err
+    assert "Traceback" not in err
+    assert _processes_using(tmp_path) == [], "terraform or moto left running"
+
+    # Same scratch directory, with the dead double's state in it; destroy is proven end to end above.
+    with Sandbox(tfgen.load(EXAMPLE), workdir=tmp_path) as sandbox:
+        report = sandbox.run(["development"], keep=True)
+    phases = {p.phase: (p.ok, p.summary) for p in report.environment("development").phases}
+    assert report.ok, phases
+    assert list(phases) == ["init", "apply", "verify", "re-plan"]
+    assert phases["re-plan"] == (True, "no changes")
+    assert _processes_using(tmp_path) == []
+
+
+def test_sigterm_stops_terraform_and_the_double(tmp_path):
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tfgen.cli", "sandbox", str(EXAMPLE), "--env", "development",
+         "--workdir", str(tmp_path)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+    )
+    apply_log = tmp_path / "roots" / "development" / "logs" / "apply.log"
+    try:
+        _wait_for(lambda: apply_log.exists() and "Creating..." in apply_log.read_text(), "apply to start")
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err, err
+    assert _processes_using(tmp_path) == [], "terraform or moto left running"
+
+
+def test_port_in_use_is_a_clear_toolchain_error(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(ToolchainError, match=f"port {port} .* already in use"):
+            AwsDouble(tmp_path, port=port).start()
+        with AwsDouble(tmp_path) as double:  # a free port is taken when none is given
+            assert double.port != port
+            assert double.client("ec2", "us-east-1").describe_vpcs()["Vpcs"]
+        assert not double.alive()
+    assert _processes_using(tmp_path) == []
+
+
+# -- pieces --------------------------------------------------------------------------------------
+
+def test_sandbox_override_ignores_only_the_doubles_quirks(example_out):
+    override = sandbox_override(example_out / "development")["resource"]
+    assert sorted(override) == ["aws_eks_node_group", "aws_vpc_peering_connection_accepter"]
+    assert sorted(override["aws_vpc_peering_connection_accepter"]) == [
+        "us_east_1_hub__us_east_2_edge", "us_east_1_hub__us_west_2_edge"]
+    for name, block in override["aws_eks_node_group"].items():
+        assert block == {"lifecycle": {"ignore_changes": ["remote_access"]}}, name
+
+
+def test_terraform_errors_are_read_from_boxed_output():
+    output = (
+        "aws_vpc.x: Creating...\n"
+        "╷\n│ Error: error creating EKS Cluster: boom\n│ \n│   with aws_eks_cluster.hub,\n"
+        "│   on clusters.tf.json line 3\n╵\n"
+        "╷\n│ Warning: deprecated\n╵\n"
+    )
+    assert terraform_errors(output) == [
+        "Error: error creating EKS Cluster: boom\n  with aws_eks_cluster.hub,\n  on clusters.tf.json line 3"]
+
+
+def test_unknown_environment_is_a_usage_error(capsys):
+    assert main(["sandbox", str(EXAMPLE), "--env", "staging"]) == 2
+    assert "no environment named 'staging'" in capsys.readouterr().err
+
+
+def test_workdir_that_holds_other_files_is_refused(tmp_path, capsys):
+    (tmp_path / "notes.txt").write_text("mine")
+    assert main(["sandbox", str(EXAMPLE), "--env", "development", "--workdir", str(tmp_path)]) == 2
+    assert "not a tfgen sandbox scratch directory" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+def test_failed_apply_reports_terraform_error_and_what_exists(tmp_path):
+    fleet = tfgen.load(EXAMPLE)
+    hub = next(c for c in expect_environment(fleet, "development").clusters if c.role == "hub")
+    taken = f"{hub.name}-cluster"
+    with Sandbox(fleet, workdir=tmp_path) as sandbox:
+        sandbox.client("iam", hub.region).create_role(RoleName=taken, AssumeRolePolicyDocument="{}")
+        report = sandbox.run_environment("development")
+    apply = report.phase("apply")
+    assert [p.phase for p in report.phases] == ["init", "apply"], "nothing runs after a failed apply"
+    assert not report.ok and not apply.ok
+    assert any(d.startswith("Error: ") and taken in d and "EntityAlreadyExists" in d for d in apply.details), \
+        apply.details
+    created = next(d for d in apply.details if d.startswith("created before the failure"))
+    assert "aws_vpc" in created, created
+    assert {r.region for r in report.inventory if r.vpcs} == {"us-east-1", "us-east-2", "us-west-2"}
+    assert _processes_using(tmp_path) == []

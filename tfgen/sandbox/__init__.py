@@ -1,0 +1,40 @@
+"""Apply a fleet to a local AWS double, verify it through the API, prove idempotence, tear it down.
+
+    from tfgen.sandbox import Sandbox
+
+    with Sandbox(tfgen.load("fleet.yaml")) as sandbox:
+        report = sandbox.run(["development"])
+    assert report.ok
+
+One job per module: `double` runs moto's server, `terraform` runs one
+terraform command under watch, `expectation` says what the model should have
+created, `verify` checks it through boto3, `inventory` lists what exists,
+`report` formats results, `runner` puts the phases in order.
+"""
+
+from .double import AwsDouble
+from .expectation import Expectation, expect_environment
+from .inventory import RegionInventory, take_inventory
+from .report import EnvironmentReport, PhaseResult, SandboxReport, format_phase, format_report
+from .runner import PHASES, Sandbox, sigterm_as_interrupt
+from .verify import CHECKS, Check, check_nothing_left, verify_environment
+
+__all__ = [
+    "Sandbox",
+    "PHASES",
+    "AwsDouble",
+    "Expectation",
+    "expect_environment",
+    "Check",
+    "CHECKS",
+    "verify_environment",
+    "check_nothing_left",
+    "RegionInventory",
+    "take_inventory",
+    "PhaseResult",
+    "EnvironmentReport",
+    "SandboxReport",
+    "format_phase",
+    "format_report",
+    "sigterm_as_interrupt",
+]

@@ -1,0 +1,183 @@
+"""The local AWS double: moto's server as a child process on a loopback port.
+
+`AwsDouble` starts `moto_server` on 127.0.0.1 (a free port chosen by the OS
+unless one is given), waits until it answers, hands out boto3 clients bound to
+it, and always stops the process it started: on `stop()`, when the `with`
+block ends for any reason, and, on Linux, when tfgen itself dies (the child
+asks the kernel for SIGTERM when its parent goes away).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import importlib.util
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from ..errors import ToolchainError
+
+__all__ = ["AwsDouble", "CREDENTIALS", "die_with_parent"]
+
+CREDENTIALS = {"aws_access_key_id": "tfgen-sandbox", "aws_secret_access_key": "tfgen-sandbox"}
+_LISTENING = re.compile(r"Running on http://127\.0\.0\.1:(\d+)")
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """In a child before exec: ask Linux to SIGTERM it when its parent exits (no orphans)."""
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        except (OSError, AttributeError):
+            pass
+
+
+class AwsDouble:
+    """A moto_server child process serving every AWS region at one local endpoint."""
+
+    def __init__(self, workdir: str | Path, *, port: int = 0, start_timeout: float = 30.0):
+        self.workdir = Path(workdir)
+        self.requested_port = port
+        self.start_timeout = start_timeout
+        self.port: int | None = None
+        self.process: subprocess.Popen | None = None
+        self.log = self.workdir / "moto_server.log"
+        self._clients: dict[tuple[str, str], object] = {}
+
+    @property
+    def endpoint(self) -> str:
+        """The URL every provider and boto3 client talks to."""
+        if self.port is None:
+            raise ToolchainError("the AWS double is not running; start it first")
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process else None
+
+    def alive(self) -> bool:
+        """True while the process started here is running."""
+        return self.process is not None and self.process.poll() is None
+
+    def start(self) -> "AwsDouble":
+        """Start moto_server and wait until it answers; raises ToolchainError when it cannot."""
+        if importlib.util.find_spec("moto") is None or importlib.util.find_spec("boto3") is None:
+            raise ToolchainError("the local AWS double needs moto[server]; install tfgen[sandbox]")
+        if self.requested_port and not _port_free(self.requested_port):
+            raise ToolchainError(
+                f"port {self.requested_port} on 127.0.0.1 is already in use; "
+                "choose another port or leave it out to take a free one"
+            )
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
+        # moto 5 leaves out AWS-managed IAM policies unless asked; EKS roles attach them.
+        env.update(MOTO_IAM_LOAD_MANAGED_POLICIES="true", PYTHONUNBUFFERED="1")
+        with open(self.log, "wb") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.requested_port)],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
+                start_new_session=True, preexec_fn=die_with_parent,
+            )
+        try:
+            self._wait_until_ready()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _wait_until_ready(self) -> None:
+        deadline = time.monotonic() + self.start_timeout
+        while time.monotonic() < deadline:
+            if not self.alive():
+                raise ToolchainError(
+                    f"the local AWS double (moto_server) exited at start-up:\n{self._log_tail()}\n"
+                    "  fix: check that tfgen[sandbox] is installed completely"
+                )
+            if self.port is None:
+                match = _LISTENING.search(self.log.read_text(errors="replace"))
+                self.port = int(match.group(1)) if match else None
+            if self.port is not None and self._answers():
+                return
+            time.sleep(0.05)
+        raise ToolchainError(
+            f"the local AWS double did not answer within {self.start_timeout:.0f} s:\n{self._log_tail()}"
+        )
+
+    def _answers(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.endpoint}/moto-api/data.json", timeout=2) as response:
+                return response.status == 200
+        except (urllib.error.URLError, OSError):
+            return False
+
+    def _log_tail(self, lines: int = 15) -> str:
+        try:
+            text = self.log.read_text(errors="replace").strip().splitlines()
+        except OSError:
+            return "  (no log)"
+        return "\n".join(f"  | {line}" for line in text[-lines:]) or "  (empty log)"
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop the process (SIGTERM, then SIGKILL); safe to call twice."""
+        process, self.process = self.process, None
+        self._clients.clear()
+        if process is None:
+            return
+        if process.poll() is None:
+            try:
+                process.terminate()
+                process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            except ProcessLookupError:
+                pass
+
+    def reset(self) -> None:
+        """Forget every resource the double holds (back to default VPCs)."""
+        request = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
+        with urllib.request.urlopen(request, timeout=10):
+            pass
+
+    def client(self, service: str, region: str):
+        """A boto3 client for `service` in `region`, bound to the double."""
+        key = (service, region)
+        if key not in self._clients:
+            import boto3
+            from botocore.config import Config
+
+            self._clients[key] = boto3.client(
+                service, region_name=region, endpoint_url=self.endpoint,
+                config=Config(retries={"max_attempts": 2}, connect_timeout=5, read_timeout=60),
+                **CREDENTIALS,
+            )
+        return self._clients[key]
+
+    def __enter__(self) -> "AwsDouble":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def describe(self) -> str:
+        """`moto <version> at <endpoint> (pid N)`."""
+        from importlib.metadata import version
+
+        return f"moto {version('moto')} at {self.endpoint} (pid {self.pid})"
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True

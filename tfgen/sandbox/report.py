@@ -1,0 +1,143 @@
+"""Results of a sandbox run and their text and JSON forms."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .inventory import RegionInventory
+from .verify import Check
+
+__all__ = ["PhaseResult", "EnvironmentReport", "SandboxReport", "format_phase", "format_report"]
+
+
+@dataclass
+class PhaseResult:
+    """One phase (init, apply, verify, re-plan, destroy) of one environment."""
+
+    environment: str
+    phase: str
+    ok: bool
+    seconds: float
+    summary: str
+    details: list[str] = field(default_factory=list)
+    checks: list[Check] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {
+            "phase": self.phase, "ok": self.ok, "seconds": round(self.seconds, 2),
+            "summary": self.summary, "details": self.details,
+            "checks": [c.as_dict() for c in self.checks],
+        }
+
+
+@dataclass
+class EnvironmentReport:
+    """Every phase of one environment, its checks and its inventory after apply."""
+
+    name: str
+    phases: list[PhaseResult] = field(default_factory=list)
+    inventory: list[RegionInventory] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.phases) and all(p.ok for p in self.phases)
+
+    @property
+    def checks(self) -> list[Check]:
+        return [c for p in self.phases for c in p.checks]
+
+    def phase(self, name: str) -> PhaseResult | None:
+        """The result of phase `name`, or None when it did not run."""
+        return next((p for p in self.phases if p.phase == name), None)
+
+    def as_dict(self) -> dict:
+        return {
+            "name": self.name, "ok": self.ok,
+            "phases": [p.as_dict() for p in self.phases],
+            "inventory": [r.as_dict() for r in self.inventory],
+        }
+
+
+@dataclass
+class SandboxReport:
+    """A whole sandbox run: where it ran and what each environment did."""
+
+    spec: str
+    workdir: Path
+    double: str
+    build_seconds: float
+    environments: list[EnvironmentReport] = field(default_factory=list)
+    kept: bool = False
+    double_pid: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.environments) and all(e.ok for e in self.environments)
+
+    @property
+    def seconds(self) -> float:
+        return self.build_seconds + sum(p.seconds for e in self.environments for p in e.phases)
+
+    def environment(self, name: str) -> EnvironmentReport:
+        return next(e for e in self.environments if e.name == name)
+
+    def as_dict(self) -> dict:
+        return {
+            "ok": self.ok, "spec": self.spec, "workdir": str(self.workdir),
+            "double": self.double, "double_pid": self.double_pid,
+            "kept": self.kept, "build_seconds": round(self.build_seconds, 2),
+            "seconds": round(self.seconds, 2),
+            "environments": [e.as_dict() for e in self.environments],
+        }
+
+
+def format_phase(result: PhaseResult) -> str:
+    """One progress line, with the details of a failure under it."""
+    status = "ok" if result.ok else "FAILED"
+    lines = [f"  {result.environment:<14} {result.phase:<8} {status:<6} {result.seconds:6.1f} s  {result.summary}"]
+    lines += [f"      {line}" for detail in result.details for line in detail.splitlines()]
+    lines += [f"      {c.format()}" for c in result.checks if not c.ok]
+    return "\n".join(lines)
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
+    """A plain-text table whose cells may hold several lines."""
+    split = [[cell.splitlines() or [""] for cell in row] for row in rows]
+    widths = [max([len(h)] + [len(line) for row in split for line in row[i]]) for i, h in enumerate(headers)]
+    out = ["  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip()]
+    for row in split:
+        for n in range(max(len(cell) for cell in row)):
+            out.append("  ".join((cell[n] if n < len(cell) else "").ljust(w)
+                                 for cell, w in zip(row, widths)).rstrip())
+    return out
+
+
+def format_report(report: SandboxReport) -> str:
+    """The inventory table and the verdict of every environment."""
+    rows = []
+    for env in report.environments:
+        for region in env.inventory:
+            rows.append([
+                env.name, region.region,
+                "\n".join(f"{v.id} {v.cidr}" for v in region.vpcs) or "-",
+                str(region.subnets),
+                "\n".join(f"{p.id} {p.requester_region} -> {p.accepter_region} {p.status}"
+                          for p in region.peerings) or "-",
+                "\n".join(f"{c.name} {c.status}" + "".join(f"\n  {g}" for g in c.node_groups)
+                          for c in region.clusters) or "-",
+            ])
+    lines = ["", "inventory after apply"]
+    lines += _table(["ENVIRONMENT", "REGION", "VPCS", "SUBNETS", "PEERINGS", "CLUSTERS"], rows) if rows else ["  (none)"]
+    lines.append("")
+    for env in report.environments:
+        checks = env.checks
+        failed = [c for c in checks if not c.ok]
+        done = ", ".join(f"{p.phase} {'ok' if p.ok else 'FAILED'}" for p in env.phases)
+        counted = f"; {len(checks) - len(failed)}/{len(checks)} checks passed" if checks else ""
+        lines.append(f"{env.name}: {'passed' if env.ok else 'FAILED'} ({done}{counted})")
+        lines += [f"  {c.format()}" for c in failed]
+    verdict = "passed" if report.ok else "FAILED"
+    lines.append(f"sandbox {verdict}: {len(report.environments)} environment(s) in {report.seconds:.1f} s"
+                 + (f"; scratch kept in {report.workdir}" if report.kept else ""))
+    return "\n".join(lines)
