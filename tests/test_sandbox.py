@@ -176,6 +176,39 @@ def test_verification_fails_when_a_peering_route_is_missing(tmp_path):
     assert _processes_using(tmp_path) == []
 
 
+def test_transit_gateway_fleet_verifies_and_a_missing_gateway_route_is_caught(tmp_path):
+    spec = ROOT / "examples" / "transit-gateway.yaml"
+    fleet = tfgen.load(spec)
+    with Sandbox(fleet, workdir=tmp_path) as sandbox:
+        expected = sandbox.expectation("production")
+        assert sandbox.init("production").ok
+        assert sandbox.apply("production").ok
+        result = sandbox.verify("production")
+        kinds = {}
+        for check in result.checks:
+            kinds.setdefault(check.kind, []).append(check)
+        assert result.ok, [c.format() for c in result.checks if not c.ok]
+        regions = sorted({c.region for c in expected.clusters})
+        assert len(kinds["transit gateway"]) == len(regions)
+        assert len(kinds["attachment"]) == len(expected.clusters)
+        assert len(kinds["gateway peering"]) == len(regions) * (len(regions) - 1) // 2
+        assert len(kinds["route"]) == sum(c.route_tables for c in expected.clusters)
+
+        victim = next(c for c in expected.clusters if c.role == "edge")
+        other = next(c for c in expected.clusters if c.region != victim.region)
+        ec2 = sandbox.client("ec2", victim.region)
+        vpc_id = ec2.describe_vpcs(Filters=[{"Name": "cidr-block", "Values": [victim.cidr]}])["Vpcs"][0]["VpcId"]
+        tables = ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["RouteTables"]
+        broken = next(t for t in tables if any(r.get("DestinationCidrBlock") == other.cidr for r in t["Routes"]))
+        ec2.delete_route(RouteTableId=broken["RouteTableId"], DestinationCidrBlock=other.cidr)
+        after = sandbox.verify("production")
+    failed = [c for c in after.checks if not c.ok]
+    assert not after.ok
+    assert len(failed) == 1, [c.format() for c in failed]
+    assert broken["RouteTableId"] in failed[0].detail and other.cidr in failed[0].detail, failed[0].detail
+    assert _processes_using(tmp_path) == []
+
+
 # -- faults -------------------------------------------------------------------------------------
 
 def test_double_stopped_during_apply_gives_a_clear_error_and_a_rerun_converges(tmp_path, capsys):

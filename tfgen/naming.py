@@ -25,6 +25,7 @@ __all__ = [
     "route_name",
     "transit_gateway_name",
     "transit_peering_name",
+    "transit_gateway_label",
     "aws_name",
     "eks_log_group",
     "flow_log_group",
@@ -89,6 +90,11 @@ def route_name(route_table: str, peer_key: str) -> str:
 def transit_gateway_name(region: str) -> str:
     """The stem of a region's transit gateway and its route table."""
     return alias(region)
+
+
+def transit_gateway_label(project: str, environment: str, region: str) -> str:
+    """The Name tag of a region's transit gateway."""
+    return aws_name(project, environment, region)
 
 
 def transit_peering_name(requester_region: str, accepter_region: str) -> str:

@@ -42,15 +42,16 @@ def emit_transit(ctx: EnvironmentContext) -> Document:
 
     for region in regions:
         name = naming.transit_gateway_name(region)
+        tag = naming.transit_gateway_label(ctx.fleet.project, ctx.env.name, region)
         doc.resource("aws_ec2_transit_gateway", name, region=region,
                      description=f"{label} {region}",
                      default_route_table_association="disable",
                      default_route_table_propagation="disable",
                      auto_accept_shared_attachments="disable",
                      dns_support="enable",
-                     tags={"Name": f"{label}-{region}"})
+                     tags={"Name": tag})
         doc.resource("aws_ec2_transit_gateway_route_table", name, region=region,
-                     transit_gateway_id=ref(f"{_tgw(region)}.id"), tags={"Name": f"{label}-{region}"})
+                     transit_gateway_id=ref(f"{_tgw(region)}.id"), tags={"Name": tag})
         for c in by_region[region]:
             attachment = doc.resource(
                 "aws_ec2_transit_gateway_vpc_attachment", c.key, region=region,

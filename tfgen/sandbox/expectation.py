@@ -10,12 +10,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .. import naming
+from ..connectivity import transit_peerings, transit_regions
 from ..emit.context import context_of
 from ..emit.peering import peerings
 from ..emit.root import standard_tags
 from ..model import Fleet
 
-__all__ = ["ExpectedNodeGroup", "ExpectedCluster", "ExpectedPeering", "Expectation", "expect_environment"]
+__all__ = [
+    "ExpectedNodeGroup",
+    "ExpectedCluster",
+    "ExpectedPeering",
+    "ExpectedTransitGateway",
+    "Expectation",
+    "expect_environment",
+]
 
 
 @dataclass(frozen=True)
@@ -60,6 +68,16 @@ class ExpectedPeering:
 
 
 @dataclass(frozen=True)
+class ExpectedTransitGateway:
+    """A region's transit gateway, the VPCs attached to it and the gateways it peers with."""
+
+    region: str
+    name: str
+    attached: tuple[ExpectedCluster, ...]
+    peers: tuple[str, ...]  # regions
+
+
+@dataclass(frozen=True)
 class Expectation:
     """Everything one environment should have created."""
 
@@ -68,6 +86,7 @@ class Expectation:
     tags: dict[str, str]
     clusters: tuple[ExpectedCluster, ...]
     peerings: tuple[ExpectedPeering, ...]
+    transit_gateways: tuple[ExpectedTransitGateway, ...] = ()
 
     @property
     def regions(self) -> list[str]:
@@ -99,6 +118,17 @@ def expect_environment(fleet: Fleet, environment: str) -> Expectation:
         ExpectedPeering(naming.peering_name(r.key, a.key), clusters[r.key], clusters[a.key])
         for r, a in peerings(ctx)
     )
+    gateway_peerings = transit_peerings(ctx.env)
+    gateways = tuple(
+        ExpectedTransitGateway(
+            region=region,
+            name=naming.transit_gateway_label(fleet.project, environment, region),
+            attached=tuple(c for c in clusters.values() if c.region == region),
+            peers=tuple(sorted({b for a, b in gateway_peerings if a == region}
+                               | {a for a, b in gateway_peerings if b == region})),
+        )
+        for region in transit_regions(ctx.env)
+    )
     tags = standard_tags(ctx)
     return Expectation(
         environment=environment,
@@ -106,4 +136,5 @@ def expect_environment(fleet: Fleet, environment: str) -> Expectation:
         tags={"Project": tags["Project"], "Environment": tags["Environment"]},
         clusters=tuple(clusters.values()),
         peerings=pairs,
+        transit_gateways=gateways,
     )

@@ -24,6 +24,7 @@ __all__ = [
     "check_peerings",
     "check_routes",
     "check_clusters",
+    "check_transit_gateways",
     "CHECKS",
     "verify_environment",
     "check_nothing_left",
@@ -229,11 +230,73 @@ def check_clusters(expectation: Expectation, lookup: Lookup) -> list[Check]:
     return checks
 
 
+def _live(items: list[dict], state_key: str = "State") -> list[dict]:
+    return [i for i in items if str(i.get(state_key, "")).lower() not in _GONE]
+
+
+def check_transit_gateways(expectation: Expectation, lookup: Lookup) -> list[Check]:
+    """Each region's gateway is available, every VPC is attached to its region's gateway,
+    the gateways of every two regions are peered, and every route table of every VPC
+    routes each other VPC's CIDR to its region's gateway."""
+    checks = []
+    gateway_ids: dict[str, str] = {}
+    for tgw in expectation.transit_gateways:
+        ec2 = lookup.client("ec2", tgw.region)
+        found = [g for g in _live(ec2.describe_transit_gateways()["TransitGateways"]) if _name(g) == tgw.name]
+        if not found:
+            checks.append(Check("transit gateway", tgw.region, False, f"no transit gateway {tgw.name}"))
+            continue
+        gateway = found[0]
+        gateway_ids[tgw.region] = gateway["TransitGatewayId"]
+        checks.append(Check("transit gateway", tgw.region, gateway.get("State") == "available",
+                            f"{gateway['TransitGatewayId']} {gateway.get('State')}"))
+        attachments = _live(ec2.describe_transit_gateway_vpc_attachments()["TransitGatewayVpcAttachments"])
+        for cluster in tgw.attached:
+            vpc = lookup.vpc(cluster)
+            mine = [a for a in attachments if vpc and a.get("VpcId") == vpc["VpcId"]
+                    and a.get("TransitGatewayId") == gateway["TransitGatewayId"]]
+            state = mine[0].get("State") if mine else None
+            checks.append(Check("attachment", f"{cluster.label} -> {gateway['TransitGatewayId']}",
+                                state == "available",
+                                f"{mine[0]['TransitGatewayAttachmentId']} {state}" if mine else "not attached"))
+    for tgw in expectation.transit_gateways:
+        if tgw.region not in gateway_ids:
+            continue
+        ec2 = lookup.client("ec2", tgw.region)
+        peerings = _live(ec2.describe_transit_gateway_peering_attachments()["TransitGatewayPeeringAttachments"])
+        for peer in tgw.peers:
+            if peer < tgw.region or peer not in gateway_ids:
+                continue  # each pair once, from the region that sorts first
+            ids = {gateway_ids[tgw.region], gateway_ids[peer]}
+            match = [p for p in peerings
+                     if {p.get("RequesterTgwInfo", {}).get("TransitGatewayId"),
+                         p.get("AccepterTgwInfo", {}).get("TransitGatewayId")} == ids]
+            state = match[0].get("State") if match else None
+            checks.append(Check("gateway peering", f"{tgw.region} <-> {peer}", state == "available",
+                                f"{match[0]['TransitGatewayAttachmentId']} {state}" if match else "not peered"))
+    for cluster in (c for tgw in expectation.transit_gateways for c in tgw.attached):
+        vpc, gateway = lookup.vpc(cluster), gateway_ids.get(cluster.region)
+        if vpc is None or gateway is None:
+            checks.append(Check("routes", cluster.label, False, "cannot check: VPC or gateway missing"))
+            continue
+        others = sorted(c.cidr for c in expectation.clusters if c is not cluster)
+        for table in sorted(lookup.route_tables(cluster, vpc["VpcId"]), key=lambda t: t["RouteTableId"]):
+            via = {r.get("DestinationCidrBlock") for r in table.get("Routes", [])
+                   if r.get("TransitGatewayId") == gateway and r.get("State", "active") == "active"}
+            missing = [cidr for cidr in others if cidr not in via]
+            where = f"{table['RouteTableId']} ({_name(table) or 'unnamed'})"
+            detail = (f"{where} routes {len(others)} VPC CIDRs via {gateway}" if not missing
+                      else f"{where} has no route via {gateway} to {', '.join(missing)}")
+            checks.append(Check("route", f"{cluster.label} -> transit gateway", not missing, detail))
+    return checks
+
+
 CHECKS: tuple[Callable[[Expectation, Lookup], list[Check]], ...] = (
     check_vpcs,
     check_peerings,
     check_routes,
     check_clusters,
+    check_transit_gateways,
 )
 
 
@@ -267,6 +330,8 @@ def check_nothing_left(expectation: Expectation, client: Callable[[str, str], ob
                          if p["Status"]["Code"] not in _GONE
                          and {p["RequesterVpcInfo"].get("CidrBlock"), p["AccepterVpcInfo"].get("CidrBlock")} <= cidrs],
             "EKS clusters": sorted(names & set(eks.list_clusters()["clusters"])),
+            "transit gateways": [g["TransitGatewayId"] for g in _live(ec2.describe_transit_gateways()["TransitGateways"])
+                                 if lookup.tagged(g)],
             "KMS aliases": [a["AliasName"] for a in client("kms", region).list_aliases()["Aliases"]
                             if any(a["AliasName"].startswith(f"alias/{n}") for n in names)],
         }
