@@ -27,14 +27,11 @@ class Member:
 
     region: str
     cluster: Cluster
+    key: str  # the Terraform stem, naming.cluster_key(region, cluster)
 
     @property
     def name(self) -> str:
         return f"{self.region}/{self.cluster.name}"
-
-    @property
-    def key(self) -> str:
-        return naming.cluster_key(self.region, self.cluster.name)
 
 
 @dataclass(frozen=True)
@@ -49,7 +46,8 @@ class PeeringLink:
 
 def members(env: Environment) -> list[Member]:
     """Every VPC of the environment, sorted by Terraform key."""
-    return sorted((Member(r.name, c) for r, c in env.clusters()), key=lambda m: m.key)
+    found = [Member(r.name, c, naming.cluster_key(r.name, c.name)) for r, c in env.clusters()]
+    return sorted(found, key=lambda m: m.key)
 
 
 def _orient(a: Member, b: Member) -> tuple[Member, Member]:
@@ -60,13 +58,14 @@ def _orient(a: Member, b: Member) -> tuple[Member, Member]:
     return (a, b) if a.key <= b.key else (b, a)
 
 
-def peerings_of(env: Environment) -> list[PeeringLink]:
+def peerings_of(env: Environment, vpcs: list[Member] | None = None) -> list[PeeringLink]:
     """The environment's peerings: implied by its mode, then explicit links.
 
-    Explicit links that name an unknown cluster, join a VPC to itself or repeat a
-    pair are left out here; the topology checks report them.
+    `vpcs` is `members(env)` when the caller has it already. Explicit links that
+    name an unknown cluster, join a VPC to itself or repeat a pair are left out
+    here; the topology checks report them.
     """
-    vpcs = members(env)
+    vpcs = members(env) if vpcs is None else vpcs
     links: list[PeeringLink] = []
     if env.connectivity == HUB_AND_SPOKE:
         hubs = [m for m in vpcs if m.cluster.is_hub]
@@ -90,7 +89,7 @@ def peerings_of(env: Environment) -> list[PeeringLink]:
 
 def _member(env: Environment, name: str) -> Member | None:
     found = env.find_cluster(name)
-    return Member(found[0].name, found[1]) if found else None
+    return Member(found[0].name, found[1], naming.cluster_key(found[0].name, found[1].name)) if found else None
 
 
 def transit_regions(env: Environment) -> list[str]:

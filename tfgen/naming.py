@@ -37,7 +37,7 @@ __all__ = [
 _NOT_IDENT = re.compile(r"[^a-z0-9_]+")
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=1 << 20)
 def _ident(text: str) -> str:
     """A Terraform identifier from a user-given name: lower case, `_` for the rest."""
     return _NOT_IDENT.sub("_", text.lower()).strip("_")

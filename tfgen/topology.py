@@ -12,8 +12,10 @@ VPC attached to a gateway connected to theirs).
 
 from __future__ import annotations
 
+import gc
 import ipaddress
 from collections import Counter, defaultdict
+from contextlib import contextmanager
 from typing import Iterator
 
 import networkx as nx
@@ -32,7 +34,9 @@ QUOTAS = {
     "tgw_peerings_per_tgw": (50, None),
 }
 
-_PRIVATE = [ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")]
+# RFC 1918 blocks as (first, last) addresses: integer compares, not ipaddress objects, in the hot loop.
+_PRIVATE = [(int(n.network_address), int(n.broadcast_address)) for n in
+            map(ipaddress.IPv4Network, ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))]
 
 
 def vpc_node(env: str, region: str, cluster: str) -> str:
@@ -46,7 +50,8 @@ def tgw_node(env: str, region: str) -> str:
 def build_graph(env: Environment) -> nx.Graph:
     """The environment's topology: VPC and gateway nodes, link edges."""
     graph = nx.Graph(environment=env.name, connectivity=env.connectivity)
-    for m in members(env):
+    vpcs = members(env)
+    for m in vpcs:
         try:
             cidr = ipaddress.IPv4Network(m.cluster.network.cidr)
         except (ValueError, TypeError):
@@ -56,13 +61,13 @@ def build_graph(env: Environment) -> nx.Graph:
             kind="vpc", region=m.region, cluster=m.cluster.name, role=m.cluster.role,
             cidr=cidr, obj=m.cluster,
         )
-    for link in peerings_of(env):
+    for link in peerings_of(env, vpcs):
         a = vpc_node(env.name, link.requester.region, link.requester.cluster.name)
         b = vpc_node(env.name, link.accepter.region, link.accepter.cluster.name)
         graph.add_edge(a, b, kind="peering", requester=a, accepter=b, explicit=link.explicit)
     for region in transit_regions(env):
         graph.add_node(tgw_node(env.name, region), kind="tgw", region=region)
-    for m in members(env) if env.connectivity == TRANSIT_GATEWAY else ():
+    for m in vpcs if env.connectivity == TRANSIT_GATEWAY else ():
         graph.add_edge(vpc_node(env.name, m.region, m.cluster.name), tgw_node(env.name, m.region),
                        kind="attachment")
     for a, b in transit_peerings(env):
@@ -102,8 +107,26 @@ def reachable(graph: nx.Graph, a: str, b: str) -> bool:
     return Reachability(graph)(a, b)
 
 
+@contextmanager
+def _no_cyclic_gc():
+    """Pause the cyclic garbage collector: building a graph allocates many objects
+    and no cycles to free, and collections over them made large fleets superlinear."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def check_topology(fleet: Fleet, *, strict: bool = False) -> list[Finding]:
     """Every topology finding of every environment."""
+    with _no_cyclic_gc():
+        return _check_topology(fleet, strict)
+
+
+def _check_topology(fleet: Fleet, strict: bool) -> list[Finding]:
     findings: list[Finding] = []
     for env in fleet.environments.values():
         if env.connectivity not in CONNECTIVITY_MODES:
@@ -130,7 +153,9 @@ def _finding(code, message, hint, node_data=None, *, path, field="", severity=Se
 def _check_cidr_space(env, graph, reach) -> Iterator[Finding]:
     for node, data in _vpcs(graph):
         cidr = data["cidr"]
-        if cidr is not None and not any(cidr.subnet_of(p) for p in _PRIVATE):
+        if cidr is not None and not any(
+                first <= int(cidr.network_address) and int(cidr.broadcast_address) <= last
+                for first, last in _PRIVATE):
             yield _finding("NET203", f"VPC {cidr} is not private (RFC 1918) address space",
                            "use blocks from 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16", data,
                            path=node, field="cidr", severity=Severity.WARNING)
