@@ -193,6 +193,7 @@ def test_transit_gateway_fleet_verifies_and_a_missing_gateway_route_is_caught(tm
         assert len(kinds["attachment"]) == len(expected.clusters)
         assert len(kinds["gateway peering"]) == len(regions) * (len(regions) - 1) // 2
         assert len(kinds["route"]) == sum(c.route_tables for c in expected.clusters)
+        assert sandbox.replan("production").ok, "a transit-gateway fleet re-plans with no changes"
 
         victim = next(c for c in expected.clusters if c.role == "edge")
         other = next(c for c in expected.clusters if c.region != victim.region)
@@ -202,10 +203,28 @@ def test_transit_gateway_fleet_verifies_and_a_missing_gateway_route_is_caught(tm
         broken = next(t for t in tables if any(r.get("DestinationCidrBlock") == other.cidr for r in t["Routes"]))
         ec2.delete_route(RouteTableId=broken["RouteTableId"], DestinationCidrBlock=other.cidr)
         after = sandbox.verify("production")
+        destroyed = sandbox.destroy("production")
+    assert destroyed.ok, destroyed.details
     failed = [c for c in after.checks if not c.ok]
     assert not after.ok
     assert len(failed) == 1, [c.format() for c in failed]
     assert broken["RouteTableId"] in failed[0].detail and other.cidr in failed[0].detail, failed[0].detail
+    assert _processes_using(tmp_path) == []
+
+
+def test_mesh_example_sandbox_passes_with_every_pair_peered(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "tfgen.cli", "sandbox", str(ROOT / "examples" / "mesh.yaml"), "--format", "json"],
+        capture_output=True, text=True, env=dict(os.environ, TMPDIR=str(tmp_path)), cwd=ROOT, timeout=900,
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    (env,) = report["environments"]
+    verify = next(p for p in env["phases"] if p["phase"] == "verify")
+    peerings = [c for c in verify["checks"] if c["kind"] == "peering"]
+    vpcs = [c for c in verify["checks"] if c["kind"] == "vpc"]
+    assert len(peerings) == len(vpcs) * (len(vpcs) - 1) // 2 and all(c["ok"] for c in peerings)
+    assert all(p["ok"] for p in env["phases"]), [p["summary"] for p in env["phases"]]
     assert _processes_using(tmp_path) == []
 
 

@@ -103,13 +103,27 @@ def allocate(fleet: Fleet, recorded: dict[str, dict[str, str]]) -> Allocation:
         kept = {}
         old = recorded.get(env.name, {})
         fresh = []
+        explicit = [(f"{r.name}/{c.name}", _parse(c.network.cidr), c) for r, c in env.clusters()
+                    if c.network.cidr is not None]
         for name, cluster in wanted:
             block = _parse(old.get(name))
-            if block is not None and not taken.overlaps(block):
+            if block is None:
+                fresh.append((name, cluster))
+            elif taken.overlaps(block):
+                # Moving a recorded VPC would destroy it: the user must choose.
+                other = next((n for n, b, _ in explicit if b is not None and b.overlaps(block)), "another VPC")
+                blocker = next((c for n, b, c in explicit if n == other), None)
+                result.findings.append(Finding(
+                    "NET205", f"{name} was allocated {block} (recorded in the allocations file), "
+                    f"which {other} now claims with its cidr; re-allocating would destroy {name}'s VPC",
+                    f"give {other} another cidr, or pin {name} with `cidr: {block}` and re-address {other}",
+                    path=f"{env.name}/{name}",
+                    origin=(blocker.origin("cidr") if blocker else None) or cluster.origin()))
+                taken.add(block)
+                kept[name] = block
+            else:
                 kept[name] = block
                 taken.add(block)
-            else:
-                fresh.append((name, cluster))
         for name, cluster in wanted:
             if name in kept:
                 cluster.network.cidr = str(kept[name])

@@ -7,17 +7,20 @@ the layout derived from it), never Terraform JSON.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import re
+import types
+import typing
 from typing import Callable, Iterable, Iterator
 
 from . import naming
 from .errors import Finding, Severity
 from .layout import MAX_ZONES, MIN_SUBNET_PREFIX, carve, zones_of
-from .model import CONNECTIVITY_MODES, NAT_MODES, ROLES, Cluster, Environment, Fleet, Region
+from .model import CONNECTIVITY_MODES, DEFAULT_AWS_PROVIDER, NAT_MODES, ROLES, Cluster, Environment, Fleet, Region
 from .regions import REGIONS, closest_region, is_known_region
 
-__all__ = ["check_fleet", "RULES"]
+__all__ = ["check_types", "check_fleet", "RULES"]
 
 _PROJECT = re.compile(r"^[a-z][a-z0-9-]{0,38}[a-z0-9]$")
 _ENV_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
@@ -28,14 +31,78 @@ _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
 _VERSION_CONSTRAINT = re.compile(r"^\s*(?:(?:[<>=!~]{1,2}\s*)?\d+(?:\.\d+){0,2}\s*)(?:,\s*(?:[<>=!~]{1,2}\s*)?\d+(?:\.\d+){0,2}\s*)*$")
 
 Rule = Callable[[Fleet], Iterable[Finding]]
+# Addresses a node takes with the VPC CNI: its own plus one per pod (a t3.medium runs up to 17 pods).
+PODS_PER_NODE = 30
 
 
 def check_fleet(fleet: Fleet) -> list[Finding]:
-    """Every finding of every rule, in a stable order."""
-    findings: list[Finding] = []
+    """Every finding of every rule, in a stable order (only type findings when types are wrong)."""
+    findings = check_types(fleet)
+    if findings:
+        return findings  # the value rules assume the declared types
     for rule in RULES:
         findings.extend(rule(fleet))
     return findings
+
+
+# -- types (Python-built fleets can hold anything) -------------------------------
+
+
+def check_types(fleet: Fleet) -> list[Finding]:
+    """Every field of every model object holds its declared type; dataclasses are walked."""
+    findings: list[Finding] = []
+    _walk_types(fleet, "fleet", findings)
+    return findings
+
+
+def _walk_types(obj, path: str, findings: list[Finding]) -> None:
+    hints = typing.get_type_hints(type(obj))
+    for f in dataclasses.fields(obj):
+        if f.name == "where" or not f.compare:
+            continue
+        value = getattr(obj, f.name)
+        if not _type_ok(value, hints[f.name]):
+            findings.append(_finding(
+                "VAL100", f"`{f.name}` must be {_type_name(hints[f.name])}, got {type(value).__name__} "
+                f"{value!r:.60}", f"give `{f.name}` {_type_name(hints[f.name])}", path=path, obj=obj,
+                field=f.name))
+            continue
+        for key, item in (value.items() if isinstance(value, dict) else enumerate(value)
+                          if isinstance(value, list) else [(None, value)]):
+            if dataclasses.is_dataclass(item):
+                _walk_types(item, f"{path}.{f.name}" + (f"[{key!r}]" if key is not None else ""), findings)
+
+
+def _type_ok(value, hint) -> bool:
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(_type_ok(value, a) for a in args)
+    if hint is type(None):
+        return value is None
+    if origin is list:
+        return isinstance(value, list) and all(_type_ok(v, args[0]) for v in value)
+    if origin is dict:
+        return isinstance(value, dict) and all(_type_ok(k, args[0]) and _type_ok(v, args[1])
+                                               for k, v in value.items())
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(value, origin or hint)
+
+
+def _type_name(hint) -> str:
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in args)
+    if hint is type(None):
+        return "None"
+    if origin is list:
+        return f"a list of {_type_name(args[0])}"
+    if origin is dict:
+        return f"a dict of {_type_name(args[0])} to {_type_name(args[1])}"
+    return {"str": "a string", "int": "a whole number", "bool": "true or false"}.get(
+        getattr(hint, "__name__", str(hint)), f"a {getattr(hint, '__name__', hint)}")
 
 
 def _finding(code, message, hint, *, path="", obj=None, field="", severity=Severity.ERROR) -> Finding:
@@ -83,8 +150,49 @@ def check_project(fleet: Fleet) -> Iterator[Finding]:
         if not isinstance(value, str) or not _VERSION_CONSTRAINT.match(value):
             yield _finding("VAL103", f"{name} {value!r} is not a version constraint",
                            'write a Terraform constraint such as ">= 3.39, < 6.0"', obj=fleet, field=name)
+    if isinstance(fleet.aws_provider, str) and _VERSION_CONSTRAINT.match(fleet.aws_provider):
+        problem = _provider_range_problem(fleet.aws_provider)
+        if problem:
+            yield _finding("VAL105", f"aws_provider {fleet.aws_provider!r} {problem}",
+                           f'tfgen\'s output needs AWS provider {".".join(map(str, MIN_AWS_PROVIDER))} or '
+                           f'newer (default_tags): use a range such as "{DEFAULT_AWS_PROVIDER}"',
+                           obj=fleet, field="aws_provider")
     if not fleet.environments:
         yield _finding("VAL104", "the fleet has no environments", "add an environment with a hub", obj=fleet)
+
+
+# The oldest AWS provider that plans tfgen's output: provider-level default_tags came in 3.38.
+MIN_AWS_PROVIDER = (3, 38, 0)
+
+
+def _version(text: str) -> tuple[int, int, int]:
+    parts = [int(p) for p in text.split(".")] + [0, 0]
+    return (parts[0], parts[1], parts[2])
+
+
+def _provider_range_problem(constraint: str) -> str | None:
+    """Why a provider constraint admits versions that cannot plan tfgen's output, or none at all."""
+    lower, upper = None, None  # (version, inclusive)
+    for term in constraint.split(","):
+        match = re.match(r"\s*([<>=!~]{0,2})\s*([\d.]+)\s*$", term)
+        op, text = match.group(1) or "=", match.group(2)
+        version = _version(text)
+        if op in (">=", ">", "=", "~>"):
+            candidate = (version, op != ">")
+            lower = candidate if lower is None or candidate[0] > lower[0] else lower
+        if op in ("<", "<="):
+            upper = (version, op == "<=")
+        elif op == "=":
+            upper = (version, True)
+        elif op == "~>":
+            digits = text.split(".")
+            bump = (int(digits[0]) + 1, 0, 0) if len(digits) <= 2 else (version[0], version[1] + 1, 0)
+            upper = (bump, False)
+    if upper is not None and (upper[0] < MIN_AWS_PROVIDER or (upper[0] == MIN_AWS_PROVIDER and not upper[1])):
+        return "admits only versions older than tfgen's output needs"
+    if lower is None or lower[0] < MIN_AWS_PROVIDER:
+        return "admits versions older than tfgen's output needs"
+    return None
 
 
 def check_state(fleet: Fleet) -> Iterator[Finding]:
@@ -306,6 +414,18 @@ def _check_network(env: Environment, region: Region, cluster: Cluster, path: str
             if a.overlaps(b):
                 yield _finding("VAL173", f"subnets {a} and {b} overlap", "make every subnet of a VPC disjoint",
                                path=path, obj=net, field=field_b)
+    # AWS keeps 5 addresses of every subnet; nodes and (with the VPC CNI) their pods live in the private ones.
+    usable = sum(b.num_addresses - 5 for b, f in subnets if f == "private_subnets")
+    nodes = sum(g.max_size for g in cluster.node_groups.values() if isinstance(g.max_size, int))
+    if nodes and usable < nodes:
+        yield _finding("VAL174", f"private subnets hold {usable} usable addresses (AWS keeps 5 per subnet), "
+                       f"fewer than the {nodes} nodes the node groups may grow to",
+                       "give the VPC larger private subnets", path=path, obj=net, field="private_subnets")
+    elif nodes and usable < nodes * PODS_PER_NODE:
+        yield _finding("VAL175", f"private subnets hold {usable} usable addresses for up to {nodes} nodes; "
+                       f"with the VPC CNI each node takes an address per pod (~{PODS_PER_NODE})",
+                       "give the VPC larger private subnets, or lower the node groups' max",
+                       path=path, obj=net, field="private_subnets", severity=Severity.WARNING)
 
 
 def check_names(fleet: Fleet) -> Iterator[Finding]:

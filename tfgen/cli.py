@@ -100,7 +100,10 @@ def _read(path: str) -> tuple[Fleet | None, list[Finding]]:
     except SpecError as exc:
         findings = list(exc.findings)
         if exc.fleet is not None:
-            findings += [f for f in validate(exc.fleet) if f.severity is Severity.ERROR]
+            # A value error where the shape is already wrong only repeats it.
+            shaped = {f.origin for f in findings}
+            findings += [f for f in validate(exc.fleet)
+                         if f.severity is Severity.ERROR and f.origin not in shaped]
         return None, findings
 
 
@@ -116,6 +119,9 @@ def _build(args) -> int:
     result = build(fleet, args.out, check=args.check, strict=args.strict)
     _print_findings(result.warnings)
     changes = result.changes
+    for path in changes.foreign:
+        print(f"tfgen: warning: {args.out}/{path} is not tfgen's, but Terraform loads it with that root "
+              f"module\n  fix: move it out, or keep it on purpose (an extension of the root)", file=sys.stderr)
     if args.check:
         print(f"{args.out} is up to date ({len(changes.unchanged)} files)")
         return 0
@@ -171,6 +177,7 @@ def _graph(args) -> int:
     if prepared.errors:
         print(f"tfgen: the spec has {len(prepared.errors)} error(s); run `tfgen validate {args.spec}`",
               file=sys.stderr)
+        return 1
     return 0
 
 
@@ -215,6 +222,11 @@ def main(argv: list[str] | None = None) -> int:
     except TfgenError as exc:
         print(f"tfgen: {exc}", file=sys.stderr)
         return exc.exit_code
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"tfgen: {where}{exc.strerror or exc}\n  fix: check that the path exists and is writable",
+              file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("tfgen: interrupted", file=sys.stderr)
         return 130

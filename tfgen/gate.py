@@ -361,10 +361,21 @@ def check_output(
     return report
 
 
+def _only_settings(path: Path) -> bool:
+    """Whether a file holds nothing but the `terraform` settings block (no resources to scan)."""
+    try:
+        document = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(document, dict) and set(document) <= {"terraform"}
+
+
 def _note_unreadable(report: GateReport, path: Path, suppressions: list[Suppression]) -> None:
+    # A waiver names a file; it holds only while the file really has nothing to scan,
+    # so a resource added to a waived file cannot slip past the gate.
     waiver = next((s for s in suppressions if s.path and path.name == s.path), None)
     shown = _shown(path)
-    if waiver:
+    if waiver and _only_settings(path):
         report.unscanned.append((shown, waiver.reason))
     elif shown not in report.errors:
         report.errors.append(shown)

@@ -18,6 +18,7 @@ __all__ = [
     "provider_ref",
     "cluster_key",
     "zone_suffix",
+    "node_group_name",
     "subnet_name",
     "route_table_name",
     "nat_name",
@@ -62,6 +63,12 @@ def zone_suffix(region: str, zone: str) -> str:
     """A zone's name without its region: `us-east-2a` -> `a`, `us-west-2-lax-1a` -> `lax_1a`."""
     rest = zone[len(region):] if zone.startswith(region) else zone
     return _ident(rest) or _ident(zone)
+
+
+def node_group_name(key: str, group: str) -> str:
+    """`__` joins a cluster's stem and a user-named group: stems never hold `__`,
+    so cluster `edge` + group `b-c` and cluster `edge-b` + group `c` stay apart."""
+    return f"{key}__{_ident(group)}"
 
 
 def subnet_name(key: str, tier: str, region: str, zone: str) -> str:

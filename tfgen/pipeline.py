@@ -6,14 +6,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .allocation import allocate, read_allocations, render_allocations
-from .checks import check_fleet
+from .checks import check_fleet, check_types
 from .emit import emit_fleet
 from .errors import Finding, FindingsError, Severity, StaleOutputError
 from .model import Fleet
 from .topology import check_topology
 from .write import Changes, diff_output, replace_file, write_output
 
-__all__ = ["Prepared", "BuildResult", "prepare", "validate", "render", "build"]
+__all__ = ["Prepared", "BuildResult", "prepare", "validate", "emit_checked", "render", "build"]
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,9 @@ class BuildResult:
 
 def prepare(fleet: Fleet, *, strict: bool = False) -> Prepared:
     """Allocate pool CIDRs (keeping recorded ones) and run every check; raises nothing."""
+    wrong_types = check_types(fleet)
+    if wrong_types:
+        return Prepared(fleet, {}, wrong_types)  # allocation and the rules assume the declared types
     allocation = allocate(fleet, read_allocations(fleet.allocations_file))
     findings = allocation.findings + check_fleet(allocation.fleet)
     findings += check_topology(allocation.fleet, strict=strict)
@@ -59,15 +62,21 @@ def validate(fleet: Fleet, *, strict: bool = False) -> list[Finding]:
     return prepare(fleet, strict=strict).findings
 
 
+def emit_checked(fleet: Fleet, *, strict: bool = False) -> tuple[Prepared, dict[str, bytes]]:
+    """The prepared fleet and its output files; raises `FindingsError` when any finding is an error."""
+    prepared = prepare(fleet, strict=strict)
+    if prepared.errors:
+        raise FindingsError(prepared.findings)
+    return prepared, emit_fleet(prepared.fleet)
+
+
 def render(fleet: Fleet, *, strict: bool = False) -> tuple[dict[str, bytes], list[Finding]]:
     """The output files of a valid fleet (`{"<env>/<file>": bytes}`) and its warnings.
 
     Raises `FindingsError` with every finding when any is an error.
     """
-    prepared = prepare(fleet, strict=strict)
-    if prepared.errors:
-        raise FindingsError(prepared.findings)
-    return emit_fleet(prepared.fleet), prepared.warnings
+    prepared, files = emit_checked(fleet, strict=strict)
+    return files, prepared.warnings
 
 
 def _allocations_file(fleet: Fleet, prepared: Prepared) -> tuple[Path | None, bytes | None]:
@@ -89,10 +98,7 @@ def build(fleet: Fleet, out: str | Path = "out", *, check: bool = False, strict:
     allocations file differ from what the fleet produces. A build that fails
     writes nothing.
     """
-    prepared = prepare(fleet, strict=strict)
-    if prepared.errors:
-        raise FindingsError(prepared.findings)
-    files = emit_fleet(prepared.fleet)
+    prepared, files = emit_checked(fleet, strict=strict)
     out = Path(out)
     lock_path, lock = _allocations_file(fleet, prepared)
     lock_stale = lock_path is not None and (not lock_path.exists() or lock_path.read_bytes() != lock)

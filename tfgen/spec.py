@@ -180,11 +180,18 @@ class _Reader:
             return [self._value(item, path + (i,)) for i, item in enumerate(node.value)]
         return self._scalar(node)
 
-    @staticmethod
-    def _scalar(node: yaml.Node) -> Any:
+    def _scalar(self, node: yaml.Node) -> Any:
         if not isinstance(node, yaml.ScalarNode):
             return node  # reported by the caller as a wrong key type
-        return _CONSTRUCTOR.construct_object(node, deep=True)
+        try:
+            return _CONSTRUCTOR.construct_object(node, deep=True)
+        except (yaml.YAMLError, ValueError) as exc:
+            problem = getattr(exc, "problem", None) or str(exc)
+            self.findings.append(Finding(
+                code="SPEC005", message=f"cannot read the value {node.value!r}: {problem}",
+                hint="write plain values; quote anything that YAML reads as a tag (!Ref) or a date",
+                origin=Origin(self.filename, node.start_mark.line + 1)))
+            return node.value
 
     # -- findings -----------------------------------------------------------
 

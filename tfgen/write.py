@@ -29,6 +29,7 @@ class Changes:
     changed: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    foreign: list[str] = field(default_factory=list)  # *.tf.json beside tfgen's that tfgen does not own
 
     @property
     def stale(self) -> list[str]:
@@ -51,9 +52,14 @@ def _owned(out: Path) -> set[str]:
     if not path.exists():
         return set()
     try:
-        return set(json.loads(path.read_text())["files"])
+        files = set(json.loads(path.read_text())["files"])
     except (ValueError, KeyError, TypeError):
         raise TfgenError(f"{path} is not a tfgen manifest; restore it from version control or delete it") from None
+    for rel in files:
+        # tfgen deletes what its manifest lists: never anything outside the output directory.
+        if not isinstance(rel, str) or Path(rel).is_absolute() or ".." in Path(rel).parts:
+            raise TfgenError(f"{path} lists {rel!r}, outside {out}; restore the manifest from version control")
+    return files
 
 
 def diff_output(files: dict[str, bytes], out: str | Path) -> Changes:
@@ -74,6 +80,12 @@ def diff_output(files: dict[str, bytes], out: str | Path) -> Changes:
         else:
             changes.unchanged.append(rel)
     changes.removed = sorted(p for p in owned - set(files) if (out / p).exists())
+    roots = {Path(rel).parent for rel in files}
+    changes.foreign = sorted(
+        str(p.relative_to(out)) for root in roots if (out / root).is_dir()
+        for p in (out / root).glob("*.tf.json")
+        if str(p.relative_to(out)) not in files and not p.name.endswith("_override.tf.json")
+    )
     return changes
 
 
@@ -82,6 +94,7 @@ def write_output(files: dict[str, bytes], out: str | Path) -> Changes:
     out = Path(out)
     changes = diff_output(files, out)
     everything = {**files, MANIFEST: _manifest(files)}
+    _preflight(out, changes.added + changes.changed)
     for rel in changes.added + changes.changed:
         if rel != MANIFEST:
             replace_file(out / rel, everything[rel])
@@ -91,6 +104,17 @@ def write_output(files: dict[str, bytes], out: str | Path) -> Changes:
     if MANIFEST in changes.added + changes.changed:
         replace_file(out / MANIFEST, everything[MANIFEST])
     return changes
+
+
+def _preflight(out: Path, targets: list[str]) -> None:
+    """Fail before writing anything when a target's directory is taken by a file."""
+    for rel in targets:
+        for parent in (out / rel).parents:
+            if parent.exists() and not parent.is_dir():
+                raise TfgenError(f"{parent} is a file, but tfgen needs a directory there; "
+                                 f"move it away or build into another --out")
+            if parent == out:
+                break
 
 
 def replace_file(path: Path, content: bytes) -> None:

@@ -73,4 +73,4 @@ def _emit_cluster(doc: Document, ctx: EnvironmentContext, c: ClusterContext) -> 
         )
         if group.labels:
             arguments["labels"] = dict(group.labels)
-        doc.resource("aws_eks_node_group", f"{key}_{naming.alias(group.name)}", region=region, **arguments)
+        doc.resource("aws_eks_node_group", naming.node_group_name(key, group.name), region=region, **arguments)

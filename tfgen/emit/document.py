@@ -14,6 +14,7 @@ from typing import Any
 import terrascript
 
 from .. import naming
+from ..errors import TfgenError
 
 __all__ = ["Document", "render"]
 
@@ -36,6 +37,10 @@ class Document:
 
     def resource(self, type_: str, name: str, /, *, region: str, **arguments: Any) -> str:
         """Add a resource pinned to `region`'s alias; return its address (`aws_vpc.x`)."""
+        if name in self._script.get("resource", {}).get(type_, {}):
+            # naming.py makes names unambiguous; reaching this is a tfgen bug, and going on
+            # would silently drop a resource.
+            raise TfgenError(f"tfgen made the address {type_}.{name} twice; please report this with your spec")
         block = _resource_class(type_)(name, provider=naming.provider_ref(region), **arguments)
         self._script.add(block)
         return f"{type_}.{name}"

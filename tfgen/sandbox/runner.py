@@ -20,10 +20,9 @@ import time
 from pathlib import Path
 from typing import Callable, Iterator
 
-from ..emit import emit_fleet
-from ..errors import FindingsError, ToolchainError
+from ..errors import ToolchainError
 from ..model import Fleet
-from ..pipeline import prepare
+from ..pipeline import emit_checked
 from ..toolchain import Toolchain, copy_root
 from ..write import write_output
 from .double import AwsDouble
@@ -136,11 +135,8 @@ class Sandbox:
         """Build the fleet into the scratch directory and start the AWS double."""
         started = time.monotonic()
         # Built as `tfgen build` would, minus the allocations file: nothing outside the scratch directory.
-        prepared = prepare(self.fleet)
-        if prepared.errors:
-            raise FindingsError(prepared.findings)
+        prepared, files = emit_checked(self.fleet)
         self.prepared = prepared.fleet
-        files = emit_fleet(self.prepared)
         if self.workdir is None:
             self.workdir = Path(tempfile.mkdtemp(prefix="tfgen-sandbox-"))
         _claim(self.workdir)
