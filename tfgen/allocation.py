@@ -23,7 +23,7 @@ import yaml
 from .errors import Finding, Origin, Severity, TfgenError
 from .model import Fleet
 
-__all__ = ["Allocation", "allocations_path", "read_allocations", "render_allocations", "allocate"]
+__all__ = ["Allocation", "read_allocations", "render_allocations", "allocate"]
 
 _HEADER = (
     "# VPC CIDRs tfgen allocated from each environment's cidr_pool.\n"
@@ -39,13 +39,6 @@ class Allocation:
     fleet: Fleet
     record: dict[str, dict[str, str]] = field(default_factory=dict)  # env -> region/cluster -> cidr
     findings: list[Finding] = field(default_factory=list)
-
-
-def allocations_path(spec: str | Path) -> Path:
-    """The allocations file that belongs to a spec file."""
-    spec = Path(spec)
-    stem = spec.name[: -len(spec.suffix)] if spec.suffix else spec.name
-    return spec.with_name(f"{stem}.allocations.yaml")
 
 
 def read_allocations(path: str | Path | None) -> dict[str, dict[str, str]]:

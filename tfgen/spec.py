@@ -36,7 +36,6 @@ from typing import Any
 import yaml
 
 from .errors import Finding, Origin, SpecError, TfgenError
-from .allocation import allocations_path
 from .model import (
     DEFAULT_EDGE_NAME,
     DEFAULT_HUB_NAME,
@@ -50,7 +49,7 @@ from .model import (
     StateBackend,
 )
 
-__all__ = ["load", "loads"]
+__all__ = ["load", "loads", "allocations_path"]
 
 KeyPath = tuple  # a key path in the spec, e.g. ("environments", "development", "hub")
 
@@ -104,6 +103,13 @@ _TYPE_NAMES = {
     "node_groups": "a mapping of node group names to settings",
     "pairs": "a list of [region/cluster, region/cluster] pairs",
 }
+
+
+def allocations_path(spec: str | Path) -> Path:
+    """The allocations file that belongs to a spec file: `<spec stem>.allocations.yaml` beside it."""
+    spec = Path(spec)
+    stem = spec.name[: -len(spec.suffix)] if spec.suffix else spec.name
+    return spec.with_name(f"{stem}.allocations.yaml")
 
 
 def load(path: str | Path) -> Fleet:
@@ -336,7 +342,8 @@ class _Reader:
         options = dict(data)
         if "node_groups" in options:
             options["node_groups"] = self.node_groups(options["node_groups"], path + ("node_groups",))
-        if name in env.regions.get(region, _NO_REGION).clusters:
+        existing = env.regions.get(region)
+        if existing is not None and name in existing.clusters:
             self._add(path, "SPEC015", f"region {region} of environment {env.name} already has a cluster {name!r}",
                       "give this cluster another `name:` (the hub and an edge in one region need different names)")
             return
@@ -356,11 +363,6 @@ class _Reader:
         return groups
 
 
-class _NoRegion:
-    clusters: dict = {}
-
-
-_NO_REGION = _NoRegion()
 _CONSTRUCTOR = yaml.constructor.SafeConstructor()
 _BAD = object()
 

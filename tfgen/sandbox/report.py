@@ -134,7 +134,8 @@ def format_report(report: SandboxReport) -> str:
         checks = env.checks
         failed = [c for c in checks if not c.ok]
         done = ", ".join(f"{p.phase} {'ok' if p.ok else 'FAILED'}" for p in env.phases)
-        counted = f"; {len(checks) - len(failed)}/{len(checks)} checks passed" if checks else ""
+        counted = (f"; {len(checks) - len(failed)}/{len(checks)} API checks passed, verify and after destroy"
+                   if checks else "")
         lines.append(f"{env.name}: {'passed' if env.ok else 'FAILED'} ({done}{counted})")
         lines += [f"  {c.format()}" for c in failed]
     verdict = "passed" if report.ok else "FAILED"
