@@ -20,7 +20,7 @@ from pathlib import Path
 
 import yaml
 
-from .errors import Finding, Origin, Severity, TfgenError
+from .errors import Finding, TfgenError
 from .model import Fleet
 
 __all__ = ["Allocation", "read_allocations", "render_allocations", "allocate"]

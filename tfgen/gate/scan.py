@@ -1,20 +1,7 @@
-"""The policy gate: checkov plus tfgen's policies over generated root modules.
-
-`check_output` finds every root module under an output directory, scans them
-in one checkov run (framework `terraform_json`) with tfgen's policies
-(`tfgen.policies`, the repository's `policies/`) and any user policy
-directories, optionally plans each root offline and scans the plan JSON
-(framework `terraform_plan`), applies the reviewed suppressions, and returns a
-`GateReport` that renders as text, JSON, SARIF or JUnit XML.
-
-checkov runs as a child process, fully offline: platform downloads and the
-update check are off, and every HTTP(S) request goes to a closed local port,
-so the result is the same with or without a network.
-"""
+"""Running checkov (and tfgen's module rules) over roots and plans, offline."""
 
 from __future__ import annotations
 
-import fnmatch
 import json
 import os
 import re
@@ -24,102 +11,23 @@ import tempfile
 import time
 import tomllib
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from xml.etree import ElementTree
 
-from .errors import PolicyError
-
-__all__ = [
-    "FORMATS",
-    "CONFIGURATION_ONLY",
-    "Suppression",
-    "GateResult",
-    "GateReport",
-    "policy_dir",
-    "find_roots",
-    "load_suppressions",
-    "check_output",
-    "run_checkov",
-    "render_report",
-    "write_report",
-]
-
-FORMATS = ("text", "json", "sarif", "junitxml")
-PASSED, FAILED, SUPPRESSED = "passed", "failed", "suppressed"
-OVERRIDE_SUFFIX = "_override.tf.json"
-# Any request checkov tries goes here and fails at once: nothing reaches a vendor API.
-_NO_NETWORK = "http://127.0.0.1:9"
-_CHECKOV_TIMEOUT = 900
-# Policies about how the configuration is written; a plan JSON has resolved providers away.
-CONFIGURATION_ONLY = {
-    "CKV_TFGEN_1": "provider blocks are resolved away in a plan; checked on the configuration",
-    "CKV_TFGEN_3": "a plan does not keep the provider argument as written; checked on the configuration",
-}
-
-
-@dataclass(frozen=True)
-class Suppression:
-    """A reviewed waiver: a check id on resources matching a pattern, or a file checkov cannot read."""
-
-    reason: str
-    check_id: str = ""
-    resources: tuple[str, ...] = ("*",)
-    path: str = ""
-    source: str = ""
-
-    def covers(self, check_id: str, resource: str) -> bool:
-        """Whether this waiver applies to `check_id` failing on `resource`."""
-        return self.check_id == check_id and any(fnmatch.fnmatchcase(resource, p) for p in self.resources)
-
-
-@dataclass(frozen=True)
-class GateResult:
-    """One check on one resource: passed, failed or suppressed, and where."""
-
-    check_id: str
-    check_name: str
-    status: str
-    environment: str
-    resource: str
-    file: str
-    line: int | None
-    framework: str
-    reason: str = ""
-    guideline: str = ""
-
-    @property
-    def location(self) -> str:
-        """`file:line`, or the file when the line is unknown."""
-        return f"{self.file}:{self.line}" if self.line else self.file
-
-
-@dataclass
-class GateReport:
-    """Every result of a gate run, per environment, with timings."""
-
-    roots: dict[str, Path]
-    results: list[GateResult] = field(default_factory=list)
-    unscanned: list[tuple[str, str]] = field(default_factory=list)  # (file, reason)
-    errors: list[str] = field(default_factory=list)  # files checkov could not read, unexpectedly
-    seconds: float = 0.0
-    checkov_seconds: float = 0.0
-    plan_seconds: float = 0.0
-
-    def of(self, status: str, environment: str | None = None) -> list[GateResult]:
-        """Results with `status` ("passed", "failed", "suppressed"), of one environment or all."""
-        return [r for r in self.results if r.status == status and environment in (None, r.environment)]
-
-    @property
-    def ok(self) -> bool:
-        """No failure and no file checkov could not read (other than the waived ones)."""
-        return not self.of(FAILED) and not self.errors
-
-    @property
-    def exit_code(self) -> int:
-        """0 when the gate passes, 1 otherwise."""
-        return 0 if self.ok else 1
+from ..errors import PolicyError
+from .results import (
+    _CHECKOV_TIMEOUT,
+    _NO_NETWORK,
+    CONFIGURATION_ONLY,
+    FAILED,
+    OVERRIDE_SUFFIX,
+    PASSED,
+    SUPPRESSED,
+    GateReport,
+    GateResult,
+    Suppression,
+    shown,
+)
 
 
 def policy_dir() -> Path:
@@ -374,19 +282,11 @@ def _note_unreadable(report: GateReport, path: Path, suppressions: list[Suppress
     # A waiver names a file; it holds only while the file really has nothing to scan,
     # so a resource added to a waived file cannot slip past the gate.
     waiver = next((s for s in suppressions if s.path and path.name == s.path), None)
-    shown = _shown(path)
+    where = shown(path)
     if waiver and _only_settings(path):
-        report.unscanned.append((shown, waiver.reason))
-    elif shown not in report.errors:
-        report.errors.append(shown)
-
-
-def _shown(path: Path) -> str:
-    """A path as the user would type it: relative to the working directory when inside it."""
-    try:
-        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
-    except ValueError:
-        return str(path)
+        report.unscanned.append((where, waiver.reason))
+    elif where not in report.errors:
+        report.errors.append(where)
 
 
 def _result(record: dict, status: str, env: str, path: Path, locator: _Locator, framework: str,
@@ -416,7 +316,7 @@ def _result(record: dict, status: str, env: str, path: Path, locator: _Locator, 
         status=status,
         environment=env,
         resource=resource,
-        file=_shown(path),
+        file=shown(path),
         line=line,
         framework=framework,
         reason=reason,
@@ -432,8 +332,8 @@ def _timed(function, *args, **kwargs):
 def _plan_roots(report: GateReport, roots: dict[str, Path], workdir) -> dict[Path, str]:
     """Plan every root offline (one after another: Terraform's plugin cache is not safe
     for concurrent use); `{plan JSON file: environment}`."""
-    from .testing import plan_root
-    from .toolchain import Toolchain
+    from ..testing import plan_root
+    from ..toolchain import Toolchain
 
     scratch = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="tfgen-check-"))
     clock = time.perf_counter()
@@ -467,7 +367,7 @@ def _scan_plans(report: GateReport, plans: dict[Path, str], roots: dict[str, Pat
 
 def _scan_modules(report: GateReport, locators: dict[str, _Locator], suppressions: list[Suppression]) -> None:
     """The whole-module rules of policies/tfgen_module_rules.py (TFGEN_*), reported like checkov's."""
-    from .policies import tfgen_module_rules
+    from ..policies import tfgen_module_rules
 
     for env, locator in locators.items():
         documents = {}
@@ -485,152 +385,3 @@ def _scan_modules(report: GateReport, locators: dict[str, _Locator], suppression
             record = {"check_id": rule, "check_name": tfgen_module_rules.RULES[rule], "resource": address}
             report.results.append(_result(record, PASSED if passed else FAILED, env, path or report.roots[env],
                                           locator, "tfgen", suppressions, located=(path or report.roots[env], line)))
-
-
-# -- rendering ----------------------------------------------------------------------
-
-
-def render_report(report: GateReport, fmt: str = "text") -> str:
-    """The report as `text`, `json`, `sarif` (2.1.0) or `junitxml`."""
-    if fmt not in FORMATS:
-        raise PolicyError(f"unknown format {fmt!r}; use one of: {', '.join(FORMATS)}")
-    return {"text": _text, "json": _json, "sarif": _sarif, "junitxml": _junit}[fmt](report)
-
-
-def _text(report: GateReport) -> str:
-    lines = []
-    for env, root in report.roots.items():
-        passed, failed, waived = (report.of(s, env) for s in (PASSED, FAILED, SUPPRESSED))
-        verdict = "FAILED" if failed else "passed"
-        lines.append(f"{env} ({_shown(root)}): {verdict}: {len(passed)} passed, {len(failed)} failed, "
-                     f"{len(waived)} suppressed")
-        for r in failed:
-            lines.append(f"  FAILED {r.check_id} {r.resource} at {r.location} [{r.framework}]: {r.check_name}")
-        by_check: dict[tuple[str, str], list[GateResult]] = {}
-        for r in waived:
-            by_check.setdefault((r.check_id, r.reason), []).append(r)
-        for (check_id, reason), items in sorted(by_check.items()):
-            resources = sorted({r.resource for r in items})
-            lines.append(f"  suppressed {check_id} on {len(resources)} resource(s) ({', '.join(resources)}): {reason}")
-    for file, reason in report.unscanned:
-        lines.append(f"not scanned: {file}: {reason}")
-    if report.plan_seconds:
-        for check_id, reason in sorted(CONFIGURATION_ONLY.items()):
-            lines.append(f"not run on plans: {check_id}: {reason}")
-    for file in report.errors:
-        lines.append(f"ERROR {file}: checkov could not parse it; fix the file or list it in suppressions.toml")
-    total_failed = len(report.of(FAILED))
-    lines.append(
-        f"tfgen check: {'FAILED' if not report.ok else 'passed'}: {len(report.of(PASSED))} passed, "
-        f"{total_failed} failed, {len(report.of(SUPPRESSED))} suppressed in {len(report.roots)} root(s) "
-        f"({report.seconds:.1f} s, checkov {report.checkov_seconds:.1f} s"
-        + (f", plans {report.plan_seconds:.1f} s" if report.plan_seconds else "") + ")"
-    )
-    return "\n".join(lines) + "\n"
-
-
-def _json(report: GateReport) -> str:
-    environments = {}
-    for env, root in report.roots.items():
-        environments[env] = {
-            "root": _shown(root),
-            **{status: len(report.of(status, env)) for status in (PASSED, FAILED, SUPPRESSED)},
-            "results": [_result_dict(r) for r in report.results if r.environment == env],
-        }
-    return json.dumps({
-        "ok": report.ok,
-        "summary": {status: len(report.of(status)) for status in (PASSED, FAILED, SUPPRESSED)},
-        "environments": environments,
-        "not_scanned": [{"file": f, "reason": r} for f, r in report.unscanned],
-        "errors": report.errors,
-        "seconds": round(report.seconds, 3),
-        "checkov_seconds": round(report.checkov_seconds, 3),
-        "plan_seconds": round(report.plan_seconds, 3),
-    }, indent=2, sort_keys=True) + "\n"
-
-
-def _result_dict(r: GateResult) -> dict:
-    return {"check_id": r.check_id, "check_name": r.check_name, "status": r.status, "resource": r.resource,
-            "file": r.file, "line": r.line, "framework": r.framework, "reason": r.reason}
-
-
-def _sarif(report: GateReport) -> str:
-    from . import __version__
-
-    shown = [r for r in report.results if r.status != PASSED]
-    rule_ids = sorted({r.check_id for r in report.results})
-    names = {r.check_id: r.check_name for r in report.results}
-    guides = {r.check_id: r.guideline for r in report.results if r.guideline}
-    rules = []
-    for rule_id in rule_ids:
-        rule = {"id": rule_id, "name": rule_id, "shortDescription": {"text": names[rule_id] or rule_id},
-                "defaultConfiguration": {"level": "error"}}
-        if rule_id in guides:
-            rule["helpUri"] = guides[rule_id]
-        rules.append(rule)
-    index = {rule_id: i for i, rule_id in enumerate(rule_ids)}
-    results = []
-    for r in shown:
-        region = {"startLine": r.line} if r.line else {}
-        # Relative paths resolve against the checkout on code-scanning dashboards; others need a file URI.
-        uri = Path(r.file).as_uri() if Path(r.file).is_absolute() else r.file
-        location = {"physicalLocation": {"artifactLocation": {"uri": uri}, **({"region": region} if region else {})},
-                    "logicalLocations": [{"name": r.resource, "fullyQualifiedName": f"{r.environment}/{r.resource}"}]}
-        result = {
-            "ruleId": r.check_id,
-            "ruleIndex": index[r.check_id],
-            "level": "error",
-            "message": {"text": f"{r.check_name} ({r.resource}, {r.environment}, {r.framework})"},
-            "locations": [location],
-        }
-        if r.status == SUPPRESSED:
-            result["suppressions"] = [{"kind": "external", "justification": r.reason}]
-        results.append(result)
-    sarif = {
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {"name": "tfgen check", "version": __version__, "rules": rules}},
-            "results": results,
-        }],
-    }
-    return json.dumps(sarif, indent=2, sort_keys=True) + "\n"
-
-
-def _junit(report: GateReport) -> str:
-    suites = ElementTree.Element("testsuites", name="tfgen check")
-    totals = {"tests": 0, "failures": 0, "skipped": 0}
-    for env in report.roots:
-        items = [r for r in report.results if r.environment == env]
-        counts = {"tests": len(items), "failures": len(report.of(FAILED, env)),
-                  "skipped": len(report.of(SUPPRESSED, env))}
-        suite = ElementTree.SubElement(suites, "testsuite", name=env, errors="0", time="0",
-                                       **{k: str(v) for k, v in counts.items()})
-        for r in items:
-            case = ElementTree.SubElement(suite, "testcase", classname=f"{env}.{r.check_id}",
-                                          name=f"{r.check_id} {r.resource} [{r.framework}]",
-                                          file=r.file, **({"line": str(r.line)} if r.line else {}))
-            if r.status == FAILED:
-                failure = ElementTree.SubElement(case, "failure", message=r.check_name, type=r.check_id)
-                failure.text = f"{r.resource} at {r.location}"
-            elif r.status == SUPPRESSED:
-                ElementTree.SubElement(case, "skipped", message=f"suppressed: {r.reason}")
-        for key in totals:
-            totals[key] += counts[key]
-    for key, count in totals.items():
-        suites.set(key, str(count))
-    ElementTree.indent(suites)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ElementTree.tostring(suites, encoding="unicode") + "\n"
-
-
-def write_report(text: str, output: str | Path | None) -> None:
-    """Print the report, or write it to `output`."""
-    if output is None:
-        sys.stdout.write(text)
-        return
-    try:
-        Path(output).write_text(text)
-    except OSError as exc:
-        raise PolicyError(f"cannot write {output}: {exc.strerror}; choose a writable path") from None
-
-
