@@ -24,6 +24,9 @@ UNTAGGABLE = {
     "aws_s3_bucket_policy", "aws_s3_bucket_public_access_block", "aws_sns_topic_policy",
     "aws_cloudwatch_log_stream", "aws_iam_role_policy_attachment_exclusive", "aws_vpc_dhcp_options_association",
     "aws_vpc_ipv4_cidr_block_association", "aws_eks_identity_provider_config_association",
+    "aws_ec2_transit_gateway_route", "aws_ec2_transit_gateway_route_table_association",
+    "aws_ec2_transit_gateway_route_table_propagation", "aws_ec2_transit_gateway_prefix_list_reference",
+    "aws_vpc_peering_connection_options",
 }
 
 

@@ -246,6 +246,13 @@ def test_plan_scan_of_the_example_passes(example_out, tmp_path):
     assert located and all(r.file.endswith("network.tf.json") and r.line for r in located)
 
 
+def test_plan_scan_of_the_transit_gateway_example_passes(tmp_path):
+    report = check_output(ROOT / "out" / "transit-gateway", plan=True, workdir=tmp_path)
+    assert not report.of(FAILED), [(r.check_id, r.resource) for r in report.of(FAILED)]
+    routes = [r for r in report.results if r.resource.startswith("aws_ec2_transit_gateway_route.")]
+    assert routes, "the transit gateway routes were not scanned"
+
+
 def test_ci_recipe_runs_build_validate_and_check_with_arguments_the_cli_accepts():
     import shlex
 
