@@ -8,6 +8,7 @@ the layout derived from it), never Terraform JSON.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import ipaddress
 import re
 import types
@@ -35,9 +36,12 @@ Rule = Callable[[Fleet], Iterable[Finding]]
 PODS_PER_NODE = 30
 
 
-def check_fleet(fleet: Fleet) -> list[Finding]:
-    """Every finding of every rule, in a stable order (only type findings when types are wrong)."""
-    findings = check_types(fleet)
+def check_fleet(fleet: Fleet, *, types_checked: bool = False) -> list[Finding]:
+    """Every finding of every rule, in a stable order (only type findings when types are wrong).
+
+    `types_checked`: the caller has run `check_types` already and found nothing.
+    """
+    findings = [] if types_checked else check_types(fleet)
     if findings:
         return findings  # the value rules assume the declared types
     for rule in RULES:
@@ -55,40 +59,52 @@ def check_types(fleet: Fleet) -> list[Finding]:
     return findings
 
 
+@functools.lru_cache(maxsize=None)
+def _declared(cls: type) -> tuple[tuple[str, object], ...]:
+    """(field, type) of a model class, resolved once: `get_type_hints` is slow."""
+    hints = typing.get_type_hints(cls)
+    return tuple((f.name, hints[f.name]) for f in dataclasses.fields(cls) if f.name != "where" and f.compare)
+
+
 def _walk_types(obj, path: str, findings: list[Finding]) -> None:
-    hints = typing.get_type_hints(type(obj))
-    for f in dataclasses.fields(obj):
-        if f.name == "where" or not f.compare:
-            continue
-        value = getattr(obj, f.name)
-        if not _type_ok(value, hints[f.name]):
+    for name, hint in _declared(type(obj)):
+        value = getattr(obj, name)
+        if not _type_ok(value, hint):
             findings.append(_finding(
-                "VAL100", f"`{f.name}` must be {_type_name(hints[f.name])}, got {type(value).__name__} "
-                f"{value!r:.60}", f"give `{f.name}` {_type_name(hints[f.name])}", path=path, obj=obj,
-                field=f.name))
+                "VAL100", f"`{name}` must be {_type_name(hint)}, got {type(value).__name__} "
+                f"{value!r:.60}", f"give `{name}` {_type_name(hint)}", path=path, obj=obj, field=name))
             continue
         for key, item in (value.items() if isinstance(value, dict) else enumerate(value)
                           if isinstance(value, list) else [(None, value)]):
             if dataclasses.is_dataclass(item):
-                _walk_types(item, f"{path}.{f.name}" + (f"[{key!r}]" if key is not None else ""), findings)
+                _walk_types(item, f"{path}.{name}" + (f"[{key!r}]" if key is not None else ""), findings)
 
 
 def _type_ok(value, hint) -> bool:
+    return _checker(hint)(value)
+
+
+@functools.lru_cache(maxsize=None)
+def _checker(hint) -> Callable[[object], bool]:
+    """A predicate for values of `hint`, built once per annotation (this runs per field of a fleet)."""
     origin, args = typing.get_origin(hint), typing.get_args(hint)
     if origin in (typing.Union, types.UnionType):
-        return any(_type_ok(value, a) for a in args)
+        options = [_checker(a) for a in args]
+        return lambda v: any(ok(v) for ok in options)
     if hint is type(None):
-        return value is None
+        return lambda v: v is None
     if origin is list:
-        return isinstance(value, list) and all(_type_ok(v, args[0]) for v in value)
+        item = _checker(args[0])
+        return lambda v: isinstance(v, list) and all(item(x) for x in v)
     if origin is dict:
-        return isinstance(value, dict) and all(_type_ok(k, args[0]) and _type_ok(v, args[1])
-                                               for k, v in value.items())
+        key, item = _checker(args[0]), _checker(args[1])
+        return lambda v: isinstance(v, dict) and all(key(k) and item(x) for k, x in v.items())
     if hint is int:
-        return isinstance(value, int) and not isinstance(value, bool)
+        return lambda v: isinstance(v, int) and not isinstance(v, bool)
     if hint is float:
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    return isinstance(value, origin or hint)
+        return lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)
+    cls = origin or hint
+    return lambda v: isinstance(v, cls)
 
 
 def _type_name(hint) -> str:

@@ -49,7 +49,7 @@ def prepare(fleet: Fleet, *, strict: bool = False) -> Prepared:
     if wrong_types:
         return Prepared(fleet, {}, wrong_types)  # allocation and the rules assume the declared types
     allocation = allocate(fleet, read_allocations(fleet.allocations_file))
-    findings = allocation.findings + check_fleet(allocation.fleet)
+    findings = allocation.findings + check_fleet(allocation.fleet, types_checked=True)
     findings += check_topology(allocation.fleet, strict=strict)
     return Prepared(allocation.fleet, allocation.record, findings)
 
