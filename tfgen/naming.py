@@ -27,6 +27,9 @@ __all__ = [
     "transit_gateway_name",
     "transit_peering_name",
     "transit_gateway_label",
+    "transit_route_name",
+    "transit_association_name",
+    "internet_route_name",
     "aws_name",
     "eks_log_group",
     "flow_log_group",
@@ -97,6 +100,21 @@ def route_name(route_table: str, peer_key: str) -> str:
 def transit_gateway_name(region: str) -> str:
     """The stem of a region's transit gateway and its route table."""
     return alias(region)
+
+
+def transit_route_name(region: str, peer_key: str) -> str:
+    """A static route in `region`'s gateway route table to VPC `peer_key`."""
+    return f"{alias(region)}__to__{peer_key}"
+
+
+def transit_association_name(peering: str, region: str) -> str:
+    """The association of gateway peering `peering` with `region`'s gateway route table."""
+    return f"{peering}__{alias(region)}"
+
+
+def internet_route_name(route_table: str) -> str:
+    """A route table's default route (to the internet or NAT gateway)."""
+    return f"{route_table}__internet"
 
 
 def transit_gateway_label(project: str, environment: str, region: str) -> str:

@@ -67,7 +67,7 @@ def _emit_cluster_network(doc: Document, c: ClusterContext) -> None:
         )
 
     public_rt = _route_table(doc, c, "public")
-    doc.resource("aws_route", f"{naming.route_table_name(key, 'public', region)}__internet", region=region,
+    doc.resource("aws_route", naming.internet_route_name(naming.route_table_name(key, 'public', region)), region=region,
                  route_table_id=ref(f"{public_rt}.id"), destination_cidr_block=ANYWHERE,
                  gateway_id=ref(f"{igw}.id"))
     for subnet in layout.public:
@@ -76,7 +76,7 @@ def _emit_cluster_network(doc: Document, c: ClusterContext) -> None:
     for subnet in layout.private:
         table = f"private:{subnet.zone}"
         rt = _route_table(doc, c, table)
-        doc.resource("aws_route", f"{naming.route_table_name(key, table, region)}__internet", region=region,
+        doc.resource("aws_route", naming.internet_route_name(naming.route_table_name(key, table, region)), region=region,
                      route_table_id=ref(f"{rt}.id"), destination_cidr_block=ANYWHERE,
                      nat_gateway_id=ref(f"{nats[layout.nat_zone_for(subnet.zone)]}.id"))
         _associate(doc, c, subnets["private", subnet.zone], rt)

@@ -84,12 +84,12 @@ def emit_transit(ctx: EnvironmentContext) -> Document:
         )
         for side, remote in ((requester, accepter), (accepter, requester)):
             # Both sides name the accepter's id: the attachment must be accepted first.
-            doc.resource("aws_ec2_transit_gateway_route_table_association", f"{name}__{naming.alias(side)}",
+            doc.resource("aws_ec2_transit_gateway_route_table_association", naming.transit_association_name(name, side),
                          region=side,
                          transit_gateway_attachment_id=ref(f"{accepted}.transit_gateway_attachment_id"),
                          transit_gateway_route_table_id=ref(f"{_tgw_table(side)}.id"))
             for c in by_region[remote]:
-                doc.resource("aws_ec2_transit_gateway_route", f"{naming.alias(side)}__to__{c.key}", region=side,
+                doc.resource("aws_ec2_transit_gateway_route", naming.transit_route_name(side, c.key), region=side,
                              destination_cidr_block=c.layout.cidr,
                              transit_gateway_attachment_id=ref(f"{accepted}.transit_gateway_attachment_id"),
                              transit_gateway_route_table_id=ref(f"{_tgw_table(side)}.id"))
