@@ -14,13 +14,12 @@ def fleet() -> tfgen.Fleet:
     fleet = tfgen.Fleet(
         project="multi-region-clusters",
         tags={"Owner": "platform", "CostCenter": "4711"},
-        aws_provider=">= 3.39, < 6.0",
+        aws_provider=">= 5.100, < 7.0",
         state=tfgen.StateBackend(
             backend="s3",
             bucket="mrc-tfstate",
             key_prefix="multi-region-clusters/",
             region="us-east-1",
-            lock_table="mrc-locks",
         ),
     )
 
@@ -28,7 +27,7 @@ def fleet() -> tfgen.Fleet:
         "development",
         account_id="111111111111",
         defaults=tfgen.Defaults(
-            kubernetes_version="1.29",
+            kubernetes_version="1.35",
             nat="single",
             node_groups={"workers": tfgen.NodeGroup(name="workers", instance_types=["t3.medium"],
                                                     min_size=1, max_size=3, desired_size=1)},
@@ -42,7 +41,7 @@ def fleet() -> tfgen.Fleet:
         "production",
         account_id="222222222222",
         defaults=tfgen.Defaults(
-            kubernetes_version="1.29",
+            kubernetes_version="1.35",
             nat="per_az",
             node_groups={"workers": tfgen.NodeGroup(name="workers", instance_types=["m5.large"],
                                                     min_size=2, max_size=6, desired_size=3)},

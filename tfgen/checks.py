@@ -18,7 +18,7 @@ from typing import Callable, Iterable, Iterator
 from . import naming
 from .errors import Finding, Severity
 from .layout import MAX_ZONES, MIN_SUBNET_PREFIX, carve, zones_of
-from .model import CONNECTIVITY_MODES, DEFAULT_AWS_PROVIDER, NAT_MODES, ROLES, Cluster, Environment, Fleet, Region
+from .model import CONNECTIVITY_MODES, NAT_MODES, ROLES, Cluster, Environment, Fleet, Region
 from .regions import REGIONS, closest_region, is_known_region
 
 __all__ = ["check_types", "check_fleet", "RULES"]
@@ -162,53 +162,12 @@ def check_project(fleet: Fleet) -> Iterator[Finding]:
             yield _finding("VAL102", f"tag {key!r} is not a valid AWS tag",
                            "tag keys are 1-128 characters and may not start with 'aws:'; values at most 256",
                            obj=fleet, field="tags")
-    for name, value in (("aws_provider", fleet.aws_provider), ("terraform_version", fleet.terraform_version)):
+    for name, value in (("aws_provider", fleet.aws_provider), ("terraform_version", fleet.required_terraform)):
         if not isinstance(value, str) or not _VERSION_CONSTRAINT.match(value):
             yield _finding("VAL103", f"{name} {value!r} is not a version constraint",
-                           'write a Terraform constraint such as ">= 3.39, < 6.0"', obj=fleet, field=name)
-    if isinstance(fleet.aws_provider, str) and _VERSION_CONSTRAINT.match(fleet.aws_provider):
-        problem = _provider_range_problem(fleet.aws_provider)
-        if problem:
-            yield _finding("VAL105", f"aws_provider {fleet.aws_provider!r} {problem}",
-                           f'tfgen\'s output needs AWS provider {".".join(map(str, MIN_AWS_PROVIDER))} or '
-                           f'newer (default_tags): use a range such as "{DEFAULT_AWS_PROVIDER}"',
-                           obj=fleet, field="aws_provider")
+                           'write a Terraform constraint such as ">= 5.100, < 7.0"', obj=fleet, field=name)
     if not fleet.environments:
         yield _finding("VAL104", "the fleet has no environments", "add an environment with a hub", obj=fleet)
-
-
-# The oldest AWS provider that plans tfgen's output: provider-level default_tags came in 3.38.
-MIN_AWS_PROVIDER = (3, 38, 0)
-
-
-def _version(text: str) -> tuple[int, int, int]:
-    parts = [int(p) for p in text.split(".")] + [0, 0]
-    return (parts[0], parts[1], parts[2])
-
-
-def _provider_range_problem(constraint: str) -> str | None:
-    """Why a provider constraint admits versions that cannot plan tfgen's output, or none at all."""
-    lower, upper = None, None  # (version, inclusive)
-    for term in constraint.split(","):
-        match = re.match(r"\s*([<>=!~]{0,2})\s*([\d.]+)\s*$", term)
-        op, text = match.group(1) or "=", match.group(2)
-        version = _version(text)
-        if op in (">=", ">", "=", "~>"):
-            candidate = (version, op != ">")
-            lower = candidate if lower is None or candidate[0] > lower[0] else lower
-        if op in ("<", "<="):
-            upper = (version, op == "<=")
-        elif op == "=":
-            upper = (version, True)
-        elif op == "~>":
-            digits = text.split(".")
-            bump = (int(digits[0]) + 1, 0, 0) if len(digits) <= 2 else (version[0], version[1] + 1, 0)
-            upper = (bump, False)
-    if upper is not None and (upper[0] < MIN_AWS_PROVIDER or (upper[0] == MIN_AWS_PROVIDER and not upper[1])):
-        return "admits only versions older than tfgen's output needs"
-    if lower is None or lower[0] < MIN_AWS_PROVIDER:
-        return "admits versions older than tfgen's output needs"
-    return None
 
 
 def check_state(fleet: Fleet) -> Iterator[Finding]:
@@ -224,10 +183,6 @@ def check_state(fleet: Fleet) -> Iterator[Finding]:
                                f"add `{name}:` under `state:`", obj=state)
         if state.region and not is_known_region(state.region):
             yield _unknown_region(state.region, "state", state, "region")
-        if not state.lock_table:
-            yield _finding("VAL113", "the s3 state backend has no lock_table: concurrent applies can corrupt state",
-                           "add `lock_table:` naming a DynamoDB table with a `LockID` key",
-                           obj=state, severity=Severity.WARNING)
 
 
 # -- environments and regions -----------------------------------------------
@@ -314,7 +269,7 @@ def check_clusters(fleet: Fleet) -> Iterator[Finding]:
                            path=path, obj=cluster)
         if not isinstance(cluster.kubernetes_version, str) or not _K8S_VERSION.match(cluster.kubernetes_version):
             yield _finding("VAL143", f"kubernetes_version {cluster.kubernetes_version!r} is not an EKS version",
-                           'write it quoted as major.minor, e.g. "1.29"', path=path, obj=cluster,
+                           'write it quoted as major.minor, e.g. "1.35"', path=path, obj=cluster,
                            field="kubernetes_version")
         if not cluster.node_groups:
             yield _finding("VAL144", "the cluster has no node groups", "add one under `node_groups:`",

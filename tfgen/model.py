@@ -39,6 +39,14 @@ __all__ = [
     "Environment",
     "StateBackend",
     "Fleet",
+    "AccessEntry",
+    "Access",
+    "Addon",
+    "GitOps",
+    "Bastion",
+    "POD_IDENTITY",
+    "IRSA",
+    "ADDONS",
 ]
 
 HUB = "hub"
@@ -52,9 +60,24 @@ MESH = "mesh"
 TRANSIT_GATEWAY = "transit-gateway"
 CONNECTIVITY_MODES = (HUB_AND_SPOKE, MESH, TRANSIT_GATEWAY)
 DEFAULT_VPC_PREFIX = 16
-DEFAULT_AWS_PROVIDER = ">= 3.39, < 6.0"
+DEFAULT_AWS_PROVIDER = ">= 5.100, < 7.0"  # the last 5.x and 6.x; see tfgen.providers
 DEFAULT_TERRAFORM = ">= 1.0"
-DEFAULT_KUBERNETES_VERSION = "1.29"
+DEFAULT_TERRAFORM_LOCKFILE = ">= 1.10"  # S3-native state locking
+DEFAULT_KUBERNETES_VERSION = "1.35"
+DEFAULT_AMI_TYPE = "AL2023_x86_64_STANDARD"
+SUPPORT_STANDARD = "standard"
+SUPPORT_EXTENDED = "extended"
+SUPPORT_TYPES = (SUPPORT_STANDARD, SUPPORT_EXTENDED)
+POD_IDENTITY = "pod-identity"
+IRSA = "irsa"
+IDENTITY_MODES = (POD_IDENTITY, IRSA)
+AUTH_API = "API"
+AUTH_API_AND_CONFIG_MAP = "API_AND_CONFIG_MAP"
+AUTHENTICATION_MODES = (AUTH_API, AUTH_API_AND_CONFIG_MAP)
+# Every cluster runs these EKS add-ons, explicitly (bootstrap_self_managed_addons is off).
+ADDONS = ("vpc-cni", "kube-proxy", "eks-pod-identity-agent", "coredns", "aws-ebs-csi-driver")
+ARGOCD_SERVICE_ACCOUNTS = ("argocd-application-controller", "argocd-applicationset-controller", "argocd-server")
+BASTION_AMI = "resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
 DEFAULT_EDGE_NAME = "edge"
 DEFAULT_HUB_NAME = "hub"
 
@@ -95,6 +118,56 @@ class NodeGroup(_Located):
     disk_size: int = 20
     capacity_type: str = "ON_DEMAND"
     labels: dict[str, str] = field(default_factory=dict)
+    ami_type: str = DEFAULT_AMI_TYPE
+
+
+@dataclass(kw_only=True)
+class AccessEntry(_Located):
+    """An IAM principal's access to a cluster: an EKS access policy, cluster-wide or in `namespaces`."""
+
+    principal: str
+    policy: str
+    namespaces: list[str] = field(default_factory=list)
+
+
+@dataclass(kw_only=True)
+class Access(_Located):
+    """Who may use a cluster's Kubernetes API (EKS access entries, API authentication mode).
+
+    `admins` get AmazonEKSClusterAdminPolicy and `viewers` AmazonEKSViewPolicy,
+    cluster-wide; `entries` name any access policy and scope.
+    """
+
+    admins: list[str] = field(default_factory=list)
+    viewers: list[str] = field(default_factory=list)
+    entries: list[AccessEntry] = field(default_factory=list)
+    authentication_mode: str | None = None
+
+
+@dataclass(kw_only=True)
+class Addon(_Located):
+    """An EKS add-on setting: a pinned `version` (None: EKS's default for the cluster's Kubernetes version)."""
+
+    name: str
+    version: str | None = None
+
+
+@dataclass(kw_only=True)
+class GitOps(_Located):
+    """Argo CD on the hub manages every edge: its namespace and the service accounts that use the hub role."""
+
+    enabled: bool = True
+    namespace: str = "argocd"
+    service_accounts: list[str] = field(default_factory=lambda: list(ARGOCD_SERVICE_ACCOUNTS))
+
+
+@dataclass(kw_only=True)
+class Bastion(_Located):
+    """An SSM-managed instance in the hub VPC: the way for people into the private hub API."""
+
+    enabled: bool = True
+    instance_type: str = "t3.micro"
+    ami: str = BASTION_AMI
 
 
 @dataclass(kw_only=True)
@@ -123,6 +196,9 @@ class Cluster(_Located):
     kubernetes_version: str = DEFAULT_KUBERNETES_VERSION
     node_groups: dict[str, NodeGroup] = field(default_factory=dict)
     network: Network = field(default_factory=Network)
+    support: str = SUPPORT_STANDARD
+    access: Access = field(default_factory=Access)
+    addons: dict[str, Addon] = field(default_factory=dict)
 
     @property
     def is_hub(self) -> bool:
@@ -170,6 +246,7 @@ class Defaults(_Located):
     )
     az_count: int | None = None
     nat: str = NAT_SINGLE
+    support: str = SUPPORT_STANDARD
 
 
 @dataclass(kw_only=True)
@@ -186,6 +263,11 @@ class Environment(_Located):
     links: list[Link] = field(default_factory=list)
     reach: list[Reach] = field(default_factory=list)
     defaults: Defaults = field(default_factory=Defaults)
+    identity: str = POD_IDENTITY
+    access: Access = field(default_factory=Access)
+    addons: dict[str, Addon] = field(default_factory=dict)
+    gitops: GitOps = field(default_factory=GitOps)
+    bastion: Bastion = field(default_factory=Bastion)
 
     @property
     def account(self) -> str | None:
@@ -232,6 +314,9 @@ class Environment(_Located):
         public_subnets: list[str] | None = None,
         private_subnets: list[str] | None = None,
         nat: str | None = None,
+        support: str | None = None,
+        access: Access | None = None,
+        addons: dict[str, Addon] | None = None,
         where: dict[str, Origin] | None = None,
     ) -> Cluster:
         """Add a cluster to `region` (created if new), filling gaps from the defaults."""
@@ -260,6 +345,9 @@ class Environment(_Located):
             kubernetes_version=kubernetes_version or self.defaults.kubernetes_version,
             node_groups=groups,
             network=network,
+            support=support or self.defaults.support,
+            access=access or Access(where={"": where.get("")}),
+            addons=dict(addons or {}),
             where=where,
         )
         target.clusters[name] = cluster
@@ -287,6 +375,25 @@ class Environment(_Located):
         self.reach.append(reach)
         return reach
 
+    def addon(self, cluster: Cluster, name: str) -> Addon:
+        """The setting of add-on `name` on `cluster`: the cluster's, else the environment's, else EKS's default."""
+        return cluster.addons.get(name) or self.addons.get(name) or Addon(name=name)
+
+    def authentication_mode(self, cluster: Cluster) -> str:
+        """How `cluster` authenticates Kubernetes API callers: the cluster's setting, the environment's, or API."""
+        return cluster.access.authentication_mode or self.access.authentication_mode or AUTH_API
+
+    def access_entries(self, cluster: Cluster) -> list[AccessEntry]:
+        """Every access grant on `cluster`: the environment's and the cluster's, admins and viewers included."""
+        entries = []
+        for access in (self.access, cluster.access):
+            entries += [AccessEntry(principal=p, policy="AmazonEKSClusterAdminPolicy", where=access.where)
+                        for p in access.admins]
+            entries += [AccessEntry(principal=p, policy="AmazonEKSViewPolicy", where=access.where)
+                        for p in access.viewers]
+            entries += access.entries
+        return entries
+
     def find_cluster(self, name: str) -> tuple[Region, Cluster] | None:
         """The cluster named `region/cluster`, or `region` alone when it holds one cluster."""
         region_name, _, cluster_name = name.partition("/")
@@ -306,13 +413,18 @@ class Environment(_Located):
 
 @dataclass(kw_only=True)
 class StateBackend(_Located):
-    """Where Terraform keeps state: S3 (+ DynamoDB lock table) or a local file."""
+    """Where Terraform keeps state: S3 (locked by a lock file in S3, or a DynamoDB table) or a local file."""
 
     backend: str = "local"
     bucket: str | None = None
     key_prefix: str = ""
     region: str | None = None
     lock_table: str | None = None
+
+    @property
+    def use_lockfile(self) -> bool:
+        """S3-native locking (a lock object beside the state) when S3 state has no DynamoDB lock table."""
+        return self.backend == "s3" and not self.lock_table
 
     def key(self, environment: str) -> str:
         """The state object key of one environment's root module."""
@@ -327,10 +439,18 @@ class Fleet(_Located):
     tags: dict[str, str] = field(default_factory=dict)
     state: StateBackend = field(default_factory=StateBackend)
     aws_provider: str = DEFAULT_AWS_PROVIDER
-    terraform_version: str = DEFAULT_TERRAFORM
+    terraform_version: str | None = None
+    """`required_version`; None: ">= 1.10" with S3-native state locking, else ">= 1.0"."""
     environments: dict[str, Environment] = field(default_factory=dict)
     allocations_file: Path | None = field(default=None, compare=False)
     """Where VPC CIDRs allocated from a pool are recorded (beside the spec when loaded from YAML)."""
+
+    @property
+    def required_terraform(self) -> str:
+        """The Terraform version constraint the roots declare."""
+        if self.terraform_version is not None:
+            return self.terraform_version
+        return DEFAULT_TERRAFORM_LOCKFILE if self.state.use_lockfile else DEFAULT_TERRAFORM
 
     def environment(self, name: str) -> Environment:
         """The environment called `name`."""

@@ -36,6 +36,10 @@ __all__ = [
     "kms_alias",
     "arn",
     "ref",
+    "region_stem",
+    "principal_name",
+    "addon_name",
+    "service_account_name",
 ]
 
 _NOT_IDENT = re.compile(r"[^a-z0-9_]+")
@@ -158,3 +162,26 @@ def arn(service: str, region: str, account: str, resource: str) -> str:
 def ref(address: str) -> str:
     """A Terraform JSON reference: `aws_vpc.hub.id` -> `${aws_vpc.hub.id}`."""
     return "${" + address + "}"
+
+
+def region_stem(region: str, purpose: str) -> str:
+    """The stem of a resource one per region (`us_east_1__ebs`): `__` keeps it apart from cluster stems."""
+    return f"{alias(region)}__{_ident(purpose)}"
+
+
+def principal_name(key: str, principal: str) -> str:
+    """An access entry of IAM principal `principal` on cluster `key`: the principal's name plus a short
+    hash of its whole ARN, so two roles of one name in different accounts or paths stay apart."""
+    name = principal.rsplit("/", 1)[-1]
+    digest = hashlib.sha256(principal.encode()).hexdigest()[:6]
+    return f"{key}__{_ident(name)}_{digest}"
+
+
+def addon_name(key: str, addon: str) -> str:
+    """The EKS add-on `addon` of cluster `key`: `us_east_2_edge__vpc_cni`."""
+    return f"{key}__{_ident(addon)}"
+
+
+def service_account_name(key: str, namespace: str, account: str) -> str:
+    """A Pod Identity association of `namespace/account` on cluster `key`."""
+    return f"{key}__{_ident(namespace)}__{_ident(account)}"

@@ -1,4 +1,4 @@
-"""The pipeline in one place: spec -> model -> allocation -> checks -> emit -> write."""
+"""The pipeline in one place: spec -> model -> allocation -> checks -> emit -> compatibility -> write."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ from pathlib import Path
 
 from .allocation import allocate, read_allocations, render_allocations
 from .checks import check_fleet, check_types
-from .emit import emit_fleet
+from .compat import check_compatibility
+from .emit import emit_documents, render_documents
 from .errors import Finding, FindingsError, Severity, StaleOutputError
 from .model import Fleet
+from .platform_checks import check_platform
 from .topology import check_topology
 from .write import Changes, diff_output, replace_file, write_output
 
@@ -18,11 +20,13 @@ __all__ = ["Prepared", "BuildResult", "prepare", "validate", "emit_checked", "re
 
 @dataclass(frozen=True)
 class Prepared:
-    """A fleet with pool CIDRs allocated, the allocation record, and every finding."""
+    """A fleet with pool CIDRs allocated, the allocation record, every finding, and (when
+    the model has no errors) its documents `{root: {file: document}}`."""
 
     fleet: Fleet
     record: dict[str, dict[str, str]]
     findings: list[Finding]
+    documents: dict[str, dict[str, dict]] = field(default_factory=dict)
 
     @property
     def errors(self) -> list[Finding]:
@@ -50,8 +54,13 @@ def prepare(fleet: Fleet, *, strict: bool = False) -> Prepared:
         return Prepared(fleet, {}, wrong_types)  # allocation and the rules assume the declared types
     allocation = allocate(fleet, read_allocations(fleet.allocations_file))
     findings = allocation.findings + check_fleet(allocation.fleet, types_checked=True)
+    findings += check_platform(allocation.fleet)
     findings += check_topology(allocation.fleet, strict=strict)
-    return Prepared(allocation.fleet, allocation.record, findings)
+    documents = {}
+    if not any(f.severity is Severity.ERROR for f in findings):
+        documents = emit_documents(allocation.fleet)  # the emitters assume a model without errors
+        findings += check_compatibility(allocation.fleet, documents)
+    return Prepared(allocation.fleet, allocation.record, findings, documents)
 
 
 def validate(fleet: Fleet, *, strict: bool = False) -> list[Finding]:
@@ -67,7 +76,7 @@ def emit_checked(fleet: Fleet, *, strict: bool = False) -> tuple[Prepared, dict[
     prepared = prepare(fleet, strict=strict)
     if prepared.errors:
         raise FindingsError(prepared.findings)
-    return prepared, emit_fleet(prepared.fleet)
+    return prepared, render_documents(prepared.documents)
 
 
 def render(fleet: Fleet, *, strict: bool = False) -> tuple[dict[str, bytes], list[Finding]]:

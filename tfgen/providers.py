@@ -144,6 +144,7 @@ def _f(key: str, minimum: str, what: str) -> Feature:
 # Versions from the provider's CHANGELOG (the release that added the type or argument).
 FEATURES: tuple[Feature, ...] = (
     _f("provider.default_tags", "3.38.0", "provider-level default_tags"),
+    _f("aws_instance.launch_template", "3.51.0", "instances launched from a launch template"),
     _f("aws_s3_bucket_versioning", "4.0.0", "S3 bucket settings as their own resources (4.0 split aws_s3_bucket)"),
     _f("aws_s3_bucket_server_side_encryption_configuration", "4.0.0", "S3 default encryption as a resource"),
     _f("aws_s3_bucket_lifecycle_configuration", "4.0.0", "S3 lifecycle rules as a resource"),

@@ -9,12 +9,12 @@ Format (see README for the full reference)::
 
     project: multi-region-clusters
     tags: {Owner: platform}
-    aws_provider: ">= 3.39, < 6.0"
-    state: {backend: s3, bucket: mrc-tfstate, region: us-east-1, lock_table: mrc-locks}
+    aws_provider: ">= 5.100, < 7.0"
+    state: {backend: s3, bucket: mrc-tfstate, region: us-east-1}
     environments:
       development:
         assume_role: arn:aws:iam::111111111111:role/platform-deployer   # account_id: "111111111111" when no role
-        defaults: {kubernetes_version: "1.29", az_count: 3, nat: single,
+        defaults: {kubernetes_version: "1.35", az_count: 3, nat: single,
                    node_groups: {workers: {instance_types: [t3.medium], min: 1, max: 3, desired: 1}}}
         connectivity: hub-and-spoke              # or mesh, transit-gateway
         cidr_pool: 10.0.0.0/12                   # VPCs without a cidr get the next free /16
@@ -35,6 +35,7 @@ from typing import Any
 
 import yaml
 
+from . import spec_sections
 from .errors import Finding, Origin, SpecError, TfgenError
 from .model import (
     DEFAULT_EDGE_NAME,
@@ -61,7 +62,8 @@ _NETWORK_KEYS = {
     "private_subnets": "str_list",
     "nat": "str",
 }
-_CLUSTER_KEYS = {**_NETWORK_KEYS, "kubernetes_version": "str", "node_groups": "node_groups"}
+_CLUSTER_KEYS = {**_NETWORK_KEYS, "kubernetes_version": "str", "node_groups": "node_groups", "support": "str",
+                 "access": "map", "addons": "map"}
 _HUB_KEYS = {**_CLUSTER_KEYS, "region": "str", "name": "str"}
 _NODE_GROUP_KEYS = {
     "instance_types": "str_list",
@@ -71,8 +73,10 @@ _NODE_GROUP_KEYS = {
     "disk_size": "int",
     "capacity_type": "str",
     "labels": "str_map",
+    "ami_type": "str",
 }
-_DEFAULTS_KEYS = {"kubernetes_version": "str", "node_groups": "node_groups", "az_count": "int", "nat": "str"}
+_DEFAULTS_KEYS = {"kubernetes_version": "str", "node_groups": "node_groups", "az_count": "int", "nat": "str",
+                  "support": "str"}
 _ENV_KEYS = {
     "cidr_pool": "str",
     "vpc_prefix": "int",
@@ -84,6 +88,11 @@ _ENV_KEYS = {
     "defaults": "map",
     "hub": "map",
     "regions": "map",
+    "identity": "str",
+    "access": "map",
+    "addons": "map",
+    "gitops": "map",
+    "bastion": "map",
 }
 _STATE_KEYS = {"backend": "str", "bucket": "str", "key_prefix": "str", "region": "str", "lock_table": "str"}
 _TOP_KEYS = {
@@ -102,6 +111,8 @@ _TYPE_NAMES = {
     "map": "a mapping",
     "node_groups": "a mapping of node group names to settings",
     "pairs": "a list of [region/cluster, region/cluster] pairs",
+    "bool": "true or false",
+    "list": "a list",
 }
 
 
@@ -252,6 +263,8 @@ class _Reader:
             "str_map": lambda v: isinstance(v, dict) and all(isinstance(x, str) for x in v.values()),
             "map": lambda v: v is None or isinstance(v, dict),
             "node_groups": lambda v: isinstance(v, dict),
+            "bool": lambda v: isinstance(v, bool),
+            "list": lambda v: isinstance(v, list),
             "pairs": lambda v: isinstance(v, list) and all(
                 isinstance(p, list) and len(p) == 2 and all(isinstance(x, str) for x in p) for p in v),
         }[kind](item)
@@ -315,6 +328,12 @@ class _Reader:
             env.vpc_prefix = env_data["vpc_prefix"]
         if "connectivity" in env_data:
             env.connectivity = env_data["connectivity"]
+        if "identity" in env_data:
+            env.identity = env_data["identity"]
+        for key, read in (("access", spec_sections.read_access), ("addons", spec_sections.read_addons),
+                          ("gitops", spec_sections.read_gitops), ("bastion", spec_sections.read_bastion)):
+            if key in env_data:
+                setattr(env, key, read(self, env_data[key], path + (key,)))
         for i, (a, b) in enumerate(env_data.get("links", [])):
             env.links.append(Link(a=a, b=b, where={"": self.origin(path + ("links", i))}))
         for i, (a, b) in enumerate(env_data.get("reach", [])):
@@ -342,6 +361,10 @@ class _Reader:
         options = dict(data)
         if "node_groups" in options:
             options["node_groups"] = self.node_groups(options["node_groups"], path + ("node_groups",))
+        if "access" in options:
+            options["access"] = spec_sections.read_access(self, options["access"], path + ("access",))
+        if "addons" in options:
+            options["addons"] = spec_sections.read_addons(self, options["addons"], path + ("addons",))
         existing = env.regions.get(region)
         if existing is not None and name in existing.clusters:
             self._add(path, "SPEC015", f"region {region} of environment {env.name} already has a cluster {name!r}",

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from .errors import ToolchainError
+from .lowering import read_lowered
 from .toolchain import Toolchain, copy_root
 
 __all__ = ["PlannedResource", "Route", "Peering", "Plan", "plan_root"]
@@ -93,9 +94,10 @@ def _resource_address(reference: str) -> str:
 class Plan:
     """A `terraform show -json` plan, with questions a fleet test asks."""
 
-    def __init__(self, raw: dict, *, seconds: float | None = None):
+    def __init__(self, raw: dict, *, seconds: float | None = None, lowered=None):
         self.raw = raw
         self.seconds = seconds
+        self.lowered = lowered  # what the offline copy left out (tfgen.lowering.Lowered), or None
         configuration = raw.get("configuration", {})
         providers = configuration.get("provider_config", {})
         self.provider_regions: dict[str, str | None] = {
@@ -238,4 +240,4 @@ def plan_root(
         raw = test.plan(output=True)
     except tftest.TerraformTestError as exc:
         raise ToolchainError(f"terraform failed on a copy of {root} in {copy}:\n{exc}") from None
-    return Plan(dict(raw._raw), seconds=time.perf_counter() - started)
+    return Plan(dict(raw._raw), seconds=time.perf_counter() - started, lowered=read_lowered(copy))

@@ -171,15 +171,28 @@ def offline_override(
     }
 
 
-def copy_root(root: str | Path, dest: str | Path, *, endpoint: str | None = None) -> Path:
-    """Copy a generated root's `*.tf.json` into `dest` and add the offline override."""
+def copy_root(root: str | Path, dest: str | Path, *, endpoint: str | None = None,
+              unsupported: dict[str, str] | None = None) -> Path:
+    """Copy a generated root's `*.tf.json` into `dest`, lowered to the offline provider
+    (what it left out is in `dest/tfgen_lowered.json`, see `tfgen.lowering`), and add the
+    offline override. `unsupported`: resource types to leave out too, with the reason."""
+    from .lowering import LOWERED_FILE, lower
+
     root, dest = Path(root), Path(dest)
     if not any(root.glob("*.tf.json")):
         raise ToolchainError(f"{root} holds no *.tf.json files; run `tfgen build` first")
     dest.mkdir(parents=True, exist_ok=True)
-    for path in root.glob("*.tf.json"):
+    documents = {}
+    for path in sorted(root.glob("*.tf.json")):
         if not path.name.endswith("_override.tf.json"):
-            shutil.copyfile(path, dest / path.name)
+            try:
+                documents[path.name] = json.loads(path.read_text())
+            except ValueError as exc:
+                raise ToolchainError(f"{path}: not valid JSON ({exc}); rebuild it with `tfgen build`") from None
+    lowered = lower(documents, unsupported=unsupported)
+    for name, document in lowered.documents.items():
+        (dest / name).write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
+    (dest / LOWERED_FILE).write_text(json.dumps(lowered.as_dict(), indent=2, sort_keys=True) + "\n")
     override = offline_override(aliases_of(root), endpoint=endpoint)
     (dest / OVERRIDE_FILE).write_text(json.dumps(override, indent=2, sort_keys=True) + "\n")
     return dest

@@ -7,6 +7,9 @@ each concern has its own emitter and file, in the order below.
 from __future__ import annotations
 
 from ..model import Environment, Fleet
+from .access import emit_access
+from .addons import emit_addons
+from .bastion import emit_bastion
 from .clusters import emit_clusters
 from .context import context_of
 from .document import render
@@ -16,9 +19,11 @@ from .network import emit_network
 from .outputs import emit_outputs
 from .peering import emit_peering
 from .root import emit_providers, emit_terraform
+from .security import emit_security
+from .state import STATE_ROOT, emit_state_root
 from .transit import emit_transit
 
-__all__ = ["FILES", "emit_environment", "emit_fleet"]
+__all__ = ["FILES", "emit_environment", "emit_documents", "render_documents", "emit_fleet"]
 
 FILES = {
     "terraform.tf.json": emit_terraform,
@@ -29,6 +34,10 @@ FILES = {
     "iam.tf.json": emit_iam,
     "logs.tf.json": emit_logs,
     "clusters.tf.json": emit_clusters,
+    "security.tf.json": emit_security,
+    "addons.tf.json": emit_addons,
+    "access.tf.json": emit_access,
+    "bastion.tf.json": emit_bastion,
     "outputs.tf.json": emit_outputs,
 }
 
@@ -44,10 +53,21 @@ def emit_environment(fleet: Fleet, env: Environment) -> dict[str, dict]:
     return documents
 
 
+def emit_documents(fleet: Fleet) -> dict[str, dict[str, dict]]:
+    """The documents of every root module: `{root directory: {file name: document}}`."""
+    roots = {env.name: emit_environment(fleet, env) for env in fleet.environments.values()}
+    state = emit_state_root(fleet)
+    if state:
+        roots[STATE_ROOT] = state
+    return roots
+
+
+def render_documents(roots: dict[str, dict[str, dict]]) -> dict[str, bytes]:
+    """Rendered files, as `{"<root>/<file>": bytes}`."""
+    return {f"{root}/{name}": render(document) for root, documents in roots.items()
+            for name, document in documents.items()}
+
+
 def emit_fleet(fleet: Fleet) -> dict[str, bytes]:
-    """Every file of every environment, as `{"<env>/<file>": bytes}`."""
-    files = {}
-    for env in fleet.environments.values():
-        for filename, document in emit_environment(fleet, env).items():
-            files[f"{env.name}/{filename}"] = render(document)
-    return files
+    """Every file of every root module, as `{"<root>/<file>": bytes}`."""
+    return render_documents(emit_documents(fleet))

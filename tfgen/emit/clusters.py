@@ -1,5 +1,13 @@
 """Per cluster: the EKS control plane (private endpoint, encrypted secrets,
-every log type) and its managed node groups in the private subnets."""
+every log type, access entries only, no self-managed add-ons) and its managed
+node groups in the private subnets.
+
+`access_config.bootstrap_cluster_creator_admin_permissions` and
+`bootstrap_self_managed_addons` are create-time settings that force a new
+cluster when they change (and a cluster made before them reads back the API's
+defaults), so both are in `ignore_changes`: adopting an existing cluster never
+replaces it. Admins come from explicit access entries instead.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +15,10 @@ from .. import naming
 from ..naming import ref
 from .context import ClusterContext, EnvironmentContext
 from .document import Document
+from .addons import BEFORE_NODES, addon
 from .iam import attachments, cluster_key_policy, cluster_role, key_policy, node_role
 from .logs import eks_log_group
+from .security import api_security_group
 
 __all__ = ["emit_clusters", "LOG_TYPES"]
 
@@ -48,9 +58,18 @@ def _emit_cluster(doc: Document, ctx: EnvironmentContext, c: ClusterContext) -> 
         enabled_cluster_log_types=LOG_TYPES,
         vpc_config={
             "subnet_ids": _private_subnets(c),
+            "security_group_ids": [ref(f"{api_security_group(c)}.id")],
             "endpoint_private_access": True,
             "endpoint_public_access": False,
         },
+        access_config={
+            "authentication_mode": ctx.env.authentication_mode(cluster),
+            "bootstrap_cluster_creator_admin_permissions": False,
+        },
+        bootstrap_self_managed_addons=False,
+        upgrade_policy={"support_type": cluster.support.upper()},
+        lifecycle={"ignore_changes": ["access_config[0].bootstrap_cluster_creator_admin_permissions",
+                                      "bootstrap_self_managed_addons"]},
         encryption_config={"resources": ["secrets"], "provider": {"key_arn": ref(f"{kms}.arn")}},
         # The log group first, or EKS creates its own: unencrypted and kept forever.
         depends_on=attachments(c, "cluster") + [eks_log_group(c), cluster_key_policy(c)],
@@ -63,13 +82,15 @@ def _emit_cluster(doc: Document, ctx: EnvironmentContext, c: ClusterContext) -> 
             subnet_ids=_private_subnets(c),
             instance_types=list(group.instance_types),
             capacity_type=group.capacity_type,
+            ami_type=group.ami_type,
             disk_size=group.disk_size,
             scaling_config={
                 "min_size": group.min_size,
                 "max_size": group.max_size,
                 "desired_size": group.desired_size,
             },
-            depends_on=attachments(c, "node"),
+            # Nodes join with a network (vpc-cni, kube-proxy) and credentials for pods (pod identity agent).
+            depends_on=attachments(c, "node") + [addon(c, name) for name in BEFORE_NODES],
         )
         if group.labels:
             arguments["labels"] = dict(group.labels)

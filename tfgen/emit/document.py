@@ -51,6 +51,9 @@ class Document:
     def terraform(self, **arguments: Any) -> None:
         self._script.add(terrascript.Terraform(**arguments))
 
+    def local(self, name: str, value: Any) -> None:
+        self._script.setdefault("locals", {})[name] = value
+
     def output(self, name: str, *, value: Any, description: str) -> None:
         self._script.add(terrascript.Output(name, value=value, description=description))
 

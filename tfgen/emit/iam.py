@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 
 from .. import naming
+from ..model import IRSA
 from ..naming import ref
 from .context import ClusterContext, EnvironmentContext
 from .document import Document
@@ -23,6 +24,9 @@ __all__ = [
     "key_policy",
     "CLUSTER_POLICIES",
     "NODE_POLICIES",
+    "workload_trust",
+    "oidc_provider",
+    "oidc_issuer_local",
 ]
 
 _MANAGED = "arn:aws:iam::aws:policy/"
@@ -82,8 +86,54 @@ def _trust(service: str, account: str | None = None) -> str:
     return policy_json(statement)
 
 
+def oidc_provider(c: ClusterContext) -> str:
+    """Address of a cluster's IAM OIDC provider (IRSA only)."""
+    return f"aws_iam_openid_connect_provider.{c.key}"
+
+
+def oidc_issuer_local(c: ClusterContext) -> str:
+    """The `local` holding a cluster's OIDC issuer without `https://`, as IAM condition keys spell it."""
+    return f"{c.key}_oidc_issuer"
+
+
+def workload_trust(ctx: EnvironmentContext, c: ClusterContext, accounts: list[str]) -> str:
+    """Trust for Kubernetes service accounts (`namespace/name`) of cluster `c`: EKS Pod Identity
+    (session tags pin the cluster, namespaces and accounts) or IRSA (the cluster's OIDC provider)."""
+    if ctx.env.identity == IRSA:
+        issuer = "${local." + oidc_issuer_local(c) + "}"
+        return policy_json({
+            "Sid": "ServiceAccountsOfTheCluster",
+            "Effect": "Allow",
+            "Principal": {"Federated": ref(f"{oidc_provider(c)}.arn")},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {"StringEquals": {
+                f"{issuer}:aud": "sts.amazonaws.com",
+                f"{issuer}:sub": [f"system:serviceaccount:{a.replace('/', ':')}" for a in accounts],
+            }},
+        })
+    return policy_json({
+        "Sid": "PodIdentityOfTheServiceAccounts",
+        "Effect": "Allow",
+        "Principal": {"Service": "pods.eks.amazonaws.com"},
+        "Action": ["sts:AssumeRole", "sts:TagSession"],
+        "Condition": {"StringEquals": {
+            "aws:SourceAccount": ctx.env.account,
+            "aws:RequestTag/eks-cluster-name": c.eks_name,
+            "aws:RequestTag/kubernetes-namespace": sorted({a.split("/")[0] for a in accounts}),
+            "aws:RequestTag/kubernetes-service-account": sorted({a.split("/")[1] for a in accounts}),
+        }},
+    })
+
+
 def emit_iam(ctx: EnvironmentContext) -> Document:
     doc = Document()
+    if ctx.env.identity == IRSA:
+        for c in ctx.clusters:
+            doc.resource("aws_iam_openid_connect_provider", c.key, region=c.region,
+                         url=ref(f"aws_eks_cluster.{c.key}.identity[0].oidc[0].issuer"),
+                         client_id_list=["sts.amazonaws.com"])
+            doc.local(oidc_issuer_local(c),
+                      '${replace(aws_eks_cluster.' + c.key + '.identity[0].oidc[0].issuer, "https://", "")}')
     for c in ctx.clusters:
         for role, service, policies in (
             ("cluster", "eks.amazonaws.com", CLUSTER_POLICIES),

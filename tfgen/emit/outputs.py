@@ -1,11 +1,17 @@
-"""Outputs: per cluster its VPC and control plane, per peering its id and sides,
-per transit gateway its id and route table."""
+"""Outputs: per cluster its VPC, control plane and roles, per peering its id and
+sides, per transit gateway its id and route table; the GitOps identity of the
+hub and the bastion. `tfgen gitops` renders Argo CD's cluster Secrets from
+these (`terraform output -json`)."""
 
 from __future__ import annotations
 
 from .. import naming
 from ..connectivity import transit_regions
 from ..naming import ref
+from ..gitops_path import edges_of
+from .access import deployer_role, management_role
+from .addons import ebs_csi_role
+from .bastion import bastion_instance
 from .context import EnvironmentContext
 from .document import Document
 from .peering import peerings
@@ -15,7 +21,9 @@ __all__ = ["emit_outputs"]
 
 def emit_outputs(ctx: EnvironmentContext) -> Document:
     doc = Document()
+    managed = {(r.name, c.name) for r, c in edges_of(ctx.env)}
     for c in ctx.clusters:
+        extra = {"deployer_role_arn": ref(f"{deployer_role(c)}.arn")} if (c.region, c.cluster.name) in managed else {}
         doc.output(
             f"cluster_{c.key}",
             description=f"{c.cluster.role} cluster {c.cluster.name} in {c.region}",
@@ -27,7 +35,34 @@ def emit_outputs(ctx: EnvironmentContext) -> Document:
                 "cluster_name": ref(f"aws_eks_cluster.{c.key}.name"),
                 "cluster_endpoint": ref(f"aws_eks_cluster.{c.key}.endpoint"),
                 "cluster_arn": ref(f"aws_eks_cluster.{c.key}.arn"),
+                "certificate_authority": ref(f"aws_eks_cluster.{c.key}.certificate_authority[0].data"),
+                "kubernetes_version": c.cluster.kubernetes_version,
+                "account_id": ctx.env.account,
+                "ebs_csi_role_arn": ref(f"{ebs_csi_role(c)}.arn"),
+                **extra,
             },
+        )
+    if managed:
+        gitops = ctx.env.gitops
+        doc.output(
+            "gitops",
+            description="Argo CD on the hub: its namespace, service accounts and AWS identity",
+            value={
+                "environment": ctx.env.name,
+                "hub_cluster": ref(f"aws_eks_cluster.{ctx.hub.key}.name"),
+                "hub_region": ctx.hub.region,
+                "identity": ctx.env.identity,
+                "namespace": gitops.namespace,
+                "service_accounts": list(gitops.service_accounts),
+                "management_role_arn": ref(f"{management_role(ctx)}.arn"),
+            },
+        )
+    if ctx.env.bastion.enabled and any(c.cluster.is_hub for c in ctx.clusters):
+        doc.output(
+            "bastion",
+            description="the SSM bastion into the hub's private API (README: Reaching the hub)",
+            value={"instance_id": ref(f"{bastion_instance(ctx)}.id"), "region": ctx.hub.region,
+                   "hub_endpoint": ref(f"aws_eks_cluster.{ctx.hub.key}.endpoint")},
         )
     for requester, accepter in peerings(ctx):
         name = naming.peering_name(requester.key, accepter.key)

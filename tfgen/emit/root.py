@@ -20,7 +20,7 @@ def emit_terraform(ctx: EnvironmentContext) -> Document:
     fleet = ctx.fleet
     doc = Document()
     block = {
-        "required_version": fleet.terraform_version,
+        "required_version": fleet.required_terraform,
         "required_providers": {"aws": {"source": "hashicorp/aws", "version": fleet.aws_provider}},
     }
     state = fleet.state
@@ -28,6 +28,8 @@ def emit_terraform(ctx: EnvironmentContext) -> Document:
         s3 = {"bucket": state.bucket, "key": state.key(ctx.env.name), "region": state.region, "encrypt": True}
         if state.lock_table:
             s3["dynamodb_table"] = state.lock_table
+        else:
+            s3["use_lockfile"] = True
         block["backend"] = {"s3": s3}
     doc.terraform(**block)
     return doc

@@ -1,0 +1,85 @@
+"""Does the spec's `aws_provider` range admit only providers that can run the output?
+
+The one check that reads emitted documents rather than the model: which
+provider features a fleet needs is decided by the emitters (a fleet with a
+bastion uses launch templates, one with IRSA uses OIDC providers, ...), and
+asking the documents keeps this check from drifting away from them. It runs
+in the pipeline right after emission and before anything is written, and its
+findings point at the spec's `aws_provider` (or `terraform_version`) line.
+"""
+
+from __future__ import annotations
+
+from .errors import Finding, Severity
+from .model import Fleet
+from .providers import DEFAULT_RANGE, FEATURES, OLDEST, SCHEMA_VERSIONS, Constraint, Version, feature, features_of
+
+__all__ = ["check_compatibility", "LOCKFILE_TERRAFORM"]
+
+# S3-native state locking (`use_lockfile`) came in Terraform 1.10.
+LOCKFILE_TERRAFORM = Version(1, 10)
+_NEWEST_MAJOR = max(v.major for v in SCHEMA_VERSIONS)
+
+
+def check_compatibility(fleet: Fleet, roots: dict[str, dict[str, dict]]) -> list[Finding]:
+    """Findings on `fleet`'s version ranges for the documents of every root (`{root: {file: document}}`)."""
+    try:
+        aws = Constraint.parse(fleet.aws_provider)
+    except ValueError:
+        return []  # VAL103 names the malformed constraint
+    origin = fleet.origin("aws_provider")
+    findings = []
+    used: dict[str, list[str]] = {}
+    for root, documents in sorted(roots.items()):
+        for key, addresses in features_of(documents).items():
+            used.setdefault(key, []).extend(f"{root}/{a}" for a in addresses[:1])
+    lowest = aws.lowest
+    needed = [feature(key) for key in used]
+    too_new = sorted((f for f in needed if lowest is None or lowest < f.minimum), key=lambda f: f.minimum)
+    if too_new:
+        worst = too_new[-1]
+        admitted = f"provider {lowest}" if lowest else "any provider version"
+        listed = "; ".join(f"{f.what} ({f.key}) needs {f.minimum}" for f in too_new[-3:])
+        findings.append(Finding(
+            "VAL105", f"aws_provider {fleet.aws_provider!r} admits {admitted}, older than the output needs: "
+            f"{listed} (e.g. {used[worst.key][0]})",
+            f'raise the lower bound to at least {worst.minimum}, e.g. aws_provider: "{DEFAULT_RANGE}"',
+            origin=origin))
+    elif lowest is not None and lowest < OLDEST:
+        findings.append(Finding("VAL105", f"aws_provider {fleet.aws_provider!r} admits {lowest}, older than "
+                                f"any provider tfgen's output plans with", f'use "{DEFAULT_RANGE}"', origin=origin))
+    if aws.admits_major(_NEWEST_MAJOR + 1):
+        findings.append(Finding(
+            "VAL106", f"aws_provider {fleet.aws_provider!r} admits provider {_NEWEST_MAJOR + 1}.x, which tfgen has "
+            f"not checked its output against", f"cap the range below {_NEWEST_MAJOR + 1}.0, e.g. \"{DEFAULT_RANGE}\"",
+            origin=origin, severity=Severity.WARNING))
+    if not any(aws.admits(v) for v in SCHEMA_VERSIONS if v.major >= 5):
+        findings.append(Finding(
+            "VAL107", f"aws_provider {fleet.aws_provider!r} admits none of the provider versions tfgen proves its "
+            f"output against ({', '.join(str(v) for v in SCHEMA_VERSIONS if v.major >= 5)})",
+            f'use "{DEFAULT_RANGE}"', origin=origin, severity=Severity.WARNING))
+    findings += _check_terraform(fleet, roots)
+    return findings
+
+
+def _check_terraform(fleet: Fleet, roots: dict[str, dict[str, dict]]) -> list[Finding]:
+    locking = sorted(root for root, docs in roots.items()
+                     if docs.get("terraform.tf.json", {}).get("terraform", {}).get("backend", {})
+                     .get("s3", {}).get("use_lockfile"))
+    if not locking:
+        return []
+    try:
+        required = Constraint.parse(fleet.required_terraform.replace("v", ""))
+    except ValueError:
+        return []  # VAL103
+    lowest = required.lowest
+    if lowest is None or lowest < LOCKFILE_TERRAFORM:
+        return [Finding(
+            "VAL108", f"terraform_version {fleet.required_terraform!r} admits Terraform {lowest or 'of any version'}, "
+            f"but the S3 backend locks state with use_lockfile (Terraform 1.10+) in {', '.join(locking)}",
+            'use terraform_version: ">= 1.10", or give `state.lock_table` to lock with DynamoDB',
+            origin=fleet.origin("terraform_version") or fleet.state.origin("backend"))]
+    return []
+
+
+assert all(f.minimum >= OLDEST for f in FEATURES)

@@ -1,0 +1,123 @@
+"""Who may use each cluster's Kubernetes API, and Argo CD's identity chain.
+
+Clusters authenticate in API mode (access entries only; see README "Access"),
+so every grant is an `aws_eks_access_entry` plus one
+`aws_eks_access_policy_association` per policy and scope, made after its
+entry. The GitOps chain (`tfgen.gitops_path`) becomes: a management role on
+the hub that Argo CD's service accounts use (EKS Pod Identity associations,
+or IRSA trust on the hub's OIDC provider), allowed only to assume the edges'
+deployer roles; per edge a deployer role with no permission policy whose
+trust names the management role, and an access entry for it with
+AmazonEKSClusterAdminPolicy at cluster scope.
+"""
+
+from __future__ import annotations
+
+from .. import naming
+from ..gitops_path import CLUSTER_ADMIN, edges_of
+from ..model import IRSA, AccessEntry
+from ..naming import ref
+from .context import ClusterContext, EnvironmentContext
+from .document import Document
+from .iam import policy_json, workload_trust
+
+__all__ = ["emit_access", "management_role", "deployer_role", "access_policy_arn"]
+
+_POLICY = "arn:aws:eks::aws:cluster-access-policy/"
+
+
+def management_role(ctx: EnvironmentContext) -> str:
+    return f"aws_iam_role.{ctx.hub.key}_argocd"
+
+
+def deployer_role(c: ClusterContext) -> str:
+    return f"aws_iam_role.{c.key}_deployer"
+
+
+def access_policy_arn(policy: str) -> str:
+    return _POLICY + policy
+
+
+def emit_access(ctx: EnvironmentContext) -> Document:
+    doc = Document()
+    managed = {(r.name, c.name) for r, c in edges_of(ctx.env)}
+    edges = [c for c in ctx.edges if (c.region, c.cluster.name) in managed]
+    if edges:
+        _emit_management_role(doc, ctx, edges)
+    for c in ctx.clusters:
+        entries = list(ctx.env.access_entries(c.cluster))
+        if c in edges:
+            address = doc.resource(
+                "aws_iam_role", f"{c.key}_deployer", region=c.region,
+                name=naming.aws_name(c.eks_name, "argocd-deployer"),
+                description=f"Argo CD on the {ctx.env.name} hub deploys to {c.eks_name} as this role",
+                assume_role_policy=policy_json({
+                    "Sid": "ArgoCdOnTheHub",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": ref(f"{management_role(ctx)}.arn")},
+                    "Action": ["sts:AssumeRole", "sts:TagSession"],
+                }),
+            )
+            entries.append(AccessEntry(principal=ref(f"{address}.arn"), policy=CLUSTER_ADMIN))
+        _emit_entries(doc, c, entries)
+    return doc
+
+
+def _emit_management_role(doc: Document, ctx: EnvironmentContext, edges: list[ClusterContext]) -> None:
+    hub, gitops = ctx.hub, ctx.env.gitops
+    accounts = [f"{gitops.namespace}/{a}" for a in gitops.service_accounts]
+    address = doc.resource(
+        "aws_iam_role", f"{hub.key}_argocd", region=hub.region,
+        name=naming.aws_name(hub.eks_name, "argocd"),
+        description=f"Argo CD on {hub.eks_name}: assumes the deployer role of each edge, nothing else",
+        assume_role_policy=workload_trust(ctx, hub, accounts),
+    )
+    doc.resource(
+        "aws_iam_role_policy", f"{hub.key}_argocd", region=hub.region,
+        name="assume-edge-deployer-roles",
+        role=ref(f"{address}.name"),
+        policy=policy_json({
+            "Sid": "AssumeEdgeDeployerRoles",
+            "Effect": "Allow",
+            "Action": ["sts:AssumeRole", "sts:TagSession"],
+            "Resource": [ref(f"{deployer_role(c)}.arn") for c in edges],
+        }),
+    )
+    if ctx.env.identity == IRSA:
+        return  # the trust policy names the service accounts on the hub's OIDC provider
+    for account in gitops.service_accounts:
+        doc.resource(
+            "aws_eks_pod_identity_association", naming.service_account_name(hub.key, gitops.namespace, account),
+            region=hub.region,
+            cluster_name=ref(f"aws_eks_cluster.{hub.key}.name"),
+            namespace=gitops.namespace,
+            service_account=account,
+            role_arn=ref(f"{address}.arn"),
+            depends_on=[f"aws_eks_addon.{naming.addon_name(hub.key, 'eks-pod-identity-agent')}"],
+        )
+
+
+def _emit_entries(doc: Document, c: ClusterContext, entries: list[AccessEntry]) -> None:
+    by_principal: dict[str, list[AccessEntry]] = {}
+    for entry in entries:
+        by_principal.setdefault(entry.principal, []).append(entry)
+    for principal, grants in sorted(by_principal.items()):
+        label = "argocd-deployer" if principal.startswith("${") else principal
+        name = naming.principal_name(c.key, label)
+        entry = doc.resource("aws_eks_access_entry", name, region=c.region,
+                             cluster_name=ref(f"aws_eks_cluster.{c.key}.name"),
+                             principal_arn=principal, type="STANDARD")
+        seen = set()
+        for grant in grants:
+            scope = tuple(sorted(grant.namespaces))
+            if (grant.policy, scope) in seen:
+                continue
+            seen.add((grant.policy, scope))
+            suffix = naming.aws_name(grant.policy, *scope, limit=200).lower().replace("-", "_")
+            access_scope = ({"type": "namespace", "namespaces": list(scope)} if scope else {"type": "cluster"})
+            doc.resource("aws_eks_access_policy_association", f"{name}__{suffix}", region=c.region,
+                         cluster_name=ref(f"aws_eks_cluster.{c.key}.name"),
+                         principal_arn=ref(f"{entry}.principal_arn"),
+                         policy_arn=access_policy_arn(grant.policy),
+                         access_scope=access_scope,
+                         depends_on=[entry])

@@ -1,0 +1,243 @@
+"""A built root rewritten for an older AWS provider, saying what it left out.
+
+tfgen's output targets the providers users run (see `tfgen.providers`); the
+one provider binary that runs offline is 3.39. Plans, `tfgen check --plan`
+and the sandbox run a copy *lowered* to it: every resource type and argument
+`tfgen.providers.FEATURES` says is newer than the target is left out, or
+rewritten where the old provider expresses the same thing another way, and
+each is listed. Whatever depended on something left out goes too (a policy
+association on a dropped access entry), and is listed with the reason. The
+committed output is never touched.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from .providers import OFFLINE, Version, feature, uses
+
+__all__ = ["LeftOut", "Lowered", "lower", "LOWERED_FILE", "read_lowered", "EKS_OIDC_THUMBPRINT"]
+
+LOWERED_FILE = "tfgen_lowered.json"
+# SHA-1 of the root CA that signs every EKS OIDC issuer's certificate; 3.x providers require a thumbprint,
+# newer ones let AWS verify the issuer through its own trusted CAs.
+EKS_OIDC_THUMBPRINT = "9e99a48a9960b14926bb7f3b02e22da2b0ab7280"
+_REF = re.compile(r"\$\{([^}]*)\}")
+_ADDRESS = re.compile(r"\b((?:aws|data\.aws)_[a-z0-9_]+\.[A-Za-z0-9_-]+)")
+
+
+@dataclass(frozen=True)
+class LeftOut:
+    """One thing a lowered root does not contain as built, and why."""
+
+    address: str
+    what: str
+    action: str  # "left out" or "rewritten"
+    reason: str
+
+    def format(self) -> str:
+        return f"{self.action:9} {self.address}: {self.what} ({self.reason})"
+
+
+@dataclass
+class Lowered:
+    """The documents of a lowered root and what lowering changed."""
+
+    documents: dict[str, dict]
+    target: str
+    changes: list[LeftOut]
+
+    def as_dict(self) -> dict:
+        return {"target": self.target, "changes": [asdict(c) for c in self.changes]}
+
+
+def _sg_rule(kind: str):
+    def rewrite(body: dict) -> tuple[str, dict]:
+        rule = {"type": kind, "security_group_id": body["security_group_id"], "protocol": body["ip_protocol"],
+                "from_port": body["from_port"], "to_port": body["to_port"]}
+        if "cidr_ipv4" in body:
+            rule["cidr_blocks"] = [body["cidr_ipv4"]]
+        if "referenced_security_group_id" in body:
+            rule["source_security_group_id"] = body["referenced_security_group_id"]
+        for key in ("description", "provider", "depends_on"):
+            if key in body:
+                rule[key] = body[key]
+        return "aws_security_group_rule", rule
+    return rewrite
+
+
+# Features an older provider can express another way: resource type -> new (type, body).
+_RESOURCE_REWRITES = {
+    "aws_vpc_security_group_ingress_rule": (_sg_rule("ingress"), "as aws_security_group_rule (type ingress)"),
+    "aws_vpc_security_group_egress_rule": (_sg_rule("egress"), "as aws_security_group_rule (type egress)"),
+}
+
+
+def _launch_template_ami(body: dict) -> None:
+    template = body.pop("launch_template")
+    body["ami"] = template["id"].replace(".id}", ".image_id}")
+
+
+def _thumbprint(body: dict) -> None:
+    body["thumbprint_list"] = [EKS_OIDC_THUMBPRINT]
+
+
+# Argument features an older provider can express another way: feature key -> (rewrite, how).
+_ARGUMENT_REWRITES = {
+    "aws_instance.launch_template": (_launch_template_ami, "the launch template's image_id as `ami`"),
+    "aws_iam_openid_connect_provider.thumbprint_list=absent": (
+        _thumbprint, f"thumbprint_list = [EKS OIDC root CA {EKS_OIDC_THUMBPRINT}]"),
+}
+
+
+def lower(documents: dict[str, dict], target: Version = OFFLINE, *,
+          unsupported: dict[str, str] | None = None) -> Lowered:
+    """`documents` (`{file: document}` of one root) for provider `target`.
+
+    `unsupported`: further resource types to leave out, with the reason (the
+    sandbox's AWS double lacks some APIs).
+    """
+    docs = copy.deepcopy(documents)
+    changes: list[LeftOut] = []
+    dropped: set[str] = set()
+    renamed: list[tuple[str, str]] = []
+    for document in docs.values():
+        resources = document.get("resource", {})
+        for type_ in list(resources):
+            for name in list(resources[type_]):
+                body = resources[type_][name]
+                address = f"{type_}.{name}"
+                if unsupported and type_ in unsupported:
+                    del resources[type_][name]
+                    dropped.add(address)
+                    changes.append(LeftOut(address, type_, "left out", unsupported[type_]))
+                    continue
+                for key in uses(type_, body):
+                    f = feature(key)
+                    if f.minimum <= target:
+                        continue
+                    reason = f"{f.what}: provider {f.minimum}+"
+                    if key == type_ and type_ in _RESOURCE_REWRITES:
+                        rewrite, how = _RESOURCE_REWRITES[type_]
+                        new_type, new_body = rewrite(body)
+                        del resources[type_][name]
+                        resources.setdefault(new_type, {})[name] = new_body
+                        changes.append(LeftOut(address, how, "rewritten", reason))
+                        renamed.append((address, f"{new_type}.{name}"))
+                        break
+                    if key == type_:
+                        del resources[type_][name]
+                        dropped.add(address)
+                        changes.append(LeftOut(address, type_, "left out", reason))
+                        break
+                    if key in _ARGUMENT_REWRITES:
+                        rewrite, how = _ARGUMENT_REWRITES[key]
+                        rewrite(body)
+                        changes.append(LeftOut(address, how, "rewritten", reason))
+                        continue
+                    argument = key.split(".", 1)[1].split("=", 1)[0]
+                    body.pop(argument, None)
+                    _forget_ignored(body, argument)
+                    changes.append(LeftOut(address, f"argument {argument}", "left out", reason))
+            if not resources[type_]:
+                del resources[type_]
+    for old, new in renamed:
+        _rename(docs, old, new)
+    changes += _cascade(docs, dropped)
+    _pin_versions(docs, target)
+    return Lowered(docs, str(target), sorted(changes, key=lambda c: (c.address, c.what)))
+
+
+def _forget_ignored(body: dict, argument: str) -> None:
+    lifecycle = body.get("lifecycle") or {}
+    ignored = lifecycle.get("ignore_changes")
+    if isinstance(ignored, list):
+        lifecycle["ignore_changes"] = [i for i in ignored if re.split(r"[.\[]", i)[0] != argument]
+
+
+def _mentions(value, addresses: set[str]) -> str | None:
+    """The first of `addresses` that `value` (any JSON) refers to."""
+    text = json.dumps(value)
+    for expression in _REF.findall(text):
+        for candidate in _ADDRESS.findall(expression):
+            if candidate in addresses:
+                return candidate
+    return None
+
+
+def _cascade(docs: dict[str, dict], dropped: set[str]) -> list[LeftOut]:
+    """Leave out whatever refers to something left out; drop dangling depends_on entries."""
+    changes = []
+    while True:
+        more = False
+        for document in docs.values():
+            resources = document.get("resource", {})
+            for type_ in list(resources):
+                for name in list(resources[type_]):
+                    body = resources[type_][name]
+                    if isinstance(body.get("depends_on"), list):
+                        body["depends_on"] = [d for d in body["depends_on"] if d not in dropped]
+                        if not body["depends_on"]:
+                            del body["depends_on"]
+                    culprit = _mentions({k: v for k, v in body.items() if k != "depends_on"}, dropped)
+                    if culprit:
+                        address = f"{type_}.{name}"
+                        del resources[type_][name]
+                        dropped.add(address)
+                        changes.append(LeftOut(address, type_, "left out", f"refers to {culprit}, left out"))
+                        more = True
+                if not resources[type_]:
+                    del resources[type_]
+            for section in ("output", "locals"):
+                block = document.get(section, {})
+                for name in list(block):
+                    item = block[name]
+                    value = item.get("value") if section == "output" else item
+                    if isinstance(value, dict):
+                        for field in [k for k, v in value.items() if _mentions(v, dropped)]:
+                            changes.append(LeftOut(f"{section}.{name}.{field}", field, "left out",
+                                                   f"refers to {_mentions(value[field], dropped)}, left out"))
+                            del value[field]
+                    elif _mentions(value, dropped):
+                        changes.append(LeftOut(f"{section}.{name}", name, "left out",
+                                               f"refers to {_mentions(value, dropped)}, left out"))
+                        del block[name]
+                if section in document and not document[section]:
+                    del document[section]
+        if not more:
+            return changes
+
+
+def _rename(docs: dict[str, dict], old: str, new: str) -> None:
+    pattern = re.compile(re.escape(old) + r"(?=[.\]}\s\"]|$)")
+    for filename, document in docs.items():
+        docs[filename] = json.loads(pattern.sub(new, json.dumps(document)))
+
+
+def _pin_versions(docs: dict[str, dict], target: Version) -> None:
+    for document in docs.values():
+        for block in _as_list(document.get("terraform")):
+            aws = block.get("required_providers", {}).get("aws")
+            if isinstance(aws, dict):
+                aws["version"] = str(target)
+            if "required_version" in block:
+                block["required_version"] = ">= 1.0"
+
+
+def _as_list(value) -> list:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def read_lowered(directory: str | Path) -> Lowered | None:
+    """What lowering changed in a root copy (None when the copy was not lowered)."""
+    path = Path(directory) / LOWERED_FILE
+    if not path.exists():
+        return None
+    data = json.loads(path.read_text())
+    return Lowered({}, data["target"], [LeftOut(**c) for c in data["changes"]])

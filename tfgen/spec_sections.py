@@ -1,0 +1,64 @@
+"""Readers of the spec sections about what runs on the clusters.
+
+`access`, `addons`, `gitops` and `bastion` (environment and cluster level)
+each get a small reader here instead of growing `spec._Reader`; they use the
+reader's typed access, so findings carry file and line as everywhere else::
+
+    environments:
+      production:
+        identity: pod-identity            # or irsa: how Argo CD and the EBS CSI driver get AWS roles
+        access:
+          admins: [arn:aws:iam::222222222222:role/platform-admin]
+          viewers: [arn:aws:iam::222222222222:role/developers]
+          entries:
+            - {principal: "arn:aws:iam::222222222222:role/team-a", policy: AmazonEKSEditPolicy, namespaces: [team-a]}
+        addons: {vpc-cni: {version: v1.19.2-eksbuild.1}}
+        gitops: {namespace: argocd, service_accounts: [argocd-application-controller, ...]}
+        bastion: {enabled: true, instance_type: t3.micro}
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .model import Access, AccessEntry, Addon, Bastion, GitOps
+
+__all__ = ["ACCESS_KEYS", "ADDON_KEYS", "GITOPS_KEYS", "BASTION_KEYS", "read_access", "read_addons",
+           "read_gitops", "read_bastion"]
+
+ACCESS_KEYS = {"admins": "str_list", "viewers": "str_list", "entries": "list", "authentication_mode": "str"}
+_ENTRY_KEYS = {"principal": "str", "policy": "str", "namespaces": "str_list"}
+ADDON_KEYS = {"version": "str"}
+GITOPS_KEYS = {"enabled": "bool", "namespace": "str", "service_accounts": "str_list"}
+BASTION_KEYS = {"enabled": "bool", "instance_type": "str", "ami": "str"}
+
+
+def read_access(reader, value: Any, path: tuple) -> Access:
+    data = reader._mapping(value, path, ACCESS_KEYS)
+    access = Access(where=reader._where(path, *ACCESS_KEYS),
+                    **{k: v for k, v in data.items() if k != "entries"})
+    for i, item in enumerate(data.get("entries", [])):
+        epath = path + ("entries", i)
+        entry = reader._mapping(item, epath, _ENTRY_KEYS, required=("principal", "policy"))
+        if "principal" in entry and "policy" in entry:
+            access.entries.append(AccessEntry(where=reader._where(epath, *_ENTRY_KEYS), **entry))
+    return access
+
+
+def read_addons(reader, value: Any, path: tuple) -> dict[str, Addon]:
+    addons = {}
+    checked = reader._typed(value, path, "map")
+    for name, body in (checked if isinstance(checked, dict) else {}).items():
+        data = reader._mapping(body, path + (name,), ADDON_KEYS)
+        addons[str(name)] = Addon(name=str(name), where=reader._where(path + (name,), *ADDON_KEYS), **data)
+    return addons
+
+
+def read_gitops(reader, value: Any, path: tuple) -> GitOps:
+    data = reader._mapping(value, path, GITOPS_KEYS)
+    return GitOps(where=reader._where(path, *GITOPS_KEYS), **data)
+
+
+def read_bastion(reader, value: Any, path: tuple) -> Bastion:
+    data = reader._mapping(value, path, BASTION_KEYS)
+    return Bastion(where=reader._where(path, *BASTION_KEYS), **data)
