@@ -26,6 +26,7 @@ def fleet() -> tfgen.Fleet:
     dev = fleet.add_environment(
         "development",
         account_id="111111111111",
+        access=tfgen.Access(admins=["arn:aws:iam::111111111111:role/platform-admin"]),
         defaults=tfgen.Defaults(
             kubernetes_version="1.35",
             nat="single",
@@ -40,6 +41,8 @@ def fleet() -> tfgen.Fleet:
     prod = fleet.add_environment(
         "production",
         account_id="222222222222",
+        access=tfgen.Access(admins=["arn:aws:iam::222222222222:role/platform-admin"],
+                            viewers=["arn:aws:iam::222222222222:role/developers"]),
         defaults=tfgen.Defaults(
             kubernetes_version="1.35",
             nat="per_az",

@@ -38,7 +38,8 @@ def test_root_module_is_split_by_concern(example_out):
     for env in ("development", "production"):
         assert sorted(_documents(example_out, env)) == sorted([
             "terraform.tf.json", "providers.tf.json", "network.tf.json", "peering.tf.json",
-            "iam.tf.json", "logs.tf.json", "clusters.tf.json", "outputs.tf.json"]), env
+            "iam.tf.json", "logs.tf.json", "clusters.tf.json", "security.tf.json", "addons.tf.json",
+            "access.tf.json", "bastion.tf.json", "outputs.tf.json"]), env
 
 
 def test_one_aliased_provider_per_region_with_default_tags(example_out):
@@ -75,8 +76,40 @@ def test_backend_state_key_per_environment(example_out):
         terraform = _documents(example_out, env)["terraform.tf.json"]["terraform"]
         assert terraform["backend"]["s3"] == {
             "bucket": "mrc-tfstate", "key": f"multi-region-clusters/{env}/terraform.tfstate",
-            "region": "us-east-1", "dynamodb_table": "mrc-locks", "encrypt": True}, env
-        assert terraform["required_providers"]["aws"] == {"source": "hashicorp/aws", "version": ">= 3.39, < 6.0"}
+            "region": "us-east-1", "use_lockfile": True}, env
+        assert terraform["required_providers"]["aws"] == {"source": "hashicorp/aws", "version": ">= 5.100, < 7.0"}
+        assert terraform["required_version"] == ">= 1.10", "S3-native locking needs Terraform 1.10"
+
+
+def test_lock_table_locks_with_dynamodb_on_any_terraform(tmp_path):
+    fleet = tfgen.load(EXAMPLE)
+    fleet.state.lock_table = "mrc-locks"
+    tfgen.build(fleet, tmp_path)
+    terraform = _documents(tmp_path, "development")["terraform.tf.json"]["terraform"]
+    assert terraform["backend"]["s3"]["dynamodb_table"] == "mrc-locks"
+    assert "use_lockfile" not in terraform["backend"]["s3"]
+    assert terraform["required_version"] == ">= 1.0"
+    table = _documents(tmp_path, "_state")["state.tf.json"]["resource"]["aws_dynamodb_table"]["state"]
+    assert table["name"] == "mrc-locks" and table["hash_key"] == "LockID"
+    assert table["point_in_time_recovery"] == {"enabled": True}
+
+
+def test_state_bootstrap_root_secures_the_bucket(example_out):
+    docs = _documents(example_out, "_state")
+    assert "backend" not in docs["terraform.tf.json"]["terraform"], "the bootstrap root keeps local state"
+    resources = docs["state.tf.json"]["resource"]
+    bucket = resources["aws_s3_bucket"]["state"]
+    assert bucket["bucket"] == "mrc-tfstate" and bucket["lifecycle"] == {"prevent_destroy": True}
+    assert resources["aws_s3_bucket_versioning"]["state"]["versioning_configuration"] == {"status": "Enabled"}
+    sse = resources["aws_s3_bucket_server_side_encryption_configuration"]["state"]["rule"]
+    assert sse["apply_server_side_encryption_by_default"]["sse_algorithm"] == "aws:kms"
+    block = resources["aws_s3_bucket_public_access_block"]["state"]
+    assert all(block[k] is True for k in ("block_public_acls", "block_public_policy", "ignore_public_acls",
+                                           "restrict_public_buckets"))
+    policy = json.loads(resources["aws_s3_bucket_policy"]["state"]["policy"])
+    assert policy["Statement"][0]["Effect"] == "Deny"
+    assert policy["Statement"][0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert "aws_dynamodb_table" not in resources, "S3-native locking needs no table"
 
 
 def test_assume_role_reaches_every_provider(tmp_path):
@@ -115,7 +148,11 @@ def test_adding_a_region_only_adds_resources(tmp_path, example_out):
     tfgen.build(fleet, tmp_path)
     before = {(t, n): b for _, t, n, b in _resources(example_out, "production")}
     after = {(t, n): b for _, t, n, b in _resources(tmp_path, "production")}
-    assert {k: after[k] for k in before} == before, "an existing resource changed"
+    changed = sorted(k for k in before if after[k] != before[k])
+    # The one in-place change: Argo CD's hub role may now also assume the new edge's deployer role.
+    assert changed == [("aws_iam_role_policy", "us_east_1_hub_argocd")], changed
+    statement = json.loads(after[changed[0]]["policy"])["Statement"][0]
+    assert "${aws_iam_role.ap_southeast_2_edge_deployer.arn}" in statement["Resource"]
     new = set(after) - set(before)
     assert ("aws_vpc", "ap_southeast_2_edge") in new
     key = naming.peering_name("us_east_1_hub", "ap_southeast_2_edge")

@@ -53,7 +53,7 @@ def test_removed_environment_files_go_and_terraform_state_stays(tmp_path):
     assert (prod / "terraform.tfstate").read_text() == "{}"
     assert (out / "development" / "mine.tf").read_text() == "# user's own"
     assert json.loads((out / MANIFEST).read_text())["files"] == sorted(
-        f"development/{p.name}" for p in (out / "development").glob("*.tf.json"))
+        f"{root}/{p.name}" for root in ("_state", "development") for p in (out / root).glob("*.tf.json"))
 
 
 def test_failed_build_writes_nothing(tmp_path):

@@ -17,7 +17,21 @@ from .errors import (
     TfgenError,
     ToolchainError,
 )
-from .model import Cluster, Defaults, Environment, Fleet, Network, NodeGroup, Region, StateBackend
+from .model import (
+    Access,
+    AccessEntry,
+    Addon,
+    Bastion,
+    Cluster,
+    Defaults,
+    Environment,
+    Fleet,
+    GitOps,
+    Network,
+    NodeGroup,
+    Region,
+    StateBackend,
+)
 from .gate import GateReport, check_output
 from .pipeline import BuildResult, build, render, validate
 from .spec import load, loads
@@ -42,6 +56,11 @@ __all__ = [
     "NodeGroup",
     "Defaults",
     "StateBackend",
+    "Access",
+    "AccessEntry",
+    "Addon",
+    "GitOps",
+    "Bastion",
     "Finding",
     "Origin",
     "Severity",

@@ -321,6 +321,9 @@ class Environment(_Located):
     ) -> Cluster:
         """Add a cluster to `region` (created if new), filling gaps from the defaults."""
         where = dict(where) if where else {"": _call_site()}
+        for name_, given in (("kubernetes_version", kubernetes_version), ("support", support)):
+            if given is None and name_ in self.defaults.where:
+                where.setdefault(name_, self.defaults.where[name_])  # findings point at the default's line
         target = self.regions.get(region)
         if target is None:
             target = self.regions[region] = Region(name=region, where={"": where.get("")})
@@ -466,6 +469,11 @@ class Fleet(_Located):
         connectivity: str = HUB_AND_SPOKE,
         account_id: str | None = None,
         defaults: Defaults | None = None,
+        identity: str = POD_IDENTITY,
+        access: Access | None = None,
+        gitops: GitOps | None = None,
+        bastion: Bastion | None = None,
+        addons: dict[str, Addon] | None = None,
         where: dict[str, Origin] | None = None,
     ) -> Environment:
         """Add an empty environment; then give it a hub and regions.
@@ -484,6 +492,11 @@ class Fleet(_Located):
             connectivity=connectivity,
             account_id=account_id,
             defaults=defaults or Defaults(),
+            identity=identity,
+            access=access or Access(),
+            gitops=gitops or GitOps(),
+            bastion=bastion or Bastion(),
+            addons=dict(addons or {}),
             where=dict(where) if where else {"": _call_site()},
         )
         self.environments[name] = env

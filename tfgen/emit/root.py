@@ -25,7 +25,8 @@ def emit_terraform(ctx: EnvironmentContext) -> Document:
     }
     state = fleet.state
     if state.backend == "s3":
-        s3 = {"bucket": state.bucket, "key": state.key(ctx.env.name), "region": state.region, "encrypt": True}
+        # No `encrypt`: it would send SSE-S3 headers; objects take the bucket's default SSE-KMS (see emit/state.py).
+        s3 = {"bucket": state.bucket, "key": state.key(ctx.env.name), "region": state.region}
         if state.lock_table:
             s3["dynamodb_table"] = state.lock_table
         else:
