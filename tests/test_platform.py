@@ -282,7 +282,7 @@ def test_a_range_admitting_an_unchecked_major_warns(tmp_path):
     spec = _spec(tmp_path)
     spec.write_text('aws_provider: ">= 5.100"\n' + spec.read_text())
     findings = {f.code: f for f in tfgen.validate(tfgen.load(spec))}
-    assert findings["VAL106"].severity.value == "warning"
+    assert findings["VAL191"].severity.value == "warning"
 
 
 def test_lowering_leaves_out_and_lists_what_3_39_lacks(example_out):

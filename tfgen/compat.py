@@ -50,12 +50,12 @@ def check_compatibility(fleet: Fleet, roots: dict[str, dict[str, dict]]) -> list
                                 f"any provider tfgen's output plans with", f'use "{DEFAULT_RANGE}"', origin=origin))
     if aws.admits_major(_NEWEST_MAJOR + 1):
         findings.append(Finding(
-            "VAL106", f"aws_provider {fleet.aws_provider!r} admits provider {_NEWEST_MAJOR + 1}.x, which tfgen has "
+            "VAL191", f"aws_provider {fleet.aws_provider!r} admits provider {_NEWEST_MAJOR + 1}.x, which tfgen has "
             f"not checked its output against", f"cap the range below {_NEWEST_MAJOR + 1}.0, e.g. \"{DEFAULT_RANGE}\"",
             origin=origin, severity=Severity.WARNING))
     if not any(aws.admits(v) for v in SCHEMA_VERSIONS if v.major >= 5):
         findings.append(Finding(
-            "VAL107", f"aws_provider {fleet.aws_provider!r} admits none of the provider versions tfgen proves its "
+            "VAL192", f"aws_provider {fleet.aws_provider!r} admits none of the provider versions tfgen proves its "
             f"output against ({', '.join(str(v) for v in SCHEMA_VERSIONS if v.major >= 5)})",
             f'use "{DEFAULT_RANGE}"', origin=origin, severity=Severity.WARNING))
     findings += _check_terraform(fleet, roots)
@@ -75,7 +75,7 @@ def _check_terraform(fleet: Fleet, roots: dict[str, dict[str, dict]]) -> list[Fi
     lowest = required.lowest
     if lowest is None or lowest < LOCKFILE_TERRAFORM:
         return [Finding(
-            "VAL108", f"terraform_version {fleet.required_terraform!r} admits Terraform {lowest or 'of any version'}, "
+            "VAL193", f"terraform_version {fleet.required_terraform!r} admits Terraform {lowest or 'of any version'}, "
             f"but the S3 backend locks state with use_lockfile (Terraform 1.10+) in {', '.join(locking)}",
             'use terraform_version: ">= 1.10", or give `state.lock_table` to lock with DynamoDB',
             origin=fleet.origin("terraform_version") or fleet.state.origin("backend"))]
