@@ -192,7 +192,7 @@ def test_terraform_json_conversions_and_meta_arguments_are_accepted():
         "tags": {"Team": True},                           # bool -> string
         "timeouts": {"create": "30m"},
         "count": "${var.enabled ? 1 : 0}", "depends_on": ["aws_iam_role.cluster"], "provider": "aws.us_east_1",
-        "lifecycle": {"prevent_destroy": True}, "for_each": None,
+        "lifecycle": {"prevent_destroy": True}, "for_each": None, "//": "a Terraform JSON comment",
     }
     node_group = {"cluster_name": "hub", "node_group_name": "hub", "node_role_arn": "arn", "subnet_ids": ["s"],
                   "scaling_config": [{"desired_size": "2", "max_size": 3, "min_size": "${var.min}"}]}

@@ -195,6 +195,8 @@ def _history(key: str, version: Version) -> str:
 
 
 class _Checker:
+    """Walks a root's documents for one provider version, collecting every problem."""
+
     def __init__(self, version: Version | str):
         self.version = Version.parse(_version_text(version))
         self.schema = load_schema(self.version)
@@ -213,11 +215,12 @@ class _Checker:
         attributes, blocks = schema["attributes"], schema["blocks"]
         for name, value in body.items():
             argument = f"{path}.{name}" if path else name
-            if name in meta:
+            if name in meta or name == "//":  # "//" is a comment in Terraform JSON
                 continue
             if name in attributes:
                 if isinstance(value, dict) and not isinstance(attributes[name]["type"], list):
-                    self.add(argument, f"`{name}` in {owner} is an argument of type {_type_name(attributes[name]['type'])}, "
+                    type_name = _type_name(attributes[name]["type"])
+                    self.add(argument, f"`{name}` in {owner} is an argument of type {type_name}, "
                                        "not a block: write a value, not an object")
                     continue
                 for where, message in _value_problems(value, attributes[name]["type"], argument):
@@ -357,7 +360,7 @@ class SchemaAgreement:
 
 
 def _shape(schema: dict) -> dict[str, tuple[tuple, bool]]:
-    """`{type.path: ((kind, nesting or type, max-one), required)}` for every argument of every resource and the provider."""
+    """`{type.path: ((kind, nesting or type, max-one), required)}` for every argument of the resources and provider."""
     shapes: dict[str, tuple[tuple, bool]] = {}
 
     def walk(block: dict, prefix: str) -> None:
