@@ -27,11 +27,14 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from .errors import ToolchainError
 from .lowering import read_lowered
 from .toolchain import Toolchain, copy_root
+
+if TYPE_CHECKING:
+    from .schema import SchemaProblem
 
 __all__ = ["PlannedResource", "Route", "Peering", "Plan", "plan_root"]
 
@@ -241,3 +244,31 @@ def plan_root(
     except tftest.TerraformTestError as exc:
         raise ToolchainError(f"terraform failed on a copy of {root} in {copy}:\n{exc}") from None
     return Plan(dict(raw._raw), seconds=time.perf_counter() - started, lowered=read_lowered(copy))
+
+
+def check_schemas(
+    root: str | Path | dict[str, dict], versions: Iterable[str] | None = None
+) -> dict[str, list["SchemaProblem"]]:
+    """Schema problems of a root per AWS provider version: the versions given, else those its range admits.
+
+    No Terraform runs: the root is checked against tfgen's committed argument
+    schemas (3.39.0, 5.100.0, 6.25.0; see `tfgen.schema`).
+    """
+    from .schema import check_root, check_root_for_range
+
+    if versions is None:
+        return check_root_for_range(root)
+    return {str(version): check_root(root, version) for version in versions}
+
+
+def assert_schemas(root: str | Path | dict[str, dict], versions: Iterable[str] | None = None) -> None:
+    """Raise AssertionError listing every schema problem (file, address, argument, version) of a root."""
+    found = check_schemas(root, versions)
+    lines = [str(problem) for problems in found.values() for problem in problems]
+    if lines:
+        checked = ", ".join(found)
+        raise AssertionError(f"{len(lines)} schema problem(s) in {root} (hashicorp/aws {checked}):\n  "
+                             + "\n  ".join(lines))
+
+
+__all__ += ["check_schemas", "assert_schemas"]
