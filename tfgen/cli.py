@@ -126,8 +126,9 @@ def _build(args) -> int:
         print(f"{args.out} is up to date ({len(changes.unchanged)} files)")
         return 0
     summary = f"{len(changes.added)} added, {len(changes.changed)} changed, {len(changes.removed)} removed"
-    envs = sorted(fleet.environments)
-    print(f"built {', '.join(f'{args.out}/{e}' for e in envs)}: {summary}")
+    roots = sorted({Path(path).parent.as_posix() for path in changes.added + changes.changed + changes.unchanged
+                    if path.endswith(".tf.json")})
+    print(f"built {', '.join(f'{args.out}/{r}' for r in roots)}: {summary}")
     for path in result.allocations:
         print(f"recorded new VPC CIDR allocations in {path}; commit it with the spec")
     return 0

@@ -183,6 +183,19 @@ def check_access(fleet: Fleet) -> Iterator[Finding]:
                                path=path, obj=entry, field="namespaces")
 
 
+_ADMIN_POLICIES = ("AmazonEKSClusterAdminPolicy", "AmazonEKSAdminPolicy")
+
+
+def check_someone_administers(fleet: Fleet) -> Iterator[Finding]:
+    """The cluster creator gets no hidden admin, so a cluster without an admin entry has nobody to install on it."""
+    for env, region, cluster, path in _clusters(fleet):
+        if not any(e.policy in _ADMIN_POLICIES for e in env.access_entries(cluster)):
+            yield _finding("VAL417", "no access entry makes anyone an admin of this cluster; whoever runs terraform "
+                           "apply gets none either (bootstrap_cluster_creator_admin_permissions is off)",
+                           'add `access: {admins: ["arn:aws:iam::<account>:role/<admins>"]}` to the environment '
+                           "or the cluster", path=path, obj=cluster, severity=Severity.WARNING)
+
+
 def check_addons(fleet: Fleet) -> Iterator[Finding]:
     for env in fleet.environments.values():
         owners = [(env.addons, env, env.name)] + [
@@ -233,4 +246,5 @@ def check_bastion(fleet: Fleet) -> Iterator[Finding]:
                            "al2023-ami-kernel-default-x86_64 (the default)", path=env.name, obj=bastion, field="ami")
 
 
-PLATFORM_RULES = (check_kubernetes_versions, check_ami_types, check_access, check_addons, check_gitops, check_bastion)
+PLATFORM_RULES = (check_kubernetes_versions, check_ami_types, check_access, check_someone_administers, check_addons,
+                  check_gitops, check_bastion)
