@@ -140,6 +140,12 @@ def lower(documents: dict[str, dict], target: Version = OFFLINE, *,
                         changes.append(LeftOut(address, how, "rewritten", reason))
                         continue
                     argument = key.split(".", 1)[1].split("=", 1)[0]
+                    if "." in argument:  # a value inside a block: the resource cannot be kept without it
+                        del resources[type_][name]
+                        dropped.add(address)
+                        changes.append(LeftOut(address, f"{type_} ({argument} = {_value(key)})", "left out",
+                                               reason))
+                        break
                     body.pop(argument, None)
                     _forget_ignored(body, argument)
                     changes.append(LeftOut(address, f"argument {argument}", "left out", reason))
@@ -150,6 +156,10 @@ def lower(documents: dict[str, dict], target: Version = OFFLINE, *,
     changes += _cascade(docs, dropped)
     _pin_versions(docs, target)
     return Lowered(docs, str(target), sorted(changes, key=lambda c: (c.address, c.what)))
+
+
+def _value(key: str) -> str:
+    return key.split("=", 1)[1] if "=" in key else ""
 
 
 def _forget_ignored(body: dict, argument: str) -> None:

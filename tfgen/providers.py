@@ -145,6 +145,8 @@ def _f(key: str, minimum: str, what: str) -> Feature:
 FEATURES: tuple[Feature, ...] = (
     _f("provider.default_tags", "3.38.0", "provider-level default_tags"),
     _f("aws_instance.launch_template", "3.51.0", "instances launched from a launch template"),
+    _f("aws_s3_bucket_ownership_controls.rule.object_ownership=BucketOwnerEnforced", "3.69.0",
+       "S3 buckets with ACLs disabled (BucketOwnerEnforced)"),
     _f("aws_s3_bucket_versioning", "4.0.0", "S3 bucket settings as their own resources (4.0 split aws_s3_bucket)"),
     _f("aws_s3_bucket_server_side_encryption_configuration", "4.0.0", "S3 default encryption as a resource"),
     _f("aws_s3_bucket_lifecycle_configuration", "4.0.0", "S3 lifecycle rules as a resource"),
@@ -205,18 +207,30 @@ def uses(type_: str, body: dict) -> list[str]:
     """The feature keys one resource block uses."""
     found = [type_] if type_ in _BY_KEY else []
     for argument, pattern, key in _ARGUMENTS.get(type_, ()):
-        present = argument in body
+        value = _at(body, argument)
+        present = value is not None
         if pattern is None:
             hit = present
         elif pattern == "absent":
             hit = not present
         else:
-            value = body.get(argument)
             hit = isinstance(value, str) and (
                 value.startswith(pattern[:-1]) if pattern.endswith("*") else value == pattern)
         if hit:
             found.append(key)
     return found
+
+
+def _at(body: dict, path: str):
+    """The value at a dotted argument path (`rule.object_ownership`); a block given as a list is its first item."""
+    value = body
+    for part in path.split("."):
+        if isinstance(value, list):
+            value = value[0] if value else None
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
 
 
 def features_of(documents: dict[str, dict]) -> dict[str, list[str]]:
