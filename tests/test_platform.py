@@ -307,3 +307,15 @@ def test_lowering_leaves_out_and_lists_what_3_39_lacks(example_out):
     assert terraform["required_providers"]["aws"]["version"] == "3.39.0"
     # The committed documents are untouched.
     assert "aws_eks_access_entry" in docs["access.tf.json"]["resource"]
+
+
+def test_lowering_puts_split_bucket_settings_back_inline(example_out):
+    lowered = lower(_docs(example_out / "_state"))
+    bucket = lowered.documents["state.tf.json"]["resource"]["aws_s3_bucket"]["state"]
+    assert bucket["versioning"] == {"enabled": True}
+    assert bucket["server_side_encryption_configuration"]["rule"]["apply_server_side_encryption_by_default"][
+        "sse_algorithm"] == "aws:kms"
+    assert bucket["lifecycle_rule"][0]["noncurrent_version_expiration"] == {"days": 90}
+    actions = {c.address: c.action for c in lowered.changes}
+    assert actions["aws_s3_bucket_versioning.state"] == "rewritten"
+    assert actions["aws_s3_bucket_ownership_controls.state"] == "left out"

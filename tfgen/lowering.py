@@ -77,6 +77,36 @@ _RESOURCE_REWRITES = {
 }
 
 
+def _inline_versioning(body: dict) -> tuple[str, dict]:
+    return "versioning", {"enabled": body["versioning_configuration"]["status"] == "Enabled"}
+
+
+def _inline_encryption(body: dict) -> tuple[str, dict]:
+    return "server_side_encryption_configuration", {"rule": body["rule"]}
+
+
+def _inline_lifecycle(body: dict) -> tuple[str, list]:
+    rules = []
+    for rule in body["rule"]:
+        inline = {"id": rule["id"], "enabled": rule["status"] == "Enabled"}
+        if "noncurrent_version_expiration" in rule:
+            inline["noncurrent_version_expiration"] = {"days": rule["noncurrent_version_expiration"]["noncurrent_days"]}
+        if "abort_incomplete_multipart_upload" in rule:
+            inline["abort_incomplete_multipart_upload_days"] = \
+                rule["abort_incomplete_multipart_upload"]["days_after_initiation"]
+        rules.append(inline)
+    return "lifecycle_rule", rules
+
+
+# Bucket settings that 4.0 split out of aws_s3_bucket: older providers take them inline in the bucket.
+_BUCKET_SETTINGS = {
+    "aws_s3_bucket_versioning": _inline_versioning,
+    "aws_s3_bucket_server_side_encryption_configuration": _inline_encryption,
+    "aws_s3_bucket_lifecycle_configuration": _inline_lifecycle,
+}
+_BUCKET_REF = re.compile(r"^\$\{aws_s3_bucket\.([A-Za-z0-9_-]+)\.(id|bucket)\}$")
+
+
 def _launch_template_ami(body: dict) -> None:
     template = body.pop("launch_template")
     body["ami"] = template["id"].replace(".id}", ".image_id}")
@@ -121,6 +151,16 @@ def lower(documents: dict[str, dict], target: Version = OFFLINE, *,
                     if f.minimum <= target:
                         continue
                     reason = f"{f.what}: provider {f.minimum}+"
+                    bucket = _BUCKET_REF.match(str(body.get("bucket", "")))
+                    if key == type_ and type_ in _BUCKET_SETTINGS and bucket and bucket.group(1) in \
+                            resources.get("aws_s3_bucket", {}):
+                        block, value = _BUCKET_SETTINGS[type_](body)
+                        resources["aws_s3_bucket"][bucket.group(1)][block] = value
+                        del resources[type_][name]
+                        renamed.append((address, f"aws_s3_bucket.{bucket.group(1)}"))
+                        changes.append(LeftOut(address, f"inline `{block}` of aws_s3_bucket.{bucket.group(1)}",
+                                               "rewritten", reason))
+                        break
                     if key == type_ and type_ in _RESOURCE_REWRITES:
                         rewrite, how = _RESOURCE_REWRITES[type_]
                         new_type, new_body = rewrite(body)
