@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from .errors import ToolchainError
-from .toolchain import Toolchain, copy_root
+from .toolchain import Toolchain, copy_root, terraform_failure
 
 __all__ = ["PlannedResource", "Route", "Peering", "Plan", "plan_root"]
 
@@ -215,8 +215,11 @@ def plan_root(
 
     import tftest
 
-    root = Path(root)
-    scratch = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="tfgen-plan-"))
+    given = root
+    root = Path(root).resolve()  # relative paths are the caller's; terraform runs elsewhere
+    if not root.is_dir():
+        raise ToolchainError(f"{given} is not a directory; give a root module that `tfgen build` wrote")
+    scratch = Path(workdir).resolve() if workdir else Path(tempfile.mkdtemp(prefix="tfgen-plan-"))
     copy = scratch / root.name
     env: dict[str, str] = {}
     if offline:
@@ -237,5 +240,5 @@ def plan_root(
         test.setup()
         raw = test.plan(output=True)
     except tftest.TerraformTestError as exc:
-        raise ToolchainError(f"terraform failed on a copy of {root} in {copy}:\n{exc}") from None
+        raise terraform_failure(exc, root=given, copy=copy, env=env) from None
     return Plan(dict(raw._raw), seconds=time.perf_counter() - started)
