@@ -46,6 +46,7 @@ from .model import (
     Link,
     NodeGroup,
     Reach,
+    Region,
     StateBackend,
 )
 
@@ -359,6 +360,8 @@ class _Reader:
             rpath = path + ("regions", region)
             if isinstance(rbody, dict) and "clusters" in rbody:
                 rdata = self._mapping(rbody, rpath, {"clusters": "map"})
+                if "clusters" in rdata and not rdata["clusters"]:
+                    env.regions.setdefault(region, Region(name=region, where={"": self.origin(rpath)}))
                 for cname, cbody in (rdata.get("clusters") or {}).items():
                     cpath = rpath + ("clusters", cname)
                     cdata = self._mapping(cbody, cpath, _CLUSTER_KEYS)
