@@ -74,3 +74,16 @@ def test_a_real_init_failure_reads_as_text(example_out, toolchain, tmp_path):
     text = str(caught.value)
     assert "Error running command" not in text and "', '" not in text, text
     assert "Unsupported Terraform Core version" in text and "widen terraform_version" in text, text
+
+
+def test_a_failed_plan_prints_nothing_itself(example_out, toolchain, tmp_path, capsys):
+    root = tmp_path / "development"
+    root.mkdir()
+    for path in (example_out / "development").glob("*.tf.json"):
+        (root / path.name).write_bytes(path.read_bytes())
+    (root / "network.tf.json").write_text("{}")
+    (root / "broken.tf.json").write_text('{"resource": {"aws_vpc": {"x": {"provider": "aws.nowhere"}}}}')
+    with pytest.raises(ToolchainError):
+        plan_root(root, workdir=tmp_path / "wd", toolchain=toolchain)
+    captured = capsys.readouterr()
+    assert "Error running command" not in captured.err + captured.out, captured.err

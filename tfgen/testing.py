@@ -23,6 +23,8 @@ because the ids they point at are unknown until apply.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -196,6 +198,18 @@ def _walk(module: dict) -> Iterator[dict]:
         yield from _walk(child)
 
 
+@contextlib.contextmanager
+def _tftest_quiet():
+    """tftest logs a failed command's raw output as CRITICAL; the ToolchainError raised says it, formatted."""
+    logger = logging.getLogger("tftest")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL + 1)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 def plan_root(
     root: str | Path,
     *,
@@ -237,8 +251,9 @@ def plan_root(
     test = tftest.TerraformTest(str(copy), binary=binary, env=env)
     started = time.perf_counter()
     try:
-        test.setup()
-        raw = test.plan(output=True)
+        with _tftest_quiet():
+            test.setup()
+            raw = test.plan(output=True)
     except tftest.TerraformTestError as exc:
         raise terraform_failure(exc, root=given, copy=copy, env=env) from None
     return Plan(dict(raw._raw), seconds=time.perf_counter() - started)
