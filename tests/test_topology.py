@@ -51,10 +51,25 @@ def test_transit_gateways_are_transitive_across_regions():
 def test_unconnected_overlap_is_a_warning_and_an_error_when_strict():
     fleet, env = _env()
     env.region("us-west-2").cluster("edge").network.cidr = "10.11.0.0/16"  # same as us-east-2's
+    env.hub.role = "edge"  # without a hub nothing is peered: the two VPCs share no peer
     lenient = [f for f in check_topology(fleet) if f.code == "NET212"]
     strict = [f for f in check_topology(fleet, strict=True) if f.code == "NET212"]
     assert [f.severity.value for f in lenient] == ["warning"]
     assert [f.severity.value for f in strict] == ["error"]
+
+
+def test_edges_that_share_the_hub_may_not_overlap():
+    fleet, env = _env()
+    env.region("us-west-2").cluster("edge").network.cidr = "10.11.0.0/16"  # same as us-east-2's
+    env.region("eu-west-1").cluster("edge").network.cidr = "10.11.128.0/17"  # inside it
+    found = sorted((" ".join(sorted(w.rstrip(",") for w in f.message.split() if w.startswith("dev/") and "edge" in w)),
+                    f.code, f.severity.value, "two routes to one CIDR" in f.message)
+                   for f in check_topology(fleet) if f.code in ("NET212", "NET213"))
+    assert found == [
+        ("dev/eu-west-1/edge dev/us-east-2/edge", "NET213", "error", False),
+        ("dev/eu-west-1/edge dev/us-west-2/edge", "NET213", "error", False),
+        ("dev/us-east-2/edge dev/us-west-2/edge", "NET213", "error", True),
+    ], found
 
 
 def test_peering_quota_default_warns_and_hard_limit_errors():
@@ -125,7 +140,7 @@ def test_validate_json_groups_findings_by_environment(tmp_path, capsys):
     assert main(["validate", str(copy), "--format", "json"]) == 1
     report = json.loads(capsys.readouterr().out)
     assert report["ok"] is False and report["errors"] == 1
-    (finding,) = report["environments"]["dev"]
+    (finding,) = [f for f in report["environments"]["dev"] if f["severity"] == "error"]
     assert finding["code"] == "NET225" and finding["line"] == 12 and finding["file"] == str(copy)
 
 

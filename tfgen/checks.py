@@ -19,6 +19,7 @@ from . import naming
 from .errors import Finding, Severity
 from .layout import MAX_ZONES, MIN_SUBNET_PREFIX, carve, zones_of
 from .model import CONNECTIVITY_MODES, NAT_MODES, ROLES, Cluster, Environment, Fleet, Region
+from .providers import Constraint, Version
 from .regions import REGIONS, closest_region, is_known_region
 
 __all__ = ["check_types", "check_fleet", "RULES"]
@@ -416,6 +417,177 @@ def check_names(fleet: Fleet) -> Iterator[Finding]:
                                "shorten the project, environment or cluster name", path=path, obj=cluster)
 
 
+# -- what AWS itself rejects ------------------------------------------------------
+
+STANDARD_TAGS = ("Project", "Environment", "ManagedBy")
+# The most tags tfgen puts on one resource besides the standard ones: a subnet's.
+_RESOURCE_TAGS = ("Name", "kubernetes.io/role/internal-elb", "kubernetes.io/cluster/<cluster>")
+MAX_TAGS = 50
+_TAG_TEXT = re.compile(r"[\w .:/=+\-@]*")
+_SECRET_KEY = re.compile(r"pass(?:word|wd|phrase)|secret|token|private[_ -]?key|api[_ -]?key|credential", re.I)
+_SECRET_VALUE = re.compile(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA)[0-9A-Z]{16}\b|-----BEGIN [A-Z ]*PRIVATE KEY"
+                           r"|\bgh[pousr]_[A-Za-z0-9]{36}\b|\bxox[abprs]-[A-Za-z0-9-]{10,}")
+
+
+def check_tags(fleet: Fleet) -> Iterator[Finding]:
+    """Tags land in every provider's `default_tags`, beside tfgen's own, on every resource."""
+    tags = fleet.tags
+    keys = set(tags) | set(STANDARD_TAGS) | set(_RESOURCE_TAGS)
+    if len(keys) > MAX_TAGS:
+        room = MAX_TAGS - len(set(STANDARD_TAGS) | set(_RESOURCE_TAGS))
+        yield _finding("VAL106", f"{len(tags)} tags plus tfgen's own give a subnet {len(keys)} tags; AWS allows "
+                       f"{MAX_TAGS} per resource", f"keep at most {room} tags (tfgen adds {', '.join(STANDARD_TAGS)} "
+                       "everywhere, and Name and two kubernetes.io tags on subnets)", obj=fleet, field="tags")
+    by_case: dict[str, list[str]] = {}
+    for key in sorted(keys - set(_RESOURCE_TAGS[1:])):
+        by_case.setdefault(key.lower(), []).append(key)
+    for same in by_case.values():
+        if len(same) > 1:
+            yield _finding("VAL107", f"tag keys {' and '.join(same)} differ only in case; IAM and other services "
+                           "treat them as one key", "keep one spelling of the key", obj=fleet, field="tags")
+    for key, value in tags.items():
+        for what, text in (("key", key), ("value", value)):
+            if not _TAG_TEXT.fullmatch(text):
+                bad = "".join(sorted({c for c in text if not _TAG_TEXT.fullmatch(c)}))
+                yield _finding("VAL108", f"tag {what} {text!r:.80} holds characters AWS does not allow: {bad!r}",
+                               "use letters, digits, spaces and _ . : / = + - @", obj=fleet, field="tags")
+        if key in STANDARD_TAGS or key == "Name":
+            yield _finding("VAL109", f"tag {key!r} is tfgen's: your value would be silently replaced",
+                           f"rename the tag; tfgen sets {', '.join(STANDARD_TAGS)} on every resource and Name on "
+                           "most", obj=fleet, field="tags")
+        if _SECRET_KEY.search(key) or _SECRET_VALUE.search(value) or _SECRET_VALUE.search(key):
+            yield _finding("VAL110", f"tag {key!r} looks like it holds a secret",
+                           "remove it: tags are written in plain text into providers.tf.json (default_tags) and "
+                           "onto every resource, readable by anyone who can list them", obj=fleet, field="tags")
+
+
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_BUCKET_RESERVED = (("xn--", "sthree-", "amzn-s3-demo-"), ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"))
+_TABLE = re.compile(r"[A-Za-z0-9_.-]{3,255}")
+
+
+def _bucket_problem(name: str) -> str | None:
+    if not _BUCKET.fullmatch(name):
+        return "is not 3-63 lower-case letters, digits, dots and dashes, starting and ending with a letter or digit"
+    if ".." in name or ".-" in name or "-." in name:
+        return "has a dot next to a dot or dash"
+    if re.fullmatch(r"\d+\.\d+\.\d+\.\d+", name):
+        return "looks like an IP address"
+    if name.startswith(_BUCKET_RESERVED[0]) or name.endswith(_BUCKET_RESERVED[1]):
+        return "uses a prefix or suffix AWS reserves"
+    return None
+
+
+def check_state_names(fleet: Fleet) -> Iterator[Finding]:
+    state = fleet.state
+    if state.backend != "s3":
+        return
+    problem = _bucket_problem(state.bucket) if isinstance(state.bucket, str) and state.bucket else None
+    if problem:
+        yield _finding("VAL114", f"state bucket {state.bucket!r} {problem}: S3 rejects the name",
+                       "name the bucket as S3 allows, e.g. mrc-tfstate", obj=state, field="bucket")
+    if isinstance(state.lock_table, str) and state.lock_table and not _TABLE.fullmatch(state.lock_table):
+        yield _finding("VAL115", f"lock_table {state.lock_table!r} is not a DynamoDB table name",
+                       "use 3-255 letters, digits, _ . and -", obj=state, field="lock_table")
+
+
+# tfgen writes Terraform JSON features of 1.0 (and the toolchain runs 1.0.3).
+MIN_TERRAFORM = Version(1, 0)
+
+
+def _lowest_admitted(constraint: str) -> Version:
+    """The smallest version a Terraform constraint admits (0.0.0 when nothing bounds it below)."""
+    try:
+        return Constraint.parse(constraint).lowest or Version(0)
+    except ValueError:
+        return Version(0)
+
+
+def check_terraform_version(fleet: Fleet) -> Iterator[Finding]:
+    value = fleet.terraform_version
+    if isinstance(value, str) and _VERSION_CONSTRAINT.match(value) and _lowest_admitted(value) < MIN_TERRAFORM:
+        yield _finding("VAL116", f"terraform_version {value!r} admits versions below 1.0; tfgen's output uses "
+                       "Terraform JSON features of 1.0", 'bound it below, e.g. ">= 1.0"', obj=fleet,
+                       field="terraform_version")
+
+
+_INSTANCE_TYPE = re.compile(r"[a-z][a-z0-9-]*[a-z0-9]\.[a-z0-9][a-z0-9-]*")
+_LABEL_NAME = re.compile(r"[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?")
+_DNS_SUBDOMAIN = re.compile(r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*")
+
+
+def _label_key_ok(key: str) -> bool:
+    prefix, slash, name = key.rpartition("/")
+    if slash and not (len(prefix) <= 253 and _DNS_SUBDOMAIN.fullmatch(prefix)):
+        return False
+    return bool(_LABEL_NAME.fullmatch(name))
+
+
+def check_node_group_values(fleet: Fleet) -> Iterator[Finding]:
+    for env, region, cluster, path in _clusters(fleet):
+        for group in cluster.node_groups.values():
+            where = f"{path}/{group.name}"
+            for kind in group.instance_types:
+                if not _INSTANCE_TYPE.fullmatch(kind):
+                    yield _finding("VAL156", f"instance type {kind!r} is not family.size",
+                                   "write an EC2 instance type such as t3.medium or m7g.2xlarge", path=where,
+                                   obj=group, field="instance_types")
+            for key, value in group.labels.items():
+                if not _label_key_ok(key):
+                    yield _finding("VAL157", f"node label key {key!r} is not a Kubernetes label key",
+                                   "use [prefix/]name: name up to 63 letters, digits, - _ . starting and ending "
+                                   "alphanumeric; prefix a DNS subdomain", path=where, obj=group, field="labels")
+                if value and not _LABEL_NAME.fullmatch(value):
+                    yield _finding("VAL157", f"node label value {value!r} of {key!r} is not a Kubernetes label "
+                                   "value", "use up to 63 letters, digits, - _ . starting and ending alphanumeric",
+                                   path=where, obj=group, field="labels")
+
+
+_ZONE_SUFFIX = re.compile(r"[a-z]|-[a-z0-9]+(?:-[a-z0-9]+)*")
+
+
+def check_zone_names(fleet: Fleet) -> Iterator[Finding]:
+    for env, region, cluster, path in _clusters(fleet):
+        for zone in cluster.network.availability_zones or ():
+            if zone.startswith(region.name) and not _ZONE_SUFFIX.fullmatch(zone[len(region.name):]):
+                yield _finding("VAL176", f"zone {zone!r} is not an availability zone name",
+                               f"write the region and the zone letter, e.g. {region.name}a", path=path,
+                               obj=cluster.network, field="availability_zones")
+
+
+def check_empty_regions(fleet: Fleet) -> Iterator[Finding]:
+    for env in fleet.environments.values():
+        for region in env.regions.values():
+            if not region.clusters:
+                yield _finding("VAL133", f"region {region.name} of {env.name} has no clusters; nothing would be "
+                               "built there", "add a cluster under `clusters:`, or remove the region",
+                               path=f"{env.name}/{region.name}", obj=region)
+
+
+def _aws_names(fleet: Fleet, env: Environment) -> dict[str, str]:
+    """AWS names tfgen gives an environment's objects (lower case: IAM names ignore case) -> the object."""
+    names = {naming.aws_name(fleet.project, env.name).lower(): env.name}
+    for region, cluster in env.clusters():
+        eks = naming.aws_name(fleet.project, env.name, region.name, cluster.name, limit=100)
+        names[eks.lower()] = f"{env.name}/{region.name}/{cluster.name}"
+    return names
+
+
+def check_aws_names_per_account(fleet: Fleet) -> Iterator[Finding]:
+    """Environments of one account share IAM (global) and regional name spaces."""
+    seen: dict[tuple[str | None, str], str] = {}
+    for env in fleet.environments.values():
+        account = env.account
+        for name, owner in sorted(_aws_names(fleet, env).items()):
+            other = seen.setdefault((account, name), owner)
+            if other != owner and other.split("/")[0] != env.name:
+                yield _finding("VAL183", f"{owner} and {other} get the same AWS name {name!r} in account "
+                               f"{account or '(unknown)'}: their IAM roles and clusters would collide",
+                               "rename one environment or cluster; AWS names join the parts with '-' and drop "
+                               "leading and trailing dashes", path=env.name, obj=env)
+                break
+
+
 RULES: tuple[Rule, ...] = (
     check_project,
     check_state,
@@ -424,4 +596,11 @@ RULES: tuple[Rule, ...] = (
     check_clusters,
     check_networks,
     check_names,
+    check_tags,
+    check_state_names,
+    check_terraform_version,
+    check_node_group_values,
+    check_zone_names,
+    check_empty_regions,
+    check_aws_names_per_account,
 )

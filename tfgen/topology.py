@@ -179,12 +179,30 @@ def _check_overlaps(env, graph, reach, strict) -> Iterator[Finding]:
                 yield _finding("NET211", f"VPC {data['cidr']} of {node} overlaps {other_data['cidr']} of {other}, "
                                "and the two are connected: AWS rejects routes between overlapping VPCs",
                                "give one of them a disjoint CIDR block", data, path=node, field="cidr")
+            elif _shared_peers(graph, node, other):
+                yield _overlap_at_shared_peer(graph, node, data, other, other_data)
             else:
                 yield _finding("NET212", f"VPC {data['cidr']} of {node} overlaps {other_data['cidr']} of {other}; "
                                "they are not connected now, but can never be",
                                "give one of them a disjoint CIDR block", data, path=node, field="cidr",
                                severity=Severity.ERROR if strict else Severity.WARNING)
         active.append((end, node, data))
+
+
+def _shared_peers(graph: nx.Graph, a: str, b: str) -> list[str]:
+    """VPCs peered with both `a` and `b`: their route tables would route both CIDRs."""
+    def peers(node):
+        return {n for _, n, d in graph.edges(node, data=True) if d["kind"] == "peering"}
+    return sorted(peers(a) & peers(b))
+
+
+def _overlap_at_shared_peer(graph: nx.Graph, node: str, data: dict, other: str, other_data: dict) -> Finding:
+    peer = _shared_peers(graph, node, other)[0]
+    how = ("two routes to one CIDR, which AWS rejects at apply" if data["cidr"] == other_data["cidr"]
+           else "overlapping routes, so part of one VPC's traffic goes to the other")
+    return _finding("NET213", f"VPC {data['cidr']} of {node} overlaps {other_data['cidr']} of {other}, and both "
+                    f"are peered with {peer}: its route tables would get {how}",
+                    "give one of them a disjoint CIDR block", data, path=node, field="cidr")
 
 
 def _check_links(env: Environment, graph, reach) -> Iterator[Finding]:

@@ -116,7 +116,7 @@ class Sandbox:
     ):
         self.fleet = fleet
         self.spec = spec
-        self.workdir = Path(workdir) if workdir else None
+        self.workdir = Path(workdir).resolve() if workdir else None
         self.port = port
         self.timeout = timeout
         self.parallelism = parallelism

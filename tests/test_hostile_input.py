@@ -1,0 +1,144 @@
+"""Input built to hurt: alias bombs, deep nesting, endless files, NUL bytes. Each
+ends in a SPEC finding with file:line, never a hang, a traceback or a write.
+Also YAML merge keys (`<<`), which real specs use to share settings."""
+
+from __future__ import annotations
+
+import pytest
+
+import tfgen
+from tfgen.cli import main
+from tfgen.errors import SpecError
+from tfgen.spec import MAX_DEPTH, MAX_SPEC_BYTES, MAX_VALUES
+from tests.conftest import write_spec
+
+GOOD = """\
+project: demo
+environments:
+  dev:
+    account_id: "123456789012"
+    hub: {region: us-east-1, cidr: 10.10.0.0/16}
+    regions:
+      us-east-2: {cidr: 10.11.0.0/16}
+"""
+
+
+def _alias_bomb(levels: int = 9) -> str:
+    lines = ['a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for i in range(1, levels + 1):
+        lines.append(f"a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 9) + "]")
+    return "\n".join(lines) + "\n"
+
+
+def _rejected(tmp_path, capsys, spec, code: str, line: int | None):
+    out = tmp_path / "out"
+    assert main(["build", str(spec), "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    where = f"{spec}:{line}:" if line else f"{spec}"
+    assert code in err and where in err and "fix:" in err and "Traceback" not in err, err
+    assert not out.exists(), "something was written"
+    assert main(["validate", str(spec)]) == 1
+    assert code in capsys.readouterr().out
+    return err
+
+
+def test_an_alias_bomb_is_a_finding_not_a_hang(tmp_path, capsys):
+    assert len(_alias_bomb()) < 1000
+    spec = write_spec(tmp_path, _alias_bomb())
+    err = _rejected(tmp_path, capsys, spec, "SPEC008", 6)
+    assert f"{MAX_VALUES:,}" in err
+
+
+def test_an_alias_that_contains_itself_is_a_finding(tmp_path, capsys):
+    spec = write_spec(tmp_path, "project: demo\nenvironments: &e {dev: *e}\n")
+    _rejected(tmp_path, capsys, spec, "SPEC008", 2)
+
+
+def test_a_kilobyte_of_brackets_is_a_finding_not_a_recursion_error(tmp_path, capsys):
+    spec = write_spec(tmp_path, "project: demo\nenvironments: " + "[" * 1000 + "]" * 1000 + "\n")
+    err = _rejected(tmp_path, capsys, spec, "SPEC007", 2)
+    assert f"deeper than {MAX_DEPTH}" in err
+
+
+def test_deep_nesting_through_aliases_is_a_finding(tmp_path, capsys):
+    nested = "[" * 40 + "x" + "]" * 40
+    spec = write_spec(tmp_path, f"project: demo\nx: &x {nested}\nenvironments: {{a: [[[[[[[[[[[[*x]]]]]]]]]]]]}}\n")
+    _rejected(tmp_path, capsys, spec, "SPEC007", None)
+
+
+def test_an_endless_file_is_a_finding(tmp_path, capsys):
+    _rejected(tmp_path, capsys, "/dev/zero", "SPEC006", 1)
+
+
+def test_a_spec_over_the_size_limit_is_a_finding_at_the_line_where_the_limit_falls(tmp_path, capsys):
+    spec = write_spec(tmp_path, GOOD + "# padding\n" * (MAX_SPEC_BYTES // 10 + 1))
+    _rejected(tmp_path, capsys, spec, "SPEC006", None)
+    with pytest.raises(SpecError) as caught:
+        tfgen.loads("x" * (MAX_SPEC_BYTES + 1), filename="big.yaml")
+    assert [f.code for f in caught.value.findings] == ["SPEC006"]
+
+
+def test_a_nul_byte_is_reported_at_its_line(tmp_path, capsys):
+    spec = tmp_path / "fleet.yaml"
+    spec.write_bytes(GOOD.replace("us-east-2: {", "us-east-2: {\0").encode())
+    err = _rejected(tmp_path, capsys, spec, "SPEC001", 7)
+    assert "NUL byte" in err
+
+
+def test_bad_utf8_names_its_line(tmp_path, capsys):
+    spec = tmp_path / "fleet.yaml"
+    spec.write_bytes(GOOD.encode().replace(b"dev:", b"d\xffv:"))
+    assert main(["validate", str(spec)]) == 2
+    err = capsys.readouterr().err
+    assert f"{spec}:3:" in err and "UTF-8" in err and "Traceback" not in err
+
+
+MERGED = """\
+project: demo
+environments:
+  dev:
+    account_id: "123456789012"
+    defaults:
+      node_groups:
+        workers: &workers {instance_types: [t3.medium], min: 1, max: 3, desired: 1}
+    hub: {region: us-east-1, cidr: 10.10.0.0/16}
+    regions:
+      us-east-2: &edge {cidr: 10.11.0.0/16, az_count: 2, nat: per_az}
+      us-west-2:
+        <<: *edge
+        cidr: 10.12.0.0/16
+      eu-west-1:
+        <<: [{cidr: 10.13.0.0/16, az_count: 1}, *edge]
+        node_groups:
+          big: {<<: *workers, max: 9}
+"""
+
+
+def test_merge_keys_merge_with_explicit_keys_winning():
+    fleet = tfgen.loads(MERGED, filename="fleet.yaml")
+    dev = fleet.environment("dev")
+    west = dev.region("us-west-2").cluster("edge").network
+    assert (west.cidr, west.az_count, west.nat) == ("10.12.0.0/16", 2, "per_az")
+    eu = dev.region("eu-west-1").cluster("edge")
+    assert (eu.network.cidr, eu.network.az_count, eu.network.nat) == ("10.13.0.0/16", 1, "per_az")
+    big = eu.node_groups["big"]
+    assert (big.min_size, big.max_size, big.instance_types) == (1, 9, ["t3.medium"])
+
+
+def test_merged_values_keep_the_line_they_were_written_on():
+    bad = MERGED.replace("nat: per_az}", "nat: bogus}")
+    findings = tfgen.validate(tfgen.loads(bad, filename="fleet.yaml"))
+    lines = sorted(f.origin.line for f in findings if f.code == "VAL161")
+    assert lines == [10, 10, 10], [f.format() for f in findings]
+
+
+def test_merging_a_non_mapping_names_the_merge(tmp_path, capsys):
+    spec = write_spec(tmp_path, GOOD.replace("us-east-2: {", "us-east-2: {<<: [1, 2], "))
+    err = _rejected(tmp_path, capsys, spec, "SPEC009", 7)
+    assert "merges mappings" in err
+
+
+def test_a_key_given_twice_beside_a_merge_is_still_a_duplicate():
+    with pytest.raises(SpecError) as caught:
+        tfgen.loads(MERGED.replace("cidr: 10.12.0.0/16", "cidr: 10.12.0.0/16\n        cidr: 10.14.0.0/16"))
+    assert [(f.code, f.origin.line) for f in caught.value.findings] == [("SPEC004", 14)]
