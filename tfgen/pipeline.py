@@ -11,7 +11,7 @@ from .emit import emit_fleet
 from .errors import Finding, FindingsError, Severity, StaleOutputError
 from .model import Fleet
 from .topology import check_topology
-from .write import Changes, diff_output, replace_file, write_output
+from .write import Changes, diff_output, write_output
 
 __all__ = ["Prepared", "BuildResult", "prepare", "validate", "emit_checked", "render", "build"]
 
@@ -96,7 +96,8 @@ def build(fleet: Fleet, out: str | Path = "out", *, check: bool = False, strict:
 
     With `check`, write nothing and raise `StaleOutputError` when `out` or the
     allocations file differ from what the fleet produces. A build that fails
-    writes nothing.
+    writes nothing: the output and the allocations record are swapped in
+    together (the record first), under a lock on `out`.
     """
     prepared, files = emit_checked(fleet, strict=strict)
     out = Path(out)
@@ -108,7 +109,5 @@ def build(fleet: Fleet, out: str | Path = "out", *, check: bool = False, strict:
         if stale:
             raise StaleOutputError(str(out), stale)
     else:
-        changes = write_output(files, out)
-        if lock_stale:
-            replace_file(lock_path, lock)
+        changes = write_output(files, out, record=(lock_path, lock) if lock_stale else None)
     return BuildResult(out, changes, prepared.warnings, [str(lock_path)] if lock_stale else [])
