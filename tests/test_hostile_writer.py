@@ -296,3 +296,33 @@ def test_a_file_tfgen_removes_in_the_same_run_is_not_called_foreign(tmp_path, ca
     captured = capsys.readouterr()
     assert "not tfgen's" not in captured.err and "1 removed" in captured.out, captured
     assert not (out / "development" / "retired.tf.json").exists()
+
+
+def _graph_with_cluster_named(name):
+    from tfgen.pipeline import prepare
+    from tfgen.topology import build_graph
+
+    graph = build_graph(prepare(tfgen.load(EXAMPLE)).fleet.environment("production"))
+    graph.nodes["production/us-east-2/edge"]["cluster"] = name
+    return graph
+
+
+_INJECTION = 'x"]\n  click production_us_east_1_hub href "javascript:alert(1)"\n  %%{init: {}}%%\n  a["<img src=x>'
+
+
+def test_mermaid_labels_cannot_add_a_click_link_or_directive():
+    from tfgen.diagram import to_mermaid
+
+    text = to_mermaid([_graph_with_cluster_named(_INJECTION)])
+    lines = text.splitlines()
+    assert not any(line.lstrip().startswith(("click", "%%", 'a["')) for line in lines), text
+    edge = next(line for line in lines if line.lstrip().startswith("production_us_east_2_edge["))
+    assert edge.count('"') == 2 and edge.endswith('"]') and "<img" not in edge, edge
+
+
+def test_dot_labels_stay_inside_their_string():
+    from tfgen.diagram import to_dot
+
+    text = to_dot([_graph_with_cluster_named('e" URL="javascript:alert(1)" x="\\')])
+    node = next(line for line in text.splitlines() if line.lstrip().startswith('"production/us-east-2/edge"'))
+    assert 'label="e\\" URL=\\"javascript:alert(1)\\" x=\\"\\\\ (edge)\\n10.21.0.0/16", shape=box' in node, node
