@@ -48,8 +48,12 @@ def prepare(fleet: Fleet, *, strict: bool = False) -> Prepared:
     wrong_types = check_types(fleet)
     if wrong_types:
         return Prepared(fleet, {}, wrong_types)  # allocation and the rules assume the declared types
-    allocation = allocate(fleet, read_allocations(fleet.allocations_file))
-    findings = allocation.findings + check_fleet(allocation.fleet, types_checked=True)
+    recorded = read_allocations(fleet.allocations_file)
+    if recorded.broken:
+        # Allocating past an unreadable record would move its VPC; every other check would see it moved.
+        return Prepared(fleet, {}, recorded.findings)
+    allocation = allocate(fleet, recorded)
+    findings = recorded.findings + allocation.findings + check_fleet(allocation.fleet, types_checked=True)
     findings += check_topology(allocation.fleet, strict=strict)
     return Prepared(allocation.fleet, allocation.record, findings)
 
