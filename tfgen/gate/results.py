@@ -16,6 +16,7 @@ _CHECKOV_TIMEOUT = 900
 CONFIGURATION_ONLY = {
     "CKV_TFGEN_1": "provider blocks are resolved away in a plan; checked on the configuration",
     "CKV_TFGEN_3": "a plan does not keep the provider argument as written; checked on the configuration",
+    "CKV_TFGEN_12": "provider blocks are resolved away in a plan, where CKV_TFGEN_8 reads the same tags in tags_all",
 }
 
 
@@ -25,7 +26,7 @@ class Suppression:
 
     reason: str
     check_id: str = ""
-    resources: tuple[str, ...] = ("*",)
+    resources: tuple[str, ...] = ()
     path: str = ""
     source: str = ""
 

@@ -64,7 +64,7 @@ def load_suppressions(path: str | Path) -> list[Suppression]:
         if not entry.get("id") or not str(entry.get("reason", "")).strip():
             raise PolicyError(f"{path}: every [[check]] needs an `id` and a one-line `reason`")
         found.append(Suppression(reason=entry["reason"], check_id=entry["id"],
-                                 resources=tuple(entry.get("resources", ["*"])), source=str(path)))
+                                 resources=_waived_resources(path, entry), source=str(path)))
     for entry in data.get("file", []):
         if not entry.get("path") or not str(entry.get("reason", "")).strip():
             raise PolicyError(f"{path}: every [[file]] needs a `path` and a one-line `reason`")
@@ -72,13 +72,40 @@ def load_suppressions(path: str | Path) -> list[Suppression]:
     return found
 
 
+# A waiver pattern starts with a literal resource type (`aws_eip.*`), so it can never
+# cover every resource: `*`, `*.*` or `aws_*` would waive a check on all of them.
+_WAIVABLE = re.compile(r"[a-z][a-z0-9_]*\.\S+")
+
+
+def _waived_resources(path: Path, entry: dict) -> tuple[str, ...]:
+    resources = entry.get("resources")
+    example = 'resources = ["aws_eip.*"]'
+    if not isinstance(resources, list) or not resources:
+        raise PolicyError(f"{path}: [[check]] {entry['id']} names no `resources`, which would waive it on every "
+                          f"resource; list the resources it is waived on, e.g. {example}")
+    for pattern in resources:
+        if not isinstance(pattern, str) or not _WAIVABLE.fullmatch(pattern):
+            raise PolicyError(f"{path}: [[check]] {entry['id']} is waived on {pattern!r}, which does not start with "
+                              f"a resource type and could match every resource; name the type, e.g. {example}")
+    return tuple(resources)
+
+
 # -- running checkov -------------------------------------------------------------
+
+# Credentials never reach checkov: `--policies` directories are Python that it runs.
+_SECRET_PREFIXES = ("AWS_", "ACTIONS_", "GITLAB_", "GITHUB_TOKEN", "GH_TOKEN", "CI_JOB_", "CI_REGISTRY_",
+                    "AZURE_", "ARM_", "GOOGLE_", "VAULT_", "TF_TOKEN_", "TFE_", "BC_", "PRISMA_", "CKV_", "CHECKOV_")
+_SECRET_SUFFIXES = ("_TOKEN", "_SECRET", "_PASSWORD", "_CREDENTIALS", "_API_KEY", "_ACCESS_KEY", "_PRIVATE_KEY")
+
+
+def _credential(name: str) -> bool:
+    upper = name.upper()
+    return upper.startswith(_SECRET_PREFIXES) or upper.endswith(_SECRET_SUFFIXES)
 
 
 def _checkov_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("BC_", "PRISMA_", "CKV_", "CHECKOV_")) and k.lower() not in
-           ("http_proxy", "https_proxy", "all_proxy", "no_proxy")}
+           if not _credential(k) and k.lower() not in ("http_proxy", "https_proxy", "all_proxy", "no_proxy")}
     env.update({
         "BC_SKIP_MAPPING": "TRUE",
         "CKV_SKIP_PACKAGE_UPDATE_CHECK": "TRUE",
