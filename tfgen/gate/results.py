@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import fnmatch
+import os
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 FORMATS = ("text", "json", "sarif", "junitxml")
@@ -85,7 +87,13 @@ class GateReport:
 
 def shown(path: Path) -> str:
     """A path as the user would type it: relative to the working directory when inside it."""
+    return _shown(str(path), os.getcwd())
+
+
+@lru_cache(maxsize=1024)
+def _shown(path: str, cwd: str) -> str:
+    # One gate run asks this for each of its results, and results share a few files.
     try:
-        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+        return Path(path).resolve().relative_to(Path(cwd).resolve()).as_posix()
     except ValueError:
-        return str(path)
+        return path
