@@ -326,3 +326,15 @@ def test_dot_labels_stay_inside_their_string():
     text = to_dot([_graph_with_cluster_named('e" URL="javascript:alert(1)" x="\\')])
     node = next(line for line in text.splitlines() if line.lstrip().startswith('"production/us-east-2/edge"'))
     assert 'label="e\\" URL=\\"javascript:alert(1)\\" x=\\"\\\\ (edge)\\n10.21.0.0/16", shape=box' in node, node
+
+
+def test_a_symlinked_lock_file_is_refused_and_its_target_untouched(tmp_path, capsys):
+    out = _built(tmp_path)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep")
+    os.symlink(victim, out / LOCK)
+    capsys.readouterr()
+    assert main(["build", str(EXAMPLE), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"{out / LOCK}: cannot open the build lock" in err and "Traceback" not in err, err
+    assert victim.read_text() == "keep" and (out / LOCK).is_symlink()

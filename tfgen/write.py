@@ -146,7 +146,11 @@ class _Out:
             if not create:
                 self._roots[name] = None
                 return None
-            os.mkdir(name, dir_fd=self.fd)
+            try:
+                os.mkdir(name, dir_fd=self.fd)
+            except OSError as exc:
+                raise TfgenError(f"{self.shown(name)}: cannot create it ({exc.strerror or exc}); nothing was "
+                                 f"changed. Make {self.path} writable, then build again") from None
             self.made.append(name)
         elif kind == "link":
             raise TfgenError(f"{self.shown(name)} is a symbolic link; tfgen writes and removes files only in real "
@@ -266,7 +270,11 @@ def _locked(out: _Out):
     then holds the lock of a removed file sees it is not the file at the path and retries."""
     deadline = time.monotonic() + LOCK_WAIT
     while True:
-        fd = os.open(LOCK, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o666, dir_fd=out.fd)
+        try:
+            fd = os.open(LOCK, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o666, dir_fd=out.fd)
+        except OSError as exc:
+            raise TfgenError(f"{out.path / LOCK}: cannot open the build lock ({exc.strerror or exc}); remove it if "
+                             f"it is a link or a directory, make {out.path} writable, then build again") from None
         try:
             while True:
                 try:
