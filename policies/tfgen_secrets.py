@@ -1,21 +1,31 @@
-"""CKV_TFGEN_8: no secret-looking values in user data or tags.
+"""CKV_TFGEN_8 / CKV_TFGEN_12: no secret-looking values in user data, tags or default_tags.
 
 Looks for AWS access key ids, private keys, and assignments of passwords,
 secrets, tokens and API keys to literal values. `${...}` references are not
 secrets (they point at a secret store or a generated value). Base64 user data
 given literally is decoded first. checkov cannot read output blocks of
 *.tf.json, so `tfgen check` scans outputs itself with the same patterns (TFGEN_9).
+
+The spec's `tags:` become every provider's `default_tags`, which a resource
+check never sees on *.tf.json: CKV_TFGEN_12 reads them on the provider block.
+On a plan, where providers are resolved away, CKV_TFGEN_8 sees the same tags
+in each resource's `tags_all`.
 """
 
 import base64
 import binascii
 
 from checkov.common.models.enums import CheckCategories, CheckResult
+from checkov.terraform.checks.provider.base_check import BaseProviderCheck
 from checkov.terraform.checks.resource.base_resource_check import BaseResourceCheck
 
 from tfgen_policy_support import blocks, looks_secret, strings, value
 
 USER_DATA = ("user_data", "user_data_base64")
+
+
+def _tag_texts(tags) -> list[str]:
+    return [f"{k}={v}" for k, v in tags.items() if not str(k).startswith("__")] if isinstance(tags, dict) else []
 
 
 def _decoded(text: str) -> str:
@@ -44,9 +54,7 @@ class SecretsInUserDataOrTags(BaseResourceCheck):
                 for text in strings(holder.get(key)):
                     texts.extend([text, _decoded(text)])
         for key in ("tags", "tags_all", "labels"):
-            tags = value(conf, key)
-            if isinstance(tags, dict):
-                texts.extend(f"{k}={v}" for k, v in tags.items() if not str(k).startswith("__"))
+            texts.extend(_tag_texts(value(conf, key)))
         found = [t for t in texts if t and looks_secret(t)]
         if found:
             self.evaluated_keys = [k for k in (*USER_DATA, "tags") if k in conf]
@@ -54,4 +62,25 @@ class SecretsInUserDataOrTags(BaseResourceCheck):
         return CheckResult.PASSED
 
 
+class SecretsInDefaultTags(BaseProviderCheck):
+    """CKV_TFGEN_12: the provider's default_tags hold no credentials."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            name="No secret-looking values (keys, passwords, tokens) in the provider's default_tags",
+            id="CKV_TFGEN_12",
+            categories=[CheckCategories.SECRETS],
+            supported_provider=["aws"],
+        )
+
+    def scan_provider_conf(self, conf: dict) -> CheckResult:
+        default_tags = value(conf, "default_tags") or {}
+        tags = value(default_tags, "tags") if isinstance(default_tags, dict) else None
+        if any(looks_secret(text) for text in _tag_texts(tags)):
+            self.evaluated_keys = ["default_tags/[0]/tags"]
+            return CheckResult.FAILED
+        return CheckResult.PASSED
+
+
 check = SecretsInUserDataOrTags()
+provider_check = SecretsInDefaultTags()

@@ -43,9 +43,11 @@ BAD = {
     "peering_routes_on_one_side": ("TFGEN_10", "aws_vpc_peering_connection.hub__edge"),
     "unencrypted_cluster": ("CKV_AWS_58", "aws_eks_cluster.hub"),
     "iam_wildcard_policy": ("CKV_TFGEN_11", "aws_iam_role_policy.flow_logs"),
+    "secret_in_default_tags": ("CKV_TFGEN_12", "provider.aws.us_east_2"),
 }
 TFGEN_POLICIES = {"CKV_TFGEN_1", "CKV_TFGEN_2", "CKV_TFGEN_3", "CKV_TFGEN_4", "CKV_TFGEN_5",
-                  "CKV2_TFGEN_6", "CKV2_TFGEN_7", "CKV_TFGEN_8", "TFGEN_9", "TFGEN_10", "CKV_TFGEN_11"}
+                  "CKV2_TFGEN_6", "CKV2_TFGEN_7", "CKV_TFGEN_8", "TFGEN_9", "TFGEN_10", "CKV_TFGEN_11",
+                  "CKV_TFGEN_12"}
 
 
 @pytest.fixture(scope="session")
@@ -307,3 +309,45 @@ def test_roots_are_found_below_out_or_at_out_itself(example_out, tmp_path):
     (tmp_path / "development" / ".terraform" / "modules" / "m" / "main.tf.json").write_text("{}")
     with pytest.raises(PolicyError, match="no \\*.tf.json root modules"):
         find_roots(tmp_path)
+
+
+@pytest.mark.parametrize("resources", [None, [], ["*"], ["*.*"], ["aws_*"], ["aws_eks_cluster.hub", "*"], "aws_eip.*"])
+def test_a_suppression_on_every_resource_is_refused(tmp_path, capsys, resources):
+    policies = tmp_path / "policies"
+    policies.mkdir()
+    line = "" if resources is None else f"resources = {json.dumps(resources)}\n"
+    (policies / "suppressions.toml").write_text(
+        f'[[check]]\nid = "CKV_TFGEN_5"\n{line}reason = "public endpoint is fine"\n')
+    out = tmp_path / "out"
+    shutil.copytree(FIXTURES / "public_eks_endpoint", out / "public_eks_endpoint")
+    assert main(["check", str(out), "--policies", str(policies)]) == 2
+    err = capsys.readouterr().err
+    assert str(policies / "suppressions.toml") in err and "CKV_TFGEN_5" in err and "resources" in err, err
+    assert "Traceback" not in err
+
+
+def test_a_suppression_naming_its_resources_is_accepted(tmp_path):
+    path = tmp_path / "suppressions.toml"
+    path.write_text('[[check]]\nid = "CKV_TFGEN_5"\nresources = ["aws_eks_cluster.hub"]\nreason = "lab"\n')
+    [waiver] = load_suppressions(path)
+    assert waiver.covers("CKV_TFGEN_5", "aws_eks_cluster.hub") and not waiver.covers("CKV_TFGEN_5", "aws_eks_cluster.edge")
+
+
+def test_checkov_and_user_policies_never_see_credentials(tmp_path, monkeypatch):
+    seen = tmp_path / "seen.json"
+    policies = tmp_path / "policies"
+    policies.mkdir()
+    (policies / "__init__.py").write_text("")
+    (policies / "spy.py").write_text(f"import json, os\nopen({str(seen)!r}, 'w').write(json.dumps(sorted(os.environ)))\n")
+    secrets = ["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "GITHUB_TOKEN", "GH_TOKEN",
+               "ACTIONS_RUNTIME_TOKEN", "ACTIONS_ID_TOKEN_REQUEST_URL", "CI_JOB_TOKEN", "GITLAB_TOKEN",
+               "NPM_TOKEN", "DB_PASSWORD", "CLIENT_SECRET", "ARM_CLIENT_SECRET", "my_api_token"]
+    for name in secrets:
+        monkeypatch.setenv(name, "s3cr3t-value")
+    monkeypatch.setenv("TFGEN_HARMLESS", "1")
+    out = tmp_path / "out"
+    shutil.copytree(FIXTURES / "good", out / "good")
+    check_output(out, policies=[policies])
+    names = set(json.loads(seen.read_text()))
+    assert not names & set(secrets), sorted(names & set(secrets))
+    assert "TFGEN_HARMLESS" in names and "PATH" in names

@@ -39,12 +39,15 @@ def test_graph_output_path_that_cannot_be_written_is_a_usage_error(tmp_path, cap
     assert "No such file or directory" in err and "fix:" in err and "Traceback" not in err
 
 
-def test_graph_of_a_spec_with_errors_draws_and_exits_1(tmp_path, capsys):
+@pytest.mark.parametrize("output", [False, True])
+def test_graph_of_a_spec_with_errors_is_refused_with_its_findings_and_writes_nothing(tmp_path, capsys, output):
     spec = tmp_path / "pool.yaml"
     shutil.copyfile(ROOT / "tests" / "bad_specs" / "pool-exhausted.yaml", spec)
-    assert main(["graph", str(spec)]) == 1
+    target = tmp_path / "graph.mmd"
+    assert main(["graph", str(spec)] + (["--output", str(target)] if output else [])) == 1
     captured = capsys.readouterr()
-    assert captured.out.startswith("flowchart LR") and "tfgen validate" in captured.err
+    assert captured.out == "" and not target.exists()
+    assert "NET202" in captured.err and f"{spec}:" in captured.err and "nothing was written" in captured.err
 
 
 def test_a_manifest_listing_paths_outside_the_output_is_refused(tmp_path, capsys):

@@ -168,17 +168,16 @@ def _graph(args) -> int:
     from .topology import build_graph
 
     prepared = prepare(_load(args.spec))
+    if prepared.errors:
+        raise FindingsError(prepared.findings)  # a picture of an invalid network would be taken as a valid one
     names = args.env or sorted(prepared.fleet.environments)
     graphs = [build_graph(prepared.fleet.environment(name)) for name in names]
     text = {"mermaid": to_mermaid, "dot": to_dot, "svg": to_svg}[args.format](graphs)
+    _print_findings(prepared.warnings)
     if args.output:
         Path(args.output).write_text(text)
     else:
         sys.stdout.write(text)
-    if prepared.errors:
-        print(f"tfgen: the spec has {len(prepared.errors)} error(s); run `tfgen validate {args.spec}`",
-              file=sys.stderr)
-        return 1
     return 0
 
 

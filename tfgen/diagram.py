@@ -1,7 +1,9 @@
 """The topology as a picture: Mermaid and Graphviz DOT text, SVG through Graphviz.
 
 Reads the graphs `tfgen.topology.build_graph` makes (plain node and edge
-attributes), so it needs no networkx of its own.
+attributes), so it needs no networkx of its own. Names come from the user, and
+a diagram is often rendered where links run (a README, a wiki), so every name
+is escaped for the format: no name can end a label and add a `click` link.
 """
 
 from __future__ import annotations
@@ -21,12 +23,35 @@ def _id(node: str) -> str:
     return re.sub(r"[^A-Za-z0-9_]", "_", node)
 
 
-def _label(data: dict) -> str:
+_MERMAID_PLAIN = re.compile(r"[A-Za-z0-9 ._/:()-]")
+
+
+def _lines(data: dict) -> list[str]:
     if data["kind"] == "tgw":
-        return f"TGW {data['region']}"
+        return [f"TGW {data['region']}"]
     cidr = data["cidr"] or "no cidr"
     name = data["cluster"] if data["cluster"] == data["role"] else f"{data['cluster']} ({data['role']})"
-    return f"{name}<br/>{cidr}"
+    return [str(name), str(cidr)]
+
+
+def _mermaid_text(text: object) -> str:
+    """`text` as Mermaid label text: anything but plain characters becomes an entity code, so a
+    name can close no quote or bracket and start no directive (`click`, `%%{init}`, HTML)."""
+    return "".join(c if _MERMAID_PLAIN.fullmatch(c) else f"#{ord(c)};" for c in str(text))
+
+
+def _dot_text(text: object) -> str:
+    """`text` inside a DOT double-quoted string."""
+    return (str(text).replace("\\", "\\\\").replace('"', '\\"')
+            .replace("\r", "").replace("\n", "\\n"))
+
+
+def _mermaid_label(data: dict) -> str:
+    return "<br/>".join(_mermaid_text(line) for line in _lines(data))
+
+
+def _dot_label(data: dict) -> str:
+    return "\\n".join(_dot_text(line) for line in _lines(data))
 
 
 def _regions(graph) -> dict[str, list[tuple[str, dict]]]:
@@ -46,11 +71,12 @@ def to_mermaid(graphs: list) -> str:
     lines = ["flowchart LR"]
     for graph in graphs:
         env = graph.graph["environment"]
-        lines.append(f'  subgraph {_id(env)}["{env} ({graph.graph["connectivity"]})"]')
+        title = _mermaid_text(f'{env} ({graph.graph["connectivity"]})')
+        lines.append(f'  subgraph {_id(env)}["{title}"]')
         for region, nodes in _regions(graph).items():
-            lines.append(f'    subgraph {_id(env + "/" + region)}["{region}"]')
+            lines.append(f'    subgraph {_id(env + "/" + region)}["{_mermaid_text(region)}"]')
             for node, data in nodes:
-                label = _label(data)
+                label = _mermaid_label(data)
                 if data["kind"] == "tgw":
                     lines.append(f'      {_id(node)}{{{{"{label}"}}}}')
                 elif data["role"] == "hub":
@@ -70,20 +96,19 @@ def to_dot(graphs: list) -> str:
     lines = ["graph tfgen {", "  rankdir=LR;", '  node [fontname="Helvetica", fontsize=10];']
     for graph in graphs:
         env = graph.graph["environment"]
-        lines.append(f'  subgraph "cluster_{env}" {{')
-        lines.append(f'    label="{env} ({graph.graph["connectivity"]})";')
+        lines.append(f'  subgraph "cluster_{_dot_text(env)}" {{')
+        lines.append(f'    label="{_dot_text(env)} ({_dot_text(graph.graph["connectivity"])})";')
         for region, nodes in _regions(graph).items():
-            lines.append(f'    subgraph "cluster_{env}/{region}" {{')
-            lines.append(f'      label="{region}"; style=rounded;')
+            lines.append(f'    subgraph "cluster_{_dot_text(env)}/{_dot_text(region)}" {{')
+            lines.append(f'      label="{_dot_text(region)}"; style=rounded;')
             for node, data in nodes:
                 shape = "hexagon" if data["kind"] == "tgw" else ("doubleoctagon" if data["role"] == "hub" else "box")
-                label = _label(data).replace("<br/>", "\\n")
-                lines.append(f'      "{node}" [label="{label}", shape={shape}];')
+                lines.append(f'      "{_dot_text(node)}" [label="{_dot_label(data)}", shape={shape}];')
             lines.append("    }")
         lines.append("  }")
         for a, b, data in _edges(graph):
             style = {"peering": "solid", "attachment": "dashed", "tgw-peering": "bold"}[data["kind"]]
-            lines.append(f'  "{a}" -- "{b}" [label="{_EDGE_LABEL[data["kind"]]}", style={style}];')
+            lines.append(f'  "{_dot_text(a)}" -- "{_dot_text(b)}" [label="{_EDGE_LABEL[data["kind"]]}", style={style}];')
     lines.append("}")
     return "\n".join(lines) + "\n"
 

@@ -13,7 +13,7 @@ from .errors import Finding, FindingsError, Severity, StaleOutputError
 from .model import Fleet
 from .platform_checks import check_platform
 from .topology import check_topology
-from .write import Changes, diff_output, replace_file, write_output
+from .write import Changes, diff_output, write_output
 
 __all__ = ["Prepared", "BuildResult", "prepare", "validate", "emit_checked", "render", "build"]
 
@@ -52,8 +52,12 @@ def prepare(fleet: Fleet, *, strict: bool = False) -> Prepared:
     wrong_types = check_types(fleet)
     if wrong_types:
         return Prepared(fleet, {}, wrong_types)  # allocation and the rules assume the declared types
-    allocation = allocate(fleet, read_allocations(fleet.allocations_file))
-    findings = allocation.findings + check_fleet(allocation.fleet, types_checked=True)
+    recorded = read_allocations(fleet.allocations_file)
+    if recorded.broken:
+        # Allocating past an unreadable record would move its VPC; every other check would see it moved.
+        return Prepared(fleet, {}, recorded.findings)
+    allocation = allocate(fleet, recorded)
+    findings = recorded.findings + allocation.findings + check_fleet(allocation.fleet, types_checked=True)
     findings += check_platform(allocation.fleet)
     findings += check_topology(allocation.fleet, strict=strict)
     documents = {}
@@ -105,7 +109,8 @@ def build(fleet: Fleet, out: str | Path = "out", *, check: bool = False, strict:
 
     With `check`, write nothing and raise `StaleOutputError` when `out` or the
     allocations file differ from what the fleet produces. A build that fails
-    writes nothing.
+    writes nothing: the output and the allocations record are swapped in
+    together (the record first), under a lock on `out`.
     """
     prepared, files = emit_checked(fleet, strict=strict)
     out = Path(out)
@@ -117,7 +122,5 @@ def build(fleet: Fleet, out: str | Path = "out", *, check: bool = False, strict:
         if stale:
             raise StaleOutputError(str(out), stale)
     else:
-        changes = write_output(files, out)
-        if lock_stale:
-            replace_file(lock_path, lock)
+        changes = write_output(files, out, record=(lock_path, lock) if lock_stale else None)
     return BuildResult(out, changes, prepared.warnings, [str(lock_path)] if lock_stale else [])

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import fnmatch
+import os
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 FORMATS = ("text", "json", "sarif", "junitxml")
@@ -16,6 +18,7 @@ _CHECKOV_TIMEOUT = 900
 CONFIGURATION_ONLY = {
     "CKV_TFGEN_1": "provider blocks are resolved away in a plan; checked on the configuration",
     "CKV_TFGEN_3": "a plan does not keep the provider argument as written; checked on the configuration",
+    "CKV_TFGEN_12": "provider blocks are resolved away in a plan, where CKV_TFGEN_8 reads the same tags in tags_all",
 }
 
 
@@ -25,7 +28,7 @@ class Suppression:
 
     reason: str
     check_id: str = ""
-    resources: tuple[str, ...] = ("*",)
+    resources: tuple[str, ...] = ()
     path: str = ""
     source: str = ""
 
@@ -84,7 +87,13 @@ class GateReport:
 
 def shown(path: Path) -> str:
     """A path as the user would type it: relative to the working directory when inside it."""
+    return _shown(str(path), os.getcwd())
+
+
+@lru_cache(maxsize=1024)
+def _shown(path: str, cwd: str) -> str:
+    # One gate run asks this for each of its results, and results share a few files.
     try:
-        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+        return Path(path).resolve().relative_to(Path(cwd).resolve()).as_posix()
     except ValueError:
-        return str(path)
+        return path

@@ -64,7 +64,7 @@ def load_suppressions(path: str | Path) -> list[Suppression]:
         if not entry.get("id") or not str(entry.get("reason", "")).strip():
             raise PolicyError(f"{path}: every [[check]] needs an `id` and a one-line `reason`")
         found.append(Suppression(reason=entry["reason"], check_id=entry["id"],
-                                 resources=tuple(entry.get("resources", ["*"])), source=str(path)))
+                                 resources=_waived_resources(path, entry), source=str(path)))
     for entry in data.get("file", []):
         if not entry.get("path") or not str(entry.get("reason", "")).strip():
             raise PolicyError(f"{path}: every [[file]] needs a `path` and a one-line `reason`")
@@ -72,13 +72,40 @@ def load_suppressions(path: str | Path) -> list[Suppression]:
     return found
 
 
+# A waiver pattern starts with a literal resource type (`aws_eip.*`), so it can never
+# cover every resource: `*`, `*.*` or `aws_*` would waive a check on all of them.
+_WAIVABLE = re.compile(r"[a-z][a-z0-9_]*\.\S+")
+
+
+def _waived_resources(path: Path, entry: dict) -> tuple[str, ...]:
+    resources = entry.get("resources")
+    example = 'resources = ["aws_eip.*"]'
+    if not isinstance(resources, list) or not resources:
+        raise PolicyError(f"{path}: [[check]] {entry['id']} names no `resources`, which would waive it on every "
+                          f"resource; list the resources it is waived on, e.g. {example}")
+    for pattern in resources:
+        if not isinstance(pattern, str) or not _WAIVABLE.fullmatch(pattern):
+            raise PolicyError(f"{path}: [[check]] {entry['id']} is waived on {pattern!r}, which does not start with "
+                              f"a resource type and could match every resource; name the type, e.g. {example}")
+    return tuple(resources)
+
+
 # -- running checkov -------------------------------------------------------------
+
+# Credentials never reach checkov: `--policies` directories are Python that it runs.
+_SECRET_PREFIXES = ("AWS_", "ACTIONS_", "GITLAB_", "GITHUB_TOKEN", "GH_TOKEN", "CI_JOB_", "CI_REGISTRY_",
+                    "AZURE_", "ARM_", "GOOGLE_", "VAULT_", "TF_TOKEN_", "TFE_", "BC_", "PRISMA_", "CKV_", "CHECKOV_")
+_SECRET_SUFFIXES = ("_TOKEN", "_SECRET", "_PASSWORD", "_CREDENTIALS", "_API_KEY", "_ACCESS_KEY", "_PRIVATE_KEY")
+
+
+def _credential(name: str) -> bool:
+    upper = name.upper()
+    return upper.startswith(_SECRET_PREFIXES) or upper.endswith(_SECRET_SUFFIXES)
 
 
 def _checkov_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("BC_", "PRISMA_", "CKV_", "CHECKOV_")) and k.lower() not in
-           ("http_proxy", "https_proxy", "all_proxy", "no_proxy")}
+           if not _credential(k) and k.lower() not in ("http_proxy", "https_proxy", "all_proxy", "no_proxy")}
     env.update({
         "BC_SKIP_MAPPING": "TRUE",
         "CKV_SKIP_PACKAGE_UPDATE_CHECK": "TRUE",
@@ -152,15 +179,21 @@ _KEY = re.compile(r'^(\s*)"([^"]+)"\s*:\s*[\[{]')
 
 
 class _Locator:
-    """Finds `type.name` addresses in a root's pretty-printed `*.tf.json` files."""
+    """Finds `type.name` addresses in a root's pretty-printed `*.tf.json` files.
+
+    One pass over each file's lines records every key with its enclosing key, so
+    each question afterwards is a lookup: a gate over N resources stays O(N)."""
 
     def __init__(self, root: Path):
         self.lines: dict[Path, list[str]] = {
             p: p.read_text(errors="replace").splitlines()
             for p in sorted(root.resolve().glob("*.tf.json")) if not p.name.endswith(OVERRIDE_SUFFIX)
         }
+        self._keys: dict[Path, dict[tuple[str | None, str], int]] = {}
+        self._parents: dict[Path, dict[int, str | None]] = {}
         self.addresses: dict[str, tuple[Path, int]] = {}
         for path, lines in self.lines.items():
+            self._index(path, lines)
             try:
                 document = json.loads("\n".join(lines))
             except ValueError:
@@ -169,20 +202,33 @@ class _Locator:
                 for type_, items in (document.get(block) or {}).items():
                     for name in items if isinstance(items, dict) else {}:
                         prefix = "data." if block == "data" else ""
-                        self.addresses[f"{prefix}{type_}.{name}"] = (path, self.line_of(lines, type_, name))
+                        self.addresses[f"{prefix}{type_}.{name}"] = (path, self.line_in(path, type_, name))
 
-    @staticmethod
-    def line_of(lines: list[str], type_: str, name: str) -> int | None:
-        type_line = None
+    def _index(self, path: Path, lines: list[str]) -> None:
+        keys: dict[tuple[str | None, str], int] = {}
+        parents: dict[int, str | None] = {}
+        stack: list[tuple[int, str]] = []  # (indent, key) of the blocks open at this line
         for number, line in enumerate(lines, 1):
             match = _KEY.match(line)
             if not match:
                 continue
-            if match.group(2) == type_:
-                type_line = number
-            elif match.group(2) == name and type_line is not None:
-                return number
-        return type_line
+            indent, key = len(match.group(1)), match.group(2)
+            while stack and stack[-1][0] >= indent:
+                stack.pop()
+            parent = stack[-1][1] if stack else None
+            parents[number] = parent
+            keys.setdefault((parent, key), number)
+            stack.append((indent, key))
+        self._keys[path] = keys
+        self._parents[path] = parents
+
+    def line_in(self, path: Path, parent: str, key: str) -> int | None:
+        """The line where block `key` opens inside block `parent` (else where `parent` opens)."""
+        keys = self._keys.get(path, {})
+        line = keys.get((parent, key))
+        if line is None:
+            line = next((n for (_, k), n in keys.items() if k == parent), None)
+        return line
 
     def alias_at(self, path: Path, line: int) -> str | None:
         """The `alias` of the provider block starting at `line`."""
@@ -197,16 +243,7 @@ class _Locator:
 
     def type_at(self, path: Path, line: int) -> str | None:
         """The resource type whose block encloses `line` (checkov reports Python-check results as `resource.<name>`)."""
-        lines = self.lines.get(path, [])
-        if not 0 < line <= len(lines):
-            return None
-        match = _KEY.match(lines[line - 1])
-        indent = len(match.group(1)) if match else len(lines[line - 1]) - len(lines[line - 1].lstrip())
-        for number in range(line - 1, 0, -1):
-            outer = _KEY.match(lines[number - 1])
-            if outer and len(outer.group(1)) < indent:
-                return outer.group(2)
-        return None
+        return self._parents.get(path, {}).get(line)
 
 
 # -- the gate ---------------------------------------------------------------------
@@ -246,12 +283,16 @@ def check_output(
         plans = _plan_roots(report, roots, workdir) if plan else {}
         raw, seconds = scan.result()
     report.checkov_seconds += seconds
+    resolved: dict[str, Path] = {}
     for item in raw:
         for error in item.get("results", {}).get("parsing_errors", []) or []:
             _note_unreadable(report, Path(error), suppressions)
         for status, key in ((PASSED, "passed_checks"), (FAILED, "failed_checks")):
             for record in item.get("results", {}).get(key, []) or []:
-                path = Path(record.get("file_abs_path") or "").resolve()
+                name = record.get("file_abs_path") or ""
+                if name not in resolved:
+                    resolved[name] = Path(name).resolve()
+                path = resolved[name]
                 env = by_dir.get(path.parent)
                 if env is None:
                     continue
@@ -381,7 +422,7 @@ def _scan_modules(report: GateReport, locators: dict[str, _Locator], suppression
             if address.startswith("output."):
                 name = address.split(".", 1)[1]
                 path = next((p for p, d in documents.items() if name in (d.get("output") or {})), None)
-                line = locator.line_of(locator.lines[path], "output", name) if path else None
+                line = locator.line_in(path, "output", name) if path else None
             record = {"check_id": rule, "check_name": tfgen_module_rules.RULES[rule], "resource": address}
             report.results.append(_result(record, PASSED if passed else FAILED, env, path or report.roots[env],
                                           locator, "tfgen", suppressions, located=(path or report.roots[env], line)))
