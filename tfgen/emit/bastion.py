@@ -24,6 +24,8 @@ __all__ = ["emit_bastion", "bastion_instance", "ANYWHERE"]
 
 ANYWHERE = "0.0.0.0/0"
 _SSM_CORE = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
+# IMDSv2 only, one hop: a container on the instance cannot reach its credentials.
+_IMDSV2 = {"http_endpoint": "enabled", "http_tokens": "required", "http_put_response_hop_limit": 1}
 
 
 def bastion_instance(ctx: EnvironmentContext) -> str:
@@ -60,6 +62,7 @@ def emit_bastion(ctx: EnvironmentContext) -> Document:
         name=name, description=f"AMI of {name}, resolved by EC2 at launch",
         image_id=bastion.ami,
         update_default_version=True,
+        metadata_options=_IMDSV2,
     )
     subnet = hub.layout.private[0]
     doc.resource(
@@ -72,7 +75,7 @@ def emit_bastion(ctx: EnvironmentContext) -> Document:
         iam_instance_profile=ref(f"{profile}.name"),
         monitoring=True,
         ebs_optimized=True,
-        metadata_options={"http_endpoint": "enabled", "http_tokens": "required", "http_put_response_hop_limit": 1},
+        metadata_options=_IMDSV2,
         root_block_device={"volume_type": "gp3", "volume_size": 20, "encrypted": True, "delete_on_termination": True},
         tags={"Name": name},
     )

@@ -32,7 +32,7 @@ def emit_state_root(fleet: Fleet) -> dict[str, dict]:
         return {}
     region = state.region
     tags = dict(fleet.tags)
-    tags.update({"Project": fleet.project, "ManagedBy": "tfgen", "Purpose": "terraform-state"})
+    tags.update({"Project": fleet.project, "Environment": "shared", "ManagedBy": "tfgen", "Purpose": "terraform-state"})
 
     terraform = Document()
     terraform.terraform(
