@@ -43,9 +43,20 @@ BAD = {
     "peering_routes_on_one_side": ("TFGEN_10", "aws_vpc_peering_connection.hub__edge"),
     "unencrypted_cluster": ("CKV_AWS_58", "aws_eks_cluster.hub"),
     "iam_wildcard_policy": ("CKV_TFGEN_11", "aws_iam_role_policy.flow_logs"),
+    "instance_with_imdsv1": ("CKV_TFGEN_13", "aws_instance.bastion"),
+    "instance_with_public_ip": ("CKV_TFGEN_13", "aws_instance.bastion"),
+    "instance_with_key_pair": ("CKV_TFGEN_13", "aws_instance.bastion"),
+    "bastion_with_ingress_rule": ("TFGEN_14", "aws_security_group.bastion"),
+    "bastion_with_inline_ingress": ("TFGEN_14", "aws_security_group.bastion"),
+    "wildcard_access_entry": ("CKV_TFGEN_15", "aws_eks_access_entry.admins"),
+    "wildcard_cluster_admin": ("CKV_TFGEN_15", "aws_eks_access_policy_association.admins_cluster_admin"),
+    # the hub path (an API security group admitting a CIDR) on a public endpoint: CKV_TFGEN_5 refuses
+    # every public endpoint, so it needs no rule of its own
+    "public_endpoint_on_the_hub_path": ("CKV_TFGEN_5", "aws_eks_cluster.hub"),
 }
 TFGEN_POLICIES = {"CKV_TFGEN_1", "CKV_TFGEN_2", "CKV_TFGEN_3", "CKV_TFGEN_4", "CKV_TFGEN_5",
-                  "CKV2_TFGEN_6", "CKV2_TFGEN_7", "CKV_TFGEN_8", "TFGEN_9", "TFGEN_10", "CKV_TFGEN_11"}
+                  "CKV2_TFGEN_6", "CKV2_TFGEN_7", "CKV_TFGEN_8", "TFGEN_9", "TFGEN_10", "CKV_TFGEN_11",
+                  "CKV_TFGEN_13", "TFGEN_14", "CKV_TFGEN_15"}
 
 
 @pytest.fixture(scope="session")
