@@ -86,6 +86,62 @@ def _thumbprint(body: dict) -> None:
     body["thumbprint_list"] = [EKS_OIDC_THUMBPRINT]
 
 
+def _one(block) -> dict:
+    """A nested block given as an object or a one-element list."""
+    return (block[0] if block else {}) if isinstance(block, list) else (block or {})
+
+
+def _fold_versioning(body: dict) -> dict | None:
+    status = _one(body.get("versioning_configuration")).get("status")
+    return {"versioning": {"enabled": status == "Enabled"}} if status in ("Enabled", "Suspended") else None
+
+
+def _fold_encryption(body: dict) -> dict | None:
+    rule = _one(body.get("rule"))
+    default = _one(rule.get("apply_server_side_encryption_by_default"))
+    if not default or set(rule) - {"apply_server_side_encryption_by_default", "bucket_key_enabled"}:
+        return None
+    return {"server_side_encryption_configuration": {"rule": rule}}
+
+
+_LIFECYCLE_FIELDS = {"id", "status", "filter", "abort_incomplete_multipart_upload", "noncurrent_version_expiration",
+                     "expiration"}
+
+
+def _fold_lifecycle(body: dict) -> dict | None:
+    rules = []
+    for rule in _as_list(body.get("rule")):
+        filter_ = _one(rule.get("filter"))
+        if set(rule) - _LIFECYCLE_FIELDS or set(filter_) - {"prefix"}:
+            return None  # transitions, tag filters, ...: not folded, left out
+        old = {"id": rule.get("id"), "enabled": rule.get("status") == "Enabled"}
+        if filter_.get("prefix"):
+            old["prefix"] = filter_["prefix"]
+        if "abort_incomplete_multipart_upload" in rule:
+            old["abort_incomplete_multipart_upload_days"] = _one(
+                rule["abort_incomplete_multipart_upload"]).get("days_after_initiation")
+        if "noncurrent_version_expiration" in rule:
+            old["noncurrent_version_expiration"] = {
+                "days": _one(rule["noncurrent_version_expiration"]).get("noncurrent_days")}
+        if "expiration" in rule:
+            old["expiration"] = {k: v for k, v in _one(rule["expiration"]).items()
+                                 if k in ("days", "date", "expired_object_delete_marker")}
+        rules.append(old)
+    return {"lifecycle_rule": rules} if rules else None
+
+
+# S3 settings 4.0 split into their own resources, which 3.x sets on the bucket: type -> (fold, how).
+_BUCKET_FOLDS = {
+    "aws_s3_bucket_versioning": (_fold_versioning, "as the bucket's `versioning` block"),
+    "aws_s3_bucket_server_side_encryption_configuration": (
+        _fold_encryption, "as the bucket's `server_side_encryption_configuration` block"),
+    "aws_s3_bucket_lifecycle_configuration": (_fold_lifecycle, "as the bucket's `lifecycle_rule` blocks"),
+}
+_BUCKET_REF = re.compile(r"^\$\{(aws_s3_bucket\.[A-Za-z0-9_-]+)\.(?:id|bucket)\}$")
+# Argument features whose block is required: the resource cannot go without it, so it is left out whole.
+_REQUIRED_ARGUMENTS = {"aws_s3_bucket_ownership_controls.rule=BucketOwnerEnforced"}
+
+
 # Argument features an older provider can express another way: feature key -> (rewrite, how).
 _ARGUMENT_REWRITES = {
     "aws_instance.launch_template": (_launch_template_ami, "the launch template's image_id as `ami`"),
@@ -105,6 +161,8 @@ def lower(documents: dict[str, dict], target: Version = OFFLINE, *,
     changes: list[LeftOut] = []
     dropped: set[str] = set()
     renamed: list[tuple[str, str]] = []
+    bodies = {f"{type_}.{name}": body for document in docs.values()
+              for type_, items in document.get("resource", {}).items() for name, body in items.items()}
     for document in docs.values():
         resources = document.get("resource", {})
         for type_ in list(resources):
@@ -129,7 +187,17 @@ def lower(documents: dict[str, dict], target: Version = OFFLINE, *,
                         changes.append(LeftOut(address, how, "rewritten", reason))
                         renamed.append((address, f"{new_type}.{name}"))
                         break
-                    if key == type_:
+                    if key == type_ and type_ in _BUCKET_FOLDS:
+                        fold, how = _BUCKET_FOLDS[type_]
+                        match = _BUCKET_REF.match(str(body.get("bucket", "")))
+                        folded = fold(body) if match and match.group(1) in bodies else None
+                        if folded is not None:
+                            bodies[match.group(1)].update(folded)
+                            del resources[type_][name]
+                            changes.append(LeftOut(address, how, "rewritten", reason))
+                            renamed.append((address, match.group(1)))
+                            break
+                    if key == type_ or key in _REQUIRED_ARGUMENTS:
                         del resources[type_][name]
                         dropped.add(address)
                         changes.append(LeftOut(address, type_, "left out", reason))

@@ -145,6 +145,8 @@ def _f(key: str, minimum: str, what: str) -> Feature:
 FEATURES: tuple[Feature, ...] = (
     _f("provider.default_tags", "3.38.0", "provider-level default_tags"),
     _f("aws_instance.launch_template", "3.51.0", "instances launched from a launch template"),
+    _f("aws_s3_bucket_ownership_controls.rule=BucketOwnerEnforced", "3.69.0",
+       "S3 object ownership BucketOwnerEnforced (ACLs disabled)"),
     _f("aws_s3_bucket_versioning", "4.0.0", "S3 bucket settings as their own resources (4.0 split aws_s3_bucket)"),
     _f("aws_s3_bucket_server_side_encryption_configuration", "4.0.0", "S3 default encryption as a resource"),
     _f("aws_s3_bucket_lifecycle_configuration", "4.0.0", "S3 lifecycle rules as a resource"),
@@ -211,12 +213,22 @@ def uses(type_: str, body: dict) -> list[str]:
         elif pattern == "absent":
             hit = not present
         else:
-            value = body.get(argument)
-            hit = isinstance(value, str) and (
-                value.startswith(pattern[:-1]) if pattern.endswith("*") else value == pattern)
+            hit = any(value.startswith(pattern[:-1]) if pattern.endswith("*") else value == pattern
+                      for value in _strings(body.get(argument)))
         if hit:
             found.append(key)
     return found
+
+
+def _strings(value) -> list[str]:
+    """The strings of an argument: itself, or those inside its block (`rule.object_ownership`)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for inner in value.values() for s in _strings(inner)]
+    if isinstance(value, list):
+        return [s for inner in value for s in _strings(inner)]
+    return []
 
 
 def features_of(documents: dict[str, dict]) -> dict[str, list[str]]:
