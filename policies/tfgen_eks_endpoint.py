@@ -2,6 +2,12 @@
 
 `endpoint_public_access` defaults to true in every AWS provider, so it must be
 set to false explicitly, with `endpoint_private_access` true.
+
+This is also the rule for the GitOps hub path: an edge's API security group
+admits the hub VPC's CIDR (and the hub's admits the bastion), which is safe
+only while the endpoint is private. CKV_TFGEN_5 refuses every public endpoint,
+so it covers the clusters on that path without a rule of its own (fixture
+`public_endpoint_on_the_hub_path`).
 """
 
 from checkov.common.models.enums import CheckCategories, CheckResult

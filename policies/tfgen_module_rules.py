@@ -6,6 +6,8 @@ with the other policies and finds no checks in it.
 
     TFGEN_9   no secret-looking values in outputs
     TFGEN_10  every VPC peering has routes in the requester's VPC and the accepter's VPC
+    TFGEN_14  a security group of an EC2 instance admits nothing (the bastion is reached
+              through Session Manager, which dials out)
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ else:  # loaded by checkov from the policy directory
 RULES = {
     "TFGEN_9": "No secret-looking values (keys, passwords, tokens) in outputs",
     "TFGEN_10": "VPC peering has routes on both sides: a route table of each VPC routes to the peer",
+    "TFGEN_14": "Security group of an EC2 instance has no ingress (inline, aws_security_group_rule or "
+                "aws_vpc_security_group_ingress_rule)",
 }
 _REFERENCE = re.compile(r"\$\{([a-z0-9_]+\.[A-Za-z0-9_-]+)(?:\.[A-Za-z0-9_]+)*\}")
 
@@ -37,6 +41,7 @@ def evaluate(documents: list[dict]) -> Iterator[tuple[str, str, bool]]:
         leaked = any(looks_secret(text) for text in strings((body or {}).get("value")))
         yield "TFGEN_9", f"output.{name}", not leaked
     yield from _peering_routes(resources)
+    yield from _instance_groups(resources)
 
 
 def _target(value) -> str | None:
@@ -65,3 +70,29 @@ def _peering_routes(resources: dict[str, dict]) -> Iterator[tuple[str, str, bool
         sides = {_target(body.get("vpc_id")), _target(body.get("peer_vpc_id"))}
         routed = vpcs_routed.get(address, set())
         yield "TFGEN_10", address, None not in sides and sides <= routed
+
+
+def _targets(value) -> list[str]:
+    """Every `type.name` a value refers to (a list of references or one string)."""
+    found = []
+    for item in value if isinstance(value, list) else [value]:
+        if isinstance(item, str):
+            found.extend(m.group(1) for m in _REFERENCE.finditer(item))
+    return found
+
+
+def _instance_groups(resources: dict[str, dict]) -> Iterator[tuple[str, str, bool]]:
+    groups = set()
+    for address, body in resources.items():
+        if address.startswith("aws_instance."):
+            for key in ("vpc_security_group_ids", "security_groups"):
+                groups.update(t for t in _targets(body.get(key)) if t.startswith("aws_security_group."))
+    admitted = {group for group in groups if resources.get(group, {}).get("ingress")}
+    for address, body in resources.items():
+        kind = address.split(".", 1)[0]
+        if kind == "aws_vpc_security_group_ingress_rule" or (
+                kind == "aws_security_group_rule" and body.get("type") == "ingress"):
+            admitted.update(t for t in _targets(body.get("security_group_id")) if t in groups)
+    for group in sorted(groups):
+        if group in resources:
+            yield "TFGEN_14", group, group not in admitted

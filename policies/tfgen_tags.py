@@ -14,7 +14,7 @@ from checkov.terraform.checks.resource.base_resource_check import BaseResourceCh
 
 from tfgen_policy_support import ALIAS_REF, REQUIRED_TAGS, value
 
-# Resources that take no `tags` argument (AWS provider 3.x-5.x), so nothing to check.
+# Resources that take no `tags` argument (AWS provider 3.x-6.x; checked against the 6.25 schema), so nothing to check.
 UNTAGGABLE = {
     "aws_route", "aws_route_table_association", "aws_main_route_table_association",
     "aws_iam_role_policy", "aws_iam_role_policy_attachment", "aws_iam_policy_attachment",
@@ -27,6 +27,11 @@ UNTAGGABLE = {
     "aws_ec2_transit_gateway_route", "aws_ec2_transit_gateway_route_table_association",
     "aws_ec2_transit_gateway_route_table_propagation", "aws_ec2_transit_gateway_prefix_list_reference",
     "aws_vpc_peering_connection_options",
+    "aws_eks_access_policy_association", "aws_ebs_default_kms_key", "aws_ebs_encryption_by_default",
+    "aws_s3_bucket_versioning", "aws_s3_bucket_server_side_encryption_configuration",
+    "aws_s3_bucket_lifecycle_configuration", "aws_s3_bucket_ownership_controls", "aws_s3_bucket_logging",
+    "aws_s3_bucket_acl", "aws_s3_bucket_notification", "aws_s3_bucket_replication_configuration",
+    "aws_iam_user_policy", "aws_iam_group_policy", "aws_iam_role_policies_exclusive",
 }
 
 

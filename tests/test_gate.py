@@ -44,10 +44,22 @@ BAD = {
     "unencrypted_cluster": ("CKV_AWS_58", "aws_eks_cluster.hub"),
     "iam_wildcard_policy": ("CKV_TFGEN_11", "aws_iam_role_policy.flow_logs"),
     "secret_in_default_tags": ("CKV_TFGEN_12", "provider.aws.us_east_2"),
+    "instance_with_imdsv1": ("CKV_TFGEN_13", "aws_instance.bastion"),
+    "instance_with_public_ip": ("CKV_TFGEN_13", "aws_instance.bastion"),
+    "instance_with_key_pair": ("CKV_TFGEN_13", "aws_instance.bastion"),
+    "bastion_with_ingress_rule": ("TFGEN_14", "aws_security_group.bastion"),
+    "bastion_with_inline_ingress": ("TFGEN_14", "aws_security_group.bastion"),
+    "wildcard_access_entry": ("CKV_TFGEN_15", "aws_eks_access_entry.admins"),
+    "wildcard_cluster_admin": ("CKV_TFGEN_15", "aws_eks_access_policy_association.admins_cluster_admin"),
+    # the hub path (an API security group admitting a CIDR) on a public endpoint: CKV_TFGEN_5 refuses
+    # every public endpoint, so it needs no rule of its own
+    "public_endpoint_on_the_hub_path": ("CKV_TFGEN_5", "aws_eks_cluster.hub"),
 }
+# waived on the state bootstrap root's bucket and key only (policies/suppressions.toml)
+STATE_WAIVERS = {"CKV_AWS_18", "CKV_AWS_144", "CKV2_AWS_62", "CKV2_AWS_64"}
 TFGEN_POLICIES = {"CKV_TFGEN_1", "CKV_TFGEN_2", "CKV_TFGEN_3", "CKV_TFGEN_4", "CKV_TFGEN_5",
                   "CKV2_TFGEN_6", "CKV2_TFGEN_7", "CKV_TFGEN_8", "TFGEN_9", "TFGEN_10", "CKV_TFGEN_11",
-                  "CKV_TFGEN_12"}
+                  "CKV_TFGEN_12", "CKV_TFGEN_13", "TFGEN_14", "CKV_TFGEN_15"}
 
 
 @pytest.fixture(scope="session")
@@ -75,9 +87,12 @@ def test_example_output_passes_with_every_suppression_explained(example_report):
     assert failed == [], "\n".join(f"{r.check_id} {r.resource} {r.location}" for r in failed)
     assert example_report.ok and example_report.exit_code == 0
     waived = example_report.of(SUPPRESSED)
-    assert {r.check_id for r in waived} == {"CKV2_AWS_19"}, sorted({r.check_id for r in waived})
-    assert all(r.resource.startswith("aws_eip.") and r.reason for r in waived)
-    assert sorted(example_report.roots) == ["development", "production"]
+    assert {r.check_id for r in waived} == {"CKV2_AWS_19", *STATE_WAIVERS}, sorted({r.check_id for r in waived})
+    assert all(r.reason for r in waived)
+    assert all(r.resource.startswith("aws_eip.") for r in waived if r.check_id == "CKV2_AWS_19")
+    assert all(r.environment == "_state" and r.resource in ("aws_s3_bucket.state", "aws_kms_key.state")
+               for r in waived if r.check_id in STATE_WAIVERS)
+    assert sorted(example_report.roots) == ["_state", "development", "production"]
     assert [f for f, _ in example_report.unscanned] and all(r for _, r in example_report.unscanned)
 
 
@@ -303,7 +318,7 @@ def test_same_report_with_and_without_a_network(example_out, tmp_path):
 def test_roots_are_found_below_out_or_at_out_itself(example_out, tmp_path):
     from tfgen.gate import find_roots
 
-    assert sorted(find_roots(example_out)) == ["development", "production"]
+    assert sorted(find_roots(example_out)) == ["_state", "development", "production"]
     assert list(find_roots(example_out / "development")) == ["development"]
     (tmp_path / "development" / ".terraform" / "modules" / "m").mkdir(parents=True)
     (tmp_path / "development" / ".terraform" / "modules" / "m" / "main.tf.json").write_text("{}")

@@ -35,6 +35,8 @@ def test_plan_creates_every_resource(example_plans, example_out, env):
 def test_every_resource_sits_in_its_clusters_region(example_plans, env):
     plan = example_plans[env]
     keys = {naming.cluster_key(region, c.name): region for region, c in _clusters(env)}
+    # Region-level resources (the EBS key and encryption by default) are named `<region alias>__<what>`.
+    keys.update({naming.alias(region): region for region in set(keys.values())})
     for resource in plan.resources.values():
         if resource.type in ("aws_vpc_peering_connection", "aws_vpc_peering_connection_accepter"):
             continue  # checked by the peering test: they sit on the requester's or accepter's side
@@ -42,7 +44,9 @@ def test_every_resource_sits_in_its_clusters_region(example_plans, env):
             stem = resource.name.split("__to__")[0]
         else:
             stem = resource.name
-        owner = max((k for k in keys if stem.startswith(k)), key=len, default=None)
+        if stem.split("__")[0] in keys:
+            stem = stem.split("__")[0]  # a region's own resource, or a cluster's `<cluster key>__<what>`
+        owner = max((k for k in keys if stem == k or stem.startswith(f"{k}_")), key=len, default=None)
         assert owner, f"{env}: {resource.address} belongs to no cluster"
         assert resource.region == keys[owner], f"{env}: {resource.address} is in {resource.region}"
         assert resource.provider_key == f"aws.{naming.alias(keys[owner])}", resource.address

@@ -77,36 +77,6 @@ _RESOURCE_REWRITES = {
 }
 
 
-def _inline_versioning(body: dict) -> tuple[str, dict]:
-    return "versioning", {"enabled": body["versioning_configuration"]["status"] == "Enabled"}
-
-
-def _inline_encryption(body: dict) -> tuple[str, dict]:
-    return "server_side_encryption_configuration", {"rule": body["rule"]}
-
-
-def _inline_lifecycle(body: dict) -> tuple[str, list]:
-    rules = []
-    for rule in body["rule"]:
-        inline = {"id": rule["id"], "enabled": rule["status"] == "Enabled"}
-        if "noncurrent_version_expiration" in rule:
-            inline["noncurrent_version_expiration"] = {"days": rule["noncurrent_version_expiration"]["noncurrent_days"]}
-        if "abort_incomplete_multipart_upload" in rule:
-            inline["abort_incomplete_multipart_upload_days"] = \
-                rule["abort_incomplete_multipart_upload"]["days_after_initiation"]
-        rules.append(inline)
-    return "lifecycle_rule", rules
-
-
-# Bucket settings that 4.0 split out of aws_s3_bucket: older providers take them inline in the bucket.
-_BUCKET_SETTINGS = {
-    "aws_s3_bucket_versioning": _inline_versioning,
-    "aws_s3_bucket_server_side_encryption_configuration": _inline_encryption,
-    "aws_s3_bucket_lifecycle_configuration": _inline_lifecycle,
-}
-_BUCKET_REF = re.compile(r"^\$\{aws_s3_bucket\.([A-Za-z0-9_-]+)\.(id|bucket)\}$")
-
-
 def _launch_template_ami(body: dict) -> None:
     template = body.pop("launch_template")
     body["ami"] = template["id"].replace(".id}", ".image_id}")
@@ -114,6 +84,60 @@ def _launch_template_ami(body: dict) -> None:
 
 def _thumbprint(body: dict) -> None:
     body["thumbprint_list"] = [EKS_OIDC_THUMBPRINT]
+
+
+def _one(block) -> dict:
+    """A nested block given as an object or a one-element list."""
+    return (block[0] if block else {}) if isinstance(block, list) else (block or {})
+
+
+def _fold_versioning(body: dict) -> dict | None:
+    status = _one(body.get("versioning_configuration")).get("status")
+    return {"versioning": {"enabled": status == "Enabled"}} if status in ("Enabled", "Suspended") else None
+
+
+def _fold_encryption(body: dict) -> dict | None:
+    rule = _one(body.get("rule"))
+    default = _one(rule.get("apply_server_side_encryption_by_default"))
+    if not default or set(rule) - {"apply_server_side_encryption_by_default", "bucket_key_enabled"}:
+        return None
+    return {"server_side_encryption_configuration": {"rule": rule}}
+
+
+_LIFECYCLE_FIELDS = {"id", "status", "filter", "abort_incomplete_multipart_upload", "noncurrent_version_expiration",
+                     "expiration"}
+
+
+def _fold_lifecycle(body: dict) -> dict | None:
+    rules = []
+    for rule in _as_list(body.get("rule")):
+        filter_ = _one(rule.get("filter"))
+        if set(rule) - _LIFECYCLE_FIELDS or set(filter_) - {"prefix"}:
+            return None  # transitions, tag filters, ...: not folded, left out
+        old = {"id": rule.get("id"), "enabled": rule.get("status") == "Enabled"}
+        if filter_.get("prefix"):
+            old["prefix"] = filter_["prefix"]
+        if "abort_incomplete_multipart_upload" in rule:
+            old["abort_incomplete_multipart_upload_days"] = _one(
+                rule["abort_incomplete_multipart_upload"]).get("days_after_initiation")
+        if "noncurrent_version_expiration" in rule:
+            old["noncurrent_version_expiration"] = {
+                "days": _one(rule["noncurrent_version_expiration"]).get("noncurrent_days")}
+        if "expiration" in rule:
+            old["expiration"] = {k: v for k, v in _one(rule["expiration"]).items()
+                                 if k in ("days", "date", "expired_object_delete_marker")}
+        rules.append(old)
+    return {"lifecycle_rule": rules} if rules else None
+
+
+# S3 settings 4.0 split into their own resources, which 3.x sets on the bucket: type -> (fold, how).
+_BUCKET_FOLDS = {
+    "aws_s3_bucket_versioning": (_fold_versioning, "as the bucket's `versioning` block"),
+    "aws_s3_bucket_server_side_encryption_configuration": (
+        _fold_encryption, "as the bucket's `server_side_encryption_configuration` block"),
+    "aws_s3_bucket_lifecycle_configuration": (_fold_lifecycle, "as the bucket's `lifecycle_rule` blocks"),
+}
+_BUCKET_REF = re.compile(r"^\$\{(aws_s3_bucket\.[A-Za-z0-9_-]+)\.(?:id|bucket)\}$")
 
 
 # Argument features an older provider can express another way: feature key -> (rewrite, how).
@@ -135,6 +159,8 @@ def lower(documents: dict[str, dict], target: Version = OFFLINE, *,
     changes: list[LeftOut] = []
     dropped: set[str] = set()
     renamed: list[tuple[str, str]] = []
+    bodies = {f"{type_}.{name}": body for document in docs.values()
+              for type_, items in document.get("resource", {}).items() for name, body in items.items()}
     for document in docs.values():
         resources = document.get("resource", {})
         for type_ in list(resources):
@@ -151,16 +177,6 @@ def lower(documents: dict[str, dict], target: Version = OFFLINE, *,
                     if f.minimum <= target:
                         continue
                     reason = f"{f.what}: provider {f.minimum}+"
-                    bucket = _BUCKET_REF.match(str(body.get("bucket", "")))
-                    if key == type_ and type_ in _BUCKET_SETTINGS and bucket and bucket.group(1) in \
-                            resources.get("aws_s3_bucket", {}):
-                        block, value = _BUCKET_SETTINGS[type_](body)
-                        resources["aws_s3_bucket"][bucket.group(1)][block] = value
-                        del resources[type_][name]
-                        renamed.append((address, f"aws_s3_bucket.{bucket.group(1)}"))
-                        changes.append(LeftOut(address, f"inline `{block}` of aws_s3_bucket.{bucket.group(1)}",
-                                               "rewritten", reason))
-                        break
                     if key == type_ and type_ in _RESOURCE_REWRITES:
                         rewrite, how = _RESOURCE_REWRITES[type_]
                         new_type, new_body = rewrite(body)
@@ -169,6 +185,16 @@ def lower(documents: dict[str, dict], target: Version = OFFLINE, *,
                         changes.append(LeftOut(address, how, "rewritten", reason))
                         renamed.append((address, f"{new_type}.{name}"))
                         break
+                    if key == type_ and type_ in _BUCKET_FOLDS:
+                        fold, how = _BUCKET_FOLDS[type_]
+                        match = _BUCKET_REF.match(str(body.get("bucket", "")))
+                        folded = fold(body) if match and match.group(1) in bodies else None
+                        if folded is not None:
+                            bodies[match.group(1)].update(folded)
+                            del resources[type_][name]
+                            changes.append(LeftOut(address, how, "rewritten", reason))
+                            renamed.append((address, match.group(1)))
+                            break
                     if key == type_:
                         del resources[type_][name]
                         dropped.add(address)
