@@ -144,3 +144,10 @@ def test_joined_names_that_collide_are_found():
     findings = [f for f in check_fleet(fleet) if f.code == "VAL183"]
     assert [f.path for f in findings] == ["dev-us-east-1"], [f.format() for f in findings]
     assert "demo-dev-us-east-1-us-west-2-edge" in findings[0].message
+
+
+def test_names_and_ids_ending_in_a_newline_are_rejected():
+    fleet = tfgen.Fleet(project="demo\n")
+    env = fleet.add_environment("dev\n", account_id="123456789012\n")
+    env.add_hub("us-east-1", name="hub\n", cidr="10.10.0.0/16", kubernetes_version="1.29\n")
+    assert {"VAL101", "VAL121", "VAL128", "VAL141", "VAL143"} <= set(_codes(fleet))

@@ -154,7 +154,7 @@ def _cidr_problem(value: str) -> str:
 
 
 def check_project(fleet: Fleet) -> Iterator[Finding]:
-    if not isinstance(fleet.project, str) or not _PROJECT.match(fleet.project):
+    if not isinstance(fleet.project, str) or not _PROJECT.fullmatch(fleet.project):
         yield _finding("VAL101", f"project name {fleet.project!r} is not usable in AWS names",
                        "use 2-40 lower-case letters, digits and dashes, starting with a letter",
                        obj=fleet, field="project")
@@ -191,7 +191,7 @@ def check_state(fleet: Fleet) -> Iterator[Finding]:
 
 def check_environments(fleet: Fleet) -> Iterator[Finding]:
     for env in fleet.environments.values():
-        if not _ENV_NAME.match(env.name):
+        if not _ENV_NAME.fullmatch(env.name):
             yield _finding("VAL121", f"environment name {env.name!r} is not usable as a directory and AWS name",
                            "use lower-case letters, digits and dashes, starting with a letter",
                            path=env.name, obj=env)
@@ -211,14 +211,14 @@ def check_environments(fleet: Fleet) -> Iterator[Finding]:
             yield _finding("VAL125", f"connectivity {env.connectivity!r} is not supported",
                            f"use one of: {', '.join(CONNECTIVITY_MODES)}", path=env.name, obj=env,
                            field="connectivity")
-        if env.assume_role is not None and not _ROLE_ARN.match(env.assume_role):
+        if env.assume_role is not None and not _ROLE_ARN.fullmatch(env.assume_role):
             yield _finding("VAL126", f"assume_role {env.assume_role!r} is not an IAM role ARN",
                            "write arn:aws:iam::<12-digit account>:role/<name>", path=env.name, obj=env,
                            field="assume_role")
         if not isinstance(env.vpc_prefix, int) or not 16 <= env.vpc_prefix <= 28:
             yield _finding("VAL134", f"vpc_prefix {env.vpc_prefix!r} is outside /16../28",
                            "use a prefix length between 16 and 28", path=env.name, obj=env, field="vpc_prefix")
-        if env.account_id is not None and not _ACCOUNT_ID.match(str(env.account_id)):
+        if env.account_id is not None and not _ACCOUNT_ID.fullmatch(str(env.account_id)):
             yield _finding("VAL128", f"account_id {env.account_id!r} is not an AWS account id",
                            'write the 12 digits of the account, quoted: account_id: "111111111111"',
                            path=env.name, obj=env, field="account_id")
@@ -226,7 +226,7 @@ def check_environments(fleet: Fleet) -> Iterator[Finding]:
             yield _finding("VAL129", f"environment {env.name} names no AWS account: its KMS key policies need one",
                            'add `account_id: "<12 digits>"` to the environment, or an `assume_role` ARN '
                            "in the account", path=env.name, obj=env)
-        elif (env.account_id and env.assume_role and _ROLE_ARN.match(env.assume_role)
+        elif (env.account_id and env.assume_role and _ROLE_ARN.fullmatch(env.assume_role)
               and env.assume_role.split(":")[4] != env.account_id):
             yield _finding("VAL130", f"account_id {env.account_id} differs from the account of assume_role "
                            f"{env.assume_role}", "make them the same account, or drop account_id",
@@ -261,14 +261,14 @@ def check_regions(fleet: Fleet) -> Iterator[Finding]:
 
 def check_clusters(fleet: Fleet) -> Iterator[Finding]:
     for env, region, cluster, path in _clusters(fleet):
-        if not _CLUSTER_NAME.match(cluster.name):
+        if not _CLUSTER_NAME.fullmatch(cluster.name):
             yield _finding("VAL141", f"cluster name {cluster.name!r} is not usable in AWS names",
                            "use lower-case letters, digits and dashes, starting with a letter",
                            path=path, obj=cluster)
         if cluster.role not in ROLES:
             yield _finding("VAL142", f"role {cluster.role!r} is not a cluster role", "use hub or edge",
                            path=path, obj=cluster)
-        if not isinstance(cluster.kubernetes_version, str) or not _K8S_VERSION.match(cluster.kubernetes_version):
+        if not isinstance(cluster.kubernetes_version, str) or not _K8S_VERSION.fullmatch(cluster.kubernetes_version):
             yield _finding("VAL143", f"kubernetes_version {cluster.kubernetes_version!r} is not an EKS version",
                            'write it quoted as major.minor, e.g. "1.35"', path=path, obj=cluster,
                            field="kubernetes_version")
@@ -280,7 +280,7 @@ def check_clusters(fleet: Fleet) -> Iterator[Finding]:
 
 
 def _check_node_group(group, path: str) -> Iterator[Finding]:
-    if not _CLUSTER_NAME.match(group.name):
+    if not _CLUSTER_NAME.fullmatch(group.name):
         yield _finding("VAL151", f"node group name {group.name!r} is not usable in AWS names",
                        "use lower-case letters, digits and dashes, starting with a letter", path=path, obj=group)
     if not (0 <= group.min_size <= group.desired_size <= group.max_size) or group.max_size < 1:

@@ -5,6 +5,12 @@ Whether values make sense (a CIDR parses, a region exists, one hub per
 environment) is for `tfgen.checks`, which sees YAML- and Python-built fleets
 alike. Every finding carries the file and line of the key it is about.
 
+A spec is untrusted input: its size, nesting and alias expansion are limited
+(a few hundred bytes of YAML aliases expand to gigabytes), and measured on the
+composed node graph before any of it is expanded. YAML merge keys (`<<`) are
+resolved here, as YAML 1.1 defines them, because the reader walks nodes itself
+to keep line numbers.
+
 Format (see README for the full reference)::
 
     project: multi-region-clusters
@@ -213,10 +219,10 @@ class _Reader:
                 if is_explicit and key in explicit:
                     self._add(path + (key,), "SPEC004", f"key {key!r} appears twice",
                               "remove one of the two; YAML keeps only the last", line=key_node.start_mark.line + 1)
-                explicit.update([key] if is_explicit else [])
+                if is_explicit:
+                    explicit.add(key)
                 result[key] = self._value(value_node, path + (key,))
                 self.lines[path + (key,)] = key_node.start_mark.line + 1
-            self.lines[path] = node.start_mark.line + 1
             return result
         if isinstance(node, yaml.SequenceNode):
             return [self._value(item, path + (i,)) for i, item in enumerate(node.value)]
