@@ -366,3 +366,24 @@ def test_checkov_and_user_policies_never_see_credentials(tmp_path, monkeypatch):
     names = set(json.loads(seen.read_text()))
     assert not names & set(secrets), sorted(names & set(secrets))
     assert "TFGEN_HARMLESS" in names and "PATH" in names
+
+
+def test_example_output_matches_both_provider_schemas(example_report):
+    passed = sorted((r.environment, r.resource) for r in example_report.of(PASSED) if r.check_id == "TFGEN_SCHEMA")
+    assert passed == [(env, f"provider hashicorp/aws {v}") for env in ("_state", "development", "production")
+                      for v in ("5.100.0", "6.25.0")], passed
+
+
+def test_an_argument_6_0_removed_fails_the_gate_on_6_only(example_out, tmp_path):
+    root = tmp_path / "out" / "development"
+    shutil.copytree(example_out / "development", root)
+    network = root / "network.tf.json"
+    document = json.loads(network.read_text())
+    eip = sorted(document["resource"]["aws_eip"])[0]
+    document["resource"]["aws_eip"][eip]["vpc"] = True
+    network.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
+    report = check_output(tmp_path / "out")
+    failed = [r for r in report.of(FAILED) if r.check_id == "TFGEN_SCHEMA"]
+    assert [(r.resource, r.file.endswith("network.tf.json")) for r in failed] == [(f"aws_eip.{eip}", True)]
+    assert "6.25.0" in failed[0].check_name and "removed in 6.0.0" in failed[0].check_name
+    assert not report.ok

@@ -88,7 +88,7 @@ def load_schema(version: Version | str) -> dict:
     return json.loads(path.read_text())
 
 
-def _read_root(root: str | Path | Mapping[str, dict]) -> dict[str, dict]:
+def read_root(root: str | Path | Mapping[str, dict]) -> dict[str, dict]:
     if isinstance(root, Mapping):
         return dict(root)
     directory = Path(root)
@@ -304,7 +304,7 @@ def check_documents(documents: Mapping[str, dict], version: Version | str) -> li
 
 def check_root(root: str | Path | Mapping[str, dict], version: Version | str) -> list[SchemaProblem]:
     """Every problem of a root (a directory of `*.tf.json` or `{filename: document}`) against one version."""
-    return check_documents(_read_root(root), version)
+    return check_documents(read_root(root), version)
 
 
 def declared_range(documents: Mapping[str, dict]) -> str | None:
@@ -327,7 +327,7 @@ def check_root_for_range(root: str | Path | Mapping[str, dict],
     The range is `constraint`, else the root's `required_providers.aws.version`.
     Raises TfgenError when there is no range or it admits none of the committed versions.
     """
-    documents = _read_root(root)
+    documents = read_root(root)
     text = constraint.text if isinstance(constraint, Constraint) else constraint
     if text is None:
         text = declared_range(documents)

@@ -302,6 +302,7 @@ def check_output(
     if plans:
         _scan_plans(report, plans, roots, locators, directories, suppressions)
     _scan_modules(report, locators, suppressions)
+    _scan_schemas(report, locators, suppressions)
     # checkov may load a policy module once per registry; a result counts once.
     report.results = sorted(set(report.results), key=lambda r: (r.environment, r.framework, r.status,
                                                                 r.check_id, r.resource, r.file, r.line or 0))
@@ -404,6 +405,42 @@ def _scan_plans(report: GateReport, plans: dict[Path, str], roots: dict[str, Pat
                 path, line = locators[env].addresses.get(address, (roots[env], None))
                 report.results.append(_result(record, status, env, path, locators[env], "terraform_plan",
                                               suppressions, located=(path, line)))
+
+
+SCHEMA_CHECK = "TFGEN_SCHEMA"
+
+
+def _scan_schemas(report: GateReport, locators: dict[str, _Locator], suppressions: list[Suppression]) -> None:
+    """TFGEN_SCHEMA: every root against the argument schema of each AWS provider version its range admits
+    (tfgen.schema): one result per root and version, or one per problem."""
+    from ..errors import TfgenError
+    from ..schema import check_root_for_range, declared_range, read_root
+
+    for env, locator in locators.items():
+        root = report.roots[env]
+        settings = root / "terraform.tf.json"
+        if declared_range(read_root(root)) is None:
+            continue  # a root that pins no AWS provider range names no schema to hold it to
+        try:
+            found = check_root_for_range(root)
+        except TfgenError as exc:
+            record = {"check_id": SCHEMA_CHECK, "check_name": f"no AWS provider schema to check against: {exc}",
+                      "resource": "terraform.required_providers.aws"}
+            report.results.append(_result(record, FAILED, env, settings, locator, "tfgen", suppressions,
+                                          located=(settings, 1)))
+            continue
+        for version, problems in found.items():
+            name = f"arguments match the hashicorp/aws {version} schema"
+            if not problems:
+                record = {"check_id": SCHEMA_CHECK, "check_name": name, "resource": f"provider hashicorp/aws {version}"}
+                report.results.append(_result(record, PASSED, env, settings, locator, "tfgen", suppressions,
+                                              located=(settings, 1)))
+            for problem in problems:
+                path, line = locator.addresses.get(problem.address, (root / problem.file, 1))
+                record = {"check_id": SCHEMA_CHECK, "check_name": f"{name}: {problem.argument or problem.address}: "
+                          f"{problem.message}", "resource": problem.address}
+                report.results.append(_result(record, FAILED, env, path, locator, "tfgen", suppressions,
+                                              located=(path, line)))
 
 
 def _scan_modules(report: GateReport, locators: dict[str, _Locator], suppressions: list[Suppression]) -> None:
