@@ -261,6 +261,12 @@ def test_plan_scan_of_the_example_passes(example_out, tmp_path):
     assert tags and all(r.status == PASSED for r in tags), "default_tags did not reach tags_all in the plan"
     located = [r for r in plan_results if r.resource.startswith("aws_vpc.")]
     assert located and all(r.file.endswith("network.tf.json") and r.line for r in located)
+    # The plans ran on copies lowered to 3.39; the report says what they left out.
+    left_out = {c.address.split(".")[0] for c in report.lowered["development"].changes if c.action == "left out"}
+    assert {"aws_eks_access_entry", "aws_eks_pod_identity_association"} <= left_out, left_out
+    text = render_report(report, "text")
+    assert "plan of development lowered to provider 3.39.0:" in text and "aws_eks_access_entry x" in text
+    assert json.loads(render_report(report, "json"))["lowered"]["production"]["target"] == "3.39.0"
 
 
 def test_plan_scan_of_the_transit_gateway_example_passes(tmp_path):

@@ -54,6 +54,20 @@ class Lowered:
     def as_dict(self) -> dict:
         return {"target": self.target, "changes": [asdict(c) for c in self.changes]}
 
+    def summary(self) -> str:
+        """One line: how many things were left out and rewritten, by resource type or argument."""
+        parts = []
+        for action in ("left out", "rewritten"):
+            counts: dict[str, int] = {}
+            for change in self.changes:
+                if change.action == action:
+                    what = change.what if change.what.startswith("argument ") else change.address.split(".")[0]
+                    counts[what] = counts.get(what, 0) + 1
+            if counts:
+                listed = ", ".join(f"{what} x{n}" for what, n in sorted(counts.items()))
+                parts.append(f"{sum(counts.values())} {action} ({listed})")
+        return f"lowered to provider {self.target}: " + ("; ".join(parts) or "nothing to change")
+
 
 def _sg_rule(kind: str):
     def rewrite(body: dict) -> tuple[str, dict]:

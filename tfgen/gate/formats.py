@@ -46,6 +46,8 @@ def _text(report: GateReport) -> str:
             lines.append(f"  suppressed {check_id} on {len(resources)} resource(s) ({', '.join(resources)}): {reason}")
     for file, reason in report.unscanned:
         lines.append(f"not scanned: {file}: {reason}")
+    for env, lowered in sorted(report.lowered.items()):
+        lines.append(f"plan of {env} {lowered.summary()}; those are checked by TFGEN_SCHEMA, not by the plan")
     if report.plan_seconds:
         for check_id, reason in sorted(CONFIGURATION_ONLY.items()):
             lines.append(f"not run on plans: {check_id}: {reason}")
@@ -78,6 +80,7 @@ def _json(report: GateReport) -> str:
         "seconds": round(report.seconds, 3),
         "checkov_seconds": round(report.checkov_seconds, 3),
         "plan_seconds": round(report.plan_seconds, 3),
+        "lowered": {env: lowered.as_dict() for env, lowered in sorted(report.lowered.items())},
     }, indent=2, sort_keys=True) + "\n"
 
 

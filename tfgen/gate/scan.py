@@ -383,6 +383,8 @@ def _plan_roots(report: GateReport, roots: dict[str, Path], workdir) -> dict[Pat
     plans: dict[Path, str] = {}
     for env, root in roots.items():
         planned = plan_root(root, workdir=scratch / "plans" / env, toolchain=toolchain)
+        if planned.lowered is not None:
+            report.lowered[env] = planned.lowered
         target = scratch / f"{env.replace('/', '__')}.tfplan.json"
         target.write_text(json.dumps(planned.raw))
         plans[target.resolve()] = env
