@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from .errors import Finding, Severity
 from .model import Fleet
-from .providers import DEFAULT_RANGE, FEATURES, OLDEST, SCHEMA_VERSIONS, Constraint, Version, feature, features_of
+from .providers import DEFAULT_RANGE, OLDEST, PROVEN, Constraint, Version, feature, features_of
 
 __all__ = ["check_compatibility", "LOCKFILE_TERRAFORM"]
 
 # S3-native state locking (`use_lockfile`) came in Terraform 1.10.
 LOCKFILE_TERRAFORM = Version(1, 10)
-_NEWEST_MAJOR = max(v.major for v in SCHEMA_VERSIONS)
+_NEWEST_MAJOR = max(v.major for v in PROVEN)
 
 
 def check_compatibility(fleet: Fleet, roots: dict[str, dict[str, dict]]) -> list[Finding]:
@@ -53,10 +53,10 @@ def check_compatibility(fleet: Fleet, roots: dict[str, dict[str, dict]]) -> list
             "VAL191", f"aws_provider {fleet.aws_provider!r} admits provider {_NEWEST_MAJOR + 1}.x, which tfgen has "
             f"not checked its output against", f"cap the range below {_NEWEST_MAJOR + 1}.0, e.g. \"{DEFAULT_RANGE}\"",
             origin=origin, severity=Severity.WARNING))
-    if not any(aws.admits(v) for v in SCHEMA_VERSIONS if v.major >= 5):
+    if not any(aws.admits(v) for v in PROVEN):
         findings.append(Finding(
             "VAL192", f"aws_provider {fleet.aws_provider!r} admits none of the provider versions tfgen proves its "
-            f"output against ({', '.join(str(v) for v in SCHEMA_VERSIONS if v.major >= 5)})",
+            f"output against ({', '.join(str(v) for v in PROVEN)})",
             f'use "{DEFAULT_RANGE}"', origin=origin, severity=Severity.WARNING))
     findings += _check_terraform(fleet, roots)
     return findings
@@ -81,5 +81,3 @@ def _check_terraform(fleet: Fleet, roots: dict[str, dict[str, dict]]) -> list[Fi
             origin=fleet.origin("terraform_version") or fleet.state.origin("backend"))]
     return []
 
-
-assert all(f.minimum >= OLDEST for f in FEATURES)

@@ -7,7 +7,7 @@ above the oldest version a range may admit (3.38, provider-level
 `default_tags`), with the release that added it, and what a later major
 removed. Everything that depends on a provider version asks this module:
 
-- `tfgen.checks_output` (VAL105): the spec's `aws_provider` range must not
+- `tfgen.compat` (VAL105): the spec's `aws_provider` range must not
   admit a provider older than a feature the fleet's output uses;
 - `tfgen.lowering`: rewrites a built root for an older provider (3.39 here),
   listing everything it left out;
@@ -35,6 +35,7 @@ __all__ = [
     "REMOVED",
     "OLDEST",
     "OFFLINE",
+    "PROVEN",
     "SCHEMA_VERSIONS",
     "DEFAULT_RANGE",
     "feature",
@@ -176,8 +177,10 @@ REMOVED: dict[str, Version] = {
 OLDEST = Version(3, 38)
 # The one provider binary that runs here (TOOLCHAIN.md); plans and the sandbox run the build lowered to it.
 OFFLINE = Version(3, 39)
+# The versions users run that the full output is proven against (their schemas are committed).
+PROVEN = (Version(5, 100), Version(6, 25))
 # Versions whose argument schemas are committed under tfgen/schemas (see tools/provider_schemas.py).
-SCHEMA_VERSIONS = (Version(3, 39), Version(5, 100), Version(6, 25))
+SCHEMA_VERSIONS = (OFFLINE, *PROVEN)
 # The last 5.x and every 6.x: the output is proven against both schemas (README: "Provider target").
 DEFAULT_RANGE = ">= 5.100, < 7.0"
 

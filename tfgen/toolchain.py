@@ -18,6 +18,7 @@ from importlib import util as importlib_util
 from pathlib import Path
 
 from .errors import ToolchainError
+from .providers import OFFLINE
 
 __all__ = [
     "PROVIDER_VERSION",
@@ -32,7 +33,7 @@ __all__ = [
     "terraform_failure",
 ]
 
-PROVIDER_VERSION = "3.39.0"
+PROVIDER_VERSION = str(OFFLINE)
 # HashiCorp's published SHA-256 of terraform-provider-aws_3.39.0_linux_amd64.zip.
 PROVIDER_SHA256 = "4b75e0a259b56d97e66b7d69f3f25bd4cc7be2440c0fe35529f46de7d40a49d3"
 PROVIDER_ZIP = f"terraform-provider-aws_{PROVIDER_VERSION}_linux_amd64.zip"
