@@ -295,7 +295,8 @@ def test_port_in_use_is_a_clear_toolchain_error(tmp_path):
 
 def test_sandbox_override_ignores_only_the_doubles_quirks(example_out):
     override = sandbox_override(example_out / "development")["resource"]
-    assert sorted(override) == ["aws_eks_node_group", "aws_vpc_peering_connection_accepter"]
+    assert sorted(override) == ["aws_eks_node_group", "aws_instance", "aws_launch_template", "aws_vpc_peering_connection_accepter"]
+    assert override["aws_instance"] == {"us_east_1_hub_bastion": {"monitoring": False, "associate_public_ip_address": None, "lifecycle": {"ignore_changes": ["monitoring", "vpc_security_group_ids"]}}}
     assert sorted(override["aws_vpc_peering_connection_accepter"]) == [
         "us_east_1_hub__us_east_2_edge", "us_east_1_hub__us_west_2_edge"]
     for name, block in override["aws_eks_node_group"].items():

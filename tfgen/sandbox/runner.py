@@ -23,16 +23,17 @@ from typing import Callable, Iterator
 from ..errors import ToolchainError
 from ..model import Fleet
 from ..pipeline import emit_checked
-from ..toolchain import Toolchain, copy_root
+from ..lowering import LOWERED_FILE
+from ..toolchain import Toolchain, aliases_of, copy_root
 from ..write import write_output
 from .double import AwsDouble
 from .expectation import Expectation, expect_environment
 from .inventory import RegionInventory, take_inventory
-from .report import EnvironmentReport, PhaseResult, SandboxReport
+from .report import EnvironmentReport, Lowering, PhaseResult, SandboxReport
 from .terraform import TerraformResult, run_terraform
 from .verify import check_nothing_left, verify_environment
 
-__all__ = ["PHASES", "SANDBOX_OVERRIDE", "Sandbox", "sandbox_override", "sigterm_as_interrupt"]
+__all__ = ["PHASES", "SANDBOX_OVERRIDE", "UNSUPPORTED", "NOT_CHECKED", "Sandbox", "sandbox_override", "sigterm_as_interrupt"]
 
 PHASES = ("init", "apply", "verify", "re-plan", "destroy")
 SANDBOX_OVERRIDE = "tfgen_sandbox_override.tf.json"
@@ -45,12 +46,12 @@ _COUNT = re.compile(r"Resources: (\d+) (?:added|destroyed)")
 Progress = Callable[[str, str, PhaseResult | None], None]
 
 
-# Per resource type: arguments set only in the sandbox, and attributes whose drift moto invents.
-_QUIRKS: dict[str, tuple[dict, list[str]]] = {
-    # moto gives every node group a default `remote_access`.
-    "aws_eks_node_group": ({}, ["remote_access"]),
-    # moto shows a cross-region peering's requester tags on its accepter.
-    "aws_vpc_peering_connection_accepter": ({}, ["tags"]),
+# Per resource type: arguments set only in the sandbox, attributes whose drift moto invents, and
+# why (listed in the report with everything lowering changed).
+_QUIRKS: dict[str, tuple[dict, list[str], str]] = {
+    "aws_eks_node_group": ({}, ["remote_access"], "moto gives every node group a default remote_access"),
+    "aws_vpc_peering_connection_accepter": (
+        {}, ["tags"], "moto shows a cross-region peering's requester tags on its accepter"),
     # moto reports a default transit gateway route table even when it is disabled, and
     # fails (HTTP 500) when the provider disassociates an attachment from it; it also
     # returns no tags for VPC attachments.
@@ -59,13 +60,66 @@ _QUIRKS: dict[str, tuple[dict, list[str]]] = {
          "transit_gateway_default_route_table_propagation": True},
         ["transit_gateway_default_route_table_association", "transit_gateway_default_route_table_propagation",
          "tags", "tags_all"],
+        "moto fails to disassociate an attachment from the default route table and returns no attachment tags",
     ),
-    # As for VPC peerings: the requester's tags shown on the accepter.
-    "aws_ec2_transit_gateway_peering_attachment_accepter": ({}, ["tags"]),
+    "aws_ec2_transit_gateway_peering_attachment_accepter": (
+        {}, ["tags"], "moto shows the requester's tags on the accepter"),
     # moto drops the attachment of a static route through a peering attachment, so the
     # provider reads it back as a blackhole route and would replace it on every plan.
-    "aws_ec2_transit_gateway_route": ({}, ["blackhole", "transit_gateway_attachment_id"]),
+    "aws_ec2_transit_gateway_route": (
+        {}, ["blackhole", "transit_gateway_attachment_id"],
+        "moto reads a static route through a peering attachment back as a blackhole"),
+    # moto has no MonitorInstances (HTTP 500 NotImplementedError): detailed monitoring stays off.
+    # With `associate_public_ip_address` set, provider 3.x sends the subnet, the flag and the
+    # security groups as a network interface; moto reads that interface's "false" as true (a public
+    # IP) and drops its security groups. Unset, the provider sends SubnetId and SecurityGroupIds
+    # and moto follows the private subnet's map_public_ip_on_launch (false), which verify checks.
+    # moto also reports an instance's security groups on its network interface only (verify reads them there).
+    "aws_instance": ({"monitoring": False, "associate_public_ip_address": None},
+                     ["monitoring", "vpc_security_group_ids"],
+                     "the local AWS double (moto) has no MonitorInstances API, mishandles the network-interface "
+                     "form of RunInstances (the private subnet's default, no public IP, applies) and reports "
+                     "security groups on the network interface only"),
+    # moto echoes the template's own tags back as launch template data `tag_specifications`, and
+    # empty security group lists and tags where none were given (provider 3.x then plans a new version).
+    "aws_launch_template": ({}, ["tag_specifications", "security_group_names", "vpc_security_group_ids", "tags"],
+                            "moto returns the template's own tags as tag_specifications of its data and "
+                            "empty security group lists"),
 }
+
+
+def quirk_changes(override: dict) -> list[dict]:
+    """What `sandbox_override` changed, as `tfgen_lowered.json` lists changes."""
+    changes = []
+    for type_, blocks in sorted(override.get("resource", {}).items()):
+        if type_ not in _QUIRKS:
+            continue
+        arguments, ignored, reason = _QUIRKS[type_]
+        what = "; ".join(filter(None, [
+            ", ".join(f"{k} = {json.dumps(v)}" for k, v in arguments.items()),
+            f"drift of {', '.join(ignored)} ignored" if ignored else ""]))
+        for name in sorted(blocks):
+            changes.append({"address": f"{type_}.{name}", "action": "sandbox quirk", "what": what,
+                            "reason": reason})
+    return changes
+
+
+# Resource types the double cannot create or read back: left out of the sandbox's copy of each
+# root by `copy_root(..., unsupported=...)`, listed in `tfgen_lowered.json` and in the report.
+UNSUPPORTED: dict[str, str] = {
+    "aws_eks_addon": "the local AWS double (moto) has no EKS add-on API",
+    "aws_eks_access_entry": "the local AWS double (moto) has no EKS access entry API",
+    "aws_eks_access_policy_association": "the local AWS double (moto) has no EKS access entry API",
+    "aws_eks_pod_identity_association": "the local AWS double (moto) has no EKS Pod Identity API",
+    # moto sets the key (ModifyEbsDefaultKmsKeyId) but has no GetEbsDefaultKmsKeyId, which the
+    # provider calls after every create and refresh. Encryption by default itself is kept.
+    "aws_ebs_default_kms_key": "the local AWS double (moto) cannot read the EBS default KMS key back "
+                               "(no GetEbsDefaultKmsKeyId)",
+}
+# What the API checks cannot see, because the double has no such API (reported with every run).
+NOT_CHECKED = ("EKS access entries and their access policy associations", "EKS add-ons",
+               "EKS Pod Identity associations", "the EBS default KMS key")
+_RESOLVE_SSM = "resolve:ssm:"
 
 
 def sandbox_override(root: Path) -> dict:
@@ -80,7 +134,7 @@ def sandbox_override(root: Path) -> dict:
             continue
         for type_, blocks in json.loads(path.read_text()).get("resource", {}).items():
             if type_ in _QUIRKS:
-                arguments, ignored = _QUIRKS[type_]
+                arguments, ignored, _ = _QUIRKS[type_]
                 for name in blocks:
                     resources.setdefault(type_, {})[name] = {**arguments, "lifecycle": {"ignore_changes": ignored}}
     return {"resource": resources} if resources else {}
@@ -198,11 +252,54 @@ class Sandbox:
         # State from an earlier run names resources of a double that no longer exists.
         for stale in [*root.glob("*.tf.json"), *(root / name for name in _STATE_FILES)]:
             stale.unlink(missing_ok=True)
-        copy_root(self._scratch / "out" / environment, root, endpoint=self.double.endpoint)
+        copy_root(self._scratch / "out" / environment, root, endpoint=self.double.endpoint,
+                  unsupported=UNSUPPORTED)
         override = sandbox_override(root)
+        resolved = self._resolve_images(root, override) + quirk_changes(override)
+        if resolved:
+            lowered_file = root / LOWERED_FILE
+            lowered = json.loads(lowered_file.read_text())
+            lowered["changes"] = sorted(lowered["changes"] + resolved, key=lambda c: (c["address"], c["what"]))
+            lowered_file.write_text(json.dumps(lowered, indent=2, sort_keys=True) + "\n")
         if override:
             (root / SANDBOX_OVERRIDE).write_text(json.dumps(override, indent=2, sort_keys=True) + "\n")
         return root
+
+    def _resolve_images(self, root: Path, override: dict) -> list[dict]:
+        """Instances whose AMI is a launch template's `resolve:ssm:` parameter get the AMI id
+        itself, read from the double's SSM (moto ships AWS's public AMI parameters but does not
+        resolve `resolve:ssm:` in RunInstances). Returns the changes, as `tfgen_lowered.json` lists them."""
+        regions = aliases_of(root)
+        documents = [json.loads(p.read_text()) for p in sorted(root.glob("*.tf.json"))
+                     if not p.name.endswith("_override.tf.json")]
+        templates = {f"aws_launch_template.{name}": body
+                     for d in documents for name, body in d.get("resource", {}).get("aws_launch_template", {}).items()}
+        changes = []
+        for document in documents:
+            for name, body in document.get("resource", {}).get("aws_instance", {}).items():
+                ami = str(body.get("ami", ""))
+                template = next((t for t in templates if "${" + t + ".image_id}" == ami), None)
+                image = str(templates[template].get("image_id", "")) if template else ""
+                if not image.startswith(_RESOLVE_SSM):
+                    continue
+                parameter = image[len(_RESOLVE_SSM):]
+                region = regions.get(str(body.get("provider", "")).removeprefix("aws."), "")
+                with self._api(f"resolving {parameter} in the double's SSM"):
+                    value = self.client("ssm", region).get_parameter(Name=parameter)["Parameter"]["Value"]
+                resources = override.setdefault("resource", {})
+                resources.setdefault("aws_instance", {}).setdefault(name, {})["ami"] = value
+                changes.append({"address": f"aws_instance.{name}", "action": "rewritten",
+                                "what": f"ami = {value} ({parameter} in the double's SSM)",
+                                "reason": "the local AWS double (moto) does not resolve resolve:ssm: image ids"})
+        return changes
+
+    def lowering(self, environment: str) -> Lowering | None:
+        """What the sandbox's copy of the root leaves out or rewrites, and what it cannot check."""
+        path = self.root(environment) / LOWERED_FILE
+        if not path.exists():
+            return None
+        data = json.loads(path.read_text())
+        return Lowering(data["target"], data["changes"], list(NOT_CHECKED))
 
     def _terraform(self, environment: str, phase: str, *args: str) -> TerraformResult:
         pid = self.double.pid
@@ -337,6 +434,8 @@ class Sandbox:
         report = EnvironmentReport(environment)
         for phase in (self.init, self.apply):
             report.phases.append(phase(environment))
+            if phase == self.init:
+                report.lowering = self.lowering(environment)
             if not report.phases[-1].ok:
                 if phase == self.apply:
                     report.inventory = self.inventory(environment)
