@@ -31,7 +31,7 @@ from .expectation import Expectation, expect_environment
 from .inventory import RegionInventory, take_inventory
 from .report import EnvironmentReport, Lowering, PhaseResult, SandboxReport
 from .terraform import TerraformResult, run_terraform
-from .verify import check_nothing_left, verify_environment
+from .verify import Check, check_nothing_left, verify_environment
 
 __all__ = ["PHASES", "SANDBOX_OVERRIDE", "UNSUPPORTED", "NOT_CHECKED", "Sandbox", "sandbox_override", "sigterm_as_interrupt"]
 
@@ -80,11 +80,6 @@ _QUIRKS: dict[str, tuple[dict, list[str], str]] = {
                      "the local AWS double (moto) has no MonitorInstances API, mishandles the network-interface "
                      "form of RunInstances (the private subnet's default, no public IP, applies) and reports "
                      "security groups on the network interface only"),
-    # moto echoes the template's own tags back as launch template data `tag_specifications`, and
-    # empty security group lists and tags where none were given (provider 3.x then plans a new version).
-    "aws_launch_template": ({}, ["tag_specifications", "security_group_names", "vpc_security_group_ids", "tags"],
-                            "moto returns the template's own tags as tag_specifications of its data and "
-                            "empty security group lists"),
 }
 
 
@@ -266,31 +261,45 @@ class Sandbox:
         return root
 
     def _resolve_images(self, root: Path, override: dict) -> list[dict]:
-        """Instances whose AMI is a launch template's `resolve:ssm:` parameter get the AMI id
-        itself, read from the double's SSM (moto ships AWS's public AMI parameters but does not
-        resolve `resolve:ssm:` in RunInstances). Returns the changes, as `tfgen_lowered.json` lists them."""
+        """Instances whose AMI is a launch template's `resolve:ssm:` parameter get the AMI id itself,
+        read from the double's SSM (moto ships AWS's public AMI parameters but does not resolve
+        `resolve:ssm:` in RunInstances), and the template is left out: moto copies the template's
+        own tags into its data, so provider 3.x would plan a new template version after every
+        apply (Terraform 1.0's ignore_changes does not hide it). Returns the changes, as
+        `tfgen_lowered.json` lists them."""
         regions = aliases_of(root)
-        documents = [json.loads(p.read_text()) for p in sorted(root.glob("*.tf.json"))
-                     if not p.name.endswith("_override.tf.json")]
-        templates = {f"aws_launch_template.{name}": body
-                     for d in documents for name, body in d.get("resource", {}).get("aws_launch_template", {}).items()}
-        changes = []
-        for document in documents:
+        files = {p: json.loads(p.read_text()) for p in sorted(root.glob("*.tf.json"))
+                 if not p.name.endswith("_override.tf.json")}
+        templates = {f"aws_launch_template.{name}": (path, body) for path, d in files.items()
+                     for name, body in d.get("resource", {}).get("aws_launch_template", {}).items()}
+        changes, edited = [], set()
+        for path, document in files.items():
             for name, body in document.get("resource", {}).get("aws_instance", {}).items():
                 ami = str(body.get("ami", ""))
                 template = next((t for t in templates if "${" + t + ".image_id}" == ami), None)
-                image = str(templates[template].get("image_id", "")) if template else ""
+                image = str(templates[template][1].get("image_id", "")) if template else ""
                 if not image.startswith(_RESOLVE_SSM):
                     continue
                 parameter = image[len(_RESOLVE_SSM):]
                 region = regions.get(str(body.get("provider", "")).removeprefix("aws."), "")
                 with self._api(f"resolving {parameter} in the double's SSM"):
                     value = self.client("ssm", region).get_parameter(Name=parameter)["Parameter"]["Value"]
-                resources = override.setdefault("resource", {})
-                resources.setdefault("aws_instance", {}).setdefault(name, {})["ami"] = value
+                body["ami"] = value
+                edited.add(path)
+                template_path = templates[template][0]
+                blocks = files[template_path]["resource"]["aws_launch_template"]
+                blocks.pop(template.split(".", 1)[1], None)
+                if not blocks:
+                    del files[template_path]["resource"]["aws_launch_template"]
+                edited.add(template_path)
                 changes.append({"address": f"aws_instance.{name}", "action": "rewritten",
                                 "what": f"ami = {value} ({parameter} in the double's SSM)",
                                 "reason": "the local AWS double (moto) does not resolve resolve:ssm: image ids"})
+                changes.append({"address": template, "action": "left out", "what": "aws_launch_template",
+                                "reason": "the local AWS double (moto) copies a launch template's own tags "
+                                          "into its data, so every plan would want a new version"})
+        for path in edited:
+            path.write_text(json.dumps(files[path], indent=2, sort_keys=True) + "\n")
         return changes
 
     def lowering(self, environment: str) -> Lowering | None:
@@ -372,10 +381,60 @@ class Sandbox:
         """Check through the AWS API that the environment is what the fleet says."""
         def body() -> PhaseResult:
             checks = verify_environment(self.expectation(environment), self.client)
+            checks += self.check_gitops_secrets(environment)
             failed = sum(1 for c in checks if not c.ok)
             return PhaseResult(environment, "verify", not failed, 0.0,
                                f"{len(checks) - failed}/{len(checks)} checks passed", checks=checks)
         return self._phase(environment, "verify", body)
+
+    def gitops_outputs(self, environment: str) -> dict:
+        """`terraform output -json` of the applied sandbox root, values unwrapped."""
+        from ..gitops import _parse
+
+        result = self._terraform(environment, "output", "output", "-json", "-no-color")
+        if result.returncode:
+            raise ToolchainError(f"terraform output failed in the sandbox root (log: {result.log})")
+        text = result.output
+        return _parse(text[text.find("{"):] if "{" in text else text, f"terraform output of {environment}")
+
+    def check_gitops_secrets(self, environment: str, outputs: dict | None = None) -> list[Check]:
+        """Render Argo CD's cluster Secrets from the applied root's outputs (as `tfgen gitops` does)
+        and check each edge's server and role against the double's EKS and IAM."""
+        from ..gitops import OutputsError, render
+
+        expected = self.expectation(environment)
+        if expected.gitops is None:
+            return []
+        lowering = self.lowering(environment)
+        dropped = [c["address"].removeprefix("output.") for c in (lowering.changes if lowering else [])
+                   if c["address"].startswith("output.")]
+        note = f" (lowering left out output field(s) {', '.join(dropped)})" if dropped else ""
+        try:
+            rendered = render(self.gitops_outputs(environment) if outputs is None else outputs)
+        except OutputsError as exc:
+            return [Check("gitops secret", environment, False, f"tfgen gitops cannot render: {exc}{note}")]
+        secrets = {s["stringData"]["name"]: s for s in rendered.secrets}
+        checks = []
+        for edge in expected.gitops.edges:
+            secret = secrets.pop(edge.name, None)
+            if secret is None:
+                checks.append(Check("gitops secret", edge.label, False, f"no Secret for {edge.name}{note}"))
+                continue
+            config = json.loads(secret["stringData"]["config"])
+            server, role = secret["stringData"]["server"], config["awsAuthConfig"]["roleARN"]
+            endpoint = self.client("eks", edge.region).describe_cluster(name=edge.name)["cluster"].get("endpoint")
+            arn = self.client("iam", edge.region).get_role(RoleName=edge.deployer_role)["Role"]["Arn"]
+            ca = self.client("eks", edge.region).describe_cluster(name=edge.name)["cluster"].get(
+                "certificateAuthority", {}).get("data")
+            ok = server == endpoint and role == arn and config["tlsClientConfig"]["caData"] == ca
+            checks.append(Check("gitops secret", edge.label, ok,
+                                f"server {server}" + ("" if server == endpoint else f" != endpoint {endpoint}")
+                                + f"; roleARN {role}" + ("" if role == arn else f" != deployer role {arn}")
+                                + ("" if config["tlsClientConfig"]["caData"] == ca else "; caData is not the cluster's CA")
+                                + note))
+        for name in secrets:
+            checks.append(Check("gitops secret", name, False, "a Secret for a cluster Argo CD should not manage"))
+        return checks
 
     def replan(self, environment: str) -> PhaseResult:
         """A second `terraform plan`: applying again must change nothing."""
