@@ -23,7 +23,6 @@ import base64
 import binascii
 import json
 import re
-import shutil
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,10 +76,16 @@ def terraform_outputs(root: str | Path, *, terraform: str | None = None, env: di
     root = Path(root)
     if not root.is_dir():
         raise GitOpsError(f"{root} is not a directory; give the applied root of an environment (out/<env>)")
-    binary = terraform or shutil.which("terraform")
-    if not binary:
-        raise GitOpsError("terraform is not on PATH; run `terraform output -json > outputs.json` where the "
-                          "state is and give it with --outputs")
+    binary = terraform
+    if binary is None:
+        from .errors import ToolchainError
+        from .toolchain import find_terraform
+
+        try:
+            binary = find_terraform()
+        except ToolchainError as exc:
+            raise GitOpsError(f"terraform is not on PATH ({exc}); run `terraform output -json > outputs.json` "
+                              "where the state is and give it with --outputs") from None
     try:
         result = subprocess.run([binary, "output", "-json", "-no-color"], cwd=root, capture_output=True,
                                 text=True, timeout=120, env=env, stdin=subprocess.DEVNULL)
