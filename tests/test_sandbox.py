@@ -496,3 +496,26 @@ def test_failed_apply_reports_terraform_error_and_what_exists(tmp_path):
     assert "aws_vpc" in created, created
     assert {r.region for r in report.inventory if r.vpcs} == {"us-east-1", "us-east-2", "us-west-2"}
     assert _processes_using(tmp_path) == []
+
+
+def test_text_report_summarises_what_was_lowered_and_what_is_not_checked():
+    from tfgen.sandbox import EnvironmentReport, Lowering
+    from tfgen.sandbox.report import format_lowering
+
+    changes = [
+        {"address": f"aws_eks_addon.c{i}", "action": "left out", "what": "aws_eks_addon",
+         "reason": "the local AWS double (moto) has no EKS add-on API"} for i in range(5)
+    ] + [
+        {"address": "aws_eks_cluster.c", "action": "left out", "what": "argument access_config",
+         "reason": "EKS cluster authentication mode (access entries): provider 5.33.0+"},
+        {"address": "output.cluster_c.deployer_role_arn", "action": "left out", "what": "deployer_role_arn",
+         "reason": "refers to aws_iam_role.c_deployer, left out"},
+    ]
+    env = EnvironmentReport("development", lowering=Lowering("3.39.0", changes, ["EKS add-ons"]))
+    text = "\n".join(format_lowering(env))
+    assert "7 change(s)" in text
+    assert "5 x aws_eks_addon (the local AWS double (moto) has no EKS add-on API)" in text
+    assert "1 x argument access_config" in text
+    assert "output field cluster_c.deployer_role_arn" in text
+    assert "not checked (the double has no API for them): EKS add-ons" in text
+    assert env.as_dict()["lowered"]["counts"]["the local AWS double (moto) has no EKS add-on API"] == 5
