@@ -519,3 +519,32 @@ def test_text_report_summarises_what_was_lowered_and_what_is_not_checked():
     assert "output field cluster_c.deployer_role_arn" in text
     assert "not checked (the double has no API for them): EKS add-ons" in text
     assert env.as_dict()["lowered"]["counts"]["the local AWS double (moto) has no EKS add-on API"] == 5
+
+
+def test_oidc_provider_check_with_irsa_finds_a_missing_provider(tmp_path):
+    """IRSA: one IAM OIDC provider per cluster issuer (in-process moto; no terraform)."""
+    from moto import mock_aws
+
+    from tfgen.sandbox.verify import Lookup, check_oidc_providers
+
+    spec = tmp_path / "irsa.yaml"
+    spec.write_text(EXAMPLE.read_text().replace("  development:\n", "  development:\n    identity: irsa\n", 1))
+    expected = expect_environment(tfgen.load(spec), "development")
+    assert expected.irsa
+    with mock_aws():
+        import boto3
+
+        def client(service, region):
+            return boto3.client(service, region_name=region, aws_access_key_id="x", aws_secret_access_key="x")
+
+        for cluster in expected.clusters:
+            eks = client("eks", cluster.region)
+            info = eks.create_cluster(name=cluster.name, roleArn="arn:aws:iam::123456789012:role/x",
+                                      resourcesVpcConfig={"subnetIds": []})["cluster"]
+            if cluster is not expected.clusters[-1]:
+                client("iam", cluster.region).create_open_id_connect_provider(
+                    Url=info["identity"]["oidc"]["issuer"], ClientIDList=["sts.amazonaws.com"],
+                    ThumbprintList=["9e99a48a9960b14926bb7f3b02e22da2b0ab7280"])
+        checks = check_oidc_providers(expected, Lookup(expected, client))
+    assert [c.ok for c in checks] == [True] * (len(expected.clusters) - 1) + [False], [c.format() for c in checks]
+    assert "no IAM OIDC provider" in checks[-1].detail
