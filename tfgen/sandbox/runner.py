@@ -250,7 +250,7 @@ class Sandbox:
         copy_root(self._scratch / "out" / environment, root, endpoint=self.double.endpoint,
                   unsupported=UNSUPPORTED)
         override = sandbox_override(root)
-        resolved = self._resolve_images(root, override) + quirk_changes(override)
+        resolved = self._resolve_images(root) + quirk_changes(override)
         if resolved:
             lowered_file = root / LOWERED_FILE
             lowered = json.loads(lowered_file.read_text())
@@ -260,7 +260,7 @@ class Sandbox:
             (root / SANDBOX_OVERRIDE).write_text(json.dumps(override, indent=2, sort_keys=True) + "\n")
         return root
 
-    def _resolve_images(self, root: Path, override: dict) -> list[dict]:
+    def _resolve_images(self, root: Path) -> list[dict]:
         """Instances whose AMI is a launch template's `resolve:ssm:` parameter get the AMI id itself,
         read from the double's SSM (moto ships AWS's public AMI parameters but does not resolve
         `resolve:ssm:` in RunInstances), and the template is left out: moto copies the template's
@@ -422,10 +422,9 @@ class Sandbox:
                 continue
             config = json.loads(secret["stringData"]["config"])
             server, role = secret["stringData"]["server"], config["awsAuthConfig"]["roleARN"]
-            endpoint = self.client("eks", edge.region).describe_cluster(name=edge.name)["cluster"].get("endpoint")
+            info = self.client("eks", edge.region).describe_cluster(name=edge.name)["cluster"]
+            endpoint, ca = info.get("endpoint"), info.get("certificateAuthority", {}).get("data")
             arn = self.client("iam", edge.region).get_role(RoleName=edge.deployer_role)["Role"]["Arn"]
-            ca = self.client("eks", edge.region).describe_cluster(name=edge.name)["cluster"].get(
-                "certificateAuthority", {}).get("data")
             ok = server == endpoint and role == arn and config["tlsClientConfig"]["caData"] == ca
             checks.append(Check("gitops secret", edge.label, ok,
                                 f"server {server}" + ("" if server == endpoint else f" != endpoint {endpoint}")
