@@ -103,13 +103,24 @@ def test_example_verification_covers_every_vpc_peering_route_table_and_cluster(e
         assert check["ok"], f"{env_name}: {check}"
         kinds[check["kind"]] = kinds.get(check["kind"], 0) + 1
     route_tables = sum(p.requester.route_tables + p.accepter.route_tables for p in expected.peerings)
+    edges = len(expected.gitops.edges)
     assert kinds == {
         "vpc": len(expected.clusters),
         "peering": len(expected.peerings),
         "route": route_tables,
         "cluster": len(expected.clusters),
         "node group": sum(len(c.node_groups) for c in expected.clusters),
+        "api access": len(expected.clusters),
+        "gitops role": edges + 2,
+        "ebs csi role": len(expected.clusters),
+        "bastion": 7,
+        "gitops secret": edges,
     }, env_name
+    lowered = env["lowered"]
+    assert lowered["target"] == "3.39.0" and lowered["changes"], env_name
+    assert sum(lowered["counts"].values()) == len(lowered["changes"])
+    assert lowered["counts"]["the local AWS double (moto) has no EKS add-on API"] == 5 * len(expected.clusters)
+    assert "EKS Pod Identity associations" in lowered["not_checked"]
     replan = next(p for p in env["phases"] if p["phase"] == "re-plan")
     assert replan["summary"] == "no changes", env_name
     destroy = next(p for p in env["phases"] if p["phase"] == "destroy")
@@ -148,32 +159,175 @@ def test_example_sandbox_leaves_no_process_no_scratch_and_out_untouched(example_
 
 # -- the verifier catches real breakage ---------------------------------------------------------
 
-def test_verification_fails_when_a_peering_route_is_missing(tmp_path):
+@pytest.fixture(scope="module")
+def applied_development(tmp_path_factory):
+    """The example's development environment applied once; each test breaks one thing,
+    verifies and puts it back. Destroyed at the end; no process may be left."""
+    workdir = tmp_path_factory.mktemp("applied")
     fleet = tfgen.load(EXAMPLE)
-    expected = expect_environment(fleet, "development")
-    edge = next(c for c in expected.clusters if c.role == "edge")
-    hub = next(c for c in expected.clusters if c.role == "hub")
-    with Sandbox(fleet, workdir=tmp_path) as sandbox:
+    with Sandbox(fleet, workdir=workdir) as sandbox:
         assert sandbox.init("development").ok
         assert sandbox.apply("development").ok
-        assert sandbox.verify("development").ok, "the fleet must verify before it is broken"
+        first = sandbox.verify("development")
+        assert first.ok, [c.format() for c in first.checks if not c.ok]
+        yield sandbox, sandbox.expectation("development"), first
+        destroyed = sandbox.destroy("development")
+        assert destroyed.ok, [destroyed.details, [c.format() for c in destroyed.checks if not c.ok]]
+    assert _processes_using(workdir) == []
 
-        ec2 = sandbox.client("ec2", edge.region)
-        vpc_id = ec2.describe_vpcs(Filters=[{"Name": "cidr-block", "Values": [edge.cidr]}])["Vpcs"][0]["VpcId"]
-        tables = ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["RouteTables"]
-        broken = next(t for t in tables
-                      if any(r.get("DestinationCidrBlock") == hub.cidr for r in t["Routes"]))
-        ec2.delete_route(RouteTableId=broken["RouteTableId"], DestinationCidrBlock=hub.cidr)
 
+def _failed(result) -> list:
+    return [c for c in result.checks if not c.ok]
+
+
+def test_applied_gitops_path_verifies_through_the_api(applied_development):
+    sandbox, expected, first = applied_development
+    kinds = {}
+    for check in first.checks:
+        kinds[check.kind] = kinds.get(check.kind, 0) + 1
+    edges = expected.gitops.edges
+    assert kinds["api access"] == len(expected.clusters)
+    assert kinds["gitops role"] == len(edges) + 2  # the management role's trust, each deployer, its policy
+    assert kinds["ebs csi role"] == len(expected.clusters)
+    assert kinds["bastion"] == 7
+    assert kinds["gitops secret"] == len(edges)
+    assert "oidc provider" not in kinds, "pod identity: no OIDC providers to check"
+    hub_cidr = next(c.cidr for c in expected.clusters if c.role == "hub")
+    for check in first.checks:
+        if check.kind == "api access" and "edge" in check.subject:
+            assert f"tcp 443-443 from {hub_cidr}" in check.detail, check.detail
+    lowering = sandbox.lowering("development")
+    left_out = {c["what"] for c in lowering.changes if c["action"] == "left out"}
+    assert {"aws_eks_addon", "aws_eks_access_entry", "aws_eks_access_policy_association",
+            "aws_eks_pod_identity_association", "aws_ebs_default_kms_key", "aws_launch_template"} <= left_out
+    assert any(c["address"].startswith("aws_instance.") and c["what"].startswith("ami = ami-")
+               for c in lowering.changes)
+    assert all(c["reason"] for c in lowering.changes)
+    assert lowering.not_checked and "EKS add-ons" in lowering.not_checked
+
+
+def test_missing_hub_cidr_ingress_fails_only_that_check(applied_development):
+    sandbox, expected, _ = applied_development
+    edge = next(c for c in expected.clusters if c.role == "edge")
+    hub = next(c for c in expected.clusters if c.role == "hub")
+    ec2 = sandbox.client("ec2", edge.region)
+    group = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": [edge.api_group]}])["SecurityGroups"][0]
+    rule = {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": hub.cidr}]}
+    ec2.revoke_security_group_ingress(GroupId=group["GroupId"], IpPermissions=[rule])
+    try:
+        result = sandbox.verify("development")
+    finally:
+        ec2.authorize_security_group_ingress(GroupId=group["GroupId"], IpPermissions=[rule])
+    failed = _failed(result)
+    assert [(c.kind, c.subject) for c in failed] == [("api access", f"{edge.label} {edge.api_group}")], \
+        [c.format() for c in failed]
+    assert "no ingress" in failed[0].detail and hub.cidr in failed[0].detail
+
+
+def test_extra_ingress_on_the_bastion_fails(applied_development):
+    sandbox, expected, _ = applied_development
+    bastion = expected.bastion
+    ec2 = sandbox.client("ec2", bastion.hub.region)
+    group = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": [bastion.name]}])["SecurityGroups"][0]
+    rule = {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}
+    ec2.authorize_security_group_ingress(GroupId=group["GroupId"], IpPermissions=[rule])
+    try:
+        result = sandbox.verify("development")
+    finally:
+        ec2.revoke_security_group_ingress(GroupId=group["GroupId"], IpPermissions=[rule])
+    failed = _failed(result)
+    assert [(c.kind, c.subject.rsplit(" ", 2)[-2:]) for c in failed] == [("bastion", ["security", "group"])], \
+        [c.format() for c in failed]
+
+
+def test_deployer_trusting_another_principal_fails(applied_development):
+    sandbox, expected, _ = applied_development
+    edge = expected.gitops.edges[0]
+    iam = sandbox.client("iam", edge.region)
+    before = iam.get_role(RoleName=edge.deployer_role)["Role"]["AssumeRolePolicyDocument"]
+    other = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::999999999999:role/someone-else"},
+        "Action": ["sts:AssumeRole", "sts:TagSession"]}]}
+    iam.update_assume_role_policy(RoleName=edge.deployer_role, PolicyDocument=json.dumps(other))
+    try:
+        result = sandbox.verify("development")
+    finally:
+        iam.update_assume_role_policy(RoleName=edge.deployer_role,
+                                      PolicyDocument=before if isinstance(before, str) else json.dumps(before))
+    failed = _failed(result)
+    assert [(c.kind, c.subject) for c in failed] == [("gitops role", f"deployer {edge.label}")], \
+        [c.format() for c in failed]
+    assert "someone-else" in failed[0].detail
+
+
+def test_missing_ebs_csi_policy_fails(applied_development):
+    sandbox, expected, _ = applied_development
+    cluster = expected.clusters[0]
+    iam = sandbox.client("iam", cluster.region)
+    arn = "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"
+    iam.detach_role_policy(RoleName=cluster.ebs_csi_role, PolicyArn=arn)
+    try:
+        result = sandbox.verify("development")
+    finally:
+        iam.attach_role_policy(RoleName=cluster.ebs_csi_role, PolicyArn=arn)
+    assert [(c.kind, c.subject) for c in _failed(result)] == [("ebs csi role", cluster.label)]
+
+
+def test_gitops_secret_with_a_wrong_role_or_server_fails(applied_development):
+    sandbox, expected, _ = applied_development
+    outputs = sandbox.gitops_outputs("development")
+    assert all(c.ok for c in sandbox.check_gitops_secrets("development", outputs))
+    edge = expected.gitops.edges[0]
+    key = next(k for k, v in outputs.items() if k.startswith("cluster_") and v.get("cluster_name") == edge.name)
+    broken = json.loads(json.dumps(outputs))
+    broken[key]["deployer_role_arn"] = outputs["gitops"]["management_role_arn"]
+    broken[key]["cluster_endpoint"] = "https://elsewhere.example"
+    failed = [c for c in sandbox.check_gitops_secrets("development", broken) if not c.ok]
+    assert [c.subject for c in failed] == [edge.label]
+    assert "!= endpoint" in failed[0].detail and "!= deployer role" in failed[0].detail
+    del broken[key]["deployer_role_arn"]
+    (failed,) = [c for c in sandbox.check_gitops_secrets("development", broken) if not c.ok]
+    assert f"output {key}" in failed.detail and "deployer_role_arn" in failed.detail
+
+
+def test_tfgen_gitops_renders_the_applied_roots_outputs(applied_development, capsys):
+    import yaml
+
+    sandbox, expected, _ = applied_development
+    assert main(["gitops", str(sandbox.root("development"))]) == 0
+    documents = list(yaml.safe_load_all(capsys.readouterr().out))
+    assert sorted(d["metadata"]["name"] for d in documents) == sorted(e.name for e in expected.gitops.edges)
+    for doc in documents:
+        edge = next(e for e in expected.gitops.edges if e.name == doc["metadata"]["name"])
+        info = sandbox.client("eks", edge.region).describe_cluster(name=edge.name)["cluster"]
+        assert doc["stringData"]["server"] == info["endpoint"]
+        role = sandbox.client("iam", edge.region).get_role(RoleName=edge.deployer_role)["Role"]["Arn"]
+        assert json.loads(doc["stringData"]["config"])["awsAuthConfig"]["roleARN"] == role
+
+
+def test_verification_fails_when_a_peering_route_is_missing(applied_development):
+    sandbox, expected, _ = applied_development
+    edge = next(c for c in expected.clusters if c.role == "edge")
+    hub = next(c for c in expected.clusters if c.role == "hub")
+    ec2 = sandbox.client("ec2", edge.region)
+    vpc_id = ec2.describe_vpcs(Filters=[{"Name": "cidr-block", "Values": [edge.cidr]}])["Vpcs"][0]["VpcId"]
+    tables = ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["RouteTables"]
+    broken = next(t for t in tables
+                  if any(r.get("DestinationCidrBlock") == hub.cidr for r in t["Routes"]))
+    pcx = next(r["VpcPeeringConnectionId"] for r in broken["Routes"] if r.get("DestinationCidrBlock") == hub.cidr)
+    ec2.delete_route(RouteTableId=broken["RouteTableId"], DestinationCidrBlock=hub.cidr)
+    try:
         result = sandbox.verify("development")
         replan = sandbox.replan("development")
-    failed = [c for c in result.checks if not c.ok]
+    finally:
+        ec2.create_route(RouteTableId=broken["RouteTableId"], DestinationCidrBlock=hub.cidr,
+                         VpcPeeringConnectionId=pcx)
+    failed = _failed(result)
     assert not result.ok
     assert len(failed) == 1, [c.format() for c in failed]
     assert failed[0].kind == "route"
     assert broken["RouteTableId"] in failed[0].detail and hub.cidr in failed[0].detail, failed[0].detail
     assert not replan.ok and any("aws_route." in line for line in replan.details), replan.details
-    assert _processes_using(tmp_path) == []
 
 
 def test_transit_gateway_fleet_verifies_and_a_missing_gateway_route_is_caught(tmp_path):
@@ -295,7 +449,8 @@ def test_port_in_use_is_a_clear_toolchain_error(tmp_path):
 
 def test_sandbox_override_ignores_only_the_doubles_quirks(example_out):
     override = sandbox_override(example_out / "development")["resource"]
-    assert sorted(override) == ["aws_eks_node_group", "aws_vpc_peering_connection_accepter"]
+    assert sorted(override) == ["aws_eks_node_group", "aws_instance", "aws_vpc_peering_connection_accepter"]
+    assert override["aws_instance"] == {"us_east_1_hub_bastion": {"monitoring": False, "associate_public_ip_address": None, "lifecycle": {"ignore_changes": ["monitoring", "vpc_security_group_ids"]}}}
     assert sorted(override["aws_vpc_peering_connection_accepter"]) == [
         "us_east_1_hub__us_east_2_edge", "us_east_1_hub__us_west_2_edge"]
     for name, block in override["aws_eks_node_group"].items():
@@ -341,3 +496,55 @@ def test_failed_apply_reports_terraform_error_and_what_exists(tmp_path):
     assert "aws_vpc" in created, created
     assert {r.region for r in report.inventory if r.vpcs} == {"us-east-1", "us-east-2", "us-west-2"}
     assert _processes_using(tmp_path) == []
+
+
+def test_text_report_summarises_what_was_lowered_and_what_is_not_checked():
+    from tfgen.sandbox import EnvironmentReport, Lowering
+    from tfgen.sandbox.report import format_lowering
+
+    changes = [
+        {"address": f"aws_eks_addon.c{i}", "action": "left out", "what": "aws_eks_addon",
+         "reason": "the local AWS double (moto) has no EKS add-on API"} for i in range(5)
+    ] + [
+        {"address": "aws_eks_cluster.c", "action": "left out", "what": "argument access_config",
+         "reason": "EKS cluster authentication mode (access entries): provider 5.33.0+"},
+        {"address": "output.cluster_c.deployer_role_arn", "action": "left out", "what": "deployer_role_arn",
+         "reason": "refers to aws_iam_role.c_deployer, left out"},
+    ]
+    env = EnvironmentReport("development", lowering=Lowering("3.39.0", changes, ["EKS add-ons"]))
+    text = "\n".join(format_lowering(env))
+    assert "7 change(s)" in text
+    assert "5 x aws_eks_addon (the local AWS double (moto) has no EKS add-on API)" in text
+    assert "1 x argument access_config" in text
+    assert "output field cluster_c.deployer_role_arn" in text
+    assert "not checked (the double has no API for them): EKS add-ons" in text
+    assert env.as_dict()["lowered"]["counts"]["the local AWS double (moto) has no EKS add-on API"] == 5
+
+
+def test_oidc_provider_check_with_irsa_finds_a_missing_provider(tmp_path):
+    """IRSA: one IAM OIDC provider per cluster issuer (in-process moto; no terraform)."""
+    from moto import mock_aws
+
+    from tfgen.sandbox.verify import Lookup, check_oidc_providers
+
+    spec = tmp_path / "irsa.yaml"
+    spec.write_text(EXAMPLE.read_text().replace("  development:\n", "  development:\n    identity: irsa\n", 1))
+    expected = expect_environment(tfgen.load(spec), "development")
+    assert expected.irsa
+    with mock_aws():
+        import boto3
+
+        def client(service, region):
+            return boto3.client(service, region_name=region, aws_access_key_id="x", aws_secret_access_key="x")
+
+        for cluster in expected.clusters:
+            eks = client("eks", cluster.region)
+            info = eks.create_cluster(name=cluster.name, roleArn="arn:aws:iam::123456789012:role/x",
+                                      resourcesVpcConfig={"subnetIds": []})["cluster"]
+            if cluster is not expected.clusters[-1]:
+                client("iam", cluster.region).create_open_id_connect_provider(
+                    Url=info["identity"]["oidc"]["issuer"], ClientIDList=["sts.amazonaws.com"],
+                    ThumbprintList=["9e99a48a9960b14926bb7f3b02e22da2b0ab7280"])
+        checks = check_oidc_providers(expected, Lookup(expected, client))
+    assert [c.ok for c in checks] == [True] * (len(expected.clusters) - 1) + [False], [c.format() for c in checks]
+    assert "no IAM OIDC provider" in checks[-1].detail

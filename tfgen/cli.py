@@ -57,6 +57,16 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--format", choices=("text", "json"), default="text", help="report format (default: text)")
     s.add_argument("--workdir", help="scratch directory to use and keep (default: a temporary one)")
     s.set_defaults(run=_sandbox)
+
+    o = verbs.add_parser("gitops", help="render Argo CD's cluster Secrets for the edges of an applied environment")
+    o.add_argument("root", metavar="OUT/ENV", help="the applied root of an environment (terraform output runs there)")
+    o.add_argument("--outputs", metavar="FILE", help="a saved `terraform output -json` instead of running terraform")
+    o.add_argument("--format", choices=("yaml", "json"), default="yaml",
+                   help="yaml: the Secrets as multi-document YAML; json: Secrets and Helm values (default: yaml)")
+    o.add_argument("--output", metavar="FILE", help="write to FILE instead of standard output")
+    o.add_argument("--values", metavar="FILE",
+                   help="also write the Helm values of the hub's Argo CD (its identity) to FILE as YAML")
+    o.set_defaults(run=_gitops)
     return parser
 
 
@@ -207,6 +217,27 @@ def _sandbox(args) -> int:
                   f"scratch in {sandbox.workdir}; press Ctrl-C to stop the double", file=log, flush=True)
             sandbox.hold()
     return 0 if report.ok else 1
+
+
+def _gitops(args) -> int:
+    from .gitops import GitOpsError, read_outputs, render, terraform_outputs, to_yaml
+
+    if args.outputs:
+        outputs = read_outputs(args.outputs)
+    else:
+        if not Path(args.root).is_dir():
+            raise GitOpsError(f"{args.root} is not a directory; give the applied root of an environment (out/<env>)")
+        outputs = terraform_outputs(args.root)
+    rendered = render(outputs)
+    text = (json.dumps(rendered.as_dict(), indent=2, sort_keys=True) + "\n" if args.format == "json"
+            else to_yaml(rendered.documents()))
+    if args.values:
+        Path(args.values).write_text(to_yaml([rendered.values]).removeprefix("---\n"))
+    if args.output:
+        Path(args.output).write_text(text)
+    else:
+        sys.stdout.write(text)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

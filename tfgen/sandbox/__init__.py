@@ -15,7 +15,7 @@ created, `verify` checks it through boto3, `inventory` lists what exists,
 from .double import AwsDouble
 from .expectation import Expectation, expect_environment
 from .inventory import RegionInventory, take_inventory
-from .report import EnvironmentReport, PhaseResult, SandboxReport, format_phase, format_report
+from .report import EnvironmentReport, Lowering, PhaseResult, SandboxReport, format_phase, format_report
 from .runner import PHASES, Sandbox, sigterm_as_interrupt
 from .verify import CHECKS, Check, check_nothing_left, verify_environment
 
@@ -32,6 +32,7 @@ __all__ = [
     "RegionInventory",
     "take_inventory",
     "PhaseResult",
+    "Lowering",
     "EnvironmentReport",
     "SandboxReport",
     "format_phase",

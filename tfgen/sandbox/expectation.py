@@ -2,7 +2,10 @@
 
 The verifier compares the API's answers with this, never with Terraform's
 state: VPCs by region, CIDR and Name tag, peerings between the hub's VPC and
-each edge's, how many route tables each VPC has, clusters and node groups.
+each edge's, how many route tables each VPC has, clusters and node groups; the
+GitOps path (`tfgen.gitops_path`): who may open 443 on each control plane, the
+management and deployer roles, the EBS CSI roles and the hub's bastion. Names
+come from the same naming functions the emitters use.
 """
 
 from __future__ import annotations
@@ -10,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .. import naming
+from ..gitops_path import api_sources, edges_of
+from ..model import IRSA
 from ..connectivity import transit_peerings, transit_regions
 from ..emit.context import context_of
 from ..emit.peering import peerings
@@ -21,6 +26,8 @@ __all__ = [
     "ExpectedCluster",
     "ExpectedPeering",
     "ExpectedTransitGateway",
+    "ExpectedBastion",
+    "ExpectedGitOps",
     "Expectation",
     "expect_environment",
 ]
@@ -48,6 +55,13 @@ class ExpectedCluster:
     subnets: int
     route_tables: int
     node_groups: tuple[ExpectedNodeGroup, ...]
+    # The security group on the control plane and who may open 443 through it.
+    api_group: str = ""
+    api_cidrs: tuple[str, ...] = ()
+    api_from_bastion: bool = False
+    ebs_csi_role: str = ""
+    deployer_role: str | None = None  # edges Argo CD manages
+    private_subnets: tuple[str, ...] = ()
 
     @property
     def label(self) -> str:
@@ -78,6 +92,27 @@ class ExpectedTransitGateway:
 
 
 @dataclass(frozen=True)
+class ExpectedBastion:
+    """The hub's SSM bastion: security group, role, instance profile and instance share `name`."""
+
+    hub: ExpectedCluster
+    name: str
+    instance_type: str
+
+
+@dataclass(frozen=True)
+class ExpectedGitOps:
+    """Argo CD on the hub: its management role and the edges whose deployer roles trust it."""
+
+    management_role: str
+    identity: str  # pod-identity | irsa
+    namespace: str
+    service_accounts: tuple[str, ...]
+    hub: ExpectedCluster
+    edges: tuple[ExpectedCluster, ...]
+
+
+@dataclass(frozen=True)
 class Expectation:
     """Everything one environment should have created."""
 
@@ -87,6 +122,13 @@ class Expectation:
     clusters: tuple[ExpectedCluster, ...]
     peerings: tuple[ExpectedPeering, ...]
     transit_gateways: tuple[ExpectedTransitGateway, ...] = ()
+    identity: str = ""
+    gitops: ExpectedGitOps | None = None
+    bastion: ExpectedBastion | None = None
+
+    @property
+    def irsa(self) -> bool:
+        return self.identity == IRSA
 
     @property
     def regions(self) -> list[str]:
@@ -99,8 +141,12 @@ class Expectation:
 def expect_environment(fleet: Fleet, environment: str) -> Expectation:
     """The expectation for environment `environment` of `fleet` (its pool CIDRs already allocated)."""
     ctx = context_of(fleet, fleet.environment(environment))
+    env = ctx.env
+    has_hub = any(c.cluster.is_hub for c in ctx.clusters)
+    managed = {(r.name, c.name) for r, c in edges_of(env)}
     clusters = {}
     for c in ctx.clusters:
+        sources = [kind for kind, _ in api_sources(env, env.regions[c.region], c.cluster)]
         clusters[c.key] = ExpectedCluster(
             key=c.key,
             region=c.region,
@@ -113,6 +159,13 @@ def expect_environment(fleet: Fleet, environment: str) -> Expectation:
                 ExpectedNodeGroup(g.name, g.min_size, g.max_size, g.desired_size)
                 for g in sorted(c.cluster.node_groups.values(), key=lambda g: g.name)
             ),
+            api_group=f"{c.eks_name}-api",
+            api_cidrs=(ctx.hub.layout.cidr,) if "hub-cidr" in sources and has_hub else (),
+            api_from_bastion="bastion" in sources,
+            ebs_csi_role=naming.aws_name(c.eks_name, "ebs-csi"),
+            deployer_role=(naming.aws_name(c.eks_name, "argocd-deployer")
+                           if (c.region, c.cluster.name) in managed else None),
+            private_subnets=tuple(s.cidr for s in c.layout.private),
         )
     pairs = tuple(
         ExpectedPeering(naming.peering_name(r.key, a.key), clusters[r.key], clusters[a.key])
@@ -129,6 +182,17 @@ def expect_environment(fleet: Fleet, environment: str) -> Expectation:
         )
         for region in transit_regions(ctx.env)
     )
+    gitops = bastion = None
+    if has_hub:
+        hub = clusters[ctx.hub.key]
+        edges = tuple(c for c in clusters.values() if c.deployer_role)
+        if edges:
+            gitops = ExpectedGitOps(
+                management_role=naming.aws_name(ctx.hub.eks_name, "argocd"), identity=env.identity,
+                namespace=env.gitops.namespace, service_accounts=tuple(env.gitops.service_accounts),
+                hub=hub, edges=edges)
+        if env.bastion.enabled:
+            bastion = ExpectedBastion(hub, naming.aws_name(ctx.hub.eks_name, "bastion"), env.bastion.instance_type)
     tags = standard_tags(ctx)
     return Expectation(
         environment=environment,
@@ -137,4 +201,7 @@ def expect_environment(fleet: Fleet, environment: str) -> Expectation:
         clusters=tuple(clusters.values()),
         peerings=pairs,
         transit_gateways=gateways,
+        identity=env.identity,
+        gitops=gitops,
+        bastion=bastion,
     )

@@ -8,7 +8,7 @@ from pathlib import Path
 from .inventory import RegionInventory
 from .verify import Check
 
-__all__ = ["PhaseResult", "EnvironmentReport", "SandboxReport", "format_phase", "format_report"]
+__all__ = ["PhaseResult", "Lowering", "EnvironmentReport", "format_lowering", "SandboxReport", "format_phase", "format_report"]
 
 
 @dataclass
@@ -32,12 +32,49 @@ class PhaseResult:
 
 
 @dataclass
+class Lowering:
+    """What the sandbox's copy of a root leaves out or rewrites (`tfgen_lowered.json`), and what
+    the double has no API to check at all."""
+
+    target: str
+    changes: list[dict] = field(default_factory=list)  # {address, action, what, reason}
+    not_checked: list[str] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        """How many changes per reason."""
+        counts: dict[str, int] = {}
+        for change in self.changes:
+            counts[change["reason"]] = counts.get(change["reason"], 0) + 1
+        return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+    def groups(self) -> list[tuple[str, str, str, int]]:
+        """(action, what, reason, count): resources by type, arguments by name, rewrites by how."""
+        grouped: dict[tuple[str, str, str], int] = {}
+        for change in self.changes:
+            what = change["what"]
+            if change["action"] == "left out" and change["address"].startswith("output."):
+                what = f"output field {change['address'].removeprefix('output.')}"
+            elif change["action"] != "left out" and not what.startswith("as "):
+                what = f"{change['address'].split('.')[0]}: {what}"
+            reason = change["reason"]
+            if reason.startswith("refers to "):
+                reason = "refers to something left out"
+            grouped[(change["action"], what, reason)] = grouped.get((change["action"], what, reason), 0) + 1
+        return [(a, w, r, n) for (a, w, r), n in sorted(grouped.items())]
+
+    def as_dict(self) -> dict:
+        return {"target": self.target, "counts": self.counts(), "changes": self.changes,
+                "not_checked": self.not_checked}
+
+
+@dataclass
 class EnvironmentReport:
     """Every phase of one environment, its checks and its inventory after apply."""
 
     name: str
     phases: list[PhaseResult] = field(default_factory=list)
     inventory: list[RegionInventory] = field(default_factory=list)
+    lowering: Lowering | None = None
 
     @property
     def ok(self) -> bool:
@@ -56,6 +93,7 @@ class EnvironmentReport:
             "name": self.name, "ok": self.ok,
             "phases": [p.as_dict() for p in self.phases],
             "inventory": [r.as_dict() for r in self.inventory],
+            "lowered": self.lowering.as_dict() if self.lowering else None,
         }
 
 
@@ -113,6 +151,20 @@ def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
     return out
 
 
+def format_lowering(env: EnvironmentReport) -> list[str]:
+    """A short summary of what the sandbox did not apply as built, and what it cannot check."""
+    low = env.lowering
+    if low is None:
+        return []
+    lines = [f"{env.name}: applied lowered to AWS provider {low.target}, {len(low.changes)} change(s) "
+             f"(full list: --format json, or tfgen_lowered.json in the scratch root)"]
+    for action, what, reason, count in low.groups():
+        lines.append(f"  {action:13} {count:3} x {what} ({reason})")
+    if low.not_checked:
+        lines.append(f"  not checked (the double has no API for them): {'; '.join(low.not_checked)}")
+    return lines
+
+
 def format_report(report: SandboxReport) -> str:
     """The inventory table and the verdict of every environment."""
     rows = []
@@ -129,6 +181,9 @@ def format_report(report: SandboxReport) -> str:
             ])
     lines = ["", "inventory after apply"]
     lines += _table(["ENVIRONMENT", "REGION", "VPCS", "SUBNETS", "PEERINGS", "CLUSTERS"], rows) if rows else ["  (none)"]
+    lines.append("")
+    for env in report.environments:
+        lines += format_lowering(env)
     lines.append("")
     for env in report.environments:
         checks = env.checks

@@ -1,0 +1,153 @@
+"""`tfgen gitops`: Argo CD cluster Secrets from an environment's outputs.
+
+Saved outputs (a realistic `terraform output -json` of the example's
+development environment) here; the sandbox's real outputs in test_sandbox.py.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tfgen.cli import main
+from tfgen.gitops import OutputsError, read_outputs, render, validate_secret
+
+FIXTURE = Path(__file__).parent / "gitops_fixtures" / "development.outputs.json"
+EDGES = ("multi-region-clusters-development-us-east-2-edge", "multi-region-clusters-development-us-west-2-edge")
+
+
+@pytest.fixture()
+def outputs() -> dict:
+    return json.loads(FIXTURE.read_text())
+
+
+def _write(tmp_path: Path, outputs: dict) -> Path:
+    path = tmp_path / "outputs.json"
+    path.write_text(json.dumps(outputs))
+    return path
+
+
+def test_yaml_has_one_valid_secret_per_edge(capsys):
+    assert main(["gitops", "out/development", "--outputs", str(FIXTURE)]) == 0
+    documents = list(yaml.safe_load_all(capsys.readouterr().out))
+    assert [d["metadata"]["name"] for d in documents] == list(EDGES)
+    raw = json.loads(FIXTURE.read_text())
+    for doc in documents:
+        key = "cluster_" + doc["metadata"]["labels"]["region"].replace("-", "_") + "_edge"
+        cluster = raw[key]["value"]
+        assert (doc["apiVersion"], doc["kind"]) == ("v1", "Secret")
+        assert doc["metadata"]["namespace"] == "argocd"
+        assert doc["metadata"]["labels"] == {
+            "argocd.argoproj.io/secret-type": "cluster", "environment": "development",
+            "region": cluster["region"], "cluster_name": cluster["cluster_name"],
+            "kubernetes_version": "1.35", "enable_aws_ebs_csi_driver": "true"}
+        assert doc["metadata"]["annotations"] == {
+            "aws_region": cluster["region"], "aws_account_id": "111111111111", "aws_vpc_id": cluster["vpc_id"],
+            "aws_cluster_name": cluster["cluster_name"],
+            "aws_ebs_csi_driver_iam_role_arn": cluster["ebs_csi_role_arn"]}
+        data = doc["stringData"]
+        assert data["name"] == cluster["cluster_name"] and data["server"] == cluster["cluster_endpoint"]
+        config = json.loads(data["config"])
+        assert config == {"awsAuthConfig": {"clusterName": cluster["cluster_name"],
+                                            "roleARN": cluster["deployer_role_arn"]},
+                          "tlsClientConfig": {"caData": cluster["certificate_authority"]}}
+        assert base64.b64decode(config["tlsClientConfig"]["caData"]).startswith(b"-----BEGIN CERTIFICATE-----")
+        assert validate_secret(doc) == []
+
+
+def test_pod_identity_values_set_aws_region_on_the_three_components(tmp_path, capsys):
+    values_file = tmp_path / "values.yaml"
+    out = tmp_path / "secrets.json"
+    assert main(["gitops", "x", "--outputs", str(FIXTURE), "--format", "json", "--output", str(out),
+                 "--values", str(values_file)]) == 0
+    assert capsys.readouterr().out == ""
+    rendered = json.loads(out.read_text())
+    assert len(rendered["secrets"]) == 2
+    region = [{"name": "AWS_REGION", "value": "us-east-1"}]
+    expected = {"controller": {"env": region}, "server": {"env": region}, "applicationSet": {"extraEnv": region}}
+    assert rendered["values"] == expected
+    assert yaml.safe_load(values_file.read_text()) == expected
+
+
+def test_irsa_values_annotate_the_three_service_accounts(outputs):
+    outputs["gitops"]["value"]["identity"] = "irsa"
+    arn = outputs["gitops"]["value"]["management_role_arn"]
+    values = render(read_outputs_dict(outputs)).values
+    assert set(values) == {"controller", "server", "applicationSet"}
+    for component in values.values():
+        assert component["serviceAccount"]["annotations"] == {"eks.amazonaws.com/role-arn": arn}
+        assert "env" not in component and "extraEnv" not in component
+
+
+def read_outputs_dict(outputs: dict) -> dict:
+    return {name: item["value"] for name, item in outputs.items()}
+
+
+@pytest.mark.parametrize("field", ["deployer_role_arn", "cluster_endpoint", "certificate_authority", "vpc_id"])
+def test_missing_field_is_exit_1_naming_output_and_field(tmp_path, outputs, capsys, field):
+    del outputs["cluster_us_west_2_edge"]["value"][field]
+    assert main(["gitops", "x", "--outputs", str(_write(tmp_path, outputs))]) == 1
+    err = capsys.readouterr().err
+    assert "output cluster_us_west_2_edge" in err and field in err, err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("field,value,message", [
+    ("cluster_endpoint", "http://plain.example", "not an https:// URL"),
+    ("certificate_authority", "not base64!", "caData is not base64"),
+    ("cluster_name", "Not_A_DNS_Name", "not a DNS-1123 name"),
+    ("deployer_role_arn", "", "deployer_role_arn is missing or empty"),
+])
+def test_bad_values_are_exit_1_with_the_reason(tmp_path, outputs, capsys, field, value, message):
+    outputs["cluster_us_east_2_edge"]["value"][field] = value
+    assert main(["gitops", "x", "--outputs", str(_write(tmp_path, outputs))]) == 1
+    err = capsys.readouterr().err
+    assert "output cluster_us_east_2_edge" in err and message in err, err
+
+
+def test_no_gitops_output_is_exit_1(tmp_path, outputs, capsys):
+    del outputs["gitops"]
+    assert main(["gitops", "x", "--outputs", str(_write(tmp_path, outputs))]) == 1
+    assert "output gitops is missing" in capsys.readouterr().err
+
+
+def test_plain_value_mapping_is_accepted(outputs):
+    rendered = render(read_outputs_dict(outputs))
+    assert [s["metadata"]["name"] for s in rendered.secrets] == list(EDGES)
+
+
+def test_usage_errors_are_exit_2_without_traceback(tmp_path, capsys, monkeypatch):
+    assert main(["gitops", str(tmp_path / "nope")]) == 2
+    assert "is not a directory" in capsys.readouterr().err
+    assert main(["gitops", "x", "--outputs", str(tmp_path / "missing.json")]) == 2
+    assert "cannot read outputs file" in capsys.readouterr().err
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    assert main(["gitops", "x", "--outputs", str(bad)]) == 2
+    assert "is not JSON" in capsys.readouterr().err
+    monkeypatch.setenv("TFGEN_TERRAFORM", str(tmp_path / "no-terraform"))
+    assert main(["gitops", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "terraform is not on PATH" in err and "Traceback" not in err
+
+
+def test_render_does_not_change_its_input(outputs):
+    values = read_outputs_dict(outputs)
+    before = copy.deepcopy(values)
+    render(values)
+    assert values == before
+
+
+def test_validate_secret_names_every_problem():
+    problems = validate_secret({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "x", "labels": {}},
+                                "stringData": {"name": "x", "server": "https://x", "config": "{}"}})
+    assert "metadata.namespace is missing" in problems
+    assert any("secret-type" in p for p in problems)
+    assert "config awsAuthConfig.roleARN is missing or empty" in problems
+    with pytest.raises(OutputsError):
+        render({"gitops": {}})
