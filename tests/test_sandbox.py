@@ -548,3 +548,19 @@ def test_oidc_provider_check_with_irsa_finds_a_missing_provider(tmp_path):
         checks = check_oidc_providers(expected, Lookup(expected, client))
     assert [c.ok for c in checks] == [True] * (len(expected.clusters) - 1) + [False], [c.format() for c in checks]
     assert "no IAM OIDC provider" in checks[-1].detail
+
+
+def test_the_double_gives_every_eks_cluster_its_own_issuer(tmp_path):
+    """moto alone shares one OIDC issuer among a region's clusters; IRSA fleets need one each."""
+    import boto3
+
+    with AwsDouble(tmp_path / "double") as double:
+        eks = boto3.client("eks", region_name="eu-west-1", endpoint_url=double.endpoint,
+                           aws_access_key_id="x", aws_secret_access_key="x")
+        issuers = set()
+        for name in ("edge-a", "edge-b"):
+            eks.create_cluster(name=name, roleArn="arn:aws:iam::123456789012:role/eks",
+                               resourcesVpcConfig={"subnetIds": []})
+            issuers.add(eks.describe_cluster(name=name)["cluster"]["identity"]["oidc"]["issuer"])
+        assert len(issuers) == 2, issuers
+        assert all(i.startswith("https://oidc.eks.eu-west-1.amazonaws.com/id/") for i in issuers)

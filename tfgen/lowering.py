@@ -18,6 +18,7 @@ import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from .model import DEFAULT_TERRAFORM, DEFAULT_TERRAFORM_LOCKFILE
 from .providers import OFFLINE, Version, feature, uses
 
 __all__ = ["LeftOut", "Lowered", "lower", "LOWERED_FILE", "read_lowered", "EKS_OIDC_THUMBPRINT"]
@@ -234,7 +235,7 @@ def lower(documents: dict[str, dict], target: Version = OFFLINE, *,
     for old, new in renamed:
         _rename(docs, old, new)
     changes += _cascade(docs, dropped)
-    _pin_versions(docs, target)
+    changes += _pin_versions(docs, target)
     return Lowered(docs, str(target), sorted(changes, key=lambda c: (c.address, c.what)))
 
 
@@ -308,14 +309,20 @@ def _rename(docs: dict[str, dict], old: str, new: str) -> None:
         docs[filename] = json.loads(pattern.sub(new, json.dumps(document)))
 
 
-def _pin_versions(docs: dict[str, dict], target: Version) -> None:
+def _pin_versions(docs: dict[str, dict], target: Version) -> list[LeftOut]:
+    changes = []
     for document in docs.values():
         for block in _as_list(document.get("terraform")):
             aws = block.get("required_providers", {}).get("aws")
             if isinstance(aws, dict):
                 aws["version"] = str(target)
-            if "required_version" in block:
-                block["required_version"] = ">= 1.0"
+            # Terraform 1.10 is asked for by S3-native state locking only; an offline copy keeps local state.
+            if block.get("required_version") == DEFAULT_TERRAFORM_LOCKFILE and "use_lockfile" in json.dumps(block):
+                block["required_version"] = DEFAULT_TERRAFORM
+                changes.append(LeftOut("terraform.required_version", f"{DEFAULT_TERRAFORM_LOCKFILE} -> "
+                                       f"{DEFAULT_TERRAFORM}", "rewritten", "S3-native state locking needs "
+                                       "Terraform 1.10; the lowered copy keeps its state locally"))
+    return changes
 
 
 def _as_list(value) -> list:

@@ -82,7 +82,7 @@ class AwsDouble:
         env.update(MOTO_IAM_LOAD_MANAGED_POLICIES="true", PYTHONUNBUFFERED="1")
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.requested_port)],
+                [sys.executable, "-m", "tfgen.sandbox.moto_boot", "-H", "127.0.0.1", "-p", str(self.requested_port)],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
                 start_new_session=True, preexec_fn=die_with_parent,
             )

@@ -1,0 +1,32 @@
+"""moto's server, with the one fix the sandbox needs to stand in for EKS.
+
+moto 5 draws one random OIDC issuer (and API endpoint) per process, so every
+EKS cluster of a region gets the same ones; a second IAM OIDC provider for the
+shared issuer is then refused (EntityAlreadyExists), and an IRSA fleet with two
+clusters in a region cannot be applied. In AWS each cluster has its own; here
+each cluster gets its own too. Run as `python -m tfgen.sandbox.moto_boot ARGS`
+with moto_server's arguments.
+"""
+
+from __future__ import annotations
+
+import sys
+import uuid
+
+from moto.eks import models
+from moto.server import main
+
+_created = models.Cluster.__init__
+
+
+def _with_own_identity(self, *args, **kwargs) -> None:
+    _created(self, *args, **kwargs)
+    region = kwargs.get("region_name") or self.arn.split(":")[3]
+    self.identity = {"oidc": {"issuer": f"https://oidc.eks.{region}.amazonaws.com/id/{uuid.uuid4().hex.upper()}"}}
+    self.endpoint = f"https://{uuid.uuid4().hex.upper()}.gr7.{region}.eks.amazonaws.com"
+
+
+models.Cluster.__init__ = _with_own_identity
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
