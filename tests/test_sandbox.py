@@ -389,7 +389,7 @@ def test_double_stopped_during_apply_gives_a_clear_error_and_a_rerun_converges(t
 
     def kill_double_mid_apply():
         _wait_for(lambda: apply_log.exists() and "Creation complete" in apply_log.read_text(), "apply")
-        moto = [line.split(":")[0] for line in _processes_using(tmp_path) if "moto.server" in line]
+        moto = [line.split(":")[0] for line in _processes_using(tmp_path) if "tfgen.sandbox.moto_boot" in line]
         for pid in moto:
             os.kill(int(pid), signal.SIGKILL)
 
