@@ -70,6 +70,19 @@ def all_plans(example_plans, toolchain, tmp_path_factory):
     return plans
 
 
+# A hub and one edge whose VPCs come from a pool: the allocation record's smallest case.
+POOL_SPEC = """\
+project: demo
+environments:
+  dev:
+    account_id: "123456789012"
+    cidr_pool: 10.0.0.0/12
+    hub: {region: us-east-1}
+    regions:
+      us-east-2: {}
+"""
+
+
 def write_spec(tmp_path: Path, text: str, name: str = "fleet.yaml") -> Path:
     path = tmp_path / name
     path.write_text(text)

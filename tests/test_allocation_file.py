@@ -7,18 +7,9 @@ from __future__ import annotations
 import pytest
 
 from tfgen.cli import main
-from tests.conftest import write_spec
+from tests.conftest import POOL_SPEC, write_spec
 
-SPEC = """\
-project: demo
-environments:
-  dev:
-    account_id: "123456789012"
-    cidr_pool: 10.0.0.0/12
-    hub: {region: us-east-1}
-    regions:
-      us-east-2: {}
-"""
+SPEC = POOL_SPEC
 HEADER = "# VPC CIDRs tfgen allocated from each environment's cidr_pool.\n"
 
 

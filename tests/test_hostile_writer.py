@@ -18,7 +18,7 @@ import tfgen
 from tfgen import write
 from tfgen.cli import main
 from tfgen.write import LOCK, MANIFEST
-from tests.conftest import EXAMPLE, ROOT, write_spec
+from tests.conftest import EXAMPLE, POOL_SPEC, ROOT, write_spec
 
 
 def _snapshot(path):
@@ -213,16 +213,7 @@ def test_an_interrupt_part_way_leaves_the_old_output_and_no_temporary_files(tmp_
 
 
 def test_an_allocations_file_that_cannot_be_written_stops_the_build_before_the_output(tmp_path, monkeypatch):
-    spec = write_spec(tmp_path, """\
-project: demo
-environments:
-  dev:
-    account_id: "123456789012"
-    cidr_pool: 10.0.0.0/12
-    hub: {region: us-east-1}
-    regions:
-      us-east-2: {}
-""")
+    spec = write_spec(tmp_path, POOL_SPEC)
     out = tmp_path / "out"
     _failing_rename(monkeypatch, "fleet.allocations.yaml", OSError(errno.EROFS, "Read-only file system"))
     with pytest.raises(tfgen.TfgenError) as error:

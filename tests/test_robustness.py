@@ -12,7 +12,7 @@ import pytest
 import tfgen
 from tfgen.cli import main
 from tfgen.write import MANIFEST
-from tests.conftest import EXAMPLE, ROOT, write_spec
+from tests.conftest import EXAMPLE, POOL_SPEC, ROOT, write_spec
 
 
 def test_output_directory_that_is_a_file_is_a_usage_error(tmp_path, capsys):
@@ -106,16 +106,7 @@ environments:
 
 
 def test_a_recorded_allocation_is_never_moved_by_a_new_explicit_cidr(tmp_path, capsys):
-    spec = write_spec(tmp_path, """\
-project: demo
-environments:
-  dev:
-    account_id: "123456789012"
-    cidr_pool: 10.0.0.0/12
-    hub: {region: us-east-1}
-    regions:
-      us-east-2: {}
-""")
+    spec = write_spec(tmp_path, POOL_SPEC)
     assert main(["build", str(spec), "--out", str(tmp_path / "out")]) == 0
     record = (tmp_path / "fleet.allocations.yaml").read_text()
     assert "us-east-2/edge: 10.1.0.0/16" in record

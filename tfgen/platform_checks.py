@@ -17,7 +17,7 @@ from typing import Iterator
 
 from .checks import _finding
 from .errors import Finding, Severity
-from .kubernetes import EKS_VERSIONS, lookup, newest
+from .kubernetes import EKS_VERSIONS, TABLE_DATE, lookup, newest
 from .model import ADDONS, AUTHENTICATION_MODES, IDENTITY_MODES, SUPPORT_EXTENDED, SUPPORT_TYPES, Fleet
 
 __all__ = ["check_platform", "today", "ACCESS_POLICIES", "AMI_TYPES", "PLATFORM_RULES"]
@@ -99,7 +99,8 @@ def check_kubernetes_versions(fleet: Fleet) -> Iterator[Finding]:
         entry = lookup(version)
         if entry is None:
             known = ", ".join(EKS_VERSIONS)
-            yield _finding("VAL401", f"EKS does not offer Kubernetes {version} (tfgen knows {known}; as of {on})",
+            yield _finding("VAL401", f"EKS does not offer Kubernetes {version} (tfgen knows {known}, its calendar "
+                           f"as of {TABLE_DATE}; read on {on})",
                            f'use kubernetes_version: "{best.version}"', path=path, obj=cluster,
                            field="kubernetes_version")
             continue

@@ -22,7 +22,8 @@ import networkx as nx
 
 from .connectivity import members, peerings_of, transit_peerings, transit_regions
 from .errors import Finding, Severity
-from .gitops_path import CLUSTER_ADMIN, Link, edges_of, gitops_links, node
+from .gitops_path import CLUSTER_ADMIN, Link, edges_of, gitops_links
+from .gitops_path import node as gitops_node
 from .model import CONNECTIVITY_MODES, TRANSIT_GATEWAY, Environment, Fleet
 
 __all__ = ["QUOTAS", "build_graph", "reachable", "check_topology", "Reachability", "build_gitops_graph",
@@ -327,7 +328,7 @@ def build_gitops_graph(env: Environment, links: list[Link], reach: Reachability)
         for region, edge in edges_of(env):
             edge_vpc = vpc_node(env.name, region.name, edge.name)
             if reach(hub_vpc, edge_vpc) and reach(edge_vpc, hub_vpc):
-                graph.add_edge(node("vpc", "hub"), node("vpc", f"{region.name}/{edge.name}"), kind="route")
+                graph.add_edge(gitops_node("vpc", "hub"), gitops_node("vpc", f"{region.name}/{edge.name}"), kind="route")
     return graph
 
 
@@ -337,8 +338,8 @@ def check_gitops_path(env: Environment, links: list[Link], reach: Reachability) 
     if hub is None or not env.gitops.enabled:
         return
     graph = build_gitops_graph(env, links, reach)
-    accounts = [node("sa", f"{env.gitops.namespace}/{a}") for a in env.gitops.service_accounts]
-    management = node("role", "management")
+    accounts = [gitops_node("sa", f"{env.gitops.namespace}/{a}") for a in env.gitops.service_accounts]
+    management = gitops_node("role", "management")
     origin = env.gitops.origin() or env.origin()
     if not any(graph.has_edge(a, management) for a in accounts):
         yield _finding("NET301", f"no Argo CD service account of {env.name} can use the hub's management role",
@@ -348,13 +349,13 @@ def check_gitops_path(env: Environment, links: list[Link], reach: Reachability) 
     for region, edge in edges_of(env):
         name = f"{region.name}/{edge.name}"
         path = f"{env.name}/{name}"
-        cluster, deployer, api = node("cluster", name), node("role", f"deployer:{name}"), node("api", name)
+        cluster, deployer, api = gitops_node("cluster", name), gitops_node("role", f"deployer:{name}"), gitops_node("api", name)
         where = edge.origin()
-        if not graph.has_edge(node("vpc", "hub"), node("vpc", name)):
+        if not graph.has_edge(gitops_node("vpc", "hub"), gitops_node("vpc", name)):
             yield _finding("NET302", f"the hub VPC and {name} do not route to each other, so Argo CD cannot reach "
                            "its API", "peer the edge with the hub (hub-and-spoke, mesh, a link, or transit-gateway)",
                            path=path, origin=where)
-        if not graph.has_edge(node("vpc", "hub"), api):
+        if not graph.has_edge(gitops_node("vpc", "hub"), api):
             yield _finding("NET303", f"the control plane of {name} admits no TCP 443 from the hub VPC's CIDR",
                            "keep the edge's API security group rule from the hub CIDR (tfgen emits it while "
                            "gitops is enabled)", path=path, origin=where)

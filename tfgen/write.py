@@ -32,7 +32,6 @@ leftovers under the lock and converges.
 
 from __future__ import annotations
 
-import errno
 import fcntl
 import json
 import os

@@ -41,11 +41,10 @@ def emit_bastion(ctx: EnvironmentContext) -> Document:
     stem, region = f"{hub.key}_bastion", hub.region
     name = naming.aws_name(hub.eks_name, "bastion")
     group = doc.resource(
-        "aws_security_group", stem, region=region,
+        "aws_security_group", bastion_security_group(ctx).split(".", 1)[1], region=region,
         name=name, description=f"Bastion of {hub.eks_name}: no inbound; HTTPS out to Session Manager and the hub API",
         vpc_id=ref(f"{hub.vpc}.id"), tags={"Name": name},
     )
-    assert group == bastion_security_group(ctx)
     doc.resource("aws_vpc_security_group_egress_rule", f"{stem}__https", region=region,
                  security_group_id=ref(f"{group}.id"), ip_protocol="tcp", from_port=443, to_port=443,
                  cidr_ipv4=ANYWHERE, description="HTTPS to Session Manager (through NAT) and the hub API")

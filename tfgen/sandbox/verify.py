@@ -450,7 +450,7 @@ def check_gitops_roles(expectation: Expectation, lookup: Lookup) -> list[Check]:
     wanted = set(deployer_arns.values())
     ok = resources == wanted and len(deployer_arns) == len(gitops.edges)
     missing, extra = sorted(wanted - resources), sorted(resources - wanted)
-    checks.append(Check("gitops role", f"management may assume", ok,
+    checks.append(Check("gitops role", "management may assume", ok,
                         f"sts:AssumeRole on {len(resources)} role(s)"
                         + (f"; missing {', '.join(missing)}" if missing else "")
                         + (f"; not a deployer role: {', '.join(extra)}" if extra else "")))
