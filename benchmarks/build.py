@@ -23,7 +23,7 @@ from pathlib import Path
 
 import tfgen
 from tfgen.emit import emit_environment
-from tfgen.regions import REGIONS
+from tfgen.model.regions import REGIONS
 
 
 def synthetic_fleet(environments: int, regions: int) -> tfgen.Fleet:

@@ -21,8 +21,8 @@ import statistics
 import time
 
 import tfgen
-from tfgen.regions import REGIONS
-from tfgen.topology import check_topology
+from tfgen.model.regions import REGIONS
+from tfgen.checks.topology import check_topology
 
 
 def synthetic_environment(n: int) -> tfgen.Fleet:

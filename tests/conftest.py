@@ -32,7 +32,7 @@ def example_out(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def toolchain(tmp_path_factory):
-    from tfgen.toolchain import Toolchain
+    from tfgen.terraform.toolchain import Toolchain
 
     return Toolchain(tmp_path_factory.mktemp("toolchain"))
 

@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tfgen
-from tfgen.allocation import allocate
-from tfgen.regions import REGIONS
-from tfgen.topology import check_topology
+from tfgen.derive.allocation import allocate
+from tfgen.model.regions import REGIONS
+from tfgen.checks.topology import check_topology
 
 REGION_NAMES = sorted(REGIONS)
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 import tfgen
-from tfgen.checks import MAX_TAGS, check_fleet
+from tfgen.checks import check_fleet
+from tfgen.checks.tags import MAX_TAGS
 
 
 def _fleet(**top) -> tfgen.Fleet:

@@ -6,7 +6,7 @@ from itertools import combinations
 
 
 import tfgen
-from tfgen import naming
+from tfgen.derive import naming
 from tests.conftest import ROOT
 
 MESH = ROOT / "examples" / "mesh.yaml"

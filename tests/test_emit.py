@@ -6,7 +6,7 @@ import json
 import re
 
 import tfgen
-from tfgen import naming
+from tfgen.derive import naming
 from tests.conftest import EXAMPLE
 
 REFERENCE = re.compile(r"^(aws_[a-z0-9_]+)\.[a-z0-9_]+\.[a-z_]+$")

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 import tfgen
-from tfgen import naming
-from tfgen.lowering import EKS_OIDC_THUMBPRINT
+from tfgen.derive import naming
+from tfgen.providers.lowering import EKS_OIDC_THUMBPRINT
 from tests.conftest import EXAMPLE, write_spec
 
 ENVS = ("development", "production")

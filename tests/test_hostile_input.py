@@ -9,7 +9,7 @@ import pytest
 import tfgen
 from tfgen.cli import main
 from tfgen.errors import SpecError
-from tfgen.spec import MAX_DEPTH, MAX_SPEC_BYTES, MAX_VALUES
+from tfgen.spec.loader import MAX_DEPTH, MAX_SPEC_BYTES, MAX_VALUES
 from tests.conftest import write_spec
 
 GOOD = """\

@@ -291,7 +291,7 @@ def test_a_file_tfgen_removes_in_the_same_run_is_not_called_foreign(tmp_path, ca
 
 def _graph_with_cluster_named(name):
     from tfgen.pipeline import prepare
-    from tfgen.topology import build_graph
+    from tfgen.checks.topology import build_graph
 
     graph = build_graph(prepare(tfgen.load(EXAMPLE)).fleet.environment("production"))
     graph.nodes["production/us-east-2/edge"]["cluster"] = name

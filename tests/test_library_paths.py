@@ -12,7 +12,7 @@ import tftest
 import tfgen
 from tfgen.errors import ToolchainError
 from tfgen.testing import plan_root
-from tfgen.toolchain import Toolchain, terraform_failure
+from tfgen.terraform.toolchain import Toolchain, terraform_failure
 from tests.conftest import EXAMPLE
 
 

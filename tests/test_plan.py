@@ -10,8 +10,8 @@ from __future__ import annotations
 import pytest
 
 import tfgen
-from tfgen import naming
-from tfgen.layout import layout_of
+from tfgen.derive import naming
+from tfgen.derive.layout import layout_of
 from tests.conftest import EXAMPLE
 
 ENVS = ("development", "production")

@@ -8,12 +8,12 @@ import json
 import pytest
 
 import tfgen
-from tfgen import naming
+from tfgen.derive import naming
 from tfgen.cli import main
-from tfgen.gitops_path import gitops_links
-from tfgen.lowering import lower
+from tfgen.derive.gitops_path import gitops_links
+from tfgen.providers.lowering import lower
 from tfgen.providers import Constraint, Version
-from tfgen.topology import Reachability, build_graph, check_gitops_path
+from tfgen.checks.topology import Reachability, build_graph, check_gitops_path
 from tests.conftest import EXAMPLE
 
 SPEC = """\
@@ -76,9 +76,9 @@ def test_the_calendar_is_read_on_the_date_given(tmp_path, monkeypatch, today, ve
 
 
 def test_default_version_is_in_standard_support_today():
-    from tfgen.kubernetes import lookup
+    from tfgen.model.kubernetes import lookup
     from tfgen.model import DEFAULT_KUBERNETES_VERSION
-    from tfgen.platform_checks import today
+    from tfgen.checks.platform import today
 
     assert lookup(DEFAULT_KUBERNETES_VERSION).phase(today()) == "standard"
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from tfgen.errors import TfgenError
-from tfgen.lowering import lower
+from tfgen.providers.lowering import lower
 from tfgen.providers import OFFLINE, SCHEMA_VERSIONS
-from tfgen.schema import check_root, check_root_for_range, compare_schemas, load_schema
+from tfgen.providers.schema import check_root, check_root_for_range, compare_schemas, load_schema
 from tfgen.testing import assert_schemas, check_schemas
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,7 +45,7 @@ def test_every_example_root_is_found():
 
 @pytest.mark.parametrize("version", [str(v) for v in SCHEMA_VERSIONS])
 def test_committed_files_hold_exactly_the_listed_types(version):
-    path = ROOT / "tfgen" / "schemas" / f"aws-{version}.json"
+    path = ROOT / "tfgen" / "providers" / "schemas" / f"aws-{version}.json"
     schema = load_schema(version)
     listed = set(_tool().RESOURCE_TYPES)
     assert schema["provider_version"] == version, path

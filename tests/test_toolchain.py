@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tfgen import toolchain
+from tfgen.terraform import toolchain
 from tfgen.errors import ToolchainError
 
 

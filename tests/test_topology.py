@@ -10,7 +10,7 @@ import pytest
 
 import tfgen
 from tfgen.cli import main
-from tfgen.topology import Reachability, build_graph, check_topology
+from tfgen.checks.topology import Reachability, build_graph, check_topology
 from tests.conftest import ROOT, write_spec
 
 
@@ -73,7 +73,7 @@ def test_edges_that_share_the_hub_may_not_overlap():
 
 
 def test_peering_quota_default_warns_and_hard_limit_errors():
-    regions = sorted(tfgen.regions.REGIONS)
+    regions = sorted(tfgen.model.regions.REGIONS)
     fleet = tfgen.Fleet(project="demo")
     env = fleet.add_environment("dev")
     env.add_hub("us-east-1", cidr="10.0.0.0/16")
@@ -176,7 +176,7 @@ def test_graph_svg_with_graphviz(capsys):
 
 def test_a_vpc_left_out_of_the_links_is_unreachable_from_the_hub(monkeypatch):
     """Every mode links every VPC today; NET224 guards the derivation itself."""
-    import tfgen.topology as topology
+    import tfgen.checks.topology as topology
 
     fleet, env = _env()
     real = topology.peerings_of

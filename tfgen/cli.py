@@ -175,7 +175,7 @@ def _validate(args) -> int:
 
 def _graph(args) -> int:
     from .diagram import to_dot, to_mermaid, to_svg
-    from .topology import build_graph
+    from .checks.topology import build_graph
 
     prepared = prepare(_load(args.spec))
     if prepared.errors:

@@ -1,6 +1,6 @@
 """The topology as a picture: Mermaid and Graphviz DOT text, SVG through Graphviz.
 
-Reads the graphs `tfgen.topology.build_graph` makes (plain node and edge
+Reads the graphs `tfgen.checks.topology.build_graph` makes (plain node and edge
 attributes), so it needs no networkx of its own. Names come from the user, and
 a diagram is often rendered where links run (a README, a wiki), so every name
 is escaped for the format: no name can end a label and add a `click` link.

@@ -79,7 +79,7 @@ def terraform_outputs(root: str | Path, *, terraform: str | None = None, env: di
     binary = terraform
     if binary is None:
         from .errors import ToolchainError
-        from .toolchain import find_terraform
+        from .terraform.toolchain import find_terraform
 
         try:
             binary = find_terraform()

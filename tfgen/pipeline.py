@@ -5,14 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .allocation import allocate, read_allocations, render_allocations
+from .derive.allocation import allocate
 from .checks import check_fleet, check_types
-from .compat import check_compatibility
+from .checks.compat import check_compatibility
 from .emit import emit_documents, render_documents
 from .errors import Finding, FindingsError, Severity, StaleOutputError
 from .model import Fleet
-from .platform_checks import check_platform
-from .topology import check_topology
+from .spec.allocations import read_allocations, render_allocations
+from .checks.platform import check_platform
+from .checks.topology import check_topology
 from .write import Changes, diff_output, write_output
 
 __all__ = ["Prepared", "BuildResult", "prepare", "validate", "emit_checked", "render", "build"]

@@ -1,267 +1,26 @@
-"""Plan a generated root with real Terraform and ask it questions.
+"""Test your own fleet: real plans of generated roots, questions about them, schema checks.
 
-For tfgen's own tests and for a platform repo's::
+    from tfgen.testing import plan_root, assert_schemas
 
-    from tfgen.testing import plan_root
-
-    plan = plan_root("out/development", workdir=tmp_path)      # offline toolchain
+    plan = plan_root("out/development", workdir=tmp_path)      # offline toolchain, lowered to 3.39
     assert plan.region_of("aws_vpc.us_east_2_edge") == "us-east-2"
-    for route in plan.peering_routes("us_east_1_hub__us_east_2_edge"):
-        ...
+    assert_schemas("out/development")                          # every provider version the range admits
 
-`plan_root` copies the root into `workdir`, adds the offline override (dummy
-credentials, local backend) there, and runs `terraform init` and `plan`
-through tftest; the root itself is never touched. Pass `terraform=` to use
-your own binary and `offline=False` to plan with your real credentials and
-backend instead.
-
-Regions are read the way Terraform resolves them: a resource's
-`provider_config_key` in the plan's configuration, then that provider's
-`region` expression. Peering routes are read from configuration references,
-because the ids they point at are unknown until apply.
+The plan helpers live in `tfgen.terraform.plan`, the schema check in
+`tfgen.providers.schema`; this module is their public face.
 """
 
 from __future__ import annotations
 
-import contextlib
-import logging
-import shutil
-import tempfile
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Iterable
 
-from .errors import ToolchainError
-from .lowering import read_lowered
-from .toolchain import Toolchain, copy_root, terraform_failure
+from .terraform.plan import Peering, Plan, PlannedResource, Route, plan_root
 
 if TYPE_CHECKING:
-    from .schema import SchemaProblem
+    from .providers.schema import SchemaProblem
 
-__all__ = ["PlannedResource", "Route", "Peering", "Plan", "plan_root"]
-
-
-@dataclass(frozen=True)
-class PlannedResource:
-    """A resource of a plan: where it is configured and what it will be."""
-
-    address: str
-    type: str
-    name: str
-    provider_key: str
-    region: str | None
-    values: dict[str, Any]
-    expressions: dict[str, Any]
-
-    def references(self, argument: str) -> list[str]:
-        """Resource addresses that `argument` refers to (`aws_vpc.x`, not `aws_vpc.x.id`)."""
-        expression = self.expressions.get(argument) or {}
-        return sorted({_resource_address(r) for r in expression.get("references", [])})
-
-    def constant(self, argument: str) -> Any:
-        """A literal argument value (None when it is computed)."""
-        return (self.expressions.get(argument) or {}).get("constant_value")
-
-
-@dataclass(frozen=True)
-class Route:
-    """An `aws_route` and where it sends traffic."""
-
-    address: str
-    region: str | None
-    route_table: str
-    destination: str | None
-    target: str | None
-
-
-@dataclass(frozen=True)
-class Peering:
-    """A VPC peering: requester and accepter resources and the VPCs they join."""
-
-    name: str
-    requester: PlannedResource
-    accepter: PlannedResource | None
-
-    @property
-    def requester_vpc(self) -> str:
-        return self.requester.references("vpc_id")[0]
-
-    @property
-    def accepter_vpc(self) -> str:
-        return self.requester.references("peer_vpc_id")[0]
-
-
-def _resource_address(reference: str) -> str:
-    parts = reference.split(".")
-    return ".".join(parts[:2]) if parts[0] != "data" else ".".join(parts[:3])
-
-
-class Plan:
-    """A `terraform show -json` plan, with questions a fleet test asks."""
-
-    def __init__(self, raw: dict, *, seconds: float | None = None, lowered=None):
-        self.raw = raw
-        self.seconds = seconds
-        self.lowered = lowered  # what the offline copy left out (tfgen.lowering.Lowered), or None
-        configuration = raw.get("configuration", {})
-        providers = configuration.get("provider_config", {})
-        self.provider_regions: dict[str, str | None] = {
-            key: (conf.get("expressions", {}).get("region") or {}).get("constant_value")
-            for key, conf in providers.items()
-        }
-        planned = {r["address"]: r for r in _walk(raw.get("planned_values", {}).get("root_module", {}))}
-        self.resources: dict[str, PlannedResource] = {}
-        for conf in configuration.get("root_module", {}).get("resources", []):
-            if conf.get("mode") != "managed":
-                continue
-            key = conf.get("provider_config_key", "")
-            self.resources[conf["address"]] = PlannedResource(
-                address=conf["address"],
-                type=conf["type"],
-                name=conf["name"],
-                provider_key=key,
-                region=self.provider_regions.get(key),
-                values=planned.get(conf["address"], {}).get("values", {}),
-                expressions=conf.get("expressions", {}),
-            )
-        self.changes: dict[str, list[str]] = {
-            c["address"]: c["change"]["actions"] for c in raw.get("resource_changes", [])
-        }
-
-    # -- regions ---------------------------------------------------------------
-
-    def region_of(self, address: str) -> str | None:
-        """The region a resource is created in, from its provider configuration."""
-        return self.resource(address).region
-
-    def resources_in_region(self, region: str) -> list[PlannedResource]:
-        """Every resource whose provider is configured for `region`."""
-        return [r for r in self.resources.values() if r.region == region]
-
-    def resource(self, address: str) -> PlannedResource:
-        try:
-            return self.resources[address]
-        except KeyError:
-            raise KeyError(f"no resource {address} in the plan") from None
-
-    def of_type(self, type_: str) -> list[PlannedResource]:
-        return [r for r in self.resources.values() if r.type == type_]
-
-    def counts(self) -> dict[str, int]:
-        """Number of planned resources per type."""
-        counts: dict[str, int] = {}
-        for r in self.resources.values():
-            counts[r.type] = counts.get(r.type, 0) + 1
-        return dict(sorted(counts.items()))
-
-    # -- network questions ------------------------------------------------------
-
-    def vpc_of(self, resource: PlannedResource) -> str | None:
-        """The VPC address a route table, subnet or gateway belongs to."""
-        refs = resource.references("vpc_id")
-        return refs[0] if refs else None
-
-    def route_tables_of(self, vpc: str) -> list[str]:
-        """Addresses of the route tables in VPC `vpc` (an `aws_vpc.x` address)."""
-        return sorted(r.address for r in self.of_type("aws_route_table") if self.vpc_of(r) == vpc)
-
-    def routes(self) -> list[Route]:
-        routes = []
-        for r in self.of_type("aws_route"):
-            tables = r.references("route_table_id")
-            targets = [t for arg in ("gateway_id", "nat_gateway_id", "vpc_peering_connection_id",
-                                     "transit_gateway_id") for t in r.references(arg)]
-            routes.append(Route(
-                address=r.address,
-                region=r.region,
-                route_table=tables[0] if tables else "",
-                destination=r.constant("destination_cidr_block") or r.values.get("destination_cidr_block"),
-                target=targets[0] if targets else None,
-            ))
-        return routes
-
-    def peerings(self) -> dict[str, Peering]:
-        """Every peering by name, with its accepter when there is one."""
-        accepters = {}
-        for a in self.of_type("aws_vpc_peering_connection_accepter"):
-            for ref in a.references("vpc_peering_connection_id"):
-                accepters[ref] = a
-        return {
-            r.name: Peering(r.name, r, accepters.get(r.address))
-            for r in self.of_type("aws_vpc_peering_connection")
-        }
-
-    def peering_routes(self, name: str) -> list[Route]:
-        """Routes whose target is peering `name` (through its connection or its accepter)."""
-        targets = {f"aws_vpc_peering_connection.{name}", f"aws_vpc_peering_connection_accepter.{name}"}
-        return [route for route in self.routes() if route.target in targets]
-
-
-def _walk(module: dict) -> Iterator[dict]:
-    yield from module.get("resources", [])
-    for child in module.get("child_modules", []):
-        yield from _walk(child)
-
-
-@contextlib.contextmanager
-def _tftest_quiet():
-    """tftest logs a failed command's raw output as CRITICAL; the ToolchainError raised says it, formatted."""
-    logger = logging.getLogger("tftest")
-    level = logger.level
-    logger.setLevel(logging.CRITICAL + 1)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
-
-
-def plan_root(
-    root: str | Path,
-    *,
-    workdir: str | Path | None = None,
-    toolchain: Toolchain | None = None,
-    terraform: str | None = None,
-    offline: bool = True,
-) -> Plan:
-    """`terraform init` + `plan` of a generated root, on a copy; returns the `Plan`.
-
-    `offline` (default) uses tfgen's toolchain (Terraform 1.0.3, AWS provider
-    3.39.0 from a local mirror, dummy credentials, local backend). With
-    `offline=False` the root is planned as it is, with `terraform` (or the one
-    on PATH) and whatever credentials and backend your environment provides.
-    """
-    import time
-
-    import tftest
-
-    given = root
-    root = Path(root).resolve()  # relative paths are the caller's; terraform runs elsewhere
-    if not root.is_dir():
-        raise ToolchainError(f"{given} is not a directory; give a root module that `tfgen build` wrote")
-    scratch = Path(workdir).resolve() if workdir else Path(tempfile.mkdtemp(prefix="tfgen-plan-"))
-    copy = scratch / root.name
-    env: dict[str, str] = {}
-    if offline:
-        toolchain = toolchain or Toolchain(scratch / ".toolchain", terraform=terraform)
-        binary = toolchain.terraform
-        env = toolchain.env
-        copy_root(root, copy)
-    else:
-        binary = terraform or shutil.which("terraform") or ""
-        if not binary:
-            raise ToolchainError("no terraform on PATH; pass terraform= or use offline=True")
-        if copy.exists():
-            shutil.rmtree(copy)
-        shutil.copytree(root, copy, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*"))
-    test = tftest.TerraformTest(str(copy), binary=binary, env=env)
-    started = time.perf_counter()
-    try:
-        with _tftest_quiet():
-            test.setup()
-            raw = test.plan(output=True)
-    except tftest.TerraformTestError as exc:
-        raise terraform_failure(exc, root=given, copy=copy, env=env) from None
-    return Plan(dict(raw._raw), seconds=time.perf_counter() - started, lowered=read_lowered(copy))
+__all__ = ["PlannedResource", "Route", "Peering", "Plan", "plan_root", "check_schemas", "assert_schemas"]
 
 
 def check_schemas(
@@ -270,9 +29,9 @@ def check_schemas(
     """Schema problems of a root per AWS provider version: the versions given, else those its range admits.
 
     No Terraform runs: the root is checked against tfgen's committed argument
-    schemas (3.39.0, 5.100.0, 6.25.0; see `tfgen.schema`).
+    schemas (3.39.0, 5.100.0, 6.25.0; see `tfgen.providers.schema`).
     """
-    from .schema import check_root, check_root_for_range
+    from .providers.schema import check_root, check_root_for_range
 
     if versions is None:
         return check_root_for_range(root)
@@ -288,5 +47,3 @@ def assert_schemas(root: str | Path | dict[str, dict], versions: Iterable[str] |
         raise AssertionError(f"{len(lines)} schema problem(s) in {root} (hashicorp/aws {checked}):\n  "
                              + "\n  ".join(lines))
 
-
-__all__ += ["check_schemas", "assert_schemas"]

@@ -1,4 +1,4 @@
-"""Regenerate tfgen/schemas/aws-<version>.json: the argument schemas tfgen checks its output against.
+"""Regenerate tfgen/providers/schemas/aws-<version>.json: the argument schemas tfgen checks its output against.
 
 Why: tfgen's output targets hashicorp/aws 6.x and the last 5.x, but the only
 provider binary that runs offline is 3.39 (TOOLCHAIN.md). So:
@@ -61,7 +61,7 @@ import zipfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-SCHEMAS = REPO / "tfgen" / "schemas"
+SCHEMAS = REPO / "tfgen" / "providers" / "schemas"
 sys.path.insert(0, str(REPO))
 
 # The one list: resource types tfgen emits (or emits after today's work), kept in every file.
@@ -169,7 +169,7 @@ def _normalise_real_block(block: dict) -> dict:
 
 def real_schema(work: Path) -> dict:
     """The 3.39.0 schema from `terraform providers schema -json` on the offline toolchain."""
-    from tfgen.toolchain import PROVIDER_VERSION, Toolchain
+    from tfgen.terraform.toolchain import PROVIDER_VERSION, Toolchain
 
     toolchain = Toolchain(work / "terraform")
     root = work / "terraform" / "root"
@@ -400,7 +400,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=SCHEMAS, help=f"where to write (default {SCHEMAS})")
     parser.add_argument("--validate", action="store_true", help="only validate the committed files")
     args = parser.parse_args(argv)
-    from tfgen.schema import compare_schemas
+    from tfgen.providers.schema import compare_schemas
 
     if not args.validate:
         work = args.work or Path(tempfile.mkdtemp(prefix="tfgen-schemas-"))

@@ -11,7 +11,7 @@ from .access import emit_access
 from .addons import emit_addons
 from .bastion import emit_bastion
 from .clusters import emit_clusters
-from .context import context_of
+from ..derive.context import context_of
 from .document import render
 from .iam import emit_iam
 from .logs import emit_logs

@@ -3,7 +3,7 @@
 Clusters authenticate in API mode (access entries only; see README "Access"),
 so every grant is an `aws_eks_access_entry` plus one
 `aws_eks_access_policy_association` per policy and scope, made after its
-entry. The GitOps chain (`tfgen.gitops_path`) becomes: a management role on
+entry. The GitOps chain (`tfgen.derive.gitops_path`) becomes: a management role on
 the hub that Argo CD's service accounts use (EKS Pod Identity associations,
 or IRSA trust on the hub's OIDC provider), allowed only to assume the edges'
 deployer roles; per edge a deployer role with no permission policy whose
@@ -13,11 +13,11 @@ AmazonEKSClusterAdminPolicy at cluster scope.
 
 from __future__ import annotations
 
-from .. import naming
-from ..gitops_path import CLUSTER_ADMIN, edges_of
+from ..derive import naming
+from ..derive.gitops_path import CLUSTER_ADMIN, edges_of
 from ..model import IRSA, AccessEntry
-from ..naming import ref
-from .context import ClusterContext, EnvironmentContext
+from ..derive.naming import ref
+from ..derive.context import ClusterContext, EnvironmentContext
 from .document import Document
 from .iam import policy_json, workload_trust
 

@@ -19,10 +19,10 @@ principals of the account use it through EC2 only (as the AWS-managed
 
 from __future__ import annotations
 
-from .. import naming
+from ..derive import naming
 from ..model import ADDONS, IRSA
-from ..naming import ref
-from .context import ClusterContext, EnvironmentContext
+from ..derive.naming import ref
+from ..derive.context import ClusterContext, EnvironmentContext
 from .document import Document
 from .iam import key_policy, policy_json, workload_trust
 

@@ -13,9 +13,9 @@ empty.
 
 from __future__ import annotations
 
-from .. import naming
-from ..naming import ref
-from .context import EnvironmentContext
+from ..derive import naming
+from ..derive.naming import ref
+from ..derive.context import EnvironmentContext
 from .document import Document
 from .iam import policy_json
 from .security import bastion_security_group

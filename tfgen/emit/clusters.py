@@ -11,9 +11,9 @@ replaces it. Admins come from explicit access entries instead.
 
 from __future__ import annotations
 
-from .. import naming
-from ..naming import ref
-from .context import ClusterContext, EnvironmentContext
+from ..derive import naming
+from ..derive.naming import ref
+from ..derive.context import ClusterContext, EnvironmentContext
 from .document import Document
 from .addons import BEFORE_NODES, addon
 from .iam import attachments, cluster_key_policy, cluster_role, key_policy, node_role

@@ -13,7 +13,7 @@ from typing import Any
 
 import terrascript
 
-from .. import naming
+from ..derive import naming
 from ..errors import TfgenError
 
 __all__ = ["Document", "render"]

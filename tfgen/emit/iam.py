@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import json
 
-from .. import naming
+from ..derive import naming
 from ..model import IRSA
-from ..naming import ref
-from .context import ClusterContext, EnvironmentContext
+from ..derive.naming import ref
+from ..derive.context import ClusterContext, EnvironmentContext
 from .document import Document
 
 __all__ = [

@@ -5,9 +5,9 @@ packet to their own log group."""
 
 from __future__ import annotations
 
-from .. import naming
-from ..naming import ref
-from .context import ClusterContext, EnvironmentContext
+from ..derive import naming
+from ..derive.naming import ref
+from ..derive.context import ClusterContext, EnvironmentContext
 from .document import Document
 from .iam import flow_log_role, key_policy
 

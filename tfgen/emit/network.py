@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from .. import naming
-from ..naming import ref
-from .context import ClusterContext, EnvironmentContext
+from ..derive import naming
+from ..derive.naming import ref
+from ..derive.context import ClusterContext, EnvironmentContext
 from .document import Document
 
 __all__ = ["emit_network"]

@@ -5,16 +5,15 @@ these (`terraform output -json`)."""
 
 from __future__ import annotations
 
-from .. import naming
-from ..connectivity import transit_regions
-from ..naming import ref
-from ..gitops_path import edges_of
+from ..derive import naming
+from ..derive.connectivity import transit_regions
+from ..derive.naming import ref
+from ..derive.gitops_path import edges_of
 from .access import deployer_role, management_role
 from .addons import ebs_csi_role
 from .bastion import bastion_instance
-from .context import EnvironmentContext
+from ..derive.context import EnvironmentContext
 from .document import Document
-from .peering import peerings
 
 __all__ = ["emit_outputs"]
 
@@ -64,7 +63,7 @@ def emit_outputs(ctx: EnvironmentContext) -> Document:
             value={"instance_id": ref(f"{bastion_instance(ctx)}.id"), "region": ctx.hub.region,
                    "hub_endpoint": ref(f"aws_eks_cluster.{ctx.hub.key}.endpoint")},
         )
-    for requester, accepter in peerings(ctx):
+    for requester, accepter in ctx.peerings():
         name = naming.peering_name(requester.key, accepter.key)
         doc.output(
             f"peering_{name}",

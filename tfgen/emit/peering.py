@@ -4,27 +4,17 @@ table of both VPCs."""
 
 from __future__ import annotations
 
-from .. import naming
-from ..connectivity import peerings_of
-from ..naming import ref
-from .context import ClusterContext, EnvironmentContext
+from ..derive import naming
+from ..derive.naming import ref
+from ..derive.context import EnvironmentContext
 from .document import Document
 
-__all__ = ["emit_peering", "peerings"]
-
-
-def peerings(ctx: EnvironmentContext) -> list[tuple[ClusterContext, ClusterContext]]:
-    """(requester, accepter) of every peering of the environment."""
-    return [
-        (ctx.of(link.requester.region, link.requester.cluster.name),
-         ctx.of(link.accepter.region, link.accepter.cluster.name))
-        for link in peerings_of(ctx.env)
-    ]
+__all__ = ["emit_peering"]
 
 
 def emit_peering(ctx: EnvironmentContext) -> Document:
     doc = Document()
-    for requester, accepter in peerings(ctx):
+    for requester, accepter in ctx.peerings():
         name = naming.peering_name(requester.key, accepter.key)
         label = f"{requester.eks_name}-to-{accepter.region}-{accepter.cluster.name}"
         connection = doc.resource(

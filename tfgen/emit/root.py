@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-from .. import naming
-from .context import EnvironmentContext
+from ..derive import naming
+from ..derive.tags import standard_tags
+from ..derive.context import EnvironmentContext
 from .document import Document
 
-__all__ = ["emit_terraform", "emit_providers", "standard_tags"]
-
-
-def standard_tags(ctx: EnvironmentContext) -> dict[str, str]:
-    """Tags on every resource, through the providers' `default_tags`."""
-    tags = dict(ctx.fleet.tags)
-    tags.update({"Project": ctx.fleet.project, "Environment": ctx.env.name, "ManagedBy": "tfgen"})
-    return tags
+__all__ = ["emit_terraform", "emit_providers"]
 
 
 def emit_terraform(ctx: EnvironmentContext) -> Document:
@@ -42,7 +36,7 @@ def emit_providers(ctx: EnvironmentContext) -> Document:
         settings = {
             "alias": naming.alias(region),
             "region": region,
-            "default_tags": {"tags": standard_tags(ctx)},
+            "default_tags": {"tags": standard_tags(ctx.fleet.tags, ctx.fleet.project, ctx.env.name)},
         }
         if ctx.env.assume_role:
             settings["assume_role"] = {

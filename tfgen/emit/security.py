@@ -10,9 +10,9 @@ bastion's security group. Nothing else: no egress rule (replies are stateful).
 
 from __future__ import annotations
 
-from ..gitops_path import HTTPS, api_sources
-from ..naming import ref
-from .context import ClusterContext, EnvironmentContext
+from ..derive.gitops_path import HTTPS, api_sources
+from ..derive.naming import ref
+from ..derive.context import ClusterContext, EnvironmentContext
 from .document import Document
 
 __all__ = ["emit_security", "api_security_group", "bastion_security_group"]

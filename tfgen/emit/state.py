@@ -14,14 +14,18 @@ from __future__ import annotations
 
 import json
 
-from .. import naming
+from ..derive import naming
+from ..derive.tags import standard_tags
 from ..model import Fleet
-from ..naming import ref
+from ..providers import TERRAFORM_DEFAULT
+from ..derive.naming import ref
 from .document import Document
 
 __all__ = ["STATE_ROOT", "emit_state_root"]
 
 STATE_ROOT = "_state"
+# The Environment tag of what no one environment owns.
+SHARED = "shared"
 NONCURRENT_DAYS = 90
 
 
@@ -31,12 +35,11 @@ def emit_state_root(fleet: Fleet) -> dict[str, dict]:
     if state.backend != "s3" or not state.bucket or not state.region:
         return {}
     region = state.region
-    tags = dict(fleet.tags)
-    tags.update({"Project": fleet.project, "Environment": "shared", "ManagedBy": "tfgen", "Purpose": "terraform-state"})
+    tags = {**standard_tags(fleet.tags, fleet.project, SHARED), "Purpose": "terraform-state"}
 
     terraform = Document()
     terraform.terraform(
-        required_version=">= 1.0",
+        required_version=TERRAFORM_DEFAULT,
         required_providers={"aws": {"source": "hashicorp/aws", "version": fleet.aws_provider}},
     )
     providers = Document()

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from .. import naming
-from ..connectivity import transit_peerings, transit_regions
-from ..naming import ref
-from .context import ClusterContext, EnvironmentContext
+from ..derive import naming
+from ..derive.connectivity import transit_peerings, transit_regions
+from ..derive.naming import ref
+from ..derive.context import ClusterContext, EnvironmentContext
 from .document import Document
 
 __all__ = ["emit_transit"]

@@ -375,7 +375,7 @@ def _plan_roots(report: GateReport, roots: dict[str, Path], workdir) -> dict[Pat
     """Plan every root offline (one after another: Terraform's plugin cache is not safe
     for concurrent use); `{plan JSON file: environment}`."""
     from ..testing import plan_root
-    from ..toolchain import Toolchain
+    from ..terraform.toolchain import Toolchain
 
     scratch = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="tfgen-check-"))
     clock = time.perf_counter()
@@ -414,9 +414,9 @@ SCHEMA_CHECK = "TFGEN_SCHEMA"
 
 def _scan_schemas(report: GateReport, locators: dict[str, _Locator], suppressions: list[Suppression]) -> None:
     """TFGEN_SCHEMA: every root against the argument schema of each AWS provider version its range admits
-    (tfgen.schema): one result per root and version, or one per problem."""
+    (tfgen.providers.schema): one result per root and version, or one per problem."""
     from ..errors import TfgenError
-    from ..schema import check_root_for_range, declared_range, read_root
+    from ..providers.schema import check_root_for_range, declared_range, read_root
 
     for env, locator in locators.items():
         root = report.roots[env]

@@ -3,7 +3,7 @@
 The verifier compares the API's answers with this, never with Terraform's
 state: VPCs by region, CIDR and Name tag, peerings between the hub's VPC and
 each edge's, how many route tables each VPC has, clusters and node groups; the
-GitOps path (`tfgen.gitops_path`): who may open 443 on each control plane, the
+GitOps path (`tfgen.derive.gitops_path`): who may open 443 on each control plane, the
 management and deployer roles, the EBS CSI roles and the hub's bastion. Names
 come from the same naming functions the emitters use.
 """
@@ -12,13 +12,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .. import naming
-from ..gitops_path import api_sources, edges_of
+from ..derive import naming
+from ..derive.gitops_path import api_sources, edges_of
 from ..model import IRSA
-from ..connectivity import transit_peerings, transit_regions
-from ..emit.context import context_of
-from ..emit.peering import peerings
-from ..emit.root import standard_tags
+from ..derive.connectivity import transit_peerings, transit_regions
+from ..derive.context import context_of
+from ..derive.tags import STANDARD_TAGS
 from ..model import Fleet
 
 __all__ = [
@@ -169,7 +168,7 @@ def expect_environment(fleet: Fleet, environment: str) -> Expectation:
         )
     pairs = tuple(
         ExpectedPeering(naming.peering_name(r.key, a.key), clusters[r.key], clusters[a.key])
-        for r, a in peerings(ctx)
+        for r, a in ctx.peerings()
     )
     gateway_peerings = transit_peerings(ctx.env)
     gateways = tuple(
@@ -193,11 +192,10 @@ def expect_environment(fleet: Fleet, environment: str) -> Expectation:
                 hub=hub, edges=edges)
         if env.bastion.enabled:
             bastion = ExpectedBastion(hub, naming.aws_name(ctx.hub.eks_name, "bastion"), env.bastion.instance_type)
-    tags = standard_tags(ctx)
     return Expectation(
         environment=environment,
         project=fleet.project,
-        tags={"Project": tags["Project"], "Environment": tags["Environment"]},
+        tags=dict(zip(STANDARD_TAGS[:2], (fleet.project, environment))),
         clusters=tuple(clusters.values()),
         peerings=pairs,
         transit_gateways=gateways,

@@ -23,8 +23,8 @@ from typing import Callable, Iterator
 from ..errors import ToolchainError
 from ..model import Fleet
 from ..pipeline import emit_checked
-from ..lowering import LOWERED_FILE
-from ..toolchain import Toolchain, aliases_of, copy_root
+from ..providers.lowering import LOWERED_FILE
+from ..terraform.toolchain import Toolchain, aliases_of, copy_root
 from ..write import write_output
 from .double import AwsDouble
 from .expectation import Expectation, expect_environment

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..errors import ToolchainError
-from ..toolchain import Toolchain
+from ..terraform.toolchain import Toolchain
 from .double import die_with_parent
 
 __all__ = ["TerraformResult", "run_terraform", "terraform_errors"]

@@ -1,7 +1,7 @@
 """Rules on what runs on the clusters: Kubernetes versions, node AMIs, access,
 add-ons, Argo CD's identity and the bastion.
 
-Like `tfgen.checks`, one function per rule, each returning findings and never
+Like the other rule modules, one function per rule, each returning findings and never
 raising; `check_platform` runs them all. The Kubernetes calendar is read as
 of today, or of `TFGEN_TODAY` (YYYY-MM-DD) when set, and every finding about
 it says which date it used.
@@ -15,10 +15,10 @@ import re
 from datetime import date
 from typing import Iterator
 
-from .checks import _finding
-from .errors import Finding, Severity
-from .kubernetes import EKS_VERSIONS, TABLE_DATE, lookup, newest
-from .model import ADDONS, AUTHENTICATION_MODES, IDENTITY_MODES, SUPPORT_EXTENDED, SUPPORT_TYPES, Fleet
+from ..errors import Finding, Severity
+from ..model.kubernetes import EKS_VERSIONS, TABLE_DATE, lookup, newest
+from .support import clusters, finding
+from ..model import ADDONS, AUTHENTICATION_MODES, IDENTITY_MODES, SUPPORT_EXTENDED, SUPPORT_TYPES, Fleet
 
 __all__ = ["check_platform", "today", "ACCESS_POLICIES", "AMI_TYPES", "PLATFORM_RULES"]
 
@@ -71,11 +71,6 @@ def check_platform(fleet: Fleet) -> list[Finding]:
     return findings
 
 
-def _clusters(fleet: Fleet):
-    for env in fleet.environments.values():
-        for region, cluster in env.clusters():
-            yield env, region, cluster, f"{env.name}/{region.name}/{cluster.name}"
-
 
 def check_kubernetes_versions(fleet: Fleet) -> Iterator[Finding]:
     forced = os.environ.get("TFGEN_TODAY")
@@ -83,14 +78,14 @@ def check_kubernetes_versions(fleet: Fleet) -> Iterator[Finding]:
         try:
             date.fromisoformat(forced)
         except ValueError:
-            yield _finding("VAL400", f"TFGEN_TODAY={forced!r} is not a date",
+            yield finding("VAL400", f"TFGEN_TODAY={forced!r} is not a date",
                            "set it as YYYY-MM-DD, or unset it to use today's date")
     on = today()
     best = newest(on)
-    for env, region, cluster, path in _clusters(fleet):
+    for env, region, cluster, path in clusters(fleet):
         version = cluster.kubernetes_version
         if cluster.support not in SUPPORT_TYPES:
-            yield _finding("VAL405", f"support {cluster.support!r} is not an EKS support policy",
+            yield finding("VAL405", f"support {cluster.support!r} is not an EKS support policy",
                            "use `standard` (upgraded when standard support ends) or `extended` (billed)",
                            path=path, obj=cluster, field="support")
             continue
@@ -99,43 +94,43 @@ def check_kubernetes_versions(fleet: Fleet) -> Iterator[Finding]:
         entry = lookup(version)
         if entry is None:
             known = ", ".join(EKS_VERSIONS)
-            yield _finding("VAL401", f"EKS does not offer Kubernetes {version} (tfgen knows {known}, its calendar "
+            yield finding("VAL401", f"EKS does not offer Kubernetes {version} (tfgen knows {known}, its calendar "
                            f"as of {TABLE_DATE}; read on {on})",
                            f'use kubernetes_version: "{best.version}"', path=path, obj=cluster,
                            field="kubernetes_version")
             continue
         phase = entry.phase(on)
         if phase == "ended":
-            yield _finding("VAL401", f"Kubernetes {version} left EKS extended support on {entry.extended_end}: "
+            yield finding("VAL401", f"Kubernetes {version} left EKS extended support on {entry.extended_end}: "
                            f"EKS creates no such cluster (as of {on})",
                            f'use kubernetes_version: "{best.version}"', path=path, obj=cluster,
                            field="kubernetes_version")
         elif phase == "extended" and cluster.support != SUPPORT_EXTENDED:
-            yield _finding("VAL403", f"Kubernetes {version} left standard support on {entry.standard_end}; with "
+            yield finding("VAL403", f"Kubernetes {version} left standard support on {entry.standard_end}; with "
                            f"support: standard EKS upgrades the cluster out from under Terraform (as of {on})",
                            f'use kubernetes_version: "{best.version}", or `support: extended` (billed)',
                            path=path, obj=cluster, field="kubernetes_version")
         elif phase == "extended":
-            yield _finding("VAL402", f"Kubernetes {version} is in extended support until {entry.extended_end}, "
+            yield finding("VAL402", f"Kubernetes {version} is in extended support until {entry.extended_end}, "
                            f"billed per cluster hour (as of {on})",
                            f'upgrade to "{best.version}"', path=path, obj=cluster, field="kubernetes_version",
                            severity=Severity.WARNING)
         elif (entry.standard_end - on).days < SOON_DAYS:
-            yield _finding("VAL404", f"standard support of Kubernetes {version} ends on {entry.standard_end} "
+            yield finding("VAL404", f"standard support of Kubernetes {version} ends on {entry.standard_end} "
                            f"({(entry.standard_end - on).days} days after {on})",
                            f'plan the upgrade to "{best.version}"', path=path, obj=cluster,
                            field="kubernetes_version", severity=Severity.WARNING)
 
 
 def check_ami_types(fleet: Fleet) -> Iterator[Finding]:
-    for env, region, cluster, path in _clusters(fleet):
+    for env, region, cluster, path in clusters(fleet):
         for group in cluster.node_groups.values():
             if group.ami_type not in AMI_TYPES:
                 guess = difflib.get_close_matches(str(group.ami_type), AMI_TYPES, n=1)
                 hint = f"did you mean {guess[0]}?" if guess else f"use one of: {', '.join(AMI_TYPES)}"
                 if str(group.ami_type).startswith("AL2_"):
                     hint = "Amazon Linux 2 node AMIs ended on 2025-11-26 (none for 1.33+): use AL2023_x86_64_STANDARD"
-                yield _finding("VAL406", f"ami_type {group.ami_type!r} is not an EKS node AMI type tfgen supports",
+                yield finding("VAL406", f"ami_type {group.ami_type!r} is not an EKS node AMI type tfgen supports",
                                hint, path=f"{path}/{group.name}", obj=group, field="ami_type")
 
 
@@ -149,37 +144,37 @@ def _access_targets(fleet: Fleet):
 def check_access(fleet: Fleet) -> Iterator[Finding]:
     for env, access, path in _access_targets(fleet):
         if access.authentication_mode is not None and access.authentication_mode not in AUTHENTICATION_MODES:
-            yield _finding("VAL415", f"authentication_mode {access.authentication_mode!r} is not usable with "
+            yield finding("VAL415", f"authentication_mode {access.authentication_mode!r} is not usable with "
                            "access entries", "use API (default) or API_AND_CONFIG_MAP while migrating from aws-auth",
                            path=path, obj=access, field="authentication_mode")
         principals = ([(p, access, "admins") for p in access.admins] + [(p, access, "viewers") for p in access.viewers]
                       + [(e.principal, e, "principal") for e in access.entries])
         for principal, obj, field in principals:
             if "*" in str(principal):
-                yield _finding("VAL412", f"access principal {principal!r} is a wildcard",
+                yield finding("VAL412", f"access principal {principal!r} is a wildcard",
                                "name one IAM role or user; EKS access entries never take wildcards",
                                path=path, obj=obj, field=field)
             elif str(principal).startswith("arn:aws:sts::"):
-                yield _finding("VAL411", f"access principal {principal!r} is an assumed-role session",
+                yield finding("VAL411", f"access principal {principal!r} is an assumed-role session",
                                "name the role itself: arn:aws:iam::<account>:role/<name>", path=path, obj=obj,
                                field=field)
             elif not _PRINCIPAL.match(str(principal)):
-                yield _finding("VAL411", f"access principal {principal!r} is not an IAM role or user ARN",
+                yield finding("VAL411", f"access principal {principal!r} is not an IAM role or user ARN",
                                "write arn:aws:iam::<12-digit account>:role/<name> (or :user/<name>)",
                                path=path, obj=obj, field=field)
         for entry in access.entries:
             if entry.policy not in ACCESS_POLICIES:
                 guess = difflib.get_close_matches(str(entry.policy), ACCESS_POLICIES, n=1)
                 hint = f"did you mean {guess[0]}?" if guess else f"use one of: {', '.join(ACCESS_POLICIES)}"
-                yield _finding("VAL413", f"{entry.policy!r} is not an EKS access policy", hint,
+                yield finding("VAL413", f"{entry.policy!r} is not an EKS access policy", hint,
                                path=path, obj=entry, field="policy")
             for namespace in entry.namespaces:
                 if not _DNS_LABEL.match(str(namespace)):
-                    yield _finding("VAL414", f"namespace {namespace!r} is not a Kubernetes namespace name",
+                    yield finding("VAL414", f"namespace {namespace!r} is not a Kubernetes namespace name",
                                    "use lower-case letters, digits and dashes (at most 63)", path=path, obj=entry,
                                    field="namespaces")
             if entry.policy == "AmazonEKSClusterAdminPolicy" and entry.namespaces:
-                yield _finding("VAL416", "AmazonEKSClusterAdminPolicy is cluster-wide; namespaces do not narrow it",
+                yield finding("VAL416", "AmazonEKSClusterAdminPolicy is cluster-wide; namespaces do not narrow it",
                                "drop `namespaces`, or use AmazonEKSAdminPolicy for namespace admins",
                                path=path, obj=entry, field="namespaces")
 
@@ -189,9 +184,9 @@ _ADMIN_POLICIES = ("AmazonEKSClusterAdminPolicy", "AmazonEKSAdminPolicy")
 
 def check_someone_administers(fleet: Fleet) -> Iterator[Finding]:
     """The cluster creator gets no hidden admin, so a cluster without an admin entry has nobody to install on it."""
-    for env, region, cluster, path in _clusters(fleet):
+    for env, region, cluster, path in clusters(fleet):
         if not any(e.policy in _ADMIN_POLICIES for e in env.access_entries(cluster)):
-            yield _finding("VAL417", "no access entry makes anyone an admin of this cluster; whoever runs terraform "
+            yield finding("VAL417", "no access entry makes anyone an admin of this cluster; whoever runs terraform "
                            "apply gets none either (bootstrap_cluster_creator_admin_permissions is off)",
                            'add `access: {admins: ["arn:aws:iam::<account>:role/<admins>"]}` to the environment '
                            "or the cluster", path=path, obj=cluster, severity=Severity.WARNING)
@@ -205,11 +200,11 @@ def check_addons(fleet: Fleet) -> Iterator[Finding]:
             for name, addon in addons.items():
                 if name not in ADDONS:
                     guess = difflib.get_close_matches(name, ADDONS, n=1)
-                    yield _finding("VAL421", f"tfgen does not manage an add-on called {name!r}",
+                    yield finding("VAL421", f"tfgen does not manage an add-on called {name!r}",
                                    f"did you mean {guess[0]}?" if guess else f"use one of: {', '.join(ADDONS)}",
                                    path=path, obj=addon)
                 elif addon.version is not None and not _ADDON_VERSION.match(str(addon.version)):
-                    yield _finding("VAL422", f"add-on version {addon.version!r} of {name} is not an EKS add-on version",
+                    yield finding("VAL422", f"add-on version {addon.version!r} of {name} is not an EKS add-on version",
                                    "write it as EKS lists it, e.g. v1.19.2-eksbuild.1 "
                                    "(aws eks describe-addon-versions --addon-name " + name + ")",
                                    path=path, obj=addon, field="version")
@@ -218,17 +213,17 @@ def check_addons(fleet: Fleet) -> Iterator[Finding]:
 def check_gitops(fleet: Fleet) -> Iterator[Finding]:
     for env in fleet.environments.values():
         if env.identity not in IDENTITY_MODES:
-            yield _finding("VAL431", f"identity {env.identity!r} is not a workload identity tfgen sets up",
+            yield finding("VAL431", f"identity {env.identity!r} is not a workload identity tfgen sets up",
                            "use pod-identity (EKS Pod Identity, default) or irsa (IAM roles for service accounts)",
                            path=env.name, obj=env, field="identity")
         gitops = env.gitops
         if not _DNS_LABEL.match(str(gitops.namespace)):
-            yield _finding("VAL432", f"gitops namespace {gitops.namespace!r} is not a Kubernetes namespace name",
+            yield finding("VAL432", f"gitops namespace {gitops.namespace!r} is not a Kubernetes namespace name",
                            "use lower-case letters, digits and dashes (at most 63)", path=env.name, obj=gitops,
                            field="namespace")
         for account in gitops.service_accounts:
             if not re.match(r"^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$", str(account)):
-                yield _finding("VAL433", f"service account {account!r} is not a Kubernetes name",
+                yield finding("VAL433", f"service account {account!r} is not a Kubernetes name",
                                "use lower-case letters, digits, '-' and '.'", path=env.name, obj=gitops,
                                field="service_accounts")
 
@@ -239,10 +234,10 @@ def check_bastion(fleet: Fleet) -> Iterator[Finding]:
         if not bastion.enabled:
             continue
         if not _INSTANCE_TYPE.match(str(bastion.instance_type)):
-            yield _finding("VAL441", f"bastion instance_type {bastion.instance_type!r} is not an EC2 instance type",
+            yield finding("VAL441", f"bastion instance_type {bastion.instance_type!r} is not an EC2 instance type",
                            "write family.size, e.g. t3.micro", path=env.name, obj=bastion, field="instance_type")
         if not _AMI.match(str(bastion.ami)):
-            yield _finding("VAL442", f"bastion ami {bastion.ami!r} is neither an AMI id nor an SSM parameter",
+            yield finding("VAL442", f"bastion ami {bastion.ami!r} is neither an AMI id nor an SSM parameter",
                            "write ami-0123456789abcdef0, or resolve:ssm:/aws/service/ami-amazon-linux-latest/"
                            "al2023-ami-kernel-default-x86_64 (the default)", path=env.name, obj=bastion, field="ami")
 

@@ -18,8 +18,7 @@ import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .model import DEFAULT_TERRAFORM, DEFAULT_TERRAFORM_LOCKFILE
-from .providers import OFFLINE, Version, feature, uses
+from .features import OFFLINE, TERRAFORM_DEFAULT, TERRAFORM_LOCKFILE, Version, feature, uses
 
 __all__ = ["LeftOut", "Lowered", "lower", "LOWERED_FILE", "read_lowered", "EKS_OIDC_THUMBPRINT"]
 
@@ -317,10 +316,10 @@ def _pin_versions(docs: dict[str, dict], target: Version) -> list[LeftOut]:
             if isinstance(aws, dict):
                 aws["version"] = str(target)
             # Terraform 1.10 is asked for by S3-native state locking only; an offline copy keeps local state.
-            if block.get("required_version") == DEFAULT_TERRAFORM_LOCKFILE and "use_lockfile" in json.dumps(block):
-                block["required_version"] = DEFAULT_TERRAFORM
-                changes.append(LeftOut("terraform.required_version", f"{DEFAULT_TERRAFORM_LOCKFILE} -> "
-                                       f"{DEFAULT_TERRAFORM}", "rewritten", "S3-native state locking needs "
+            if block.get("required_version") == TERRAFORM_LOCKFILE and "use_lockfile" in json.dumps(block):
+                block["required_version"] = TERRAFORM_DEFAULT
+                changes.append(LeftOut("terraform.required_version", f"{TERRAFORM_LOCKFILE} -> "
+                                       f"{TERRAFORM_DEFAULT}", "rewritten", "S3-native state locking needs "
                                        "Terraform 1.10; the lowered copy keeps its state locally"))
     return changes
 

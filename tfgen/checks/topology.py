@@ -20,11 +20,11 @@ from typing import Iterator
 
 import networkx as nx
 
-from .connectivity import members, peerings_of, transit_peerings, transit_regions
-from .errors import Finding, Severity
-from .gitops_path import CLUSTER_ADMIN, Link, edges_of, gitops_links
-from .gitops_path import node as gitops_node
-from .model import CONNECTIVITY_MODES, TRANSIT_GATEWAY, Environment, Fleet
+from ..derive.connectivity import members, peerings_of, transit_peerings, transit_regions
+from ..errors import Finding, Severity
+from ..derive.gitops_path import CLUSTER_ADMIN, Link, edges_of, gitops_links
+from ..derive.gitops_path import node as gitops_node
+from ..model import CONNECTIVITY_MODES, TRANSIT_GATEWAY, Environment, Fleet
 
 __all__ = ["QUOTAS", "build_graph", "reachable", "check_topology", "Reachability", "build_gitops_graph",
            "check_gitops_path"]

@@ -1,11 +1,13 @@
-"""What the emitters of one environment share: resolved clusters and their names."""
+"""One environment as the emitters, `tfgen gitops` and the sandbox read it: each cluster with its
+Terraform key, AWS name and network layout, and the peerings between them."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .. import naming
-from ..layout import NetworkLayout, layout_of
+from . import naming
+from .connectivity import peerings_of
+from .layout import NetworkLayout, layout_of
 from ..model import Cluster, Environment, Fleet
 
 __all__ = ["ClusterContext", "EnvironmentContext", "context_of"]
@@ -50,6 +52,12 @@ class EnvironmentContext:
     def of(self, region: str, cluster: str) -> ClusterContext:
         """The context of the cluster `cluster` in `region`."""
         return next(c for c in self.clusters if c.region == region and c.cluster.name == cluster)
+
+    def peerings(self) -> list[tuple[ClusterContext, ClusterContext]]:
+        """(requester, accepter) of every peering of the environment."""
+        return [(self.of(link.requester.region, link.requester.cluster.name),
+                 self.of(link.accepter.region, link.accepter.cluster.name))
+                for link in peerings_of(self.env)]
 
 
 def context_of(fleet: Fleet, env: Environment) -> EnvironmentContext:

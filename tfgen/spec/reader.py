@@ -1,49 +1,22 @@
-"""Read a fleet spec (YAML) into the model.
+"""The spec's shape: YAML nodes -> model objects, with the file and line of every key.
 
-This module checks the *shape* of a spec: YAML syntax, known keys, value types.
-Whether values make sense (a CIDR parses, a region exists, one hub per
-environment) is for `tfgen.checks`, which sees YAML- and Python-built fleets
-alike. Every finding carries the file and line of the key it is about.
-
-A spec is untrusted input: its size, nesting and alias expansion are limited
-(a few hundred bytes of YAML aliases expand to gigabytes), and measured on the
-composed node graph before any of it is expanded. YAML merge keys (`<<`) are
-resolved here, as YAML 1.1 defines them, because the reader walks nodes itself
-to keep line numbers.
-
-Format (see README for the full reference)::
-
-    project: multi-region-clusters
-    tags: {Owner: platform}
-    aws_provider: ">= 5.100, < 7.0"
-    state: {backend: s3, bucket: mrc-tfstate, region: us-east-1}
-    environments:
-      development:
-        assume_role: arn:aws:iam::111111111111:role/platform-deployer   # account_id: "111111111111" when no role
-        defaults: {kubernetes_version: "1.35", az_count: 3, nat: single,
-                   node_groups: {workers: {instance_types: [t3.medium], min: 1, max: 3, desired: 1}}}
-        connectivity: hub-and-spoke              # or mesh, transit-gateway
-        cidr_pool: 10.0.0.0/12                   # VPCs without a cidr get the next free /16
-        links: [[us-east-2/edge, eu-west-1/edge-a]]   # extra peerings
-        reach: [[us-east-2/edge, eu-west-1/edge-a]]   # required reachability, checked
-        hub: {region: us-east-1, cidr: 10.10.0.0/16}
-        regions:
-          us-east-2: {cidr: 10.11.0.0/16}            # one edge cluster named "edge"
-          eu-west-1:
-            clusters: {edge-a: {cidr: 10.13.0.0/16}, edge-b: {cidr: 10.14.0.0/16}}
+This module checks the *shape* of a spec: known keys, value types. Whether
+values make sense (a CIDR parses, a region exists, one hub per environment) is
+for `tfgen.checks`, which sees YAML- and Python-built fleets alike. The YAML
+itself is composed by `tfgen.spec.loader` (bounded); sections about what runs
+on the clusters have their readers in `tfgen.spec.sections`.
 """
 
 from __future__ import annotations
 
 import difflib
-from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import yaml
 
-from . import spec_sections
-from .errors import Finding, Origin, SpecError, TfgenError
-from .model import (
+from . import sections as spec_sections
+from ..errors import Finding, Origin
+from ..model import (
     DEFAULT_EDGE_NAME,
     DEFAULT_HUB_NAME,
     EDGE,
@@ -56,8 +29,9 @@ from .model import (
     Region,
     StateBackend,
 )
+from .loader import CONSTRUCTOR, compose, merged_pairs, node_kind
 
-__all__ = ["load", "loads", "allocations_path"]
+__all__ = ["Reader"]
 
 KeyPath = tuple  # a key path in the spec, e.g. ("environments", "development", "hub")
 
@@ -123,46 +97,9 @@ _TYPE_NAMES = {
 }
 
 
-def allocations_path(spec: str | Path) -> Path:
-    """The allocations file that belongs to a spec file: `<spec stem>.allocations.yaml` beside it."""
-    spec = Path(spec)
-    stem = spec.name[: -len(spec.suffix)] if spec.suffix else spec.name
-    return spec.with_name(f"{stem}.allocations.yaml")
+class Reader:
+    """Reads one spec: `parse` its text, then `fleet` the data; `findings` collects every shape problem."""
 
-
-def load(path: str | Path) -> Fleet:
-    """Read the spec at `path`; raise `SpecError` with every shape problem found."""
-    path = Path(path)
-    try:
-        with path.open("rb") as stream:
-            data = stream.read(MAX_SPEC_BYTES + 1)  # bounded: /dev/zero or a huge file must not exhaust memory
-    except FileNotFoundError:
-        raise TfgenError(f"{path}: no such spec file; give the path of a fleet YAML file") from None
-    except IsADirectoryError as exc:
-        raise TfgenError(f"{path}: cannot read the spec ({exc}); give a UTF-8 YAML file") from None
-    if len(data) > MAX_SPEC_BYTES:
-        raise SpecError([_too_large(str(path), data.count(b"\n", 0, MAX_SPEC_BYTES) + 1)])
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise TfgenError(f"{path}:{line}: cannot read the spec ({exc}); give a UTF-8 YAML file") from None
-    fleet = loads(text, filename=str(path))
-    fleet.allocations_file = allocations_path(path)
-    return fleet
-
-
-def loads(text: str, *, filename: str = "<spec>") -> Fleet:
-    """Read a spec from a string; `filename` is used in findings."""
-    reader = _Reader(filename)
-    data = reader.parse(text)
-    fleet = reader.fleet(data) if data is not None else None
-    if reader.findings or fleet is None:
-        raise SpecError(reader.findings, fleet)
-    return fleet
-
-
-class _Reader:
     def __init__(self, filename: str):
         self.filename = filename
         self.lines: dict[KeyPath, int] = {}
@@ -171,45 +108,19 @@ class _Reader:
     # -- YAML with line numbers --------------------------------------------
 
     def parse(self, text: str) -> Any:
-        if len(text) > MAX_SPEC_BYTES:
-            self.findings.append(_too_large(self.filename, text.count("\n", 0, MAX_SPEC_BYTES) + 1))
-            return None
-        try:
-            root = _compose(text)
-        except yaml.reader.ReaderError as exc:
-            self.findings.append(_unreadable_character(self.filename, text, exc))
-            return None
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-            line = mark.line + 1 if mark else None
-            problem = getattr(exc, "problem", None) or str(exc)
-            self.findings.append(
-                Finding(
-                    code="SPEC001",
-                    message=f"not valid YAML: {problem}",
-                    hint="fix the YAML syntax at this line (indentation, a missing ':' or an unclosed bracket)",
-                    origin=Origin(self.filename, line),
-                )
-            )
-            return None
-        except _LimitExceeded as exc:
-            self.findings.append(exc.finding(self.filename))
-            return None
+        root, findings = compose(text, self.filename)
+        self.findings += findings
         if root is None:
-            self._add((), "SPEC002", "the spec is empty", "start from examples/multi-region-eks.yaml")
-            return None
-        problem = _expansion_problem(root)
-        if problem is not None:
-            self.findings.append(problem.finding(self.filename))
+            if not findings:
+                self._add((), "SPEC002", "the spec is empty", "start from examples/multi-region-eks.yaml")
             return None
         return self._value(root, ())
-
     def _value(self, node: yaml.Node, path: KeyPath) -> Any:
         self.lines[path] = node.start_mark.line + 1
         if isinstance(node, yaml.MappingNode):
             result: dict = {}
             explicit: set[str] = set()
-            for key_node, value_node, is_explicit in _merged_pairs(node, self._bad_merge):
+            for key_node, value_node, is_explicit in merged_pairs(node, self._bad_merge):
                 key = self._scalar(key_node)
                 if not isinstance(key, (str, int, float)) or isinstance(key, bool):
                     self._add(path, "SPEC003", f"a key must be a plain name, not {key!r}", "use a plain name as key",
@@ -230,7 +141,7 @@ class _Reader:
 
     def _bad_merge(self, source: yaml.Node) -> None:
         self.findings.append(Finding(
-            code="SPEC009", message=f"`<<` merges mappings, not {_node_kind(source)}",
+            code="SPEC009", message=f"`<<` merges mappings, not {node_kind(source)}",
             hint="merge a mapping (`<<: *name` where `&name` marks a mapping) or a list of them",
             origin=Origin(self.filename, source.start_mark.line + 1)))
 
@@ -238,7 +149,7 @@ class _Reader:
         if not isinstance(node, yaml.ScalarNode):
             return node  # reported by the caller as a wrong key type
         try:
-            return _CONSTRUCTOR.construct_object(node, deep=True)
+            return CONSTRUCTOR.construct_object(node, deep=True)
         except (yaml.YAMLError, ValueError) as exc:
             problem = getattr(exc, "problem", None) or str(exc)
             self.findings.append(Finding(
@@ -425,144 +336,9 @@ class _Reader:
         return groups
 
 
-_CONSTRUCTOR = yaml.constructor.SafeConstructor()
+
+
 _BAD = object()
-
-# Limits on what a spec may be, so that no input hangs tfgen or exhausts memory.
-# A fleet of thousands of clusters is far below each of them.
-MAX_SPEC_BYTES = 2 * 1024 * 1024
-MAX_DEPTH = 50
-MAX_VALUES = 500_000
-_MERGE_TAG = "tag:yaml.org,2002:merge"
-
-
-class _LimitExceeded(Exception):
-    """A spec over one of the limits; becomes a finding at `line`."""
-
-    def __init__(self, code: str, message: str, hint: str, line: int | None):
-        super().__init__(message)
-        self.code, self.message, self.hint, self.line = code, message, hint, line
-
-    def finding(self, filename: str) -> Finding:
-        return Finding(code=self.code, message=self.message, hint=self.hint, origin=Origin(filename, self.line))
-
-
-class _Loader(yaml.SafeLoader):
-    """SafeLoader that stops at MAX_DEPTH: PyYAML's composer recurses once per level of nesting."""
-
-    depth = 0
-
-    def compose_node(self, parent, index):
-        self.depth += 1
-        try:
-            if self.depth > MAX_DEPTH:
-                raise _too_deep(self.peek_event().start_mark.line + 1)
-            return super().compose_node(parent, index)
-        finally:
-            self.depth -= 1
-
-
-def _compose(text: str) -> yaml.Node | None:
-    loader = _Loader(text)
-    try:
-        return loader.get_single_node()
-    finally:
-        loader.dispose()
-
-
-def _too_deep(line: int) -> _LimitExceeded:
-    return _LimitExceeded("SPEC007", f"the spec nests deeper than {MAX_DEPTH} levels",
-                          "a fleet spec nests about ten levels; close the brackets or fix the indentation here",
-                          line)
-
-
-def _too_large(filename: str, line: int) -> Finding:
-    return Finding(code="SPEC006", message=f"the spec is larger than {MAX_SPEC_BYTES // (1024 * 1024)} MiB",
-                   hint="give the fleet's YAML spec file (a fleet of thousands of clusters fits in far less)",
-                   origin=Origin(filename, line))
-
-
-def _unreadable_character(filename: str, text: str, exc: yaml.reader.ReaderError) -> Finding:
-    position = exc.position if isinstance(exc.position, int) else 0
-    line = text.count("\n", 0, position) + 1
-    column = position - (text.rfind("\n", 0, position) + 1) + 1
-    code = exc.character if isinstance(exc.character, int) else ord(exc.character or "\0")
-    name = "a NUL byte" if code == 0 else f"the control character U+{code:04X}"
-    return Finding(code="SPEC001", message=f"not valid YAML: {name} at column {column}",
-                   hint="remove it: a spec is plain text (was a binary file or a mangled copy given?)",
-                   origin=Origin(filename, line))
-
-
-def _children(node: yaml.Node) -> list[yaml.Node]:
-    if isinstance(node, yaml.MappingNode):
-        return [n for pair in node.value for n in pair]
-    if isinstance(node, yaml.SequenceNode):
-        return list(node.value)
-    return []
-
-
-def _expansion_problem(root: yaml.Node) -> _LimitExceeded | None:
-    """Why the tree, once aliases are expanded, is too big, too deep or endless; None when it is fine.
-
-    Measured on the composed graph (each node once, iteratively), never by
-    expanding it: a few hundred bytes of nested aliases expand to billions.
-    """
-    measured: dict[int, tuple[int, int]] = {}  # id -> (values, depth) when expanded
-    open_: set[int] = set()
-    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
-    while stack:
-        node, done = stack.pop()
-        key = id(node)
-        if done:
-            open_.discard(key)
-            sizes = [measured[id(c)] for c in _children(node)]
-            values = min(1 + sum(v for v, _ in sizes), MAX_VALUES + 1)
-            depth = 1 + max((d for _, d in sizes), default=0)
-            measured[key] = (values, depth)
-            if values > MAX_VALUES:
-                return _LimitExceeded(
-                    "SPEC008", f"aliases expand the spec to more than {MAX_VALUES:,} values",
-                    "write the values out, or repeat an anchored value (*name) fewer times", node.start_mark.line + 1)
-            if depth > MAX_DEPTH:
-                return _too_deep(node.start_mark.line + 1)
-            continue
-        if key in measured:
-            continue
-        if key in open_:
-            return _LimitExceeded("SPEC008", "an alias refers to a value that contains it: the spec never ends",
-                                  "point the alias (*name) at a value outside its own anchor (&name)",
-                                  node.start_mark.line + 1)
-        open_.add(key)
-        stack.append((node, True))
-        stack.extend((child, False) for child in reversed(_children(node)))
-    return None
-
-
-def _merged_pairs(node: yaml.MappingNode, bad: Callable[[yaml.Node], None]) -> list[tuple[yaml.Node, yaml.Node, bool]]:
-    """A mapping's (key, value, explicit) pairs with YAML 1.1 merge keys (`<<`) resolved, in the
-    order to assign them: merged first, so explicit keys override them; of several merged
-    mappings the first wins. Keys keep the line they were written on."""
-    merged: list[tuple[yaml.Node, yaml.Node, bool]] = []
-    explicit: list[tuple[yaml.Node, yaml.Node, bool]] = []
-    for key, value in node.value:
-        if key.tag != _MERGE_TAG:
-            explicit.append((key, value, True))
-            continue
-        sources = value.value if isinstance(value, yaml.SequenceNode) else [value]
-        for source in reversed(sources):
-            if isinstance(source, yaml.MappingNode):
-                merged.extend((k, v, False) for k, v, _ in _merged_pairs(source, bad))
-            else:
-                bad(source)
-    return merged + explicit
-
-
-def _node_kind(node: yaml.Node) -> str:
-    if isinstance(node, yaml.SequenceNode):
-        return "a list"
-    if isinstance(node, yaml.ScalarNode):
-        return f"the value {node.value!r}" if node.value else "nothing"
-    return "a mapping"
 
 
 def _dotted(path: KeyPath) -> str:

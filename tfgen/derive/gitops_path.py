@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .model import Cluster, Environment, Region
+from ..model import Cluster, Environment, Region
 
 __all__ = ["Link", "CLUSTER_ADMIN", "HTTPS", "api_sources", "gitops_links", "edges_of", "node"]
 

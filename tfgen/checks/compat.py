@@ -10,14 +10,12 @@ findings point at the spec's `aws_provider` (or `terraform_version`) line.
 
 from __future__ import annotations
 
-from .errors import Finding, Severity
-from .model import Fleet
-from .providers import DEFAULT_RANGE, OLDEST, PROVEN, Constraint, Version, feature, features_of
+from ..errors import Finding, Severity
+from ..model import Fleet
+from ..providers import DEFAULT_RANGE, OLDEST, PROVEN, TERRAFORM_LOCKING, Constraint, feature, features_of
 
-__all__ = ["check_compatibility", "LOCKFILE_TERRAFORM"]
+__all__ = ["check_compatibility"]
 
-# S3-native state locking (`use_lockfile`) came in Terraform 1.10.
-LOCKFILE_TERRAFORM = Version(1, 10)
 _NEWEST_MAJOR = max(v.major for v in PROVEN)
 
 
@@ -73,7 +71,7 @@ def _check_terraform(fleet: Fleet, roots: dict[str, dict[str, dict]]) -> list[Fi
     except ValueError:
         return []  # VAL103
     lowest = required.lowest
-    if lowest is None or lowest < LOCKFILE_TERRAFORM:
+    if lowest is None or lowest < TERRAFORM_LOCKING:
         return [Finding(
             "VAL193", f"terraform_version {fleet.required_terraform!r} admits Terraform {lowest or 'of any version'}, "
             f"but the S3 backend locks state with use_lockfile (Terraform 1.10+) in {', '.join(locking)}",

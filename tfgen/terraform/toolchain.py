@@ -17,8 +17,8 @@ import shutil
 from importlib import util as importlib_util
 from pathlib import Path
 
-from .errors import ToolchainError
-from .providers import OFFLINE
+from ..errors import ToolchainError
+from ..providers import OFFLINE
 
 __all__ = [
     "PROVIDER_VERSION",
@@ -184,9 +184,9 @@ def offline_override(
 def copy_root(root: str | Path, dest: str | Path, *, endpoint: str | None = None,
               unsupported: dict[str, str] | None = None) -> Path:
     """Copy a generated root's `*.tf.json` into `dest`, lowered to the offline provider
-    (what it left out is in `dest/tfgen_lowered.json`, see `tfgen.lowering`), and add the
+    (what it left out is in `dest/tfgen_lowered.json`, see `tfgen.providers.lowering`), and add the
     offline override. `unsupported`: resource types to leave out too, with the reason."""
-    from .lowering import LOWERED_FILE, lower
+    from ..providers.lowering import LOWERED_FILE, lower
 
     root, dest = Path(root), Path(dest)
     if not any(root.glob("*.tf.json")):

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .model import Access, AccessEntry, Addon, Bastion, GitOps
+from ..model import Access, AccessEntry, Addon, Bastion, GitOps
 
 __all__ = ["ACCESS_KEYS", "ADDON_KEYS", "GITOPS_KEYS", "BASTION_KEYS", "read_access", "read_addons",
            "read_gitops", "read_bastion"]

@@ -1,252 +1,46 @@
-"""The fleet as plain Python objects.
+"""Environments and the fleet: what one spec describes.
 
-A `Fleet` holds environments; an environment holds regions; a region holds
-clusters; one cluster per environment is the hub, the others are edges, and
-each cluster owns its network. Nothing here knows about Terraform or YAML: the
-spec reader builds these objects, the checks read them, the emitters turn them
-into Terraform JSON.
-
-Values are checked by `tfgen.checks`, not on assignment, so a Python user can
-build and change a fleet freely and get every finding at once from `build`.
+An environment holds regions, a region clusters; one cluster per environment is
+the hub, the others are edges. `add_*` methods fill what the caller leaves out
+from the environment's `defaults`, and remember the caller's file and line.
 """
 
 from __future__ import annotations
 
 import copy
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-from .errors import Origin, TfgenError
+from ..errors import Origin, TfgenError
+from ..providers.features import DEFAULT_RANGE, TERRAFORM_DEFAULT, TERRAFORM_LOCKFILE
+from .parts import (
+    AUTH_API,
+    DEFAULT_EDGE_NAME,
+    DEFAULT_HUB_NAME,
+    DEFAULT_VPC_PREFIX,
+    EDGE,
+    HUB,
+    HUB_AND_SPOKE,
+    POD_IDENTITY,
+    Access,
+    AccessEntry,
+    Addon,
+    Bastion,
+    Cluster,
+    Defaults,
+    GitOps,
+    Link,
+    Network,
+    NodeGroup,
+    Reach,
+    Region,
+    _call_site,
+    _Located,
+    _lookup,
+)
 
-__all__ = [
-    "HUB",
-    "EDGE",
-    "NAT_SINGLE",
-    "NAT_PER_AZ",
-    "HUB_AND_SPOKE",
-    "MESH",
-    "TRANSIT_GATEWAY",
-    "Link",
-    "Reach",
-    "DEFAULT_AWS_PROVIDER",
-    "NodeGroup",
-    "Network",
-    "Cluster",
-    "Region",
-    "Defaults",
-    "Environment",
-    "StateBackend",
-    "Fleet",
-    "AccessEntry",
-    "Access",
-    "Addon",
-    "GitOps",
-    "Bastion",
-    "POD_IDENTITY",
-    "IRSA",
-    "ADDONS",
-]
-
-HUB = "hub"
-EDGE = "edge"
-ROLES = (HUB, EDGE)
-NAT_SINGLE = "single"
-NAT_PER_AZ = "per_az"
-NAT_MODES = (NAT_SINGLE, NAT_PER_AZ)
-HUB_AND_SPOKE = "hub-and-spoke"
-MESH = "mesh"
-TRANSIT_GATEWAY = "transit-gateway"
-CONNECTIVITY_MODES = (HUB_AND_SPOKE, MESH, TRANSIT_GATEWAY)
-DEFAULT_VPC_PREFIX = 16
-DEFAULT_AWS_PROVIDER = ">= 5.100, < 7.0"  # the last 5.x and 6.x; see tfgen.providers
-DEFAULT_TERRAFORM = ">= 1.0"
-DEFAULT_TERRAFORM_LOCKFILE = ">= 1.10"  # S3-native state locking
-DEFAULT_KUBERNETES_VERSION = "1.35"
-DEFAULT_AMI_TYPE = "AL2023_x86_64_STANDARD"
-SUPPORT_STANDARD = "standard"
-SUPPORT_EXTENDED = "extended"
-SUPPORT_TYPES = (SUPPORT_STANDARD, SUPPORT_EXTENDED)
-POD_IDENTITY = "pod-identity"
-IRSA = "irsa"
-IDENTITY_MODES = (POD_IDENTITY, IRSA)
-AUTH_API = "API"
-AUTH_API_AND_CONFIG_MAP = "API_AND_CONFIG_MAP"
-AUTHENTICATION_MODES = (AUTH_API, AUTH_API_AND_CONFIG_MAP)
-# Every cluster runs these EKS add-ons, explicitly (bootstrap_self_managed_addons is off).
-ADDONS = ("vpc-cni", "kube-proxy", "eks-pod-identity-agent", "coredns", "aws-ebs-csi-driver")
-ARGOCD_SERVICE_ACCOUNTS = ("argocd-application-controller", "argocd-applicationset-controller", "argocd-server")
-BASTION_AMI = "resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
-DEFAULT_EDGE_NAME = "edge"
-DEFAULT_HUB_NAME = "hub"
-
-_PACKAGE_DIR = str(Path(__file__).resolve().parent)
-
-
-def _call_site() -> Origin | None:
-    """The first stack frame outside tfgen: where a Python user made an object."""
-    frame = sys._getframe(1)
-    while frame is not None:
-        filename = frame.f_code.co_filename
-        if not str(Path(filename).resolve()).startswith(_PACKAGE_DIR):
-            return Origin(filename, frame.f_lineno)
-        frame = frame.f_back
-    return None
-
-
-@dataclass(kw_only=True)
-class _Located:
-    """Remembers where each field was written, for findings."""
-
-    where: dict[str, Origin] = field(default_factory=dict, compare=False, repr=False)
-
-    def origin(self, name: str = "") -> Origin | None:
-        """Where field `name` (or, failing that, the object) was written."""
-        return self.where.get(name) or self.where.get("")
-
-
-@dataclass(kw_only=True)
-class NodeGroup(_Located):
-    """An EKS managed node group."""
-
-    name: str
-    instance_types: list[str] = field(default_factory=lambda: ["t3.medium"])
-    min_size: int = 1
-    max_size: int = 3
-    desired_size: int = 1
-    disk_size: int = 20
-    capacity_type: str = "ON_DEMAND"
-    labels: dict[str, str] = field(default_factory=dict)
-    ami_type: str = DEFAULT_AMI_TYPE
-
-
-@dataclass(kw_only=True)
-class AccessEntry(_Located):
-    """An IAM principal's access to a cluster: an EKS access policy, cluster-wide or in `namespaces`."""
-
-    principal: str
-    policy: str
-    namespaces: list[str] = field(default_factory=list)
-
-
-@dataclass(kw_only=True)
-class Access(_Located):
-    """Who may use a cluster's Kubernetes API (EKS access entries, API authentication mode).
-
-    `admins` get AmazonEKSClusterAdminPolicy and `viewers` AmazonEKSViewPolicy,
-    cluster-wide; `entries` name any access policy and scope.
-    """
-
-    admins: list[str] = field(default_factory=list)
-    viewers: list[str] = field(default_factory=list)
-    entries: list[AccessEntry] = field(default_factory=list)
-    authentication_mode: str | None = None
-
-
-@dataclass(kw_only=True)
-class Addon(_Located):
-    """An EKS add-on setting: a pinned `version` (None: EKS's default for the cluster's Kubernetes version)."""
-
-    name: str
-    version: str | None = None
-
-
-@dataclass(kw_only=True)
-class GitOps(_Located):
-    """Argo CD on the hub manages every edge: its namespace and the service accounts that use the hub role."""
-
-    enabled: bool = True
-    namespace: str = "argocd"
-    service_accounts: list[str] = field(default_factory=lambda: list(ARGOCD_SERVICE_ACCOUNTS))
-
-
-@dataclass(kw_only=True)
-class Bastion(_Located):
-    """An SSM-managed instance in the hub VPC: the way for people into the private hub API."""
-
-    enabled: bool = True
-    instance_type: str = "t3.micro"
-    ami: str = BASTION_AMI
-
-
-@dataclass(kw_only=True)
-class Network(_Located):
-    """A cluster's VPC: its CIDR, zones, subnets and NAT layout.
-
-    Subnets left out are carved from the VPC CIDR (see `tfgen.layout`); zones
-    left out are the first `az_count` of tfgen's table for the region
-    (`None`: three, or all the region has when it has fewer).
-    """
-
-    cidr: str | None = None
-    az_count: int | None = None
-    availability_zones: list[str] | None = None
-    public_subnets: list[str] | None = None
-    private_subnets: list[str] | None = None
-    nat: str = NAT_SINGLE
-
-
-@dataclass(kw_only=True)
-class Cluster(_Located):
-    """An EKS cluster with its own VPC; `role` is "hub" or "edge"."""
-
-    name: str
-    role: str = EDGE
-    kubernetes_version: str = DEFAULT_KUBERNETES_VERSION
-    node_groups: dict[str, NodeGroup] = field(default_factory=dict)
-    network: Network = field(default_factory=Network)
-    support: str = SUPPORT_STANDARD
-    access: Access = field(default_factory=Access)
-    addons: dict[str, Addon] = field(default_factory=dict)
-
-    @property
-    def is_hub(self) -> bool:
-        return self.role == HUB
-
-
-@dataclass(kw_only=True)
-class Region(_Located):
-    """An AWS region of an environment and the clusters in it."""
-
-    name: str
-    clusters: dict[str, Cluster] = field(default_factory=dict)
-
-    def cluster(self, name: str) -> Cluster:
-        """The cluster called `name`."""
-        return _lookup(self.clusters, name, f"cluster in region {self.name}")
-
-
-@dataclass(kw_only=True)
-class Link(_Located):
-    """An explicit VPC peering between two clusters, named `region/cluster`.
-
-    `a` requests, `b` accepts.
-    """
-
-    a: str
-    b: str
-
-
-@dataclass(kw_only=True)
-class Reach(_Located):
-    """A required reachability: `source` must be able to route to `target` (both `region/cluster`)."""
-
-    source: str
-    target: str
-
-
-@dataclass(kw_only=True)
-class Defaults(_Located):
-    """Values a new cluster of an environment takes when it names none."""
-
-    kubernetes_version: str = DEFAULT_KUBERNETES_VERSION
-    node_groups: dict[str, NodeGroup] = field(
-        default_factory=lambda: {"workers": NodeGroup(name="workers")}
-    )
-    az_count: int | None = None
-    nat: str = NAT_SINGLE
-    support: str = SUPPORT_STANDARD
+__all__ = ["Environment", "StateBackend", "Fleet"]
 
 
 @dataclass(kw_only=True)
@@ -441,7 +235,7 @@ class Fleet(_Located):
     project: str
     tags: dict[str, str] = field(default_factory=dict)
     state: StateBackend = field(default_factory=StateBackend)
-    aws_provider: str = DEFAULT_AWS_PROVIDER
+    aws_provider: str = DEFAULT_RANGE
     terraform_version: str | None = None
     """`required_version`; None: ">= 1.10" with S3-native state locking, else ">= 1.0"."""
     environments: dict[str, Environment] = field(default_factory=dict)
@@ -453,7 +247,7 @@ class Fleet(_Located):
         """The Terraform version constraint the roots declare."""
         if self.terraform_version is not None:
             return self.terraform_version
-        return DEFAULT_TERRAFORM_LOCKFILE if self.state.use_lockfile else DEFAULT_TERRAFORM
+        return TERRAFORM_LOCKFILE if self.state.use_lockfile else TERRAFORM_DEFAULT
 
     def environment(self, name: str) -> Environment:
         """The environment called `name`."""
@@ -503,9 +297,3 @@ class Fleet(_Located):
         return env
 
 
-def _lookup(table: dict, name: str, what: str):
-    try:
-        return table[name]
-    except KeyError:
-        known = ", ".join(sorted(table)) or "none"
-        raise TfgenError(f"no {what} named {name!r}; known: {known}") from None

@@ -7,11 +7,11 @@ above the oldest version a range may admit (3.38, provider-level
 `default_tags`), with the release that added it, and what a later major
 removed. Everything that depends on a provider version asks this module:
 
-- `tfgen.compat` (VAL105): the spec's `aws_provider` range must not
+- `tfgen.checks.compat` (VAL105): the spec's `aws_provider` range must not
   admit a provider older than a feature the fleet's output uses;
-- `tfgen.lowering`: rewrites a built root for an older provider (3.39 here),
+- `tfgen.providers.lowering`: rewrites a built root for an older provider (3.39 here),
   listing everything it left out;
-- `tfgen.schema`: validates a root against the argument schema of every
+- `tfgen.providers.schema`: validates a root against the argument schema of every
   provider version the range admits.
 
 Nowhere else does tfgen compare provider versions.
@@ -38,6 +38,10 @@ __all__ = [
     "PROVEN",
     "SCHEMA_VERSIONS",
     "DEFAULT_RANGE",
+    "TERRAFORM_MIN",
+    "TERRAFORM_LOCKING",
+    "TERRAFORM_DEFAULT",
+    "TERRAFORM_LOCKFILE",
     "feature",
     "uses",
     "features_of",
@@ -183,6 +187,13 @@ PROVEN = (Version(5, 100), Version(6, 25))
 SCHEMA_VERSIONS = (OFFLINE, *PROVEN)
 # The last 5.x and every 6.x: the output is proven against both schemas (README: "Provider target").
 DEFAULT_RANGE = ">= 5.100, < 7.0"
+
+# Terraform: tfgen writes Terraform JSON of 1.0 (the offline toolchain runs 1.0.3); S3-native state
+# locking (`use_lockfile`) came in 1.10. The roots' default `required_version` follows from these two.
+TERRAFORM_MIN = Version(1, 0)
+TERRAFORM_LOCKING = Version(1, 10)
+TERRAFORM_DEFAULT = f">= {TERRAFORM_MIN.major}.{TERRAFORM_MIN.minor}"
+TERRAFORM_LOCKFILE = f">= {TERRAFORM_LOCKING.major}.{TERRAFORM_LOCKING.minor}"
 
 _BY_KEY = {f.key: f for f in FEATURES}
 

@@ -2,14 +2,12 @@
 
 A VPC without a `cidr` gets the lowest free block of `vpc_prefix` (default /16)
 in its environment's pool. Re-addressing a VPC destroys it, so every block
-handed out is recorded in an allocations file beside the spec
-(`<spec>.allocations.yaml`, committed with it) and read back on the next run:
-adding, removing or reordering regions or clusters never moves an existing
-VPC. New clusters are allocated in sorted order of their `region/cluster`
-name, so the spec's order does not matter either. Records of clusters that no
-longer exist are dropped (their VPCs are gone with them). A record tfgen cannot
-read (a typo, host bits, IPv6, an entry or environment twice after a merge) is
-an error at its line and stops the build: dropping it would move the VPC.
+handed out is recorded in an allocations file beside the spec (see
+`tfgen.spec.allocations`) and kept on the next run: adding, removing or
+reordering regions or clusters never moves an existing VPC. New clusters are
+allocated in sorted order of their `region/cluster` name, so the spec's order
+does not matter either. Records of clusters that no longer exist are dropped
+(their VPCs are gone with them).
 """
 
 from __future__ import annotations
@@ -18,20 +16,12 @@ import bisect
 import copy
 import ipaddress
 from dataclasses import dataclass, field
-from pathlib import Path
 
-import yaml
+from ..errors import Finding, Severity
+from ..model import Fleet
+from ..spec.allocations import Recorded
 
-from .errors import Finding, Origin, Severity
-from .model import Fleet
-
-__all__ = ["Allocation", "Recorded", "read_allocations", "render_allocations", "allocate"]
-
-_HEADER = (
-    "# VPC CIDRs tfgen allocated from each environment's cidr_pool.\n"
-    "# Written by `tfgen build`; commit it with the spec. Changing a line re-addresses\n"
-    "# (destroys) that VPC; to pin a CIDR for good, move it into the spec as `cidr:`.\n"
-)
+__all__ = ["Allocation", "allocate"]
 
 
 @dataclass
@@ -41,127 +31,6 @@ class Allocation:
     fleet: Fleet
     record: dict[str, dict[str, str]] = field(default_factory=dict)  # env -> region/cluster -> cidr
     findings: list[Finding] = field(default_factory=list)
-
-
-@dataclass
-class Recorded:
-    """The allocations file as read: its entries, the line of each, and what is wrong with it.
-
-    A wrong entry is never dropped: dropping it would hand its VPC a new block
-    on the next build, and applying that destroys the VPC. Every problem is an
-    error finding at the file's line, and the build stops until it is fixed."""
-
-    entries: dict[str, dict[str, str]] = field(default_factory=dict)
-    origins: dict[tuple[str, str], Origin] = field(default_factory=dict)
-    findings: list[Finding] = field(default_factory=list)
-
-    @property
-    def broken(self) -> bool:
-        return any(f.severity is Severity.ERROR for f in self.findings)
-
-
-def _scalar(node) -> str | None:
-    return node.value if isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:str" else None
-
-
-def read_allocations(path: str | Path | None) -> Recorded:
-    """The recorded allocations (empty when there is no file), with a finding for each unreadable line."""
-    recorded = Recorded()
-    if path is None or not Path(path).exists():
-        return recorded
-    path = Path(path)
-    restore = "restore the file from version control (`git log -p` on it shows the last good version)"
-    try:
-        tree = yaml.compose(path.read_text())
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        recorded.findings.append(Finding(
-            "NET206", f"the allocations file is not valid YAML ({getattr(exc, 'problem', None) or exc})", restore,
-            origin=Origin(str(path), mark.line + 1 if mark else None)))
-        return recorded
-    if tree is None:
-        return recorded
-    if not isinstance(tree, yaml.MappingNode):
-        recorded.findings.append(_bad(path, tree, "expected `environment: {region/cluster: cidr}`", restore))
-        return recorded
-    envs: dict[str, int] = {}
-    for env_node, block in tree.value:
-        env = _scalar(env_node)
-        if env is None or not isinstance(block, yaml.MappingNode):
-            recorded.findings.append(_bad(path, env_node, "expected `environment: {region/cluster: cidr}`", restore))
-            continue
-        if env in envs:
-            recorded.findings.append(_bad(
-                path, env_node, f"environment {env} is recorded twice (first on line {envs[env]}), "
-                "as a bad merge leaves it", "keep one block per environment with every entry of both, "
-                "each cluster once; " + restore, code="NET207"))
-        envs.setdefault(env, env_node.start_mark.line + 1)
-        entries = recorded.entries.setdefault(env, {})
-        for key_node, value_node in block.value:
-            _read_entry(recorded, path, env, entries, key_node, value_node, restore)
-    for env, entries in recorded.entries.items():
-        _check_disjoint(recorded, path, env, entries)
-    return recorded
-
-
-def _bad(path: Path, node, message: str, hint: str, *, code: str = "NET206", env: str = "") -> Finding:
-    return Finding(code, f"allocations file: {message}", hint, path=env,
-                   origin=Origin(str(path), node.start_mark.line + 1))
-
-
-def _read_entry(recorded: Recorded, path: Path, env: str, entries: dict[str, str], key_node, value_node,
-                restore: str) -> None:
-    name, value = _scalar(key_node), _scalar(value_node)
-    if name is None or value is None:
-        recorded.findings.append(_bad(path, key_node, "expected `region/cluster: cidr` with both as plain text",
-                                      restore, env=env))
-        return
-    if name in entries:
-        first = recorded.origins[(env, name)].line
-        recorded.findings.append(_bad(
-            path, key_node, f"{env}: {name} is recorded twice (first on line {first})",
-            f"keep the line whose block the VPC has today (see the Terraform state); {restore}",
-            code="NET207", env=f"{env}/{name}"))
-        return
-    origin = Origin(str(path), key_node.start_mark.line + 1)
-    try:
-        block = ipaddress.ip_network(value)
-    except ValueError:
-        try:
-            ipaddress.ip_network(value, strict=False)
-            problem = f"{value} has host bits set"
-        except ValueError:
-            problem = f"{value!r} is not a CIDR block"
-        recorded.findings.append(Finding(
-            "NET206", f"allocations file: {env}: {name} is recorded as {problem}", restore,
-            path=f"{env}/{name}", origin=origin))
-        return
-    if block.version != 4:
-        recorded.findings.append(Finding(
-            "NET206", f"allocations file: {env}: {name} is recorded as {value}, an IPv6 block; VPCs are "
-            "addressed from IPv4 pools", restore, path=f"{env}/{name}", origin=origin))
-        return
-    entries[name] = value
-    recorded.origins[(env, name)] = origin
-
-
-def _check_disjoint(recorded: Recorded, path: Path, env: str, entries: dict[str, str]) -> None:
-    """Two entries of one environment on one block: CIDRs nest or are disjoint, so sorted starts find every overlap."""
-    blocks = sorted((ipaddress.IPv4Network(cidr), name) for name, cidr in entries.items())
-    for (a, a_name), (b, b_name) in zip(blocks, blocks[1:]):
-        if b.network_address <= a.broadcast_address:
-            recorded.findings.append(Finding(
-                "NET207", f"allocations file: {env}: {b_name} ({b}) overlaps {a_name} ({a}), recorded on line "
-                f"{recorded.origins[(env, a_name)].line}",
-                "one of the two lines was changed by hand or by a merge; keep the block each VPC has today "
-                "(see the Terraform state) and restore the file from version control",
-                path=f"{env}/{b_name}", origin=recorded.origins[(env, b_name)]))
-
-
-def render_allocations(record: dict[str, dict[str, str]]) -> bytes:
-    """The allocations file's content: sorted, stable, with a header saying what it is."""
-    body = {env: dict(sorted(entries.items())) for env, entries in sorted(record.items()) if entries}
-    return (_HEADER + yaml.safe_dump(body, default_flow_style=False, sort_keys=False)).encode()
 
 
 def allocate(fleet: Fleet, recorded: Recorded | dict[str, dict[str, str]]) -> Allocation:

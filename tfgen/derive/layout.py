@@ -17,8 +17,8 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
-from .model import NAT_PER_AZ, Cluster
-from .regions import REGIONS, availability_zones
+from ..model import NAT_PER_AZ, Cluster
+from ..model.regions import REGIONS, availability_zones
 
 __all__ = ["MAX_ZONES", "Subnet", "NetworkLayout", "zones_of", "layout_of", "carve"]
 

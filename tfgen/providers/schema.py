@@ -3,7 +3,7 @@
 Why: tfgen's output targets hashicorp/aws 6.x and the last 5.x, but the only
 provider that runs here is 3.39, so `terraform plan` cannot say whether a root
 is valid for the versions users run. The argument schemas of 3.39.0, 5.100.0
-and 6.25.0 are committed under `tfgen/schemas/` (regenerated and validated by
+and 6.25.0 are committed under `tfgen/providers/schemas/` (regenerated and validated by
 tools/provider_schemas.py) and this module checks every `aws` resource and
 provider block of a root against each version the root's range admits: the
 checks Terraform itself makes when it decodes a configuration.
@@ -34,8 +34,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from .errors import TfgenError
-from .providers import FEATURES, REMOVED, SCHEMA_VERSIONS, Constraint, Version
+from ..errors import TfgenError
+from .features import FEATURES, REMOVED, SCHEMA_VERSIONS, Constraint, Version
 
 __all__ = [
     "SchemaProblem",
@@ -79,9 +79,9 @@ def _version_text(version: Version | str) -> str:
 
 @lru_cache(maxsize=None)
 def load_schema(version: Version | str) -> dict:
-    """The committed schema of one provider version (tfgen/schemas/aws-<version>.json)."""
+    """The committed schema of one provider version (tfgen/providers/schemas/aws-<version>.json)."""
     text = _version_text(version)
-    path = resources.files("tfgen") / "schemas" / f"aws-{text}.json"
+    path = resources.files("tfgen.providers") / "schemas" / f"aws-{text}.json"
     if not path.is_file():
         committed = ", ".join(str(v) for v in SCHEMA_VERSIONS)
         raise TfgenError(f"no committed schema for hashicorp/aws {text}; committed: {committed}")

@@ -9,7 +9,10 @@ from __future__ import annotations
 import re
 from typing import Any, Iterator
 
-REQUIRED_TAGS = ("Project", "Environment", "ManagedBy")
+from tfgen.derive.tags import STANDARD_TAGS
+
+# The tags tfgen puts on every resource, from the one place they are defined.
+REQUIRED_TAGS = STANDARD_TAGS
 # What reads as a credential: AWS access key ids, private keys, and literal
 # assignments to password/secret/token/API-key names (a `${...}` reference is not a secret).
 SECRET = re.compile(

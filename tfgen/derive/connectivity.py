@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from itertools import combinations
 
 from . import naming
-from .errors import Origin
-from .model import HUB_AND_SPOKE, MESH, TRANSIT_GATEWAY, Cluster, Environment
+from ..errors import Origin
+from ..model import HUB_AND_SPOKE, MESH, TRANSIT_GATEWAY, Cluster, Environment
 
 __all__ = ["Member", "PeeringLink", "members", "peerings_of", "transit_regions", "transit_peerings"]
 

@@ -1,0 +1,70 @@
+"""Read a fleet spec (YAML) into the model.
+
+This package checks the *shape* of a spec: YAML syntax, known keys, value types.
+Whether values make sense (a CIDR parses, a region exists, one hub per
+environment) is for `tfgen.checks`, which sees YAML- and Python-built fleets
+alike. Every finding carries the file and line of the key it is about.
+
+Modules: `loader` (the bounded YAML loader every YAML input goes through: size,
+nesting, alias expansion, merge keys), `reader` (keys and types -> the model),
+`sections` (access, addons, gitops, bastion), `allocations` (the record of pool
+CIDRs beside the spec).
+
+Format (see README for the full reference)::
+
+    project: multi-region-clusters
+    tags: {Owner: platform}
+    aws_provider: ">= 5.100, < 7.0"
+    state: {backend: s3, bucket: mrc-tfstate, region: us-east-1}
+    environments:
+      development:
+        assume_role: arn:aws:iam::111111111111:role/platform-deployer   # account_id: "111111111111" when no role
+        defaults: {kubernetes_version: "1.35", az_count: 3, nat: single,
+                   node_groups: {workers: {instance_types: [t3.medium], min: 1, max: 3, desired: 1}}}
+        connectivity: hub-and-spoke              # or mesh, transit-gateway
+        cidr_pool: 10.0.0.0/12                   # VPCs without a cidr get the next free /16
+        links: [[us-east-2/edge, eu-west-1/edge-a]]   # extra peerings
+        reach: [[us-east-2/edge, eu-west-1/edge-a]]   # required reachability, checked
+        hub: {region: us-east-1, cidr: 10.10.0.0/16}
+        regions:
+          us-east-2: {cidr: 10.11.0.0/16}            # one edge cluster named "edge"
+          eu-west-1:
+            clusters: {edge-a: {cidr: 10.13.0.0/16}, edge-b: {cidr: 10.14.0.0/16}}
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import SpecError
+from ..model import Fleet
+from .loader import read_text
+from .reader import Reader
+
+__all__ = ["load", "loads", "allocations_path"]
+
+
+def allocations_path(spec: str | Path) -> Path:
+    """The allocations file that belongs to a spec file: `<spec stem>.allocations.yaml` beside it."""
+    spec = Path(spec)
+    stem = spec.name[: -len(spec.suffix)] if spec.suffix else spec.name
+    return spec.with_name(f"{stem}.allocations.yaml")
+
+
+def load(path: str | Path) -> Fleet:
+    """Read the spec at `path`; raise `SpecError` with every shape problem found."""
+    path = Path(path)
+    fleet = loads(read_text(path), filename=str(path))
+    fleet.allocations_file = allocations_path(path)
+    return fleet
+
+
+def loads(text: str, *, filename: str = "<spec>") -> Fleet:
+    """Read a spec from a string; `filename` is used in findings."""
+    reader = Reader(filename)
+    data = reader.parse(text)
+    fleet = reader.fleet(data) if data is not None else None
+    if reader.findings or fleet is None:
+        raise SpecError(reader.findings, fleet)
+    return fleet
+
