@@ -1,33 +1,22 @@
 """Write generated files into an output directory, owning only what tfgen wrote.
 
-A manifest (`.tfgen-manifest.json`) lists the files of the last build. The
-manifest is committed with the output, so it is input like any other file and
-is trusted only as far as it names paths tfgen itself produces:
-`<root>/<file>.tf.json`, exactly two parts, the root a lower-case name. Any
-other entry, or a manifest that is not a list of such paths, is a tampered
-manifest and stops the build before anything is touched (exit 2).
-
-Every file below OUT is reached through directory descriptors opened with
-`O_NOFOLLOW`, so no write, rename, unlink or rmdir ever passes through a
-symbolic link: a link committed inside OUT cannot point a rebuild at the
-repository, `.git` or anything else outside OUT.
+A manifest (`.tfgen-manifest.json`) lists the files of the last build; a
+manifest that names anything but `<root>/<file>.tf.json` paths is a tampered
+manifest and stops the build before anything is touched (exit 2). Every file
+below OUT is reached through `O_NOFOLLOW` directory descriptors, so nothing is
+written, renamed or removed through a symbolic link (`tree`).
 
 A build holds an exclusive `flock` on `OUT/.tfgen.lock` while it compares,
-stages and swaps, so two builds into one OUT run one after the other. A second
-build waits up to `LOCK_WAIT` seconds: builds that happen to overlap (make -j,
-two CI steps, an editor hook) both succeed, last one wins, instead of one
-failing for no reason of the user's; a holder stuck longer than that is a real
-problem and the waiter stops with a message saying who holds the lock.
+stages and swaps, so two builds into one OUT run one after the other, the
+second waiting up to `LOCK_WAIT` seconds (`lock`).
 
-A build is all or nothing. Every new file (and the allocations record beside
-the spec, which is swapped first, so the CIDRs an output uses are always
-recorded) is staged as `.<name>.tfgen-new` next to its target before anything
-is replaced; only then are targets renamed into place, each old file kept as
-`.<name>.tfgen-old` until the whole swap has succeeded. Any failure or
-interrupt rolls every rename back. When the swap adds files, the manifest is
-first replaced by one listing old and new files, so even a build killed in
-mid-swap leaves only files tfgen owns; the next build removes its staging
-leftovers under the lock and converges.
+A build is all or nothing, even when killed: it writes a journal before it
+changes anything, stages every new file (and the allocations record beside the
+spec, swapped first, so the CIDRs an output uses are always recorded) next to
+its target, renames them into place keeping each old file as a backup, and
+commits by renaming the journal (`transaction`). A failure or Ctrl-C undoes it
+on the spot; a kill is finished or undone by the next build, under the lock,
+before it reads the manifest (`journal`).
 """
 
 from __future__ import annotations
@@ -37,8 +26,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .lock import LOCK, locked
-from .transaction import _Swap, _swap
-from .tree import _FILE, MANIFEST, _clean_staging, _manifest, _Out, _kind, owned_path
+from .journal import COMMITTED, JOURNAL, recover
+from .transaction import replace_file, swap
+from .tree import _FILE, MANIFEST, _clean_staging, _kind, _manifest, _Out, owned_path
 from ..errors import OutputConflictError, TfgenError
 
 __all__ = ["MANIFEST", "LOCK", "LOCK_WAIT", "Changes", "owned_path", "diff_output", "write_output", "replace_file"]
@@ -55,13 +45,15 @@ class Changes:
     removed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     foreign: list[str] = field(default_factory=list)  # *.tf.json beside tfgen's that tfgen does not own
+    pending: list[str] = field(default_factory=list)  # the journal of an interrupted build (only when checking)
 
     @property
     def stale(self) -> list[str]:
         return sorted(
             [f"added   {p}" for p in self.added]
             + [f"changed {p}" for p in self.changed]
-            + [f"removed {p}" for p in self.removed],
+            + [f"removed {p}" for p in self.removed]
+            + [f"pending {p} (an interrupted build: build again to finish or undo it)" for p in self.pending],
             key=lambda line: line[8:],
         )
 
@@ -103,7 +95,10 @@ def diff_output(files: dict[str, bytes], out: str | Path) -> Changes:
     _check_names(files)
     handle = _Out(Path(out), create=False)
     try:
-        return _diff(files, handle, handle.owned())
+        changes = _diff(files, handle, handle.owned())
+        changes.pending = [name for name in (JOURNAL, COMMITTED) if handle.fd is not None
+                           and _kind(name, handle.fd) is not None]
+        return changes
     finally:
         handle.close()
 
@@ -118,19 +113,16 @@ def write_output(files: dict[str, bytes], out: str | Path, *, record: tuple[Path
     handle = _Out(Path(out), create=True)
     try:
         with locked(handle, LOCK_WAIT):
+            recover(handle)
+            _adopt_legacy_manifest(handle)
             owned = handle.owned()
             roots = sorted({rel.split("/")[0] for rel in owned | set(files)})
             _clean_staging(handle.fd, lambda name: name == MANIFEST)
             for root in roots:
                 _clean_staging(handle.root(root), _FILE.fullmatch)
             changes = _diff(files, handle, owned)
-            _swap(files, handle, owned, changes, record)
+            swap(files, handle, owned, changes, record)
     except BaseException:
-        for root in reversed(handle.made):
-            try:
-                os.rmdir(root, dir_fd=handle.fd)
-            except OSError:
-                pass
         handle.close()
         if handle.made_out:
             try:
@@ -142,18 +134,12 @@ def write_output(files: dict[str, bytes], out: str | Path, *, record: tuple[Path
     return changes
 
 
-def replace_file(path: Path, content: bytes) -> None:
-    """Write `content` to `path` through a staged file and a rename (created 0o666 less the umask)."""
-    path = Path(path)
-    directory = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
-    swap = _Swap()
-    try:
-        swap.stage(directory, path.name, content, path)
-        swap.put(directory, path.name, path)
-    except BaseException:
-        swap.rollback()
-        raise
-    else:
-        swap.finish()
-    finally:
-        os.close(directory)
+def _adopt_legacy_manifest(out: _Out) -> None:
+    """Take back the manifest a build of an earlier tfgen (with no journal) left aside when it was killed."""
+    if _kind(MANIFEST, out.fd) is not None:
+        return
+    for tag in ("pending", "old"):  # the pending manifest lists the old files and the new ones
+        aside = f".{MANIFEST}.tfgen-{tag}"
+        if _kind(aside, out.fd) == "file":
+            os.rename(aside, MANIFEST, src_dir_fd=out.fd, dst_dir_fd=out.fd)
+            return

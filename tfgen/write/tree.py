@@ -114,9 +114,9 @@ class _Out:
         return self._roots[name]
 
     def where(self, rel: str, *, create: bool = False) -> tuple[int | None, str]:
-        """(directory descriptor, file name) of an owned path or the manifest."""
-        if rel == MANIFEST:
-            return self.fd, MANIFEST
+        """(directory descriptor, file name) of an owned path, or of a name in OUT itself (the manifest)."""
+        if "/" not in rel:
+            return self.fd, rel
         root, name = rel.split("/")
         return self.root(root, create=create), name
 
