@@ -114,6 +114,8 @@ def _undo_one(directory: int, name: str, sha: str | None, added: bool) -> None:
     backup = f".{name}.tfgen-old"
     if _kind(backup, directory) == "file":
         os.rename(backup, name, src_dir_fd=directory, dst_dir_fd=directory)
+        if _kind(backup, directory) == "file":  # a hard link to `name` itself, which rename leaves in place
+            os.unlink(backup, dir_fd=directory)
     elif added and sha is not None and _read_digest(name, directory) == sha:
         os.unlink(name, dir_fd=directory)
     _unlink(f".{name}.tfgen-new", directory)

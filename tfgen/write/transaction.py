@@ -44,10 +44,17 @@ def _stage(directory: int, name: str, content: bytes, shown: Path) -> None:
 
 
 def _put(directory: int, name: str, shown: Path) -> None:
-    """Rename the staged file over `name`, the old one kept as `.<name>.tfgen-old` until the commit."""
+    """Rename the staged file over `name`, the old one kept as `.<name>.tfgen-old` until the commit.
+
+    The backup is a hard link, so `name` holds the old bytes or the new ones at
+    every instant; where links are not supported it is renamed aside instead."""
     try:
         if _kind(name, directory) is not None:
-            os.rename(name, f".{name}.tfgen-old", src_dir_fd=directory, dst_dir_fd=directory)
+            backup = f".{name}.tfgen-old"
+            try:
+                os.link(name, backup, src_dir_fd=directory, dst_dir_fd=directory, follow_symlinks=False)
+            except OSError:
+                os.rename(name, backup, src_dir_fd=directory, dst_dir_fd=directory)
         os.rename(f".{name}.tfgen-new", name, src_dir_fd=directory, dst_dir_fd=directory)
     except OSError as exc:
         raise TfgenError(f"{shown}: cannot replace it ({exc.strerror or exc}); every file was put back as it "
