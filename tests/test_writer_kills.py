@@ -1,11 +1,13 @@
-"""A build killed at any instant is finished or undone by the next one, with nothing of the user's lost.
+"""A build killed, failing or interrupted at any instant leaves nothing of the user's lost, and the next converges.
 
 The writer's file-system operations (rename, replace, link, unlink, rmdir,
 mkdir and every open that creates a file) are counted in a dry run of each scenario, and
 for every N a forked build dies with `os._exit` right after its Nth operation:
 no `finally`, no rollback, descriptors and the lock released by the kernel, as
-with SIGKILL. A new operation added to the writer is one more N, covered
-without touching this file.
+with SIGKILL. In-process, the Nth operation instead fails (an I/O error) or
+is interrupted (Ctrl-C), and the build must put the old output back itself. A
+new operation added to the writer is one more N, covered without touching this
+file.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from tfgen.errors import TfgenError
 from tfgen.write import MANIFEST, write_output
 from tfgen.write.journal import COMMITTED, JOURNAL
 
@@ -70,18 +73,21 @@ def _build(scenario: str, out: Path, record: Path) -> None:
 
 
 @contextmanager
-def _watched(after):
-    """Call `after(operation)` once each writing file-system operation has run (or raised)."""
+def _watched(after, before=None):
+    """Call `before(operation)` ahead of each writing file-system operation, `after(operation)` once it ran."""
     real = {name: getattr(os, name) for name in (
         "rename", "replace", "link", "unlink", "remove", "rmdir", "mkdir", "open")}
 
     def wrap(name):
         def operation(*args, **kwargs):
+            flags = args[1] if len(args) > 1 else kwargs.get("flags", 0)
+            watched = name != "open" or flags & os.O_CREAT
+            if watched and before is not None:
+                before(f"{name} {args[0]}")
             try:
                 return real[name](*args, **kwargs)
             finally:
-                flags = args[1] if len(args) > 1 else kwargs.get("flags", 0)
-                if name != "open" or flags & os.O_CREAT:
+                if watched:
                     after(f"{name} {args[0]}")
         return operation
 
@@ -145,8 +151,9 @@ def _assert_converged(out: Path, files: dict[str, bytes], record: Path, scenario
         "a root directory was left behind, or one was removed with a user's file in it"
 
 
-KILLS = [(scenario, n, operation) for scenario in SCENARIOS
-         for n, operation in enumerate(_operations(scenario), start=1)]
+OPERATIONS = {scenario: _operations(scenario) for scenario in SCENARIOS}
+KILLS = [(scenario, n, operation) for scenario, operations in OPERATIONS.items()
+         for n, operation in enumerate(operations, start=1)]
 
 
 def test_the_dry_run_sees_every_kind_of_operation():
@@ -210,3 +217,40 @@ def test_a_build_killed_while_it_recovers_is_recovered_by_the_one_after(tmp_path
         assert status == KILLED
     else:
         pytest.fail("the recovering build never finished")
+
+
+def _snapshot(*directories: Path) -> dict[str, bytes | None]:
+    return {str(p): p.read_bytes() if p.is_file() else None for d in directories if d.exists()
+            for p in sorted(d.rglob("*")) if p.name != ".tfgen.lock"}
+
+
+@pytest.mark.parametrize("error", [OSError(5, "Input/output error"), KeyboardInterrupt()], ids=["io-error", "ctrl-c"])
+@pytest.mark.parametrize(("scenario", "n", "operation"), KILLS,
+                         ids=[f"{scenario}-{n}-{operation.split()[0]}" for scenario, n, operation in KILLS])
+def test_a_build_failing_at_any_operation_puts_the_old_output_back_or_completes(tmp_path, scenario, n, operation,
+                                                                                error):
+    out, record = _setup(tmp_path, scenario)
+    before = _snapshot(tmp_path)
+    count = 0
+
+    def fail(_operation):
+        nonlocal count
+        count += 1
+        if count == n:
+            raise error
+
+    with _watched(lambda _operation: None, before=fail):
+        try:
+            _build(scenario, out, record)
+            raised = None
+        except (TfgenError, KeyboardInterrupt) as exc:
+            raised = exc
+    assert count >= n, f"{operation} was not reached"
+    if raised is not None and n <= OPERATIONS[scenario].index(f"rename {JOURNAL}") + 1:  # before the commit
+        assert _snapshot(tmp_path) == before, f"a failure at {operation} did not put everything back"
+    else:  # a failure the writer works around (a link refused: it renames), or clean-up the next build finishes
+        assert _tfgen_files(out) == NEW
+    if isinstance(raised, TfgenError):
+        assert ".tfgen-new" not in str(raised) and ".tfgen-old" not in str(raised), raised
+    _build(scenario, out, record)
+    _assert_converged(out, NEW, record, scenario)

@@ -110,7 +110,10 @@ def write_output(files: dict[str, bytes], out: str | Path, *, record: tuple[Path
     transaction, before the output, so the output never uses what is not recorded.
     """
     _check_names(files)
-    handle = _Out(Path(out), create=True)
+    try:
+        handle = _Out(Path(out), create=True)
+    except OSError as exc:
+        raise _cannot(Path(out), exc) from None
     try:
         with locked(handle, LOCK_WAIT):
             recover(handle)
@@ -122,16 +125,24 @@ def write_output(files: dict[str, bytes], out: str | Path, *, record: tuple[Path
                 _clean_staging(handle.root(root), _FILE.fullmatch)
             changes = _diff(files, handle, owned)
             swap(files, handle, owned, changes, record)
-    except BaseException:
+    except BaseException as exc:
         handle.close()
         if handle.made_out:
             try:
                 handle.path.rmdir()
             except OSError:
                 pass
+        if isinstance(exc, OSError):  # while recovering or cleaning up: the swap reports its own
+            raise _cannot(handle.path, exc) from None
         raise
     handle.close()
     return changes
+
+
+def _cannot(out: Path, exc: OSError) -> TfgenError:
+    where = f" {exc.filename}" if isinstance(exc.filename, str) else ""
+    return TfgenError(f"{out}: cannot prepare the build ({exc.strerror or exc}{where and ':' + where}); make {out} "
+                      f"and its directories writable, then build again")
 
 
 def _adopt_legacy_manifest(out: _Out) -> None:

@@ -23,6 +23,7 @@ anything is touched.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -155,7 +156,10 @@ def undo(out: _Out, journal: Journal) -> list[str]:
         except OSError as exc:
             failed.append(f"{shown} ({exc.strerror or exc})")
     for root in sorted(journal.roots, reverse=True):
-        remove_if_empty(out, root)
+        try:
+            remove_if_empty(out, root)
+        except OSError as exc:
+            failed.append(f"{out.shown(root)} ({exc.strerror or exc})")
     return failed
 
 
@@ -168,11 +172,13 @@ def finish(out: _Out, journal: Journal) -> None:
 
 
 def remove_if_empty(out: _Out, root: str) -> None:
+    """Remove root directory `root` unless it is absent or holds a file that is not tfgen's."""
     out.forget(root)
     try:
         os.rmdir(root, dir_fd=out.fd)
-    except OSError:
-        pass  # absent, or it holds a file that is not tfgen's
+    except OSError as exc:
+        if exc.errno not in (errno.ENOENT, errno.ENOTEMPTY, errno.EEXIST, errno.ENOTDIR):
+            raise
 
 
 def recover(out: _Out) -> None:

@@ -59,4 +59,5 @@ def locked(out, wait: float):
             os.unlink(LOCK, dir_fd=out.fd)
         except OSError:
             pass
-        os.close(fd)
+        finally:  # even on Ctrl-C: a descriptor left open would keep the lock
+            os.close(fd)

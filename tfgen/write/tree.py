@@ -54,7 +54,6 @@ class _Out:
         self.path = out
         self.fd: int | None = None
         self.made_out = False
-        self.made: list[str] = []
         self._roots: dict[str, int | None] = {}
         if out.exists() and not out.is_dir():
             raise TfgenError(f"{out} is a file, but tfgen needs a directory there; move it away or build into "
@@ -102,7 +101,6 @@ class _Out:
             except OSError as exc:
                 raise TfgenError(f"{self.shown(name)}: cannot create it ({exc.strerror or exc}); nothing was "
                                  f"changed. Make {self.path} writable, then build again") from None
-            self.made.append(name)
         elif kind == "link":
             raise TfgenError(f"{self.shown(name)} is a symbolic link; tfgen writes and removes files only in real "
                              f"directories inside {self.path}, never through a link: replace the link with a "
