@@ -157,6 +157,7 @@ KILLS = [(scenario, n, operation) for scenario, operations in OPERATIONS.items()
 
 
 def test_the_dry_run_sees_every_kind_of_operation():
+    """Guards the tests below: a dry run that saw nothing would leave them with no case to run."""
     kinds = {operation.split()[0] for _s, _n, operation in KILLS}
     assert {"rename", "link", "unlink", "rmdir", "mkdir", "open"} <= kinds, kinds
     assert len(KILLS) > 4 * 20

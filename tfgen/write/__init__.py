@@ -124,7 +124,7 @@ def write_output(files: dict[str, bytes], out: str | Path, *, record: tuple[Path
             for root in roots:
                 _clean_staging(handle.root(root), _FILE.fullmatch)
             changes = _diff(files, handle, owned)
-            swap(files, handle, owned, changes, record)
+            swap(files, handle, changes, record)
     except BaseException as exc:
         handle.close()
         if handle.made_out:

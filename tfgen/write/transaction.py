@@ -91,7 +91,7 @@ def check_record(path: Path) -> None:
                          f"away, then build again")
 
 
-def swap(files: dict[str, bytes], out: _Out, owned: set[str], changes, record: tuple[Path, bytes] | None) -> None:
+def swap(files: dict[str, bytes], out: _Out, changes, record: tuple[Path, bytes] | None) -> None:
     """Make the changes `_diff` found, all or nothing, crash-safe through the journal."""
     writes = [rel for rel in changes.added + changes.changed if rel != MANIFEST]
     manifest = MANIFEST in changes.added + changes.changed
@@ -118,6 +118,8 @@ def swap(files: dict[str, bytes], out: _Out, owned: set[str], changes, record: t
         try:
             _apply(files, out, plan, writes, changes.removed, record_dir, record)
         except BaseException as exc:
+            if _kind(COMMITTED, out.fd) is not None:  # interrupted just after the commit: the next build finishes it
+                raise
             try:
                 failed = _journal.undo(out, plan)
             except OSError as undo_error:
@@ -132,6 +134,7 @@ def swap(files: dict[str, bytes], out: _Out, owned: set[str], changes, record: t
         if record_dir is not None:
             os.close(record_dir)
     try:  # committed: what is left is clean-up, which the next build redoes if this one cannot
+        _sync(out.fd)
         _journal.finish(out, plan)
         os.unlink(COMMITTED, dir_fd=out.fd)
     except OSError:
@@ -180,7 +183,6 @@ def _apply(files, out: _Out, plan: Journal, writes, removed, record_dir, record)
     except OSError as exc:
         raise TfgenError(f"{out.shown(JOURNAL)}: cannot record that the build is complete ({exc.strerror or exc}); "
                          f"every file was put back as it was. Make {out.path} writable, then build again") from None
-    _sync(out.fd)
 
 
 def replace_file(path: Path, content: bytes) -> None:
