@@ -55,7 +55,7 @@ class Record:
 
 @dataclass
 class Journal:
-    files: dict[str, str | None] = field(default_factory=dict)  # target in OUT -> sha256 of its new bytes, None: removed
+    files: dict[str, str | None] = field(default_factory=dict)  # target in OUT -> sha256 of new bytes, None: removed
     added: list[str] = field(default_factory=list)  # targets absent before the build
     roots: list[str] = field(default_factory=list)  # root directories the build creates
     emptied: list[str] = field(default_factory=list)  # roots the build leaves without a file of tfgen's
