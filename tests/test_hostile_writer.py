@@ -329,3 +329,57 @@ def test_a_symlinked_lock_file_is_refused_and_its_target_untouched(tmp_path, cap
     err = capsys.readouterr().err
     assert f"{out / LOCK}: cannot open the build lock" in err and "Traceback" not in err, err
     assert victim.read_text() == "keep" and (out / LOCK).is_symlink()
+
+
+@pytest.mark.parametrize("shared", [True, False], ids=["link-to-a-shared-record", "dangling-link"])
+def test_an_allocations_record_that_is_a_symlink_is_refused_and_its_target_untouched(tmp_path, capsys, shared):
+    spec = write_spec(tmp_path, POOL_SPEC)
+    target = tmp_path / "elsewhere" / "authorized_keys"
+    target.parent.mkdir()
+    if shared:
+        target.write_text("dev:\n  us-east-1/hub: 10.0.0.0/16\n")  # a record tfgen reads, then must change
+    os.symlink(target, tmp_path / "fleet.allocations.yaml")
+    before = _snapshot(tmp_path)
+    capsys.readouterr()
+    assert main(["build", str(spec), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'fleet.allocations.yaml'} is a symbolic link to {target}" in err, err
+    assert "cp --remove-destination" in err and "Traceback" not in err, err
+    after = _snapshot(tmp_path)
+    assert after == before, "the link, its target or the output changed"
+
+
+def test_a_journal_naming_what_tfgen_does_not_write_is_refused_and_nothing_touched(tmp_path, capsys):
+    out = _built(tmp_path)
+    (out / ".tfgen-journal").write_text(json.dumps({"files": {"../victim.tf.json": None}, "added": [],
+                                                   "roots": [], "emptied": [], "record": None}))
+    before = _snapshot(tmp_path)
+    capsys.readouterr()
+    assert main(["build", str(EXAMPLE), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"{out / '.tfgen-journal'} is not a journal tfgen wrote" in err and "Traceback" not in err, err
+    assert _snapshot(tmp_path) == before
+
+
+def test_check_reports_an_interrupted_build_and_the_next_build_recovers_it(tmp_path, capsys):
+    out = _built(tmp_path)
+    network = out / "development" / "network.tf.json"
+    os.rename(network, out / "development" / ".network.tf.json.tfgen-old")  # killed after its first rename
+    network.write_text("{}\n")
+    (out / ".tfgen-journal").write_text(json.dumps({
+        "files": {"development/network.tf.json": "0" * 64}, "added": [], "roots": [], "emptied": [], "record": None}))
+    capsys.readouterr()
+    assert main(["build", str(EXAMPLE), "--out", str(out), "--check"]) == 1
+    assert "pending .tfgen-journal (an interrupted build" in capsys.readouterr().err
+    assert main(["build", str(EXAMPLE), "--out", str(out)]) == 0
+    assert "0 added, 0 changed, 0 removed" in capsys.readouterr().out, "the backup was not put back"
+    assert _leftovers(out) == []
+
+
+@pytest.mark.parametrize("aside", ["pending", "old"])
+def test_a_manifest_an_earlier_version_left_aside_when_killed_is_taken_back(tmp_path, capsys, aside):
+    out = _built(tmp_path)
+    os.rename(out / MANIFEST, out / f".{MANIFEST}.tfgen-{aside}")
+    capsys.readouterr()
+    assert main(["build", str(EXAMPLE), "--out", str(out)]) == 0, capsys.readouterr().err
+    assert (out / MANIFEST).exists() and _leftovers(out) == []

@@ -1,0 +1,156 @@
+"""Write generated files into an output directory, owning only what tfgen wrote.
+
+A manifest (`.tfgen-manifest.json`) lists the files of the last build; a
+manifest that names anything but `<root>/<file>.tf.json` paths is a tampered
+manifest and stops the build before anything is touched (exit 2). Every file
+below OUT is reached through `O_NOFOLLOW` directory descriptors, so nothing is
+written, renamed or removed through a symbolic link (`tree`).
+
+A build holds an exclusive `flock` on `OUT/.tfgen.lock` while it compares,
+stages and swaps, so two builds into one OUT run one after the other, the
+second waiting up to `LOCK_WAIT` seconds (`lock`).
+
+A build is all or nothing, even when killed: it writes a journal before it
+changes anything, stages every new file (and the allocations record beside the
+spec, swapped first, so the CIDRs an output uses are always recorded) next to
+its target, renames them into place keeping each old file as a backup, and
+commits by renaming the journal (`transaction`). A failure or Ctrl-C undoes it
+on the spot; a kill is finished or undone by the next build, under the lock,
+before it reads the manifest (`journal`).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .lock import LOCK, locked
+from .journal import COMMITTED, JOURNAL, recover
+from .transaction import replace_file, swap
+from .tree import _FILE, MANIFEST, _clean_staging, _kind, _manifest, _Out, owned_path
+from ..errors import OutputConflictError, TfgenError
+
+__all__ = ["MANIFEST", "LOCK", "LOCK_WAIT", "Changes", "owned_path", "diff_output", "write_output", "replace_file"]
+
+LOCK_WAIT = 30.0
+
+
+@dataclass
+class Changes:
+    """How an output directory differs from the files a build produces."""
+
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    foreign: list[str] = field(default_factory=list)  # *.tf.json beside tfgen's that tfgen does not own
+    pending: list[str] = field(default_factory=list)  # the journal of an interrupted build (only when checking)
+
+    @property
+    def stale(self) -> list[str]:
+        return sorted(
+            [f"added   {p}" for p in self.added]
+            + [f"changed {p}" for p in self.changed]
+            + [f"removed {p}" for p in self.removed]
+            + [f"pending {p} (an interrupted build: build again to finish or undo it)" for p in self.pending],
+            key=lambda line: line[8:],
+        )
+
+
+def _check_names(files: dict[str, bytes]) -> None:
+    wrong = sorted(rel for rel in files if not owned_path(rel))
+    if wrong:
+        raise TfgenError(f"tfgen would write {', '.join(wrong)}, outside the `<root>/<file>.tf.json` paths it owns; "
+                         f"this is a bug in tfgen, please report it")
+
+
+def _diff(files: dict[str, bytes], out: _Out, owned: set[str]) -> Changes:
+    changes = Changes()
+    for rel, content in sorted({**files, MANIFEST: _manifest(files)}.items()):
+        present = out.read(rel)
+        if present is None:
+            changes.added.append(rel)
+        elif present != content:
+            if rel not in owned and rel != MANIFEST:
+                raise OutputConflictError(
+                    f"{out.shown(rel)} exists and was not written by tfgen; move it away or build into another --out"
+                )
+            changes.changed.append(rel)
+        else:
+            changes.unchanged.append(rel)
+    changes.removed = sorted(rel for rel in owned - set(files) if out.read(rel) is not None)
+    roots = sorted({rel.split("/")[0] for rel in files})
+    changes.foreign = sorted(
+        f"{root}/{name}" for root in roots for name in out.listing(root)
+        if name.endswith(".tf.json") and not name.endswith("_override.tf.json")
+        and f"{root}/{name}" not in files and f"{root}/{name}" not in owned
+        and _kind(name, out.root(root)) == "file"
+    )
+    return changes
+
+
+def diff_output(files: dict[str, bytes], out: str | Path) -> Changes:
+    """Compare `files` (relative path -> bytes) with what `out` holds; writes nothing."""
+    _check_names(files)
+    handle = _Out(Path(out), create=False)
+    try:
+        changes = _diff(files, handle, handle.owned())
+        changes.pending = [name for name in (JOURNAL, COMMITTED) if handle.fd is not None
+                           and _kind(name, handle.fd) is not None]
+        return changes
+    finally:
+        handle.close()
+
+
+def write_output(files: dict[str, bytes], out: str | Path, *, record: tuple[Path, bytes] | None = None) -> Changes:
+    """Make `out` hold exactly `files` among the files tfgen owns there, all or nothing.
+
+    `record` is a file outside `out` (the allocations file) swapped in the same
+    transaction, before the output, so the output never uses what is not recorded.
+    """
+    _check_names(files)
+    try:
+        handle = _Out(Path(out), create=True)
+    except OSError as exc:
+        raise _cannot(Path(out), exc) from None
+    try:
+        with locked(handle, LOCK_WAIT):
+            recover(handle)
+            _adopt_legacy_manifest(handle)
+            owned = handle.owned()
+            roots = sorted({rel.split("/")[0] for rel in owned | set(files)})
+            _clean_staging(handle.fd, lambda name: name == MANIFEST)
+            for root in roots:
+                _clean_staging(handle.root(root), _FILE.fullmatch)
+            changes = _diff(files, handle, owned)
+            swap(files, handle, changes, record)
+    except BaseException as exc:
+        handle.close()
+        if handle.made_out:
+            try:
+                handle.path.rmdir()
+            except OSError:
+                pass
+        if isinstance(exc, OSError):  # while recovering or cleaning up: the swap reports its own
+            raise _cannot(handle.path, exc) from None
+        raise
+    handle.close()
+    return changes
+
+
+def _cannot(out: Path, exc: OSError) -> TfgenError:
+    where = f" {exc.filename}" if isinstance(exc.filename, str) else ""
+    return TfgenError(f"{out}: cannot prepare the build ({exc.strerror or exc}{where and ':' + where}); make {out} "
+                      f"and its directories writable, then build again")
+
+
+def _adopt_legacy_manifest(out: _Out) -> None:
+    """Take back the manifest a build of an earlier tfgen (with no journal) left aside when it was killed."""
+    if _kind(MANIFEST, out.fd) is not None:
+        return
+    for tag in ("pending", "old"):  # the pending manifest lists the old files and the new ones
+        aside = f".{MANIFEST}.tfgen-{tag}"
+        if _kind(aside, out.fd) == "file":
+            os.rename(aside, MANIFEST, src_dir_fd=out.fd, dst_dir_fd=out.fd)
+            return
