@@ -1,19 +1,28 @@
-"""Whole-CLI `tfgen build` of every example, now and at a baseline commit, in one run.
+"""Whole-CLI `tfgen build` of a large fleet next to a json.dump floor writing the same bytes, in one run.
 
-    python benchmarks/cli_build.py [--baseline 8396bb3] [--runs 7]
+    python benchmarks/cli_build.py [--environments 2] [--regions 33] [--runs 9] [--baseline COMMIT]
 
-The baseline is checked out into a temporary git worktree; each measurement is
-a fresh Python process running `tfgen build <example> --out <tmp>` from one
-tree or the other (each tree with its own examples), the two alternated run by
-run so that the machine's drift hits both alike. Prints the median wall time
-of each, and the ratio now/baseline per example. Target (issue #9): within 2x
-of the baseline, which predates the GitOps path, the add-ons, the bastion, the
-state root and the provider-compatibility check.
+The fleet is a spec file: N environments x M regions (a hub in us-east-1, one
+edge in every other region, an admin per environment), 4,604 resources at the
+default 2 x 33. Each measurement is a fresh Python process, as a user runs it:
+
+- tfgen: `python -m tfgen.cli build fleet.yaml --out DIR` (read the spec, allocate,
+  check, emit, render, write);
+- the floor: a process that loads the finished documents (pickled beforehand)
+  and writes the very same files byte for byte with `json.dump(indent=2,
+  sort_keys=True)`, the stdlib's way to produce tfgen's format; its output is
+  compared with tfgen's before timing starts;
+- with `--baseline COMMIT`, the same build from that commit (a git worktree).
+
+Runs alternate, so the machine's drift hits all alike; medians are printed
+with the ratio tfgen/floor. Target (issue #13): at most 3x.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import pickle
 import shutil
 import statistics
 import subprocess
@@ -23,48 +32,103 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-EXAMPLES = {"multi-region-eks": "out", "mesh": "out/mesh", "transit-gateway": "out/transit-gateway"}
-_RUN = "import sys; sys.path.insert(0, sys.argv[1]); from tfgen.cli import main; sys.exit(main(sys.argv[2:]))"
+_BUILD = ("import sys; sys.path.insert(0, sys.argv[1]); from tfgen.cli import main; "
+          "sys.exit(main(sys.argv[2:]))")
+_FLOOR = """\
+import json, os, pickle, sys
+out = sys.argv[2]
+with open(sys.argv[1], "rb") as handle:
+    files = pickle.load(handle)
+for rel, document in files.items():
+    path = os.path.join(out, rel)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(document, handle, indent=2, sort_keys=True, ensure_ascii=False)
+        handle.write("\\n")
+"""
 
 
-def _once(tree: Path, example: str) -> float:
-    out = Path(tempfile.mkdtemp(prefix="tfgen-cli-bench-"))
-    spec = out / f"{example}.yaml"
-    shutil.copyfile(tree / "examples" / f"{example}.yaml", spec)
-    allocations = tree / "examples" / f"{example}.allocations.yaml"
-    if allocations.exists():
-        shutil.copyfile(allocations, out / allocations.name)
+def write_spec(path: Path, environments: int, regions: int) -> None:
+    sys.path.insert(0, str(REPO))
+    from tfgen.model.regions import REGIONS
+
+    names = ["us-east-1"] + [r for r in REGIONS if r != "us-east-1"]
+    if regions > len(names):
+        sys.exit(f"at most {len(names)} regions are known")
+    lines = ["project: bench", "tags: {Owner: platform}", "environments:"]
+    for e in range(environments):
+        account = f"{e + 1:012d}"
+        lines += [f"  env{e}:", f'    account_id: "{account}"',
+                  f'    access: {{admins: ["arn:aws:iam::{account}:role/platform-admin"]}}',
+                  f"    hub: {{region: us-east-1, cidr: 10.{e * 40}.0.0/16}}", "    regions:"]
+        lines += [f"      {region}: {{cidr: 10.{e * 40 + i}.0.0/16}}" for i, region in enumerate(names[1:regions], 1)]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def _files(out: Path) -> dict[str, bytes]:
+    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+
+
+def _timed(command: list[str], out: Path) -> float:
     started = time.perf_counter()
-    result = subprocess.run([sys.executable, "-c", _RUN, str(tree), "build", str(spec), "--out", str(out / "o")],
-                            capture_output=True, text=True)
+    result = subprocess.run(command, capture_output=True, text=True)
     elapsed = time.perf_counter() - started
-    shutil.rmtree(out, ignore_errors=True)
     if result.returncode != 0:
-        sys.exit(f"tfgen build {example} failed in {tree}:\n{result.stderr}")
+        sys.exit(f"{' '.join(command)} failed:\n{result.stderr}")
+    shutil.rmtree(out, ignore_errors=True)
     return elapsed
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--baseline", default="8396bb3", help="commit to compare with (default: before issue #8/#9)")
-    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--environments", type=int, default=2)
+    parser.add_argument("--regions", type=int, default=33)
+    parser.add_argument("--runs", type=int, default=9)
+    parser.add_argument("--baseline", help="also time `tfgen build` of this commit (a git worktree)")
     args = parser.parse_args()
-    base = Path(tempfile.mkdtemp(prefix="tfgen-baseline-")) / "tree"
-    subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(base), args.baseline],
-                   check=True, capture_output=True)
+
+    work = Path(tempfile.mkdtemp(prefix="tfgen-cli-bench-"))
+    base = None
     try:
-        print(f"whole-process `tfgen build`, {args.runs} runs each, alternated; baseline {args.baseline}")
-        for example in EXAMPLES:
-            _once(REPO, example), _once(base, example)  # warm-up: imports and file caches
-            now, before = [], []
-            for _ in range(args.runs):
-                now.append(_once(REPO, example))
-                before.append(_once(base, example))
-            ratio = statistics.median(n / b for n, b in zip(now, before))
-            print(f"{example:18} now {statistics.median(now) * 1000:7.1f} ms   baseline "
-                  f"{statistics.median(before) * 1000:7.1f} ms   ratio {ratio:.2f}x (target <= 2x)")
+        spec = work / "fleet.yaml"
+        write_spec(spec, args.environments, args.regions)
+        build = lambda tree, out: [sys.executable, "-c", _BUILD, str(tree), "build", str(spec), "--out", str(out)]
+        reference = work / "reference"
+        subprocess.run(build(REPO, reference), check=True, capture_output=True)
+        files = _files(reference)
+        resources = sum(len(items) for rel, content in files.items() if rel.endswith(".tf.json")
+                        for items in json.loads(content).get("resource", {}).values())
+        documents = work / "documents.pickle"
+        documents.write_bytes(pickle.dumps({rel: json.loads(content) for rel, content in files.items()}))
+        floor = lambda out: [sys.executable, "-c", _FLOOR, str(documents), str(out)]
+        subprocess.run(floor(work / "floor"), check=True)
+        if _files(work / "floor") != files:
+            sys.exit("the floor does not write the same bytes as tfgen; fix the benchmark")
+        kinds = {"tfgen": lambda out: build(REPO, out), "floor": floor}
+        if args.baseline:
+            base = work / "baseline"
+            subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(base), args.baseline],
+                           check=True, capture_output=True)
+            kinds["baseline"] = lambda out: build(base, out)
+        times: dict[str, list[float]] = {kind: [] for kind in kinds}
+        for run in range(args.runs + 1):  # the first round warms imports and file caches
+            for kind, command in kinds.items():
+                elapsed = _timed(command(work / f"out-{kind}"), work / f"out-{kind}")
+                if run:
+                    times[kind].append(elapsed)
+        median = {kind: statistics.median(values) for kind, values in times.items()}
+        ratio = statistics.median(t / f for t, f in zip(times["tfgen"], times["floor"]))
+        print(f"fleet: {args.environments} environments x {args.regions} regions, {resources} resources, "
+              f"{len(files)} files; {args.runs} runs each, alternated, fresh processes")
+        print(f"tfgen build   median {median['tfgen'] * 1000:7.1f} ms")
+        print(f"json floor    median {median['floor'] * 1000:7.1f} ms  (same bytes: json.dump indent=2 sort_keys)")
+        if "baseline" in median:
+            print(f"baseline      median {median['baseline'] * 1000:7.1f} ms  ({args.baseline})")
+        print(f"ratio tfgen/floor {ratio:.2f}x (target <= 3x): {'met' if ratio <= 3 else 'MISSED'}")
     finally:
-        subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(base)], capture_output=True)
+        if base is not None:
+            subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(base)], capture_output=True)
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

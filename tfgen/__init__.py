@@ -4,70 +4,99 @@
     fleet = tfgen.load("fleet.yaml")
     fleet.environment("development").add_region("eu-west-1", cidr="10.13.0.0/16")
     tfgen.build(fleet, out="out/")
+
+The public names below are imported on first use (PEP 562), so `import tfgen`
+and every `tfgen` verb pay only for what they use: `tfgen check` never loads
+the network checks (networkx), `tfgen build` never loads the policy gate.
 """
 
-from .errors import (
-    Finding,
-    FindingsError,
-    Origin,
-    OutputConflictError,
-    PolicyError,
-    Severity,
-    StaleOutputError,
-    TfgenError,
-    ToolchainError,
-)
-from .model import (
-    Access,
-    AccessEntry,
-    Addon,
-    Bastion,
-    Cluster,
-    Defaults,
-    Environment,
-    Fleet,
-    GitOps,
-    Network,
-    NodeGroup,
-    Region,
-    StateBackend,
-)
-from .gate import GateReport, check_output
-from .pipeline import BuildResult, build, render, validate
-from .spec import load, loads
+from __future__ import annotations
+
+from importlib import import_module
+from importlib.util import find_spec
+from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "__version__",
-    "load",
-    "loads",
-    "validate",
-    "render",
-    "build",
-    "BuildResult",
-    "check_output",
-    "GateReport",
-    "Fleet",
-    "Environment",
-    "Region",
-    "Cluster",
-    "Network",
-    "NodeGroup",
-    "Defaults",
-    "StateBackend",
-    "Access",
-    "AccessEntry",
-    "Addon",
-    "GitOps",
-    "Bastion",
-    "Finding",
-    "Origin",
-    "Severity",
-    "TfgenError",
-    "FindingsError",
-    "StaleOutputError",
-    "OutputConflictError",
-    "ToolchainError",
-    "PolicyError",
-]
+# public name -> the module that defines it
+_HOMES = {
+    "load": "spec",
+    "loads": "spec",
+    "validate": "pipeline",
+    "render": "pipeline",
+    "build": "pipeline",
+    "BuildResult": "pipeline",
+    "check_output": "gate",
+    "GateReport": "gate",
+    "Fleet": "model",
+    "Environment": "model",
+    "Region": "model",
+    "Cluster": "model",
+    "Network": "model",
+    "NodeGroup": "model",
+    "Defaults": "model",
+    "StateBackend": "model",
+    "Access": "model",
+    "AccessEntry": "model",
+    "Addon": "model",
+    "GitOps": "model",
+    "Bastion": "model",
+    "Finding": "errors",
+    "Origin": "errors",
+    "Severity": "errors",
+    "TfgenError": "errors",
+    "FindingsError": "errors",
+    "StaleOutputError": "errors",
+    "OutputConflictError": "errors",
+    "ToolchainError": "errors",
+    "PolicyError": "errors",
+}
+
+__all__ = ["__version__", *_HOMES]
+
+
+def __getattr__(name: str):
+    home = _HOMES.get(name)
+    if home is None:
+        if not name.startswith("_") and find_spec(f"{__name__}.{name}") is not None:
+            return import_module(f".{name}", __name__)  # a subpackage, e.g. `tfgen.pipeline.prepare`
+        raise AttributeError(f"module 'tfgen' has no attribute {name!r}")
+    value = getattr(import_module(f".{home}", __name__), name)
+    globals()[name] = value  # once imported, a plain attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+if TYPE_CHECKING:  # for editors and type checkers: the same names, imported eagerly
+    from .errors import (
+        Finding,
+        FindingsError,
+        Origin,
+        OutputConflictError,
+        PolicyError,
+        Severity,
+        StaleOutputError,
+        TfgenError,
+        ToolchainError,
+    )
+    from .gate import GateReport, check_output
+    from .model import (
+        Access,
+        AccessEntry,
+        Addon,
+        Bastion,
+        Cluster,
+        Defaults,
+        Environment,
+        Fleet,
+        GitOps,
+        Network,
+        NodeGroup,
+        Region,
+        StateBackend,
+    )
+    from .pipeline import BuildResult, build, render, validate
+    from .spec import load, loads

@@ -7,11 +7,16 @@ import json
 import sys
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from . import __version__
 from .errors import Finding, FindingsError, Severity, SpecError, TfgenError
-from .model import Fleet
-from .pipeline import build, prepare, validate
-from .spec import load
+
+if TYPE_CHECKING:
+    from .model import Fleet
+
+# Each verb imports what it needs when it runs: `tfgen check` never loads the network
+# checks (networkx), `tfgen build` never loads the policy gate or the sandbox.
 
 __all__ = ["main"]
 
@@ -71,7 +76,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _add_check_verb(verbs) -> None:
-    from .gate import FORMATS
+    from .gate.results import FORMATS
 
     c = verbs.add_parser("check", help="policy gate: scan root modules with checkov and tfgen's policies")
     c.add_argument("out", help="output directory of `tfgen build` (every root module under it is scanned)")
@@ -105,6 +110,9 @@ def _print_findings(findings) -> None:
 def _read(path: str) -> tuple[Fleet | None, list[Finding]]:
     """The spec's fleet and its shape findings; with shape errors, also the value
     errors of what could be read, so one run shows every problem."""
+    from .pipeline import validate
+    from .spec import load
+
     try:
         return load(path), []
     except SpecError as exc:
@@ -125,6 +133,8 @@ def _load(path: str) -> Fleet:
 
 
 def _build(args) -> int:
+    from .pipeline import build
+
     fleet = _load(args.spec)
     result = build(fleet, args.out, check=args.check, strict=args.strict)
     _print_findings(result.warnings)
@@ -145,6 +155,8 @@ def _build(args) -> int:
 
 
 def _validate(args) -> int:
+    from .pipeline import validate
+
     fleet, findings = _read(args.spec)
     if fleet is not None:
         findings = validate(fleet, strict=args.strict)
@@ -174,8 +186,9 @@ def _validate(args) -> int:
 
 
 def _graph(args) -> int:
-    from .diagram import to_dot, to_mermaid, to_svg
     from .checks.topology import build_graph
+    from .diagram import to_dot, to_mermaid, to_svg
+    from .pipeline import prepare
 
     prepared = prepare(_load(args.spec))
     if prepared.errors:

@@ -65,5 +65,62 @@ class Document:
 
 
 def render(document: dict) -> bytes:
-    """Canonical JSON: sorted keys, two-space indent, trailing newline."""
-    return (json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
+    """Canonical JSON: sorted keys, two-space indent, trailing newline.
+
+    Byte for byte what `json.dumps(document, indent=2, sort_keys=True,
+    ensure_ascii=False)` gives (a test holds the two together), but about twice
+    as fast: with `indent`, the stdlib falls back to its pure-Python encoder,
+    and rendering was half of a large build. Strings still go through the C
+    string encoder.
+    """
+    parts: list[str] = []
+    _render(document, "", parts.append)
+    parts.append("\n")
+    return "".join(parts).encode("utf-8")
+
+
+_encode = json.encoder.encode_basestring
+_float = float.__repr__
+
+
+def _render(value: Any, indent: str, add) -> None:
+    if isinstance(value, str):
+        add(_encode(value))
+    elif isinstance(value, dict):
+        if not value:
+            add("{}")
+            return
+        inner = indent + "  "
+        separator = "{\n" + inner
+        for key, item in sorted(dict.items(value)):
+            if not isinstance(key, str):
+                raise TypeError(f"tfgen made a document key {key!r} that is not a string; please report this")
+            add(separator)
+            add(_encode(key))
+            add(": ")
+            _render(item, inner, add)
+            separator = ",\n" + inner
+        add("\n" + indent + "}")
+    elif isinstance(value, (list, tuple)):
+        if not value:
+            add("[]")
+            return
+        inner = indent + "  "
+        separator = "[\n" + inner
+        for item in value:
+            add(separator)
+            _render(item, inner, add)
+            separator = ",\n" + inner
+        add("\n" + indent + "]")
+    elif value is True:
+        add("true")
+    elif value is False:
+        add("false")
+    elif value is None:
+        add("null")
+    elif isinstance(value, int):
+        add(int.__repr__(value))
+    elif isinstance(value, float) and value == value and value not in (float("inf"), float("-inf")):
+        add(_float(value))
+    else:
+        raise TypeError(f"tfgen made a document value {value!r} that JSON cannot hold; please report this")

@@ -15,18 +15,17 @@ Modules: `results` (what a run finds), `scan` (checkov and tfgen's module
 rules, offline), `formats` (text, JSON, SARIF, JUnit XML).
 """
 
-from .formats import render_report, write_report
-from .results import (
-    CONFIGURATION_ONLY,
-    FAILED,
-    FORMATS,
-    PASSED,
-    SUPPRESSED,
-    GateReport,
-    GateResult,
-    Suppression,
-)
-from .scan import check_output, find_roots, load_suppressions, policy_dir, run_checkov
+from importlib import import_module
+
+# public name -> the module of this package that defines it; imported on first use (PEP 562),
+# so `tfgen`'s other verbs can read FORMATS without loading checkov's runner.
+_HOMES = {
+    "render_report": "formats", "write_report": "formats",
+    "CONFIGURATION_ONLY": "results", "FAILED": "results", "FORMATS": "results", "PASSED": "results",
+    "SUPPRESSED": "results", "GateReport": "results", "GateResult": "results", "Suppression": "results",
+    "check_output": "scan", "find_roots": "scan", "load_suppressions": "scan", "policy_dir": "scan",
+    "run_checkov": "scan",
+}
 
 __all__ = [
     "PASSED",
@@ -45,3 +44,12 @@ __all__ = [
     "render_report",
     "write_report",
 ]
+
+
+def __getattr__(name: str):
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'tfgen.gate' has no attribute {name!r}")
+    value = getattr(import_module(f".{home}", __name__), name)
+    globals()[name] = value
+    return value
