@@ -361,6 +361,30 @@ def test_a_journal_naming_what_tfgen_does_not_write_is_refused_and_nothing_touch
     assert _snapshot(tmp_path) == before
 
 
+def test_a_committed_journal_cannot_aim_the_undo_at_a_file_outside_out(tmp_path, capsys):
+    """OUT is committed input: a crafted journal naming another file as an added record, with that
+    file's real digest, must not get it deleted by the next build's undo."""
+    import hashlib
+
+    out = _built(tmp_path)
+    victim = tmp_path / "victim.txt"
+    victim.write_bytes(b"somebody's notes\n")
+    record = {"path": str(victim), "sha256": hashlib.sha256(victim.read_bytes()).hexdigest(), "added": True}
+    (out / ".tfgen-journal").write_text(json.dumps({"files": {}, "added": [], "roots": [], "emptied": [],
+                                                   "record": record}))
+    capsys.readouterr()
+    assert main(["build", str(EXAMPLE), "--out", str(out)]) == 0, capsys.readouterr().err
+    assert victim.read_bytes() == b"somebody's notes\n"
+    assert not (out / ".tfgen-journal").exists()
+
+
+def test_the_writer_knows_records_by_the_name_the_spec_gives_them():
+    from tfgen.spec import allocations_path
+    from tfgen.write.journal import RECORD_SUFFIX
+
+    assert allocations_path("fleets/prod.yaml").name.endswith(RECORD_SUFFIX)
+
+
 def test_check_reports_an_interrupted_build_and_the_next_build_recovers_it(tmp_path, capsys):
     out = _built(tmp_path)
     network = out / "development" / "network.tf.json"

@@ -128,6 +128,10 @@ def _finish_one(directory: int, name: str) -> None:
             os.unlink(leftover, dir_fd=directory)
 
 
+# tfgen.spec.allocations_path names every record so (a test holds the two together).
+RECORD_SUFFIX = ".allocations.yaml"
+
+
 def _targets(out: _Out, journal: Journal):
     """(directory, name, sha256, added, shown path) of every target; the record's directory is opened here."""
     record = journal.record
@@ -137,8 +141,12 @@ def _targets(out: _Out, journal: Journal):
         except FileNotFoundError:
             directory = None  # moved away with its record: nothing of it to put back or clean
         if directory is not None:
+            # The journal lies in OUT, which is committed input: it may name any path. Undo deletes an
+            # added record only when it is named as tfgen names records, so a crafted journal cannot
+            # aim the deletion at another file whose content it knows; anything else is left in place.
+            deletable = record.added and record.path.name.endswith(RECORD_SUFFIX)
             try:
-                yield directory, record.path.name, record.sha256, record.added, record.path
+                yield directory, record.path.name, record.sha256, deletable, record.path
             finally:
                 os.close(directory)
     for rel, sha in sorted(journal.files.items()):
