@@ -118,6 +118,8 @@ class Root:
         self.resources: dict[str, dict] = {}
         self.files: dict[str, str] = {}
         self.outputs: dict[str, dict] = {}
+        self._by_type: dict[str, list[tuple[str, dict]]] = {}
+        self._routes: dict[str, list[tuple[str, dict]]] | None = None
         for file, document in sorted(documents.items()):
             if not isinstance(document, dict):
                 continue
@@ -126,14 +128,14 @@ class Root:
                     address = f"{type_}.{name}"
                     self.resources[address] = body if isinstance(body, dict) else {}
                     self.files[address] = file
+                    self._by_type.setdefault(type_, []).append((address, self.resources[address]))
             for name, body in (document.get("output") or {}).items():
                 self.outputs[name] = body.get("value") if isinstance(body, dict) else None
                 self.files[f"output.{name}"] = file
 
     def of_type(self, type_: str) -> list[tuple[str, dict]]:
-        """`(address, body)` of every resource of `type_`, sorted by address."""
-        prefix = f"{type_}."
-        return sorted((a, b) for a, b in self.resources.items() if a.startswith(prefix))
+        """`(address, body)` of every resource of `type_`, in file order."""
+        return self._by_type.get(type_, [])
 
     def place(self, address: str, fallback: str = "") -> Place:
         """The place of `address` (of `fallback` when `address` is not in the root)."""
@@ -225,8 +227,12 @@ class Root:
         """Why `table` (in VPC `source`) does not route VPC `destination`'s CIDR to it; empty when it does.
         AWS takes the most specific route that covers the address, so only that one is judged."""
         cidr = self.cidr(destination)
-        candidates = [(a, b) for a, b in self.of_type("aws_route")
-                      if self.refers(b.get("route_table_id"), table) and covers(b.get("destination_cidr_block"), cidr)]
+        if self._routes is None:  # by table, once: a fleet of N edges asks this about O(N) tables
+            self._routes = {}
+            for address, body in self.of_type("aws_route"):
+                for target in refs(body.get("route_table_id")):
+                    self._routes.setdefault(target, []).append((address, body))
+        candidates = [(a, b) for a, b in self._routes.get(table, []) if covers(b.get("destination_cidr_block"), cidr)]
         if not candidates:
             return f"it has no route to {destination}'s CIDR {cidr}"
         address, body = max(candidates, key=lambda c: (_prefix(c[1].get("destination_cidr_block")), c[0]))
