@@ -8,12 +8,12 @@ import json
 import pytest
 
 import tfgen
+import tfgen.pipeline
 from tfgen.derive import naming
 from tfgen.cli import main
-from tfgen.derive.gitops_path import gitops_links
 from tfgen.providers.lowering import lower
 from tfgen.providers import Constraint, Version
-from tfgen.checks.topology import Reachability, build_graph, check_gitops_path
+from tfgen.checks.gitops_output import build_gitops_path, evaluate, node
 from tests.conftest import EXAMPLE
 
 SPEC = """\
@@ -159,22 +159,21 @@ def test_every_edge_trusts_the_hub_role_and_grants_it_cluster_admin(example_out)
     assert all(p["role_arn"] == management and p["namespace"] == "argocd" for p in pods)
 
 
-def test_validate_names_each_broken_link_of_the_gitops_path():
-    env = tfgen.load(EXAMPLE).environment("production")
-    links = gitops_links(env)
-    reach = Reachability(build_graph(env))
-    assert list(check_gitops_path(env, links, reach)) == []
-    expected = {"sts:AssumeRole": "NET305", "access-entry": "NET306", "tcp/443": "NET303",
-                "private-endpoint": "NET304"}
-    for i, link in enumerate(links):
-        if link.kind in expected:
-            found = list(check_gitops_path(env, links[:i] + links[i + 1:], reach))
-            assert [f.code for f in found] == [expected[link.kind]], link
-            assert link.target.split(":")[-1] in found[0].message, found[0].format()
-    without_sa = [link for link in links if not link.source.startswith("sa:")]
-    assert [f.code for f in check_gitops_path(env, without_sa, reach)] == ["NET301"]
-    unrouted = [f.code for f in check_gitops_path(env, links, lambda a, b: False)]
-    assert unrouted == ["NET302"] * 3
+def test_the_gitops_path_is_a_graph_of_what_production_emitted():
+    documents = tfgen.pipeline.prepare(tfgen.load(EXAMPLE)).documents["production"]
+    graph = build_gitops_path("production", documents)
+    management = node("role", "management")
+    assert all(graph.holds(node("sa", f"argocd/{a}"), management, "pod-identity") for a in (
+        "argocd-application-controller", "argocd-applicationset-controller", "argocd-server"))
+    for edge in ("us-east-2/edge", "us-west-2/edge", "eu-west-1/edge"):
+        deployer, cluster = node("role", f"deployer:{edge}"), node("cluster", edge)
+        assert graph.holds(node("vpc", "hub"), node("vpc", edge), "route"), edge
+        assert graph.holds(node("vpc", edge), node("vpc", "hub"), "route"), edge
+        assert graph.holds(node("vpc", "hub"), node("api", edge), "tcp/443"), edge
+        assert graph.holds(node("api", edge), cluster, "private-endpoint"), edge
+        assert graph.holds(management, deployer, "trust") and graph.holds(management, deployer, "permission"), edge
+        assert graph.holds(deployer, cluster, "access-entry"), edge
+    assert [v.summary for v in evaluate("production", documents) if not v.holds] == []
 
 
 def test_no_service_account_is_a_finding_in_validate(tmp_path):

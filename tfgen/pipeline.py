@@ -1,4 +1,4 @@
-"""The pipeline in one place: spec -> model -> allocation -> checks -> emit -> compatibility -> write."""
+"""The pipeline in one place: spec -> model -> allocation -> checks -> emit -> checks on the documents -> write."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 from .derive.allocation import allocate
 from .checks import check_fleet, check_types
 from .checks.compat import check_compatibility
+from .checks.gitops_output import check_emitted_gitops
 from .emit import emit_documents, render_documents
 from .errors import Finding, FindingsError, Severity, StaleOutputError
 from .model import Fleet
@@ -65,6 +66,7 @@ def prepare(fleet: Fleet, *, strict: bool = False) -> Prepared:
     if not any(f.severity is Severity.ERROR for f in findings):
         documents = emit_documents(allocation.fleet)  # the emitters assume a model without errors
         findings += check_compatibility(allocation.fleet, documents)
+        findings += check_emitted_gitops(allocation.fleet, documents)  # the GitOps path as emitted, not as modelled
     return Prepared(allocation.fleet, allocation.record, findings, documents)
 
 

@@ -8,8 +8,10 @@ Modules, one per subject: `types` (VAL100, Python-built fleets), `fleet`
 (project, state, environments, regions, AWS names), `clusters` (clusters, node
 groups, networks), `tags`, `platform` (what runs on the clusters: EKS
 calendar, access, add-ons, identity, bastion), `topology` (the network as a
-networkx graph: overlaps, links, reachability, quotas, the GitOps path),
-`compat` (the provider and Terraform ranges against the emitted documents).
+networkx graph: overlaps, links, reachability, quotas),
+`compat` (the provider and Terraform ranges against the emitted documents),
+`gitops_output` (the GitOps path as a graph of the emitted documents,
+NET300-NET307; `gitops_documents` reads them).
 `support` holds what they share.
 """
 

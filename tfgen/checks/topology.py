@@ -22,12 +22,9 @@ import networkx as nx
 
 from ..derive.connectivity import members, peerings_of, transit_peerings, transit_regions
 from ..errors import Finding, Severity
-from ..derive.gitops_path import CLUSTER_ADMIN, Link, edges_of, gitops_links
-from ..derive.gitops_path import node as gitops_node
 from ..model import CONNECTIVITY_MODES, TRANSIT_GATEWAY, Environment, Fleet
 
-__all__ = ["QUOTAS", "build_graph", "reachable", "check_topology", "Reachability", "build_gitops_graph",
-           "check_gitops_path"]
+__all__ = ["QUOTAS", "build_graph", "reachable", "check_topology", "Reachability"]
 
 # AWS quotas: (default, hard maximum or None when only the default is documented).
 QUOTAS = {
@@ -138,7 +135,6 @@ def _check_topology(fleet: Fleet, strict: bool) -> list[Finding]:
         reach = Reachability(graph)
         for rule in (_check_cidr_space, _check_links, _check_reach, _check_quotas):
             findings.extend(rule(env, graph, reach))
-        findings.extend(check_gitops_path(env, gitops_links(env), reach))
         findings.extend(_check_overlaps(env, graph, reach, strict))
     return findings
 
@@ -307,67 +303,3 @@ def _check_quotas(env: Environment, graph, reach) -> Iterator[Finding]:
                            "ask AWS to raise 'Peering attachments per transit gateway'", path=node,
                            origin=env.origin("connectivity"), severity=Severity.WARNING)
 
-
-# -- the GitOps path ------------------------------------------------------------------
-
-
-def build_gitops_graph(env: Environment, links: list[Link], reach: Reachability) -> nx.DiGraph:
-    """Who can act as or reach whom on the way from Argo CD to each edge's API.
-
-    Nodes: Argo CD's service accounts, the management role, each edge's deployer
-    role and cluster, the hub VPC and each edge's control-plane endpoint. Edges:
-    `links` (identity and endpoint steps) and, from the topology, a route from
-    the hub VPC to each edge VPC and back (peering is not transitive, gateways are).
-    """
-    graph = nx.DiGraph(environment=env.name)
-    for link in links:
-        graph.add_edge(link.source, link.target, kind=link.kind, detail=link.detail)
-    hub = next(((r, c) for r, c in env.clusters() if c.is_hub), None)
-    if hub is not None:
-        hub_vpc = vpc_node(env.name, hub[0].name, hub[1].name)
-        for region, edge in edges_of(env):
-            edge_vpc = vpc_node(env.name, region.name, edge.name)
-            if reach(hub_vpc, edge_vpc) and reach(edge_vpc, hub_vpc):
-                graph.add_edge(gitops_node("vpc", "hub"), gitops_node("vpc", f"{region.name}/{edge.name}"), kind="route")
-    return graph
-
-
-def check_gitops_path(env: Environment, links: list[Link], reach: Reachability) -> Iterator[Finding]:
-    """NET3xx: the hub can manage every edge: a whole network path and a whole identity chain."""
-    hub = env.hub
-    if hub is None or not env.gitops.enabled:
-        return
-    graph = build_gitops_graph(env, links, reach)
-    accounts = [gitops_node("sa", f"{env.gitops.namespace}/{a}") for a in env.gitops.service_accounts]
-    management = gitops_node("role", "management")
-    origin = env.gitops.origin() or env.origin()
-    if not any(graph.has_edge(a, management) for a in accounts):
-        yield _finding("NET301", f"no Argo CD service account of {env.name} can use the hub's management role",
-                       "list Argo CD's service accounts under gitops.service_accounts (defaults: "
-                       "argocd-application-controller, argocd-applicationset-controller, argocd-server)",
-                       path=f"{env.name}/gitops", origin=origin)
-    for region, edge in edges_of(env):
-        name = f"{region.name}/{edge.name}"
-        path = f"{env.name}/{name}"
-        cluster, deployer, api = gitops_node("cluster", name), gitops_node("role", f"deployer:{name}"), gitops_node("api", name)
-        where = edge.origin()
-        if not graph.has_edge(gitops_node("vpc", "hub"), gitops_node("vpc", name)):
-            yield _finding("NET302", f"the hub VPC and {name} do not route to each other, so Argo CD cannot reach "
-                           "its API", "peer the edge with the hub (hub-and-spoke, mesh, a link, or transit-gateway)",
-                           path=path, origin=where)
-        if not graph.has_edge(gitops_node("vpc", "hub"), api):
-            yield _finding("NET303", f"the control plane of {name} admits no TCP 443 from the hub VPC's CIDR",
-                           "keep the edge's API security group rule from the hub CIDR (tfgen emits it while "
-                           "gitops is enabled)", path=path, origin=where)
-        if not graph.has_edge(api, cluster):
-            yield _finding("NET304", f"{name} has no private API endpoint the hub can resolve over the network",
-                           "keep endpoint_private_access on (tfgen's default)", path=path, origin=where)
-        if not graph.has_edge(management, deployer):
-            yield _finding("NET305", f"the deployer role of {name} does not trust the hub's management role",
-                           "let the management role assume the deployer role (sts:AssumeRole, sts:TagSession)",
-                           path=path, origin=where)
-        admin = graph.get_edge_data(deployer, cluster) or {}
-        if admin.get("detail") != CLUSTER_ADMIN:
-            yield _finding("NET306", f"{name} grants its deployer role no {CLUSTER_ADMIN} access entry",
-                           "give the deployer role an access entry with AmazonEKSClusterAdminPolicy at cluster scope",
-                           path=path, origin=where)

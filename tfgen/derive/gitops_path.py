@@ -1,8 +1,10 @@
 """The GitOps path of an environment: what lets Argo CD on the hub manage each edge.
 
-Derived once from the model, with no Terraform in sight; the emitters
-(`emit/access.py`, `emit/security.py`) make resources of exactly these links,
-and `topology.check_gitops_path` proves the chain is whole. For every edge:
+Derived once from the model, with no Terraform in sight: which edges the hub
+manages and who may open 443 on each control plane. The emitters
+(`emit/access.py`, `emit/security.py`, `emit/outputs.py`) make resources of
+it, and `checks/gitops_output.py` proves the chain is whole on what they
+emitted (NET300-NET307), not on this model. For every edge:
 
 - network: a route hub <-> edge (peering or transit gateway, from the
   topology), TCP 443 from the hub VPC's CIDR to the edge's control plane (a
@@ -18,29 +20,12 @@ and `topology.check_gitops_path` proves the chain is whole. For every edge:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ..model import Cluster, Environment, Region
 
-__all__ = ["Link", "CLUSTER_ADMIN", "HTTPS", "api_sources", "gitops_links", "edges_of", "node"]
+__all__ = ["CLUSTER_ADMIN", "HTTPS", "api_sources", "edges_of"]
 
 CLUSTER_ADMIN = "AmazonEKSClusterAdminPolicy"
 HTTPS = 443
-
-
-@dataclass(frozen=True)
-class Link:
-    """One step of the path: `source` can reach or act as `target`, through `kind`."""
-
-    source: str
-    target: str
-    kind: str
-    detail: str = ""
-
-
-def node(kind: str, name: str) -> str:
-    """A stable node key: `sa:argocd/argocd-server`, `role:management`, `role:deployer:us-east-2/edge`, ..."""
-    return f"{kind}:{name}"
 
 
 def edges_of(env: Environment) -> list[tuple[Region, Cluster]]:
@@ -59,23 +44,3 @@ def api_sources(env: Environment, region: Region, cluster: Cluster) -> list[tupl
     if cluster.is_hub and env.bastion.enabled:
         sources.append(("bastion", "Session Manager port forwarding through the bastion"))
     return sources
-
-
-def gitops_links(env: Environment) -> list[Link]:
-    """The identity and endpoint links of the GitOps path (network routes come from the topology)."""
-    hub = env.hub
-    if hub is None:
-        return []
-    links = []
-    management = node("role", "management")
-    for account in env.gitops.service_accounts:
-        links.append(Link(node("sa", f"{env.gitops.namespace}/{account}"), management, env.identity))
-    for region, edge in edges_of(env):
-        name = f"{region.name}/{edge.name}"
-        deployer = node("role", f"deployer:{name}")
-        links.append(Link(management, deployer, "sts:AssumeRole"))
-        links.append(Link(deployer, node("cluster", name), "access-entry", CLUSTER_ADMIN))
-        if ("hub-cidr", "Argo CD on the GitOps hub") in api_sources(env, region, edge):
-            links.append(Link(node("vpc", "hub"), node("api", name), "tcp/443"))
-        links.append(Link(node("api", name), node("cluster", name), "private-endpoint"))
-    return links

@@ -302,6 +302,7 @@ def check_output(
     if plans:
         _scan_plans(report, plans, roots, locators, directories, suppressions)
     _scan_modules(report, locators, suppressions)
+    _scan_gitops(report, locators, suppressions)
     _scan_schemas(report, locators, suppressions)
     # checkov may load a policy module once per registry; a result counts once.
     report.results = sorted(set(report.results), key=lambda r: (r.environment, r.framework, r.status,
@@ -465,3 +466,15 @@ def _scan_modules(report: GateReport, locators: dict[str, _Locator], suppression
             record = {"check_id": rule, "check_name": tfgen_module_rules.RULES[rule], "resource": address}
             report.results.append(_result(record, PASSED if passed else FAILED, env, path or report.roots[env],
                                           locator, "tfgen", suppressions, located=(path or report.roots[env], line)))
+
+
+def _scan_gitops(report: GateReport, locators: dict[str, _Locator], suppressions: list[Suppression]) -> None:
+    """NET300-NET307: each root's GitOps path, checked on its documents (tfgen.checks.gitops_output)."""
+    from ..checks.gitops_output import evaluate_texts
+
+    for env, locator in locators.items():
+        for verdict in evaluate_texts(env, {p.name: "\n".join(lines) for p, lines in locator.lines.items()}):
+            path = report.roots[env].resolve() / verdict.place.file
+            record = {"check_id": verdict.code, "check_name": verdict.summary, "resource": verdict.place.address}
+            report.results.append(_result(record, PASSED if verdict.holds else FAILED, env, path, locator, "tfgen",
+                                          suppressions, located=(path, locator.line_in(path, *verdict.place.block))))

@@ -1,0 +1,356 @@
+"""One root's documents as lookups for the GitOps path check, and the network steps read from them.
+
+`Root` indexes `{file name: document}` (what `tfgen.emit` makes, or `json.load`
+of a root's `*.tf.json`): resources by address with the file each is in,
+outputs, references (`${type.name...}`) and IAM policy statements. The
+network steps answer, from the resources alone, whether a VPC routes to
+another (VPC peering, or transit gateways with their route tables,
+propagations, static routes and peerings) and whether an EKS control plane
+admits TCP 443 from a CIDR. Each answers `(place, why)`: where the step is
+written, and why it does not hold (empty when it does).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from dataclasses import dataclass
+
+from ..derive.gitops_path import HTTPS
+
+__all__ = ["Place", "Root", "refs", "statements", "allows", "covers", "block", "principals", "conditions"]
+
+_REFERENCE = re.compile(r"\$\{([a-z][a-z0-9_]*\.[A-Za-z0-9_-]+)")
+_TCP = ("tcp", "6")
+_ALL = ("-1", "all")
+_POD_IDENTITY = "pods.eks.amazonaws.com"
+_TAG = "aws:RequestTag/kubernetes-"
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a step of the path is written, or would have to be: a file of the root and an address."""
+
+    file: str
+    address: str
+
+    @property
+    def block(self) -> tuple[str, str]:
+        """`(type, name)` of the block the address is in: `("output", "gitops")`, `("aws_vpc", "hub")`."""
+        type_, _, rest = self.address.partition(".")
+        return type_, rest.split(".")[0]
+
+
+def refs(value) -> list[str]:
+    """Every `type.name` a value (a string, or a list of them) refers to."""
+    found = []
+    for item in value if isinstance(value, list) else [value]:
+        if isinstance(item, str):
+            found.extend(_REFERENCE.findall(item))
+    return found
+
+
+def statements(policy) -> list[dict] | None:
+    """The statements of a policy document (a JSON string or a dict); None when it is not one."""
+    if isinstance(policy, str):
+        try:
+            policy = json.loads(policy)
+        except ValueError:
+            return None
+    if not isinstance(policy, dict):
+        return None
+    found = policy.get("Statement")
+    found = [found] if isinstance(found, dict) else found
+    return [s for s in found if isinstance(s, dict)] if isinstance(found, list) else None
+
+
+def allows(statement: dict, action: str) -> bool:
+    """Whether an Allow statement grants `action` (`sts:AssumeRole`), directly or by `sts:*` / `*`."""
+    actions = statement.get("Action")
+    actions = [actions] if isinstance(actions, str) else actions if isinstance(actions, list) else []
+    service = action.split(":", 1)[0]
+    return statement.get("Effect") == "Allow" and any(a in (action, f"{service}:*", "*") for a in actions)
+
+
+def _prefix(block) -> int:
+    try:
+        return ipaddress.ip_network(block).prefixlen
+    except (TypeError, ValueError):
+        return -1
+
+
+def covers(block, cidr: str | None) -> bool:
+    """Whether CIDR `block` contains `cidr` (both strings; False when either is not a CIDR)."""
+    try:
+        return ipaddress.ip_network(cidr).subnet_of(ipaddress.ip_network(block))
+    except (TypeError, ValueError):
+        return False
+
+
+def block(value) -> dict:
+    """A nested block, written as an object or as a list of one."""
+    if isinstance(value, list):
+        value = value[0] if value else {}
+    return value if isinstance(value, dict) else {}
+
+
+def principals(statement: dict, kind: str) -> list:
+    """The principals of `kind` (`AWS`, `Service`, `Federated`) a policy statement names."""
+    principal = statement.get("Principal")
+    value = principal.get(kind) if isinstance(principal, dict) else principal if principal == "*" else None
+    return value if isinstance(value, list) else [value] if value is not None else []
+
+
+def conditions(statement: dict) -> dict:
+    """`{condition key: [values]}` of a statement's StringEquals and StringLike conditions."""
+    found = {}
+    for operator in ("StringEquals", "StringLike"):
+        for key, value in (block(statement.get("Condition")).get(operator) or {}).items():
+            found[key] = value if isinstance(value, list) else [value]
+    return found
+
+
+class Root:
+    """A root module's resources and outputs, by address, with the file each was written in."""
+
+    def __init__(self, documents: dict[str, dict]):
+        self.resources: dict[str, dict] = {}
+        self.files: dict[str, str] = {}
+        self.outputs: dict[str, dict] = {}
+        self._by_type: dict[str, list[tuple[str, dict]]] = {}
+        self._routes: dict[str, list[tuple[str, dict]]] | None = None
+        for file, document in sorted(documents.items()):
+            if not isinstance(document, dict):
+                continue
+            for type_, items in (document.get("resource") or {}).items():
+                for name, body in (items if isinstance(items, dict) else {}).items():
+                    address = f"{type_}.{name}"
+                    self.resources[address] = body if isinstance(body, dict) else {}
+                    self.files[address] = file
+                    self._by_type.setdefault(type_, []).append((address, self.resources[address]))
+            for name, body in (document.get("output") or {}).items():
+                self.outputs[name] = body.get("value") if isinstance(body, dict) else None
+                self.files[f"output.{name}"] = file
+
+    def of_type(self, type_: str) -> list[tuple[str, dict]]:
+        """`(address, body)` of every resource of `type_`, in file order."""
+        return self._by_type.get(type_, [])
+
+    def place(self, address: str, fallback: str = "") -> Place:
+        """The place of `address` (of `fallback` when `address` is not in the root)."""
+        if address not in self.files and fallback:
+            address = fallback
+        return Place(self.files.get(address, "outputs.tf.json" if address.startswith("output.") else "?"), address)
+
+    def target(self, value, type_: str) -> str | None:
+        """The first resource of `type_` in this root that `value` refers to."""
+        return next((a for a in refs(value) if a.startswith(f"{type_}.") and a in self.resources), None)
+
+    def refers(self, value, address: str) -> bool:
+        return address in refs(value)
+
+    def role_policies(self, role: str) -> list[tuple[str, object]]:
+        """`(address, policy)` of every permission policy of `role` in this root (inline, role policy, attached)."""
+        found = [(a, b.get("policy")) for a, b in self.of_type("aws_iam_role_policy") if self.refers(b.get("role"), role)]
+        found += [(role, p.get("policy")) for p in self.resources[role].get("inline_policy") or []
+                  if isinstance(p, dict)]
+        for _, b in self.of_type("aws_iam_role_policy_attachment"):
+            policy = self.target(b.get("policy_arn"), "aws_iam_policy")
+            if policy and self.refers(b.get("role"), role):
+                found.append((policy, self.resources[policy].get("policy")))
+        return found
+
+    # -- who may use a role ------------------------------------------------------------
+
+    def _trust(self, role: str) -> list[dict]:
+        return statements(self.resources[role].get("assume_role_policy")) or []
+
+    def irsa_admits(self, role: str, cluster: str, namespace: str, name: str) -> tuple[Place, str]:
+        """Whether `role`'s trust lets service account `namespace/name` of `cluster` in through IRSA."""
+        subject = f"system:serviceaccount:{namespace}:{name}"
+        for statement in self._trust(role):
+            providers = [p for p in refs(principals(statement, "Federated"))
+                         if self.refers(self.resources.get(p, {}).get("url"), cluster)]
+            subs = [v for k, v in conditions(statement).items() if k.endswith(":sub")]
+            if allows(statement, "sts:AssumeRoleWithWebIdentity") and providers and any(subject in v for v in subs):
+                return self.place(role), ""
+        return self.place(role), f"the trust of {role} lets no web identity {subject} of {cluster}'s OIDC provider in"
+
+    def pod_identity_admits(self, role: str, cluster: str, namespace: str, name: str) -> tuple[Place, str]:
+        """Whether service account `namespace/name` of `cluster` gets `role` through EKS Pod Identity:
+        an association, and a trust for the Pod Identity service whose session tags admit the account."""
+        account = f"{namespace}/{name}"
+        association = next((a for a, b in self.of_type("aws_eks_pod_identity_association")
+                            if self.refers(b.get("cluster_name"), cluster) and b.get("namespace") == namespace
+                            and b.get("service_account") == name), None)
+        if association is None:
+            return self.place(role), f"no aws_eks_pod_identity_association on {cluster} for {account}"
+        if not self.refers(self.resources[association].get("role_arn"), role):
+            return self.place(association), f"{association} does not give {account} the role {role}"
+        for statement in self._trust(role):
+            tags = conditions(statement)
+            if (allows(statement, "sts:AssumeRole") and _POD_IDENTITY in principals(statement, "Service")
+                    and namespace in tags.get(f"{_TAG}namespace", [namespace])
+                    and name in tags.get(f"{_TAG}service-account", [name])):
+                return self.place(association), ""
+        return self.place(role), f"the trust of {role} lets no Pod Identity session of {account} in"
+
+    # -- VPCs and their route tables --------------------------------------------------
+
+    def vpc_of_subnets(self, subnets) -> str | None:
+        for subnet in refs(subnets):
+            vpc = self.target(self.resources.get(subnet, {}).get("vpc_id"), "aws_vpc")
+            if vpc:
+                return vpc
+        return None
+
+    def tables_of(self, subnets) -> list[tuple[str, str | None]]:
+        """`(subnet, route table or None)` for each subnet referred to (None: the VPC's main table)."""
+        associated = {}
+        for _, body in self.of_type("aws_route_table_association"):
+            for subnet in refs(body.get("subnet_id")):
+                associated.setdefault(subnet, self.target(body.get("route_table_id"), "aws_route_table"))
+        return [(s, associated.get(s)) for s in refs(subnets) if s.startswith("aws_subnet.")]
+
+    def cidr(self, vpc: str | None) -> str | None:
+        value = self.resources.get(vpc or "", {}).get("cidr_block")
+        return value if isinstance(value, str) else None
+
+    def _peer(self, address: str | None) -> str | None:
+        """A peering accepter stands for its connection (routes name the accepter)."""
+        if address and address.startswith("aws_vpc_peering_connection_accepter."):
+            return self.target(self.resources[address].get("vpc_peering_connection_id"), "aws_vpc_peering_connection")
+        return address
+
+    def routes(self, table: str, source: str, destination: str) -> str:
+        """Why `table` (in VPC `source`) does not route VPC `destination`'s CIDR to it; empty when it does.
+        AWS takes the most specific route that covers the address, so only that one is judged."""
+        cidr = self.cidr(destination)
+        if self._routes is None:  # by table, once: a fleet of N edges asks this about O(N) tables
+            self._routes = {}
+            for address, body in self.of_type("aws_route"):
+                for target in refs(body.get("route_table_id")):
+                    self._routes.setdefault(target, []).append((address, body))
+        candidates = [(a, b) for a, b in self._routes.get(table, []) if covers(b.get("destination_cidr_block"), cidr)]
+        if not candidates:
+            return f"it has no route to {destination}'s CIDR {cidr}"
+        address, body = max(candidates, key=lambda c: (_prefix(c[1].get("destination_cidr_block")), c[0]))
+        connection = body.get("vpc_peering_connection_id")
+        peering = self._peer(self.target(connection, "aws_vpc_peering_connection")
+                             or self.target(connection, "aws_vpc_peering_connection_accepter"))
+        gateway = self.target(body.get("transit_gateway_id"), "aws_ec2_transit_gateway")
+        if peering:
+            sides = {self.target(self.resources[peering].get(k), "aws_vpc") for k in ("vpc_id", "peer_vpc_id")}
+            why = "" if sides == {source, destination} else f"{peering} does not join {source} and {destination}"
+        elif gateway:
+            why = self.transit(source, gateway, destination)
+        else:
+            why = "it names no VPC peering or transit gateway of this root"
+        return f"its route to {cidr}, {address}: {why}" if why else ""
+
+    # -- transit gateways --------------------------------------------------------------
+
+    def _attachment(self, vpc: str, gateway: str) -> str | None:
+        for address, body in self.of_type("aws_ec2_transit_gateway_vpc_attachment"):
+            if self.refers(body.get("vpc_id"), vpc) and self.refers(body.get("transit_gateway_id"), gateway):
+                return address
+        return None
+
+    def _tgw_peering(self, address: str) -> str:
+        """An accepter of a gateway peering stands for the peering attachment."""
+        if address.startswith("aws_ec2_transit_gateway_peering_attachment_accepter."):
+            return self.target(self.resources[address].get("transit_gateway_attachment_id"),
+                               "aws_ec2_transit_gateway_peering_attachment") or address
+        return address
+
+    def _attachments_in(self, value) -> set[str]:
+        return {self._tgw_peering(a) for a in refs(value) if a in self.resources}
+
+    def _table_of(self, attachment: str, gateway: str) -> str | None:
+        """The route table of `gateway` an attachment is associated with (a peering has one on each side)."""
+        for _, body in self.of_type("aws_ec2_transit_gateway_route_table_association"):
+            if attachment in self._attachments_in(body.get("transit_gateway_attachment_id")):
+                table = self.target(body.get("transit_gateway_route_table_id"), "aws_ec2_transit_gateway_route_table")
+                if table and self.refers(self.resources[table].get("transit_gateway_id"), gateway):
+                    return table
+        return None
+
+    def _next_hops(self, table: str, cidr: str | None) -> set[str]:
+        """Attachments gateway route table `table` sends `cidr` to: propagated or static routes."""
+        hops = set()
+        for _, body in self.of_type("aws_ec2_transit_gateway_route_table_propagation"):
+            if self.refers(body.get("transit_gateway_route_table_id"), table):
+                for attachment in self._attachments_in(body.get("transit_gateway_attachment_id")):
+                    vpc = self.target(self.resources[attachment].get("vpc_id"), "aws_vpc")
+                    if covers(self.cidr(vpc), cidr):
+                        hops.add(attachment)
+        for _, body in self.of_type("aws_ec2_transit_gateway_route"):
+            if self.refers(body.get("transit_gateway_route_table_id"), table) and covers(
+                    body.get("destination_cidr_block"), cidr):
+                hops |= self._attachments_in(body.get("transit_gateway_attachment_id"))
+        return hops
+
+    def transit(self, source: str, gateway: str, destination: str) -> str:
+        """Why traffic from VPC `source` entering `gateway` does not reach VPC `destination`; empty when it does."""
+        cidr = self.cidr(destination)
+        attachment = self._attachment(source, gateway)
+        if attachment is None:
+            return f"{source} is not attached to {gateway}"
+        entered, hop_from = gateway, attachment
+        for _ in range(2):  # at most one gateway peering on the way
+            table = self._table_of(hop_from, entered)
+            if table is None:
+                return f"{hop_from} is associated with no route table of {entered}"
+            arrived = self._attachment(destination, entered)
+            hops = self._next_hops(table, cidr)
+            if arrived in hops:
+                return ""
+            peerings = sorted(h for h in hops if h.startswith("aws_ec2_transit_gateway_peering_attachment."))
+            if not peerings:
+                return f"{table} has no route to {destination}'s CIDR {cidr}"
+            body = self.resources[peerings[0]]
+            ends = [self.target(body.get(k), "aws_ec2_transit_gateway")
+                    for k in ("transit_gateway_id", "peer_transit_gateway_id")]
+            entered = next((g for g in ends if g and g != entered), None)
+            if entered is None:
+                return f"{peerings[0]} does not lead away from {gateway}"
+            hop_from = peerings[0]
+        return f"{destination} is not attached to a gateway routed from {gateway}"
+
+    # -- security groups ------------------------------------------------------------
+
+    def admits_https(self, groups: list[str], cidr: str | None) -> tuple[str, str]:
+        """`(rule or group, why)`: whether some ingress rule of `groups` admits TCP 443 from `cidr`."""
+        near = []
+        for group in groups:
+            for number, rule in enumerate(self.resources[group].get("ingress") or []):
+                if isinstance(rule, dict):
+                    sources = rule.get("cidr_blocks") or []
+                    near += self._judge(f"{group}.ingress[{number}]", rule.get("protocol"), rule, sources, cidr)
+        for address, body in self.of_type("aws_vpc_security_group_ingress_rule"):
+            if set(refs(body.get("security_group_id"))) & set(groups):
+                near += self._judge(address, body.get("ip_protocol"), body, [body.get("cidr_ipv4")], cidr)
+        for address, body in self.of_type("aws_security_group_rule"):
+            if body.get("type") == "ingress" and set(refs(body.get("security_group_id"))) & set(groups):
+                near += self._judge(address, body.get("protocol"), body, body.get("cidr_blocks") or [], cidr)
+        if any(why == "" for _, why in near):
+            return next(a for a, why in near if why == ""), ""
+        if near:
+            return near[0]
+        return groups[0], f"no ingress rule of {', '.join(groups)} admits TCP {HTTPS}"
+
+    @staticmethod
+    def _judge(address: str, protocol, body: dict, sources: list, cidr: str | None) -> list[tuple[str, str]]:
+        protocol = str(protocol).lower()
+        if protocol not in _ALL:
+            try:
+                ports = int(body.get("from_port")) <= HTTPS <= int(body.get("to_port"))
+            except (TypeError, ValueError):
+                ports = False
+            if protocol not in _TCP or not ports:
+                return []
+        if any(covers(source, cidr) for source in sources):
+            return [(address, "")]
+        shown = ", ".join(str(s) for s in sources) or "no CIDR"
+        return [(address, f"{address} admits TCP {HTTPS} from {shown}, not from the hub VPC's {cidr}")]
