@@ -18,6 +18,7 @@ from typing import Callable
 import json
 from urllib.parse import unquote
 
+from ..derive.iam import EBS_CSI_POLICY, SSM_CORE
 from .expectation import ExpectedCluster, ExpectedPeering, Expectation
 
 __all__ = [
@@ -39,8 +40,6 @@ __all__ = [
 ]
 
 _GONE = {"deleted", "deleting", "rejected", "failed", "expired"}
-_EBS_CSI_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"
-_SSM_CORE = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
 
 
 @dataclass(frozen=True)
@@ -468,7 +467,7 @@ def check_ebs_csi_roles(expectation: Expectation, lookup: Lookup) -> list[Check]
             checks.append(Check("ebs csi role", cluster.label, False, f"no role {cluster.ebs_csi_role}"))
             continue
         attached = lookup.attached(cluster.ebs_csi_role)
-        checks.append(Check("ebs csi role", cluster.label, _EBS_CSI_POLICY in attached,
+        checks.append(Check("ebs csi role", cluster.label, EBS_CSI_POLICY in attached,
                             f"{cluster.ebs_csi_role} has {', '.join(sorted(attached)) or 'no managed policy'}"))
     return checks
 
@@ -526,7 +525,7 @@ def check_bastion(expectation: Expectation, lookup: Lookup) -> list[Check]:
         roles = [r["RoleName"] for r in iam.get_instance_profile(InstanceProfileName=profile_name)
                  ["InstanceProfile"]["Roles"]]
     attached = lookup.attached(roles[0]) if len(roles) == 1 else set()
-    ok = profile_name == bastion.name and roles == [bastion.name] and attached == {_SSM_CORE}
+    ok = profile_name == bastion.name and roles == [bastion.name] and attached == {SSM_CORE}
     checks.append(Check("bastion", f"{subject} instance profile", ok,
                         f"profile {profile_name or 'none'}, role(s) {', '.join(roles) or 'none'} with "
                         f"{', '.join(sorted(attached)) or 'no managed policy'}"))
