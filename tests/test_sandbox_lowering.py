@@ -101,3 +101,31 @@ def test_copy_root_returns_the_record_it_writes(example_out, tmp_path):
         assert json.loads((copy / name).read_text()) == document, name
     assert any(c.action == "sandbox quirk" for c in lowered.changes)
     assert not (copy / "tfgen_sandbox_override.tf.json").exists(), "quirks are in the lowered copy itself"
+
+
+def test_the_sandbox_expects_the_names_the_emitters_gave(example_out):
+    """The expectation's AWS names come from the naming functions the emitters use, so each is a
+    name in the built root: groups, roles, the bastion, every KMS alias per region."""
+    import tfgen
+    from tfgen.sandbox import expect_environment
+    from tests.conftest import EXAMPLE
+
+    built = _documents(example_out / "development")
+    expected = expect_environment(tfgen.load(EXAMPLE), "development")
+    names: dict[str, set[str]] = {}
+    aliases: dict[str, set[str]] = {}
+    regions = {a: r for d in built.values() for p in d.get("provider", {}).get("aws", []) for a, r in [(p["alias"], p["region"])]}
+    for d in built.values():
+        for type_, blocks in d.get("resource", {}).items():
+            for body in blocks.values():
+                if type_ == "aws_kms_alias":
+                    aliases.setdefault(regions[body["provider"].removeprefix("aws.")], set()).add(body["name"])
+                elif "name" in body:
+                    names.setdefault(type_, set()).add(body["name"])
+    for cluster in expected.clusters:
+        assert cluster.api_group in names["aws_security_group"], cluster.label
+        assert cluster.ebs_csi_role in names["aws_iam_role"], cluster.label
+        assert cluster.deployer_role is None or cluster.deployer_role in names["aws_iam_role"], cluster.label
+    assert expected.gitops.management_role in names["aws_iam_role"]
+    assert expected.bastion.name in names["aws_security_group"] & names["aws_iam_role"] & names["aws_iam_instance_profile"]
+    assert {r: set(a) for r, a in expected.kms_aliases.items()} == aliases

@@ -10,7 +10,7 @@ come from the same naming functions the emitters use.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..derive import naming
 from ..derive.gitops_path import api_sources, edges_of
@@ -124,6 +124,7 @@ class Expectation:
     identity: str = ""
     gitops: ExpectedGitOps | None = None
     bastion: ExpectedBastion | None = None
+    kms_aliases: dict[str, tuple[str, ...]] = field(default_factory=dict)  # region -> every alias tfgen makes there
 
     @property
     def irsa(self) -> bool:
@@ -202,4 +203,8 @@ def expect_environment(fleet: Fleet, environment: str) -> Expectation:
         identity=env.identity,
         gitops=gitops,
         bastion=bastion,
+        kms_aliases={region: tuple(sorted(
+            [naming.ebs_kms_alias(fleet.project, environment, region)]
+            + [naming.kms_alias(c.name, purpose) for c in clusters.values() if c.region == region
+               for purpose in ("eks", "logs")])) for region in ctx.regions},
     )

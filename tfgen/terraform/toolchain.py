@@ -186,7 +186,7 @@ def offline_override(
 
 
 def copy_root(root: str | Path, dest: str | Path, *, endpoint: str | None = None,
-              passes: "Sequence[Pass]" = ()) -> "Lowered":
+              passes: Sequence[Pass] = ()) -> Lowered:
     """Copy a generated root's `*.tf.json` into `dest`, lowered to the offline provider after `passes`
     (see `tfgen.providers.lowering`), and add the offline override. Returns the `Lowered` record of
     what the copy leaves out or rewrites; the same record is written to `dest/tfgen_lowered.json`

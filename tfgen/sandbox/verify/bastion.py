@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ...derive.iam import SSM_CORE
 from ..expectation import Expectation
-from .lookup import Check, Lookup, ingress, name_of
+from .lookup import Check, Lookup, ingress_of, name_of
 
 __all__ = ["check_bastion"]
 
@@ -48,7 +48,7 @@ def check_bastion(expectation: Expectation, lookup: Lookup) -> list[Check]:
     group_ids = ({g["GroupId"] for g in instance.get("SecurityGroups", [])}
                  | {g["GroupId"] for n in instance.get("NetworkInterfaces", []) for g in n.get("Groups", [])})
     group = lookup.security_group(hub.region, bastion.name, vpc["VpcId"] if vpc else None)
-    ingress = ingress(group) if group else []
+    ingress = ingress_of(group) if group else []
     ok = group is not None and group_ids == {group["GroupId"]} and not ingress
     checks.append(Check("bastion", f"{subject} security group", ok,
                         f"instance in {', '.join(sorted(group_ids)) or 'no group'}; "

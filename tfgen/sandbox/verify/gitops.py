@@ -9,7 +9,7 @@ from typing import Callable, Sequence
 
 from ...derive.iam import EBS_CSI_POLICY
 from ..expectation import Expectation
-from .lookup import Check, Lookup, as_set, ingress, policy_document, statements
+from .lookup import Check, Lookup, as_set, ingress_of, policy_document, statements_of
 
 __all__ = ["check_api_access", "check_gitops_roles", "check_ebs_csi_roles", "check_oidc_providers",
            "check_gitops_secrets"]
@@ -34,7 +34,7 @@ def check_api_access(expectation: Expectation, lookup: Lookup) -> list[Check]:
         wanted = [("tcp", 443, 443, cidr) for cidr in cluster.api_cidrs]
         if cluster.api_from_bastion:
             wanted.append(("tcp", 443, 443, bastion_group["GroupId"] if bastion_group else "the bastion's group"))
-        seen = ingress(group)
+        seen = ingress_of(group)
         on_cluster = False
         eks = lookup.client("eks", cluster.region)
         if cluster.name in eks.list_clusters()["clusters"]:
@@ -59,7 +59,7 @@ def check_gitops_roles(expectation: Expectation, lookup: Lookup) -> list[Check]:
     management = lookup.role(gitops.management_role)
     if management is None:
         return [Check("gitops role", gitops.management_role, False, "management role missing")]
-    trust = statements(management["AssumeRolePolicyDocument"])
+    trust = statements_of(management["AssumeRolePolicyDocument"])
     if gitops.identity == "irsa":
         principals = {p for s in trust for p in as_set(s.get("Principal", {}).get("Federated"))}
         subjects = {v for s in trust for cond in s.get("Condition", {}).values()
@@ -81,7 +81,7 @@ def check_gitops_roles(expectation: Expectation, lookup: Lookup) -> list[Check]:
             checks.append(Check("gitops role", subject, False, f"no role {edge.deployer_role}"))
             continue
         deployer_arns[edge.deployer_role] = role["Arn"]
-        statements = statements(role["AssumeRolePolicyDocument"])
+        statements = statements_of(role["AssumeRolePolicyDocument"])
         principals = {p for s in statements if s.get("Effect") == "Allow"
                       for kind, values in s.get("Principal", {}).items() for p in as_set(values)}
         actions = {a for s in statements for a in as_set(s.get("Action"))}
@@ -94,7 +94,7 @@ def check_gitops_roles(expectation: Expectation, lookup: Lookup) -> list[Check]:
     resources: set[str] = set()
     for name in names:
         document = policy_document(iam.get_role_policy(RoleName=gitops.management_role, PolicyName=name)["PolicyDocument"])
-        for statement in statements(document):
+        for statement in statements_of(document):
             if statement.get("Effect") == "Allow" and "sts:AssumeRole" in as_set(statement.get("Action")):
                 resources |= as_set(statement.get("Resource"))
     wanted = set(deployer_arns.values())

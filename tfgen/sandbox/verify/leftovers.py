@@ -37,8 +37,7 @@ def check_nothing_left(expectation: Expectation, client: Callable[[str, str], ob
             "transit gateways": [g["TransitGatewayId"] for g in live(ec2.describe_transit_gateways()["TransitGateways"])
                                  if lookup.tagged(g)],
             "KMS aliases": [a["AliasName"] for a in client("kms", region).list_aliases()["Aliases"]
-                            if any(a["AliasName"].startswith(f"alias/{n}") for n in names)
-                            or a["AliasName"].startswith(f"alias/{expectation.project}-{expectation.environment}-")],
+                            if a["AliasName"] in expectation.kms_aliases.get(region, ())],
             "KMS keys": _live_keys(lookup, client("kms", region)),
             "security groups": [g["GroupId"] for g in ec2.describe_security_groups()["SecurityGroups"]
                                 if g.get("GroupName") != "default" and lookup.tagged(g)],

@@ -15,7 +15,7 @@ from urllib.parse import unquote
 
 from ..expectation import ExpectedCluster, ExpectedPeering, Expectation
 
-__all__ = ["GONE", "Check", "Lookup", "policy_document", "statements", "as_set", "ingress", "name_of", "live"]
+__all__ = ["GONE", "Check", "Lookup", "policy_document", "statements_of", "as_set", "ingress_of", "name_of", "live"]
 
 GONE = {"deleted", "deleting", "rejected", "failed", "expired"}
 
@@ -136,7 +136,7 @@ def policy_document(document) -> dict:
     return json.loads(text)
 
 
-def statements(document: dict) -> list[dict]:
+def statements_of(document: dict) -> list[dict]:
     """The statements of a policy document, as a list."""
     statements = document.get("Statement", [])
     return statements if isinstance(statements, list) else [statements]
@@ -149,7 +149,7 @@ def as_set(value) -> set[str]:
     return {value} if isinstance(value, str) else set(value)
 
 
-def ingress(group: dict) -> list[tuple[str, int, int, str]]:
+def ingress_of(group: dict) -> list[tuple[str, int, int, str]]:
     """Each ingress permission of a security group as (protocol, from, to, source)."""
     rules = []
     for perm in group.get("IpPermissions", []):
