@@ -3,9 +3,10 @@
 `Sandbox` owns a scratch directory: the fleet is built there by tfgen's own
 pipeline, each environment's root is copied there lowered through the
 double's passes with an override that points every aliased provider at the
-local AWS double (`tfgen.sandbox.prepare`), and terraform runs there. Nothing outside the scratch directory is written. Each phase is a
-method returning a `PhaseResult`, so tests (and users) can run them one by
-one and break things in between; `run` does them all.
+local AWS double (`tfgen.sandbox.prepare`), and terraform runs there.
+Nothing outside the scratch directory is written. Each phase is a method
+returning a `PhaseResult`, so tests (and users) can run them one by one and
+break things in between; `run` does them all.
 """
 
 from __future__ import annotations
