@@ -25,7 +25,8 @@ import tfgen
 from tfgen.cli import main
 from tfgen.errors import ToolchainError
 from tfgen.sandbox import PHASES, AwsDouble, Sandbox, expect_environment
-from tfgen.sandbox.runner import sandbox_override
+from tfgen.providers.lowering import lower
+from tfgen.sandbox.quirks import sandbox_passes
 from tfgen.sandbox.terraform import terraform_errors
 from tests.conftest import EXAMPLE, ROOT
 
@@ -447,14 +448,23 @@ def test_port_in_use_is_a_clear_toolchain_error(tmp_path):
 
 # -- pieces --------------------------------------------------------------------------------------
 
-def test_sandbox_override_ignores_only_the_doubles_quirks(example_out):
-    override = sandbox_override(example_out / "development")["resource"]
-    assert sorted(override) == ["aws_eks_node_group", "aws_instance", "aws_vpc_peering_connection_accepter"]
-    assert override["aws_instance"] == {"us_east_1_hub_bastion": {"monitoring": False, "associate_public_ip_address": None, "lifecycle": {"ignore_changes": ["monitoring", "vpc_security_group_ids"]}}}
-    assert sorted(override["aws_vpc_peering_connection_accepter"]) == [
+def test_sandbox_quirks_apply_only_to_the_doubles_quirky_types(example_out):
+    documents = {p.name: json.loads(p.read_text()) for p in sorted((example_out / "development").glob("*.tf.json"))}
+    lowered = lower(documents, passes=sandbox_passes(lambda region, parameter: "ami-0123456789abcdef0"))
+    quirky = {}
+    for change in lowered.changes:
+        if change.action == "sandbox quirk":
+            quirky.setdefault(change.address.split(".")[0], []).append(change.address.split(".", 1)[1])
+    assert sorted(quirky) == ["aws_eks_node_group", "aws_instance", "aws_vpc_peering_connection_accepter"]
+    resources = {t: blocks for d in lowered.documents.values() for t, blocks in d.get("resource", {}).items()}
+    bastion = resources["aws_instance"]["us_east_1_hub_bastion"]
+    assert bastion["monitoring"] is False and "associate_public_ip_address" not in bastion
+    assert bastion["lifecycle"] == {"ignore_changes": ["monitoring", "vpc_security_group_ids"]}
+    assert sorted(quirky["aws_vpc_peering_connection_accepter"]) == [
         "us_east_1_hub__us_east_2_edge", "us_east_1_hub__us_west_2_edge"]
-    for name, block in override["aws_eks_node_group"].items():
-        assert block == {"lifecycle": {"ignore_changes": ["remote_access"]}}, name
+    for name, block in resources["aws_eks_node_group"].items():
+        assert block["lifecycle"] == {"ignore_changes": ["remote_access"]}, name
+    assert "lifecycle" not in resources["aws_vpc"]["us_east_2_edge"]
 
 
 def test_terraform_errors_are_read_from_boxed_output():

@@ -27,7 +27,8 @@ def test_real_provider_zip_is_verified():
 def test_copy_root_adds_the_override_to_the_copy_only(example_out, tmp_path):
     root = example_out / "development"
     before = sorted(p.name for p in root.iterdir())
-    copy = toolchain.copy_root(root, tmp_path / "copy")
+    copy = tmp_path / "copy"
+    toolchain.copy_root(root, copy)
     assert sorted(p.name for p in root.iterdir()) == before
     override = json.loads((copy / toolchain.OVERRIDE_FILE).read_text())
     assert [p["alias"] for p in override["provider"]["aws"]] == ["us_east_1", "us_east_2", "us_west_2"]

@@ -34,6 +34,16 @@ __all__ = [
     "eks_log_group",
     "flow_log_group",
     "kms_alias",
+    "ebs_kms_alias",
+    "api_security_group_name",
+    "bastion_name",
+    "management_role_name",
+    "deployer_role_name",
+    "ebs_csi_role_name",
+    "cluster_role_name",
+    "node_role_name",
+    "flow_log_role_name",
+    "flow_log_label",
     "arn",
     "ref",
     "region_stem",
@@ -152,6 +162,56 @@ def flow_log_group(eks_name: str) -> str:
 def kms_alias(eks_name: str, purpose: str) -> str:
     """A KMS alias: `alias/<eks name>-<purpose>`."""
     return f"alias/{eks_name}-{purpose}"
+
+
+def ebs_kms_alias(project: str, environment: str, region: str) -> str:
+    """The alias of a region's EBS default key: one per environment and region, not per cluster."""
+    return f"alias/{aws_name(project, environment, region, 'ebs')}"
+
+
+def api_security_group_name(eks_name: str) -> str:
+    """The security group on a cluster's control-plane ENIs (its name and its Name tag)."""
+    return f"{eks_name}-api"
+
+
+def bastion_name(hub_eks_name: str) -> str:
+    """The hub's bastion: its security group, role, instance profile, launch template and Name tag."""
+    return aws_name(hub_eks_name, "bastion")
+
+
+def management_role_name(hub_eks_name: str) -> str:
+    """The IAM role Argo CD on the hub uses, which may assume the edges' deployer roles."""
+    return aws_name(hub_eks_name, "argocd")
+
+
+def deployer_role_name(eks_name: str) -> str:
+    """The IAM role Argo CD deploys to an edge as (trusted by the management role only)."""
+    return aws_name(eks_name, "argocd-deployer")
+
+
+def ebs_csi_role_name(eks_name: str) -> str:
+    """The IAM role of a cluster's EBS CSI driver."""
+    return aws_name(eks_name, "ebs-csi")
+
+
+def cluster_role_name(eks_name: str) -> str:
+    """The IAM role of a cluster's EKS control plane."""
+    return aws_name(eks_name, "cluster")
+
+
+def node_role_name(eks_name: str) -> str:
+    """The IAM role of a cluster's managed nodes."""
+    return aws_name(eks_name, "node")
+
+
+def flow_log_role_name(eks_name: str) -> str:
+    """The IAM role that delivers a cluster VPC's flow logs."""
+    return aws_name(eks_name, "flow-logs")
+
+
+def flow_log_label(eks_name: str) -> str:
+    """The Name tag of a cluster VPC's flow log (a tag: no length limit, unlike the role's name)."""
+    return f"{eks_name}-flow-logs"
 
 
 def arn(service: str, region: str, account: str, resource: str) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from ..derive import naming
 from ..derive.gitops_path import CLUSTER_ADMIN, edges_of
+from ..derive.iam import access_policy_arn
 from ..model import IRSA, AccessEntry
 from ..derive.naming import ref
 from ..derive.context import ClusterContext, EnvironmentContext
@@ -23,19 +24,12 @@ from .iam import policy_json, workload_trust
 
 __all__ = ["emit_access", "management_role", "deployer_role", "access_policy_arn"]
 
-_POLICY = "arn:aws:eks::aws:cluster-access-policy/"
-
-
 def management_role(ctx: EnvironmentContext) -> str:
     return f"aws_iam_role.{ctx.hub.key}_argocd"
 
 
 def deployer_role(c: ClusterContext) -> str:
     return f"aws_iam_role.{c.key}_deployer"
-
-
-def access_policy_arn(policy: str) -> str:
-    return _POLICY + policy
 
 
 def emit_access(ctx: EnvironmentContext) -> Document:
@@ -49,7 +43,7 @@ def emit_access(ctx: EnvironmentContext) -> Document:
         if c in edges:
             address = doc.resource(
                 "aws_iam_role", f"{c.key}_deployer", region=c.region,
-                name=naming.aws_name(c.eks_name, "argocd-deployer"),
+                name=naming.deployer_role_name(c.eks_name),
                 description=f"Argo CD on the {ctx.env.name} hub deploys to {c.eks_name} as this role",
                 assume_role_policy=policy_json({
                     "Sid": "ArgoCdOnTheHub",
@@ -68,7 +62,7 @@ def _emit_management_role(doc: Document, ctx: EnvironmentContext, edges: list[Cl
     accounts = [f"{gitops.namespace}/{a}" for a in gitops.service_accounts]
     address = doc.resource(
         "aws_iam_role", f"{hub.key}_argocd", region=hub.region,
-        name=naming.aws_name(hub.eks_name, "argocd"),
+        name=naming.management_role_name(hub.eks_name),
         description=f"Argo CD on {hub.eks_name}: assumes the deployer role of each edge, nothing else",
         assume_role_policy=workload_trust(ctx, hub, accounts),
     )

@@ -20,6 +20,7 @@ principals of the account use it through EC2 only (as the AWS-managed
 from __future__ import annotations
 
 from ..derive import naming
+from ..derive.iam import EBS_CSI_POLICY
 from ..model import ADDONS, IRSA
 from ..derive.naming import ref
 from ..derive.context import ClusterContext, EnvironmentContext
@@ -30,7 +31,6 @@ __all__ = ["emit_addons", "addon", "BEFORE_NODES", "EBS_CSI_SERVICE_ACCOUNT", "e
 
 BEFORE_NODES = ("vpc-cni", "kube-proxy", "eks-pod-identity-agent")
 EBS_CSI_SERVICE_ACCOUNT = "kube-system/ebs-csi-controller-sa"
-_EBS_CSI_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"
 
 
 def addon(c: ClusterContext, name: str) -> str:
@@ -79,7 +79,6 @@ def emit_addons(ctx: EnvironmentContext) -> Document:
 def _emit_ebs_encryption(doc: Document, ctx: EnvironmentContext, region: str) -> None:
     account = ctx.env.account
     stem = naming.region_stem(region, "ebs")
-    label = naming.aws_name(ctx.fleet.project, ctx.env.name, region, "ebs")
     key = doc.resource(
         "aws_kms_key", stem, region=region,
         description=f"Encrypts the EBS volumes of {ctx.fleet.project} {ctx.env.name} in {region}",
@@ -95,7 +94,8 @@ def _emit_ebs_encryption(doc: Document, ctx: EnvironmentContext, region: str) ->
             "Condition": {"StringEquals": {"kms:CallerAccount": account, "kms:ViaService": f"ec2.{region}.amazonaws.com"}},
         }),
     )
-    doc.resource("aws_kms_alias", stem, region=region, name=f"alias/{label}", target_key_id=ref(f"{key}.key_id"))
+    doc.resource("aws_kms_alias", stem, region=region,
+                 name=naming.ebs_kms_alias(ctx.fleet.project, ctx.env.name, region), target_key_id=ref(f"{key}.key_id"))
     doc.resource("aws_ebs_default_kms_key", stem, region=region, key_arn=ref(f"{key}.arn"))
     doc.resource("aws_ebs_encryption_by_default", stem, region=region, enabled=True,
                  depends_on=[f"aws_ebs_default_kms_key.{stem}"])
@@ -104,12 +104,12 @@ def _emit_ebs_encryption(doc: Document, ctx: EnvironmentContext, region: str) ->
 def _emit_ebs_csi_role(doc: Document, ctx: EnvironmentContext, c: ClusterContext) -> None:
     address = doc.resource(
         "aws_iam_role", f"{c.key}_ebs_csi", region=c.region,
-        name=naming.aws_name(c.eks_name, "ebs-csi"),
+        name=naming.ebs_csi_role_name(c.eks_name),
         description=f"EBS CSI driver of {c.eks_name}",
         assume_role_policy=workload_trust(ctx, c, [EBS_CSI_SERVICE_ACCOUNT]),
     )
     doc.resource("aws_iam_role_policy_attachment", f"{c.key}_ebs_csi", region=c.region,
-                 role=ref(f"{address}.name"), policy_arn=_EBS_CSI_POLICY)
+                 role=ref(f"{address}.name"), policy_arn=EBS_CSI_POLICY)
     doc.resource(
         "aws_iam_role_policy", f"{c.key}_ebs_csi_kms", region=c.region,
         name="encrypted-volumes",

@@ -14,6 +14,7 @@ empty.
 from __future__ import annotations
 
 from ..derive import naming
+from ..derive.iam import SSM_CORE
 from ..derive.naming import ref
 from ..derive.context import EnvironmentContext
 from .document import Document
@@ -23,7 +24,6 @@ from .security import bastion_security_group
 __all__ = ["emit_bastion", "bastion_instance", "ANYWHERE"]
 
 ANYWHERE = "0.0.0.0/0"
-_SSM_CORE = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
 # IMDSv2 only, one hop: a container on the instance cannot reach its credentials.
 _IMDSV2 = {"http_endpoint": "enabled", "http_tokens": "required", "http_put_response_hop_limit": 1}
 
@@ -39,7 +39,7 @@ def emit_bastion(ctx: EnvironmentContext) -> Document:
         return doc
     hub = ctx.hub
     stem, region = f"{hub.key}_bastion", hub.region
-    name = naming.aws_name(hub.eks_name, "bastion")
+    name = naming.bastion_name(hub.eks_name)
     group = doc.resource(
         "aws_security_group", bastion_security_group(ctx).split(".", 1)[1], region=region,
         name=name, description=f"Bastion of {hub.eks_name}: no inbound; HTTPS out to Session Manager and the hub API",
@@ -54,7 +54,7 @@ def emit_bastion(ctx: EnvironmentContext) -> Document:
                                         "Action": "sts:AssumeRole"}),
     )
     doc.resource("aws_iam_role_policy_attachment", f"{stem}_ssm", region=region, role=ref(f"{role}.name"),
-                 policy_arn=_SSM_CORE)
+                 policy_arn=SSM_CORE)
     profile = doc.resource("aws_iam_instance_profile", stem, region=region, name=name, role=ref(f"{role}.name"))
     template = doc.resource(
         "aws_launch_template", stem, region=region,

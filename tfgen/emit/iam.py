@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 
 from ..derive import naming
+from ..derive.iam import managed_policy_arn
 from ..model import IRSA
 from ..derive.naming import ref
 from ..derive.context import ClusterContext, EnvironmentContext
@@ -29,7 +30,6 @@ __all__ = [
     "oidc_issuer_local",
 ]
 
-_MANAGED = "arn:aws:iam::aws:policy/"
 CLUSTER_POLICIES = {"eks_cluster": "AmazonEKSClusterPolicy"}
 NODE_POLICIES = {
     "eks_worker": "AmazonEKSWorkerNodePolicy",
@@ -135,13 +135,13 @@ def emit_iam(ctx: EnvironmentContext) -> Document:
             doc.local(oidc_issuer_local(c),
                       '${replace(aws_eks_cluster.' + c.key + '.identity[0].oidc[0].issuer, "https://", "")}')
     for c in ctx.clusters:
-        for role, service, policies in (
-            ("cluster", "eks.amazonaws.com", CLUSTER_POLICIES),
-            ("node", "ec2.amazonaws.com", NODE_POLICIES),
+        for role, role_name, service, policies in (
+            ("cluster", naming.cluster_role_name, "eks.amazonaws.com", CLUSTER_POLICIES),
+            ("node", naming.node_role_name, "ec2.amazonaws.com", NODE_POLICIES),
         ):
             address = doc.resource(
                 "aws_iam_role", f"{c.key}_{role}", region=c.region,
-                name=naming.aws_name(c.eks_name, role),
+                name=role_name(c.eks_name),
                 description=f"EKS {role} role of {c.eks_name}",
                 assume_role_policy=_trust(service),
             )
@@ -149,7 +149,7 @@ def emit_iam(ctx: EnvironmentContext) -> Document:
                 doc.resource(
                     "aws_iam_role_policy_attachment", f"{c.key}_{role}_{short}", region=c.region,
                     role=ref(f"{address}.name"),
-                    policy_arn=_MANAGED + policy,
+                    policy_arn=managed_policy_arn(policy),
                 )
         doc.resource(
             "aws_iam_role_policy", cluster_key_policy(c).split(".", 1)[1], region=c.region,
@@ -170,7 +170,7 @@ def _emit_flow_log_role(doc: Document, ctx: EnvironmentContext, c: ClusterContex
     account = ctx.env.account
     address = doc.resource(
         "aws_iam_role", f"{c.key}_flow_logs", region=c.region,
-        name=naming.aws_name(c.eks_name, "flow-logs"),
+        name=naming.flow_log_role_name(c.eks_name),
         description=f"VPC flow log delivery of {c.eks_name}",
         assume_role_policy=_trust("vpc-flow-logs.amazonaws.com", account),
     )

@@ -65,5 +65,5 @@ def _emit_cluster_logs(doc: Document, ctx: EnvironmentContext, c: ClusterContext
         log_destination_type="cloud-watch-logs",
         log_destination=ref(f"{addresses['flow_logs']}.arn"),
         iam_role_arn=ref(f"{flow_log_role(c)}.arn"),
-        tags={"Name": f"{c.eks_name}-flow-logs"},
+        tags={"Name": naming.flow_log_label(c.eks_name)},
     )

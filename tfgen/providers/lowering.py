@@ -8,6 +8,14 @@ rewritten where the old provider expresses the same thing another way, and
 each is listed. Whatever depended on something left out goes too (a policy
 association on a dropped access entry), and is listed with the reason. The
 committed output is never touched.
+
+The provider's own lowering is the last of a chain of *passes*: `lower(...,
+passes=...)` runs further passes first, in order, on the same copy. A pass is
+a callable that rewrites a root's documents in place and returns a `LeftOut`
+record for each thing it changed; whatever a pass removes, anything referring
+to it goes too. `leave_out(types)` is the pass for resource types something
+cannot take (the sandbox's AWS double lacks some APIs; its passes are in
+`tfgen.sandbox.quirks`).
 """
 
 from __future__ import annotations
@@ -16,11 +24,12 @@ import copy
 import json
 import re
 from dataclasses import asdict, dataclass
-from pathlib import Path
+from typing import Callable, Iterator, Mapping, Sequence
 
 from .features import OFFLINE, TERRAFORM_DEFAULT, TERRAFORM_LOCKFILE, Version, feature, uses
 
-__all__ = ["LeftOut", "Lowered", "lower", "LOWERED_FILE", "read_lowered", "EKS_OIDC_THUMBPRINT"]
+__all__ = ["LeftOut", "Lowered", "Pass", "lower", "leave_out", "resources_of", "remove_resource", "LOWERED_FILE",
+           "EKS_OIDC_THUMBPRINT"]
 
 LOWERED_FILE = "tfgen_lowered.json"
 # SHA-1 of the root CA that signs every EKS OIDC issuer's certificate; 3.x providers require a thumbprint,
@@ -36,7 +45,7 @@ class LeftOut:
 
     address: str
     what: str
-    action: str  # "left out" or "rewritten"
+    action: str  # "left out" or "rewritten" (or a pass's own word, such as the sandbox's "sandbox quirk")
     reason: str
 
     def format(self) -> str:
@@ -67,6 +76,42 @@ class Lowered:
                 listed = ", ".join(f"{what} x{n}" for what, n in sorted(counts.items()))
                 parts.append(f"{sum(counts.values())} {action} ({listed})")
         return f"lowered to provider {self.target}: " + ("; ".join(parts) or "nothing to change")
+
+
+# A pass: rewrites `{file: document}` of one root in place, returns what it changed.
+Pass = Callable[[dict[str, dict]], list[LeftOut]]
+
+
+def resources_of(documents: dict[str, dict]) -> Iterator[tuple[str, str, dict]]:
+    """(type, name, body) of every resource block of a root's documents, in file order."""
+    for document in documents.values():
+        for type_, items in list(document.get("resource", {}).items()):
+            for name, body in list(items.items()):
+                yield type_, name, body
+
+
+def remove_resource(documents: dict[str, dict], type_: str, name: str) -> None:
+    """Take resource `type_.name` out of the documents (and its type's block when it was the last)."""
+    for document in documents.values():
+        resources = document.get("resource", {})
+        if name in resources.get(type_, {}):
+            del resources[type_][name]
+            if not resources[type_]:
+                del resources[type_]
+            if not resources:
+                del document["resource"]
+
+
+def leave_out(types: Mapping[str, str]) -> Pass:
+    """A pass that leaves out every resource of the given types, each with its reason."""
+    def run(documents: dict[str, dict]) -> list[LeftOut]:
+        changes = []
+        for type_, name, _ in list(resources_of(documents)):
+            if type_ in types:
+                remove_resource(documents, type_, name)
+                changes.append(LeftOut(f"{type_}.{name}", type_, "left out", types[type_]))
+        return changes
+    return run
 
 
 def _sg_rule(kind: str):
@@ -162,16 +207,28 @@ _ARGUMENT_REWRITES = {
 }
 
 
-def lower(documents: dict[str, dict], target: Version = OFFLINE, *,
-          unsupported: dict[str, str] | None = None) -> Lowered:
-    """`documents` (`{file: document}` of one root) for provider `target`.
+def lower(documents: dict[str, dict], target: Version = OFFLINE, *, passes: Sequence[Pass] = ()) -> Lowered:
+    """`documents` (`{file: document}` of one root) for provider `target`, after `passes`.
 
-    `unsupported`: further resource types to leave out, with the reason (the
-    sandbox's AWS double lacks some APIs).
+    Each of `passes` runs in order on the copy before the provider's own
+    lowering; their changes are listed with the provider's, and whatever
+    referred to a resource a pass removed is left out too.
     """
     docs = copy.deepcopy(documents)
     changes: list[LeftOut] = []
-    dropped: set[str] = set()
+    present = {f"{t}.{n}" for t, n, _ in resources_of(docs)}
+    for run in passes:
+        changes += run(docs)
+    dropped = present - {f"{t}.{n}" for t, n, _ in resources_of(docs)}
+    changes += _to_provider(docs, target, dropped)
+    changes += _cascade(docs, dropped)
+    changes += _pin_versions(docs, target)
+    return Lowered(docs, str(target), sorted(changes, key=lambda c: (c.address, c.what)))
+
+
+def _to_provider(docs: dict[str, dict], target: Version, dropped: set[str]) -> list[LeftOut]:
+    """Leave out or rewrite what provider `target` lacks; adds what it leaves out to `dropped`."""
+    changes: list[LeftOut] = []
     renamed: list[tuple[str, str]] = []
     bodies = {f"{type_}.{name}": body for document in docs.values()
               for type_, items in document.get("resource", {}).items() for name, body in items.items()}
@@ -181,11 +238,6 @@ def lower(documents: dict[str, dict], target: Version = OFFLINE, *,
             for name in list(resources[type_]):
                 body = resources[type_][name]
                 address = f"{type_}.{name}"
-                if unsupported and type_ in unsupported:
-                    del resources[type_][name]
-                    dropped.add(address)
-                    changes.append(LeftOut(address, type_, "left out", unsupported[type_]))
-                    continue
                 for key in uses(type_, body):
                     f = feature(key)
                     if f.minimum <= target:
@@ -233,9 +285,7 @@ def lower(documents: dict[str, dict], target: Version = OFFLINE, *,
                 del resources[type_]
     for old, new in renamed:
         _rename(docs, old, new)
-    changes += _cascade(docs, dropped)
-    changes += _pin_versions(docs, target)
-    return Lowered(docs, str(target), sorted(changes, key=lambda c: (c.address, c.what)))
+    return changes
 
 
 def _value(key: str) -> str:
@@ -329,11 +379,3 @@ def _as_list(value) -> list:
         return []
     return value if isinstance(value, list) else [value]
 
-
-def read_lowered(directory: str | Path) -> Lowered | None:
-    """What lowering changed in a root copy (None when the copy was not lowered)."""
-    path = Path(directory) / LOWERED_FILE
-    if not path.exists():
-        return None
-    data = json.loads(path.read_text())
-    return Lowered({}, data["target"], [LeftOut(**c) for c in data["changes"]])

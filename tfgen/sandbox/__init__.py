@@ -6,10 +6,12 @@
         report = sandbox.run(["development"])
     assert report.ok
 
-One job per module: `double` runs moto's server, `terraform` runs one
-terraform command under watch, `expectation` says what the model should have
-created, `verify` checks it through boto3, `inventory` lists what exists,
-`report` formats results, `runner` puts the phases in order.
+One job per module: `double` runs moto's server, `quirks` holds the double's
+lowering passes, `prepare` makes the scratch copies of the roots through them,
+`terraform` runs one terraform command under watch, `expectation` says what the
+model should have created, `verify` (one module per subject) checks it through
+boto3, `inventory` lists what exists, `report` formats results, `runner` puts
+the phases in order.
 """
 
 from .double import AwsDouble

@@ -10,7 +10,7 @@ come from the same naming functions the emitters use.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..derive import naming
 from ..derive.gitops_path import api_sources, edges_of
@@ -124,6 +124,7 @@ class Expectation:
     identity: str = ""
     gitops: ExpectedGitOps | None = None
     bastion: ExpectedBastion | None = None
+    kms_aliases: dict[str, tuple[str, ...]] = field(default_factory=dict)  # region -> every alias tfgen makes there
 
     @property
     def irsa(self) -> bool:
@@ -158,11 +159,11 @@ def expect_environment(fleet: Fleet, environment: str) -> Expectation:
                 ExpectedNodeGroup(g.name, g.min_size, g.max_size, g.desired_size)
                 for g in sorted(c.cluster.node_groups.values(), key=lambda g: g.name)
             ),
-            api_group=f"{c.eks_name}-api",
+            api_group=naming.api_security_group_name(c.eks_name),
             api_cidrs=(ctx.hub.layout.cidr,) if "hub-cidr" in sources and has_hub else (),
             api_from_bastion="bastion" in sources,
-            ebs_csi_role=naming.aws_name(c.eks_name, "ebs-csi"),
-            deployer_role=(naming.aws_name(c.eks_name, "argocd-deployer")
+            ebs_csi_role=naming.ebs_csi_role_name(c.eks_name),
+            deployer_role=(naming.deployer_role_name(c.eks_name)
                            if (c.region, c.cluster.name) in managed else None),
             private_subnets=tuple(s.cidr for s in c.layout.private),
         )
@@ -187,11 +188,11 @@ def expect_environment(fleet: Fleet, environment: str) -> Expectation:
         edges = tuple(c for c in clusters.values() if c.deployer_role)
         if edges:
             gitops = ExpectedGitOps(
-                management_role=naming.aws_name(ctx.hub.eks_name, "argocd"), identity=env.identity,
+                management_role=naming.management_role_name(ctx.hub.eks_name), identity=env.identity,
                 namespace=env.gitops.namespace, service_accounts=tuple(env.gitops.service_accounts),
                 hub=hub, edges=edges)
         if env.bastion.enabled:
-            bastion = ExpectedBastion(hub, naming.aws_name(ctx.hub.eks_name, "bastion"), env.bastion.instance_type)
+            bastion = ExpectedBastion(hub, naming.bastion_name(ctx.hub.eks_name), env.bastion.instance_type)
     return Expectation(
         environment=environment,
         project=fleet.project,
@@ -202,4 +203,8 @@ def expect_environment(fleet: Fleet, environment: str) -> Expectation:
         identity=env.identity,
         gitops=gitops,
         bastion=bastion,
+        kms_aliases={region: tuple(sorted(
+            [naming.ebs_kms_alias(fleet.project, environment, region)]
+            + [naming.kms_alias(c.name, purpose) for c in clusters.values() if c.region == region
+               for purpose in ("eks", "logs")])) for region in ctx.regions},
     )

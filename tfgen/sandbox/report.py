@@ -33,8 +33,8 @@ class PhaseResult:
 
 @dataclass
 class Lowering:
-    """What the sandbox's copy of a root leaves out or rewrites (`tfgen_lowered.json`), and what
-    the double has no API to check at all."""
+    """What the sandbox's copy of a root leaves out or rewrites (the `Lowered` record `copy_root`
+    returned, as dicts), and what the double has no API to check at all."""
 
     target: str
     changes: list[dict] = field(default_factory=list)  # {address, action, what, reason}

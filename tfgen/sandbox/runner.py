@@ -1,138 +1,49 @@
 """The sandbox's phases, in order, for each environment of a fleet.
 
 `Sandbox` owns a scratch directory: the fleet is built there by tfgen's own
-pipeline, each environment's root is copied next to override files that
-point every aliased provider at the local AWS double, and terraform runs
-there. Nothing outside the scratch directory is written. Each phase is a
-method returning a `PhaseResult`, so tests (and users) can run them one by
-one and break things in between; `run` does them all.
+pipeline, each environment's root is copied there lowered through the
+double's passes with an override that points every aliased provider at the
+local AWS double (`tfgen.sandbox.prepare`), and terraform runs there.
+Nothing outside the scratch directory is written. Each phase is a method
+returning a `PhaseResult`, so tests (and users) can run them one by one and
+break things in between; `run` does them all.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import re
 import shutil
 import signal
 import tempfile
 import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import Callable, Iterator
 
 from ..errors import ToolchainError
 from ..model import Fleet
 from ..pipeline import emit_checked
-from ..providers.lowering import LOWERED_FILE
-from ..terraform.toolchain import Toolchain, aliases_of, copy_root
+from ..providers.lowering import Lowered
+from ..terraform.toolchain import Toolchain
 from ..write import write_output
 from .double import AwsDouble
 from .expectation import Expectation, expect_environment
 from .inventory import RegionInventory, take_inventory
+from .prepare import claim, prepare_root
+from .quirks import NOT_CHECKED
 from .report import EnvironmentReport, Lowering, PhaseResult, SandboxReport
 from .terraform import TerraformResult, run_terraform
-from .verify import Check, check_nothing_left, verify_environment
+from .verify import Check, check_gitops_secrets, check_nothing_left, verify_environment
 
-__all__ = ["PHASES", "SANDBOX_OVERRIDE", "UNSUPPORTED", "NOT_CHECKED", "Sandbox", "sandbox_override", "sigterm_as_interrupt"]
+__all__ = ["PHASES", "Sandbox", "sigterm_as_interrupt"]
 
 PHASES = ("init", "apply", "verify", "re-plan", "destroy")
-SANDBOX_OVERRIDE = "tfgen_sandbox_override.tf.json"
-MARKER = ".tfgen-sandbox"
-_STATE_FILES = ("terraform.tfstate", "terraform.tfstate.backup", ".terraform.tfstate.lock.info")
 _CHANGE = re.compile(r"^\s*# (\S+) (?:will be|must be) (.+)$", re.M)
 _COUNT = re.compile(r"Resources: (\d+) (?:added|destroyed)")
 
 # progress(environment, phase, None) when a phase starts, (environment, phase, result) when it ends
 Progress = Callable[[str, str, PhaseResult | None], None]
-
-
-# Per resource type: arguments set only in the sandbox, attributes whose drift moto invents, and
-# why (listed in the report with everything lowering changed).
-_QUIRKS: dict[str, tuple[dict, list[str], str]] = {
-    "aws_eks_node_group": ({}, ["remote_access"], "moto gives every node group a default remote_access"),
-    "aws_vpc_peering_connection_accepter": (
-        {}, ["tags"], "moto shows a cross-region peering's requester tags on its accepter"),
-    # moto reports a default transit gateway route table even when it is disabled, and
-    # fails (HTTP 500) when the provider disassociates an attachment from it; it also
-    # returns no tags for VPC attachments.
-    "aws_ec2_transit_gateway_vpc_attachment": (
-        {"transit_gateway_default_route_table_association": True,
-         "transit_gateway_default_route_table_propagation": True},
-        ["transit_gateway_default_route_table_association", "transit_gateway_default_route_table_propagation",
-         "tags", "tags_all"],
-        "moto fails to disassociate an attachment from the default route table and returns no attachment tags",
-    ),
-    "aws_ec2_transit_gateway_peering_attachment_accepter": (
-        {}, ["tags"], "moto shows the requester's tags on the accepter"),
-    # moto drops the attachment of a static route through a peering attachment, so the
-    # provider reads it back as a blackhole route and would replace it on every plan.
-    "aws_ec2_transit_gateway_route": (
-        {}, ["blackhole", "transit_gateway_attachment_id"],
-        "moto reads a static route through a peering attachment back as a blackhole"),
-    # moto has no MonitorInstances (HTTP 500 NotImplementedError): detailed monitoring stays off.
-    # With `associate_public_ip_address` set, provider 3.x sends the subnet, the flag and the
-    # security groups as a network interface; moto reads that interface's "false" as true (a public
-    # IP) and drops its security groups. Unset, the provider sends SubnetId and SecurityGroupIds
-    # and moto follows the private subnet's map_public_ip_on_launch (false), which verify checks.
-    # moto also reports an instance's security groups on its network interface only (verify reads them there).
-    "aws_instance": ({"monitoring": False, "associate_public_ip_address": None},
-                     ["monitoring", "vpc_security_group_ids"],
-                     "the local AWS double (moto) has no MonitorInstances API, mishandles the network-interface "
-                     "form of RunInstances (the private subnet's default, no public IP, applies) and reports "
-                     "security groups on the network interface only"),
-}
-
-
-def quirk_changes(override: dict) -> list[dict]:
-    """What `sandbox_override` changed, as `tfgen_lowered.json` lists changes."""
-    changes = []
-    for type_, blocks in sorted(override.get("resource", {}).items()):
-        if type_ not in _QUIRKS:
-            continue
-        arguments, ignored, reason = _QUIRKS[type_]
-        what = "; ".join(filter(None, [
-            ", ".join(f"{k} = {json.dumps(v)}" for k, v in arguments.items()),
-            f"drift of {', '.join(ignored)} ignored" if ignored else ""]))
-        for name in sorted(blocks):
-            changes.append({"address": f"{type_}.{name}", "action": "sandbox quirk", "what": what,
-                            "reason": reason})
-    return changes
-
-
-# Resource types the double cannot create or read back: left out of the sandbox's copy of each
-# root by `copy_root(..., unsupported=...)`, listed in `tfgen_lowered.json` and in the report.
-UNSUPPORTED: dict[str, str] = {
-    "aws_eks_addon": "the local AWS double (moto) has no EKS add-on API",
-    "aws_eks_access_entry": "the local AWS double (moto) has no EKS access entry API",
-    "aws_eks_access_policy_association": "the local AWS double (moto) has no EKS access entry API",
-    "aws_eks_pod_identity_association": "the local AWS double (moto) has no EKS Pod Identity API",
-    # moto sets the key (ModifyEbsDefaultKmsKeyId) but has no GetEbsDefaultKmsKeyId, which the
-    # provider calls after every create and refresh. Encryption by default itself is kept.
-    "aws_ebs_default_kms_key": "the local AWS double (moto) cannot read the EBS default KMS key back "
-                               "(no GetEbsDefaultKmsKeyId)",
-}
-# What the API checks cannot see, because the double has no such API (reported with every run).
-NOT_CHECKED = ("EKS access entries and their access policy associations", "EKS add-ons",
-               "EKS Pod Identity associations", "the EBS default KMS key")
-_RESOLVE_SSM = "resolve:ssm:"
-
-
-def sandbox_override(root: Path) -> dict:
-    """Resource overrides that work around the local double's quirks (see `_QUIRKS`).
-
-    Without them, moto rejects some of tfgen's settings, and a second plan
-    wants changes that real AWS would not report.
-    """
-    resources: dict[str, dict] = {}
-    for path in sorted(root.glob("*.tf.json")):
-        if path.name.endswith("_override.tf.json"):
-            continue
-        for type_, blocks in json.loads(path.read_text()).get("resource", {}).items():
-            if type_ in _QUIRKS:
-                arguments, ignored, _ = _QUIRKS[type_]
-                for name in blocks:
-                    resources.setdefault(type_, {})[name] = {**arguments, "lifecycle": {"ignore_changes": ignored}}
-    return {"resource": resources} if resources else {}
 
 
 @contextlib.contextmanager
@@ -177,6 +88,7 @@ class Sandbox:
         self.build_seconds = 0.0
         self.prepared: Fleet | None = None
         self._expectations: dict[str, Expectation] = {}
+        self._lowered: dict[str, Lowered] = {}
 
     # -- lifetime ----------------------------------------------------------------
 
@@ -188,7 +100,7 @@ class Sandbox:
         self.prepared = prepared.fleet
         if self.workdir is None:
             self.workdir = Path(tempfile.mkdtemp(prefix="tfgen-sandbox-"))
-        _claim(self.workdir)
+        claim(self.workdir)
         write_output(files, self.workdir / "out")
         self.build_seconds = time.monotonic() - started
         try:
@@ -240,75 +152,21 @@ class Sandbox:
             self._expectations[environment] = expect_environment(self.prepared, environment)
         return self._expectations[environment]
 
-    def _prepare(self, environment: str) -> Path:
-        """Fresh copy of the root with overrides for this double; stale state removed."""
-        root = self.root(environment)
-        root.mkdir(parents=True, exist_ok=True)
-        # State from an earlier run names resources of a double that no longer exists.
-        for stale in [*root.glob("*.tf.json"), *(root / name for name in _STATE_FILES)]:
-            stale.unlink(missing_ok=True)
-        copy_root(self._scratch / "out" / environment, root, endpoint=self.double.endpoint,
-                  unsupported=UNSUPPORTED)
-        override = sandbox_override(root)
-        resolved = self._resolve_images(root) + quirk_changes(override)
-        if resolved:
-            lowered_file = root / LOWERED_FILE
-            lowered = json.loads(lowered_file.read_text())
-            lowered["changes"] = sorted(lowered["changes"] + resolved, key=lambda c: (c["address"], c["what"]))
-            lowered_file.write_text(json.dumps(lowered, indent=2, sort_keys=True) + "\n")
-        if override:
-            (root / SANDBOX_OVERRIDE).write_text(json.dumps(override, indent=2, sort_keys=True) + "\n")
-        return root
+    def _prepare(self, environment: str) -> None:
+        """A fresh copy of the root for this double (see `tfgen.sandbox.prepare`); its lowering kept."""
+        def resolve(region: str, parameter: str) -> str:
+            with self._api(f"resolving {parameter} in the double's SSM"):
+                return self.client("ssm", region).get_parameter(Name=parameter)["Parameter"]["Value"]
 
-    def _resolve_images(self, root: Path) -> list[dict]:
-        """Instances whose AMI is a launch template's `resolve:ssm:` parameter get the AMI id itself,
-        read from the double's SSM (moto ships AWS's public AMI parameters but does not resolve
-        `resolve:ssm:` in RunInstances), and the template is left out: moto copies the template's
-        own tags into its data, so provider 3.x would plan a new template version after every
-        apply (Terraform 1.0's ignore_changes does not hide it). Returns the changes, as
-        `tfgen_lowered.json` lists them."""
-        regions = aliases_of(root)
-        files = {p: json.loads(p.read_text()) for p in sorted(root.glob("*.tf.json"))
-                 if not p.name.endswith("_override.tf.json")}
-        templates = {f"aws_launch_template.{name}": (path, body) for path, d in files.items()
-                     for name, body in d.get("resource", {}).get("aws_launch_template", {}).items()}
-        changes, edited = [], set()
-        for path, document in files.items():
-            for name, body in document.get("resource", {}).get("aws_instance", {}).items():
-                ami = str(body.get("ami", ""))
-                template = next((t for t in templates if "${" + t + ".image_id}" == ami), None)
-                image = str(templates[template][1].get("image_id", "")) if template else ""
-                if not image.startswith(_RESOLVE_SSM):
-                    continue
-                parameter = image[len(_RESOLVE_SSM):]
-                region = regions.get(str(body.get("provider", "")).removeprefix("aws."), "")
-                with self._api(f"resolving {parameter} in the double's SSM"):
-                    value = self.client("ssm", region).get_parameter(Name=parameter)["Parameter"]["Value"]
-                body["ami"] = value
-                edited.add(path)
-                template_path = templates[template][0]
-                blocks = files[template_path]["resource"]["aws_launch_template"]
-                blocks.pop(template.split(".", 1)[1], None)
-                if not blocks:
-                    del files[template_path]["resource"]["aws_launch_template"]
-                edited.add(template_path)
-                changes.append({"address": f"aws_instance.{name}", "action": "rewritten",
-                                "what": f"ami = {value} ({parameter} in the double's SSM)",
-                                "reason": "the local AWS double (moto) does not resolve resolve:ssm: image ids"})
-                changes.append({"address": template, "action": "left out", "what": "aws_launch_template",
-                                "reason": "the local AWS double (moto) copies a launch template's own tags "
-                                          "into its data, so every plan would want a new version"})
-        for path in edited:
-            path.write_text(json.dumps(files[path], indent=2, sort_keys=True) + "\n")
-        return changes
+        self._lowered[environment] = prepare_root(self._scratch / "out" / environment, self.root(environment),
+                                                  endpoint=self.double.endpoint, resolve=resolve)
 
     def lowering(self, environment: str) -> Lowering | None:
         """What the sandbox's copy of the root leaves out or rewrites, and what it cannot check."""
-        path = self.root(environment) / LOWERED_FILE
-        if not path.exists():
+        lowered = self._lowered.get(environment)
+        if lowered is None:
             return None
-        data = json.loads(path.read_text())
-        return Lowering(data["target"], data["changes"], list(NOT_CHECKED))
+        return Lowering(lowered.target, [asdict(c) for c in lowered.changes], list(NOT_CHECKED))
 
     def _terraform(self, environment: str, phase: str, *args: str) -> TerraformResult:
         pid = self.double.pid
@@ -398,42 +256,14 @@ class Sandbox:
         return _parse(text[text.find("{"):] if "{" in text else text, f"terraform output of {environment}")
 
     def check_gitops_secrets(self, environment: str, outputs: dict | None = None) -> list[Check]:
-        """Render Argo CD's cluster Secrets from the applied root's outputs (as `tfgen gitops` does)
-        and check each edge's server and role against the double's EKS and IAM."""
-        from ..gitops import OutputsError, render
-
-        expected = self.expectation(environment)
-        if expected.gitops is None:
-            return []
+        """Argo CD's cluster Secrets rendered from the applied root's outputs (or `outputs`), checked
+        against the double's EKS and IAM (see `tfgen.sandbox.verify.check_gitops_secrets`)."""
         lowering = self.lowering(environment)
-        dropped = [c["address"].removeprefix("output.") for c in (lowering.changes if lowering else [])
-                   if c["address"].startswith("output.")]
-        note = f" (lowering left out output field(s) {', '.join(dropped)})" if dropped else ""
-        try:
-            rendered = render(self.gitops_outputs(environment) if outputs is None else outputs)
-        except OutputsError as exc:
-            return [Check("gitops secret", environment, False, f"tfgen gitops cannot render: {exc}{note}")]
-        secrets = {s["stringData"]["name"]: s for s in rendered.secrets}
-        checks = []
-        for edge in expected.gitops.edges:
-            secret = secrets.pop(edge.name, None)
-            if secret is None:
-                checks.append(Check("gitops secret", edge.label, False, f"no Secret for {edge.name}{note}"))
-                continue
-            config = json.loads(secret["stringData"]["config"])
-            server, role = secret["stringData"]["server"], config["awsAuthConfig"]["roleARN"]
-            info = self.client("eks", edge.region).describe_cluster(name=edge.name)["cluster"]
-            endpoint, ca = info.get("endpoint"), info.get("certificateAuthority", {}).get("data")
-            arn = self.client("iam", edge.region).get_role(RoleName=edge.deployer_role)["Role"]["Arn"]
-            ok = server == endpoint and role == arn and config["tlsClientConfig"]["caData"] == ca
-            checks.append(Check("gitops secret", edge.label, ok,
-                                f"server {server}" + ("" if server == endpoint else f" != endpoint {endpoint}")
-                                + f"; roleARN {role}" + ("" if role == arn else f" != deployer role {arn}")
-                                + ("" if config["tlsClientConfig"]["caData"] == ca else "; caData is not the cluster's CA")
-                                + note))
-        for name in secrets:
-            checks.append(Check("gitops secret", name, False, "a Secret for a cluster Argo CD should not manage"))
-        return checks
+        left_out = [c["address"].removeprefix("output.") for c in (lowering.changes if lowering else [])
+                    if c["address"].startswith("output.")]
+        return check_gitops_secrets(
+            self.expectation(environment), self.client,
+            (lambda: self.gitops_outputs(environment)) if outputs is None else (lambda: outputs), left_out=left_out)
 
     def replan(self, environment: str) -> PhaseResult:
         """A second `terraform plan`: applying again must change nothing."""
@@ -520,13 +350,3 @@ class Sandbox:
             report.environments.append(self.run_environment(name, keep=keep))
         return report
 
-
-def _claim(workdir: Path) -> None:
-    """Use `workdir` as scratch only when it is new, empty or an earlier sandbox's."""
-    if workdir.exists() and any(workdir.iterdir()) and not (workdir / MARKER).exists():
-        raise ToolchainError(
-            f"{workdir} is not empty and is not a tfgen sandbox scratch directory; "
-            "give a new or empty directory to --workdir"
-        )
-    workdir.mkdir(parents=True, exist_ok=True)
-    (workdir / MARKER).write_text("scratch directory of `tfgen sandbox`; safe to delete\n")

@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ..errors import ToolchainError
-from ..providers.lowering import read_lowered
 from .toolchain import Toolchain, copy_root, terraform_failure
 
 __all__ = ["PlannedResource", "Route", "Peering", "Plan", "plan_root"]
@@ -238,11 +237,12 @@ def plan_root(
     scratch = Path(workdir).resolve() if workdir else Path(tempfile.mkdtemp(prefix="tfgen-plan-"))
     copy = scratch / root.name
     env: dict[str, str] = {}
+    lowered = None
     if offline:
         toolchain = toolchain or Toolchain(scratch / ".toolchain", terraform=terraform)
         binary = toolchain.terraform
         env = toolchain.env
-        copy_root(root, copy)
+        lowered = copy_root(root, copy)
     else:
         binary = terraform or shutil.which("terraform") or ""
         if not binary:
@@ -258,4 +258,4 @@ def plan_root(
             raw = test.plan(output=True)
     except tftest.TerraformTestError as exc:
         raise terraform_failure(exc, root=given, copy=copy, env=env) from None
-    return Plan(dict(raw._raw), seconds=time.perf_counter() - started, lowered=read_lowered(copy))
+    return Plan(dict(raw._raw), seconds=time.perf_counter() - started, lowered=lowered)

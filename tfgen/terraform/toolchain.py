@@ -16,9 +16,13 @@ import re
 import shutil
 from importlib import util as importlib_util
 from pathlib import Path
+from typing import TYPE_CHECKING, Sequence
 
 from ..errors import ToolchainError
 from ..providers import OFFLINE
+
+if TYPE_CHECKING:
+    from ..providers.lowering import Lowered, Pass
 
 __all__ = [
     "PROVIDER_VERSION",
@@ -182,16 +186,29 @@ def offline_override(
 
 
 def copy_root(root: str | Path, dest: str | Path, *, endpoint: str | None = None,
-              unsupported: dict[str, str] | None = None) -> Path:
-    """Copy a generated root's `*.tf.json` into `dest`, lowered to the offline provider
-    (what it left out is in `dest/tfgen_lowered.json`, see `tfgen.providers.lowering`), and add the
-    offline override. `unsupported`: resource types to leave out too, with the reason."""
+              passes: Sequence[Pass] = ()) -> Lowered:
+    """Copy a generated root's `*.tf.json` into `dest`, lowered to the offline provider after `passes`
+    (see `tfgen.providers.lowering`), and add the offline override. Returns the `Lowered` record of
+    what the copy leaves out or rewrites; the same record is written to `dest/tfgen_lowered.json`
+    for people to read."""
     from ..providers.lowering import LOWERED_FILE, lower
 
     root, dest = Path(root), Path(dest)
+    documents = _read_root(root)
+    dest.mkdir(parents=True, exist_ok=True)
+    lowered = lower(documents, passes=passes)
+    for name, document in lowered.documents.items():
+        (dest / name).write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
+    (dest / LOWERED_FILE).write_text(json.dumps(lowered.as_dict(), indent=2, sort_keys=True) + "\n")
+    override = offline_override(aliases_of(root), endpoint=endpoint)
+    (dest / OVERRIDE_FILE).write_text(json.dumps(override, indent=2, sort_keys=True) + "\n")
+    return lowered
+
+
+def _read_root(root: Path) -> dict[str, dict]:
+    """`{file name: document}` of a generated root's `*.tf.json` (override files aside)."""
     if not any(root.glob("*.tf.json")):
         raise ToolchainError(f"{root} holds no *.tf.json files; run `tfgen build` first")
-    dest.mkdir(parents=True, exist_ok=True)
     documents = {}
     for path in sorted(root.glob("*.tf.json")):
         if not path.name.endswith("_override.tf.json"):
@@ -199,13 +216,7 @@ def copy_root(root: str | Path, dest: str | Path, *, endpoint: str | None = None
                 documents[path.name] = json.loads(path.read_text())
             except ValueError as exc:
                 raise ToolchainError(f"{path}: not valid JSON ({exc}); rebuild it with `tfgen build`") from None
-    lowered = lower(documents, unsupported=unsupported)
-    for name, document in lowered.documents.items():
-        (dest / name).write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
-    (dest / LOWERED_FILE).write_text(json.dumps(lowered.as_dict(), indent=2, sort_keys=True) + "\n")
-    override = offline_override(aliases_of(root), endpoint=endpoint)
-    (dest / OVERRIDE_FILE).write_text(json.dumps(override, indent=2, sort_keys=True) + "\n")
-    return dest
+    return documents
 
 
 

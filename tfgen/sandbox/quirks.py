@@ -1,0 +1,164 @@
+"""What the local AWS double (moto) cannot take as tfgen builds it: lowering passes for the sandbox.
+
+The sandbox copies each root with `copy_root(..., passes=sandbox_passes(resolve))`, so the
+double's quirks go through the same `tfgen.providers.lowering.lower` call as the provider's
+own lowering, and every change is listed in the same `Lowered.changes` with its reason:
+
+- `leave_out(UNSUPPORTED)`: resource types the double has no API for (left out, and
+  whatever refers to them too);
+- `resolve_images(resolve)`: an instance whose launch template names a `resolve:ssm:`
+  image gets the AMI id itself, read through `resolve` from the double's SSM, and the
+  template is left out;
+- `work_around(QUIRKS)`: per resource type, arguments set only in the sandbox and the
+  attributes whose drift moto invents (`lifecycle.ignore_changes` in the copy).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Callable
+
+from ..providers.lowering import LeftOut, Pass, leave_out, remove_resource, resources_of
+
+__all__ = ["Quirk", "QUIRKS", "UNSUPPORTED", "NOT_CHECKED", "work_around", "resolve_images", "sandbox_passes"]
+
+_DOUBLE = "the local AWS double (moto)"
+_RESOLVE_SSM = "resolve:ssm:"
+
+
+@dataclass(frozen=True)
+class Quirk:
+    """What the sandbox sets on every resource of one type, whose drift it ignores, and why."""
+
+    reason: str
+    arguments: dict = field(default_factory=dict)  # a value of None unsets the argument
+    ignored: tuple[str, ...] = ()
+
+    @property
+    def what(self) -> str:
+        return "; ".join(filter(None, [
+            ", ".join(f"{k} = {json.dumps(v)}" for k, v in self.arguments.items()),
+            f"drift of {', '.join(self.ignored)} ignored" if self.ignored else ""]))
+
+
+QUIRKS: dict[str, Quirk] = {
+    "aws_eks_node_group": Quirk("moto gives every node group a default remote_access", ignored=("remote_access",)),
+    "aws_vpc_peering_connection_accepter": Quirk(
+        "moto shows a cross-region peering's requester tags on its accepter", ignored=("tags",)),
+    # moto reports a default transit gateway route table even when it is disabled, and
+    # fails (HTTP 500) when the provider disassociates an attachment from it; it also
+    # returns no tags for VPC attachments.
+    "aws_ec2_transit_gateway_vpc_attachment": Quirk(
+        "moto fails to disassociate an attachment from the default route table and returns no attachment tags",
+        arguments={"transit_gateway_default_route_table_association": True,
+                   "transit_gateway_default_route_table_propagation": True},
+        ignored=("transit_gateway_default_route_table_association", "transit_gateway_default_route_table_propagation",
+                 "tags", "tags_all"),
+    ),
+    "aws_ec2_transit_gateway_peering_attachment_accepter": Quirk(
+        "moto shows the requester's tags on the accepter", ignored=("tags",)),
+    # moto drops the attachment of a static route through a peering attachment, so the
+    # provider reads it back as a blackhole route and would replace it on every plan.
+    "aws_ec2_transit_gateway_route": Quirk(
+        "moto reads a static route through a peering attachment back as a blackhole",
+        ignored=("blackhole", "transit_gateway_attachment_id")),
+    # moto has no MonitorInstances (HTTP 500 NotImplementedError): detailed monitoring stays off.
+    # With `associate_public_ip_address` set, provider 3.x sends the subnet, the flag and the
+    # security groups as a network interface; moto reads that interface's "false" as true (a public
+    # IP) and drops its security groups. Unset, the provider sends SubnetId and SecurityGroupIds
+    # and moto follows the private subnet's map_public_ip_on_launch (false), which verify checks.
+    # moto also reports an instance's security groups on its network interface only (verify reads them there).
+    "aws_instance": Quirk(
+        f"{_DOUBLE} has no MonitorInstances API, mishandles the network-interface form of RunInstances "
+        "(the private subnet's default, no public IP, applies) and reports security groups on the network "
+        "interface only",
+        arguments={"monitoring": False, "associate_public_ip_address": None},
+        ignored=("monitoring", "vpc_security_group_ids")),
+}
+
+# Resource types the double cannot create or read back.
+UNSUPPORTED: dict[str, str] = {
+    "aws_eks_addon": f"{_DOUBLE} has no EKS add-on API",
+    "aws_eks_access_entry": f"{_DOUBLE} has no EKS access entry API",
+    "aws_eks_access_policy_association": f"{_DOUBLE} has no EKS access entry API",
+    "aws_eks_pod_identity_association": f"{_DOUBLE} has no EKS Pod Identity API",
+    # moto sets the key (ModifyEbsDefaultKmsKeyId) but has no GetEbsDefaultKmsKeyId, which the
+    # provider calls after every create and refresh. Encryption by default itself is kept.
+    "aws_ebs_default_kms_key": f"{_DOUBLE} cannot read the EBS default KMS key back (no GetEbsDefaultKmsKeyId)",
+}
+# What the API checks cannot see, because the double has no such API (reported with every run).
+NOT_CHECKED = ("EKS access entries and their access policy associations", "EKS add-ons",
+               "EKS Pod Identity associations", "the EBS default KMS key")
+
+
+def work_around(quirks: dict[str, Quirk] = QUIRKS) -> Pass:
+    """A pass that sets each quirk's arguments and ignores the drift it names, on every resource of its type."""
+    def run(documents: dict[str, dict]) -> list[LeftOut]:
+        changes = []
+        for type_, name, body in resources_of(documents):
+            quirk = quirks.get(type_)
+            if quirk is None:
+                continue
+            for key, value in quirk.arguments.items():
+                if value is None:
+                    body.pop(key, None)
+                else:
+                    body[key] = value
+            if quirk.ignored:
+                lifecycle = body.setdefault("lifecycle", {})
+                ignored = list(lifecycle.get("ignore_changes", []))
+                lifecycle["ignore_changes"] = ignored + [i for i in quirk.ignored if i not in ignored]
+            changes.append(LeftOut(f"{type_}.{name}", quirk.what, "sandbox quirk", quirk.reason))
+        return changes
+    return run
+
+
+def resolve_images(resolve: Callable[[str, str], str]) -> Pass:
+    """A pass for instances whose launch template's image is a `resolve:ssm:` parameter: the instance
+    gets the AMI id `resolve(region, parameter)` returns (moto ships AWS's public AMI parameters but
+    does not resolve `resolve:ssm:` in RunInstances), and the template is left out: moto copies the
+    template's own tags into its data, so provider 3.x would plan a new template version after every
+    apply (Terraform 1.0's ignore_changes does not hide it)."""
+    def run(documents: dict[str, dict]) -> list[LeftOut]:
+        regions = _regions(documents)
+        templates = {f"aws_launch_template.{name}": body for type_, name, body in resources_of(documents)
+                     if type_ == "aws_launch_template"}
+        changes, used = [], set()
+        for type_, name, body in resources_of(documents):
+            if type_ != "aws_instance" or not isinstance(body.get("launch_template"), dict):
+                continue
+            template = next((t for t in templates if body["launch_template"].get("id") == "${" + t + ".id}"), None)
+            image = str(templates[template].get("image_id", "")) if template else ""
+            if not image.startswith(_RESOLVE_SSM):
+                continue
+            parameter = image[len(_RESOLVE_SSM):]
+            value = resolve(regions.get(str(body.get("provider", "")).removeprefix("aws."), ""), parameter)
+            del body["launch_template"]
+            body["ami"] = value
+            used.add(template)
+            changes.append(LeftOut(f"aws_instance.{name}", f"ami = {value} ({parameter} in the double's SSM)",
+                                   "rewritten", f"{_DOUBLE} does not resolve resolve:ssm: image ids"))
+        for template in sorted(used):
+            remove_resource(documents, *template.split(".", 1))
+            changes.append(LeftOut(template, "aws_launch_template", "left out",
+                                   f"{_DOUBLE} copies a launch template's own tags into its data, so every "
+                                   "plan would want a new version"))
+        return changes
+    return run
+
+
+def _regions(documents: dict[str, dict]) -> dict[str, str]:
+    """`{alias: region}` of the aliased `aws` providers the documents declare."""
+    regions = {}
+    for document in documents.values():
+        blocks = document.get("provider", {}).get("aws", [])
+        for block in blocks if isinstance(blocks, list) else [blocks]:
+            if "alias" in block:
+                regions[block["alias"]] = block.get("region", "")
+    return regions
+
+
+def sandbox_passes(resolve: Callable[[str, str], str]) -> tuple[Pass, ...]:
+    """The double's passes, in order; `resolve(region, parameter)` reads an SSM parameter from the double."""
+    return (leave_out(UNSUPPORTED), resolve_images(resolve), work_around(QUIRKS))
