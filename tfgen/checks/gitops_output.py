@@ -43,7 +43,7 @@ from typing import Callable, Iterator
 
 from ..derive import naming
 from ..derive.gitops_path import CLUSTER_ADMIN, HTTPS, edges_of
-from ..emit.access import access_policy_arn
+from ..derive.iam import access_policy_arn
 from ..errors import Finding, Origin
 from ..model import IRSA, POD_IDENTITY, Environment, Fleet
 from .gitops_documents import Place, Root, allows, block, principals, refs, statements

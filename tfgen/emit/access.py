@@ -22,7 +22,7 @@ from ..derive.context import ClusterContext, EnvironmentContext
 from .document import Document
 from .iam import policy_json, workload_trust
 
-__all__ = ["emit_access", "management_role", "deployer_role", "access_policy_arn"]
+__all__ = ["emit_access", "management_role", "deployer_role"]
 
 def management_role(ctx: EnvironmentContext) -> str:
     return f"aws_iam_role.{ctx.hub.key}_argocd"
