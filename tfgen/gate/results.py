@@ -21,6 +21,16 @@ CONFIGURATION_ONLY = {
     "CKV_TFGEN_12": "provider blocks are resolved away in a plan, where CKV_TFGEN_8 reads the same tags in tags_all",
 }
 
+# tfgen's own checks whose results each carry their own message: what the check is, per check id
+# (a SARIF rule's description must not be whichever result came last).
+SCHEMA_CHECK = "TFGEN_SCHEMA"
+READ_CHECK = "TFGEN_READ"
+RULE_DESCRIPTIONS = {
+    SCHEMA_CHECK: "arguments match the hashicorp/aws provider schemas the root's version range admits",
+    READ_CHECK: "every *.tf.json of the root is a regular UTF-8 Terraform JSON file within tfgen's size and "
+                "depth bounds (tfgen.terraform.roots)",
+}
+
 
 @dataclass(frozen=True)
 class Suppression:
