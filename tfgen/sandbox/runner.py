@@ -410,7 +410,11 @@ class Sandbox:
                    if c["address"].startswith("output.")]
         note = f" (lowering left out output field(s) {', '.join(dropped)})" if dropped else ""
         try:
-            rendered = render(self.gitops_outputs(environment) if outputs is None else outputs)
+            # The double is one account (moto's default): its roles are there, not in the spec's account.
+            from moto.core import DEFAULT_ACCOUNT_ID
+
+            rendered = render(self.gitops_outputs(environment) if outputs is None else outputs,
+                              account=DEFAULT_ACCOUNT_ID)
         except OutputsError as exc:
             return [Check("gitops secret", environment, False, f"tfgen gitops cannot render: {exc}{note}")]
         secrets = {s["stringData"]["name"]: s for s in rendered.secrets}
