@@ -240,3 +240,38 @@ def test_every_field_gitops_reads_is_one_emit_writes():
     assert set(GITOPS_READ) <= set(written[GITOPS]["value"]), written[GITOPS]
     edge = cluster_output("us_east_2_edge")
     assert set(CLUSTER_READ) <= set(written[edge]["value"]), written[edge]
+
+
+def test_random_mutations_of_the_outputs_end_in_exit_0_1_or_2(tmp_path, capsys):
+    """Fuzz: a valid outputs document with random values replaced, keys dropped or bytes flipped,
+    through the CLI in-process: an exit status, never an exception."""
+    import random
+    import time
+
+    rng = random.Random(14)
+    base = json.loads(FIXTURE.read_text())
+    junk = [None, 0, -1, 1e308, True, "", "x" * 300, "https://evil.example", "arn:", "a\nb", [], {}, [[[]]],
+            {"value": {}}, "\udcff", "LS0t"]
+    deadline, statuses = time.monotonic() + 1.5, set()
+    while time.monotonic() < deadline:
+        outputs = copy.deepcopy(base)
+        for _ in range(rng.randint(1, 4)):
+            name = rng.choice(sorted(outputs))
+            holder = outputs[name]["value"] if isinstance(outputs[name], dict) and isinstance(
+                outputs[name].get("value"), dict) else outputs
+            key = rng.choice(sorted(holder) or [name])
+            if rng.random() < 0.2:
+                holder.pop(key, None)
+            else:
+                holder[key] = rng.choice(junk)
+        text = json.dumps(outputs).encode("utf-8", errors="surrogateescape")
+        if rng.random() < 0.2:
+            position = rng.randrange(len(text))
+            text = text[:position] + bytes([rng.randrange(256)]) + text[position + 1:]
+        path = tmp_path / "o.json"
+        path.write_bytes(text)
+        status = main(["gitops", "x", "--outputs", str(path)])
+        err = capsys.readouterr().err
+        assert status in (0, 1, 2) and "Traceback" not in err, (status, err)
+        statuses.add(status)
+    assert {1, 2} <= statuses

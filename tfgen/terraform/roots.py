@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -165,7 +166,15 @@ def _parse_text(text: str, max_depth: int) -> Any:
         raise _Unreadable(f"is not valid JSON ({exc})") from None
     if _depth_over(value, max_depth):
         raise _Unreadable(f"nests arrays and objects deeper than {max_depth} levels")
+    if _SURROGATE_ESCAPE.search(text):
+        try:  # a \ud800-style escape decodes to a lone surrogate, which no UTF-8 output can print
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise _Unreadable("holds a \\u escape of a lone UTF-16 surrogate, which is no text") from None
     return value
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\[uU][dD][89a-fA-F]")
 
 
 def _depth_over(value: Any, limit: int) -> bool:
