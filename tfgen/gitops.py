@@ -390,6 +390,8 @@ def validate_secret(secret: dict) -> list[str]:
             config = json.loads(data["config"])
         except ValueError:
             return problems + ["stringData.config is not JSON"]
+        if not isinstance(config, dict):
+            return problems + ["stringData.config is not a JSON object"]
         auth = config.get("awsAuthConfig") or {}
         for key in ("clusterName", "roleARN"):
             if not auth.get(key):
