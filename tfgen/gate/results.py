@@ -10,7 +10,6 @@ from pathlib import Path
 
 FORMATS = ("text", "json", "sarif", "junitxml")
 PASSED, FAILED, SUPPRESSED = "passed", "failed", "suppressed"
-OVERRIDE_SUFFIX = "_override.tf.json"
 # Any request checkov tries goes here and fails at once: nothing reaches a vendor API.
 _NO_NETWORK = "http://127.0.0.1:9"
 _CHECKOV_TIMEOUT = 900
