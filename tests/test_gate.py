@@ -393,3 +393,36 @@ def test_an_argument_6_0_removed_fails_the_gate_on_6_only(example_out, tmp_path)
     assert [(r.resource, r.file.endswith("network.tf.json")) for r in failed] == [(f"aws_eip.{eip}", True)]
     assert "6.25.0" in failed[0].check_name and "removed in 6.0.0" in failed[0].check_name
     assert not report.ok
+
+
+def test_sarif_rule_description_does_not_depend_on_result_order(tmp_path):
+    from tfgen.gate import GateReport, GateResult
+    from tfgen.gate.results import RULE_DESCRIPTIONS, SCHEMA_CHECK
+
+    results = [GateResult(check_id=SCHEMA_CHECK, check_name=f"arguments match: aws_vpc.{n}: unknown argument",
+                          status="failed", environment="e", resource=f"aws_vpc.{n}", file="f", line=1,
+                          framework="tfgen") for n in ("a", "b")]
+    rules = []
+    for ordered in (results, results[::-1]):
+        report = GateReport(roots={"e": tmp_path}, results=list(ordered))
+        rules.append(json.loads(render_report(report, "sarif"))["runs"][0]["tool"]["driver"]["rules"])
+    assert rules[0] == rules[1]
+    assert rules[0][0]["shortDescription"]["text"] == RULE_DESCRIPTIONS[SCHEMA_CHECK]
+
+
+@pytest.mark.slow
+def test_plan_root_and_check_plan_leave_nothing_in_the_temp_directory(example_out):
+    import tempfile
+
+    from tfgen.gate import check_output
+    from tfgen.testing import plan_root
+
+    def scratch() -> set[str]:
+        return {p.name for p in Path(tempfile.gettempdir()).iterdir() if p.name.startswith(("tfgen-plan-",
+                                                                                            "tfgen-check-"))}
+
+    before = scratch()
+    plan = plan_root(example_out / "_state")
+    assert plan.resources and scratch() == before
+    report = check_output(example_out / "_state", plan=True)
+    assert report.plan_seconds > 0 and scratch() == before

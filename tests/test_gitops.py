@@ -98,10 +98,29 @@ def test_missing_field_is_exit_1_naming_output_and_field(tmp_path, outputs, caps
 
 
 @pytest.mark.parametrize("field,value,message", [
-    ("cluster_endpoint", "http://plain.example", "not an https:// URL"),
-    ("certificate_authority", "not base64!", "caData is not base64"),
+    ("cluster_endpoint", "http://plain.example", "not the EKS endpoint of a cluster in us-east-2"),
+    # Argo CD would send the hub's signed EKS tokens to any of these.
+    ("cluster_endpoint", "https://evil.example", "not the EKS endpoint"),
+    ("cluster_endpoint", "https://0F1E2D3C4B5A69788796A5B4C3D2E1F0.gr7.us-east-2.eks.amazonaws.com.evil.example",
+     "not the EKS endpoint"),
+    ("cluster_endpoint", "https://0F1E2D3C4B5A69788796A5B4C3D2E1F0.gr7.us-east-2.eks.amazonaws.com@evil.example",
+     "not the EKS endpoint"),
+    ("cluster_endpoint", "https://0F1E2D3C4B5A69788796A5B4C3D2E1F0.gr7.us-east-2.eks.amazonaws.com:8443/x",
+     "not the EKS endpoint"),
+    ("cluster_endpoint", "https://0F1E2D3C4B5A69788796A5B4C3D2E1F0.gr7.eu-west-1.eks.amazonaws.com",
+     "not the EKS endpoint of a cluster in us-east-2"),
+    ("certificate_authority", "not base64!", "certificate_authority is not base64"),
+    ("certificate_authority", base64.b64encode(b"hello").decode(), "not of PEM certificates"),
+    ("certificate_authority", base64.b64encode(b"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
+     .decode(), "not a DER certificate"),
     ("cluster_name", "Not_A_DNS_Name", "not a DNS-1123 name"),
+    ("cluster_name", "edge\n", "not a DNS-1123 name"),
     ("deployer_role_arn", "", "deployer_role_arn is missing or empty"),
+    ("deployer_role_arn", "arn:", "not the ARN of an IAM role in the environment's account 111111111111"),
+    ("deployer_role_arn", "arn:aws:iam::999999999999:role/x", "account 111111111111"),
+    ("deployer_role_arn", "arn:aws:iam::111111111111:role/x\n", "not the ARN of an IAM role"),
+    ("account_id", "11111111111", "not a 12-digit AWS account id"),
+    ("vpc_id", ["vpc-1"], "field vpc_id is an array, not a string"),
 ])
 def test_bad_values_are_exit_1_with_the_reason(tmp_path, outputs, capsys, field, value, message):
     outputs["cluster_us_east_2_edge"]["value"][field] = value
@@ -129,7 +148,20 @@ def test_usage_errors_are_exit_2_without_traceback(tmp_path, capsys, monkeypatch
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
     assert main(["gitops", "x", "--outputs", str(bad)]) == 2
-    assert "is not JSON" in capsys.readouterr().err
+    assert "is not valid JSON" in capsys.readouterr().err
+    latin = tmp_path / "latin.json"
+    latin.write_bytes(b'{"gitops": "\xe9"}')
+    assert main(["gitops", "x", "--outputs", str(latin)]) == 2
+    assert "is not UTF-8" in capsys.readouterr().err
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 10_000 + "]" * 10_000)
+    assert main(["gitops", "x", "--outputs", str(deep)]) == 2
+    assert "deeper than" in capsys.readouterr().err
+    big = tmp_path / "big.json"
+    with big.open("wb") as handle:
+        handle.truncate(9 * 1024 * 1024)
+    assert main(["gitops", "x", "--outputs", str(big)]) == 2
+    assert "larger than" in capsys.readouterr().err
     monkeypatch.setenv("TFGEN_TERRAFORM", str(tmp_path / "no-terraform"))
     assert main(["gitops", str(tmp_path)]) == 2
     err = capsys.readouterr().err
@@ -151,3 +183,95 @@ def test_validate_secret_names_every_problem():
     assert "config awsAuthConfig.roleARN is missing or empty" in problems
     with pytest.raises(OutputsError):
         render({"gitops": {}})
+
+
+def test_two_edges_with_one_name_is_an_error_naming_both(tmp_path, outputs, capsys):
+    name = outputs["cluster_us_east_2_edge"]["value"]["cluster_name"]
+    outputs["cluster_us_west_2_edge"]["value"]["cluster_name"] = name
+    assert main(["gitops", "x", "--outputs", str(_write(tmp_path, outputs))]) == 1
+    err = capsys.readouterr().err
+    assert "outputs cluster_us_east_2_edge and cluster_us_west_2_edge" in err and name in err, err
+
+
+def test_a_cluster_output_that_is_not_an_object_is_an_error(tmp_path, outputs, capsys):
+    outputs["cluster_us_west_2_edge"]["value"] = "multi-region-clusters-development-us-west-2-edge"
+    assert main(["gitops", "x", "--outputs", str(_write(tmp_path, outputs))]) == 1
+    assert "output cluster_us_west_2_edge is a string, not an object of cluster fields" in capsys.readouterr().err
+
+
+def test_every_problem_is_reported_at_once(tmp_path, outputs, capsys):
+    outputs["cluster_us_east_2_edge"]["value"]["cluster_endpoint"] = "https://evil.example"
+    outputs["cluster_us_west_2_edge"]["value"]["deployer_role_arn"] = "arn:"
+    assert main(["gitops", "x", "--outputs", str(_write(tmp_path, outputs))]) == 1
+    err = capsys.readouterr().err
+    assert "output cluster_us_east_2_edge: field cluster_endpoint" in err, err
+    assert "output cluster_us_west_2_edge: field deployer_role_arn" in err, err
+
+
+def test_management_role_in_another_account_is_an_error(tmp_path, outputs, capsys):
+    outputs["gitops"]["value"]["management_role_arn"] = "arn:aws:iam::999999999999:role/argocd"
+    assert main(["gitops", "x", "--outputs", str(_write(tmp_path, outputs))]) == 1
+    assert "output gitops: field management_role_arn" in capsys.readouterr().err
+
+
+def test_a_link_or_fifo_as_outputs_file_is_refused_without_blocking(tmp_path, capsys):
+    import os
+
+    link = tmp_path / "zero.json"
+    link.symlink_to("/dev/zero")
+    assert main(["gitops", "x", "--outputs", str(link)]) == 2
+    assert "is a symbolic link" in capsys.readouterr().err
+    fifo = tmp_path / "fifo.json"
+    os.mkfifo(fifo)
+    assert main(["gitops", "x", "--outputs", str(fifo)]) == 2
+    assert "is a FIFO" in capsys.readouterr().err
+
+
+def test_every_field_gitops_reads_is_one_emit_writes():
+    """Through the contract: the fields gitops reads are written by emit for the example's edges
+    (the committed output, which `tfgen build --check` keeps current)."""
+    from tfgen.derive.outputs import CLUSTER, GITOPS, GITOPS_OUTPUT, cluster_output, fields
+    from tfgen.gitops import CLUSTER_READ, GITOPS_READ
+    from tfgen.terraform.roots import read_root
+
+    assert set(CLUSTER_READ) <= set(fields(CLUSTER)) and set(GITOPS_READ) <= set(fields(GITOPS_OUTPUT))
+    root = read_root(Path(__file__).parent.parent / "out" / "development")
+    written = {name: block.body for name, block in root.outputs.items()}
+    assert set(GITOPS_READ) <= set(written[GITOPS]["value"]), written[GITOPS]
+    edge = cluster_output("us_east_2_edge")
+    assert set(CLUSTER_READ) <= set(written[edge]["value"]), written[edge]
+
+
+def test_random_mutations_of_the_outputs_end_in_exit_0_1_or_2(tmp_path, capsys):
+    """Fuzz: a valid outputs document with random values replaced, keys dropped or bytes flipped,
+    through the CLI in-process: an exit status, never an exception."""
+    import random
+    import time
+
+    rng = random.Random(14)
+    base = json.loads(FIXTURE.read_text())
+    junk = [None, 0, -1, 1e308, True, "", "x" * 300, "https://evil.example", "arn:", "a\nb", [], {}, [[[]]],
+            {"value": {}}, "\udcff", "LS0t"]
+    deadline, statuses = time.monotonic() + 1.5, set()
+    while time.monotonic() < deadline:
+        outputs = copy.deepcopy(base)
+        for _ in range(rng.randint(1, 4)):
+            name = rng.choice(sorted(outputs))
+            holder = outputs[name]["value"] if isinstance(outputs[name], dict) and isinstance(
+                outputs[name].get("value"), dict) else outputs
+            key = rng.choice(sorted(holder) or [name])
+            if rng.random() < 0.2:
+                holder.pop(key, None)
+            else:
+                holder[key] = rng.choice(junk)
+        text = json.dumps(outputs).encode("utf-8", errors="surrogateescape")
+        if rng.random() < 0.2:
+            position = rng.randrange(len(text))
+            text = text[:position] + bytes([rng.randrange(256)]) + text[position + 1:]
+        path = tmp_path / "o.json"
+        path.write_bytes(text)
+        status = main(["gitops", "x", "--outputs", str(path)])
+        err = capsys.readouterr().err
+        assert status in (0, 1, 2) and "Traceback" not in err, (status, err)
+        statuses.add(status)
+    assert {1, 2} <= statuses

@@ -12,9 +12,14 @@ needs come with them: `AWS_REGION` on the three components with Pod Identity
 (which does not set it; Argo CD 3.4+ reads it from the environment), or the
 IRSA role annotation on their service accounts.
 
-Everything rendered is validated (required fields present and non-empty, an
-https server, base64 CA data, DNS-1123 names); a problem names the output and
-field it came from. Nothing here talks to AWS.
+The outputs are untrusted input (a saved file can say anything, and Argo CD
+sends its signed EKS tokens to whatever `server` says), so every value is
+checked as Kubernetes and EKS accept it: Secret names DNS-1123 and unique per
+environment, servers the EKS endpoints of the cluster's region, role ARNs IAM
+roles of the environment's account, CA data a base64 PEM certificate. Every
+problem names the output and field it came from; all are reported at once.
+Output and field names come from the contract, `tfgen.derive.outputs`.
+Nothing here talks to AWS.
 """
 
 from __future__ import annotations
@@ -23,27 +28,39 @@ import base64
 import binascii
 import json
 import re
+import ssl
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .derive.outputs import CLUSTER as C, GITOPS, GITOPS_OUTPUT as G, is_cluster_output
 from .errors import TfgenError
+from .terraform.roots import parse_json, read_bytes
 
-__all__ = ["GitOpsError", "OutputsError", "Rendered", "read_outputs", "terraform_outputs", "render",
-           "validate_secret", "to_yaml", "SECRET_TYPE_LABEL"]
+__all__ = ["GitOpsError", "OutputsError", "Rendered", "read_outputs", "terraform_outputs", "parse_outputs",
+           "render", "validate_secret", "to_yaml", "SECRET_TYPE_LABEL", "CLUSTER_READ", "GITOPS_READ"]
+
+MAX_OUTPUTS_BYTES = 8 * 1024 * 1024
+MAX_OUTPUTS_DEPTH = 32
 
 SECRET_TYPE_LABEL = "argocd.argoproj.io/secret-type"
-_DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-_LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+# Matched with fullmatch: `$` would let a trailing newline through.
+_DNS1123_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+_LABEL_VALUE = re.compile(r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?")
+_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]")
+_ACCOUNT = re.compile(r"[0-9]{12}")
+# IAM role names and paths: https://docs.aws.amazon.com/IAM/latest/APIReference/API_Role.html
+_ROLE_PATH_AND_NAME = r"(/[\x21-\x7e]*/)?[\w+=,.@-]{1,64}"
 # Helm values keys of the argo-cd chart, per Argo CD service account.
 _COMPONENTS = {
     "argocd-application-controller": ("controller", "env"),
     "argocd-server": ("server", "env"),
     "argocd-applicationset-controller": ("applicationSet", "extraEnv"),
 }
-_CLUSTER_FIELDS = ("region", "cluster_name", "cluster_endpoint", "certificate_authority", "deployer_role_arn",
-                   "kubernetes_version", "account_id", "vpc_id", "ebs_csi_role_arn")
-_GITOPS_FIELDS = ("environment", "hub_region", "identity", "namespace", "service_accounts", "management_role_arn")
+# The fields of the contract this module reads (tests check that emit writes each).
+CLUSTER_READ = (C.region, C.cluster_name, C.cluster_endpoint, C.certificate_authority, C.deployer_role_arn,
+                C.kubernetes_version, C.account_id, C.vpc_id, C.ebs_csi_role_arn)
+GITOPS_READ = (G.environment, G.hub_region, G.identity, G.namespace, G.service_accounts, G.management_role_arn)
 
 
 class GitOpsError(TfgenError):
@@ -94,107 +111,245 @@ def terraform_outputs(root: str | Path, *, terraform: str | None = None, env: di
     if result.returncode:
         raise GitOpsError(f"`terraform output -json` in {root} failed (exit {result.returncode}): "
                           f"{result.stderr.strip()[-500:]}")
-    return _parse(result.stdout, f"`terraform output -json` in {root}")
+    return parse_outputs(result.stdout, f"`terraform output -json` in {root}")
 
 
 def read_outputs(path: str | Path) -> dict:
-    """A saved `terraform output -json` (or a plain `{name: value}` mapping)."""
+    """A saved `terraform output -json` (or a plain `{name: value}` mapping): a regular file of at most
+    MAX_OUTPUTS_BYTES, UTF-8 JSON at most MAX_OUTPUTS_DEPTH deep."""
     try:
-        text = Path(path).read_text()
+        data = read_bytes(path, MAX_OUTPUTS_BYTES)
     except OSError as exc:
         raise GitOpsError(f"cannot read outputs file {path}: {exc.strerror or exc}") from None
-    return _parse(text, str(path))
-
-
-def _parse(text: str, where: str) -> dict:
-    try:
-        data = json.loads(text)
     except ValueError as exc:
-        raise GitOpsError(f"{where} is not JSON ({exc}); expected the output of `terraform output -json`") from None
-    if not isinstance(data, dict):
+        raise GitOpsError(f"outputs file {path} {exc}; save `terraform output -json > outputs.json` and give "
+                          "that file") from None
+    return parse_outputs(data, str(path))
+
+
+def parse_outputs(data: bytes | str, where: str) -> dict:
+    """`{name: value}` of `terraform output -json` text (values unwrapped); GitOpsError when it is not."""
+    if isinstance(data, str):
+        data = data.encode("utf-8", errors="surrogateescape")
+    if len(data) > MAX_OUTPUTS_BYTES:
+        raise GitOpsError(f"{where} is larger than {MAX_OUTPUTS_BYTES} bytes; that is no `terraform output -json`")
+    try:
+        parsed = parse_json(data, max_depth=MAX_OUTPUTS_DEPTH)
+    except ValueError as exc:
+        line = f" (line {exc.line})" if getattr(exc, "line", None) else ""
+        raise GitOpsError(f"{where}{line} {exc}; expected the output of `terraform output -json`") from None
+    if not isinstance(parsed, dict):
         raise GitOpsError(f"{where} is not a JSON object of outputs")
     # `terraform output -json` wraps each value as {"sensitive": ..., "type": ..., "value": ...}.
-    if data and all(isinstance(v, dict) and "value" in v for v in data.values()):
-        return {name: item["value"] for name, item in data.items()}
-    return data
+    if parsed and all(isinstance(v, dict) and "value" in v for v in parsed.values()):
+        return {name: item["value"] for name, item in parsed.items()}
+    return parsed
 
 
-def _field(outputs: dict, output: str, name: str):
+_parse = parse_outputs  # the sandbox's name for it
+
+
+def _role_arn(account: str) -> re.Pattern:
+    return re.compile(rf"arn:aws:iam::{account}:role/([!-~]*/)?[\w+=,.@-]{{1,64}}", re.ASCII)
+
+
+def _endpoint(region: str) -> re.Pattern:
+    # What EKS hands out: https://<32 hex>.<cell>.<region>.eks.amazonaws.com, no path, port or user part.
+    return re.compile(rf"https://[0-9A-Fa-f]{{32}}\.[a-z0-9]{{1,8}}\.{region}\.eks\.amazonaws\.com", re.ASCII)
+
+
+_ANY_ROLE_ARN = _role_arn("[0-9]{12}")
+_ANY_ENDPOINT = _endpoint(_REGION.pattern)
+_PEM = re.compile(r"-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]+?-----END CERTIFICATE-----")
+
+
+def _kind(value) -> str:
+    return {dict: "an object", list: "an array", str: "a string", bool: "a bool", type(None): "null"}.get(
+        type(value), "a number")
+
+
+def _der_certificate(der: bytes) -> bool:
+    """Whether `der` is one DER SEQUENCE of exactly its length that opens with another (a TBSCertificate)."""
+    if len(der) < 4 or der[0] != 0x30:
+        return False
+    if der[1] < 0x80:
+        length, head = der[1], 2
+    else:
+        size = der[1] & 0x7F
+        if not 0 < size <= 4 or len(der) < 2 + size:
+            return False
+        length, head = int.from_bytes(der[2:2 + size], "big"), 2 + size
+    return head + length == len(der) and head < len(der) and der[head] == 0x30
+
+
+def _ca_problem(data: str) -> str | None:
+    try:
+        pem = base64.b64decode(data, validate=True).decode("ascii")
+    except (binascii.Error, ValueError):
+        return "is not base64"
+    blocks = _PEM.findall(pem)
+    if not blocks or _PEM.sub("", pem).strip():
+        return "is base64, but not of PEM certificates (-----BEGIN CERTIFICATE----- ...) and nothing else"
+    for block in blocks:
+        try:
+            der = ssl.PEM_cert_to_DER_cert(block)
+        except (ValueError, binascii.Error):
+            der = b""
+        if not _der_certificate(der):
+            return "holds a PEM block that is not a DER certificate"
+    return None
+
+
+def _field(outputs: dict, output: str, name: str, problems: list[str]):
     value = outputs[output].get(name) if isinstance(outputs.get(output), dict) else None
     if value is None or value == "" or value == []:
-        raise OutputsError(f"output {output}: field {name} is missing or empty"
-                           + ("" if output in outputs else f" (no output {output})"))
+        problems.append(f"output {output}: field {name} is missing or empty"
+                        + ("" if output in outputs else f" (no output {output})"))
+        return None
+    if name == G.service_accounts:
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            problems.append(f"output {output}: field {name} is {_kind(value)}, not a list of service account names")
+            return None
+    elif not isinstance(value, str):
+        problems.append(f"output {output}: field {name} is {_kind(value)}, not a string")
+        return None
     return value
 
 
-def render(outputs: dict) -> Rendered:
-    """The Secrets and Helm values for `outputs` (`{name: value}`); raises OutputsError when incomplete."""
-    if "gitops" not in outputs:
+def _cluster_problems(c: dict, account: str) -> list[str]:
+    """What is wrong with a managed cluster's fields, as EKS, IAM and Kubernetes would see it."""
+    found = []
+    region = c[C.region]
+    if not _REGION.fullmatch(region):
+        found.append(f"field {C.region} {region!r} is not an AWS region name")
+    name = c[C.cluster_name]
+    if len(name) > 100 or not _DNS1123_SUBDOMAIN.fullmatch(name):
+        found.append(f"field {C.cluster_name} {name!r} is not a DNS-1123 name (lower-case letters, digits, '-', "
+                     "at most 100 characters), which the Secret's name must be: rename the cluster in the spec")
+    if _REGION.fullmatch(region) and not _endpoint(re.escape(region)).fullmatch(c[C.cluster_endpoint]):
+        found.append(f"field {C.cluster_endpoint} {c[C.cluster_endpoint]!r} is not the EKS endpoint of a cluster "
+                     f"in {region} (https://<32 hex digits>.<id>.{region}.eks.amazonaws.com): Argo CD sends its "
+                     "EKS tokens to it")
+    problem = _ca_problem(c[C.certificate_authority])
+    if problem:
+        found.append(f"field {C.certificate_authority} {problem}: give the cluster's "
+                     "certificateAuthority.data from EKS")
+    if not _ACCOUNT.fullmatch(c[C.account_id]):
+        found.append(f"field {C.account_id} {c[C.account_id]!r} is not a 12-digit AWS account id")
+    for key in (C.deployer_role_arn, C.ebs_csi_role_arn):
+        if _ACCOUNT.fullmatch(account) and not _role_arn(account).fullmatch(c[key]):
+            found.append(f"field {key} {c[key]!r} is not the ARN of an IAM role in the environment's account "
+                         f"{account} (arn:aws:iam::{account}:role/NAME)")
+    if not re.fullmatch(r"vpc-[0-9a-f]{8,17}", c[C.vpc_id]):
+        found.append(f"field {C.vpc_id} {c[C.vpc_id]!r} is not a VPC id (vpc-<hex>)")
+    return found
+
+
+def render(outputs: dict, *, account: str | None = None) -> Rendered:
+    """The Secrets and Helm values for `outputs` (`{name: value}`); raises OutputsError naming every
+    problem's output and field. `account`: the AWS account the roles must be in (default: the outputs'
+    `account_id`, one for the environment)."""
+    if not isinstance(outputs, dict):
+        raise OutputsError("the outputs are not a JSON object of outputs")
+    if GITOPS not in outputs:
         raise OutputsError("output gitops is missing: GitOps is off for this environment or it has no hub "
                            "(nothing for Argo CD to manage)")
-    gitops = {name: _field(outputs, "gitops", name) for name in _GITOPS_FIELDS}
-    namespace = str(gitops["namespace"])
-    edges = sorted(name for name, value in outputs.items()
-                   if name.startswith("cluster_") and isinstance(value, dict) and value.get("role") != "hub")
-    managed = [name for name in edges if "deployer_role_arn" in outputs[name] or outputs[name].get("role") == "edge"]
-    if not managed:
+    problems: list[str] = []
+    if not isinstance(outputs[GITOPS], dict):
+        problems.append(f"output {GITOPS} is {_kind(outputs[GITOPS])}, not an object of GitOps fields")
+    gitops = {name: _field(outputs, GITOPS, name, problems) for name in GITOPS_READ}
+    clusters = {}
+    for name, value in sorted(outputs.items()):
+        if is_cluster_output(name) and not isinstance(value, dict):
+            problems.append(f"output {name} is {_kind(value)}, not an object of cluster fields")
+        elif is_cluster_output(name):
+            clusters[name] = value
+    managed = [name for name, value in clusters.items()
+               if value.get(C.role) != "hub" and (C.deployer_role_arn in value or value.get(C.role) == "edge")]
+    if not managed and not problems:
         raise OutputsError("no cluster_<key> output of an edge: nothing for Argo CD on the hub to manage")
-    rendered = Rendered(hub_region=str(gitops["hub_region"]))
+    accounts = {str(v.get(C.account_id)): n for n, v in clusters.items() if v.get(C.account_id) is not None}
+    if account is None and len(accounts) > 1:
+        problems.append("outputs " + ", ".join(sorted(accounts.values())) + f": field {C.account_id} differs "
+                        f"({', '.join(sorted(accounts))}); one environment deploys to one account")
+    account = account if account is not None else next(iter(accounts), "")
+    if gitops[G.management_role_arn] and _ACCOUNT.fullmatch(account) \
+            and not _role_arn(account).fullmatch(gitops[G.management_role_arn]):
+        problems.append(f"output {GITOPS}: field {G.management_role_arn} {gitops[G.management_role_arn]!r} is not "
+                        f"the ARN of an IAM role in the environment's account {account}")
+    rendered = Rendered(hub_region=str(gitops[G.hub_region] or ""))
+    named: dict[str, str] = {}
     for output in managed:
-        c = {name: _field(outputs, output, name) for name in _CLUSTER_FIELDS}
-        name = str(c["cluster_name"])
-        secret = {
-            "apiVersion": "v1",
-            "kind": "Secret",
-            "metadata": {
-                "name": name,
-                "namespace": namespace,
-                "labels": {
-                    SECRET_TYPE_LABEL: "cluster",
-                    "environment": str(gitops["environment"]),
-                    "region": str(c["region"]),
-                    "cluster_name": name,
-                    "kubernetes_version": str(c["kubernetes_version"]),
-                    "enable_aws_ebs_csi_driver": "true",
-                },
-                "annotations": {
-                    "aws_region": str(c["region"]),
-                    "aws_account_id": str(c["account_id"]),
-                    "aws_vpc_id": str(c["vpc_id"]),
-                    "aws_cluster_name": name,
-                    "aws_ebs_csi_driver_iam_role_arn": str(c["ebs_csi_role_arn"]),
-                },
-            },
-            "type": "Opaque",
-            "stringData": {
-                "name": name,
-                "server": str(c["cluster_endpoint"]),
-                "config": json.dumps({
-                    "awsAuthConfig": {"clusterName": name, "roleARN": str(c["deployer_role_arn"])},
-                    "tlsClientConfig": {"caData": str(c["certificate_authority"])},
-                }, sort_keys=True),
-            },
-        }
-        problems = validate_secret(secret)
-        if problems:
-            raise OutputsError(f"output {output}: " + "; ".join(problems))
+        before = len(problems)
+        c = {name: _field(outputs, output, name, problems) for name in CLUSTER_READ}
+        if len(problems) > before:
+            continue
+        field_problems = _cluster_problems(c, account)
+        problems += [f"output {output}: {p}" for p in field_problems]
+        name = c[C.cluster_name]
+        if name in named:
+            problems.append(f"outputs {named[name]} and {output}: field {C.cluster_name} is {name!r} in both; "
+                            "one Secret would replace the other and leave an edge unmanaged")
+        named.setdefault(name, output)
+        if field_problems or None in gitops.values():
+            continue
+        secret = _secret(c, gitops)
+        problems += [f"output {output}: {p}" for p in validate_secret(secret)]
         rendered.secrets.append(secret)
+    if problems:
+        raise OutputsError("\n  ".join(problems))
     rendered.values = _helm_values(gitops)
     return rendered
+
+
+def _secret(c: dict, gitops: dict) -> dict:
+    name = c[C.cluster_name]
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {
+            "name": name,
+            "namespace": gitops[G.namespace],
+            "labels": {
+                SECRET_TYPE_LABEL: "cluster",
+                "environment": gitops[G.environment],
+                "region": c[C.region],
+                "cluster_name": name,
+                "kubernetes_version": c[C.kubernetes_version],
+                "enable_aws_ebs_csi_driver": "true",
+            },
+            "annotations": {
+                "aws_region": c[C.region],
+                "aws_account_id": c[C.account_id],
+                "aws_vpc_id": c[C.vpc_id],
+                "aws_cluster_name": name,
+                "aws_ebs_csi_driver_iam_role_arn": c[C.ebs_csi_role_arn],
+            },
+        },
+        "type": "Opaque",
+        "stringData": {
+            "name": name,
+            "server": c[C.cluster_endpoint],
+            "config": json.dumps({
+                "awsAuthConfig": {"clusterName": name, "roleARN": c[C.deployer_role_arn]},
+                "tlsClientConfig": {"caData": c[C.certificate_authority]},
+            }, sort_keys=True),
+        },
+    }
 
 
 def _helm_values(gitops: dict) -> dict:
     """The argo-cd chart's values for the hub's identity: AWS_REGION (Pod Identity) or the IRSA role."""
     values: dict = {}
-    for account in gitops["service_accounts"]:
+    for account in gitops[G.service_accounts]:
         if account not in _COMPONENTS:
             continue
         component, env_key = _COMPONENTS[account]
-        if gitops["identity"] == "irsa":
+        if gitops[G.identity] == "irsa":
             values.setdefault(component, {})["serviceAccount"] = {
-                "name": account, "annotations": {"eks.amazonaws.com/role-arn": str(gitops["management_role_arn"])}}
+                "name": account, "annotations": {"eks.amazonaws.com/role-arn": gitops[G.management_role_arn]}}
         else:
-            values.setdefault(component, {})[env_key] = [{"name": "AWS_REGION", "value": str(gitops["hub_region"])}]
+            values.setdefault(component, {})[env_key] = [{"name": "AWS_REGION", "value": gitops[G.hub_region]}]
     return values
 
 
@@ -210,14 +365,15 @@ def validate_secret(secret: dict) -> list[str]:
         value = meta.get(key)
         if not value:
             problems.append(f"metadata.{key} is missing")
-        elif len(value) > (253 if key == "name" else 63) or not _DNS1123_SUBDOMAIN.match(value) \
+        elif not isinstance(value, str) or len(value) > (253 if key == "name" else 63) \
+                or not _DNS1123_SUBDOMAIN.fullmatch(value) \
                 or (key == "namespace" and "." in value):
             problems.append(f"metadata.{key} {value!r} is not a DNS-1123 name")
     labels = meta.get("labels") or {}
     if labels.get(SECRET_TYPE_LABEL) != "cluster":
         problems.append(f"label {SECRET_TYPE_LABEL}: cluster is missing")
     for key, value in labels.items():
-        if not isinstance(value, str) or len(value) > 63 or not _LABEL_VALUE.match(value):
+        if not isinstance(value, str) or len(value) > 63 or not _LABEL_VALUE.fullmatch(value):
             problems.append(f"label {key} value {value!r} is not a valid label value")
     for key, value in (meta.get("annotations") or {}).items():
         if not value:
@@ -226,27 +382,27 @@ def validate_secret(secret: dict) -> list[str]:
         if not data.get(key):
             problems.append(f"stringData.{key} is missing or empty")
     server = str(data.get("server") or "")
-    if server and not server.startswith("https://"):
-        problems.append(f"stringData.server {server!r} is not an https:// URL")
+    if server and not _ANY_ENDPOINT.fullmatch(server):
+        problems.append(f"stringData.server {server!r} is not an EKS endpoint (https://<hex>.<id>.<region>"
+                        ".eks.amazonaws.com)")
     if data.get("config"):
         try:
             config = json.loads(data["config"])
         except ValueError:
             return problems + ["stringData.config is not JSON"]
+        if not isinstance(config, dict):
+            return problems + ["stringData.config is not a JSON object"]
         auth = config.get("awsAuthConfig") or {}
         for key in ("clusterName", "roleARN"):
             if not auth.get(key):
                 problems.append(f"config awsAuthConfig.{key} is missing or empty")
-        if auth.get("roleARN") and not str(auth["roleARN"]).startswith("arn:"):
-            problems.append(f"config awsAuthConfig.roleARN {auth['roleARN']!r} is not an ARN")
+        if auth.get("roleARN") and not _ANY_ROLE_ARN.fullmatch(str(auth["roleARN"])):
+            problems.append(f"config awsAuthConfig.roleARN {auth['roleARN']!r} is not an IAM role ARN")
         ca = (config.get("tlsClientConfig") or {}).get("caData")
         if not ca:
             problems.append("config tlsClientConfig.caData is missing or empty")
-        else:
-            try:
-                base64.b64decode(ca, validate=True)
-            except (binascii.Error, ValueError):
-                problems.append("config tlsClientConfig.caData is not base64")
+        elif _ca_problem(str(ca)):
+            problems.append(f"config tlsClientConfig.caData {_ca_problem(str(ca))}")
     return problems
 
 

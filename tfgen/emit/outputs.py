@@ -9,6 +9,8 @@ from ..derive import naming
 from ..derive.connectivity import transit_regions
 from ..derive.naming import ref
 from ..derive.gitops_path import edges_of
+from ..derive.outputs import (BASTION, BASTION_OUTPUT as B, CLUSTER as C, GITOPS, GITOPS_OUTPUT as G, PEERING as P,
+                              TRANSIT_GATEWAY as T, cluster_output, peering_output, transit_gateway_output, value)
 from .access import deployer_role, management_role
 from .addons import ebs_csi_role
 from .bastion import bastion_instance
@@ -22,68 +24,68 @@ def emit_outputs(ctx: EnvironmentContext) -> Document:
     doc = Document()
     managed = {(r.name, c.name) for r, c in edges_of(ctx.env)}
     for c in ctx.clusters:
-        extra = {"deployer_role_arn": ref(f"{deployer_role(c)}.arn")} if (c.region, c.cluster.name) in managed else {}
+        extra = {C.deployer_role_arn: ref(f"{deployer_role(c)}.arn")} if (c.region, c.cluster.name) in managed else {}
         doc.output(
-            f"cluster_{c.key}",
+            cluster_output(c.key),
             description=f"{c.cluster.role} cluster {c.cluster.name} in {c.region}",
-            value={
-                "region": c.region,
-                "role": c.cluster.role,
-                "vpc_id": ref(f"{c.vpc}.id"),
-                "vpc_cidr": ref(f"{c.vpc}.cidr_block"),
-                "cluster_name": ref(f"aws_eks_cluster.{c.key}.name"),
-                "cluster_endpoint": ref(f"aws_eks_cluster.{c.key}.endpoint"),
-                "cluster_arn": ref(f"aws_eks_cluster.{c.key}.arn"),
-                "certificate_authority": ref(f"aws_eks_cluster.{c.key}.certificate_authority[0].data"),
-                "kubernetes_version": c.cluster.kubernetes_version,
-                "account_id": ctx.env.account,
-                "ebs_csi_role_arn": ref(f"{ebs_csi_role(c)}.arn"),
+            value=value(C, {
+                C.region: c.region,
+                C.role: c.cluster.role,
+                C.vpc_id: ref(f"{c.vpc}.id"),
+                C.vpc_cidr: ref(f"{c.vpc}.cidr_block"),
+                C.cluster_name: ref(f"aws_eks_cluster.{c.key}.name"),
+                C.cluster_endpoint: ref(f"aws_eks_cluster.{c.key}.endpoint"),
+                C.cluster_arn: ref(f"aws_eks_cluster.{c.key}.arn"),
+                C.certificate_authority: ref(f"aws_eks_cluster.{c.key}.certificate_authority[0].data"),
+                C.kubernetes_version: c.cluster.kubernetes_version,
+                C.account_id: ctx.env.account,
+                C.ebs_csi_role_arn: ref(f"{ebs_csi_role(c)}.arn"),
                 **extra,
-            },
+            }),
         )
     if managed:
         gitops = ctx.env.gitops
         doc.output(
-            "gitops",
+            GITOPS,
             description="Argo CD on the hub: its namespace, service accounts and AWS identity",
-            value={
-                "environment": ctx.env.name,
-                "hub_cluster": ref(f"aws_eks_cluster.{ctx.hub.key}.name"),
-                "hub_region": ctx.hub.region,
-                "identity": ctx.env.identity,
-                "namespace": gitops.namespace,
-                "service_accounts": list(gitops.service_accounts),
-                "management_role_arn": ref(f"{management_role(ctx)}.arn"),
-            },
+            value=value(G, {
+                G.environment: ctx.env.name,
+                G.hub_cluster: ref(f"aws_eks_cluster.{ctx.hub.key}.name"),
+                G.hub_region: ctx.hub.region,
+                G.identity: ctx.env.identity,
+                G.namespace: gitops.namespace,
+                G.service_accounts: list(gitops.service_accounts),
+                G.management_role_arn: ref(f"{management_role(ctx)}.arn"),
+            }),
         )
     if ctx.env.bastion.enabled and any(c.cluster.is_hub for c in ctx.clusters):
         doc.output(
-            "bastion",
+            BASTION,
             description="the SSM bastion into the hub's private API (README: Reaching the hub)",
-            value={"instance_id": ref(f"{bastion_instance(ctx)}.id"), "region": ctx.hub.region,
-                   "hub_endpoint": ref(f"aws_eks_cluster.{ctx.hub.key}.endpoint")},
+            value=value(B, {B.instance_id: ref(f"{bastion_instance(ctx)}.id"), B.region: ctx.hub.region,
+                            B.hub_endpoint: ref(f"aws_eks_cluster.{ctx.hub.key}.endpoint")}),
         )
     for requester, accepter in ctx.peerings():
         name = naming.peering_name(requester.key, accepter.key)
         doc.output(
-            f"peering_{name}",
+            peering_output(name),
             description=f"peering {requester.region}/{requester.cluster.name} -> {accepter.region}/{accepter.cluster.name}",
-            value={
-                "id": ref(f"aws_vpc_peering_connection.{name}.id"),
-                "requester_region": requester.region,
-                "accepter_region": accepter.region,
-                "status": ref(f"aws_vpc_peering_connection_accepter.{name}.accept_status"),
-            },
+            value=value(P, {
+                P.id: ref(f"aws_vpc_peering_connection.{name}.id"),
+                P.requester_region: requester.region,
+                P.accepter_region: accepter.region,
+                P.status: ref(f"aws_vpc_peering_connection_accepter.{name}.accept_status"),
+            }),
         )
     for region in transit_regions(ctx.env):
         name = naming.transit_gateway_name(region)
         doc.output(
-            f"transit_gateway_{name}",
+            transit_gateway_output(name),
             description=f"transit gateway in {region}",
-            value={
-                "region": region,
-                "id": ref(f"aws_ec2_transit_gateway.{name}.id"),
-                "route_table_id": ref(f"aws_ec2_transit_gateway_route_table.{name}.id"),
-            },
+            value=value(T, {
+                T.region: region,
+                T.id: ref(f"aws_ec2_transit_gateway.{name}.id"),
+                T.route_table_id: ref(f"aws_ec2_transit_gateway_route_table.{name}.id"),
+            }),
         )
     return doc

@@ -12,7 +12,7 @@ update check are off, and every HTTP(S) request goes to a closed local port,
 so the result is the same with or without a network.
 
 Modules: `results` (what a run finds), `scan` (checkov and tfgen's module
-rules, offline), `formats` (text, JSON, SARIF, JUnit XML).
+rules, offline), `locate` (file:line of an address), `formats` (text, JSON, SARIF, JUnit XML).
 """
 
 from importlib import import_module

@@ -13,6 +13,7 @@ from .results import (
     FAILED,
     FORMATS,
     PASSED,
+    RULE_DESCRIPTIONS,
     SUPPRESSED,
     GateReport,
     GateResult,
@@ -94,7 +95,10 @@ def _sarif(report: GateReport) -> str:
 
     shown = [r for r in report.results if r.status != PASSED]
     rule_ids = sorted({r.check_id for r in report.results})
-    names = {r.check_id: r.check_name for r in report.results}
+    # One description per rule, whatever order the results come in: tfgen's table, else the first name.
+    names = dict(RULE_DESCRIPTIONS)
+    for r in sorted(report.results, key=lambda r: r.check_name):
+        names.setdefault(r.check_id, r.check_name)
     guides = {r.check_id: r.guideline for r in report.results if r.guideline}
     rules = []
     for rule_id in rule_ids:

@@ -10,7 +10,6 @@ from pathlib import Path
 
 FORMATS = ("text", "json", "sarif", "junitxml")
 PASSED, FAILED, SUPPRESSED = "passed", "failed", "suppressed"
-OVERRIDE_SUFFIX = "_override.tf.json"
 # Any request checkov tries goes here and fails at once: nothing reaches a vendor API.
 _NO_NETWORK = "http://127.0.0.1:9"
 _CHECKOV_TIMEOUT = 900
@@ -19,6 +18,16 @@ CONFIGURATION_ONLY = {
     "CKV_TFGEN_1": "provider blocks are resolved away in a plan; checked on the configuration",
     "CKV_TFGEN_3": "a plan does not keep the provider argument as written; checked on the configuration",
     "CKV_TFGEN_12": "provider blocks are resolved away in a plan, where CKV_TFGEN_8 reads the same tags in tags_all",
+}
+
+# tfgen's own checks whose results each carry their own message: what the check is, per check id
+# (a SARIF rule's description must not be whichever result came last).
+SCHEMA_CHECK = "TFGEN_SCHEMA"
+READ_CHECK = "TFGEN_READ"
+RULE_DESCRIPTIONS = {
+    SCHEMA_CHECK: "arguments match the hashicorp/aws provider schemas the root's version range admits",
+    READ_CHECK: "every *.tf.json of the root is a regular UTF-8 Terraform JSON file within tfgen's size and "
+                "depth bounds (tfgen.terraform.roots)",
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -15,13 +16,16 @@ from importlib import resources
 from pathlib import Path
 
 from ..errors import PolicyError
+from ..terraform.roots import Root, read_root, root_directories
+from .locate import Locator
 from .results import (
     _CHECKOV_TIMEOUT,
     _NO_NETWORK,
     CONFIGURATION_ONLY,
     FAILED,
-    OVERRIDE_SUFFIX,
     PASSED,
+    READ_CHECK,
+    SCHEMA_CHECK,
     SUPPRESSED,
     GateReport,
     GateResult,
@@ -36,17 +40,19 @@ def policy_dir() -> Path:
 
 
 def find_roots(out: str | Path) -> dict[str, Path]:
-    """`{environment: directory}` of every root module (a directory with `*.tf.json`) under `out`."""
+    """`{environment: directory}` of every root module (a directory with `*.tf.json`) under `out`
+    (links are not followed, `.terraform/` is not entered: `tfgen.terraform.roots.root_directories`)."""
     out = Path(out)
     if not out.is_dir():
         raise PolicyError(f"{out} is not a directory; run `tfgen build` first or name the output directory")
+    try:
+        directories = root_directories(out)
+    except ValueError as exc:
+        raise PolicyError(f"{exc}; name the output directory of `tfgen build`, not a larger tree") from None
     roots = {}
-    for directory in sorted({p.parent for p in out.rglob("*.tf.json")}):
-        if ".terraform" in directory.parts:
-            continue
-        if any(not p.name.endswith(OVERRIDE_SUFFIX) for p in directory.glob("*.tf.json")):
-            name = directory.relative_to(out).as_posix()
-            roots[name if name != "." else out.resolve().name] = directory
+    for directory in directories:
+        name = directory.relative_to(out).as_posix()
+        roots[name if name != "." else out.resolve().name] = directory
     if not roots:
         raise PolicyError(f"{out} holds no *.tf.json root modules; run `tfgen build SPEC --out {out}` first")
     return roots
@@ -173,79 +179,6 @@ def _tail(text: str, lines: int = 8) -> str:
     return "\n".join(text.strip().splitlines()[-lines:]) or "no output"
 
 
-# -- where resources are ----------------------------------------------------------
-
-_KEY = re.compile(r'^(\s*)"([^"]+)"\s*:\s*[\[{]')
-
-
-class _Locator:
-    """Finds `type.name` addresses in a root's pretty-printed `*.tf.json` files.
-
-    One pass over each file's lines records every key with its enclosing key, so
-    each question afterwards is a lookup: a gate over N resources stays O(N)."""
-
-    def __init__(self, root: Path):
-        self.lines: dict[Path, list[str]] = {
-            p: p.read_text(errors="replace").splitlines()
-            for p in sorted(root.resolve().glob("*.tf.json")) if not p.name.endswith(OVERRIDE_SUFFIX)
-        }
-        self._keys: dict[Path, dict[tuple[str | None, str], int]] = {}
-        self._parents: dict[Path, dict[int, str | None]] = {}
-        self.addresses: dict[str, tuple[Path, int]] = {}
-        for path, lines in self.lines.items():
-            self._index(path, lines)
-            try:
-                document = json.loads("\n".join(lines))
-            except ValueError:
-                continue
-            for block in ("resource", "data"):
-                for type_, items in (document.get(block) or {}).items():
-                    for name in items if isinstance(items, dict) else {}:
-                        prefix = "data." if block == "data" else ""
-                        self.addresses[f"{prefix}{type_}.{name}"] = (path, self.line_in(path, type_, name))
-
-    def _index(self, path: Path, lines: list[str]) -> None:
-        keys: dict[tuple[str | None, str], int] = {}
-        parents: dict[int, str | None] = {}
-        stack: list[tuple[int, str]] = []  # (indent, key) of the blocks open at this line
-        for number, line in enumerate(lines, 1):
-            match = _KEY.match(line)
-            if not match:
-                continue
-            indent, key = len(match.group(1)), match.group(2)
-            while stack and stack[-1][0] >= indent:
-                stack.pop()
-            parent = stack[-1][1] if stack else None
-            parents[number] = parent
-            keys.setdefault((parent, key), number)
-            stack.append((indent, key))
-        self._keys[path] = keys
-        self._parents[path] = parents
-
-    def line_in(self, path: Path, parent: str, key: str) -> int | None:
-        """The line where block `key` opens inside block `parent` (else where `parent` opens)."""
-        keys = self._keys.get(path, {})
-        line = keys.get((parent, key))
-        if line is None:
-            line = next((n for (_, k), n in keys.items() if k == parent), None)
-        return line
-
-    def alias_at(self, path: Path, line: int) -> str | None:
-        """The `alias` of the provider block starting at `line`."""
-        lines = self.lines.get(path, [])
-        for text in lines[line - 1: line + 30]:
-            match = re.match(r'^\s*"alias"\s*:\s*"([^"]+)"', text)
-            if match:
-                return match.group(1)
-            if text.strip().startswith("}"):
-                return None
-        return None
-
-    def type_at(self, path: Path, line: int) -> str | None:
-        """The resource type whose block encloses `line` (checkov reports Python-check results as `resource.<name>`)."""
-        return self._parents.get(path, {}).get(line)
-
-
 # -- the gate ---------------------------------------------------------------------
 
 
@@ -256,7 +189,13 @@ def check_output(
     policies: list[str | Path] = (),
     workdir: str | Path | None = None,
 ) -> GateReport:
-    """Scan every root module under `out` with checkov and tfgen's policies; with `plan`, plan and scan too."""
+    """Scan every root module under `out` with checkov and tfgen's policies; with `plan`, plan and scan too.
+
+    Every root is read first by `tfgen.terraform.roots`; a root with a file it cannot read (a link, FIFO or
+    device, too large, too deep, not UTF-8, not Terraform JSON) gets one READ_CHECK failure per such file and
+    is neither given to checkov nor planned. checkov scans a copy of what was read, so it never opens
+    anything the reader refused. Scratch files (copies, plans) live in `workdir` or a temporary
+    directory removed afterwards."""
     started = time.perf_counter()
     roots = find_roots(out)
     directories = [policy_dir()]
@@ -273,34 +212,15 @@ def check_output(
             suppressions += load_suppressions(extra / "suppressions.toml")
 
     report = GateReport(roots=roots)
-    locators = {env: _Locator(root) for env, root in roots.items()}
-    by_dir = {root.resolve(): env for env, root in roots.items()}
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        # checkov's start-up is most of a scan (about 3 s): let it run while Terraform plans.
-        scan = pool.submit(_timed, run_checkov, list(roots.values()), framework="terraform_json",
-                           policies=directories)
-        plans = _plan_roots(report, roots, workdir) if plan else {}
-        raw, seconds = scan.result()
-    report.checkov_seconds += seconds
-    resolved: dict[str, Path] = {}
-    for item in raw:
-        for error in item.get("results", {}).get("parsing_errors", []) or []:
-            _note_unreadable(report, Path(error), suppressions)
-        for status, key in ((PASSED, "passed_checks"), (FAILED, "failed_checks")):
-            for record in item.get("results", {}).get(key, []) or []:
-                name = record.get("file_abs_path") or ""
-                if name not in resolved:
-                    resolved[name] = Path(name).resolve()
-                path = resolved[name]
-                env = by_dir.get(path.parent)
-                if env is None:
-                    continue
-                report.results.append(_result(record, status, env, path, locators[env], "terraform_json",
-                                              suppressions))
-
-    if plans:
-        _scan_plans(report, plans, roots, locators, directories, suppressions)
+    trees = {env: read_root(root) for env, root in roots.items()}
+    for env, tree in trees.items():
+        _note_unreadable_files(report, env, tree)
+    locators = {env: Locator(tree) for env, tree in trees.items() if not tree.problems}
+    with contextlib.ExitStack() as stack:
+        scratch = Path(workdir) if workdir else Path(stack.enter_context(
+            tempfile.TemporaryDirectory(prefix="tfgen-check-")))
+        if locators:
+            _scan_roots(report, locators, scratch, plan, directories, suppressions)
     _scan_modules(report, locators, suppressions)
     _scan_gitops(report, locators, suppressions)
     _scan_schemas(report, locators, suppressions)
@@ -312,27 +232,71 @@ def check_output(
     return report
 
 
-def _only_settings(path: Path) -> bool:
-    """Whether a file holds nothing but the `terraform` settings block (no resources to scan)."""
-    try:
-        document = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return False
-    return isinstance(document, dict) and set(document) <= {"terraform"}
+
+def _note_unreadable_files(report: GateReport, env: str, tree: Root) -> None:
+    for problem in tree.problems:
+        path = Path(problem.file)
+        report.results.append(GateResult(
+            check_id=READ_CHECK, check_name=f"{problem.message}; fix: {problem.fix} (root not scanned)",
+            status=FAILED, environment=env, resource=path.name, file=shown(path), line=problem.line,
+            framework="tfgen"))
 
 
-def _note_unreadable(report: GateReport, path: Path, suppressions: list[Suppression]) -> None:
+def _copies(locators: dict[str, Locator], scratch: Path) -> dict[Path, str]:
+    """`{copy directory: environment}`: what the reader read of each root, for checkov to scan."""
+    copies = {}
+    for env, locator in locators.items():
+        copy = scratch / "scan" / env.replace("/", "__")
+        copy.mkdir(parents=True, exist_ok=True)
+        for name, text in locator.root.texts.items():
+            (copy / name).write_text(text, encoding="utf-8")
+        copies[copy.resolve()] = env
+    return copies
+
+
+def _scan_roots(report: GateReport, locators: dict[str, Locator], scratch: Path, plan: bool,
+                directories: list[Path], suppressions: list[Suppression]) -> None:
+    copies = _copies(locators, scratch)
+    originals = {env: report.roots[env].resolve() for env in locators}
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # checkov's start-up is most of a scan (about 3 s): let it run while Terraform plans.
+        scan = pool.submit(_timed, run_checkov, list(copies), framework="terraform_json", policies=directories)
+        plans = _plan_roots(report, {env: report.roots[env] for env in locators}, scratch) if plan else {}
+        raw, seconds = scan.result()
+    report.checkov_seconds += seconds
+
+    def original(name: str) -> tuple[str | None, Path]:
+        path = Path(name).resolve()
+        env = copies.get(path.parent)
+        return env, (originals[env] / path.name if env else path)
+
+    for item in raw:
+        for error in item.get("results", {}).get("parsing_errors", []) or []:
+            env, path = original(error)
+            _note_unreadable(report, path, locators[env].root if env else None, suppressions)
+        for status, key in ((PASSED, "passed_checks"), (FAILED, "failed_checks")):
+            for record in item.get("results", {}).get(key, []) or []:
+                env, path = original(record.get("file_abs_path") or "")
+                if env is not None:
+                    report.results.append(_result(record, status, env, path, locators[env], "terraform_json",
+                                                  suppressions))
+    if plans:
+        _scan_plans(report, plans, report.roots, locators, directories, suppressions)
+
+
+def _note_unreadable(report: GateReport, path: Path, tree: Root | None, suppressions: list[Suppression]) -> None:
     # A waiver names a file; it holds only while the file really has nothing to scan,
     # so a resource added to a waived file cannot slip past the gate.
     waiver = next((s for s in suppressions if s.path and path.name == s.path), None)
     where = shown(path)
-    if waiver and _only_settings(path):
+    only_settings = tree is not None and set(tree.documents.get(path.name, {"?": 0})) <= {"terraform"}
+    if waiver and only_settings:
         report.unscanned.append((where, waiver.reason))
     elif where not in report.errors:
         report.errors.append(where)
 
 
-def _result(record: dict, status: str, env: str, path: Path, locator: _Locator, framework: str,
+def _result(record: dict, status: str, env: str, path: Path, locator: Locator, framework: str,
             suppressions: list[Suppression], *, located: tuple[Path, int | None] | None = None) -> GateResult:
     resource = str(record.get("resource", ""))
     line_range = record.get("file_line_range") or [0, 0]
@@ -372,13 +336,12 @@ def _timed(function, *args, **kwargs):
     return function(*args, **kwargs), time.perf_counter() - clock
 
 
-def _plan_roots(report: GateReport, roots: dict[str, Path], workdir) -> dict[Path, str]:
-    """Plan every root offline (one after another: Terraform's plugin cache is not safe
+def _plan_roots(report: GateReport, roots: dict[str, Path], scratch: Path) -> dict[Path, str]:
+    """Plan every root offline in `scratch` (one after another: Terraform's plugin cache is not safe
     for concurrent use); `{plan JSON file: environment}`."""
     from ..testing import plan_root
     from ..terraform.toolchain import Toolchain
 
-    scratch = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="tfgen-check-"))
     clock = time.perf_counter()
     toolchain = Toolchain(scratch / ".toolchain")
     plans: dict[Path, str] = {}
@@ -394,7 +357,7 @@ def _plan_roots(report: GateReport, roots: dict[str, Path], workdir) -> dict[Pat
 
 
 def _scan_plans(report: GateReport, plans: dict[Path, str], roots: dict[str, Path],
-                locators: dict[str, _Locator], directories: list[Path], suppressions: list[Suppression]) -> None:
+                locators: dict[str, Locator], directories: list[Path], suppressions: list[Suppression]) -> None:
     raw, seconds = _timed(run_checkov, list(plans), framework="terraform_plan", policies=directories,
                           skip=tuple(sorted(CONFIGURATION_ONLY)))
     report.checkov_seconds += seconds
@@ -410,22 +373,20 @@ def _scan_plans(report: GateReport, plans: dict[Path, str], roots: dict[str, Pat
                                               suppressions, located=(path, line)))
 
 
-SCHEMA_CHECK = "TFGEN_SCHEMA"
 
-
-def _scan_schemas(report: GateReport, locators: dict[str, _Locator], suppressions: list[Suppression]) -> None:
+def _scan_schemas(report: GateReport, locators: dict[str, Locator], suppressions: list[Suppression]) -> None:
     """TFGEN_SCHEMA: every root against the argument schema of each AWS provider version its range admits
     (tfgen.providers.schema): one result per root and version, or one per problem."""
     from ..errors import TfgenError
-    from ..providers.schema import check_root_for_range, declared_range, read_root
+    from ..providers.schema import check_root_for_range, declared_range
 
     for env, locator in locators.items():
         root = report.roots[env]
         settings = root / "terraform.tf.json"
-        if declared_range(read_root(root)) is None:
+        if declared_range(locator.root.documents) is None:
             continue  # a root that pins no AWS provider range names no schema to hold it to
         try:
-            found = check_root_for_range(root)
+            found = check_root_for_range(locator.root.documents)
         except TfgenError as exc:
             record = {"check_id": SCHEMA_CHECK, "check_name": f"no AWS provider schema to check against: {exc}",
                       "resource": "terraform.required_providers.aws"}
@@ -446,34 +407,25 @@ def _scan_schemas(report: GateReport, locators: dict[str, _Locator], suppression
                                               located=(path, line)))
 
 
-def _scan_modules(report: GateReport, locators: dict[str, _Locator], suppressions: list[Suppression]) -> None:
+def _scan_modules(report: GateReport, locators: dict[str, Locator], suppressions: list[Suppression]) -> None:
     """The whole-module rules of policies/tfgen_module_rules.py (TFGEN_*), reported like checkov's."""
     from ..policies import tfgen_module_rules
 
     for env, locator in locators.items():
-        documents = {}
-        for path, lines in locator.lines.items():
-            try:
-                documents[path] = json.loads("\n".join(lines))
-            except ValueError:
-                continue
-        for rule, address, passed in tfgen_module_rules.evaluate(list(documents.values())):
-            path, line = locator.addresses.get(address, (None, None))
-            if address.startswith("output."):
-                name = address.split(".", 1)[1]
-                path = next((p for p, d in documents.items() if name in (d.get("output") or {})), None)
-                line = locator.line_in(path, "output", name) if path else None
+        documents = list(locator.root.documents.values())
+        for rule, address, passed in tfgen_module_rules.evaluate(documents):
+            path, line = locator.addresses.get(address, (report.roots[env], None))
             record = {"check_id": rule, "check_name": tfgen_module_rules.RULES[rule], "resource": address}
-            report.results.append(_result(record, PASSED if passed else FAILED, env, path or report.roots[env],
-                                          locator, "tfgen", suppressions, located=(path or report.roots[env], line)))
+            report.results.append(_result(record, PASSED if passed else FAILED, env, path, locator, "tfgen",
+                                          suppressions, located=(path, line)))
 
 
-def _scan_gitops(report: GateReport, locators: dict[str, _Locator], suppressions: list[Suppression]) -> None:
+def _scan_gitops(report: GateReport, locators: dict[str, Locator], suppressions: list[Suppression]) -> None:
     """NET300-NET307: each root's GitOps path, checked on its documents (tfgen.checks.gitops_output)."""
-    from ..checks.gitops_output import evaluate_texts
+    from ..checks.gitops_output import evaluate
 
     for env, locator in locators.items():
-        for verdict in evaluate_texts(env, {p.name: "\n".join(lines) for p, lines in locator.lines.items()}):
+        for verdict in evaluate(env, locator.root.documents):
             path = report.roots[env].resolve() / verdict.place.file
             record = {"check_id": verdict.code, "check_name": verdict.summary, "resource": verdict.place.address}
             report.results.append(_result(record, PASSED if verdict.holds else FAILED, env, path, locator, "tfgen",

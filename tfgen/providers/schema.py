@@ -89,20 +89,19 @@ def load_schema(version: Version | str) -> dict:
 
 
 def read_root(root: str | Path | Mapping[str, dict]) -> dict[str, dict]:
+    """`{file name: document}` of a root (a directory, or documents built in memory), each document in
+    the canonical shape of `tfgen.terraform.roots`; raises TfgenError naming every file it cannot read."""
+    from ..terraform.roots import documents_root, read_root as read_directory
+
     if isinstance(root, Mapping):
-        return dict(root)
-    directory = Path(root)
-    if not directory.is_dir():
-        raise TfgenError(f"{directory} is not a directory of *.tf.json files")
-    documents = {}
-    for path in sorted(directory.glob("*.tf.json")):
-        if path.name.endswith("_override.tf.json"):
-            continue  # offline-only overrides, never part of a user's root
-        try:
-            documents[path.name] = json.loads(path.read_text())
-        except json.JSONDecodeError as error:
-            raise TfgenError(f"{path} is not valid JSON: {error}") from error
-    return documents
+        read = documents_root(root)
+    else:
+        if not Path(root).is_dir():
+            raise TfgenError(f"{root} is not a directory of *.tf.json files")
+        read = read_directory(root)
+    if read.problems:
+        raise TfgenError("; ".join(str(p) for p in read.problems))
+    return read.documents
 
 
 # --------------------------------------------------------------------------- values

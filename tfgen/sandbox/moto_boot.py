@@ -10,6 +10,7 @@ with moto_server's arguments.
 
 from __future__ import annotations
 
+import base64
 import sys
 import uuid
 
@@ -17,6 +18,19 @@ from moto.eks import models
 from moto.server import main
 
 _created = models.Cluster.__init__
+# EKS hands out a PEM CA certificate (base64); moto a random string, which `tfgen gitops` rightly refuses.
+_CA = base64.b64encode(b"""-----BEGIN CERTIFICATE-----
+MIIBfzCCASWgAwIBAgIUSHWeaGeYPAEp8XdLrBac5P9oNbUwCgYIKoZIzj0EAwIw
+FTETMBEGA1UEAwwKa3ViZXJuZXRlczAeFw0yNjEyMDEyMTM3MDNaFw0zNjExMjgy
+MTM3MDNaMBUxEzARBgNVBAMMCmt1YmVybmV0ZXMwWTATBgcqhkjOPQIBBggqhkjO
+PQMBBwNCAAT8csVaDE1F6sabNSvOkMKGo7wvTuzbn4x8mUngPYG4NX20Feu9UZY4
+osmiQTFsW76Dw+H29gBxHZrPlGIfj50To1MwUTAdBgNVHQ4EFgQUy8+UaIRRARbz
+0jRwkVSMSqdfEe8wHwYDVR0jBBgwFoAUy8+UaIRRARbz0jRwkVSMSqdfEe8wDwYD
+VR0TAQH/BAUwAwEB/zAKBggqhkjOPQQDAgNIADBFAiEAmQYgRGcPCjUocTzq07Cj
+CflKm0tlNGbuwO3q/9Z4Ui0CICskCm6ATcQmseaP8HP/2QoaMPRS3hmION3y+0+7
+G2FK
+-----END CERTIFICATE-----
+""").decode()
 
 
 def _with_own_identity(self, *args, **kwargs) -> None:
@@ -24,6 +38,7 @@ def _with_own_identity(self, *args, **kwargs) -> None:
     region = kwargs.get("region_name") or self.arn.split(":")[3]
     self.identity = {"oidc": {"issuer": f"https://oidc.eks.{region}.amazonaws.com/id/{uuid.uuid4().hex.upper()}"}}
     self.endpoint = f"https://{uuid.uuid4().hex.upper()}.gr7.{region}.eks.amazonaws.com"
+    self.certificate_authority = {"data": _CA}
 
 
 models.Cluster.__init__ = _with_own_identity

@@ -211,6 +211,10 @@ def _tftest_quiet():
         logger.setLevel(level)
 
 
+class _TerraformFailed(ToolchainError):
+    """Terraform itself failed on the copy (the copy is kept for the `rerun:` command)."""
+
+
 def plan_root(
     root: str | Path,
     *,
@@ -225,16 +229,35 @@ def plan_root(
     3.39.0 from a local mirror, dummy credentials, local backend). With
     `offline=False` the root is planned as it is, with `terraform` (or the one
     on PATH) and whatever credentials and backend your environment provides.
+    Without `workdir`, the copy is made in a temporary directory that is removed
+    once the plan is read (kept after a Terraform failure, for its `rerun:` command).
     """
-    import time
-
-    import tftest
-
     given = root
     root = Path(root).resolve()  # relative paths are the caller's; terraform runs elsewhere
     if not root.is_dir():
         raise ToolchainError(f"{given} is not a directory; give a root module that `tfgen build` wrote")
-    scratch = Path(workdir).resolve() if workdir else Path(tempfile.mkdtemp(prefix="tfgen-plan-"))
+    if workdir:
+        return _plan_copy(root, given, Path(workdir).resolve(), toolchain, terraform, offline)
+    # Without a workdir the copy, provider and .terraform (about 200 MB) go when the plan is read;
+    # after a Terraform failure they stay, so the `rerun:` command the error prints still works.
+    scratch = Path(tempfile.mkdtemp(prefix="tfgen-plan-"))
+    try:
+        plan = _plan_copy(root, given, scratch, toolchain, terraform, offline)
+    except _TerraformFailed:
+        raise
+    except BaseException:
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise
+    shutil.rmtree(scratch, ignore_errors=True)
+    return plan
+
+
+def _plan_copy(root: Path, given, scratch: Path, toolchain: Toolchain | None, terraform: str | None,
+               offline: bool) -> Plan:
+    import time
+
+    import tftest
+
     copy = scratch / root.name
     env: dict[str, str] = {}
     lowered = None
@@ -257,5 +280,6 @@ def plan_root(
             test.setup()
             raw = test.plan(output=True)
     except tftest.TerraformTestError as exc:
-        raise terraform_failure(exc, root=given, copy=copy, env=env) from None
+        raise _TerraformFailed(str(terraform_failure(exc, root=given, copy=copy, env=env))) from None
+    # Everything the Plan keeps is read now: it never needs the copy afterwards.
     return Plan(dict(raw._raw), seconds=time.perf_counter() - started, lowered=lowered)

@@ -133,20 +133,14 @@ class Toolchain:
 
 
 def aliases_of(root: str | Path) -> dict[str, str]:
-    """`{alias: region}` of every aliased `aws` provider declared in a root's `*.tf.json`."""
-    aliases: dict[str, str] = {}
-    for path in sorted(Path(root).glob("*.tf.json")):
-        if path.name.endswith("_override.tf.json"):
-            continue
-        try:
-            document = json.loads(path.read_text())
-        except ValueError as exc:
-            raise ToolchainError(f"{path}: not valid JSON ({exc})") from None
-        blocks = document.get("provider", {}).get("aws", [])
-        for block in blocks if isinstance(blocks, list) else [blocks]:
-            if "alias" in block:
-                aliases[block["alias"]] = block.get("region", "")
-    return aliases
+    """`{alias: region}` of every aliased `aws` provider declared in a root's `*.tf.json`
+    (read by `tfgen.terraform.roots`, in every shape Terraform JSON allows)."""
+    from .roots import read_root
+
+    read = read_root(root)
+    if read.problems:
+        raise ToolchainError("; ".join(str(p) for p in read.problems))
+    return read.aliases("aws")
 
 
 def offline_override(
