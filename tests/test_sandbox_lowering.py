@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 
+import tfgen
 from tfgen.providers.lowering import LOWERED_FILE, leave_out, lower
 from tfgen.sandbox.quirks import QUIRKS, UNSUPPORTED, sandbox_passes
 from tfgen.terraform.toolchain import copy_root
@@ -129,3 +130,20 @@ def test_the_sandbox_expects_the_names_the_emitters_gave(example_out):
     assert expected.gitops.management_role in names["aws_iam_role"]
     assert expected.bastion.name in names["aws_security_group"] & names["aws_iam_role"] & names["aws_iam_instance_profile"]
     assert {r: set(a) for r, a in expected.kms_aliases.items()} == aliases
+
+
+def test_the_sandbox_builds_every_environment_for_the_doubles_one_account():
+    from tests.conftest import EXAMPLE
+
+    from tfgen.sandbox.double import ACCOUNT
+    from tfgen.sandbox.runner import in_account
+
+    fleet = tfgen.load(EXAMPLE)
+    fleet.environment("production").assume_role = "arn:aws:iam::222222222222:role/deployer"
+    moved = in_account(fleet, ACCOUNT)
+    assert {e.name: e.account for e in moved.environments.values()} == {"development": ACCOUNT, "production": ACCOUNT}
+    assert moved.environment("production").assume_role == f"arn:aws:iam::{ACCOUNT}:role/deployer"
+    assert fleet.environment("development").account_id == "111111111111", "the caller's fleet is not changed"
+    documents = tfgen.pipeline.prepare(moved).documents["development"]
+    assert f"arn:aws:iam::{ACCOUNT}:root" in documents["clusters.tf.json"]["resource"]["aws_kms_key"][
+        "us_east_1_hub_eks"]["policy"]

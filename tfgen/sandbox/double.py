@@ -24,9 +24,11 @@ from pathlib import Path
 
 from ..errors import ToolchainError
 
-__all__ = ["AwsDouble", "CREDENTIALS", "die_with_parent"]
+__all__ = ["AwsDouble", "CREDENTIALS", "ACCOUNT", "die_with_parent"]
 
 CREDENTIALS = {"aws_access_key_id": "tfgen-sandbox", "aws_secret_access_key": "tfgen-sandbox"}
+# The one AWS account the double holds everything in (moto's default account; requests name no other).
+ACCOUNT = "123456789012"
 _LISTENING = re.compile(r"Running on http://127\.0\.0\.1:(\d+)")
 _PR_SET_PDEATHSIG = 1
 
@@ -171,7 +173,7 @@ class AwsDouble:
         """`moto <version> at <endpoint> (pid N)`."""
         from importlib.metadata import version
 
-        return f"moto {version('moto')} at {self.endpoint} (pid {self.pid})"
+        return f"moto {version('moto')} at {self.endpoint} (pid {self.pid}, account {ACCOUNT})"
 
 
 def _port_free(port: int) -> bool:

@@ -12,6 +12,7 @@ break things in between; `run` does them all.
 from __future__ import annotations
 
 import contextlib
+import copy
 import re
 import shutil
 import signal
@@ -27,7 +28,7 @@ from ..pipeline import emit_checked
 from ..providers.lowering import Lowered
 from ..terraform.toolchain import Toolchain
 from ..write import write_output
-from .double import AwsDouble
+from .double import ACCOUNT, AwsDouble
 from .expectation import Expectation, expect_environment
 from .inventory import RegionInventory, take_inventory
 from .prepare import claim, prepare_root
@@ -95,8 +96,10 @@ class Sandbox:
     def start(self) -> "Sandbox":
         """Build the fleet into the scratch directory and start the AWS double."""
         started = time.monotonic()
-        # Built as `tfgen build` would, minus the allocations file: nothing outside the scratch directory.
-        prepared, files = emit_checked(self.fleet)
+        # Built as `tfgen build` would, minus the allocations file: nothing outside the scratch directory;
+        # for the double's one account, so key policies, trust conditions and ARNs name the account the
+        # roles are really in (and `tfgen gitops` accepts the applied outputs).
+        prepared, files = emit_checked(in_account(self.fleet, ACCOUNT))
         self.prepared = prepared.fleet
         if self.workdir is None:
             self.workdir = Path(tempfile.mkdtemp(prefix="tfgen-sandbox-"))
@@ -350,3 +353,13 @@ class Sandbox:
             report.environments.append(self.run_environment(name, keep=keep))
         return report
 
+
+def in_account(fleet: Fleet, account: str) -> Fleet:
+    """A copy of `fleet` whose every environment deploys to `account` (an `assume_role` moves with it)."""
+    fleet = copy.deepcopy(fleet)
+    for env in fleet.environments.values():
+        if env.assume_role and env.assume_role.count(":") >= 5:
+            parts = env.assume_role.split(":")
+            env.assume_role = ":".join(parts[:4] + [account] + parts[5:])
+        env.account_id = account
+    return fleet

@@ -159,10 +159,7 @@ def check_gitops_secrets(expectation: Expectation, client: Callable[[str, str], 
         return []
     note = f" (lowering left out output field(s) {', '.join(left_out)})" if left_out else ""
     try:
-        # The double is one account (moto's default): its roles are there, not in the spec's account.
-        from moto.core import DEFAULT_ACCOUNT_ID
-
-        rendered = render(outputs(), account=DEFAULT_ACCOUNT_ID)
+        rendered = render(outputs())
     except OutputsError as exc:
         return [Check("gitops secret", expectation.environment, False, f"tfgen gitops cannot render: {exc}{note}")]
     secrets = {s["stringData"]["name"]: s for s in rendered.secrets}
