@@ -104,11 +104,10 @@ def _record_path(fleet: Fleet) -> tuple[Path | None, list[Finding]]:
         value = os.fspath(value)
     if isinstance(value, str) and value:
         return Path(value), []
-    origin = fleet.origin() if isinstance(fleet.where, dict) else None
     return None, [Finding(
         "VAL100", f"`allocations_file` must be a path (a str or pathlib.Path), got {type(value).__name__} "
         f"{value!r:.60}", "give `allocations_file` the path of the allocations record, or None",
-        path="fleet", origin=origin)]
+        path="fleet", origin=fleet.origin())]
 
 
 def check_record(prepared: Prepared) -> list[Finding]:
