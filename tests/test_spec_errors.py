@@ -90,3 +90,9 @@ def test_forms_every_reader_agrees_on_are_read():
     assert fleet.environment("dev").defaults.node_groups["workers"].disk_size == 32  # hex: 32 in YAML 1.1 and 1.2
     fleet = tfgen.loads(GOOD.replace("project: demo", 'project: demo\ntags: {Build: "0100", Ratio: "1:20"}'))
     assert fleet.tags == {"Build": "0100", "Ratio": "1:20"}  # quoted: text for every reader
+
+
+def test_an_explicit_number_tag_on_text_is_a_finding_not_a_traceback():
+    with pytest.raises(SpecError) as caught:
+        tfgen.loads(NODE_GROUP.replace("VALUE", "!!int x"), filename="fleet.yaml")
+    assert [(f.code, f.origin.line) for f in caught.value.findings] == [("SPEC005", 6)]

@@ -346,7 +346,10 @@ def number_form(node: yaml.ScalarNode) -> tuple[str, str] | None:
         return None
     if node.tag not in (_INT_TAG, _FLOAT_TAG):
         return None
-    value = CONSTRUCTOR.construct_object(node)
+    try:
+        value = CONSTRUCTOR.construct_object(node)
+    except (yaml.YAMLError, ValueError):
+        return None  # `!!int x`: the reader reports the value it cannot construct (SPEC005)
     both = f"write {value}, or quote it (\"{text}\") if it is text"
     digits = text.lstrip("+-")
     if ":" in text:

@@ -104,7 +104,7 @@ class Reader:
         self.filename = filename
         self.lines: dict[KeyPath, int] = {}
         self.findings: list[Finding] = []
-        self.disputed: set[KeyPath] = set()  # values reported as numbers YAML readers disagree on (SPEC016)
+        self.reported: set[KeyPath] = set()  # values whose scalar was reported (SPEC005, SPEC016): no SPEC013
 
     # -- YAML with line numbers --------------------------------------------
 
@@ -156,11 +156,13 @@ class Reader:
             self.findings.append(Finding(code="SPEC016", message=message, hint=hint, path=_dotted(path or ()),
                                          origin=Origin(self.filename, node.start_mark.line + 1)))
             if path is not None:
-                self.disputed.add(path)
+                self.reported.add(path)
         try:
             return CONSTRUCTOR.construct_object(node, deep=True)
         except (yaml.YAMLError, ValueError) as exc:
             problem = getattr(exc, "problem", None) or str(exc)
+            if path is not None:
+                self.reported.add(path)
             self.findings.append(Finding(
                 code="SPEC005", message=f"cannot read the value {node.value!r}: {problem}",
                 hint="write plain values; quote anything that YAML reads as a tag (!Ref) or a date",
@@ -227,8 +229,8 @@ class Reader:
         }[kind](item)
         if ok:
             return item
-        if path in self.disputed:
-            return _BAD  # its SPEC016 says how to write it
+        if path in self.reported:
+            return _BAD  # its SPEC005 or SPEC016 says how to write it
         hint = f"write {_TYPE_NAMES[kind]}"
         if kind == "str" and isinstance(item, (int, float)) and not isinstance(item, bool):
             hint = f'quote it: "{item}" (YAML reads {item} as a number)'
