@@ -323,7 +323,6 @@ def node_kind(node: yaml.Node) -> str:
     return "a mapping"
 
 
-
 _INT_TAG, _FLOAT_TAG, _STR_TAG = "tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:str"
 _YAML12_OCTAL = re.compile(r"[-+]?0o[0-7]+")
 
