@@ -1,8 +1,11 @@
-"""Input built to hurt: alias bombs, deep nesting, endless files, NUL bytes. Each
+"""Input built to hurt: alias bombs, deep nesting, endless files, FIFOs, NUL bytes. Each
 ends in a SPEC finding with file:line, never a hang, a traceback or a write.
 Also YAML merge keys (`<<`), which real specs use to share settings."""
 
 from __future__ import annotations
+
+import os
+import signal
 
 import pytest
 
@@ -142,3 +145,30 @@ def test_a_key_given_twice_beside_a_merge_is_still_a_duplicate():
     with pytest.raises(SpecError) as caught:
         tfgen.loads(MERGED.replace("cidr: 10.12.0.0/16", "cidr: 10.12.0.0/16\n        cidr: 10.14.0.0/16"))
     assert [(f.code, f.origin.line) for f in caught.value.findings] == [("SPEC004", 14)]
+
+
+def test_a_fifo_nobody_writes_to_is_an_error_not_a_hang(tmp_path, capsys):
+    fifo = tmp_path / "fleet.yaml"
+    os.mkfifo(fifo)
+    previous = signal.signal(signal.SIGALRM, lambda *_: pytest.fail("reading the FIFO blocked"))
+    signal.alarm(20)
+    try:
+        assert main(["validate", str(fifo)]) == 2
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    err = capsys.readouterr().err
+    assert f"{fifo}: the spec is a pipe (FIFO) that nothing was written to" in err and "fix:" in err, err
+
+
+def test_a_directory_as_spec_is_a_usage_error(tmp_path, capsys):
+    assert main(["validate", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{tmp_path}: the spec is a directory" in err and "fix:" in err and "Traceback" not in err, err
+
+
+def test_a_spec_read_from_a_pipe_is_read(capsys):
+    read, write = os.pipe()
+    os.write(write, GOOD.encode())
+    os.close(write)
+    assert main(["validate", f"/dev/fd/{read}"]) == 0, capsys.readouterr()

@@ -38,12 +38,14 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--check", action="store_true",
                    help="write nothing; exit 1 when the output directory is stale")
     b.add_argument("--strict", action="store_true", help="overlapping VPCs are errors even when not connected")
+    _add_allocations(b)
     b.set_defaults(run=_build)
 
     v = verbs.add_parser("validate", help="run every spec and network check; write nothing")
     v.add_argument("spec", help="fleet spec (YAML)")
     v.add_argument("--format", choices=("text", "json"), default="text")
     v.add_argument("--strict", action="store_true", help="overlapping VPCs are errors even when not connected")
+    _add_allocations(v)
     v.set_defaults(run=_validate)
 
     g = verbs.add_parser("graph", help="draw the network topology (Mermaid, DOT or SVG)")
@@ -61,6 +63,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="skip destroy; keep the double serving the fleet until Ctrl-C")
     s.add_argument("--format", choices=("text", "json"), default="text", help="report format (default: text)")
     s.add_argument("--workdir", help="scratch directory to use and keep (default: a temporary one)")
+    _add_allocations(s)
     s.set_defaults(run=_sandbox)
 
     o = verbs.add_parser("gitops", help="render Argo CD's cluster Secrets for the edges of an applied environment")
@@ -73,6 +76,12 @@ def _parser() -> argparse.ArgumentParser:
                    help="also write the Helm values of the hub's Argo CD (its identity) to FILE as YAML")
     o.set_defaults(run=_gitops)
     return parser
+
+
+def _add_allocations(verb) -> None:
+    verb.add_argument("--allocations", metavar="FILE",
+                      help="the record of VPC CIDRs allocated from pools (default: <spec>.allocations.yaml beside "
+                           "the spec; required to allocate when the spec is read from a pipe)")
 
 
 def _add_check_verb(verbs) -> None:
@@ -107,14 +116,18 @@ def _print_findings(findings) -> None:
         print(finding.format(), file=sys.stderr)
 
 
-def _read(path: str) -> tuple[Fleet | None, list[Finding]]:
+def _read(path: str, allocations: str | None = None) -> tuple[Fleet | None, list[Finding]]:
     """The spec's fleet and its shape findings; with shape errors, also the value
-    errors of what could be read, so one run shows every problem."""
+    errors of what could be read, so one run shows every problem. `allocations`
+    (`--allocations`) replaces the record's place beside the spec."""
     from .pipeline import validate
     from .spec import load
 
     try:
-        return load(path), []
+        fleet = load(path)
+        if allocations is not None:
+            fleet.allocations_file = Path(allocations)
+        return fleet, []
     except SpecError as exc:
         findings = list(exc.findings)
         if exc.fleet is not None:
@@ -125,8 +138,8 @@ def _read(path: str) -> tuple[Fleet | None, list[Finding]]:
         return None, findings
 
 
-def _load(path: str) -> Fleet:
-    fleet, findings = _read(path)
+def _load(path: str, allocations: str | None = None) -> Fleet:
+    fleet, findings = _read(path, allocations)
     if fleet is None:
         raise FindingsError(findings)
     return fleet
@@ -135,7 +148,7 @@ def _load(path: str) -> Fleet:
 def _build(args) -> int:
     from .pipeline import build
 
-    fleet = _load(args.spec)
+    fleet = _load(args.spec, args.allocations)
     result = build(fleet, args.out, check=args.check, strict=args.strict)
     _print_findings(result.warnings)
     changes = result.changes
@@ -155,11 +168,12 @@ def _build(args) -> int:
 
 
 def _validate(args) -> int:
-    from .pipeline import validate
+    from .pipeline import check_record, prepare
 
-    fleet, findings = _read(args.spec)
+    fleet, findings = _read(args.spec, args.allocations)
     if fleet is not None:
-        findings = validate(fleet, strict=args.strict)
+        prepared = prepare(fleet, strict=args.strict)
+        findings = prepared.findings + check_record(prepared)  # what `build` would refuse
     envs = sorted(fleet.environments) if fleet else []
     grouped: dict[str, list[Finding]] = {e: [] for e in envs}
     general: list[Finding] = []
@@ -207,7 +221,7 @@ def _graph(args) -> int:
 def _sandbox(args) -> int:
     from .sandbox import Sandbox, format_phase, format_report, sigterm_as_interrupt
 
-    fleet = _load(args.spec)
+    fleet = _load(args.spec, args.allocations)
     for name in args.env or []:
         fleet.environment(name)
     log = sys.stdout if args.format == "text" else sys.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from .checks.platform import check_platform
 from .checks.topology import check_topology
 from .write import Changes, diff_output, write_output
 
-__all__ = ["Prepared", "BuildResult", "prepare", "validate", "emit_checked", "render", "build"]
+__all__ = ["Prepared", "BuildResult", "prepare", "check_record", "validate", "emit_checked", "render", "build"]
 
 
 @dataclass(frozen=True)
@@ -51,10 +52,11 @@ class BuildResult:
 
 def prepare(fleet: Fleet, *, strict: bool = False) -> Prepared:
     """Allocate pool CIDRs (keeping recorded ones) and run every check; raises nothing."""
-    wrong_types = check_types(fleet)
+    record_path, wrong_path = _record_path(fleet)
+    wrong_types = check_types(fleet) + wrong_path
     if wrong_types:
         return Prepared(fleet, {}, wrong_types)  # allocation and the rules assume the declared types
-    recorded = read_allocations(fleet.allocations_file)
+    recorded = read_allocations(record_path)
     if recorded.broken:
         # Allocating past an unreadable record would move its VPC; every other check would see it moved.
         return Prepared(fleet, {}, recorded.findings)
@@ -95,16 +97,43 @@ def render(fleet: Fleet, *, strict: bool = False) -> tuple[dict[str, bytes], lis
     return files, prepared.warnings
 
 
+def _record_path(fleet: Fleet) -> tuple[Path | None, list[Finding]]:
+    """`Fleet.allocations_file` as a Path (a user may assign a str), or the finding that it is not a path."""
+    value = fleet.allocations_file
+    if value is None or isinstance(value, Path):
+        return value, []
+    if isinstance(value, os.PathLike):
+        value = os.fspath(value)
+    if isinstance(value, str) and value:
+        return Path(value), []
+    return None, [Finding(
+        "VAL100", f"`allocations_file` must be a path (a str or pathlib.Path), got {type(value).__name__} "
+        f"{value!r:.60}", "give `allocations_file` the path of the allocations record, or None",
+        path="fleet", origin=fleet.origin())]
+
+
+def check_record(prepared: Prepared) -> list[Finding]:
+    """NET204 for each environment that allocated VPC CIDRs from its pool with nowhere to record them
+    (a Python fleet without `allocations_file`, a spec read from a pipe): the next build could move them."""
+    if prepared.fleet.allocations_file is not None:
+        return []
+    return [Finding(
+        "NET204", f"VPC CIDRs of environment {env} were allocated from its cidr_pool with no allocations file "
+        "to record them in, so the next build could move them",
+        "name the record with `--allocations FILE` (`Fleet.allocations_file` in Python; a spec read from a pipe "
+        "or /dev/fd has no directory of its own to keep it beside), or give every VPC a cidr",
+        path=env, origin=prepared.fleet.environments[env].origin("cidr_pool"))
+        for env, entries in sorted(prepared.record.items()) if entries]
+
+
 def _allocations_file(fleet: Fleet, prepared: Prepared) -> tuple[Path | None, bytes | None]:
+    path, _ = _record_path(fleet)  # prepare has refused a value that is not a path
     if not any(prepared.record.values()):
-        path = fleet.allocations_file
         return (path, render_allocations({})) if path is not None and path.exists() else (None, None)
-    if fleet.allocations_file is None:
-        raise FindingsError([Finding(
-            "NET204", "VPC CIDRs were allocated from a cidr_pool, but the fleet has no allocations file "
-            "to record them in, so they could move on the next build",
-            "set `Fleet.allocations_file` (tfgen.load sets it beside the spec) or give every VPC a cidr")])
-    return fleet.allocations_file, render_allocations(prepared.record)
+    refused = check_record(prepared)
+    if refused:
+        raise FindingsError(refused)
+    return path, render_allocations(prepared.record)
 
 
 def build(fleet: Fleet, out: str | Path = "out", *, check: bool = False, strict: bool = False) -> BuildResult:

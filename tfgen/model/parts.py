@@ -105,8 +105,11 @@ class _Located:
     where: dict[str, Origin] = field(default_factory=dict, compare=False, repr=False)
 
     def origin(self, name: str = "") -> Origin | None:
-        """Where field `name` (or, failing that, the object) was written."""
-        return self.where.get(name) or self.where.get("")
+        """Where field `name` (or, failing that, the object) was written; None when unknown (a Python
+        user may have assigned anything to `where`)."""
+        where = self.where if isinstance(self.where, dict) else {}
+        found = where.get(name) or where.get("")
+        return found if isinstance(found, Origin) else None
 
 
 @dataclass(kw_only=True)

@@ -34,6 +34,8 @@ Format (see README for the full reference)::
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 from ..errors import SpecError
@@ -41,7 +43,7 @@ from ..model import Fleet
 from .loader import read_text
 from .reader import Reader
 
-__all__ = ["load", "loads", "allocations_path"]
+__all__ = ["load", "loads", "allocations_path", "record_beside"]
 
 
 def allocations_path(spec: str | Path) -> Path:
@@ -51,11 +53,34 @@ def allocations_path(spec: str | Path) -> Path:
     return spec.with_name(f"{stem}.allocations.yaml")
 
 
+def record_beside(spec: str | Path) -> Path | None:
+    """The allocations file of a spec with a real path (see `allocations_path`), or None when the spec
+    has no directory of its own to keep one in.
+
+    A real path is a regular file (or a link to one) outside /dev and /proc: a pipe,
+    a terminal, /dev/stdin, /dev/fd/N or /proc/self/fd/N (process substitution)
+    names a file descriptor, and a record beside it would land in /dev, where no
+    one commits it, or fail; the next build would then move every pool VPC."""
+    spec = Path(spec)
+    try:
+        regular = stat.S_ISREG(spec.stat().st_mode)
+    except (OSError, ValueError):
+        return None
+    absolute = Path(os.path.abspath(spec))
+    if not regular or (absolute.anchor == "/" and absolute.parts[1:2] in (("dev",), ("proc",))):
+        return None
+    return allocations_path(spec)
+
+
 def load(path: str | Path) -> Fleet:
-    """Read the spec at `path`; raise `SpecError` with every shape problem found."""
+    """Read the spec at `path`; raise `SpecError` with every shape problem found.
+
+    The fleet's `allocations_file` is set beside the spec when it has a real path
+    (`record_beside`); a spec read from a pipe gets none, so a build that would
+    allocate from a pool refuses (NET204) until `allocations_file` is set."""
     path = Path(path)
     fleet = loads(read_text(path), filename=str(path))
-    fleet.allocations_file = allocations_path(path)
+    fleet.allocations_file = record_beside(path)
     return fleet
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import yaml
 
 from ..errors import Finding, Origin, Severity
+from .loader import read_yaml
 
 __all__ = ["Recorded", "read_allocations", "render_allocations"]
 
@@ -48,20 +49,17 @@ def _scalar(node) -> str | None:
 
 
 def read_allocations(path: str | Path | None) -> Recorded:
-    """The recorded allocations (empty when there is no file), with a finding for each unreadable line."""
+    """The recorded allocations (empty when there is no file), with a finding for each unreadable line.
+
+    Read through the spec's bounded loader (size, nesting, aliases), and only
+    from a regular file: a record that is a device, a pipe or a directory, not
+    UTF-8 or not YAML is a NET206 finding at its file:line, never a hang."""
     recorded = Recorded()
-    if path is None or not Path(path).exists():
+    if path is None:
         return recorded
     path = Path(path)
     restore = "restore the file from version control (`git log -p` on it shows the last good version)"
-    try:
-        tree = yaml.compose(path.read_text())
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        recorded.findings.append(Finding(
-            "NET206", f"the allocations file is not valid YAML ({getattr(exc, 'problem', None) or exc})", restore,
-            origin=Origin(str(path), mark.line + 1 if mark else None)))
-        return recorded
+    tree, recorded.findings = read_yaml(path, what="allocations file", code="NET206", hint=restore)
     if tree is None:
         return recorded
     if not isinstance(tree, yaml.MappingNode):

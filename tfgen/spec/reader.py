@@ -29,7 +29,7 @@ from ..model import (
     Region,
     StateBackend,
 )
-from .loader import CONSTRUCTOR, compose, merged_pairs, node_kind
+from .loader import CONSTRUCTOR, compose, merged_pairs, node_kind, number_form
 
 __all__ = ["Reader"]
 
@@ -104,6 +104,7 @@ class Reader:
         self.filename = filename
         self.lines: dict[KeyPath, int] = {}
         self.findings: list[Finding] = []
+        self.reported: set[KeyPath] = set()  # values whose scalar was reported (SPEC005, SPEC016): no SPEC013
 
     # -- YAML with line numbers --------------------------------------------
 
@@ -137,7 +138,7 @@ class Reader:
             return result
         if isinstance(node, yaml.SequenceNode):
             return [self._value(item, path + (i,)) for i, item in enumerate(node.value)]
-        return self._scalar(node)
+        return self._scalar(node, path)
 
     def _bad_merge(self, source: yaml.Node) -> None:
         self.findings.append(Finding(
@@ -145,13 +146,23 @@ class Reader:
             hint="merge a mapping (`<<: *name` where `&name` marks a mapping) or a list of them",
             origin=Origin(self.filename, source.start_mark.line + 1)))
 
-    def _scalar(self, node: yaml.Node) -> Any:
+    def _scalar(self, node: yaml.Node, path: KeyPath | None = None) -> Any:
+        """The value of a scalar; `path` is the key it is the value of (None for a key itself)."""
         if not isinstance(node, yaml.ScalarNode):
             return node  # reported by the caller as a wrong key type
+        disputed = number_form(node)
+        if disputed is not None:
+            message, hint = disputed
+            self.findings.append(Finding(code="SPEC016", message=message, hint=hint, path=_dotted(path or ()),
+                                         origin=Origin(self.filename, node.start_mark.line + 1)))
+            if path is not None:
+                self.reported.add(path)
         try:
             return CONSTRUCTOR.construct_object(node, deep=True)
         except (yaml.YAMLError, ValueError) as exc:
             problem = getattr(exc, "problem", None) or str(exc)
+            if path is not None:
+                self.reported.add(path)
             self.findings.append(Finding(
                 code="SPEC005", message=f"cannot read the value {node.value!r}: {problem}",
                 hint="write plain values; quote anything that YAML reads as a tag (!Ref) or a date",
@@ -218,6 +229,8 @@ class Reader:
         }[kind](item)
         if ok:
             return item
+        if path in self.reported:
+            return _BAD  # its SPEC005 or SPEC016 says how to write it
         hint = f"write {_TYPE_NAMES[kind]}"
         if kind == "str" and isinstance(item, (int, float)) and not isinstance(item, bool):
             hint = f'quote it: "{item}" (YAML reads {item} as a number)'
