@@ -16,6 +16,7 @@ import ipaddress
 import json
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from ..derive.gitops_path import HTTPS
 
@@ -44,11 +45,19 @@ class Place:
 
 def refs(value) -> list[str]:
     """Every `type.name` a value (a string, or a list of them) refers to."""
+    if isinstance(value, str):
+        return list(_refs_in(value))
     found = []
-    for item in value if isinstance(value, list) else [value]:
+    for item in value if isinstance(value, list) else ():
         if isinstance(item, str):
-            found.extend(_REFERENCE.findall(item))
+            found.extend(_refs_in(item))
     return found
+
+
+@lru_cache(maxsize=1 << 16)
+def _refs_in(text: str) -> tuple[str, ...]:
+    # A root repeats a few thousand reference strings; the path check asks about each many times.
+    return tuple(_REFERENCE.findall(text))
 
 
 def statements(policy) -> list[dict] | None:
@@ -73,19 +82,27 @@ def allows(statement: dict, action: str) -> bool:
     return statement.get("Effect") == "Allow" and any(a in (action, f"{service}:*", "*") for a in actions)
 
 
-def _prefix(block) -> int:
+@lru_cache(maxsize=1 << 14)
+def _range(block) -> tuple[int, int, int, int] | None:
+    """(version, first, last, prefix length) of a CIDR string; None when it is not one."""
+    if not isinstance(block, str):
+        return None
     try:
-        return ipaddress.ip_network(block).prefixlen
-    except (TypeError, ValueError):
-        return -1
+        network = ipaddress.ip_network(block)
+    except ValueError:
+        return None
+    return network.version, int(network.network_address), int(network.broadcast_address), network.prefixlen
+
+
+def _prefix(block) -> int:
+    found = _range(block)
+    return found[3] if found else -1
 
 
 def covers(block, cidr: str | None) -> bool:
     """Whether CIDR `block` contains `cidr` (both strings; False when either is not a CIDR)."""
-    try:
-        return ipaddress.ip_network(cidr).subnet_of(ipaddress.ip_network(block))
-    except (TypeError, ValueError):
-        return False
+    outer, inner = _range(block), _range(cidr)
+    return bool(outer and inner and outer[0] == inner[0] and outer[1] <= inner[1] and inner[2] <= outer[2])
 
 
 def block(value) -> dict:
@@ -120,6 +137,8 @@ class Root:
         self.outputs: dict[str, dict] = {}
         self._by_type: dict[str, list[tuple[str, dict]]] = {}
         self._routes: dict[str, list[tuple[str, dict]]] | None = None
+        self._associated: dict[str, str | None] | None = None
+        self._policies: dict[str, list[tuple[str, object]]] | None = None
         for file, document in sorted(documents.items()):
             if not isinstance(document, dict):
                 continue
@@ -152,14 +171,19 @@ class Root:
 
     def role_policies(self, role: str) -> list[tuple[str, object]]:
         """`(address, policy)` of every permission policy of `role` in this root (inline, role policy, attached)."""
-        found = [(a, b.get("policy")) for a, b in self.of_type("aws_iam_role_policy") if self.refers(b.get("role"), role)]
+        if self._policies is None:  # by role, once: every edge asks about the management role
+            self._policies = {}
+            for address, body in self.of_type("aws_iam_role_policy"):
+                for named in refs(body.get("role")):
+                    self._policies.setdefault(named, []).append((address, body.get("policy")))
+            for _, body in self.of_type("aws_iam_role_policy_attachment"):
+                policy = self.target(body.get("policy_arn"), "aws_iam_policy")
+                for named in refs(body.get("role")) if policy else ():
+                    self._policies.setdefault(named, []).append((policy, self.resources[policy].get("policy")))
+        found = [(a, p) for a, p in self._policies.get(role, []) if not a.startswith("aws_iam_policy.")]
         found += [(role, p.get("policy")) for p in self.resources[role].get("inline_policy") or []
                   if isinstance(p, dict)]
-        for _, b in self.of_type("aws_iam_role_policy_attachment"):
-            policy = self.target(b.get("policy_arn"), "aws_iam_policy")
-            if policy and self.refers(b.get("role"), role):
-                found.append((policy, self.resources[policy].get("policy")))
-        return found
+        return found + [(a, p) for a, p in self._policies.get(role, []) if a.startswith("aws_iam_policy.")]
 
     # -- who may use a role ------------------------------------------------------------
 
@@ -207,11 +231,12 @@ class Root:
 
     def tables_of(self, subnets) -> list[tuple[str, str | None]]:
         """`(subnet, route table or None)` for each subnet referred to (None: the VPC's main table)."""
-        associated = {}
-        for _, body in self.of_type("aws_route_table_association"):
-            for subnet in refs(body.get("subnet_id")):
-                associated.setdefault(subnet, self.target(body.get("route_table_id"), "aws_route_table"))
-        return [(s, associated.get(s)) for s in refs(subnets) if s.startswith("aws_subnet.")]
+        if self._associated is None:  # once: every edge asks about its subnets and the hub's
+            self._associated = {}
+            for _, body in self.of_type("aws_route_table_association"):
+                for subnet in refs(body.get("subnet_id")):
+                    self._associated.setdefault(subnet, self.target(body.get("route_table_id"), "aws_route_table"))
+        return [(s, self._associated.get(s)) for s in refs(subnets) if s.startswith("aws_subnet.")]
 
     def cidr(self, vpc: str | None) -> str | None:
         value = self.resources.get(vpc or "", {}).get("cidr_block")
