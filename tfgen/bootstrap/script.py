@@ -70,6 +70,10 @@ class TerraformRef(str):
         token.expression = expression
         return token
 
+    def __reduce__(self):
+        # copy.deepcopy and pickle rebuild it from its expression, not from the token.
+        return (TerraformRef, (self.expression,))
+
 
 @dataclass(frozen=True, kw_only=True)
 class BootstrapInput:
