@@ -71,7 +71,7 @@ def _who(manifest) -> str:
 
 
 def _metadata(manifest: dict) -> list[str]:
-    """What the CRD schemas leave to the API server: metadata's shape."""
+    """What the schemas leave to the API server: the name's format, labels and annotations as strings."""
     meta = manifest.get("metadata")
     if not isinstance(meta, dict):
         return ["metadata: is missing or not a mapping"]
@@ -97,7 +97,7 @@ def _argocd(manifest: dict) -> list[str]:
     validator = jsonschema.Draft7Validator(entry["schema"])
     found = [f"{_path(error.absolute_path)}: {error.message}"
              for error in sorted(validator.iter_errors(manifest), key=lambda e: list(map(str, e.absolute_path)))]
-    return found + _metadata(manifest)
+    return found
 
 
 def _core(manifest: dict, kubernetes_version: str) -> list[str]:
@@ -129,6 +129,8 @@ def problems(manifest, *, kubernetes_version: str = DEFAULT_KUBERNETES_VERSION) 
         found = _argocd(manifest)
     else:
         found = _core(manifest, kubernetes_version)
+    if not any(problem.startswith("kind:") for problem in found):
+        found += [p for p in _metadata(manifest) if p not in found]
     return [f"{who}: {problem}" for problem in found]
 
 
