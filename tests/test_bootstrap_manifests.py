@@ -114,3 +114,11 @@ def test_the_committed_crd_schemas_are_what_the_tool_writes(tmp_path):
     assert result.returncode == 0, result.stderr
     assert (out / "argocd-3.4.4.json").read_text() == next(
         (ROOT / "tfgen" / "bootstrap" / "schemas").glob("argocd-*.json")).read_text()
+
+
+def test_kubernetes_validate_is_imported_only_when_validating():
+    code = ("import sys, tfgen.bootstrap; assert 'kubernetes_validate' not in sys.modules; "
+            "tfgen.bootstrap.problems({'apiVersion': 'v1', 'kind': 'Namespace', 'metadata': {'name': 'a'}}); "
+            "assert 'kubernetes_validate' in sys.modules")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
