@@ -104,7 +104,10 @@ def _encode(value) -> str:
     if isinstance(value, str):
         return json.dumps(str(value), ensure_ascii=True).replace("{", "\\u007b").replace("}", "\\u007d")
     if value is None or isinstance(value, (bool, int, float)):
-        return json.dumps(value)
+        try:
+            return json.dumps(value, allow_nan=False)
+        except ValueError:
+            raise BootstrapError(f"value {value!r} is not a finite number; JSON has no NaN or infinity") from None
     raise BootstrapError(f"value {value!r} of type {type(value).__name__} cannot be written as JSON")
 
 
