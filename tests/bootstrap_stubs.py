@@ -1,0 +1,219 @@
+"""Stub curl, aws, kubectl and helm for running the bootstrap script with bash (tests/test_bootstrap_script.py).
+
+`Bench(tmp_path)` writes them: curl and aws go on PATH; kubectl and helm are what
+curl "downloads" (kubectl as the file itself, helm inside a tar.gz), so the
+script's SHA-256 check runs on real bytes and the pins are their digests. Every
+stub appends `{"tool", "args", "stdin"}` to a JSON-lines log; kubectl and helm
+keep the cluster in a JSON state file (objects by Kind/namespace/name, releases).
+`TFGEN_STUB_FAIL=tool:word` makes `tool` exit 1 when `word` is among its
+arguments or in its stdin.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+from tfgen.bootstrap.tools import ARCHITECTURES, Artefact, ChartPin, Pins, ToolPin
+
+_COMMON = f"""#!{sys.executable}
+import json, os, sys
+args = sys.argv[1:]
+stdin = "" if sys.stdin is None or sys.stdin.isatty() else sys.stdin.read()
+with open(os.environ["TFGEN_STUB_LOG"], "a") as log:
+    log.write(json.dumps({{"tool": TOOL, "args": args, "stdin": stdin}}) + "\\n")
+fail = os.environ.get("TFGEN_STUB_FAIL", "")
+if fail.startswith(TOOL + ":") and (fail.split(":", 1)[1] in args or fail.split(":", 1)[1] in stdin):
+    print(TOOL + ": injected failure", file=sys.stderr)
+    sys.exit(1)
+def opt(name):
+    for i, arg in enumerate(args):
+        if arg == name:
+            return args[i + 1]
+        if arg.startswith(name + "="):
+            return arg.split("=", 1)[1]
+    return None
+def load():
+    with open(os.environ["TFGEN_STUB_STATE"]) as f:
+        return json.load(f)
+def save(state):
+    with open(os.environ["TFGEN_STUB_STATE"], "w") as f:
+        json.dump(state, f, sort_keys=True, indent=1)
+"""
+
+CURL = """
+import shutil
+urls = json.load(open(os.environ["TFGEN_STUB_URLS"]))
+if args[-1] not in urls:
+    print("curl: (22) The requested URL returned error: 404", file=sys.stderr)
+    sys.exit(22)
+shutil.copyfile(urls[args[-1]], opt("--output"))
+"""
+
+AWS = """
+if args[:2] == ["eks", "update-kubeconfig"]:
+    open(opt("--kubeconfig"), "w").write("apiVersion: v1\\nkind: Config\\n# " + opt("--name") + "\\n")
+"""
+
+KUBECTL = """
+state = load()
+objects = state.setdefault("objects", {})
+namespace = opt("--namespace") or ""
+def key(kind, ns, name):
+    return kind + "/" + ns + "/" + name
+if args[0] == "apply":
+    assert "--server-side" in args and opt("--filename") == "-", args
+    document = json.loads(stdin)
+    for item in document["items"] if document["kind"] == "List" else [document]:
+        meta = item["metadata"]
+        old = objects.get(key(item["kind"], meta.get("namespace", ""), meta["name"]), {})
+        annotations = dict(old.get("metadata", {}).get("annotations", {}))
+        annotations.update(meta.get("annotations", {}))
+        stored = json.loads(json.dumps(item))
+        if annotations:
+            stored["metadata"]["annotations"] = annotations
+        objects[key(item["kind"], meta.get("namespace", ""), meta["name"])] = stored
+elif args[:2] == ["get", "namespace"]:
+    ns = objects.get(key("Namespace", "", args[2]))
+    if ns is None:
+        print("Error from server (NotFound)", file=sys.stderr)
+        sys.exit(1)
+    print(ns["metadata"].get("annotations", {}).get("tfgen.io/argo-cd-release", ""), end="")
+elif args[:2] == ["annotate", "namespace"]:
+    name, value = args[-1].split("=", 1)
+    objects[key("Namespace", "", args[2])]["metadata"].setdefault("annotations", {})[name] = value
+elif args[:2] == ["get", "secrets"]:
+    wanted = dict(pair.split("=", 1) for pair in opt("--selector").split(","))
+    for k, item in sorted(objects.items()):
+        labels = item["metadata"].get("labels", {})
+        if k.startswith("Secret/" + namespace + "/") and all(labels.get(a) == b for a, b in wanted.items()):
+            print("secret/" + item["metadata"]["name"])
+elif args[:2] == ["delete", "secret"]:
+    objects.pop(key("Secret", namespace, args[-1]), None)
+elif args[0] == "get" and args[1].startswith("--raw"):
+    print("ok")
+else:
+    print("kubectl stub: unexpected " + " ".join(args), file=sys.stderr)
+    sys.exit(2)
+save(state)
+"""
+
+HELM = """
+state = load()
+releases = state.setdefault("releases", {})
+if args[0] == "list":
+    for name in sorted(releases):
+        if releases[name]["namespace"] == opt("--namespace"):
+            print(name)
+elif args[:2] == ["upgrade", "--install"]:
+    import hashlib
+    assert "--wait" in args, args
+    release = releases.setdefault(args[2], {"revision": 0})
+    release.update(namespace=opt("--namespace"), revision=release["revision"] + 1,
+                   chart_sha256=hashlib.sha256(open(args[3], "rb").read()).hexdigest(),
+                   values=json.load(open(opt("--values"))))
+else:
+    print("helm stub: unexpected " + " ".join(args), file=sys.stderr)
+    sys.exit(2)
+save(state)
+"""
+
+KUBECTL_URL = "https://dl.example.test/kubectl"
+HELM_URL = "https://dl.example.test/helm.tar.gz"
+CHART_URL = "https://charts.example.test/argo-cd-10.1.1.tgz"
+# The pins are for this machine's architecture, as the script picks by `uname -m`.
+ARCH = ARCHITECTURES[os.uname().machine]
+
+
+def _stub(tool: str, body: str) -> bytes:
+    return (_COMMON.replace("TOOL", repr(tool)) + body).encode()
+
+
+def _tarball(member: str, content: bytes) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz", format=tarfile.PAX_FORMAT) as tar:
+        info = tarfile.TarInfo(member)
+        info.size, info.mode, info.mtime = len(content), 0o644, 0
+        tar.addfile(info, io.BytesIO(content))
+    return buffer.getvalue()
+
+
+class Bench:
+    """A directory with the stubs, the downloadable payloads, the log and the state."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.bin = root / "bin"
+        self.bin.mkdir()
+        payloads = root / "payloads"
+        payloads.mkdir()
+        for tool, body in (("curl", CURL), ("aws", AWS)):
+            (self.bin / tool).write_bytes(_stub(tool, body))
+            (self.bin / tool).chmod(0o755)
+        self.payload = {
+            KUBECTL_URL: _stub("kubectl", KUBECTL),
+            HELM_URL: _tarball(f"linux-{ARCH}/helm", _stub("helm", HELM)),
+            CHART_URL: b"argo-cd chart archive stand-in\n",
+        }
+        urls = {}
+        for i, (url, content) in enumerate(sorted(self.payload.items())):
+            path = payloads / f"payload-{i}"
+            path.write_bytes(content)
+            urls[url] = str(path)
+        (root / "urls.json").write_text(json.dumps(urls))
+        self.log = root / "log.jsonl"
+        self.state = root / "state.json"
+        self.state.write_text("{}")
+        self.tmp = root / "tmp"
+        self.tmp.mkdir()
+
+    def sha256(self, url: str) -> str:
+        return hashlib.sha256(self.payload[url]).hexdigest()
+
+    def pins(self, *, kubectl: str | None = None, helm: str | None = None, chart: str | None = None) -> Pins:
+        """Pins of the stub payloads (an argument replaces that pin's digest)."""
+        return Pins(
+            kubectl=ToolPin(name="kubectl", version="1.35.2", source="test",
+                            artefacts={ARCH: Artefact(KUBECTL_URL, kubectl or self.sha256(KUBECTL_URL))}),
+            helm=ToolPin(name="helm", version="4.2.4", source="test", member="linux-{arch}/helm",
+                         artefacts={ARCH: Artefact(HELM_URL, helm or self.sha256(HELM_URL))}),
+            chart=ChartPin(name="argo-cd", version="10.1.1", app_version="v3.4.4", source="test",
+                           artefact=Artefact(CHART_URL, chart or self.sha256(CHART_URL))),
+        )
+
+    def run(self, script: str, *, fail: str = "") -> subprocess.CompletedProcess:
+        """Run `script` with bash, the stubs first on PATH; the log is emptied first."""
+        self.log.write_text("")
+        path = self.root / "bootstrap.sh"
+        path.write_text(script)
+        env = {"PATH": f"{self.bin}:/usr/bin:/bin", "TMPDIR": str(self.tmp), "HOME": str(self.root),
+               "TFGEN_STUB_LOG": str(self.log), "TFGEN_STUB_STATE": str(self.state),
+               "TFGEN_STUB_URLS": str(self.root / "urls.json"), "TFGEN_STUB_FAIL": fail}
+        return subprocess.run(["bash", str(path)], env=env, capture_output=True, text=True, timeout=120,
+                              stdin=subprocess.DEVNULL, cwd=self.root)
+
+    def calls(self) -> list[dict]:
+        return [json.loads(line) for line in self.log.read_text().splitlines()]
+
+    def objects(self) -> dict:
+        return json.loads(self.state.read_text()).get("objects", {})
+
+    def releases(self) -> dict:
+        return json.loads(self.state.read_text()).get("releases", {})
+
+
+def summary(call: dict) -> str:
+    """`tool verb [kind...]`: what a call did, for order assertions."""
+    args = call["args"]
+    if call["tool"] == "curl":
+        return f"curl {args[-1]}"
+    if call["tool"] == "kubectl" and args[0] == "apply":
+        document = json.loads(call["stdin"])
+        return "kubectl apply " + ",".join(item["kind"] for item in document["items"])
+    return " ".join([call["tool"], *args[:2]])

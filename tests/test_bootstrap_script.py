@@ -1,0 +1,233 @@
+"""The bootstrap script, run with bash against stub curl/aws/kubectl/helm (tests/bootstrap_stubs.py).
+
+The Secrets and values come from the saved development outputs, rendered as
+`tfgen gitops` renders them; kubectl and helm are "downloaded" by the curl stub
+and verified against their real SHA-256, so the pin check in these runs is real.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from bootstrap_stubs import CHART_URL, HELM_URL, KUBECTL_URL, Bench, summary
+from tfgen.bootstrap import manifests
+from tfgen.bootstrap.document import document_content
+from tfgen.bootstrap.errors import BootstrapError
+from tfgen.bootstrap.script import BootstrapInput, TerraformRef, for_terraform, render_script, terraform_refs
+from tfgen.gitops import read_outputs, render
+
+FIXTURE = Path(__file__).parent / "gitops_fixtures" / "development.outputs.json"
+REPO = "https://github.com/example-org/fleet-gitops.git"
+EAST, WEST = ("multi-region-clusters-development-us-east-2-edge", "multi-region-clusters-development-us-west-2-edge")
+
+
+@pytest.fixture()
+def bench(tmp_path) -> Bench:
+    return Bench(tmp_path)
+
+
+@pytest.fixture()
+def rendered():
+    return render(read_outputs(FIXTURE))
+
+
+def _input(bench: Bench, rendered, *, secrets=None, pins=None, repo=True) -> BootstrapInput:
+    secrets = rendered.secrets if secrets is None else secrets
+    servers = [s["stringData"]["server"] for s in secrets]
+    root = (manifests.environment_projects("development", namespace="argocd", repo_url=REPO, edge_servers=servers)
+            + [manifests.root_application("development", namespace="argocd", repo_url=REPO, revision="main",
+                                          path="bootstrap")]) if repo else []
+    return BootstrapInput(hub_cluster_name="multi-region-clusters-development-us-east-1-hub", region="us-east-1",
+                          values=rendered.values, manifests=secrets, root_manifests=root,
+                          pins=pins or bench.pins())
+
+
+def _mutating(calls: list[dict]) -> list[str]:
+    return [summary(c) for c in calls if c["tool"] in ("kubectl", "helm")
+            and c["args"][0] in ("apply", "annotate", "delete", "upgrade")]
+
+
+def test_steps_run_in_order_and_each_tool_is_verified_before_its_first_use(bench, rendered):
+    result = bench.run(render_script(_input(bench, rendered)))
+    assert result.returncode == 0, result.stderr
+    steps = re.findall(r"^tfgen-bootstrap: ([a-z-]+)$", result.stdout, re.M)
+    assert steps == ["install-kubectl", "install-helm", "fetch-chart", "kubeconfig", "namespace", "argo-cd",
+                     "cluster-secrets", "deregister", "root-application", "done"]
+    # sha256sum --check prints `<file>: OK` for each download, in the step that downloaded it.
+    assert re.findall(r"/(kubectl\.download|helm\.tar\.gz|chart\.tgz): OK$", result.stdout, re.M) == [
+        "kubectl.download", "helm.tar.gz", "chart.tgz"]
+    calls = [summary(c) for c in bench.calls()]
+    assert calls.index(f"curl {KUBECTL_URL}") < min(i for i, c in enumerate(calls) if c.startswith("kubectl"))
+    assert calls.index(f"curl {HELM_URL}") < min(i for i, c in enumerate(calls) if c.startswith("helm"))
+    assert calls.index(f"curl {CHART_URL}") < calls.index("helm upgrade --install")
+    assert _mutating(bench.calls()) == [
+        "kubectl apply Namespace", "helm upgrade --install", "kubectl annotate namespace",
+        "kubectl apply Secret,Secret", "kubectl apply AppProject,AppProject,Application"]
+
+
+def test_one_secret_per_edge_with_its_server_and_deployer_role(bench, rendered):
+    assert bench.run(render_script(_input(bench, rendered))).returncode == 0
+    outputs = read_outputs(FIXTURE)
+    secrets = {k: v for k, v in bench.objects().items() if k.startswith("Secret/")}
+    assert sorted(secrets) == [f"Secret/argocd/{EAST}", f"Secret/argocd/{WEST}"]
+    for key in ("cluster_us_east_2_edge", "cluster_us_west_2_edge"):
+        cluster = outputs[key]
+        secret = secrets[f"Secret/argocd/{cluster['cluster_name']}"]
+        assert secret["stringData"]["server"] == cluster["cluster_endpoint"]
+        assert json.loads(secret["stringData"]["config"])["awsAuthConfig"] == {
+            "clusterName": cluster["cluster_name"], "roleARN": cluster["deployer_role_arn"]}
+        assert secret["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "tfgen"
+    release = bench.releases()["argocd"]
+    assert (release["namespace"], release["chart_sha256"]) == ("argocd", bench.sha256(CHART_URL))
+    assert release["values"] == rendered.values
+
+
+def test_a_second_run_changes_nothing(bench, rendered):
+    script = render_script(_input(bench, rendered))
+    assert bench.run(script).returncode == 0
+    first_calls, first_state = bench.calls(), bench.state.read_text()
+    second = bench.run(script)
+    assert second.returncode == 0, second.stderr
+    assert "tfgen-bootstrap: argo-cd: release argocd is up to date" in second.stdout
+    assert bench.state.read_text() == first_state
+    assert bench.releases()["argocd"]["revision"] == 1
+    skipped = ("helm upgrade --install", "kubectl annotate namespace")
+    assert [summary(c) for c in bench.calls()] == [summary(c) for c in first_calls if summary(c) not in skipped]
+
+
+def test_changed_values_upgrade_the_release(bench, rendered):
+    assert bench.run(render_script(_input(bench, rendered))).returncode == 0
+    rendered.values["server"]["env"].append({"name": "EXTRA", "value": "1"})
+    assert bench.run(render_script(_input(bench, rendered))).returncode == 0
+    assert bench.releases()["argocd"]["revision"] == 2
+    assert bench.releases()["argocd"]["values"]["server"]["env"][-1] == {"name": "EXTRA", "value": "1"}
+
+
+def test_an_edge_removed_from_the_spec_is_deregistered_and_nothing_else(bench, rendered):
+    assert bench.run(render_script(_input(bench, rendered))).returncode == 0
+    state = json.loads(bench.state.read_text())
+    state["objects"]["Secret/argocd/by-hand"] = {"kind": "Secret", "metadata": {
+        "name": "by-hand", "namespace": "argocd", "labels": {"argocd.argoproj.io/secret-type": "cluster"}}}
+    bench.state.write_text(json.dumps(state))
+    east_only = [s for s in rendered.secrets if s["metadata"]["name"] == EAST]
+    result = bench.run(render_script(_input(bench, rendered, secrets=east_only)))
+    assert result.returncode == 0, result.stderr
+    assert f"tfgen-bootstrap: deregister: {WEST} is no longer in the spec" in result.stdout
+    deletes = [c["args"] for c in bench.calls() if c["args"][:2] == ["delete", "secret"]]
+    assert deletes == [["delete", "secret", "--namespace", "argocd", "--ignore-not-found", WEST]]
+    assert sorted(k for k in bench.objects() if k.startswith("Secret/")) == [
+        "Secret/argocd/by-hand", f"Secret/argocd/{EAST}"]
+    project = bench.objects()["AppProject/argocd/development"]
+    assert [d["server"] for d in project["spec"]["destinations"]] == [east_only[0]["stringData"]["server"]]
+
+
+@pytest.mark.parametrize("tool,step", [("kubectl", "install-kubectl"), ("helm", "install-helm"),
+                                       ("chart", "fetch-chart")])
+def test_a_pin_mismatch_stops_before_the_download_is_used(bench, rendered, tool, step):
+    result = bench.run(render_script(_input(bench, rendered, pins=bench.pins(**{tool: "0" * 64}))))
+    assert result.returncode != 0
+    assert f"tfgen-bootstrap: FAILED in step {step} (exit 1)" in result.stderr
+    assert "FAILED" in result.stdout and "FAILED in step" not in result.stdout  # sha256sum's own line
+    used = {c["tool"] for c in bench.calls()}
+    assert used <= {"curl"}, f"{used - {'curl'}} ran after a pin mismatch"
+    assert bench.objects() == {} and bench.releases() == {}
+
+
+@pytest.mark.parametrize("fail,step", [
+    ("curl:" + KUBECTL_URL, "install-kubectl"), ("curl:" + HELM_URL, "install-helm"), ("curl:" + CHART_URL,
+                                                                                      "fetch-chart"),
+    ("aws:update-kubeconfig", "kubeconfig"), ("kubectl:--raw=/readyz", "kubeconfig"),
+    ("kubectl:Namespace", "namespace"), ("helm:list", "argo-cd"), ("helm:upgrade", "argo-cd"),
+    ("kubectl:annotate", "argo-cd"), ("kubectl:Secret", "cluster-secrets"), ("kubectl:secrets", "deregister"),
+    ("kubectl:Application", "root-application"),
+])
+def test_a_failing_step_exits_non_zero_naming_it(bench, rendered, fail, step):
+    result = bench.run(render_script(_input(bench, rendered)), fail=fail)
+    assert result.returncode != 0
+    assert re.findall(r"tfgen-bootstrap: FAILED in step ([a-z-]+)", result.stderr) == [step]
+    assert "tfgen-bootstrap: done" not in result.stdout
+
+
+def test_a_failing_delete_is_reported_as_deregister(bench, rendered):
+    assert bench.run(render_script(_input(bench, rendered))).returncode == 0
+    east_only = [s for s in rendered.secrets if s["metadata"]["name"] == EAST]
+    result = bench.run(render_script(_input(bench, rendered, secrets=east_only)), fail="kubectl:delete")
+    assert result.returncode != 0 and "FAILED in step deregister" in result.stderr
+
+
+def test_no_value_reaches_the_shell(bench, rendered, tmp_path):
+    marker = tmp_path / "pwned"
+    hostile = f"$(touch {marker}) `touch {marker}` ' \" ${{HOME}} %{{x}} {{{{ssm:p}}}} \\\nTFGEN_DATA\n$HOME"
+    secrets = copy.deepcopy(rendered.secrets)
+    secrets[0]["metadata"]["annotations"]["note"] = hostile
+    rendered.values["server"]["env"].append({"name": "NOTE", "value": hostile})
+    script = render_script(_input(bench, rendered, secrets=secrets))
+    # In the data, braces are \u escapes: neither SSM (`{{`) nor Terraform (`${`, `%{`) can see a sequence.
+    assert "{{" not in script and "${HOME}" not in script and "%{x}" not in script
+    result = bench.run(script)
+    assert result.returncode == 0, result.stderr
+    assert not marker.exists()
+    assert bench.objects()[f"Secret/argocd/{EAST}"]["metadata"]["annotations"]["note"] == hostile
+    assert bench.releases()["argocd"]["values"]["server"]["env"][-1]["value"] == hostile
+
+
+def test_the_script_is_deterministic(bench, rendered):
+    first = render_script(_input(bench, rendered))
+    reordered = copy.deepcopy(rendered)
+    reordered.values = dict(reversed(list(reordered.values.items())))
+    reordered.secrets[0]["metadata"]["labels"] = dict(reversed(list(reordered.secrets[0]["metadata"]["labels"].items())))
+    assert render_script(_input(bench, reordered)) == first
+    assert render_script(_input(bench, rendered, repo=False)) != first
+
+
+def test_bad_input_is_named(bench, rendered):
+    secrets = copy.deepcopy(rendered.secrets)
+    secrets[1]["metadata"]["namespace"] = "default"
+    with pytest.raises(BootstrapError) as error:
+        render_script(BootstrapInput(hub_cluster_name="Hub_1", region="us-east-1", manifests=secrets,
+                                     chart_version="9.9.9", pins=bench.pins()))
+    message = str(error.value)
+    assert "hub_cluster_name 'Hub_1'" in message
+    assert "chart_version 9.9.9 has no pin (pinned: 10.1.1)" in message
+    assert f"manifests[1] Secret/{WEST}: metadata.namespace 'default' is not the GitOps namespace 'argocd'" in message
+
+
+def _terraform(text: str, values: dict) -> str:
+    """What Terraform makes of a template string: `$${`/`%%{` unescaped, `${ref}` substituted."""
+    def one(match):
+        if match.group(0) in ("$${", "%%{"):
+            return match.group(0)[1:]
+        return values[match.group(1)]
+    assert "%{" not in re.sub(r"%%\{", "", text), "an unescaped template directive"
+    return re.sub(r"\$\$\{|%%\{|\$\{([^}]*)\}", one, text)
+
+
+def test_terraform_refs_are_interpolated_and_everything_else_escaped(bench, rendered):
+    refs = {"aws_eks_cluster.edge.endpoint": rendered.secrets[0]["stringData"]["server"],
+            "aws_iam_role.deployer.arn": json.loads(rendered.secrets[0]["stringData"]["config"])["awsAuthConfig"]
+            ["roleARN"]}
+    templated = copy.deepcopy(rendered.secrets)
+    templated[0]["stringData"]["server"] = TerraformRef("aws_eks_cluster.edge.endpoint")
+    config = json.loads(templated[0]["stringData"]["config"])
+    config["awsAuthConfig"]["roleARN"] = TerraformRef("aws_iam_role.deployer.arn")
+    templated[0]["stringData"]["config"] = json.dumps(config, sort_keys=True)
+    script = render_script(_input(bench, rendered, secrets=templated))
+    assert terraform_refs(script) == sorted(refs)
+    text = for_terraform(script)
+    assert sorted(set(re.findall(r"(?<!\$)\$\{([^}]*)\}", text))) == sorted(refs)
+    assert '"$${WORK}/chart.tgz"' in text
+    # Terraform's result is the script rendered with the values themselves.
+    assert _terraform(text, refs) == render_script(_input(bench, rendered))
+    lines = document_content(script)["mainSteps"][0]["inputs"]["runCommand"]
+    assert "\n".join(lines) + "\n" == text
+
+
+@pytest.mark.parametrize("expression", ['file("/etc/passwd")', "aws_x.y}${local.z", "var", ""])
+def test_a_terraform_ref_is_a_plain_reference(expression):
+    with pytest.raises(BootstrapError, match="is not a plain Terraform reference"):
+        TerraformRef(expression)

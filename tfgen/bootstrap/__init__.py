@@ -1,0 +1,21 @@
+"""Bootstrap of Argo CD on a private hub through AWS APIs only (issue #15).
+
+The pipeline: `manifests` builds the AppProjects, root Application and
+Namespace; `validate` checks manifests against Kubernetes' and Argo CD's
+schemas; `script` renders the bash the bastion runs (pins from `tools`), and
+`document` wraps it as an SSM Command document's content. Nothing here talks
+to AWS or Kubernetes.
+"""
+
+from __future__ import annotations
+
+from .document import document_content
+from .errors import BootstrapError, ManifestError
+from .manifests import environment_projects, namespace, root_application
+from .script import BootstrapInput, TerraformRef, for_terraform, render_script, terraform_refs
+from .tools import DEFAULT_PINS, Artefact, ChartPin, Pins, ToolPin
+from .validate import problems, validate_manifests
+
+__all__ = ["BootstrapError", "ManifestError", "BootstrapInput", "TerraformRef", "render_script", "for_terraform",
+           "terraform_refs", "document_content", "environment_projects", "namespace", "root_application",
+           "problems", "validate_manifests", "Pins", "ToolPin", "ChartPin", "Artefact", "DEFAULT_PINS"]
