@@ -144,6 +144,23 @@ def test_validate_json_groups_findings_by_environment(tmp_path, capsys):
     assert finding["code"] == "NET225" and finding["line"] == 12 and finding["file"] == str(copy)
 
 
+def test_validate_json_keeps_environments_when_the_spec_has_shape_errors(tmp_path, capsys):
+    spec = write_spec(tmp_path, """
+project: demo
+environments:
+  dev:
+    account_id: "123456789012"
+    hub: {region: us-east-1, cidr: 10.10.0.0/16, bogus: 1}
+    regions:
+      us-east-2: {cidr: 10.11.0.0/33}
+""")
+    assert main(["validate", str(spec), "--format", "json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    codes = sorted(f["code"] for f in report["environments"]["dev"])
+    assert codes == ["SPEC011", "VAL163"], report
+    assert report["fleet"] == [] and report["errors"] == 2
+
+
 def test_validate_passes_on_every_example(capsys):
     for spec in ("multi-region-eks.yaml", "mesh.yaml", "transit-gateway.yaml"):
         assert main(["validate", str(ROOT / "examples" / spec)]) == 0, capsys.readouterr().out

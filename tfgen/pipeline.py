@@ -9,7 +9,7 @@ from .derive.allocation import allocate
 from .checks import check_fleet, check_types
 from .checks.compat import check_compatibility
 from .emit import emit_documents, render_documents
-from .errors import Finding, FindingsError, Severity, StaleOutputError
+from .errors import Finding, FindingsError, Severity, StaleOutputError, condense
 from .model import Fleet
 from .spec.allocations import read_allocations, render_allocations
 from .checks.platform import check_platform
@@ -52,11 +52,11 @@ def prepare(fleet: Fleet, *, strict: bool = False) -> Prepared:
     """Allocate pool CIDRs (keeping recorded ones) and run every check; raises nothing."""
     wrong_types = check_types(fleet)
     if wrong_types:
-        return Prepared(fleet, {}, wrong_types)  # allocation and the rules assume the declared types
+        return Prepared(fleet, {}, condense(wrong_types))  # allocation and the rules assume the declared types
     recorded = read_allocations(fleet.allocations_file)
     if recorded.broken:
         # Allocating past an unreadable record would move its VPC; every other check would see it moved.
-        return Prepared(fleet, {}, recorded.findings)
+        return Prepared(fleet, {}, condense(recorded.findings))
     allocation = allocate(fleet, recorded)
     findings = recorded.findings + allocation.findings + check_fleet(allocation.fleet, types_checked=True)
     findings += check_platform(allocation.fleet)
@@ -65,7 +65,7 @@ def prepare(fleet: Fleet, *, strict: bool = False) -> Prepared:
     if not any(f.severity is Severity.ERROR for f in findings):
         documents = emit_documents(allocation.fleet)  # the emitters assume a model without errors
         findings += check_compatibility(allocation.fleet, documents)
-    return Prepared(allocation.fleet, allocation.record, findings, documents)
+    return Prepared(allocation.fleet, allocation.record, condense(findings), documents)
 
 
 def validate(fleet: Fleet, *, strict: bool = False) -> list[Finding]:
