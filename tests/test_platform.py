@@ -278,6 +278,20 @@ def test_a_range_too_old_for_the_output_names_the_feature(tmp_path):
     assert "5.75.0" in findings[0].hint and findings[0].origin.line == 1
 
 
+def test_a_range_below_the_oldest_provider_is_the_default_tags_finding(tmp_path):
+    """VAL105 had a branch for ranges below OLDEST that no fleet reached: every root's providers
+    carry default_tags, whose minimum is OLDEST, so such a range always names that feature."""
+    from tfgen.providers import OLDEST, feature, features_of
+    from tfgen.pipeline import prepare
+    spec = _spec(tmp_path)
+    assert feature("provider.default_tags").minimum == OLDEST
+    documents = prepare(tfgen.load(spec)).documents
+    assert all("provider.default_tags" in features_of(docs) for docs in documents.values()), sorted(documents)
+    spec.write_text('aws_provider: ">= 3.0, < 7.0"\n' + spec.read_text())
+    (finding,) = [f for f in tfgen.validate(tfgen.load(spec)) if f.code == "VAL105"]
+    assert "admits provider 3.0.0, older than the output needs" in finding.message, finding.message
+
+
 def test_a_range_admitting_an_unchecked_major_warns(tmp_path):
     spec = _spec(tmp_path)
     spec.write_text('aws_provider: ">= 5.100"\n' + spec.read_text())

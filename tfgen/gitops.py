@@ -210,14 +210,14 @@ def validate_secret(secret: dict) -> list[str]:
         value = meta.get(key)
         if not value:
             problems.append(f"metadata.{key} is missing")
-        elif len(value) > (253 if key == "name" else 63) or not _DNS1123_SUBDOMAIN.match(value) \
+        elif len(value) > (253 if key == "name" else 63) or not _DNS1123_SUBDOMAIN.fullmatch(value) \
                 or (key == "namespace" and "." in value):
             problems.append(f"metadata.{key} {value!r} is not a DNS-1123 name")
     labels = meta.get("labels") or {}
     if labels.get(SECRET_TYPE_LABEL) != "cluster":
         problems.append(f"label {SECRET_TYPE_LABEL}: cluster is missing")
     for key, value in labels.items():
-        if not isinstance(value, str) or len(value) > 63 or not _LABEL_VALUE.match(value):
+        if not isinstance(value, str) or len(value) > 63 or not _LABEL_VALUE.fullmatch(value):
             problems.append(f"label {key} value {value!r} is not a valid label value")
     for key, value in (meta.get("annotations") or {}).items():
         if not value:
