@@ -149,11 +149,11 @@ def _vpcs(graph: nx.Graph):
     return [(n, d) for n, d in graph.nodes(data=True) if d["kind"] == "vpc"]
 
 
-def _finding(code, message, hint, node_data=None, *, path, field="", severity=Severity.ERROR, origin=None):
+def _finding(code, message, hint, node_data=None, *, path, field="", severity=Severity.ERROR, origin=None, count=1):
     if origin is None and node_data is not None:
         obj = node_data["obj"]
         origin = obj.network.origin(field) if field else obj.origin()
-    return Finding(code=code, message=message, hint=hint, path=path, origin=origin, severity=severity)
+    return Finding(code=code, message=message, hint=hint, path=path, origin=origin, severity=severity, count=count)
 
 
 def _check_cidr_space(env, graph, reach) -> Iterator[Finding]:
@@ -212,7 +212,7 @@ def _check_overlaps(env, graph, reach, strict) -> Iterator[Finding]:
                                                           if severe else "none of them are connected"),
                        "give every VPC its own block: set `cidr_pool:` on the environment and drop the VPCs' "
                        "`cidr:` to have tfgen allocate disjoint ones", data, path=node, field="cidr",
-                       severity=Severity.ERROR if severe else Severity.WARNING)
+                       severity=Severity.ERROR if severe else Severity.WARNING, count=unclassified)
 
 
 def _peer_sets(graph: nx.Graph) -> dict[str, frozenset[str]]:
