@@ -8,6 +8,7 @@ import pytest
 import tfgen
 from tfgen.checks import check_fleet
 from tfgen.checks.tags import MAX_TAGS
+from tests.conftest import EXAMPLE
 
 
 def _fleet(**top) -> tfgen.Fleet:
@@ -296,3 +297,74 @@ def test_an_output_holding_a_value_is_judged_as_a_tag_value_is(key, value):
     leaked = ("TFGEN_9", "output.x", False) in results
     in_spec = "VAL110" in _codes(_fleet(tags={"note": value}))
     assert leaked == in_spec, (value, results)
+
+
+# -- every AWS name tfgen derives, against the rule of the resource it names (VAL185) -------------
+
+
+def _s3_fleet(project="demo", bucket="mrc-tfstate", key_prefix="") -> tfgen.Fleet:
+    fleet = _fleet()
+    fleet.project = project
+    fleet.state = tfgen.StateBackend(backend="s3", bucket=bucket, region="us-east-1", key_prefix=key_prefix)
+    return fleet
+
+
+@pytest.mark.parametrize("options, resource, field", [
+    ({"project": "sg-team"}, "EC2 security group", "project"),
+    ({"bucket": "mrc.tf.state"}, "KMS alias", "bucket"),
+    ({"key_prefix": "/"}, "S3 state object key", "key_prefix"),
+    ({"key_prefix": "fleets//"}, "S3 state object key", "key_prefix"),
+    ({"key_prefix": "fleets/\n"}, "S3 state object key", "key_prefix"),
+])
+def test_derived_names_aws_rejects_are_errors_naming_resource_and_field(tmp_path, options, resource, field):
+    findings = [f for f in check_fleet(_s3_fleet(**options)) if f.code == "VAL185"]
+    assert findings and all(f.severity.value == "error" for f in findings), options
+    assert findings[0].message.startswith(f"{resource} name "), findings[0].message
+    assert f"change the {'state.' if field != 'project' else ''}{field}" in findings[0].hint, findings[0].hint
+
+
+def test_a_valid_fleet_derives_only_names_aws_accepts():
+    assert [f.format() for f in check_fleet(_s3_fleet(key_prefix="fleets/")) if f.code == "VAL185"] == []
+
+
+def test_the_name_table_sees_every_name_the_output_holds(example_out):
+    """Each AWS name in the emitted example is one `derived_names` lists: an emitter cannot add a
+    name the rule does not check."""
+    import json
+    from tfgen.checks.aws_names import derived_names
+    named = {"aws_eks_cluster": "name", "aws_iam_role": "name", "aws_iam_instance_profile": "name",
+             "aws_security_group": "name", "aws_launch_template": "name", "aws_kms_alias": "name",
+             "aws_cloudwatch_log_group": "name", "aws_eks_node_group": "node_group_name"}
+    emitted = set()
+    for path in example_out.rglob("*.tf.json"):
+        document = json.loads(path.read_text())
+        for type_, blocks in document.get("resource", {}).items():
+            for name, body in blocks.items():
+                if type_ in named and not str(body[named[type_]]).startswith("${"):
+                    emitted.add((type_, body[named[type_]]))
+        key = document.get("terraform", {}).get("backend", {}).get("s3", {}).get("key")
+        if key:
+            emitted.add(("s3_key", key))
+    derived = {d.name for d in derived_names(tfgen.load(EXAMPLE))}
+    missing = sorted(e for e in emitted if e[1] not in derived)
+    assert len(emitted) > 20 and missing == [], missing
+
+
+# -- contradictory keys ------------------------------------------------------------------------
+
+
+def test_az_count_contradicting_the_listed_zones_warns_that_the_list_wins():
+    fleet = _fleet()
+    network = fleet.environment("dev").regions["us-east-2"].clusters["edge"].network
+    network.az_count, network.availability_zones = 3, ["us-east-2a"]
+    (found,) = [f for f in check_fleet(fleet) if f.code == "VAL177"]
+    assert found.severity.value == "warning" and "the list wins: the VPC gets 1 zone(s)" in found.message
+    network.az_count = 1
+    assert [f for f in check_fleet(fleet) if f.code == "VAL177"] == []
+
+
+def test_a_local_backend_with_s3_settings_warns_they_are_ignored():
+    fleet = _fleet(state=tfgen.StateBackend(backend="local", bucket="mrc-tfstate", lock_table="locks"))
+    (found,) = [f for f in check_fleet(fleet) if f.code == "VAL117"]
+    assert found.severity.value == "warning" and "ignores bucket, lock_table" in found.message
+    assert [f for f in check_fleet(_fleet()) if f.code == "VAL117"] == []

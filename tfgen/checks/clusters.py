@@ -90,6 +90,11 @@ def _check_network(env: Environment, region: Region, cluster: Cluster, path: str
         return  # reported by check_regions; zones cannot be derived
     if net.availability_zones:
         zones = list(net.availability_zones)
+        if net.az_count is not None and net.az_count != len(zones):
+            yield finding("VAL177", f"az_count {net.az_count} contradicts the {len(zones)} listed availability_zones; "
+                           f"the list wins: the VPC gets {len(zones)} zone(s) ({', '.join(map(str, zones))})",
+                           "drop `az_count` (the list decides), or list as many zones as az_count says",
+                           path=path, obj=net, field="az_count", severity=Severity.WARNING)
         for zone in zones:
             if not zone.startswith(region.name):
                 yield finding("VAL165", f"zone {zone} is not in region {region.name}",

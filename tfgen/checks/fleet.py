@@ -51,6 +51,11 @@ def check_state(fleet: Fleet) -> Iterator[Finding]:
         yield finding("VAL111", f"state backend {state.backend!r} is not supported",
                        "use `backend: s3` (with bucket, region, lock_table) or `backend: local`",
                        obj=state, field="backend")
+    ignored = [name for name in ("bucket", "region", "lock_table", "key_prefix") if getattr(state, name)]
+    if state.backend == "local" and ignored:
+        yield finding("VAL117", f"state backend local ignores {', '.join(ignored)}: state stays in a local file",
+                       f"use `backend: s3` to keep state in the bucket, or drop {', '.join(ignored)}",
+                       obj=state, field=ignored[0], severity=Severity.WARNING)
     if state.backend == "s3":
         for name in ("bucket", "region"):
             if not getattr(state, name):

@@ -34,6 +34,8 @@ __all__ = [
     "eks_log_group",
     "flow_log_group",
     "kms_alias",
+    "security_group_name",
+    "state_kms_alias",
     "arn",
     "ref",
     "region_stem",
@@ -152,6 +154,16 @@ def flow_log_group(eks_name: str) -> str:
 def kms_alias(eks_name: str, purpose: str) -> str:
     """A KMS alias: `alias/<eks name>-<purpose>`."""
     return f"alias/{eks_name}-{purpose}"
+
+
+def security_group_name(eks_name: str, purpose: str) -> str:
+    """The name of a cluster's security group: `<eks name>-<purpose>` (`...-api`)."""
+    return f"{eks_name}-{purpose}"
+
+
+def state_kms_alias(bucket: str) -> str:
+    """The KMS alias of the key that encrypts the state bucket: `alias/<bucket>`."""
+    return f"alias/{bucket}"
 
 
 def arn(service: str, region: str, account: str, resource: str) -> str:

@@ -11,6 +11,7 @@ bastion's security group. Nothing else: no egress rule (replies are stateful).
 from __future__ import annotations
 
 from ..derive.gitops_path import HTTPS, api_sources
+from ..derive import naming
 from ..derive.naming import ref
 from ..derive.context import ClusterContext, EnvironmentContext
 from .document import Document
@@ -32,10 +33,10 @@ def emit_security(ctx: EnvironmentContext) -> Document:
     for c in ctx.clusters:
         group = doc.resource(
             "aws_security_group", f"{c.key}_api", region=c.region,
-            name=f"{c.eks_name}-api",
+            name=naming.security_group_name(c.eks_name, "api"),
             description=f"EKS control plane of {c.eks_name}: HTTPS from the GitOps hub and the bastion only",
             vpc_id=ref(f"{c.vpc}.id"),
-            tags={"Name": f"{c.eks_name}-api"},
+            tags={"Name": naming.security_group_name(c.eks_name, "api")},
         )
         region = ctx.env.regions[c.region]
         for kind, why in api_sources(ctx.env, region, c.cluster):
