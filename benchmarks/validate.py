@@ -10,6 +10,14 @@ links, reachability, quotas), of the whole `validate` (allocation, model
 checks and topology), and of the naive O(n^2) pairwise overlap check on
 integer intervals (skipped above 10,000 VPCs, where it would take minutes).
 Targets: checks under 1 s at 10,000 VPCs; growth no faster than n log n.
+
+    python benchmarks/validate.py --crowd 2000
+
+The worst case for overlap checks instead: a YAML spec of n clusters all on one
+CIDR (n(n-1)/2 overlapping pairs), loaded and validated. Printed: the spec's
+size, the time and peak memory (RSS) of load + validate, and how many findings
+are shown and how many they stand for (`Finding.count`). Target: seconds, and
+findings bounded (at most 20 per code, see `tfgen.errors.condense`).
 """
 
 from __future__ import annotations
@@ -17,8 +25,10 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import math
+import resource
 import statistics
 import time
+from collections import Counter
 
 import tfgen
 from tfgen.model.regions import REGIONS
@@ -67,12 +77,47 @@ def median_time(run, repeat: int) -> float:
     return statistics.median(times)
 
 
+def crowded_spec(n: int) -> str:
+    """A YAML spec of n clusters (a hub and n - 1 edges over every known region) on one CIDR."""
+    regions = sorted(REGIONS)
+    by_region: dict[str, list[str]] = {}
+    for i in range(1, n):
+        by_region.setdefault(regions[i % len(regions)], []).append(f"c{i}")
+    lines = ["project: bench", "environments:", "  bench:", '    account_id: "123456789012"',
+             "    hub: {region: us-east-1, cidr: 10.0.0.0/16}", "    regions:"]
+    for region, names in sorted(by_region.items()):
+        lines.append(f"      {region}:")
+        lines.append("        clusters:")
+        lines += [f"          {name}: {{cidr: 10.0.0.0/16}}" for name in names]
+    return "\n".join(lines) + "\n"
+
+
+def crowd(n: int) -> None:
+    text = crowded_spec(n)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.perf_counter()
+    findings = tfgen.validate(tfgen.loads(text, filename="crowd.yaml"))
+    elapsed = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    codes = Counter(f.code for f in findings)
+    print(f"{n} clusters on one CIDR ({len(text.encode()) / 1024:.0f} KB spec, {n * (n - 1) // 2:,} overlapping "
+          f"pairs): load + validate {elapsed:.2f}s, peak RSS {peak / 1024:.0f} MiB "
+          f"(+{(peak - before) / 1024:.0f} MiB)")
+    print(f"  {len(findings)} findings shown, standing for {sum(f.count for f in findings):,}; most per code: "
+          f"{codes.most_common(1)[0][1]} ({', '.join(f'{c} x{k}' for c, k in sorted(codes.items()))})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000])
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--naive-limit", type=int, default=10000)
+    parser.add_argument("--crowd", type=int, metavar="N",
+                        help="instead: validate a spec of N clusters all on one CIDR (the worst case for overlaps)")
     args = parser.parse_args()
+    if args.crowd:
+        crowd(args.crowd)
+        return
 
     print(f"{'VPCs':>8} {'links':>7} {'topology':>10} {'validate':>10} {'naive pairwise':>15}  per n·log2(n)")
     rows = []

@@ -8,6 +8,7 @@ import pytest
 import tfgen
 from tfgen.checks import check_fleet
 from tfgen.checks.tags import MAX_TAGS
+from tests.conftest import EXAMPLE
 
 
 def _fleet(**top) -> tfgen.Fleet:
@@ -152,3 +153,218 @@ def test_names_and_ids_ending_in_a_newline_are_rejected():
     env = fleet.add_environment("dev\n", account_id="123456789012\n")
     env.add_hub("us-east-1", name="hub\n", cidr="10.10.0.0/16", kubernetes_version="1.29\n")
     assert {"VAL101", "VAL121", "VAL128", "VAL141", "VAL143"} <= set(_codes(fleet))
+
+
+# -- every pattern is a full match: a value with a trailing newline fails each family --------------
+
+
+def _platform_codes(fleet: tfgen.Fleet) -> set[str]:
+    return {f.code for f in tfgen.validate(fleet)}
+
+
+def test_platform_values_ending_in_a_newline_are_rejected():
+    fleet = tfgen.Fleet(project="demo")
+    env = fleet.add_environment("dev", account_id="123456789012",
+                                assume_role="arn:aws:iam::123456789012:role/deploy\n")
+    env.access.admins.append("arn:aws:iam::123456789012:role/admins\n")
+    env.gitops.namespace = "argocd\n"
+    env.gitops.service_accounts.append("argocd-extra\n")
+    env.bastion.instance_type = "t3.micro\n"
+    env.bastion.ami = "ami-0123456789abcdef0\n"
+    hub = env.add_hub("us-east-1", cidr="10.10.0.0/16")
+    hub.addons["vpc-cni"] = tfgen.Addon(name="vpc-cni", version="v1.19.2-eksbuild.1\n")
+    hub.node_groups["workers"] = tfgen.NodeGroup(name="workers", instance_types=["t3.medium\n"])
+    codes = _platform_codes(fleet)
+    for code, what in [("VAL126", "role ARN"), ("VAL411", "principal ARN"), ("VAL432", "namespace"),
+                       ("VAL433", "service account"), ("VAL441", "bastion instance type"), ("VAL442", "AMI id"),
+                       ("VAL422", "add-on version"), ("VAL156", "node instance type")]:
+        assert code in codes, f"{what} with a trailing newline passed ({code} not in {sorted(codes)})"
+
+
+def test_no_check_matches_user_input_with_match():
+    """`re.match` with `$` lets a trailing newline through; every rule uses fullmatch."""
+    import pathlib
+    import re
+    root = pathlib.Path(tfgen.__file__).parent
+    offenders = [f"{path.relative_to(root)}:{n}" for path in sorted((root / "checks").glob("*.py"))
+                 for n, line in enumerate(path.read_text().splitlines(), 1)
+                 if re.search(r"(?<!full)match\(", line) and "fullmatch(" not in line]
+    assert offenders == [], offenders
+
+
+# -- CIDRs as AWS takes them -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("cidr, fix", [
+    ("10.11.0.0/016", "write 10.11.0.0/16"),
+    ("010.11.0.0/16", "write 10.11.0.0/16"),
+    (" 10.11.0.0/16", "write 10.11.0.0/16"),
+    ("10.11.0.0/16\n", "write 10.11.0.0/16"),
+    ("10.11.0.0/255.255.0.0", "write 10.11.0.0/16"),
+    ("10.11.0.1/16", "write 10.11.0.0/16"),
+])
+def test_non_canonical_cidrs_are_errors_with_the_canonical_form_as_fix(cidr, fix):
+    fleet = _fleet()
+    env = fleet.environment("dev")
+    env.regions["us-east-2"].clusters["edge"].network.cidr = cidr
+    env.cidr_pool = cidr.replace("10.11", "10.0", 1).replace("/16", "/12").replace("/016", "/012")
+    env.regions["us-east-1"].clusters["hub"].network.private_subnets = [cidr.replace("0.0/", "0.0/", 1)
+                                                                        .replace("10.11", "10.10", 1)]
+    findings = {f.code: f for f in check_fleet(fleet) if f.code in ("VAL127", "VAL163", "VAL169")}
+    assert findings["VAL163"].hint == fix, findings["VAL163"].format()
+    assert sorted(findings) == ["VAL127", "VAL163", "VAL169"], [f.format() for f in findings.values()]
+
+
+def test_a_canonical_cidr_passes():
+    assert [f.code for f in check_fleet(_fleet()) if f.code in ("VAL127", "VAL163", "VAL169")] == []
+
+
+def test_a_non_canonical_cidr_in_a_spec_names_its_line(tmp_path):
+    spec = tmp_path / "fleet.yaml"
+    spec.write_text('project: demo\nenvironments:\n  dev:\n    account_id: "123456789012"\n'
+                    "    hub: {region: us-east-1, cidr: 10.10.0.0/16}\n"
+                    "    regions:\n      us-east-2: {cidr: 10.11.0.0/016}\n")
+    (finding,) = [f for f in tfgen.validate(tfgen.load(spec)) if f.code == "VAL163"]
+    assert (finding.origin.line, finding.hint) == (7, "write 10.11.0.0/16"), finding.format()
+
+
+# -- one instance-type rule for node groups and the bastion ------------------------------------
+
+
+@pytest.mark.parametrize("kind, ok", [
+    ("t3.medium", True), ("m7i-flex.large", True), ("c7i.metal-24xl", True), ("u7i-12tb.224xlarge", True),
+    ("t3", False), ("T3.medium", False), ("t3.medium-", False), ("t.micro", False),
+])
+def test_node_groups_and_the_bastion_judge_instance_types_alike(kind, ok):
+    fleet = _fleet()
+    env = fleet.environment("dev")
+    env.bastion.instance_type = kind
+    for _, cluster in env.clusters():
+        cluster.node_groups["workers"] = tfgen.NodeGroup(name="workers", instance_types=[kind])
+    codes = _platform_codes(fleet)
+    assert ("VAL156" not in codes, "VAL441" not in codes) == (ok, ok), sorted(codes)
+
+
+# -- one secret detector for validate (VAL110) and the policy gate (CKV_TFGEN_8/12, TFGEN_9) -------
+
+SECRETS = [
+    ("deploy", "AKIAIOSFODNN7EXAMPLE"),
+    ("session", "ASIAIOSFODNN7EXAMPLE"),
+    ("key", "-----BEGIN RSA PRIVATE KEY----- MIIEpAIBAAKCAQEA"),
+    ("ci", "ghp_" + "a1B2" * 9),
+    ("ci", "github_pat_" + "A1b2C3d4E5" * 3),
+    ("chat", "xoxb-1234567890-abcdefghij"),
+    ("note", "password=hunter2hunter2"),
+    ("db_password", "hunter2"),
+    ("api_token", "x"),
+]
+NOT_SECRETS = [
+    ("Owner", "platform"),
+    ("CostCenter", "42"),
+    ("note", "password=${var.db_password}"),
+    ("api_token", "${aws_secretsmanager_secret.api.arn}"),
+    ("docs", "rotate the keys every month"),
+    ("path", "a/b:c=d+e-f@g_h.i"),
+]
+
+
+def _policy_module(name: str):
+    import importlib
+    import sys
+    from pathlib import Path
+    policies = str(Path(tfgen.__file__).parent / "policies")
+    if policies not in sys.path:
+        sys.path.insert(0, policies)  # how checkov loads the directory
+    return importlib.import_module(name)
+
+
+@pytest.mark.parametrize("key, value", SECRETS + NOT_SECRETS)
+def test_validate_and_the_policies_judge_a_tag_alike(key, value):
+    from checkov.common.models.enums import CheckResult
+    secret = (key, value) in SECRETS
+    policies = _policy_module("tfgen_secrets")
+    in_spec = "VAL110" in _codes(_fleet(tags={key: value}))
+    on_resource = policies.check.scan_resource_conf({"tags": [{key: value}]}) == CheckResult.FAILED
+    on_provider = policies.provider_check.scan_provider_conf(
+        {"default_tags": [{"tags": [{key: value}]}]}) == CheckResult.FAILED
+    assert (in_spec, on_resource, on_provider) == (secret, secret, secret), (key, value)
+
+
+@pytest.mark.parametrize("key, value", SECRETS + NOT_SECRETS)
+def test_an_output_holding_a_value_is_judged_as_a_tag_value_is(key, value):
+    rules = _policy_module("tfgen_module_rules")
+    results = list(rules.evaluate([{"output": {"x": {"value": value}}}]))
+    leaked = ("TFGEN_9", "output.x", False) in results
+    in_spec = "VAL110" in _codes(_fleet(tags={"note": value}))
+    assert leaked == in_spec, (value, results)
+
+
+# -- every AWS name tfgen derives, against the rule of the resource it names (VAL185) -------------
+
+
+def _s3_fleet(project="demo", bucket="mrc-tfstate", key_prefix="") -> tfgen.Fleet:
+    fleet = _fleet()
+    fleet.project = project
+    fleet.state = tfgen.StateBackend(backend="s3", bucket=bucket, region="us-east-1", key_prefix=key_prefix)
+    return fleet
+
+
+@pytest.mark.parametrize("options, resource, field", [
+    ({"project": "sg-team"}, "EC2 security group", "project"),
+    ({"bucket": "mrc.tf.state"}, "KMS alias", "bucket"),
+    ({"key_prefix": "/"}, "S3 state object key", "key_prefix"),
+    ({"key_prefix": "fleets//"}, "S3 state object key", "key_prefix"),
+    ({"key_prefix": "fleets/\n"}, "S3 state object key", "key_prefix"),
+])
+def test_derived_names_aws_rejects_are_errors_naming_resource_and_field(tmp_path, options, resource, field):
+    findings = [f for f in check_fleet(_s3_fleet(**options)) if f.code == "VAL185"]
+    assert findings and all(f.severity.value == "error" for f in findings), options
+    assert findings[0].message.startswith(f"{resource} name "), findings[0].message
+    assert f"change the {'state.' if field != 'project' else ''}{field}" in findings[0].hint, findings[0].hint
+
+
+def test_a_valid_fleet_derives_only_names_aws_accepts():
+    assert [f.format() for f in check_fleet(_s3_fleet(key_prefix="fleets/")) if f.code == "VAL185"] == []
+
+
+def test_the_name_table_sees_every_name_the_output_holds(example_out):
+    """Each AWS name in the emitted example is one `derived_names` lists: an emitter cannot add a
+    name the rule does not check."""
+    import json
+    from tfgen.checks.aws_names import derived_names
+    named = {"aws_eks_cluster": "name", "aws_iam_role": "name", "aws_iam_instance_profile": "name",
+             "aws_security_group": "name", "aws_launch_template": "name", "aws_kms_alias": "name",
+             "aws_cloudwatch_log_group": "name", "aws_eks_node_group": "node_group_name"}
+    emitted = set()
+    for path in example_out.rglob("*.tf.json"):
+        document = json.loads(path.read_text())
+        for type_, blocks in document.get("resource", {}).items():
+            for name, body in blocks.items():
+                if type_ in named and not str(body[named[type_]]).startswith("${"):
+                    emitted.add((type_, body[named[type_]]))
+        key = document.get("terraform", {}).get("backend", {}).get("s3", {}).get("key")
+        if key:
+            emitted.add(("s3_key", key))
+    derived = {d.name for d in derived_names(tfgen.load(EXAMPLE))}
+    missing = sorted(e for e in emitted if e[1] not in derived)
+    assert len(emitted) > 20 and missing == [], missing
+
+
+# -- contradictory keys ------------------------------------------------------------------------
+
+
+def test_az_count_contradicting_the_listed_zones_warns_that_the_list_wins():
+    fleet = _fleet()
+    network = fleet.environment("dev").regions["us-east-2"].clusters["edge"].network
+    network.az_count, network.availability_zones = 3, ["us-east-2a"]
+    (found,) = [f for f in check_fleet(fleet) if f.code == "VAL177"]
+    assert found.severity.value == "warning" and "the list wins: the VPC gets 1 zone(s)" in found.message
+    network.az_count = 1
+    assert [f for f in check_fleet(fleet) if f.code == "VAL177"] == []
+
+
+def test_a_local_backend_with_s3_settings_warns_they_are_ignored():
+    fleet = _fleet(state=tfgen.StateBackend(backend="local", bucket="mrc-tfstate", lock_table="locks"))
+    (found,) = [f for f in check_fleet(fleet) if f.code == "VAL117"]
+    assert found.severity.value == "warning" and "ignores bucket, lock_table" in found.message
+    assert [f for f in check_fleet(_fleet()) if f.code == "VAL117"] == []

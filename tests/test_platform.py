@@ -104,6 +104,25 @@ def test_bad_access_is_a_finding_with_its_line(tmp_path, access, code, fragment)
     assert findings[0].origin.line == 9, findings[0].format()
 
 
+def test_a_fleet_without_admins_gets_one_val417_naming_its_clusters(tmp_path, capsys):
+    regions = "".join(f"      {r}: {{clusters: {{{', '.join(f'c{i}: {{}}' for i in range(6))}}}}}\n"
+                      for r in ("us-east-2", "us-west-2", "eu-west-1", "eu-central-1", "ap-south-1",
+                                "ap-northeast-1", "ca-central-1", "sa-east-1", "eu-north-1", "us-west-1",
+                                "ap-southeast-2"))
+    spec = tmp_path / "fleet.yaml"
+    spec.write_text('project: demo\nenvironments:\n  dev:\n    account_id: "123456789012"\n'
+                    "    cidr_pool: 10.0.0.0/8\n    hub: {region: us-east-1}\n    regions:\n" + regions)
+    findings = [f for f in tfgen.validate(tfgen.load(spec)) if f.code == "VAL417"]
+    assert [(f.path, f.count, len(f.others)) for f in findings] == [("dev/us-east-1/hub", 67, 5)]
+    assert findings[0].origin.line == 6
+    assert main(["validate", str(spec), "--format", "json"]) == 0
+    (grouped,) = [f for f in json.loads(capsys.readouterr().out)["environments"]["dev"] if f["code"] == "VAL417"]
+    assert (grouped["count"], grouped["others"][0]) == (67, "dev/us-east-2/c0"), grouped
+    assert main(["validate", str(spec)]) == 0
+    text = capsys.readouterr().out
+    assert text.count("VAL417") == 1 and "also: 66 more with the same finding: dev/us-east-2/c0, dev/us-east-2/c1" in text, text
+
+
 def test_access_entries_one_per_principal_policies_after_their_entry(tmp_path):
     spec = _spec(tmp_path, extra=(
         '    access:\n'
@@ -275,6 +294,20 @@ def test_a_range_too_old_for_the_output_names_the_feature(tmp_path):
     findings = [f for f in tfgen.validate(tfgen.load(spec)) if f.code == "VAL105"]
     assert findings and "aws_eks_addon.pod_identity_association" in findings[0].message
     assert "5.75.0" in findings[0].hint and findings[0].origin.line == 1
+
+
+def test_a_range_below_the_oldest_provider_is_the_default_tags_finding(tmp_path):
+    """VAL105 had a branch for ranges below OLDEST that no fleet reached: every root's providers
+    carry default_tags, whose minimum is OLDEST, so such a range always names that feature."""
+    from tfgen.providers import OLDEST, feature, features_of
+    from tfgen.pipeline import prepare
+    spec = _spec(tmp_path)
+    assert feature("provider.default_tags").minimum == OLDEST
+    documents = prepare(tfgen.load(spec)).documents
+    assert all("provider.default_tags" in features_of(docs) for docs in documents.values()), sorted(documents)
+    spec.write_text('aws_provider: ">= 3.0, < 7.0"\n' + spec.read_text())
+    (finding,) = [f for f in tfgen.validate(tfgen.load(spec)) if f.code == "VAL105"]
+    assert "admits provider 3.0.0, older than the output needs" in finding.message, finding.message
 
 
 def test_a_range_admitting_an_unchecked_major_warns(tmp_path):

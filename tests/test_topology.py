@@ -72,6 +72,48 @@ def test_edges_that_share_the_hub_may_not_overlap():
     ], found
 
 
+def _crowd(n: int, *, hub: bool = True):
+    """n VPCs on one block: n(n-1)/2 overlapping pairs."""
+    regions = sorted(tfgen.model.regions.REGIONS)
+    fleet = tfgen.Fleet(project="demo")
+    env = fleet.add_environment("dev", account_id="123456789012")
+    env.add_hub("us-east-1", cidr="10.0.0.0/16")
+    for i in range(1, n):
+        env.add_cluster(regions[i % len(regions)], f"c{i}", cidr="10.0.0.0/16")
+    if not hub:
+        env.hub.role = "edge"  # nothing is peered: every overlap is between VPCs apart
+    return fleet
+
+
+def test_overlaps_are_classified_up_to_a_bound_and_the_rest_counted():
+    from tfgen.checks.topology import OVERLAP_PAIRS
+    n = 60
+    findings = check_topology(_crowd(n))
+    pairs = [f for f in findings if f.code in ("NET211", "NET212", "NET213")]
+    (rest,) = [f for f in findings if f.code == "NET214"]
+    assert len(pairs) == OVERLAP_PAIRS
+    assert rest.message.startswith(f"{n * (n - 1) // 2 - OVERLAP_PAIRS} more pairs of overlapping VPCs in dev")
+    assert rest.severity.value == "error" and "route to each other or share a peer" in rest.message
+    assert rest.path.startswith("dev/") and rest.count == n * (n - 1) // 2 - OVERLAP_PAIRS
+
+
+def test_uncounted_overlaps_apart_warn_unless_strict():
+    lenient = [f for f in check_topology(_crowd(60, hub=False)) if f.code == "NET214"]
+    strict = [f for f in check_topology(_crowd(60, hub=False), strict=True) if f.code == "NET214"]
+    assert [f.severity.value for f in lenient] == ["warning"] and "none of them are connected" in lenient[0].message
+    assert [f.severity.value for f in strict] == ["error"]
+
+
+def test_validate_shows_at_most_20_findings_of_a_code_and_says_how_many_more():
+    from tfgen.errors import FINDINGS_PER_CODE
+    findings = tfgen.validate(_crowd(60))
+    shown = [f for f in findings if f.code == "NET213"]
+    assert len(shown) == FINDINGS_PER_CODE + 1, [f.message for f in shown]
+    summary = shown[-1]
+    assert summary.message.startswith(f"{summary.count} more NET213 error(s) not shown"), summary.message
+    assert sum(f.count for f in shown) == len([f for f in check_topology(_crowd(60)) if f.code == "NET213"])
+
+
 def test_peering_quota_default_warns_and_hard_limit_errors():
     regions = sorted(tfgen.model.regions.REGIONS)
     fleet = tfgen.Fleet(project="demo")
@@ -142,6 +184,23 @@ def test_validate_json_groups_findings_by_environment(tmp_path, capsys):
     assert report["ok"] is False and report["errors"] == 1
     (finding,) = [f for f in report["environments"]["dev"] if f["severity"] == "error"]
     assert finding["code"] == "NET225" and finding["line"] == 12 and finding["file"] == str(copy)
+
+
+def test_validate_json_keeps_environments_when_the_spec_has_shape_errors(tmp_path, capsys):
+    spec = write_spec(tmp_path, """
+project: demo
+environments:
+  dev:
+    account_id: "123456789012"
+    hub: {region: us-east-1, cidr: 10.10.0.0/16, bogus: 1}
+    regions:
+      us-east-2: {cidr: 10.11.0.0/33}
+""")
+    assert main(["validate", str(spec), "--format", "json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    codes = sorted(f["code"] for f in report["environments"]["dev"])
+    assert codes == ["SPEC011", "VAL163"], report
+    assert report["fleet"] == [] and report["errors"] == 2
 
 
 def test_validate_passes_on_every_example(capsys):

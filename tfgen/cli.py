@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import __version__
-from .errors import Finding, FindingsError, Severity, SpecError, TfgenError
+from .errors import Finding, FindingsError, Severity, SpecError, TfgenError, condense
 
 if TYPE_CHECKING:
     from .model import Fleet
@@ -116,10 +116,11 @@ def _print_findings(findings) -> None:
         print(finding.format(), file=sys.stderr)
 
 
-def _read(path: str, allocations: str | None = None) -> tuple[Fleet | None, list[Finding]]:
-    """The spec's fleet and its shape findings; with shape errors, also the value
-    errors of what could be read, so one run shows every problem. `allocations`
-    (`--allocations`) replaces the record's place beside the spec."""
+def _read(path: str, allocations: str | None = None) -> tuple[Fleet | None, list[Finding], Fleet | None]:
+    """The spec's fleet (None with shape errors), its findings, and what could be read
+    of it (for grouping findings by environment); with shape errors, the findings also
+    hold the value errors of what could be read, so one run shows every problem.
+    `allocations` (`--allocations`) replaces the record's place beside the spec."""
     from .pipeline import validate
     from .spec import load
 
@@ -127,7 +128,7 @@ def _read(path: str, allocations: str | None = None) -> tuple[Fleet | None, list
         fleet = load(path)
         if allocations is not None:
             fleet.allocations_file = Path(allocations)
-        return fleet, []
+        return fleet, [], fleet
     except SpecError as exc:
         findings = list(exc.findings)
         if exc.fleet is not None:
@@ -135,11 +136,11 @@ def _read(path: str, allocations: str | None = None) -> tuple[Fleet | None, list
             shaped = {f.origin for f in findings}
             findings += [f for f in validate(exc.fleet)
                          if f.severity is Severity.ERROR and f.origin not in shaped]
-        return None, findings
+        return None, condense(findings), exc.fleet
 
 
 def _load(path: str, allocations: str | None = None) -> Fleet:
-    fleet, findings = _read(path, allocations)
+    fleet, findings, _ = _read(path, allocations)
     if fleet is None:
         raise FindingsError(findings)
     return fleet
@@ -167,21 +168,28 @@ def _build(args) -> int:
     return 0
 
 
+def _environment_of(path: str) -> str:
+    """The environment a finding's path is in: `dev/us-east-1/hub` (checks) or `environments.dev.hub` (the spec)."""
+    if path.startswith("environments."):
+        return path.split(".", 2)[1] if path.count(".") else ""
+    return path.split("/", 1)[0]
+
+
 def _validate(args) -> int:
     from .pipeline import check_record, prepare
 
-    fleet, findings = _read(args.spec, args.allocations)
+    fleet, findings, partial = _read(args.spec, args.allocations)
     if fleet is not None:
         prepared = prepare(fleet, strict=args.strict)
         findings = prepared.findings + check_record(prepared)  # what `build` would refuse
-    envs = sorted(fleet.environments) if fleet else []
+    envs = sorted({str(e) for e in getattr(partial, "environments", None) or ()})
     grouped: dict[str, list[Finding]] = {e: [] for e in envs}
     general: list[Finding] = []
     for f in findings:
-        env = f.path.split("/", 1)[0] if f.path else ""
+        env = _environment_of(f.path)
         (grouped[env] if env in grouped else general).append(f)
-    errors = sum(f.severity is Severity.ERROR for f in findings)
-    warnings = len(findings) - errors
+    errors = sum(f.count for f in findings if f.severity is Severity.ERROR)
+    warnings = sum(f.count for f in findings) - errors
     if args.format == "json":
         print(json.dumps({
             "spec": args.spec, "ok": errors == 0, "errors": errors, "warnings": warnings,
@@ -192,7 +200,7 @@ def _validate(args) -> int:
         for f in general:
             print(f.format())
         for env, fs in grouped.items():
-            print(f"{env}: " + ("ok" if not fs else f"{len(fs)} finding(s)"))
+            print(f"{env}: " + ("ok" if not fs else f"{sum(f.count for f in fs)} finding(s)"))
             for f in fs:
                 print("  " + f.format().replace("\n", "\n  "))
         print(f"{args.spec}: {errors} error(s), {warnings} warning(s)")
@@ -274,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
         return args.run(args)
     except FindingsError as exc:
         _print_findings(exc.findings)
-        errors = sum(1 for f in exc.findings if f.severity is Severity.ERROR)
+        errors = sum(f.count for f in exc.findings if f.severity is Severity.ERROR)
         print(f"tfgen: {errors} error(s); nothing was written", file=sys.stderr)
         return exc.exit_code
     except TfgenError as exc:

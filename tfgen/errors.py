@@ -13,17 +13,25 @@ Hierarchy::
 A `Finding` is one problem with the user's input: a stable code, a severity,
 the object it is about, where it was written and how to fix it. Checks collect
 every finding and raise once, so a user fixes a spec in one round.
+
+`condense` is the one place findings are grouped and capped: findings that
+differ only in the object they are about become one finding naming the
+others, and no code is shown more than `FINDINGS_PER_CODE` times.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
+from typing import Iterable
 
 __all__ = [
     "Severity",
     "Origin",
     "Finding",
+    "condense",
+    "FINDINGS_PER_CODE",
+    "OTHERS_SHOWN",
     "TfgenError",
     "FindingsError",
     "SpecError",
@@ -62,11 +70,20 @@ class Finding:
     path: str = ""
     origin: Origin | None = None
     severity: Severity = Severity.ERROR
+    # How many findings this one stands for (a group, or the summary of a capped code),
+    # and the paths of the first few objects other than `path` that it also applies to.
+    count: int = 1
+    others: tuple[str, ...] = ()
 
     def format(self) -> str:
         where = f"{self.origin}: " if self.origin else ""
         about = f" [{self.path}]" if self.path else ""
-        return f"{where}{self.severity.value} {self.code}{about}: {self.message}\n  fix: {self.hint}"
+        text = f"{where}{self.severity.value} {self.code}{about}: {self.message}\n  fix: {self.hint}"
+        if self.others:
+            more = self.count - 1 - len(self.others)
+            text += (f"\n  also: {self.count - 1} more with the same finding: {', '.join(self.others)}"
+                     + (f" and {more} more" if more else ""))
+        return text
 
     def as_dict(self) -> dict:
         return {
@@ -77,7 +94,52 @@ class Finding:
             "line": self.origin.line if self.origin else None,
             "message": self.message,
             "hint": self.hint,
+            "count": self.count,
+            "others": list(self.others),
         }
+
+
+FINDINGS_PER_CODE = 20
+OTHERS_SHOWN = 5
+
+
+def condense(findings: Iterable[Finding], *, limit: int = FINDINGS_PER_CODE) -> list[Finding]:
+    """Group and cap `findings`, keeping their order.
+
+    Group: findings of one environment (the first part of the path) with the same
+    code, severity, message and hint become the first of them, with `count` and the
+    paths of the next `OTHERS_SHOWN` in `others`. Cap: after `limit` findings of a
+    code, the rest of that code become one finding saying how many were left out.
+    """
+    groups: dict[tuple, list[Finding]] = {}
+    for f in findings:
+        key = (f.code, f.severity, f.message, f.hint, f.path.split("/", 1)[0])
+        groups.setdefault(key, []).append(f)
+    grouped = []
+    for same in groups.values():
+        first = same[0]
+        if len(same) == 1:
+            grouped.append(first)
+            continue
+        others = tuple(dict.fromkeys(f.path for f in same[1:] if f.path and f.path != first.path))
+        grouped.append(replace(first, count=sum(f.count for f in same), others=others[:OTHERS_SHOWN]))
+    shown: dict[str, int] = {}
+    left_out: dict[str, list[Finding]] = {}
+    kept = []
+    for f in grouped:
+        if shown.get(f.code, 0) < limit:
+            shown[f.code] = shown.get(f.code, 0) + 1
+            kept.append(f)
+        else:
+            left_out.setdefault(f.code, []).append(f)
+    for code, rest in left_out.items():
+        count = sum(f.count for f in rest)
+        worst = Severity.ERROR if any(f.severity is Severity.ERROR for f in rest) else Severity.WARNING
+        kept.append(Finding(
+            code, f"{count} more {code} {worst.value}(s) not shown: tfgen shows the first {limit} of each code",
+            f"fix the {code} findings shown (they are likely one mistake repeated) and run again",
+            path=rest[0].path, origin=rest[0].origin, severity=worst, count=count))
+    return kept
 
 
 class TfgenError(Exception):
@@ -93,9 +155,9 @@ class FindingsError(TfgenError):
 
     def __init__(self, findings: list[Finding]):
         self.findings = list(findings)
-        errors = [f for f in self.findings if f.severity is Severity.ERROR]
+        errors = sum(f.count for f in self.findings if f.severity is Severity.ERROR)
         super().__init__(
-            f"{len(errors)} error(s) in the fleet; nothing was written:\n"
+            f"{errors} error(s) in the fleet; nothing was written:\n"
             + "\n".join(f.format() for f in self.findings)
         )
 

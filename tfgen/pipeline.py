@@ -11,7 +11,7 @@ from .checks import check_fleet, check_types
 from .checks.compat import check_compatibility
 from .checks.gitops_output import check_emitted_gitops
 from .emit import emit_documents, render_documents
-from .errors import Finding, FindingsError, Severity, StaleOutputError
+from .errors import Finding, FindingsError, Severity, StaleOutputError, condense
 from .model import Fleet
 from .spec.allocations import read_allocations, render_allocations
 from .checks.platform import check_platform
@@ -55,11 +55,11 @@ def prepare(fleet: Fleet, *, strict: bool = False) -> Prepared:
     record_path, wrong_path = _record_path(fleet)
     wrong_types = check_types(fleet) + wrong_path
     if wrong_types:
-        return Prepared(fleet, {}, wrong_types)  # allocation and the rules assume the declared types
+        return Prepared(fleet, {}, condense(wrong_types))  # allocation and the rules assume the declared types
     recorded = read_allocations(record_path)
     if recorded.broken:
         # Allocating past an unreadable record would move its VPC; every other check would see it moved.
-        return Prepared(fleet, {}, recorded.findings)
+        return Prepared(fleet, {}, condense(recorded.findings))
     allocation = allocate(fleet, recorded)
     findings = recorded.findings + allocation.findings + check_fleet(allocation.fleet, types_checked=True)
     findings += check_platform(allocation.fleet)
@@ -69,7 +69,7 @@ def prepare(fleet: Fleet, *, strict: bool = False) -> Prepared:
         documents = emit_documents(allocation.fleet)  # the emitters assume a model without errors
         findings += check_compatibility(allocation.fleet, documents)
         findings += check_emitted_gitops(allocation.fleet, documents)  # the GitOps path as emitted, not as modelled
-    return Prepared(allocation.fleet, allocation.record, findings, documents)
+    return Prepared(allocation.fleet, allocation.record, condense(findings), documents)
 
 
 def validate(fleet: Fleet, *, strict: bool = False) -> list[Finding]:

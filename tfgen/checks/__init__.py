@@ -6,7 +6,8 @@ the model and what `tfgen.derive` makes of it, never Terraform JSON.
 
 Modules, one per subject: `types` (VAL100, Python-built fleets), `fleet`
 (project, state, environments, regions, AWS names), `clusters` (clusters, node
-groups, networks), `tags`, `platform` (what runs on the clusters: EKS
+groups, networks), `aws_names` (every AWS name tfgen derives, against AWS's rules),
+`tags`, `secrets` (the one secret detector, shared with the policies), `platform` (what runs on the clusters: EKS
 calendar, access, add-ons, identity, bastion), `topology` (the network as a
 networkx graph: overlaps, links, reachability, quotas),
 `compat` (the provider and Terraform ranges against the emitted documents),
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 from ..errors import Finding
 from ..model import Fleet
+from .aws_names import check_aws_names
 from .clusters import check_clusters, check_networks, check_node_group_values, check_zone_names
 from .fleet import (
     check_aws_names_per_account,
@@ -66,4 +68,5 @@ RULES: tuple[Rule, ...] = (
     check_zone_names,
     check_empty_regions,
     check_aws_names_per_account,
+    check_aws_names,
 )

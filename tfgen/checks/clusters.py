@@ -10,12 +10,11 @@ from ..derive.layout import MAX_ZONES, MIN_SUBNET_PREFIX, carve, zones_of
 from ..errors import Finding, Severity
 from ..model import NAT_MODES, ROLES, Cluster, Environment, Fleet, Region
 from ..model.regions import REGIONS, is_known_region
-from .support import cidr_problem, clusters, finding, parse_network
+from .support import INSTANCE_TYPE, K8S_VERSION, cidr_fix, cidr_problem, clusters, finding, parse_network
 
 __all__ = ["check_clusters", "check_networks", "check_node_group_values", "check_zone_names", "PODS_PER_NODE"]
 
-_CLUSTER_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
-_K8S_VERSION = re.compile(r"^1\.\d{1,2}$")
+_CLUSTER_NAME = re.compile(r"[a-z][a-z0-9-]{0,30}")
 # Addresses a node takes with the VPC CNI: its own plus one per pod (a t3.medium runs up to 17 pods).
 PODS_PER_NODE = 30
 
@@ -32,7 +31,7 @@ def check_clusters(fleet: Fleet) -> Iterator[Finding]:
         if cluster.role not in ROLES:
             yield finding("VAL142", f"role {cluster.role!r} is not a cluster role", "use hub or edge",
                            path=path, obj=cluster)
-        if not isinstance(cluster.kubernetes_version, str) or not _K8S_VERSION.fullmatch(cluster.kubernetes_version):
+        if not isinstance(cluster.kubernetes_version, str) or not K8S_VERSION.fullmatch(cluster.kubernetes_version):
             yield finding("VAL143", f"kubernetes_version {cluster.kubernetes_version!r} is not an EKS version",
                            'write it quoted as major.minor, e.g. "1.35"', path=path, obj=cluster,
                            field="kubernetes_version")
@@ -80,7 +79,7 @@ def _check_network(env: Environment, region: Region, cluster: Cluster, path: str
     vpc = parse_network(net.cidr)
     if vpc is None:
         yield finding("VAL163", f"cidr: {cidr_problem(net.cidr)}",
-                       "write the VPC block as network address and prefix, e.g. 10.11.0.0/16",
+                       cidr_fix(net.cidr, "write the VPC block as network address and prefix, e.g. 10.11.0.0/16"),
                        path=path, obj=net, field="cidr")
         return
     if not 16 <= vpc.prefixlen <= 28:
@@ -91,6 +90,11 @@ def _check_network(env: Environment, region: Region, cluster: Cluster, path: str
         return  # reported by check_regions; zones cannot be derived
     if net.availability_zones:
         zones = list(net.availability_zones)
+        if net.az_count is not None and net.az_count != len(zones):
+            yield finding("VAL177", f"az_count {net.az_count} contradicts the {len(zones)} listed availability_zones; "
+                           f"the list wins: the VPC gets {len(zones)} zone(s) ({', '.join(map(str, zones))})",
+                           "drop `az_count` (the list decides), or list as many zones as az_count says",
+                           path=path, obj=net, field="az_count", severity=Severity.WARNING)
         for zone in zones:
             if not zone.startswith(region.name):
                 yield finding("VAL165", f"zone {zone} is not in region {region.name}",
@@ -125,7 +129,8 @@ def _check_network(env: Environment, region: Region, cluster: Cluster, path: str
             block = parse_network(cidr)
             if block is None:
                 yield finding("VAL169", f"{tier} subnet: {cidr_problem(cidr)}",
-                               "write each subnet as network address and prefix", path=path, obj=net, field=field)
+                               cidr_fix(cidr, "write each subnet as network address and prefix"), path=path,
+                               obj=net, field=field)
                 continue
             if not block.subnet_of(vpc):
                 yield finding("VAL170", f"{tier} subnet {block} is outside the VPC {vpc}",
@@ -165,7 +170,6 @@ def _check_network(env: Environment, region: Region, cluster: Cluster, path: str
 
 
 
-_INSTANCE_TYPE = re.compile(r"[a-z][a-z0-9-]*[a-z0-9]\.[a-z0-9][a-z0-9-]*")
 _LABEL_NAME = re.compile(r"[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?")
 _DNS_SUBDOMAIN = re.compile(r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*")
 
@@ -182,7 +186,7 @@ def check_node_group_values(fleet: Fleet) -> Iterator[Finding]:
         for group in cluster.node_groups.values():
             where = f"{path}/{group.name}"
             for kind in group.instance_types:
-                if not _INSTANCE_TYPE.fullmatch(kind):
+                if not INSTANCE_TYPE.fullmatch(kind):
                     yield finding("VAL156", f"instance type {kind!r} is not family.size",
                                    "write an EC2 instance type such as t3.medium or m7g.2xlarge", path=where,
                                    obj=group, field="instance_types")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from ..errors import Finding, Severity
 from ..model import Fleet
-from ..providers import DEFAULT_RANGE, OLDEST, PROVEN, TERRAFORM_LOCKING, Constraint, feature, features_of
+from ..providers import DEFAULT_RANGE, PROVEN, TERRAFORM_LOCKING, Constraint, feature, features_of
 
 __all__ = ["check_compatibility"]
 
@@ -32,6 +32,8 @@ def check_compatibility(fleet: Fleet, roots: dict[str, dict[str, dict]]) -> list
         for key, addresses in features_of(documents).items():
             used.setdefault(key, []).extend(f"{root}/{a}" for a in addresses[:1])
     lowest = aws.lowest
+    # Every root's providers carry default_tags (tfgen's standard tags), so `needed` always holds the
+    # feature whose minimum is the oldest provider tfgen supports: a range reaching below it lands here.
     needed = [feature(key) for key in used]
     too_new = sorted((f for f in needed if lowest is None or lowest < f.minimum), key=lambda f: f.minimum)
     if too_new:
@@ -43,9 +45,6 @@ def check_compatibility(fleet: Fleet, roots: dict[str, dict[str, dict]]) -> list
             f"{listed} (e.g. {used[worst.key][0]})",
             f'raise the lower bound to at least {worst.minimum}, e.g. aws_provider: "{DEFAULT_RANGE}"',
             origin=origin))
-    elif lowest is not None and lowest < OLDEST:
-        findings.append(Finding("VAL105", f"aws_provider {fleet.aws_provider!r} admits {lowest}, older than "
-                                f"any provider tfgen's output plans with", f'use "{DEFAULT_RANGE}"', origin=origin))
     if aws.admits_major(_NEWEST_MAJOR + 1):
         findings.append(Finding(
             "VAL191", f"aws_provider {fleet.aws_provider!r} admits provider {_NEWEST_MAJOR + 1}.x, which tfgen has "

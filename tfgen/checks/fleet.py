@@ -10,17 +10,18 @@ from ..model import CONNECTIVITY_MODES, Environment, Fleet
 from ..model.regions import REGIONS, closest_region, is_known_region
 from ..providers import TERRAFORM_MIN, Constraint, Version
 from ..errors import Finding, Severity
-from .support import clusters, finding, parse_network, cidr_problem
+from .support import cidr_fix, cidr_problem, clusters, finding, parse_network
 
 __all__ = ["check_project", "check_state", "check_environments", "check_regions", "check_names",
            "check_state_names", "check_terraform_version", "check_empty_regions", "check_aws_names_per_account",
            "unknown_region", "VERSION_CONSTRAINT", "ROLE_ARN"]
 
-_PROJECT = re.compile(r"^[a-z][a-z0-9-]{0,38}[a-z0-9]$")
-_ENV_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
-_ACCOUNT_ID = re.compile(r"^\d{12}$")
-ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
-VERSION_CONSTRAINT = re.compile(r"^\s*(?:(?:[<>=!~]{1,2}\s*)?\d+(?:\.\d+){0,2}\s*)(?:,\s*(?:[<>=!~]{1,2}\s*)?\d+(?:\.\d+){0,2}\s*)*$")
+# Used with fullmatch only: `$` also matches before a trailing newline.
+_PROJECT = re.compile(r"[a-z][a-z0-9-]{0,38}[a-z0-9]")
+_ENV_NAME = re.compile(r"[a-z][a-z0-9-]{0,30}")
+_ACCOUNT_ID = re.compile(r"\d{12}", re.ASCII)
+ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}", re.ASCII)
+VERSION_CONSTRAINT = re.compile(r"\s*(?:(?:[<>=!~]{1,2}\s*)?\d+(?:\.\d+){0,2}\s*)(?:,\s*(?:[<>=!~]{1,2}\s*)?\d+(?:\.\d+){0,2}\s*)*", re.ASCII)
 
 
 # -- project ------------------------------------------------------------------
@@ -37,7 +38,7 @@ def check_project(fleet: Fleet) -> Iterator[Finding]:
                            "tag keys are 1-128 characters and may not start with 'aws:'; values at most 256",
                            obj=fleet, field="tags")
     for name, value in (("aws_provider", fleet.aws_provider), ("terraform_version", fleet.required_terraform)):
-        if not isinstance(value, str) or not VERSION_CONSTRAINT.match(value):
+        if not isinstance(value, str) or not VERSION_CONSTRAINT.fullmatch(value):
             yield finding("VAL103", f"{name} {value!r} is not a version constraint",
                            'write a Terraform constraint such as ">= 5.100, < 7.0"', obj=fleet, field=name)
     if not fleet.environments:
@@ -50,6 +51,11 @@ def check_state(fleet: Fleet) -> Iterator[Finding]:
         yield finding("VAL111", f"state backend {state.backend!r} is not supported",
                        "use `backend: s3` (with bucket, region, lock_table) or `backend: local`",
                        obj=state, field="backend")
+    ignored = [name for name in ("bucket", "region", "lock_table", "key_prefix") if getattr(state, name)]
+    if state.backend == "local" and ignored:
+        yield finding("VAL117", f"state backend local ignores {', '.join(ignored)}: state stays in a local file",
+                       f"use `backend: s3` to keep state in the bucket, or drop {', '.join(ignored)}",
+                       obj=state, field=ignored[0], severity=Severity.WARNING)
     if state.backend == "s3":
         for name in ("bucket", "region"):
             if not getattr(state, name):
@@ -106,7 +112,7 @@ def check_environments(fleet: Fleet) -> Iterator[Finding]:
                            path=env.name, obj=env, field="account_id", severity=Severity.WARNING)
         if env.cidr_pool is not None and parse_network(env.cidr_pool) is None:
             yield finding("VAL127", f"cidr_pool: {cidr_problem(env.cidr_pool)}",
-                           "write the pool as a network address and prefix, e.g. 10.0.0.0/12",
+                           cidr_fix(env.cidr_pool, "write the pool as a network address and prefix, e.g. 10.0.0.0/12"),
                            path=env.name, obj=env, field="cidr_pool")
 
 
@@ -190,7 +196,7 @@ def _lowest_admitted(constraint: str) -> Version:
 
 def check_terraform_version(fleet: Fleet) -> Iterator[Finding]:
     value = fleet.terraform_version
-    if isinstance(value, str) and VERSION_CONSTRAINT.match(value) and _lowest_admitted(value) < TERRAFORM_MIN:
+    if isinstance(value, str) and VERSION_CONSTRAINT.fullmatch(value) and _lowest_admitted(value) < TERRAFORM_MIN:
         yield finding("VAL116", f"terraform_version {value!r} admits versions below 1.0; tfgen's output uses "
                        "Terraform JSON features of 1.0", 'bound it below, e.g. ">= 1.0"', obj=fleet,
                        field="terraform_version")

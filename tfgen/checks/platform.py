@@ -17,7 +17,7 @@ from typing import Iterator
 
 from ..errors import Finding, Severity
 from ..model.kubernetes import EKS_VERSIONS, TABLE_DATE, lookup, newest
-from .support import clusters, finding
+from .support import INSTANCE_TYPE, K8S_VERSION, clusters, finding
 from ..model import ADDONS, AUTHENTICATION_MODES, IDENTITY_MODES, SUPPORT_EXTENDED, SUPPORT_TYPES, Fleet
 
 __all__ = ["check_platform", "today", "ACCESS_POLICIES", "AMI_TYPES", "PLATFORM_RULES"]
@@ -45,11 +45,12 @@ AMI_TYPES = (
 )
 SOON_DAYS = 90
 
-_PRINCIPAL = re.compile(r"^arn:aws:iam::\d{12}:(role|user)/[\w+=,.@/-]{1,512}$")
-_DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
-_ADDON_VERSION = re.compile(r"^v\d+\.\d+\.\d+-eksbuild\.\d+$")
-_INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
-_AMI = re.compile(r"^(ami-[0-9a-f]{8}([0-9a-f]{9})?|resolve:ssm:/[\w./-]+)$")
+# Every pattern on user input is used with fullmatch: `$` also matches before a trailing newline.
+_PRINCIPAL = re.compile(r"arn:aws:iam::\d{12}:(role|user)/[\w+=,.@/-]{1,512}", re.ASCII)
+_DNS_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
+_ADDON_VERSION = re.compile(r"v\d+\.\d+\.\d+-eksbuild\.\d+", re.ASCII)
+_AMI = re.compile(r"ami-[0-9a-f]{8}([0-9a-f]{9})?|resolve:ssm:/[\w./-]+", re.ASCII)
+_SERVICE_ACCOUNT = re.compile(r"[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?")
 
 
 def today() -> date:
@@ -89,7 +90,7 @@ def check_kubernetes_versions(fleet: Fleet) -> Iterator[Finding]:
                            "use `standard` (upgraded when standard support ends) or `extended` (billed)",
                            path=path, obj=cluster, field="support")
             continue
-        if not isinstance(version, str) or not re.match(r"^1\.\d{1,2}$", version):
+        if not isinstance(version, str) or not K8S_VERSION.fullmatch(version):
             continue  # VAL143
         entry = lookup(version)
         if entry is None:
@@ -158,7 +159,7 @@ def check_access(fleet: Fleet) -> Iterator[Finding]:
                 yield finding("VAL411", f"access principal {principal!r} is an assumed-role session",
                                "name the role itself: arn:aws:iam::<account>:role/<name>", path=path, obj=obj,
                                field=field)
-            elif not _PRINCIPAL.match(str(principal)):
+            elif not _PRINCIPAL.fullmatch(str(principal)):
                 yield finding("VAL411", f"access principal {principal!r} is not an IAM role or user ARN",
                                "write arn:aws:iam::<12-digit account>:role/<name> (or :user/<name>)",
                                path=path, obj=obj, field=field)
@@ -169,7 +170,7 @@ def check_access(fleet: Fleet) -> Iterator[Finding]:
                 yield finding("VAL413", f"{entry.policy!r} is not an EKS access policy", hint,
                                path=path, obj=entry, field="policy")
             for namespace in entry.namespaces:
-                if not _DNS_LABEL.match(str(namespace)):
+                if not _DNS_LABEL.fullmatch(str(namespace)):
                     yield finding("VAL414", f"namespace {namespace!r} is not a Kubernetes namespace name",
                                    "use lower-case letters, digits and dashes (at most 63)", path=path, obj=entry,
                                    field="namespaces")
@@ -203,7 +204,7 @@ def check_addons(fleet: Fleet) -> Iterator[Finding]:
                     yield finding("VAL421", f"tfgen does not manage an add-on called {name!r}",
                                    f"did you mean {guess[0]}?" if guess else f"use one of: {', '.join(ADDONS)}",
                                    path=path, obj=addon)
-                elif addon.version is not None and not _ADDON_VERSION.match(str(addon.version)):
+                elif addon.version is not None and not _ADDON_VERSION.fullmatch(str(addon.version)):
                     yield finding("VAL422", f"add-on version {addon.version!r} of {name} is not an EKS add-on version",
                                    "write it as EKS lists it, e.g. v1.19.2-eksbuild.1 "
                                    "(aws eks describe-addon-versions --addon-name " + name + ")",
@@ -217,12 +218,12 @@ def check_gitops(fleet: Fleet) -> Iterator[Finding]:
                            "use pod-identity (EKS Pod Identity, default) or irsa (IAM roles for service accounts)",
                            path=env.name, obj=env, field="identity")
         gitops = env.gitops
-        if not _DNS_LABEL.match(str(gitops.namespace)):
+        if not _DNS_LABEL.fullmatch(str(gitops.namespace)):
             yield finding("VAL432", f"gitops namespace {gitops.namespace!r} is not a Kubernetes namespace name",
                            "use lower-case letters, digits and dashes (at most 63)", path=env.name, obj=gitops,
                            field="namespace")
         for account in gitops.service_accounts:
-            if not re.match(r"^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$", str(account)):
+            if not _SERVICE_ACCOUNT.fullmatch(str(account)):
                 yield finding("VAL433", f"service account {account!r} is not a Kubernetes name",
                                "use lower-case letters, digits, '-' and '.'", path=env.name, obj=gitops,
                                field="service_accounts")
@@ -233,10 +234,10 @@ def check_bastion(fleet: Fleet) -> Iterator[Finding]:
         bastion = env.bastion
         if not bastion.enabled:
             continue
-        if not _INSTANCE_TYPE.match(str(bastion.instance_type)):
+        if not INSTANCE_TYPE.fullmatch(str(bastion.instance_type)):
             yield finding("VAL441", f"bastion instance_type {bastion.instance_type!r} is not an EC2 instance type",
                            "write family.size, e.g. t3.micro", path=env.name, obj=bastion, field="instance_type")
-        if not _AMI.match(str(bastion.ami)):
+        if not _AMI.fullmatch(str(bastion.ami)):
             yield finding("VAL442", f"bastion ami {bastion.ami!r} is neither an AMI id nor an SSM parameter",
                            "write ami-0123456789abcdef0, or resolve:ssm:/aws/service/ami-amazon-linux-latest/"
                            "al2023-ami-kernel-default-x86_64 (the default)", path=env.name, obj=bastion, field="ami")

@@ -8,6 +8,7 @@ from typing import Iterator
 from ..errors import Finding
 from ..model import Fleet
 from ..derive.tags import RESOURCE_TAGS, STANDARD_TAGS
+from .secrets import secret_tag
 from .support import finding
 
 __all__ = ["check_tags", "MAX_TAGS"]
@@ -16,9 +17,6 @@ __all__ = ["check_tags", "MAX_TAGS"]
 
 MAX_TAGS = 50
 _TAG_TEXT = re.compile(r"[\w .:/=+\-@]*")
-_SECRET_KEY = re.compile(r"pass(?:word|wd|phrase)|secret|token|private[_ -]?key|api[_ -]?key|credential", re.I)
-_SECRET_VALUE = re.compile(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA)[0-9A-Z]{16}\b|-----BEGIN [A-Z ]*PRIVATE KEY"
-                           r"|\bgh[pousr]_[A-Za-z0-9]{36}\b|\bxox[abprs]-[A-Za-z0-9-]{10,}")
 
 
 def check_tags(fleet: Fleet) -> Iterator[Finding]:
@@ -47,7 +45,7 @@ def check_tags(fleet: Fleet) -> Iterator[Finding]:
             yield finding("VAL109", f"tag {key!r} is tfgen's: your value would be silently replaced",
                            f"rename the tag; tfgen sets {', '.join(STANDARD_TAGS)} on every resource and Name on "
                            "most", obj=fleet, field="tags")
-        if _SECRET_KEY.search(key) or _SECRET_VALUE.search(value) or _SECRET_VALUE.search(key):
+        if secret_tag(key, value):
             yield finding("VAL110", f"tag {key!r} looks like it holds a secret",
                            "remove it: tags are written in plain text into providers.tf.json (default_tags) and "
                            "onto every resource, readable by anyone who can list them", obj=fleet, field="tags")

@@ -13,7 +13,9 @@ VPC attached to a gateway connected to theirs).
 from __future__ import annotations
 
 import gc
+import heapq
 import ipaddress
+import itertools
 from collections import Counter, defaultdict
 from contextlib import contextmanager
 from typing import Iterator
@@ -21,7 +23,7 @@ from typing import Iterator
 import networkx as nx
 
 from ..derive.connectivity import members, peerings_of, transit_peerings, transit_regions
-from ..errors import Finding, Severity
+from ..errors import FINDINGS_PER_CODE, Finding, Severity
 from ..model import CONNECTIVITY_MODES, TRANSIT_GATEWAY, Environment, Fleet
 
 __all__ = ["QUOTAS", "build_graph", "reachable", "check_topology", "Reachability"]
@@ -143,11 +145,11 @@ def _vpcs(graph: nx.Graph):
     return [(n, d) for n, d in graph.nodes(data=True) if d["kind"] == "vpc"]
 
 
-def _finding(code, message, hint, node_data=None, *, path, field="", severity=Severity.ERROR, origin=None):
+def _finding(code, message, hint, node_data=None, *, path, field="", severity=Severity.ERROR, origin=None, count=1):
     if origin is None and node_data is not None:
         obj = node_data["obj"]
         origin = obj.network.origin(field) if field else obj.origin()
-    return Finding(code=code, message=message, hint=hint, path=path, origin=origin, severity=severity)
+    return Finding(code=code, message=message, hint=hint, path=path, origin=origin, severity=severity, count=count)
 
 
 def _check_cidr_space(env, graph, reach) -> Iterator[Finding]:
@@ -161,40 +163,105 @@ def _check_cidr_space(env, graph, reach) -> Iterator[Finding]:
                            path=node, field="cidr", severity=Severity.WARNING)
 
 
+# Overlapping pairs classified (connected, sharing a peer, or apart) per environment; the rest are counted.
+# A thousand VPCs on one block are a million pairs: never enumerate them all.
+OVERLAP_PAIRS = 10 * FINDINGS_PER_CODE
+
+
 def _check_overlaps(env, graph, reach, strict) -> Iterator[Finding]:
-    """Sweep VPCs by start address: O(n log n) plus the overlapping pairs found."""
+    """Sweep VPCs by start address, open blocks in a heap: O(n log n) to count every overlapping pair.
+
+    The first `OVERLAP_PAIRS` pairs are classified and reported one by one; the others become one
+    NET214 finding with their number, an error when any overlap in the environment is between VPCs
+    that route to each other or share a peer (decided per link and per peer set, never per pair).
+    """
     blocks = sorted(
         ((int(d["cidr"].network_address), int(d["cidr"].broadcast_address), n, d)
          for n, d in _vpcs(graph) if d["cidr"] is not None),
         key=lambda b: (b[0], -b[1], b[2]),
     )
-    active: list[tuple[int, str, dict]] = []
-    for start, end, node, data in blocks:
-        active = [a for a in active if a[0] >= start]
-        for _, other, other_data in active:
-            if reach(node, other) or reach(other, node):
-                yield _finding("NET211", f"VPC {data['cidr']} of {node} overlaps {other_data['cidr']} of {other}, "
-                               "and the two are connected: AWS rejects routes between overlapping VPCs",
-                               "give one of them a disjoint CIDR block", data, path=node, field="cidr")
-            elif _shared_peers(graph, node, other):
-                yield _overlap_at_shared_peer(graph, node, data, other, other_data)
-            else:
-                yield _finding("NET212", f"VPC {data['cidr']} of {node} overlaps {other_data['cidr']} of {other}; "
-                               "they are not connected now, but can never be",
-                               "give one of them a disjoint CIDR block", data, path=node, field="cidr",
-                               severity=Severity.ERROR if strict else Severity.WARNING)
-        active.append((end, node, data))
+    peers = _peer_sets(graph)
+    ends: list[tuple[int, int]] = []
+    active: dict[int, tuple[str, dict]] = {}  # insertion order: the order pairs are reported in
+    classified = unclassified = 0
+    first_left_out = None
+    errors = False
+    for index, (start, end, node, data) in enumerate(blocks):
+        while ends and ends[0][0] < start:
+            active.pop(heapq.heappop(ends)[1])
+        room = OVERLAP_PAIRS - classified
+        for other, other_data in itertools.islice(active.values(), room):
+            classified += 1
+            found = _classify_overlap(graph, peers, reach, strict, node, data, other, other_data)
+            errors = errors or found.severity is Severity.ERROR
+            yield found
+        if len(active) > room:
+            unclassified += len(active) - room
+            first_left_out = first_left_out or (node, data)
+        heapq.heappush(ends, (end, index))
+        active[index] = (node, data)
+    if unclassified:
+        node, data = first_left_out
+        severe = strict or errors or _connected_overlap(graph, peers, reach, blocks)
+        yield _finding("NET214", f"{unclassified} more pairs of overlapping VPCs in {env.name} (tfgen classifies "
+                       f"the first {OVERLAP_PAIRS}); " + ("some of them route to each other or share a peer"
+                                                          if severe else "none of them are connected"),
+                       "give every VPC its own block: set `cidr_pool:` on the environment and drop the VPCs' "
+                       "`cidr:` to have tfgen allocate disjoint ones", data, path=node, field="cidr",
+                       severity=Severity.ERROR if severe else Severity.WARNING, count=unclassified)
 
 
-def _shared_peers(graph: nx.Graph, a: str, b: str) -> list[str]:
-    """VPCs peered with both `a` and `b`: their route tables would route both CIDRs."""
-    def peers(node):
-        return {n for _, n, d in graph.edges(node, data=True) if d["kind"] == "peering"}
-    return sorted(peers(a) & peers(b))
+def _peer_sets(graph: nx.Graph) -> dict[str, frozenset[str]]:
+    """Every VPC's peering neighbours, computed once."""
+    peers: dict[str, set[str]] = defaultdict(set)
+    for a, b, d in graph.edges(data=True):
+        if d["kind"] == "peering":
+            peers[a].add(b)
+            peers[b].add(a)
+    return {node: frozenset(p) for node, p in peers.items()}
 
 
-def _overlap_at_shared_peer(graph: nx.Graph, node: str, data: dict, other: str, other_data: dict) -> Finding:
-    peer = _shared_peers(graph, node, other)[0]
+def _classify_overlap(graph, peers, reach, strict, node, data, other, other_data) -> Finding:
+    if reach(node, other) or reach(other, node):
+        return _finding("NET211", f"VPC {data['cidr']} of {node} overlaps {other_data['cidr']} of {other}, "
+                        "and the two are connected: AWS rejects routes between overlapping VPCs",
+                        "give one of them a disjoint CIDR block", data, path=node, field="cidr")
+    shared = peers.get(node, frozenset()) & peers.get(other, frozenset())
+    if shared:
+        return _overlap_at_shared_peer(min(shared), node, data, other, other_data)
+    return _finding("NET212", f"VPC {data['cidr']} of {node} overlaps {other_data['cidr']} of {other}; "
+                    "they are not connected now, but can never be",
+                    "give one of them a disjoint CIDR block", data, path=node, field="cidr",
+                    severity=Severity.ERROR if strict else Severity.WARNING)
+
+
+def _any_overlap(intervals) -> bool:
+    """Whether any two of the (first, last) address ranges overlap: sort, then compare with the furthest end."""
+    furthest = -1
+    for first, last in sorted(intervals):
+        if first <= furthest:
+            return True
+        furthest = max(furthest, last)
+    return False
+
+
+def _connected_overlap(graph, peers, reach, blocks) -> bool:
+    """Whether two overlapping VPCs route to each other or share a peer, in O(links log links):
+    along each peering, among each VPC's peers, and among the VPCs of each transit gateway network."""
+    span = {node: (start, end) for start, end, node, _ in blocks}
+    for node, neighbours in peers.items():
+        ranges = [span[n] for n in neighbours if n in span]
+        if _any_overlap(ranges + [span[node]] if node in span else ranges):
+            return True
+    by_network: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for node, networks in reach.attached.items():
+        for network in networks:
+            if node in span:
+                by_network[network].append(span[node])
+    return any(_any_overlap(ranges) for ranges in by_network.values())
+
+
+def _overlap_at_shared_peer(peer: str, node: str, data: dict, other: str, other_data: dict) -> Finding:
     how = ("two routes to one CIDR, which AWS rejects at apply" if data["cidr"] == other_data["cidr"]
            else "overlapping routes, so part of one VPC's traffic goes to the other")
     return _finding("NET213", f"VPC {data['cidr']} of {node} overlaps {other_data['cidr']} of {other}, and both "

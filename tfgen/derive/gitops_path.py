@@ -39,7 +39,7 @@ def api_sources(env: Environment, region: Region, cluster: Cluster) -> list[tupl
     """Who may open TCP 443 to a cluster's control plane: `[(kind, description)]`, kind
     `hub-cidr` (the hub VPC) or `bastion` (the bastion's security group, same VPC)."""
     sources = []
-    if not cluster.is_hub and (region, cluster) in edges_of(env):
+    if not cluster.is_hub and env.gitops.enabled:  # an edge of `env`: one of edges_of(env), without the O(n) scan
         sources.append(("hub-cidr", "Argo CD on the GitOps hub"))
     if cluster.is_hub and env.bastion.enabled:
         sources.append(("bastion", "Session Manager port forwarding through the bastion"))

@@ -44,6 +44,7 @@ __all__ = [
     "node_role_name",
     "flow_log_role_name",
     "flow_log_label",
+    "state_kms_alias",
     "arn",
     "ref",
     "region_stem",
@@ -212,6 +213,11 @@ def flow_log_role_name(eks_name: str) -> str:
 def flow_log_label(eks_name: str) -> str:
     """The Name tag of a cluster VPC's flow log (a tag: no length limit, unlike the role's name)."""
     return f"{eks_name}-flow-logs"
+
+
+def state_kms_alias(bucket: str) -> str:
+    """The KMS alias of the key that encrypts the state bucket: `alias/<bucket>`."""
+    return f"alias/{bucket}"
 
 
 def arn(service: str, region: str, account: str, resource: str) -> str:

@@ -50,7 +50,7 @@ def emit_state_root(fleet: Fleet) -> dict[str, dict]:
     key = doc.resource("aws_kms_key", stem, region=region,
                        description=f"Encrypts the Terraform state of {fleet.project}",
                        enable_key_rotation=True, deletion_window_in_days=30)
-    doc.resource("aws_kms_alias", stem, region=region, name=f"alias/{state.bucket}", target_key_id=ref(f"{key}.key_id"))
+    doc.resource("aws_kms_alias", stem, region=region, name=naming.state_kms_alias(state.bucket), target_key_id=ref(f"{key}.key_id"))
     bucket = doc.resource("aws_s3_bucket", stem, region=region, bucket=state.bucket,
                           lifecycle={"prevent_destroy": True})
     on = ref(f"{bucket}.id")

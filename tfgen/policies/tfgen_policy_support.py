@@ -1,5 +1,8 @@
 """Helpers shared by tfgen's Python checks (no checks here).
 
+What reads as a secret is decided by `tfgen.checks.secrets`, the detector `validate`
+uses too: `looks_secret` and `secret_tag` are re-exported from there.
+
 checkov's terraform_json parser wraps every value in a one-element list
 (`{"provider": ["aws.us_east_1"]}`); `value` unwraps it.
 """
@@ -9,24 +12,14 @@ from __future__ import annotations
 import re
 from typing import Any, Iterator
 
+from tfgen.checks.secrets import looks_secret, secret_tag
 from tfgen.derive.tags import STANDARD_TAGS
+
+__all__ = ["REQUIRED_TAGS", "ALIAS_REF", "looks_secret", "secret_tag", "value", "blocks", "strings", "entity_name"]
 
 # The tags tfgen puts on every resource, from the one place they are defined.
 REQUIRED_TAGS = STANDARD_TAGS
-# What reads as a credential: AWS access key ids, private keys, and literal
-# assignments to password/secret/token/API-key names (a `${...}` reference is not a secret).
-SECRET = re.compile(
-    r"(?:A3T[A-Z0-9]|AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA)[A-Z0-9]{16}"
-    r"|-----BEGIN [A-Z ]*PRIVATE KEY-----"
-    r"|(?i:(?:aws_secret_access_key|aws_session_token|secret[_-]?key|password|passwd|pwd|api[_-]?key|"
-    r"access[_-]?token|auth[_-]?token|token|secret))[\"']?\s*[:=]\s*[\"']?(?!\$\{)[^\s\"'$]{8,}"
-)
-ALIAS_REF = re.compile(r"^aws\.[A-Za-z_][A-Za-z0-9_-]*$")
-
-
-def looks_secret(text: str) -> bool:
-    """True when `text` holds something that reads as a credential."""
-    return bool(SECRET.search(text))
+ALIAS_REF = re.compile(r"aws\.[A-Za-z_][A-Za-z0-9_-]*")  # fullmatch only
 
 
 def value(conf: dict, key: str, default: Any = None) -> Any:

@@ -16,7 +16,7 @@ NAME = "Resource names an explicit aws provider alias (provider = aws.<alias>)"
 
 def _pinned(conf: dict) -> CheckResult:
     provider = value(conf, "provider")
-    return CheckResult.PASSED if isinstance(provider, str) and ALIAS_REF.match(provider) else CheckResult.FAILED
+    return CheckResult.PASSED if isinstance(provider, str) and ALIAS_REF.fullmatch(provider) else CheckResult.FAILED
 
 
 class ResourceProviderAlias(BaseResourceCheck):

@@ -1,8 +1,9 @@
 """CKV_TFGEN_8 / CKV_TFGEN_12: no secret-looking values in user data, tags or default_tags.
 
-Looks for AWS access key ids, private keys, and assignments of passwords,
-secrets, tokens and API keys to literal values. `${...}` references are not
-secrets (they point at a secret store or a generated value). Base64 user data
+What is a secret is decided by `tfgen.checks.secrets` (the detector `validate`'s
+VAL110 uses): access key ids, private keys, GitHub and Slack tokens, literal
+assignments to secret names, and tags whose key names a secret. `${...}`
+references are not secrets (they point at a secret store or a generated value). Base64 user data
 given literally is decoded first. checkov cannot read output blocks of
 *.tf.json, so `tfgen check` scans outputs itself with the same patterns (TFGEN_9).
 
@@ -19,13 +20,14 @@ from checkov.common.models.enums import CheckCategories, CheckResult
 from checkov.terraform.checks.provider.base_check import BaseProviderCheck
 from checkov.terraform.checks.resource.base_resource_check import BaseResourceCheck
 
-from tfgen_policy_support import blocks, looks_secret, strings, value
+from tfgen_policy_support import blocks, looks_secret, secret_tag, strings, value
 
 USER_DATA = ("user_data", "user_data_base64")
 
 
-def _tag_texts(tags) -> list[str]:
-    return [f"{k}={v}" for k, v in tags.items() if not str(k).startswith("__")] if isinstance(tags, dict) else []
+def _secret_tags(tags) -> bool:
+    """Whether a tags (or labels) block holds a secret, judged as `validate` judges the spec's tags."""
+    return isinstance(tags, dict) and any(secret_tag(k, value(tags, k)) for k in tags if not str(k).startswith("__"))
 
 
 def _decoded(text: str) -> str:
@@ -53,10 +55,8 @@ class SecretsInUserDataOrTags(BaseResourceCheck):
             for key in USER_DATA:
                 for text in strings(holder.get(key)):
                     texts.extend([text, _decoded(text)])
-        for key in ("tags", "tags_all", "labels"):
-            texts.extend(_tag_texts(value(conf, key)))
-        found = [t for t in texts if t and looks_secret(t)]
-        if found:
+        tagged = any(_secret_tags(value(conf, key)) for key in ("tags", "tags_all", "labels"))
+        if tagged or any(t and looks_secret(t) for t in texts):
             self.evaluated_keys = [k for k in (*USER_DATA, "tags") if k in conf]
             return CheckResult.FAILED
         return CheckResult.PASSED
@@ -76,7 +76,7 @@ class SecretsInDefaultTags(BaseProviderCheck):
     def scan_provider_conf(self, conf: dict) -> CheckResult:
         default_tags = value(conf, "default_tags") or {}
         tags = value(default_tags, "tags") if isinstance(default_tags, dict) else None
-        if any(looks_secret(text) for text in _tag_texts(tags)):
+        if _secret_tags(tags):
             self.evaluated_keys = ["default_tags/[0]/tags"]
             return CheckResult.FAILED
         return CheckResult.PASSED

@@ -72,7 +72,7 @@ class ResourceTags(BaseResourceCheck):
         if self.entity_type in UNTAGGABLE:
             return CheckResult.UNKNOWN
         provider = value(conf, "provider")
-        if isinstance(provider, str) and ALIAS_REF.match(provider):
+        if isinstance(provider, str) and ALIAS_REF.fullmatch(provider):
             return CheckResult.PASSED  # inherits default_tags; CKV_TFGEN_1 checks the provider
         self.evaluated_keys = ["tags", "tags_all"]
         # A plan resolves default_tags into tags_all, so a plan shows the tags the resource really gets.
