@@ -10,9 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from tfgen.checks.compat import check_compatibility
 from tfgen.errors import TfgenError
+from tfgen.model import Fleet
 from tfgen.providers.lowering import lower
-from tfgen.providers import OFFLINE, SCHEMA_VERSIONS
+from tfgen.providers import FEATURES, OFFLINE, SCHEMA_VERSIONS, Version, features_of
 from tfgen.providers.schema import check_root, check_root_for_range, compare_schemas, load_schema
 from tfgen.testing import assert_schemas, check_schemas
 
@@ -49,21 +51,62 @@ def test_committed_files_hold_exactly_the_listed_types(version):
     schema = load_schema(version)
     listed = set(_tool().RESOURCE_TYPES)
     assert schema["provider_version"] == version, path
-    assert set(schema["resources"]) <= listed, sorted(set(schema["resources"]) - listed)
-    if version != "3.39.0":  # 3.39 predates access entries, Pod Identity, the S3 split, ...
-        assert set(schema["resources"]) == listed, sorted(listed - set(schema["resources"]))
+    # Every listed type the version has, and only those FEATURES says came later are missing
+    # (3.39 predates access entries, Pod Identity, the S3 split, ...; 5.100 the EKS capabilities).
+    added_later = {f.key for f in FEATURES if f.key in listed and Version.parse(version) < f.minimum}
+    assert set(schema["resources"]) == listed - added_later, sorted(listed ^ set(schema["resources"]))
     assert {"region", "default_tags"} <= set(schema["provider"]["attributes"]) | set(schema["provider"]["blocks"])
     assert path.stat().st_size < 1_000_000, f"{path} is {path.stat().st_size} bytes"
 
 
 def test_versions_missing_types_are_the_ones_added_later():
-    missing = set(_tool().RESOURCE_TYPES) - set(load_schema("3.39.0")["resources"])
-    assert missing == {
+    def missing(version):
+        return set(_tool().RESOURCE_TYPES) - set(load_schema(version)["resources"])
+
+    assert missing("3.39.0") == {
         "aws_eks_access_entry", "aws_eks_access_policy_association", "aws_eks_pod_identity_association",
         "aws_vpc_security_group_ingress_rule", "aws_vpc_security_group_egress_rule",
         "aws_s3_bucket_versioning", "aws_s3_bucket_server_side_encryption_configuration",
-        "aws_s3_bucket_lifecycle_configuration",
-    }, sorted(missing)
+        "aws_s3_bucket_lifecycle_configuration", "aws_eks_capability",
+    }, sorted(missing("3.39.0"))
+    assert missing("5.100.0") == {"aws_eks_capability"}, sorted(missing("5.100.0"))  # new in 6.25.0
+    assert missing("6.25.0") == set(), sorted(missing("6.25.0"))
+
+
+def _argument_paths(block: dict, prefix: str = "") -> set[str]:
+    paths = {prefix + name for name in block["attributes"]}
+    for name, nested in block["blocks"].items():
+        paths |= {prefix + name} | _argument_paths(nested["block"], f"{prefix}{name}.")
+    return paths
+
+
+def test_ssm_arguments_newer_than_339_are_the_ones_the_schemas_show():
+    """What the real 3.39 schema lacks of the SSM resources 5.100 has; FEATURES covers those tfgen emits."""
+    def newer(type_):
+        old, new = (_argument_paths(load_schema(v)["resources"][type_]) for v in ("3.39.0", "5.100.0"))
+        return new - old
+
+    assert newer("aws_ssm_document") == set()
+    assert newer("aws_ssm_association") == {
+        "wait_for_success_timeout_seconds", "sync_compliance", "tags", "tags_all", "output_location.s3_region"}
+    output_location = load_schema("3.39.0")["resources"]["aws_ssm_association"]["blocks"]["output_location"]
+    assert (output_location["nesting"], output_location["max_items"]) == ("list", 1)
+    assert set(output_location["block"]["attributes"]) == {"s3_bucket_name", "s3_key_prefix"}
+    keys = {f.key for f in FEATURES}
+    assert {"aws_ssm_association.wait_for_success_timeout_seconds", "aws_ssm_association.tags"} <= keys
+
+
+def test_features_proven_only_by_bounds_hold_in_the_committed_schemas():
+    """A feature with `after` is absent from that version's schema and present in its `minimum`'s."""
+    bounded = [f for f in FEATURES if f.after is not None]
+    assert bounded, "expected bounded features (the SSM association arguments)"
+    for f in bounded:
+        type_, _, argument = f.key.partition(".")
+        for version, present in ((f.after, False), (f.minimum, True)):
+            resources = load_schema(version)["resources"]
+            found = type_ in resources and (not argument or argument in _argument_paths(resources[type_]))
+            assert found is present, (f.key, str(version))
+        assert f.since == f"after {f.after}, by {f.minimum}"
 
 
 def test_extraction_agrees_with_the_real_339_schema():
@@ -153,6 +196,143 @@ def test_type_added_later_is_unknown_to_339_with_the_release_that_added_it():
     problems = check_root(root, "3.39.0")
     assert len(problems) == 1 and "unknown resource type aws_eks_access_entry" in problems[0].message, problems
     assert "added in 5.33.0" in problems[0].message, problems[0].message
+
+
+# --------------------------------------------------------------------------- the GitOps bootstrap's resources (#15)
+
+HUB = "${aws_eks_cluster.us_east_1_hub.name}"
+
+
+def _capability(**change) -> dict:
+    """The Argo CD capability as BOOTSTRAP.md lists its arguments, in Terraform JSON."""
+    body = {
+        "capability_name": "argocd", "cluster_name": HUB, "type": "ARGOCD",
+        "role_arn": "${aws_iam_role.us_east_1_hub_argocd_capability.arn}", "delete_propagation_policy": "RETAIN",
+        "configuration": {"argo_cd": {
+            "aws_idc": {"idc_instance_arn": "arn:aws:sso:::instance/ssoins-1234567890abcdef", "idc_region": "us-east-1"},
+            "namespace": "argocd",
+            "rbac_role_mapping": [
+                {"role": "ADMIN", "identity": [{"id": "a1b2c3d4-admins", "type": "SSO_GROUP"}]},
+                {"role": "VIEWER", "identity": [{"id": "e5f6-viewers", "type": "SSO_GROUP"},
+                                                {"id": "0a1b-alice", "type": "SSO_USER"}]},
+            ],
+        }},
+        "tags": {"Project": "demo"}, "provider": "aws.us_east_1",
+    }
+    body.update(change)
+    return body
+
+
+def _bootstrap_documents() -> dict[str, dict]:
+    """An SSM Run Command bootstrap on the bastion, as BOOTSTRAP.md describes it, plus the capability."""
+    document = {
+        "name": "demo-bootstrap", "document_type": "Command", "document_format": "JSON",
+        "content": json.dumps({"schemaVersion": "2.2", "description": "bootstrap Argo CD", "parameters": {
+            "Revision": {"type": "String"}}, "mainSteps": [{"action": "aws:runShellScript", "name": "bootstrap",
+                                                            "inputs": {"runCommand": ["echo {{ Revision }}"]}}]}),
+        "tags": {"Project": "demo"}, "provider": "aws.us_east_1",
+    }
+    association = {
+        "name": "${aws_ssm_document.us_east_1_bootstrap.name}",
+        "targets": [{"key": "InstanceIds", "values": ["${aws_instance.us_east_1_hub_bastion.id}"]}],
+        "wait_for_success_timeout_seconds": 900,
+        "output_location": {"s3_bucket_name": "${aws_s3_bucket.bootstrap_logs.id}", "s3_key_prefix": "bootstrap/"},
+        "parameters": {"Revision": "abc123"},
+        "tags": {"Project": "demo"}, "provider": "aws.us_east_1",
+    }
+    return {"bootstrap.tf.json": {"resource": {
+        "aws_ssm_document": {"us_east_1_bootstrap": document},
+        "aws_ssm_association": {"us_east_1_bootstrap": association},
+        "aws_eks_capability": {"us_east_1_hub_argocd": _capability()},
+    }}}
+
+
+def test_argo_cd_capability_passes_6_25_and_is_unknown_before():
+    root = _one_resource("aws_eks_capability", _capability())
+    assert check_root(root, "6.25.0") == []
+    for version in ("5.100.0", "3.39.0"):
+        problems = check_root(root, version)
+        assert len(problems) == 1 and problems[0].argument == "", problems
+        assert "unknown resource type aws_eks_capability" in problems[0].message
+        assert "(added in 6.25.0)" in problems[0].message, problems[0].message
+
+
+def test_capability_schema_shapes_are_checked():
+    configuration = load_schema("6.25.0")["resources"]["aws_eks_capability"]["blocks"]["configuration"]
+    argo_cd = configuration["block"]["blocks"]["argo_cd"]["block"]
+    mapping = argo_cd["blocks"]["rbac_role_mapping"]
+    assert (mapping["nesting"], mapping["max_items"]) == ("set", None)  # repeated: one per role
+    assert mapping["block"]["blocks"]["identity"]["nesting"] == "set"
+    # The name an older docs page shows is refused, pointing at the real one.
+    config = _capability()["configuration"]["argo_cd"]
+    stale = dict(config, rbac_role_mappings=config.pop("rbac_role_mapping"))
+    problems = check_root(_one_resource("aws_eks_capability", _capability(
+        configuration={"argo_cd": stale})), "6.25.0")
+    assert [p.argument for p in problems] == ["configuration.argo_cd.rbac_role_mappings"], problems
+    assert "did you mean `rbac_role_mapping`" in problems[0].message
+    # Required arguments of the capability and of a role mapping's identity.
+    body = _capability()
+    del body["delete_propagation_policy"]
+    body["configuration"]["argo_cd"]["rbac_role_mapping"][0]["identity"][0].pop("type")
+    problems = check_root(_one_resource("aws_eks_capability", body), "6.25.0")
+    assert sorted(p.argument for p in problems) == [
+        "configuration.argo_cd.rbac_role_mapping[0].identity[0].type", "delete_propagation_policy"], problems
+
+
+@pytest.mark.parametrize("version", MODERN)
+def test_ssm_bootstrap_passes_the_providers_users_run(version):
+    documents = _bootstrap_documents()
+    del documents["bootstrap.tf.json"]["resource"]["aws_eks_capability"]
+    assert check_root(documents, version) == []
+
+
+def test_ssm_association_on_339_names_what_it_lacks():
+    documents = _bootstrap_documents()
+    del documents["bootstrap.tf.json"]["resource"]["aws_eks_capability"]
+    problems = check_root(documents, "3.39.0")
+    assert [(p.address, p.argument) for p in problems] == [
+        ("aws_ssm_association.us_east_1_bootstrap", "tags"),
+        ("aws_ssm_association.us_east_1_bootstrap", "wait_for_success_timeout_seconds")], problems
+    assert all("(added after 3.39.0, by 5.100.0)" in p.message for p in problems), problems
+
+
+def test_bootstrap_lowered_to_339_leaves_out_and_lists_what_339_lacks():
+    documents = _bootstrap_documents()
+    lowered = lower(documents)
+    assert check_root(lowered.documents, str(OFFLINE)) == []
+    assert {(c.address, c.what, c.action) for c in lowered.changes} == {
+        ("aws_eks_capability.us_east_1_hub_argocd", "aws_eks_capability", "left out"),
+        ("aws_ssm_association.us_east_1_bootstrap", "argument tags", "left out"),
+        ("aws_ssm_association.us_east_1_bootstrap", "argument wait_for_success_timeout_seconds", "left out"),
+    }, lowered.changes
+    reasons = {c.what: c.reason for c in lowered.changes}
+    assert reasons["aws_eks_capability"] == "EKS managed capabilities (Argo CD): provider 6.25.0+"
+    assert "after 3.39.0, by 5.100.0" in reasons["argument wait_for_success_timeout_seconds"]
+    resources = lowered.documents["bootstrap.tf.json"]["resource"]
+    kept = resources["aws_ssm_association"]["us_east_1_bootstrap"]
+    assert kept["output_location"] == documents["bootstrap.tf.json"]["resource"]["aws_ssm_association"][
+        "us_east_1_bootstrap"]["output_location"]
+    assert resources["aws_ssm_document"] == documents["bootstrap.tf.json"]["resource"]["aws_ssm_document"]
+    assert "aws_eks_capability" not in resources
+
+
+def test_a_range_admitting_providers_without_the_capability_is_refused():
+    roots = {"production": _bootstrap_documents()}
+    assert set(features_of(roots["production"])) == {
+        "aws_eks_capability", "aws_ssm_association.tags", "aws_ssm_association.wait_for_success_timeout_seconds"}
+    findings = [f for f in check_compatibility(Fleet(project="demo"), roots) if f.code == "VAL105"]
+    assert len(findings) == 1, findings  # the default ">= 5.100, < 7.0" admits 5.100, which lacks it
+    assert "EKS managed capabilities (Argo CD) (aws_eks_capability) needs 6.25.0" in findings[0].message
+    assert "at least 6.25.0" in findings[0].hint
+    assert "5.100.0" not in findings[0].hint
+    assert not [f for f in check_compatibility(Fleet(project="demo", aws_provider=">= 6.25, < 7.0"), roots)
+                if f.code == "VAL105"]
+    ssm_only = {"production": _bootstrap_documents()}
+    del ssm_only["production"]["bootstrap.tf.json"]["resource"]["aws_eks_capability"]
+    findings = [f for f in check_compatibility(Fleet(project="demo", aws_provider=">= 5.0, < 7.0"), ssm_only)
+                if f.code == "VAL105"]
+    assert len(findings) == 1 and "wait_for_success_timeout_seconds) needs 5.100.0 (added after 3.39.0, by " \
+        "5.100.0)" in findings[0].message, findings
 
 
 # --------------------------------------------------------------------------- broken roots fail, naming the argument

@@ -85,6 +85,7 @@ RESOURCE_TYPES = (
     "aws_s3_bucket", "aws_s3_bucket_versioning", "aws_s3_bucket_server_side_encryption_configuration",
     "aws_s3_bucket_public_access_block", "aws_s3_bucket_policy", "aws_s3_bucket_ownership_controls",
     "aws_s3_bucket_lifecycle_configuration", "aws_dynamodb_table",
+    "aws_ssm_document", "aws_ssm_association", "aws_eks_capability",
 )
 
 # Provider version -> the cdktf-cdktf-provider-aws release generated from it.

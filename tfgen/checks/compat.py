@@ -39,7 +39,8 @@ def check_compatibility(fleet: Fleet, roots: dict[str, dict[str, dict]]) -> list
     if too_new:
         worst = too_new[-1]
         admitted = f"provider {lowest}" if lowest else "any provider version"
-        listed = "; ".join(f"{f.what} ({f.key}) needs {f.minimum}" for f in too_new[-3:])
+        listed = "; ".join(f"{f.what} ({f.key}) needs {f.minimum}" + (f" (added {f.since})" if f.after else "")
+                           for f in too_new[-3:])
         findings.append(Finding(
             "VAL105", f"aws_provider {fleet.aws_provider!r} admits {admitted}, older than the output needs: "
             f"{listed} (e.g. {used[worst.key][0]})",

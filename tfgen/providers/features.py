@@ -131,22 +131,36 @@ class Constraint:
 
 @dataclass(frozen=True)
 class Feature:
-    """A resource type or argument and the provider release that brought it."""
+    """A resource type or argument and the provider release that brought it.
+
+    `minimum` is the release that added it. Where no source names that release, `after` is set:
+    then the committed schemas prove only a bound, absent in `after` and present in `minimum`
+    (the lowest committed version that has it), and `minimum` is used as the requirement:
+    never admitting a provider too old, possibly refusing one that would do.
+    """
 
     key: str
     minimum: Version
     what: str
+    after: Version | None = None
 
     @property
     def resource(self) -> str:
         return self.key.split(".", 1)[0]
 
+    @property
+    def since(self) -> str:
+        """The release that added it, or the bound the schemas prove ("after 3.39.0, by 5.100.0")."""
+        return str(self.minimum) if self.after is None else f"after {self.after}, by {self.minimum}"
 
-def _f(key: str, minimum: str, what: str) -> Feature:
-    return Feature(key, Version.parse(minimum), what)
+
+def _f(key: str, minimum: str, what: str, after: str | None = None) -> Feature:
+    return Feature(key, Version.parse(minimum), what, Version.parse(after) if after else None)
 
 
-# Versions from the provider's CHANGELOG (the release that added the type or argument).
+# Versions from the provider's CHANGELOG (the release that added the type or argument); `after=`
+# marks a bound read from the committed schemas (tfgen/providers/schemas/) where no CHANGELOG
+# reachable here names the release (the 3.x and 4.x CHANGELOGs live on release branches).
 FEATURES: tuple[Feature, ...] = (
     _f("provider.default_tags", "3.38.0", "provider-level default_tags"),
     _f("aws_instance.launch_template", "3.51.0", "instances launched from a launch template"),
@@ -169,6 +183,13 @@ FEATURES: tuple[Feature, ...] = (
     _f("aws_eks_addon.pod_identity_association", "5.75.0", "Pod Identity roles on EKS add-ons"),
     _f("aws_iam_openid_connect_provider.thumbprint_list=absent", "5.81.0",
        "OIDC providers without thumbprints (AWS verifies EKS issuers through its trusted CAs)"),
+    # Absent from the real 3.39.0 schema, present in 5.100.0 (cdktf-cdktf-provider-aws 20.1.0).
+    _f("aws_ssm_association.wait_for_success_timeout_seconds", "5.100.0",
+       "SSM associations that make the apply wait for the run's result", after="3.39.0"),
+    _f("aws_ssm_association.tags", "5.100.0", "tags on SSM associations", after="3.39.0"),
+    # CHANGELOG 6.25.0 (2025-12-04): "New Resource: aws_eks_capability (#45326)" (as BOOTSTRAP.md quotes it;
+    # the committed schemas agree: absent from 5.100.0, present in 6.25.0).
+    _f("aws_eks_capability", "6.25.0", "EKS managed capabilities (Argo CD)"),
 )
 
 # What a major release removed: tfgen never emits these; the schema check catches them in a user's root.

@@ -242,7 +242,7 @@ def _to_provider(docs: dict[str, dict], target: Version, dropped: set[str]) -> l
                     f = feature(key)
                     if f.minimum <= target:
                         continue
-                    reason = f"{f.what}: provider {f.minimum}+"
+                    reason = f"{f.what}: provider {f.minimum}+" if f.after is None else f"{f.what}: provider {f.since}"
                     if key == type_ and type_ in _RESOURCE_REWRITES:
                         rewrite, how = _RESOURCE_REWRITES[type_]
                         new_type, new_body = rewrite(body)

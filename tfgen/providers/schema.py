@@ -49,7 +49,7 @@ __all__ = [
 
 META_ARGUMENTS = frozenset({"count", "for_each", "provider", "depends_on", "lifecycle", "provisioner", "connection"})
 PROVIDER_META_ARGUMENTS = frozenset({"alias", "version"})
-_ADDED = {f.key: f.minimum for f in FEATURES}
+_ADDED = {f.key: f for f in FEATURES}
 # What to write instead of an argument `providers.REMOVED` lists (from the 6.0 upgrade guide).
 _INSTEAD = {
     "aws_eip.vpc": 'write `domain = "vpc"`',
@@ -188,8 +188,9 @@ def _history(key: str, version: Version) -> str:
     if key in REMOVED and version >= REMOVED[key]:
         instead = f": {_INSTEAD[key]}" if key in _INSTEAD else ""
         return f" (removed in {REMOVED[key]}{instead})"
-    if key in _ADDED and version < _ADDED[key]:
-        return f" (added in {_ADDED[key]})"
+    if key in _ADDED and version < _ADDED[key].minimum:
+        added = _ADDED[key]
+        return f" (added in {added.minimum})" if added.after is None else f" (added {added.since})"
     return ""
 
 
