@@ -262,3 +262,22 @@ def test_ctrl_c_reaches_every_running_terraform_and_is_waited_for(stub, tmp_path
     assert f"{waiting}: not run: interrupted before it started" in stdout, stdout
     assert waiting not in {e["root"] for e in log}
     assert "tfgen apply: interrupted" in stdout and "run the command again to converge" in stdout, stdout
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("out", ["out", "out/mesh", "out/transit-gateway"])
+def test_offline_plan_of_the_committed_examples_plans_every_root_in_order(out, capsys, monkeypatch):
+    """Real Terraform 1.0.3 and provider 3.39, offline, on lowered copies of the committed output."""
+    monkeypatch.delenv("TFGEN_TERRAFORM", raising=False)
+    status = main(["plan", str(ROOT / out), "--offline", "--format", "json"])
+    captured = capsys.readouterr()
+    assert status == 0, captured.err
+    report = json.loads(captured.out)
+    roots = [r["root"] for r in report["roots"]]
+    assert roots[0] == "_state" and len(roots) >= 2, roots
+    progress = [line.split()[0] for line in captured.err.splitlines() if line.startswith("  ")]
+    assert progress.index("_state") < min(progress.index(r) for r in roots[1:]), "an environment before _state"
+    for root in report["roots"]:
+        assert root["result"] == "ok" and [p["phase"] for p in root["phases"]] == ["init", "plan"], root
+        assert root["add"] > 0 and root["change"] == 0 and root["destroy"] == 0, root
+    assert not list((ROOT / out).rglob(".terraform")), "the offline plan ran in the committed output"
