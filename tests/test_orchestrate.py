@@ -281,3 +281,18 @@ def test_offline_plan_of_the_committed_examples_plans_every_root_in_order(out, c
         assert root["result"] == "ok" and [p["phase"] for p in root["phases"]] == ["init", "plan"], root
         assert root["add"] > 0 and root["change"] == 0 and root["destroy"] == 0, root
     assert not list((ROOT / out).rglob(".terraform")), "the offline plan ran in the committed output"
+
+
+@pytest.mark.slow
+def test_the_offline_planner_gives_the_gate_plan_json_and_what_lowering_left_out(tmp_path):
+    from tfgen.orchestrate import Offline
+    from tfgen.providers.lowering import read_lowered
+
+    graph = read_graph(ROOT / "out" / "mesh")
+    report = Orchestrator(graph, command="plan", workspace=Offline(tmp_path), scratch=tmp_path, show=True,
+                          parallelism=2).run(graph.select(None))
+    assert report.ok, [r.as_dict() for r in report.roots]
+    for root in report.roots:
+        plan = json.loads(root.plan_json.read_text())
+        assert len(plan["resource_changes"]) == root.counts.add, root.root
+        assert read_lowered(root.workdir) is not None, root.root

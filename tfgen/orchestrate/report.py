@@ -8,6 +8,7 @@ waits for did not finish ok); cancelled (apply not approved); interrupted
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from .terraform import Counts
 
@@ -38,6 +39,8 @@ class RootResult:
     phases: list[PhaseResult] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     plan: list[str] = field(default_factory=list)
+    workdir: Path | None = None  # where terraform ran (an offline copy: its tfgen_lowered.json says what was left out)
+    plan_json: Path | None = None  # `terraform show -json` of the plan, when asked for (scratch: kept by its owner)
 
     def as_dict(self) -> dict:
         counts = self.counts

@@ -54,17 +54,18 @@ class Orchestrator:
     `approve(Approval) -> bool` is asked in the main thread before each apply that
     changes something (None: apply without asking). `progress(root, PhaseResult)`
     is called as each phase ends. `scratch` keeps plan files and logs (default: a
-    temporary directory, removed afterwards).
+    temporary directory, removed afterwards). `show` (plan only): also write each
+    plan as JSON (`terraform show -json`) to `RootResult.plan_json`, e.g. for the policy gate.
     """
 
     def __init__(self, graph: RootGraph, *, command: str, workspace: Workspace, parallelism: int = 2,
                  approve: Callable[[Approval], bool] | None = None, progress: Progress | None = None,
-                 scratch: Path | None = None):
+                 scratch: Path | None = None, show: bool = False):
         if parallelism < 1:
             raise TfgenError(f"--parallelism must be at least 1, not {parallelism}")
         self.graph, self.command, self.workspace = graph, command, workspace
         self.parallelism, self.approve, self.progress = parallelism, approve, progress
-        self.scratch = scratch
+        self.scratch, self.show = scratch, show
         self._stop = threading.Event()
         self._events: queue.Queue = queue.Queue()
         self._prompting = False
@@ -165,11 +166,11 @@ class Orchestrator:
 
     def _phases(self, result: RootResult, scratch: Path) -> None:
         root = result.root
-        workdir = self.workspace.prepare(root, self.graph.path(root), scratch)
+        workdir = result.workdir = self.workspace.prepare(root, self.graph.path(root), scratch)
         plan_file = (scratch / "plans" / f"{root}.tfplan").resolve()
         plan_file.parent.mkdir(parents=True, exist_ok=True)
         env = self.workspace.env()
-        for phase in phases(self.command):
+        for phase in phases(self.command, show=self.show):
             if self._stop.is_set():
                 result.status, result.reason = "interrupted", f"interrupted before {phase}"
                 return
@@ -180,10 +181,11 @@ class Orchestrator:
                 if self.approve is not None and not self._approved(result, workdir):
                     return
             log = scratch / "logs" / root / f"{phase}.log"
+            data = plan_file.with_suffix(".tfplan.json") if phase == "show" else None
             try:
                 ran = run_command(self.workspace.terraform, workdir,
                                   *arguments(phase, command=self.command, plan_file=plan_file),
-                                  env=env, log=log, watch=self._watch, grace=self.workspace.grace)
+                                  env=env, log=log, watch=self._watch, grace=self.workspace.grace, stdout=data)
             except TerraformStopped as stopped:
                 self._record(result, phase, "interrupted", stopped.result.seconds)
                 result.status = "interrupted"
@@ -205,6 +207,7 @@ class Orchestrator:
             if phase == "plan":
                 result.counts = counts_of(output)
                 result.plan = plan_lines(output)
+            result.plan_json = data or result.plan_json
             self._record(result, phase, "ok", ran.seconds)
         result.status = "ok"
 

@@ -52,9 +52,11 @@ class Lock:
         return " ".join(p for p in parts if p)
 
 
-def phases(command: str) -> tuple[str, ...]:
-    """The terraform commands a root goes through for `command`."""
-    return ("init", "plan") if command == "plan" else ("init", "plan", "apply")
+def phases(command: str, *, show: bool = False) -> tuple[str, ...]:
+    """The terraform commands a root goes through for `command` (`show`: a plan also as JSON, for the gate)."""
+    if command == "plan":
+        return ("init", "plan", "show") if show else ("init", "plan")
+    return ("init", "plan", "apply")
 
 
 def arguments(phase: str, *, command: str, plan_file: Path) -> list[str]:
@@ -66,6 +68,8 @@ def arguments(phase: str, *, command: str, plan_file: Path) -> list[str]:
                 *(["-destroy"] if command == "destroy" else [])]
     if phase == "apply":
         return ["apply", "-input=false", "-no-color", "-lock-timeout=0s", str(plan_file)]
+    if phase == "show":
+        return ["show", "-json", "-no-color", str(plan_file)]
     raise ValueError(f"no terraform phase {phase!r}")
 
 
