@@ -162,7 +162,7 @@ def test_double_stopped_during_apply_gives_a_clear_error_and_a_rerun_converges(t
     assert "Traceback" not in err
     assert processes_using(workdir) == [], "terraform or moto left running"
 
-    # Same scratch directory, with the dead double's state in it; destroy is proven end to end above.
+    # Same scratch directory, with the dead double's state in it (destroy is proven by the other runs).
     with Sandbox(tfgen.load(spec), workdir=workdir) as sandbox:
         report = sandbox.run(["development"], keep=True)
     phases = {p.phase: (p.ok, p.summary) for p in report.environment("development").phases}
