@@ -160,7 +160,8 @@ def test_double_stopped_during_apply_gives_a_clear_error_and_a_rerun_converges(t
     assert status == 2, err
     assert "stopped during `terraform apply` of development" in err, err
     assert "Traceback" not in err
-    assert processes_using(workdir) == [], "terraform or moto left running"
+    # The provider plugin, SIGKILLed with terraform's process group, can take a moment to exit.
+    _wait_for(lambda: processes_using(workdir) == [], "terraform and moto to exit", limit=5)
 
     # Same scratch directory, with the dead double's state in it (destroy is proven by the other runs).
     with Sandbox(tfgen.load(spec), workdir=workdir) as sandbox:
