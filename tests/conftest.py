@@ -12,6 +12,7 @@ tier (`-m "not slow"`) cannot quietly grow slow.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import subprocess
 from pathlib import Path
@@ -44,15 +45,21 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.slow)
 
 
-def _starts_a_slow_tool(args) -> str | None:
-    """What slow tool a command line starts: terraform, checkov, the double, or a CLI verb running them."""
-    argv = [str(a) for a in ([args] if isinstance(args, (str, os.PathLike)) else args)]
+@functools.lru_cache(maxsize=1)
+def _real_terraform() -> str | None:
+    """The terraform binary tfgen would run, found once (a test's TFGEN_TERRAFORM stub is not it)."""
     from tfgen.terraform.toolchain import find_terraform
 
     try:
-        terraform = os.path.realpath(find_terraform())
+        return os.path.realpath(find_terraform())
     except tfgen.TfgenError:
-        terraform = None
+        return None
+
+
+def _starts_a_slow_tool(args) -> str | None:
+    """What slow tool a command line starts: terraform, checkov, the double, or a CLI verb running them."""
+    argv = [str(a) for a in ([args] if isinstance(args, (str, os.PathLike)) else args)]
+    terraform = _real_terraform()
     if argv and terraform and os.path.realpath(argv[0]) == terraform:
         return "terraform"
     for module in ("checkov.main", "tfgen.sandbox.moto_boot", "moto.server"):
@@ -85,6 +92,7 @@ def _fast_tier_guard(item):
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_setup(item):
+    _real_terraform()  # before any test's environment points TFGEN_TERRAFORM elsewhere
     with contextlib.nullcontext() if item.get_closest_marker("slow") else _fast_tier_guard(item):
         yield
 
