@@ -182,14 +182,18 @@ class Orchestrator:
                     return
             log = scratch / "logs" / root / f"{phase}.log"
             data = plan_file.with_suffix(".tfplan.json") if phase == "show" else None
+            extra = self.workspace.options(phase, self.command)
             try:
                 ran = run_command(self.workspace.terraform, workdir,
-                                  *arguments(phase, command=self.command, plan_file=plan_file),
-                                  env=env, log=log, watch=self._watch, grace=self.workspace.grace, stdout=data)
+                                  *arguments(phase, command=self.command, plan_file=plan_file, extra=extra),
+                                  env=env, log=log, watch=lambda: self._watch(root, phase),
+                                  timeout=self.workspace.timeout, grace=self.workspace.grace, stdout=data)
             except TerraformStopped as stopped:
-                self._record(result, phase, "interrupted", stopped.result.seconds)
-                result.status = "interrupted"
-                result.reason = f"{phase} interrupted; terraform stopped (exit {stopped.result.returncode})"
+                interrupted = self._stop.is_set()
+                self._record(result, phase, "interrupted" if interrupted else "failed", stopped.result.seconds)
+                result.status = "interrupted" if interrupted else "failed"
+                result.reason = (f"{phase} interrupted; terraform stopped (exit {stopped.result.returncode})"
+                                 if interrupted else stopped.reason)
                 return
             output = ran.output
             if ran.returncode != 0:
@@ -229,5 +233,5 @@ class Orchestrator:
         if self.progress is not None:
             self.progress(result.root, done)
 
-    def _watch(self) -> str | None:
-        return "interrupted" if self._stop.is_set() else None
+    def _watch(self, root: str, phase: str) -> str | None:
+        return "interrupted" if self._stop.is_set() else self.workspace.broken(root, phase)

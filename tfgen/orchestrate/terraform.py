@@ -59,17 +59,19 @@ def phases(command: str, *, show: bool = False) -> tuple[str, ...]:
     return ("init", "plan", "apply")
 
 
-def arguments(phase: str, *, command: str, plan_file: Path) -> list[str]:
-    """terraform's arguments for `phase` of `command` (no prompts, no colour, fail at once on a held lock)."""
+def arguments(phase: str, *, command: str, plan_file: Path, extra: list[str] = ()) -> list[str]:
+    """terraform's arguments for `phase` of `command` (no prompts, no colour, fail at once on a held lock),
+    with `extra` (a workspace's options) before any plan file."""
+    extra = list(extra)
     if phase == "init":
-        return ["init", "-input=false", "-no-color"]
+        return ["init", "-input=false", "-no-color", *extra]
     if phase == "plan":
         return ["plan", "-input=false", "-no-color", "-lock-timeout=0s", f"-out={plan_file}",
-                *(["-destroy"] if command == "destroy" else [])]
+                *(["-destroy"] if command == "destroy" else []), *extra]
     if phase == "apply":
-        return ["apply", "-input=false", "-no-color", "-lock-timeout=0s", str(plan_file)]
+        return ["apply", "-input=false", "-no-color", "-lock-timeout=0s", *extra, str(plan_file)]
     if phase == "show":
-        return ["show", "-json", "-no-color", str(plan_file)]
+        return ["show", "-json", "-no-color", *extra, str(plan_file)]
     raise ValueError(f"no terraform phase {phase!r}")
 
 

@@ -4,19 +4,24 @@
 credentials and backend (terraform writes `.terraform/` and the lock file there,
 nothing else lands in OUT). `Offline` runs on a copy lowered to the offline
 provider with tfgen's toolchain (`copy_root`, `offline_override`): no
-credentials, no network, local state in the copy. A caller can subclass either
-and override `prepare` (the sandbox points the copy at its AWS double) or `env`.
+credentials, no network, local state in the copy; it keeps each copy's
+`Lowered` record (`lowered`). A caller can subclass either and override
+`prepare` (the sandbox points the copy at its AWS double), `env`, `options`
+(more arguments for a phase) or `broken` (a reason to stop every terraform).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import threading
 from pathlib import Path
 
 from ..errors import ToolchainError
-from ..terraform.run import isolated_environment
-from ..terraform.toolchain import Toolchain, copy_root, find_terraform
+from ..providers.lowering import Lowered
+from ..terraform.run import isolated_environment, run_command
+from ..terraform.toolchain import PROVIDER_VERSION, Toolchain, copy_root, find_terraform
 
 __all__ = ["Workspace", "InPlace", "Offline", "real_terraform"]
 
@@ -33,9 +38,18 @@ class Workspace:
 
     terraform: str
     grace: float = 60.0  # seconds terraform gets after SIGINT to write state and release its lock
+    timeout: float | None = None  # seconds one terraform command may take (None: no limit)
 
     def env(self) -> dict[str, str]:
         raise NotImplementedError
+
+    def options(self, phase: str, command: str) -> list[str]:
+        """More terraform arguments for `phase` of `command` (before any plan file)."""
+        return []
+
+    def broken(self, root: str, phase: str) -> str | None:
+        """Why every running terraform must stop now (what it talks to is gone), or None."""
+        return None
 
     def prepare(self, root: str, source: Path, scratch: Path) -> Path:
         """The directory terraform runs in for `root` (whose files are in `source`)."""
@@ -70,6 +84,9 @@ class Offline(Workspace):
         self.toolchain = Toolchain(Path(scratch) / "toolchain", terraform=terraform)
         self.terraform = self.toolchain.terraform
         self.endpoint = endpoint
+        self.lowered: dict[str, Lowered] = {}  # root -> what its copy leaves out or rewrites
+        self._warm = threading.Lock()
+        self._warmed = False
 
     def env(self) -> dict[str, str]:
         return isolated_environment(self.toolchain)
@@ -78,10 +95,27 @@ class Offline(Workspace):
         dest = scratch / "roots" / root
         if dest.exists():
             shutil.rmtree(dest)
+        self.warm_cache()
         try:
-            return copy_root(source, dest, endpoint=self.endpoint)
+            self.lowered[root] = copy_root(source, dest, endpoint=self.endpoint)
         except OSError as exc:
             raise ToolchainError(f"cannot copy {source} to {dest}: {exc.strerror or exc}") from None
+        return dest
+
+    def warm_cache(self) -> None:
+        """Install the provider into the toolchain's plugin cache once, before any root's init: terraform's
+        plugin cache is not safe for concurrent installs, and roots run at once."""
+        with self._warm:
+            if self._warmed:
+                return
+            warm = self.toolchain.workdir / "warm"
+            warm.mkdir(parents=True, exist_ok=True)
+            (warm / "main.tf.json").write_text(json.dumps({"terraform": {"required_providers": {
+                "aws": {"source": "hashicorp/aws", "version": PROVIDER_VERSION}}}}))
+            # A failure here is the root's own init's to report, with its log.
+            run_command(self.terraform, warm, "init", "-input=false", "-no-color", env=self.env(),
+                        log=warm / "init.log")
+            self._warmed = True
 
     def describe(self) -> str:
         target = f"the AWS double at {self.endpoint}" if self.endpoint else "no credentials, no network"

@@ -17,6 +17,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -53,6 +54,7 @@ class AwsDouble:
         self.process: subprocess.Popen | None = None
         self.log = self.workdir / "moto_server.log"
         self._clients: dict[tuple[str, str], object] = {}
+        self._clients_lock = threading.Lock()  # boto3 makes clients unsafely from several threads at once
 
     @property
     def endpoint(self) -> str:
@@ -152,16 +154,20 @@ class AwsDouble:
     def client(self, service: str, region: str):
         """A boto3 client for `service` in `region`, bound to the double."""
         key = (service, region)
-        if key not in self._clients:
-            import boto3
-            from botocore.config import Config
+        with self._clients_lock:
+            if key not in self._clients:
+                self._clients[key] = self._new_client(service, region)
+            return self._clients[key]
 
-            self._clients[key] = boto3.client(
-                service, region_name=region, endpoint_url=self.endpoint,
-                config=Config(retries={"max_attempts": 2}, connect_timeout=5, read_timeout=60),
-                **CREDENTIALS,
-            )
-        return self._clients[key]
+    def _new_client(self, service: str, region: str):
+        import boto3
+        from botocore.config import Config
+
+        return boto3.client(
+            service, region_name=region, endpoint_url=self.endpoint,
+            config=Config(retries={"max_attempts": 2}, connect_timeout=5, read_timeout=60),
+            **CREDENTIALS,
+        )
 
     def __enter__(self) -> "AwsDouble":
         return self.start()

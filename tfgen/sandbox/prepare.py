@@ -1,7 +1,8 @@
 """The sandbox's scratch directory and its copies of the built roots.
 
-`claim` takes a directory as scratch only when it is new, empty or an earlier
-sandbox's. `prepare_root` makes a fresh copy of an environment's built root
+`in_account` is the fleet as the sandbox builds it: every environment in the
+double's one account. `claim` takes a directory as scratch only when it is new,
+empty or an earlier sandbox's. `prepare_root` makes a fresh copy of an environment's built root
 where terraform runs: lowered to the offline provider through the double's
 passes (`tfgen.sandbox.quirks`), every aliased provider pointed at the double,
 stale state from an earlier run removed. It returns the `Lowered` record of the
@@ -10,15 +11,17 @@ copy, which the report and the checks read.
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Callable
 
 from ..errors import ToolchainError
+from ..model import Fleet
 from ..providers.lowering import Lowered
 from ..terraform.toolchain import copy_root
 from .quirks import sandbox_passes
 
-__all__ = ["MARKER", "claim", "prepare_root"]
+__all__ = ["MARKER", "in_account", "claim", "prepare_root"]
 
 MARKER = ".tfgen-sandbox"
 _STATE_FILES = ("terraform.tfstate", "terraform.tfstate.backup", ".terraform.tfstate.lock.info")
@@ -45,3 +48,14 @@ def prepare_root(built: Path, copy: Path, *, endpoint: str, resolve: Callable[[s
     for stale in [*copy.glob("*.tf.json"), *(copy / name for name in _STATE_FILES)]:
         stale.unlink(missing_ok=True)
     return copy_root(built, copy, endpoint=endpoint, passes=sandbox_passes(resolve))
+
+
+def in_account(fleet: Fleet, account: str) -> Fleet:
+    """A copy of `fleet` whose every environment deploys to `account` (an `assume_role` moves with it)."""
+    fleet = copy.deepcopy(fleet)
+    for env in fleet.environments.values():
+        if env.assume_role and env.assume_role.count(":") >= 5:
+            parts = env.assume_role.split(":")
+            env.assume_role = ":".join(parts[:4] + [account] + parts[5:])
+        env.account_id = account
+    return fleet

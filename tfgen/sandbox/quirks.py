@@ -10,7 +10,9 @@ own lowering, and every change is listed in the same `Lowered.changes` with its 
   image gets the AMI id itself, read through `resolve` from the double's SSM, and the
   template is left out;
 - `work_around(QUIRKS)`: per resource type, arguments set only in the sandbox and the
-  attributes whose drift moto invents (`lifecycle.ignore_changes` in the copy).
+  attributes whose drift moto invents (`lifecycle.ignore_changes` in the copy);
+- `allow_destroy()`: `lifecycle.prevent_destroy` lifted in the copy (the state bucket and lock
+  table keep it as built), so the sandbox can tear down what it applied.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from typing import Callable
 
 from ..providers.lowering import LeftOut, Pass, leave_out, remove_resource, resources_of
 
-__all__ = ["Quirk", "QUIRKS", "UNSUPPORTED", "NOT_CHECKED", "work_around", "resolve_images", "sandbox_passes"]
+__all__ = ["Quirk", "QUIRKS", "UNSUPPORTED", "NOT_CHECKED", "work_around", "resolve_images", "allow_destroy",
+           "sandbox_passes"]
 
 _DOUBLE = "the local AWS double (moto)"
 _RESOLVE_SSM = "resolve:ssm:"
@@ -148,6 +151,21 @@ def resolve_images(resolve: Callable[[str, str], str]) -> Pass:
     return run
 
 
+def allow_destroy() -> Pass:
+    """A pass that lifts `prevent_destroy` on every resource of the copy, listing each one."""
+    def run(documents: dict[str, dict]) -> list[LeftOut]:
+        changes = []
+        for type_, name, body in resources_of(documents):
+            lifecycle = body.get("lifecycle") or {}
+            if lifecycle.pop("prevent_destroy", False):
+                if not lifecycle:
+                    body.pop("lifecycle", None)
+                changes.append(LeftOut(f"{type_}.{name}", "prevent_destroy lifted", "sandbox quirk",
+                                       "the sandbox destroys what it applied; the built root keeps it"))
+        return changes
+    return run
+
+
 def _regions(documents: dict[str, dict]) -> dict[str, str]:
     """`{alias: region}` of the aliased `aws` providers the documents declare."""
     regions = {}
@@ -161,4 +179,4 @@ def _regions(documents: dict[str, dict]) -> dict[str, str]:
 
 def sandbox_passes(resolve: Callable[[str, str], str]) -> tuple[Pass, ...]:
     """The double's passes, in order; `resolve(region, parameter)` reads an SSM parameter from the double."""
-    return (leave_out(UNSUPPORTED), resolve_images(resolve), work_around(QUIRKS))
+    return (leave_out(UNSUPPORTED), resolve_images(resolve), work_around(QUIRKS), allow_destroy())

@@ -69,7 +69,7 @@ class Lowering:
 
 @dataclass
 class EnvironmentReport:
-    """Every phase of one environment, its checks and its inventory after apply."""
+    """Every phase of one root (an environment, or `_state`), its checks and its inventory after apply."""
 
     name: str
     phases: list[PhaseResult] = field(default_factory=list)
@@ -108,6 +108,7 @@ class SandboxReport:
     environments: list[EnvironmentReport] = field(default_factory=list)
     kept: bool = False
     double_pid: int | None = None
+    elapsed: float | None = None  # wall time of the phases (roots run at once: less than their sum)
 
     @property
     def ok(self) -> bool:
@@ -115,6 +116,8 @@ class SandboxReport:
 
     @property
     def seconds(self) -> float:
+        if self.elapsed is not None:
+            return self.build_seconds + self.elapsed
         return self.build_seconds + sum(p.seconds for e in self.environments for p in e.phases)
 
     def environment(self, name: str) -> EnvironmentReport:
@@ -194,6 +197,6 @@ def format_report(report: SandboxReport) -> str:
         lines.append(f"{env.name}: {'passed' if env.ok else 'FAILED'} ({done}{counted})")
         lines += [f"  {c.format()}" for c in failed]
     verdict = "passed" if report.ok else "FAILED"
-    lines.append(f"sandbox {verdict}: {len(report.environments)} environment(s) in {report.seconds:.1f} s"
+    lines.append(f"sandbox {verdict}: {len(report.environments)} root(s) in {report.seconds:.1f} s"
                  + (f"; scratch kept in {report.workdir}" if report.kept else ""))
     return "\n".join(lines)

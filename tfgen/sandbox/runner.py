@@ -1,19 +1,18 @@
-"""The sandbox's phases, in order, for each environment of a fleet.
+"""The sandbox's phases, in order, for the roots of a fleet: the orchestrator pointed at the local double.
 
 `Sandbox` owns a scratch directory: the fleet is built there by tfgen's own
-pipeline, each environment's root is copied there lowered through the
-double's passes with an override that points every aliased provider at the
-local AWS double (`tfgen.sandbox.prepare`), and terraform runs there.
-Nothing outside the scratch directory is written. Each phase is a method
-returning a `PhaseResult`, so tests (and users) can run them one by one and
-break things in between; `run` does them all.
+pipeline (with its graph of roots), and the orchestrator (`tfgen.orchestrate`)
+applies, re-plans and destroys the roots in the graph's order, independent roots
+at once, each on a copy lowered through the double's passes and pointed at the
+local AWS double (`tfgen.sandbox.workspace`). Between apply and re-plan every
+root is verified through the API. Nothing outside the scratch directory is
+written. Each phase is a method returning a `PhaseResult`, so tests (and users)
+can run them one by one and break things in between; `run` does them all.
 """
 
 from __future__ import annotations
 
 import contextlib
-import copy
-import re
 import shutil
 import signal
 import tempfile
@@ -22,26 +21,29 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Callable, Iterator
 
+from ..emit import root_graph
+from ..emit.state import STATE_ROOT
 from ..errors import ToolchainError
 from ..model import Fleet
+from ..orchestrate import Orchestrator, RootGraph, read_graph
+from ..orchestrate.report import RootResult
 from ..pipeline import emit_checked
-from ..providers.lowering import Lowered
-from ..terraform.toolchain import Toolchain
 from ..write import write_output
 from .double import ACCOUNT, AwsDouble
 from .expectation import Expectation, expect_environment
 from .inventory import RegionInventory, take_inventory
-from .prepare import claim, prepare_root
+from .prepare import claim, in_account
 from .quirks import NOT_CHECKED
 from .report import EnvironmentReport, Lowering, PhaseResult, SandboxReport
+from .outcome import count, failed, replanned
 from .terraform import TerraformResult, run_terraform
 from .verify import Check, check_gitops_secrets, check_nothing_left, verify_environment
+from .verify.state import check_state_backend, check_state_gone
+from .workspace import DoubleWorkspace
 
-__all__ = ["PHASES", "Sandbox", "sigterm_as_interrupt"]
+__all__ = ["PHASES", "Sandbox", "sigterm_as_interrupt", "in_account"]
 
 PHASES = ("init", "apply", "verify", "re-plan", "destroy")
-_CHANGE = re.compile(r"^\s*# (\S+) (?:will be|must be) (.+)$", re.M)
-_COUNT = re.compile(r"Resources: (\d+) (?:added|destroyed)")
 
 # progress(environment, phase, None) when a phase starts, (environment, phase, result) when it ends
 Progress = Callable[[str, str, PhaseResult | None], None]
@@ -72,6 +74,7 @@ class Sandbox:
         port: int = 0,
         timeout: float = 900.0,
         parallelism: int = 20,
+        concurrency: int = 4,
         terraform: str | None = None,
         progress: Progress | None = None,
     ):
@@ -80,21 +83,22 @@ class Sandbox:
         self.workdir = Path(workdir).resolve() if workdir else None
         self.port = port
         self.timeout = timeout
-        self.parallelism = parallelism
+        self.parallelism = parallelism  # terraform's -parallelism within a root
+        self.concurrency = concurrency  # independent roots at once
         self.terraform = terraform
         self.progress = progress
         self.keep_workdir = workdir is not None
         self.double: AwsDouble | None = None
-        self.toolchain: Toolchain | None = None
+        self.workspace: DoubleWorkspace | None = None
+        self.graph: RootGraph | None = None
         self.build_seconds = 0.0
         self.prepared: Fleet | None = None
         self._expectations: dict[str, Expectation] = {}
-        self._lowered: dict[str, Lowered] = {}
 
     # -- lifetime ----------------------------------------------------------------
 
     def start(self) -> "Sandbox":
-        """Build the fleet into the scratch directory and start the AWS double."""
+        """Build the fleet (and its graph of roots) into the scratch directory and start the AWS double."""
         started = time.monotonic()
         # Built as `tfgen build` would, minus the allocations file: nothing outside the scratch directory;
         # for the double's one account, so key policies, trust conditions and ARNs name the account the
@@ -104,11 +108,14 @@ class Sandbox:
         if self.workdir is None:
             self.workdir = Path(tempfile.mkdtemp(prefix="tfgen-sandbox-"))
         claim(self.workdir)
-        write_output(files, self.workdir / "out")
+        write_output(files, self.workdir / "out", roots=root_graph(prepared.documents))
+        self.graph = read_graph(self.workdir / "out")
         self.build_seconds = time.monotonic() - started
         try:
-            self.toolchain = Toolchain(self.workdir / "toolchain", terraform=self.terraform)
             self.double = AwsDouble(self.workdir / "double", port=self.port).start()
+            self.workspace = DoubleWorkspace(self.workdir, double=self.double, resolve=self._resolve,
+                                             terraform=self.terraform, parallelism=self.parallelism,
+                                             timeout=self.timeout)
         except BaseException:
             self.stop()
             raise
@@ -135,8 +142,13 @@ class Sandbox:
 
     # -- helpers -------------------------------------------------------------------
 
+    @property
+    def toolchain(self):
+        """The offline toolchain terraform runs with (the workspace's)."""
+        return self.workspace.toolchain if self.workspace else None
+
     def root(self, environment: str) -> Path:
-        """The scratch copy of an environment's root module, where terraform runs."""
+        """The scratch copy of a root module (an environment's, or `_state`), where terraform runs."""
         return self._scratch / "roots" / environment
 
     @property
@@ -155,35 +167,33 @@ class Sandbox:
             self._expectations[environment] = expect_environment(self.prepared, environment)
         return self._expectations[environment]
 
-    def _prepare(self, environment: str) -> None:
-        """A fresh copy of the root for this double (see `tfgen.sandbox.prepare`); its lowering kept."""
-        def resolve(region: str, parameter: str) -> str:
-            with self._api(f"resolving {parameter} in the double's SSM"):
-                return self.client("ssm", region).get_parameter(Name=parameter)["Parameter"]["Value"]
-
-        self._lowered[environment] = prepare_root(self._scratch / "out" / environment, self.root(environment),
-                                                  endpoint=self.double.endpoint, resolve=resolve)
+    def _resolve(self, region: str, parameter: str) -> str:
+        """An SSM parameter of the double (for `resolve:ssm:` images in the copies)."""
+        with self._api(f"resolving {parameter} in the double's SSM"):
+            return self.client("ssm", region).get_parameter(Name=parameter)["Parameter"]["Value"]
 
     def lowering(self, environment: str) -> Lowering | None:
         """What the sandbox's copy of the root leaves out or rewrites, and what it cannot check."""
-        lowered = self._lowered.get(environment)
+        lowered = self.workspace.lowered.get(environment) if self.workspace else None
         if lowered is None:
             return None
-        return Lowering(lowered.target, [asdict(c) for c in lowered.changes], list(NOT_CHECKED))
+        # What the copy leaves out of `_state` (the ownership controls on 3.39) is listed with its changes.
+        not_checked = [] if environment == STATE_ROOT else list(NOT_CHECKED)
+        return Lowering(lowered.target, [asdict(c) for c in lowered.changes], not_checked)
+
+    def _left_out(self, root: str) -> set[str]:
+        lowered = self.workspace.lowered.get(root) if self.workspace else None
+        return {c.address for c in lowered.changes if c.action == "left out"} if lowered else set()
 
     def _terraform(self, environment: str, phase: str, *args: str) -> TerraformResult:
-        pid = self.double.pid
-
-        def watch() -> str | None:
-            if self.double.alive():
-                return None
-            return (f"the local AWS double (moto_server, pid {pid}) stopped during `terraform {args[0]}` "
-                    f"of {environment}; terraform was stopped. Run the command again: each run starts "
-                    f"a fresh double and converges")
-
         return run_terraform(self.toolchain, self.root(environment), *args,
                              log=self.root(environment) / "logs" / f"{phase}.log",
-                             timeout=self.timeout, watch=watch)
+                             timeout=self.timeout, watch=lambda: self.workspace.broken(environment, args[0]))
+
+    def _report(self, result: PhaseResult) -> PhaseResult:
+        if self.progress:
+            self.progress(result.environment, result.phase, result)
+        return result
 
     def _phase(self, environment: str, phase: str, body: Callable[[], PhaseResult]) -> PhaseResult:
         if self.progress:
@@ -192,40 +202,83 @@ class Sandbox:
         with self._api(f"{phase} of {environment}"):
             result = body()
         result.seconds = time.monotonic() - started
-        if self.progress:
-            self.progress(environment, phase, result)
-        return result
+        return self._report(result)
 
-    def _failed(self, environment: str, phase: str, result: TerraformResult, what: str) -> PhaseResult:
-        errors = result.errors() or [result.output.strip()[-2000:]]
-        return PhaseResult(environment, phase, False, 0.0,
-                           f"terraform {what} failed (exit {result.returncode}; log: {result.log})", errors)
+    def _orchestrate(self, command: str, roots: list[str], *, fresh: bool, run: str,
+                     progress: Callable) -> dict[str, RootResult]:
+        """`command` over `roots` (in the order to run them) through the orchestrator, logs in runs/<run>/.
+
+        Raises ToolchainError when the double died meanwhile, KeyboardInterrupt when interrupted."""
+        self.workspace.fresh = fresh
+        report = Orchestrator(self.graph, command=command, workspace=self.workspace,
+                              parallelism=self.concurrency, progress=progress,
+                              scratch=self._scratch / "runs" / run).run(roots)
+        if not self.double.alive():
+            reason = next((r.reason for r in report.roots if "local AWS double" in r.reason), "")
+            raise ToolchainError(reason or f"the local AWS double (moto_server) stopped during {run}; run the "
+                                 f"command again: each run starts a fresh double and converges")
+        if report.interrupted:
+            raise KeyboardInterrupt
+        return {r.root: r for r in report.roots}
+
+    def _log(self, run: str, root: str, phase: str) -> Path:
+        return self._scratch / "runs" / run / "logs" / root / f"{phase}.log"
+
+    def _ordered(self, roots: list[str], *, reverse: bool = False) -> list[str]:
+        ordered = self.graph.order(roots)
+        return ordered[::-1] if reverse else ordered
 
     # -- phases ----------------------------------------------------------------------
 
     def init(self, environment: str) -> PhaseResult:
-        """`terraform init` of a fresh copy of the environment's root."""
+        """`terraform init` of a fresh copy of the root (an environment's, or `_state`)."""
         def body() -> PhaseResult:
-            self._prepare(environment)
+            self.workspace.fresh = True
+            self.workspace.prepare(environment, self.graph.path(environment), self._scratch)
             result = self._terraform(environment, "init", "init", "-input=false", "-no-color")
             if result.returncode:
-                return self._failed(environment, "init", result, "init")
+                return failed(environment, "init", result.log, "init", 0.0)
             return PhaseResult(environment, "init", True, 0.0, "AWS provider from the local mirror")
         return self._phase(environment, "init", body)
 
     def apply(self, environment: str) -> PhaseResult:
-        """`terraform apply`; on failure, Terraform's errors and what exists."""
-        def body() -> PhaseResult:
-            result = self._terraform(environment, "apply", "apply", "-auto-approve", "-input=false",
-                                     "-no-color", f"-parallelism={self.parallelism}")
-            if result.returncode == 0:
-                count = _COUNT.search(result.output)
-                return PhaseResult(environment, "apply", True, 0.0,
-                                   f"{count.group(1) if count else '?'} resources created")
-            failed = self._failed(environment, "apply", result, "apply")
-            failed.details.append(self._created(environment))
-            return failed
-        return self._phase(environment, "apply", body)
+        """`terraform apply` of the copy `init` made (through the orchestrator); on failure, what exists."""
+        return self._apply([environment], fresh=False)[environment][-1]
+
+    def _apply(self, roots: list[str], *, fresh: bool) -> dict[str, list[PhaseResult]]:
+        """init (`fresh`: of a new copy), plan and apply of `roots`, independent ones at once."""
+        done: dict[str, list[PhaseResult]] = {root: [] for root in roots}
+        planned: dict[str, float] = {}
+
+        def progress(root: str, phase) -> None:
+            ok = phase.status == "ok"
+            log = self._log("apply", root, phase.phase)
+            if phase.phase == "init":
+                if fresh or not ok:
+                    done[root].append(self._report(
+                        PhaseResult(root, "init", True, phase.seconds, "AWS provider from the local mirror") if ok
+                        else failed(root, "init", log, "init", phase.seconds)))
+                return
+            seconds = planned.pop(root, 0.0) + phase.seconds
+            if phase.phase == "plan" and ok:
+                planned[root] = seconds
+                return
+            if ok:
+                result = PhaseResult(root, "apply", True, seconds, f"{count(log, 'added')} resources created")
+            else:
+                result = failed(root, "apply", log, phase.phase, seconds)
+                result.details.append(self._created(root))
+            done[root].append(self._report(result))
+
+        results = self._orchestrate("apply", self._ordered(roots), fresh=fresh, run="apply", progress=progress)
+        for root, result in results.items():
+            if result.status == "ok" and not any(p.phase == "apply" for p in done[root]):
+                done[root].append(self._report(PhaseResult(root, "apply", True, planned.pop(root, 0.0),
+                                                           "0 resources created")))
+            elif result.status != "ok" and not any(not p.ok for p in done[root]):
+                done[root].append(self._report(PhaseResult(root, "apply" if done[root] else "init", False,
+                                                           result.seconds, f"not applied: {result.reason}")))
+        return done
 
     def _created(self, environment: str) -> str:
         result = self._terraform(environment, "state-list", "state", "list")
@@ -239,10 +292,13 @@ class Sandbox:
         return f"created before the failure ({len(addresses)}): {listed}"
 
     def verify(self, environment: str) -> PhaseResult:
-        """Check through the AWS API that the environment is what the fleet says."""
+        """Check through the AWS API that the root's resources are what the fleet says."""
         def body() -> PhaseResult:
-            checks = verify_environment(self.expectation(environment), self.client)
-            checks += self.check_gitops_secrets(environment)
+            if environment == STATE_ROOT:
+                checks = check_state_backend(self.prepared.state, self.client, left_out=self._left_out(environment))
+            else:
+                checks = verify_environment(self.expectation(environment), self.client)
+                checks += self.check_gitops_secrets(environment)
             failed = sum(1 for c in checks if not c.ok)
             return PhaseResult(environment, "verify", not failed, 0.0,
                                f"{len(checks) - failed}/{len(checks)} checks passed", checks=checks)
@@ -261,46 +317,76 @@ class Sandbox:
     def check_gitops_secrets(self, environment: str, outputs: dict | None = None) -> list[Check]:
         """Argo CD's cluster Secrets rendered from the applied root's outputs (or `outputs`), checked
         against the double's EKS and IAM (see `tfgen.sandbox.verify.check_gitops_secrets`)."""
-        lowering = self.lowering(environment)
-        left_out = [c["address"].removeprefix("output.") for c in (lowering.changes if lowering else [])
-                    if c["address"].startswith("output.")]
+        left_out = [a.removeprefix("output.") for a in self._left_out(environment) if a.startswith("output.")]
         return check_gitops_secrets(
             self.expectation(environment), self.client,
             (lambda: self.gitops_outputs(environment)) if outputs is None else (lambda: outputs), left_out=left_out)
 
     def replan(self, environment: str) -> PhaseResult:
-        """A second `terraform plan`: applying again must change nothing."""
-        def body() -> PhaseResult:
-            result = self._terraform(environment, "re-plan", "plan", "-detailed-exitcode", "-input=false",
-                                     "-no-color", "-lock=false", f"-parallelism={self.parallelism}")
-            if result.returncode == 0:
-                return PhaseResult(environment, "re-plan", True, 0.0, "no changes")
-            if result.returncode == 2:
-                changes = [f"{address} {action}" for address, action in _CHANGE.findall(result.output)]
-                return PhaseResult(environment, "re-plan", False, 0.0,
-                                   f"not idempotent: {len(changes)} change(s) after apply (log: {result.log})",
-                                   changes)
-            return self._failed(environment, "re-plan", result, "plan")
-        return self._phase(environment, "re-plan", body)
+        """A second `terraform plan`, refreshing every resource: applying again must change nothing."""
+        return self._replan([environment])[environment]
+
+    def _replan(self, roots: list[str]) -> dict[str, PhaseResult]:
+        done: dict[str, PhaseResult] = {}
+        inited: dict[str, float] = {}
+
+        def progress(root: str, phase) -> None:
+            log = self._log("re-plan", root, phase.phase)
+            seconds = inited.pop(root, 0.0) + phase.seconds
+            if phase.status == "ok" and phase.phase == "init":
+                inited[root] = seconds
+                return
+            done[root] = self._report(failed(root, "re-plan", log, phase.phase, seconds) if phase.status != "ok"
+                                      else replanned(root, log, seconds))
+
+        results = self._orchestrate("plan", self._ordered(roots), fresh=False, run="re-plan", progress=progress)
+        for root, result in results.items():
+            if root not in done:
+                done[root] = self._report(PhaseResult(root, "re-plan", False, result.seconds,
+                                                      f"not re-planned: {result.reason}"))
+        return done
 
     def destroy(self, environment: str) -> PhaseResult:
-        """`terraform destroy`, then check through the API that nothing is left."""
-        def body() -> PhaseResult:
-            # The re-plan has just refreshed every resource; refreshing again only costs time.
-            result = self._terraform(environment, "destroy", "destroy", "-auto-approve", "-input=false",
-                                     "-no-color", "-refresh=false", f"-parallelism={self.parallelism}")
-            if result.returncode:
-                return self._failed(environment, "destroy", result, "destroy")
-            count = _COUNT.search(result.output)
-            checks = check_nothing_left(self.expectation(environment), self.client)
-            left = [c for c in checks if not c.ok]
-            summary = (f"{count.group(1) if count else '?'} resources destroyed; "
-                       + ("nothing left" if not left else f"{len(left)} kind(s) left over"))
-            return PhaseResult(environment, "destroy", not left, 0.0, summary, checks=checks)
-        return self._phase(environment, "destroy", body)
+        """`terraform destroy` (through the orchestrator), then check through the API that nothing is left."""
+        return self._destroy([environment])[environment]
+
+    def _destroy(self, roots: list[str]) -> dict[str, PhaseResult]:
+        """Destroy `roots` in reverse order of the graph, independent ones at once."""
+        done: dict[str, PhaseResult] = {}
+        spent: dict[str, float] = {}
+
+        def progress(root: str, phase) -> None:
+            log = self._log("destroy", root, phase.phase)
+            seconds = spent.pop(root, 0.0) + phase.seconds
+            if phase.status == "ok" and phase.phase != "apply":
+                spent[root] = seconds
+                return
+            if phase.status != "ok":
+                done[root] = self._report(failed(root, "destroy", log, phase.phase, seconds))
+                return
+            done[root] = self._report(self._nothing_left(root, count(log, "destroyed"), seconds))
+
+        results = self._orchestrate("destroy", self._ordered(roots, reverse=True), fresh=False, run="destroy",
+                                    progress=progress)
+        for root, result in results.items():
+            if root not in done:
+                done[root] = self._report(
+                    self._nothing_left(root, "0", spent.pop(root, 0.0)) if result.status == "ok" else
+                    PhaseResult(root, "destroy", False, result.seconds, f"not destroyed: {result.reason}"))
+        return done
+
+    def _nothing_left(self, root: str, count: str, seconds: float) -> PhaseResult:
+        with self._api(f"the check after destroying {root}"):
+            checks = (check_state_gone(self.prepared.state, self.client) if root == STATE_ROOT
+                      else check_nothing_left(self.expectation(root), self.client))
+        left = [c for c in checks if not c.ok]
+        summary = f"{count} resources destroyed; " + ("nothing left" if not left else f"{len(left)} kind(s) left over")
+        return PhaseResult(root, "destroy", not left, seconds, summary, checks=checks)
 
     def inventory(self, environment: str) -> list[RegionInventory]:
-        """What the environment has in the double now, per region."""
+        """What the environment has in the double now, per region (`_state` has no VPCs to list)."""
+        if environment == STATE_ROOT:
+            return []
         with self._api(f"the inventory of {environment}"):
             return take_inventory(self.expectation(environment), self.client)
 
@@ -321,25 +407,32 @@ class Sandbox:
     # -- everything --------------------------------------------------------------------
 
     def run_environment(self, environment: str, *, keep: bool = False) -> EnvironmentReport:
-        """Every phase of one environment; stops early when init or apply fails."""
-        report = EnvironmentReport(environment)
-        for phase in (self.init, self.apply):
-            report.phases.append(phase(environment))
-            if phase == self.init:
-                report.lowering = self.lowering(environment)
-            if not report.phases[-1].ok:
-                if phase == self.apply:
-                    report.inventory = self.inventory(environment)
-                return report
-        report.phases.append(self.verify(environment))
-        report.inventory = self.inventory(environment)
-        report.phases.append(self.replan(environment))
-        if not keep:
-            report.phases.append(self.destroy(environment))
-        return report
+        """Every phase of one root alone (not the roots it needs); stops early when init or apply fails."""
+        return self._run([environment], keep=keep)[0]
+
+    def _run(self, roots: list[str], *, keep: bool) -> list[EnvironmentReport]:
+        """Apply `roots` (independent ones at once), verify each, re-plan them, destroy them unless `keep`."""
+        reports = {root: EnvironmentReport(root) for root in roots}
+        for root, phases in self._apply(roots, fresh=True).items():
+            reports[root].phases += phases
+            reports[root].lowering = self.lowering(root)
+        applied = [root for root in self._ordered(roots) if reports[root].ok]
+        for root in roots:
+            if root not in applied and reports[root].phase("apply") is not None:
+                reports[root].inventory = self.inventory(root)
+        for root in applied:
+            reports[root].phases.append(self.verify(root))
+            reports[root].inventory = self.inventory(root)
+        if applied:
+            for root, result in self._replan(applied).items():
+                reports[root].phases.append(result)
+        if applied and not keep:
+            for root, result in self._destroy(applied).items():
+                reports[root].phases.append(result)
+        return [reports[root] for root in roots]
 
     def run(self, environments: list[str] | None = None, *, keep: bool = False) -> SandboxReport:
-        """Every phase of every environment (default: all of the fleet's, in order)."""
+        """Every phase of every environment (default: all of the fleet's) and the roots they need (`_state`)."""
         names = environments or list(self.fleet.environments)
         for name in names:
             self.fleet.environment(name)
@@ -349,17 +442,7 @@ class Sandbox:
             self.keep_workdir = True
         report = SandboxReport(self.spec, self.workdir, self.double.describe(), self.build_seconds,
                                kept=keep, double_pid=self.double.pid)
-        for name in names:
-            report.environments.append(self.run_environment(name, keep=keep))
+        started = time.monotonic()
+        report.environments = self._run(self.graph.select(names), keep=keep)
+        report.elapsed = time.monotonic() - started
         return report
-
-
-def in_account(fleet: Fleet, account: str) -> Fleet:
-    """A copy of `fleet` whose every environment deploys to `account` (an `assume_role` moves with it)."""
-    fleet = copy.deepcopy(fleet)
-    for env in fleet.environments.values():
-        if env.assume_role and env.assume_role.count(":") >= 5:
-            parts = env.assume_role.split(":")
-            env.assume_role = ":".join(parts[:4] + [account] + parts[5:])
-        env.account_id = account
-    return fleet
