@@ -138,13 +138,64 @@ def test_mesh_sandbox_passes_with_every_pair_peered(tmp_path):
     assert processes_using(home) == []
 
 
+# -- the graph of roots: _state first, environments at once, destroyed in reverse ------------------
+
+# The minimal fleet twice (two environments, four regions) with an S3 backend and a lock table.
+TWO_ENVIRONMENTS_SPEC = MINIMAL_SPEC.replace("project: mini\n", """\
+project: mini
+state: {backend: s3, bucket: mini-tfstate, region: us-east-1, lock_table: mini-locks}
+""") + MINIMAL_SPEC.split("environments:\n", 1)[1].replace("development:", "staging:").replace(
+    "us-east-1", "eu-west-1").replace("us-east-2", "eu-central-1").replace("10.10.", "10.20.").replace(
+    "10.11.", "10.21.")
+
+
+@slow
+def test_state_first_then_environments_at_once_verified_and_destroyed_in_reverse(tmp_path):
+    fleet = tfgen.load(write_spec(tmp_path, TWO_ENVIRONMENTS_SPEC))
+    workdir = tmp_path / "scratch"
+    ended: list[tuple[str, str, float, float]] = []  # root, phase, start, end
+
+    def progress(root, phase, result):
+        if result is not None:
+            ended.append((root, phase, time.monotonic() - result.seconds, time.monotonic()))
+
+    with Sandbox(fleet, workdir=workdir, progress=progress) as sandbox:
+        assert sandbox.graph.needs == {"_state": (), "development": ("_state",), "staging": ("_state",)}
+        report = sandbox.run(keep=True)
+        assert [e.name for e in report.environments] == ["_state", "development", "staging"]
+        assert report.ok, [(e.name, p.phase, p.summary, p.details) for e in report.environments
+                           for p in e.phases if not p.ok]
+        state = report.environment("_state").phase("verify")
+        assert {c.subject for c in state.checks if c.kind == "lock table"} == {
+            f"mini-locks {s}" for s in ("key", "billing", "encryption", "point-in-time recovery")}, state.checks
+        assert "mini-tfstate versioning" in {c.subject for c in state.checks}
+
+        # A state bucket whose versioning was suspended fails that check alone.
+        s3 = sandbox.client("s3", "us-east-1")
+        s3.put_bucket_versioning(Bucket="mini-tfstate", VersioningConfiguration={"Status": "Suspended"})
+        broken = sandbox.verify("_state")
+        assert [c.subject for c in broken.checks if not c.ok] == ["mini-tfstate versioning"], broken.checks
+        s3.put_bucket_versioning(Bucket="mini-tfstate", VersioningConfiguration={"Status": "Enabled"})
+
+        destroyed = [sandbox.destroy(root) for root in ("staging", "development", "_state")]
+        assert all(d.ok for d in destroyed), [(d.environment, d.summary, d.details) for d in destroyed]
+        assert sandbox.client("s3", "us-east-1").list_buckets()["Buckets"] == []
+
+    span = {(root, phase): (start, end) for root, phase, start, end in ended}
+    assert span["_state", "apply"][1] <= span["development", "init"][0] + 0.5, "development began before _state"
+    assert span["_state", "apply"][1] <= span["staging", "init"][0] + 0.5, "staging began before _state"
+    dev, staging = span["development", "apply"], span["staging", "apply"]
+    assert dev[0] < staging[1] and staging[0] < dev[1], f"the environments were applied one after another: {span}"
+    assert processes_using(workdir) == []
+
+
 # -- faults, on the minimal fleet ------------------------------------------------------------------
 
 @slow
 def test_double_stopped_during_apply_gives_a_clear_error_and_a_rerun_converges(tmp_path, capsys):
     spec = write_spec(tmp_path, MINIMAL_SPEC)
     workdir = tmp_path / "scratch"
-    apply_log = workdir / "roots" / "development" / "logs" / "apply.log"
+    apply_log = workdir / "runs" / "apply" / "logs" / "development" / "apply.log"
 
     def kill_double_mid_apply():
         _wait_for(lambda: apply_log.exists() and "Creation complete" in apply_log.read_text(), "apply")
@@ -182,7 +233,7 @@ def test_sigterm_stops_terraform_and_the_double(tmp_path):
          "--workdir", str(workdir)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
     )
-    apply_log = workdir / "roots" / "development" / "logs" / "apply.log"
+    apply_log = workdir / "runs" / "apply" / "logs" / "development" / "apply.log"
     try:
         _wait_for(lambda: apply_log.exists() and "Creating..." in apply_log.read_text(), "apply to start")
         process.send_signal(signal.SIGTERM)

@@ -18,6 +18,7 @@ from pathlib import Path
 from ..errors import PolicyError
 from ..terraform.roots import Root, read_root, root_directories
 from .locate import Locator
+from .plans import plan_roots
 from .results import (
     _CHECKOV_TIMEOUT,
     _NO_NETWORK,
@@ -261,7 +262,7 @@ def _scan_roots(report: GateReport, locators: dict[str, Locator], scratch: Path,
     with ThreadPoolExecutor(max_workers=1) as pool:
         # checkov's start-up is most of a scan (about 3 s): let it run while Terraform plans.
         scan = pool.submit(_timed, run_checkov, list(copies), framework="terraform_json", policies=directories)
-        plans = _plan_roots(report, {env: report.roots[env] for env in locators}, scratch) if plan else {}
+        plans = plan_roots(report, {env: report.roots[env] for env in locators}, scratch) if plan else {}
         raw, seconds = scan.result()
     report.checkov_seconds += seconds
 
@@ -334,26 +335,6 @@ def _result(record: dict, status: str, env: str, path: Path, locator: Locator, f
 def _timed(function, *args, **kwargs):
     clock = time.perf_counter()
     return function(*args, **kwargs), time.perf_counter() - clock
-
-
-def _plan_roots(report: GateReport, roots: dict[str, Path], scratch: Path) -> dict[Path, str]:
-    """Plan every root offline in `scratch` (one after another: Terraform's plugin cache is not safe
-    for concurrent use); `{plan JSON file: environment}`."""
-    from ..testing import plan_root
-    from ..terraform.toolchain import Toolchain
-
-    clock = time.perf_counter()
-    toolchain = Toolchain(scratch / ".toolchain")
-    plans: dict[Path, str] = {}
-    for env, root in roots.items():
-        planned = plan_root(root, workdir=scratch / "plans" / env, toolchain=toolchain)
-        if planned.lowered is not None:
-            report.lowered[env] = planned.lowered
-        target = scratch / f"{env.replace('/', '__')}.tfplan.json"
-        target.write_text(json.dumps(planned.raw))
-        plans[target.resolve()] = env
-    report.plan_seconds = time.perf_counter() - clock
-    return plans
 
 
 def _scan_plans(report: GateReport, plans: dict[Path, str], roots: dict[str, Path],
