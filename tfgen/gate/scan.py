@@ -225,9 +225,11 @@ def check_output(
     _scan_modules(report, locators, suppressions)
     _scan_gitops(report, locators, suppressions)
     _scan_schemas(report, locators, suppressions)
-    # checkov may load a policy module once per registry; a result counts once.
+    # checkov may load a policy module once per registry; a result counts once. The key is total (the
+    # check's name too): ties would keep the set's order, which changes from one process to the next.
     report.results = sorted(set(report.results), key=lambda r: (r.environment, r.framework, r.status,
-                                                                r.check_id, r.resource, r.file, r.line or 0))
+                                                                r.check_id, r.resource, r.file, r.line or 0,
+                                                                r.check_name, r.reason))
     report.unscanned = sorted(set(report.unscanned))
     report.seconds = time.perf_counter() - started
     return report
