@@ -18,6 +18,7 @@ from typing import Callable
 from ..errors import ToolchainError
 from ..orchestrate.workspace import Offline
 from ..terraform.run import SANDBOX_GRACE
+from ..terraform.toolchain import OVERRIDE_FILE
 from .double import AwsDouble
 from .prepare import prepare_root
 
@@ -40,9 +41,8 @@ class DoubleWorkspace(Offline):
     def prepare(self, root: str, source: Path, scratch: Path) -> Path:
         copy = self.roots / root
         if not self.fresh:
-            if not (copy / "terraform.tfstate").is_file():
-                raise ToolchainError(f"{root} has not been applied in this sandbox ({copy} has no state); "
-                                     f"apply it first")
+            if not (copy / OVERRIDE_FILE).is_file():
+                raise ToolchainError(f"{root} has no copy in this sandbox yet ({copy}); run its init first")
             return copy
         self.warm_cache()
         self.lowered[root] = prepare_root(source, copy, endpoint=self.double.endpoint, resolve=self.resolve)
@@ -57,9 +57,8 @@ class DoubleWorkspace(Offline):
     def broken(self, root: str, phase: str) -> str | None:
         if self.double.alive():
             return None
-        verb = {"plan": "plan", "apply": "apply", "init": "init"}.get(phase, phase)
-        return (f"the local AWS double (moto_server, pid {self.double.last_pid}) stopped during `terraform "
-                f"{verb}` of {root}; terraform was stopped. Run the command again: each run starts a fresh "
+        return (f"the local AWS double (moto_server, pid {self.double.pid}) stopped during `terraform "
+                f"{phase}` of {root}; terraform was stopped. Run the command again: each run starts a fresh "
                 f"double and converges")
 
     def describe(self) -> str:
