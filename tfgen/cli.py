@@ -182,7 +182,7 @@ def _ci(args) -> int:
 
 
 def _add_check_verb(verbs) -> None:
-    from .gate.results import FORMATS
+    from .gate import FORMATS
 
     c = verbs.add_parser("check", help="policy gate: scan root modules with checkov and tfgen's policies")
     c.add_argument("out", help="output directory of `tfgen build` (every root module under it is scanned)")

@@ -67,6 +67,7 @@ def alias(region: str) -> str:
     return _ident(region)
 
 
+@lru_cache(maxsize=1024)
 def provider_ref(region: str) -> str:
     """The `provider` argument that pins a resource to a region's alias."""
     return f"aws.{alias(region)}"
