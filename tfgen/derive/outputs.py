@@ -59,7 +59,9 @@ class _GitOps:
     identity: str = "identity"
     namespace: str = "namespace"
     service_accounts: str = "service_accounts"
-    management_role_arn: str = "management_role_arn"
+    argocd: str = "argocd"  # who runs Argo CD: self-managed, managed (EKS's capability) or none
+    management_role_arn: str = "management_role_arn"  # not with argocd: managed
+    capability_role_arn: str = "capability_role_arn"  # only with argocd: managed
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,8 @@ class _TransitGateway:
 CLUSTER, GITOPS_OUTPUT, BASTION_OUTPUT = _Cluster(), _GitOps(), _Bastion()
 PEERING, TRANSIT_GATEWAY = _Peering(), _TransitGateway()
 CLUSTER_OUTPUT = CLUSTER  # the fields of a `cluster_<key>` output
-OPTIONAL = {CLUSTER: (CLUSTER.deployer_role_arn,)}
+OPTIONAL = {CLUSTER: (CLUSTER.deployer_role_arn,),
+            GITOPS_OUTPUT: (GITOPS_OUTPUT.management_role_arn, GITOPS_OUTPUT.capability_role_arn)}
 
 
 def fields(contract) -> tuple[str, ...]:
