@@ -54,9 +54,10 @@ def managed(manifest: dict) -> dict:
 
 def cluster_secret(*, name: str, namespace: str, environment: str, region: str, server: str,
                    kubernetes_version: str, account_id: str, vpc_id: str, ebs_csi_role_arn: str,
-                   role_arn: str | None = None, ca_data: str | None = None) -> dict:
-    """The cluster Secret of edge `name`: GitOps Bridge labels and annotations, `tfgen.io/role: edge`;
-    `server` the endpoint with `role_arn` and `ca_data` (self-managed), or the cluster ARN without."""
+                   role_arn: str | None = None, ca_data: str | None = None, role: str = "edge") -> dict:
+    """The cluster Secret of edge `name`: GitOps Bridge labels and annotations, `tfgen.io/role: <role>`;
+    `server` the endpoint with `role_arn` and `ca_data` (self-managed), or the cluster ARN without
+    (EKS's capability, which registers the hub too, as `role="hub"`: it has no in-cluster target)."""
     data = {"name": name, "server": server}
     if role_arn is not None:
         data["config"] = json.dumps({
@@ -71,7 +72,7 @@ def cluster_secret(*, name: str, namespace: str, environment: str, region: str, 
             "namespace": namespace,
             "labels": {
                 SECRET_TYPE_LABEL: "cluster",
-                ROLE_LABEL: "edge",
+                ROLE_LABEL: role,
                 "environment": environment,
                 "region": region,
                 "cluster_name": name,
