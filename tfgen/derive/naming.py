@@ -52,6 +52,7 @@ __all__ = [
     "addon_name",
     "service_account_name",
     "bootstrap_document_name",
+    "bootstrap_document_prefix",
     "bootstrap_association_name",
     "bootstrap_bucket_name",
     "BOOTSTRAP_OUTPUT_PREFIX",
@@ -269,7 +270,12 @@ def bootstrap_document_name(hub_eks_name: str, content: str) -> str:
     script is a new document and a new association, which `terraform apply` waits for (the provider
     waits on create only)."""
     digest = hashlib.sha256(content.encode()).hexdigest()[:10]
-    return f"{aws_name(hub_eks_name, 'argocd-bootstrap', limit=117)}-{digest}"
+    return f"{bootstrap_document_prefix(hub_eks_name)}{digest}"
+
+
+def bootstrap_document_prefix(hub_eks_name: str) -> str:
+    """What every version of the hub's bootstrap document is named with, before its digest."""
+    return f"{aws_name(hub_eks_name, 'argocd-bootstrap', limit=117)}-"
 
 
 def bootstrap_association_name(hub_eks_name: str) -> str:

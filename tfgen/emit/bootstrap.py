@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import json
 
-from ..bootstrap import BootstrapInput, TerraformRef, document_content, render_script
-from ..bootstrap.manifests import IN_CLUSTER, argo_cd_values, cluster_secret, environment_projects, root_application
+from ..bootstrap import BootstrapInput, TerraformRef, document_content, render_script, seed_input
+from ..bootstrap.manifests import IN_CLUSTER, argo_cd_values, cluster_secret
 from ..derive import naming
 from ..derive.context import ClusterContext, EnvironmentContext
 from ..derive.gitops_path import CLUSTER_ADMIN, bootstraps, deployer_edges, edges_of, managed_argocd
@@ -70,21 +70,13 @@ def bootstrap_input(ctx: EnvironmentContext) -> BootstrapInput:
     if managed:  # the capability has no in-cluster target: the hub is registered by ARN too
         secrets.append(_secret(ctx, hub, role="hub"))
         hub_server = TerraformRef(f"aws_eks_cluster.{hub.key}.arn")
-    root: list[dict] = []
-    if gitops.repo is not None:
-        repo = gitops.repo
-        root = environment_projects(env.name, namespace=gitops.namespace, repo_url=repo.url,
-                                    edge_servers=[s["stringData"]["server"] for s in secrets
-                                                  if s["metadata"]["labels"].get("tfgen.io/role") == "edge"],
-                                    hub_server=hub_server, source_namespaces=[gitops.namespace] if managed else None)
-        root.append(root_application(env.name, namespace=gitops.namespace, repo_url=repo.url,
-                                     revision=repo.revision, path=repo.path, hub_server=hub_server))
     values = {} if managed else argo_cd_values(
         identity=env.identity, service_accounts=list(gitops.service_accounts), hub_region=hub.region,
         management_role_arn=TerraformRef(f"{management_role(ctx)}.arn") if deployer_edges(env) else None)
-    return BootstrapInput(hub_cluster_name=hub.eks_name, region=hub.region, namespace=gitops.namespace,
-                          values=values, manifests=secrets, root_manifests=root, chart_version=gitops.chart_version,
-                          install_argo_cd=not managed)
+    repo = (gitops.repo.url, gitops.repo.revision, gitops.repo.path) if gitops.repo is not None else None
+    return seed_input(environment=env.name, hub_cluster_name=hub.eks_name, region=hub.region,
+                      namespace=gitops.namespace, secrets=secrets, values=values, repo=repo, managed=managed,
+                      hub_server=hub_server, chart_version=gitops.chart_version)
 
 
 def _waits_for(ctx: EnvironmentContext) -> list[str]:

@@ -44,7 +44,7 @@ PROVIDER_ZIP = f"terraform-provider-aws_{PROVIDER_VERSION}_linux_amd64.zip"
 OVERRIDE_FILE = "tfgen_offline_override.tf.json"
 # Endpoints a tfgen root uses; all of them point at the local AWS double in a sandbox.
 # Provider 3.x calls CloudWatch Logs `cloudwatchlogs` and rejects `logs`.
-SERVICES = ("ec2", "eks", "iam", "sts", "kms", "cloudwatchlogs", "s3", "dynamodb")
+SERVICES = ("ec2", "eks", "iam", "sts", "kms", "cloudwatchlogs", "s3", "dynamodb", "ssm")
 
 _verified: set[Path] = set()
 
