@@ -273,7 +273,8 @@ def render_script(inp: BootstrapInput) -> str:
         "\n".join(_MAIN[step] for step in (STEPS if inp.install_argo_cd else MANAGED_STEPS))
         + "\nTFGEN_STEP=done\necho \"tfgen-bootstrap: done\"",
     ]
-    script = "\n".join(parts) + "\n"
+    unused = {f"{_MAIN[step]}() {{" for step in STEPS if step not in (STEPS if inp.install_argo_cd else MANAGED_STEPS)}
+    script = "\n".join(p for p in parts if not any(p.startswith(u) for u in unused)) + "\n"
     if "{{" in script:
         raise BootstrapError("the script contains `{{`, which SSM would read as a document parameter")
     return script

@@ -170,6 +170,8 @@ def offline_override(
         }
         if endpoint:
             block["endpoints"] = {service: endpoint for service in SERVICES}
+            # Buckets as paths: a local endpoint has no `<bucket>.<host>` names (provider 3.x's setting).
+            block["s3_force_path_style"] = True
             # A local double answers at once or not at all; the default 25 retries only delay the error.
             block["max_retries"] = 2
         providers.append(block)
