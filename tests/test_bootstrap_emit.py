@@ -315,3 +315,16 @@ def test_a_managed_cluster_arn_that_is_not_the_clusters_is_refused():
     with pytest.raises(Exception) as error:
         render(outputs)
     assert "output cluster_us_west_2_edge: field cluster_arn" in str(error.value)
+
+
+def test_the_tag_policy_knows_which_types_got_tags_after_the_offline_provider():
+    import sys
+
+    from tfgen.providers.features import FEATURES, OFFLINE
+
+    sys.path.insert(0, str(ROOT / "tfgen" / "policies"))
+    try:
+        from tfgen_tags import TAGS_AFTER_OFFLINE
+    finally:
+        sys.path.pop(0)
+    assert TAGS_AFTER_OFFLINE == {f.resource for f in FEATURES if f.key.endswith(".tags") and OFFLINE < f.minimum}
