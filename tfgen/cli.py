@@ -75,6 +75,7 @@ def _parser() -> argparse.ArgumentParser:
     o.add_argument("--values", metavar="FILE",
                    help="also write the Helm values of the hub's Argo CD (its identity) to FILE as YAML")
     o.set_defaults(run=_gitops)
+    _add_run_verbs(verbs)
     return parser
 
 
@@ -82,6 +83,102 @@ def _add_allocations(verb) -> None:
     verb.add_argument("--allocations", metavar="FILE",
                       help="the record of VPC CIDRs allocated from pools (default: <spec>.allocations.yaml beside "
                            "the spec; required to allocate when the spec is read from a pipe)")
+
+
+_RUN_HELP = {
+    "plan": "plan every root of a build in dependency order (or offline, on lowered copies)",
+    "apply": "plan and apply every root of a build in dependency order, independent roots at once",
+    "destroy": "destroy every root of a build in reverse dependency order (_state only when named)",
+}
+
+
+def _add_run_verbs(verbs) -> None:
+    for command, text in _RUN_HELP.items():
+        r = verbs.add_parser(command, help=text)
+        r.add_argument("out", metavar="OUT", help="output directory of `tfgen build`")
+        r.add_argument("--env", action="append", metavar="NAME",
+                       help="root to run (repeatable; default: all), with the roots it needs"
+                            + (" (destroy: with the roots that need it)" if command == "destroy" else ""))
+        r.add_argument("--no-deps", action="store_true",
+                       help="run exactly the named roots, not their dependencies (CI jobs that order them)")
+        r.add_argument("--parallelism", type=int, default=2, metavar="N",
+                       help="independent roots to run at once (default: 2)")
+        r.add_argument("--format", choices=("text", "json"), default="text",
+                       help="json: the report on stdout, progress on stderr (default: text)")
+        if command == "plan":
+            r.add_argument("--offline", action="store_true",
+                           help="plan lowered copies with the offline toolchain: no credentials, no network")
+        else:
+            r.add_argument("--auto-approve", action="store_true",
+                           help="apply each root's plan without asking (needed without a terminal)")
+        r.set_defaults(run=_orchestrate, command=command)
+
+    c = verbs.add_parser("ci", help="write a CI configuration that runs the graph of roots")
+    engines = c.add_subparsers(dest="engine", required=True, parser_class=_Parser)
+    for engine, text in (("atlantis", "an atlantis.yaml (version 3), one project per root"),
+                         ("github-actions", "a GitHub Actions workflow: checks, then plan and apply per root")):
+        e = engines.add_parser(engine, help=text)
+        e.add_argument("out", metavar="OUT", help="output directory of `tfgen build`, as the repository has it")
+        if engine == "github-actions":
+            e.add_argument("--spec", required=True, help="the fleet spec OUT is built from (for build --check)")
+            e.add_argument("--branch", default="main", help="the branch whose pushes apply (default: main)")
+        e.add_argument("--include-state", action="store_true",
+                       help="also run the _state root (only once its state is kept in a backend, not locally)")
+        e.add_argument("--output", metavar="FILE", help="write to FILE instead of standard output")
+        e.set_defaults(run=_ci)
+
+
+def _orchestrate(args) -> int:
+    import shutil
+    import tempfile
+
+    from .orchestrate import InPlace, Offline, Orchestrator, UsageError, format_phase, format_report, read_graph
+    from .orchestrate.prompt import approver
+
+    graph = read_graph(args.out)
+    selected = graph.select(args.env, destroy=args.command == "destroy", with_needs=not args.no_deps)
+    log = sys.stdout if args.format == "text" else sys.stderr
+    if not selected:
+        print(f"tfgen {args.command}: no roots to run in {args.out} (_state is destroyed only when named: "
+              f"--env _state)", file=log)
+        return 0
+    approve = None
+    if args.command != "plan" and not args.auto_approve:
+        if not sys.stdin.isatty():
+            raise UsageError(f"tfgen {args.command} asks before it changes each root, but there is no terminal to "
+                             f"ask on; nothing was run. Fix: pass --auto-approve (CI), or run it on a terminal")
+        approve = approver(log)
+    scratch = Path(tempfile.mkdtemp(prefix="tfgen-run-"))
+    try:
+        workspace = Offline(scratch, terraform=None) if getattr(args, "offline", False) else InPlace()
+        print(f"tfgen {args.command} {args.out}: {', '.join(selected)} (parallelism {args.parallelism}); "
+              f"{workspace.describe()}", file=log, flush=True)
+
+        def progress(root, phase):
+            print(format_phase(root, phase), file=log, flush=True)
+
+        report = Orchestrator(graph, command=args.command, workspace=workspace, parallelism=args.parallelism,
+                              approve=approve, progress=progress, scratch=scratch).run(selected)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    if args.format == "json":
+        print(json.dumps(report.as_dict(), indent=2, sort_keys=True))
+    else:
+        print(format_report(report), end="", flush=True)
+    return report.exit_code
+
+
+def _ci(args) -> int:
+    from .orchestrate import read_graph
+    from .orchestrate.ci import render_ci
+
+    text = render_ci(args.engine, read_graph(args.out), out=args.out, spec=getattr(args, "spec", None),
+                     include_state=args.include_state, branch=getattr(args, "branch", "main"))
+    if args.output:
+        Path(args.output).write_text(text)
+    else:
+        sys.stdout.write(text)
+    return 0
 
 
 def _add_check_verb(verbs) -> None:

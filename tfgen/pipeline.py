@@ -10,7 +10,7 @@ from .derive.allocation import allocate
 from .checks import check_fleet, check_types
 from .checks.compat import check_compatibility
 from .checks.gitops_output import check_emitted_gitops
-from .emit import emit_documents, render_documents
+from .emit import emit_documents, render_documents, root_graph
 from .errors import Finding, FindingsError, Severity, StaleOutputError, condense
 from .model import Fleet
 from .spec.allocations import read_allocations, render_allocations
@@ -145,14 +145,15 @@ def build(fleet: Fleet, out: str | Path = "out", *, check: bool = False, strict:
     together (the record first), under a lock on `out`.
     """
     prepared, files = emit_checked(fleet, strict=strict)
+    roots = root_graph(prepared.documents)  # recorded in the manifest: the orchestrator's order
     out = Path(out)
     lock_path, lock = _allocations_file(fleet, prepared)
     lock_stale = lock_path is not None and (not lock_path.exists() or lock_path.read_bytes() != lock)
     if check:
-        changes = diff_output(files, out)
+        changes = diff_output(files, out, roots=roots)
         stale = changes.stale + ([f"changed {lock_path}"] if lock_stale else [])
         if stale:
             raise StaleOutputError(str(out), stale)
     else:
-        changes = write_output(files, out, record=(lock_path, lock) if lock_stale else None)
+        changes = write_output(files, out, record=(lock_path, lock) if lock_stale else None, roots=roots)
     return BuildResult(out, changes, prepared.warnings, [str(lock_path)] if lock_stale else [])

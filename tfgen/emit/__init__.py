@@ -1,7 +1,8 @@
 """Model -> Terraform JSON documents, one root module per environment.
 
 `emit_fleet` returns `{relative path: bytes}` for every file of every root;
-each concern has its own emitter and file, in the order below.
+each concern has its own emitter and file, in the order below. `root_graph`
+says which roots need which (`graph.py`); `tfgen build` records it in the manifest.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from .capability import emit_capability
 from .clusters import emit_clusters
 from ..derive.context import context_of
 from .document import render
+from .graph import root_graph
 from .iam import emit_iam
 from .logs import emit_logs
 from .network import emit_network
@@ -25,7 +27,7 @@ from .security import emit_security
 from .state import STATE_ROOT, emit_state_root
 from .transit import emit_transit
 
-__all__ = ["FILES", "emit_environment", "emit_documents", "render_documents", "emit_fleet"]
+__all__ = ["FILES", "emit_environment", "emit_documents", "root_graph", "render_documents", "emit_fleet"]
 
 FILES = {
     "terraform.tf.json": emit_terraform,

@@ -17,6 +17,10 @@ its target, renames them into place keeping each old file as a backup, and
 commits by renaming the journal (`transaction`). A failure or Ctrl-C undoes it
 on the spot; a kill is finished or undone by the next build, under the lock,
 before it reads the manifest (`journal`).
+
+The manifest also records the build's graph of roots (`roots`: root -> the
+roots it needs), swapped with the files, so a reader of OUT (the orchestrator,
+`tfgen ci`) sees the graph of exactly the files present (`read_roots`).
 """
 
 from __future__ import annotations
@@ -28,10 +32,11 @@ from pathlib import Path
 from .lock import LOCK, locked
 from .journal import COMMITTED, JOURNAL, recover
 from .transaction import replace_file, swap
-from .tree import _FILE, MANIFEST, _clean_staging, _kind, _manifest, _Out, owned_path
+from .tree import _FILE, MANIFEST, _clean_staging, _kind, _manifest, _Out, graph_problem, owned_path
 from ..errors import OutputConflictError, TfgenError
 
-__all__ = ["MANIFEST", "LOCK", "LOCK_WAIT", "Changes", "owned_path", "diff_output", "write_output", "replace_file"]
+__all__ = ["MANIFEST", "LOCK", "LOCK_WAIT", "Changes", "owned_path", "diff_output", "write_output", "read_roots",
+           "replace_file"]
 
 LOCK_WAIT = 30.0
 
@@ -65,9 +70,9 @@ def _check_names(files: dict[str, bytes]) -> None:
                          f"this is a bug in tfgen, please report it")
 
 
-def _diff(files: dict[str, bytes], out: _Out, owned: set[str]) -> Changes:
+def _diff(files: dict[str, bytes], manifest: bytes, out: _Out, owned: set[str]) -> Changes:
     changes = Changes()
-    for rel, content in sorted({**files, MANIFEST: _manifest(files)}.items()):
+    for rel, content in sorted({**files, MANIFEST: manifest}.items()):
         present = out.read(rel)
         if present is None:
             changes.added.append(rel)
@@ -90,12 +95,22 @@ def _diff(files: dict[str, bytes], out: _Out, owned: set[str]) -> Changes:
     return changes
 
 
-def diff_output(files: dict[str, bytes], out: str | Path) -> Changes:
-    """Compare `files` (relative path -> bytes) with what `out` holds; writes nothing."""
+def _check_graph(files: dict[str, bytes], roots: dict[str, list[str]] | None) -> bytes:
+    """The manifest of `files` and `roots`, after checking that the graph is one of their roots."""
+    problem = None if roots is None else graph_problem(roots, files)
+    if problem:
+        raise TfgenError(f"tfgen would record a graph of roots that is wrong ({problem}); this is a bug in tfgen, "
+                         f"please report it")
+    return _manifest(files, roots)
+
+
+def diff_output(files: dict[str, bytes], out: str | Path, *, roots: dict[str, list[str]] | None = None) -> Changes:
+    """Compare `files` (relative path -> bytes) and the graph `roots` with what `out` holds; writes nothing."""
     _check_names(files)
+    manifest = _check_graph(files, roots)
     handle = _Out(Path(out), create=False)
     try:
-        changes = _diff(files, handle, handle.owned())
+        changes = _diff(files, manifest, handle, handle.owned())
         changes.pending = [name for name in (JOURNAL, COMMITTED) if handle.fd is not None
                            and _kind(name, handle.fd) is not None]
         return changes
@@ -103,13 +118,16 @@ def diff_output(files: dict[str, bytes], out: str | Path) -> Changes:
         handle.close()
 
 
-def write_output(files: dict[str, bytes], out: str | Path, *, record: tuple[Path, bytes] | None = None) -> Changes:
+def write_output(files: dict[str, bytes], out: str | Path, *, record: tuple[Path, bytes] | None = None,
+                 roots: dict[str, list[str]] | None = None) -> Changes:
     """Make `out` hold exactly `files` among the files tfgen owns there, all or nothing.
 
     `record` is a file outside `out` (the allocations file) swapped in the same
     transaction, before the output, so the output never uses what is not recorded.
+    `roots` (root -> the roots it needs) goes into the manifest with the files.
     """
     _check_names(files)
+    manifest = _check_graph(files, roots)
     try:
         handle = _Out(Path(out), create=True)
     except OSError as exc:
@@ -123,8 +141,8 @@ def write_output(files: dict[str, bytes], out: str | Path, *, record: tuple[Path
             _clean_staging(handle.fd, lambda name: name == MANIFEST)
             for root in roots:
                 _clean_staging(handle.root(root), _FILE.fullmatch)
-            changes = _diff(files, handle, owned)
-            swap(files, handle, changes, record)
+            changes = _diff(files, manifest, handle, owned)
+            swap(files, manifest, handle, changes, record)
     except BaseException as exc:
         handle.close()
         if handle.made_out:
@@ -137,6 +155,18 @@ def write_output(files: dict[str, bytes], out: str | Path, *, record: tuple[Path
         raise
     handle.close()
     return changes
+
+
+def read_roots(out: str | Path) -> dict[str, list[str]] | None:
+    """The graph of roots the manifest in `out` records (None when there is no manifest, or it has no graph).
+
+    The manifest is checked as a build checks it; a tampered one raises `TfgenError` (exit 2).
+    """
+    handle = _Out(Path(out), create=False)
+    try:
+        return handle.manifest()[1] if handle.fd is not None else None
+    finally:
+        handle.close()
 
 
 def _cannot(out: Path, exc: OSError) -> TfgenError:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from . import journal as _journal
 from .journal import COMMITTED, JOURNAL, STAGED_JOURNAL, Journal, Record, digest
-from .tree import MANIFEST, _clean_staging, _kind, _manifest, _Out, _unlink
+from .tree import MANIFEST, _clean_staging, _kind, _Out, _unlink
 from ..errors import TfgenError
 
 
@@ -91,8 +91,9 @@ def check_record(path: Path) -> None:
                          f"away, then build again")
 
 
-def swap(files: dict[str, bytes], out: _Out, changes, record: tuple[Path, bytes] | None) -> None:
-    """Make the changes `_diff` found, all or nothing, crash-safe through the journal."""
+def swap(files: dict[str, bytes], manifest_bytes: bytes, out: _Out, changes,
+         record: tuple[Path, bytes] | None) -> None:
+    """Make the changes `_diff` found (the manifest being `manifest_bytes`), all or nothing, crash-safe."""
     writes = [rel for rel in changes.added + changes.changed if rel != MANIFEST]
     manifest = MANIFEST in changes.added + changes.changed
     if not (writes or changes.removed or manifest or record):
@@ -100,7 +101,7 @@ def swap(files: dict[str, bytes], out: _Out, changes, record: tuple[Path, bytes]
     new_roots = sorted({rel.split("/")[0] for rel in files})
     plan = Journal(
         files={**{rel: digest(files[rel]) for rel in writes}, **{rel: None for rel in changes.removed},
-               **({MANIFEST: digest(_manifest(files))} if manifest else {})},
+               **({MANIFEST: digest(manifest_bytes)} if manifest else {})},
         added=[rel for rel in changes.added],
         roots=[root for root in new_roots if _kind(root, out.fd) is None],
         emptied=sorted({rel.split("/")[0] for rel in changes.removed} - set(new_roots)),
@@ -116,7 +117,7 @@ def swap(files: dict[str, bytes], out: _Out, changes, record: tuple[Path, bytes]
             _clean_staging(record_dir, lambda name: name == path.name)
         _begin(out, plan)
         try:
-            _apply(files, out, plan, writes, changes.removed, record_dir, record)
+            _apply(files, manifest_bytes, out, plan, writes, changes.removed, record_dir, record)
         except BaseException as exc:
             if _kind(COMMITTED, out.fd) is not None:  # interrupted just after the commit: the next build finishes it
                 raise
@@ -155,7 +156,7 @@ def _begin(out: _Out, plan: Journal) -> None:
     _sync(out.fd)
 
 
-def _apply(files, out: _Out, plan: Journal, writes, removed, record_dir, record) -> None:
+def _apply(files, manifest_bytes, out: _Out, plan: Journal, writes, removed, record_dir, record) -> None:
     """Create, stage, rename, commit: every step the journal `plan` describes."""
     for root in plan.roots:
         out.root(root, create=True)
@@ -165,7 +166,7 @@ def _apply(files, out: _Out, plan: Journal, writes, removed, record_dir, record)
         directory, name = out.where(rel, create=True)
         _stage(directory, name, files[rel], out.shown(rel))
     if MANIFEST in plan.files:
-        _stage(out.fd, MANIFEST, _manifest(files), out.shown(MANIFEST))
+        _stage(out.fd, MANIFEST, manifest_bytes, out.shown(MANIFEST))
     if record is not None:
         _put(record_dir, record[0].name, record[0])
         _sync(record_dir)

@@ -7,7 +7,9 @@ repository, `.git` or anything else outside OUT.
 
 The manifest is committed with the output, so it is input like any other file
 and is trusted only as far as it names paths tfgen itself produces:
-`<root>/<file>.tf.json`, exactly two parts, the root a lower-case name.
+`<root>/<file>.tf.json`, exactly two parts, the root a lower-case name. Its
+`roots` map (root -> the roots it needs, see `tfgen.emit.graph`) is trusted
+only as a graph of those roots without cycles.
 """
 
 from __future__ import annotations
@@ -35,10 +37,37 @@ def owned_path(rel: object) -> bool:
     return len(parts) == 2 and bool(_ROOT.fullmatch(parts[0])) and bool(_FILE.fullmatch(parts[1]))
 
 
-def _manifest(files) -> bytes:
+def _manifest(files, roots: dict[str, list[str]] | None = None) -> bytes:
     body = {"generator": "tfgen", "note": "files tfgen owns in this directory; do not edit them",
             "files": sorted(files)}
+    if roots is not None:
+        body["roots"] = {root: sorted(needs) for root, needs in roots.items()}
     return (json.dumps(body, indent=2, sort_keys=True) + "\n").encode()
+
+
+def graph_problem(roots: object, files) -> str | None:
+    """What is wrong with a `roots` map for `files` (None when it is a graph of their roots without cycles)."""
+    if not isinstance(roots, dict):
+        return f"`roots` is {type(roots).__name__}, not a map of root to the roots it needs"
+    have = {rel.split("/")[0] for rel in files if isinstance(rel, str)}
+    for root, needs in roots.items():
+        if not _ROOT.fullmatch(root) or root not in have:
+            return f"`roots` names {root!r}, which is not a root of its `files`"
+        if not isinstance(needs, list) or not all(isinstance(n, str) and n in roots for n in needs):
+            return f"`roots.{root}` is not a list of roots of this build"
+        if root in needs or len(set(needs)) != len(needs):
+            return f"`roots.{root}` names {root!r} itself or a root twice"
+    state = {root: 0 for root in roots}  # 0 unseen, 1 on the path, 2 done
+
+    def cycle(root: str) -> bool:
+        state[root] = 1
+        found = any(state[n] == 1 or (state[n] == 0 and cycle(n)) for n in roots[root])
+        state[root] = 2
+        return found
+
+    if any(state[root] == 0 and cycle(root) for root in sorted(roots)):
+        return "`roots` has a cycle, so no root could go first"
+    return None
 
 
 def _tampered(path: Path, what: str) -> TfgenError:
@@ -136,16 +165,21 @@ class _Out:
 
     def owned(self) -> set[str]:
         """The paths the manifest lists, each one a path tfgen produces; a tampered manifest stops here."""
+        return self.manifest()[0]
+
+    def manifest(self) -> tuple[set[str], dict[str, list[str]] | None]:
+        """The manifest's files and its roots graph (None when absent: an earlier tfgen, or no manifest)."""
         path = self.path / MANIFEST
         try:
             raw = self.read(MANIFEST)
         except TfgenError:
             raise _tampered(path, "it is a link or not a regular file") from None
         if raw is None:
-            return set()
+            return set(), None
         try:
-            files = json.loads(raw)["files"]
-        except (ValueError, KeyError, TypeError):
+            body = json.loads(raw)
+            files, roots = body["files"], body.get("roots")
+        except (ValueError, KeyError, TypeError, AttributeError):
             raise _tampered(path, "not JSON with a `files` list") from None
         if not isinstance(files, list):
             raise _tampered(path, f"`files` is {type(files).__name__}, not a list")
@@ -156,7 +190,10 @@ class _Out:
                                                            ", which is not a file tfgen generates"))
         if len(set(files)) != len(files):
             raise _tampered(path, "it lists a file twice")
-        return set(files)
+        problem = None if roots is None else graph_problem(roots, files)
+        if problem:
+            raise _tampered(path, problem)
+        return set(files), roots
 
     def listing(self, root: str) -> list[str]:
         directory = self.root(root)

@@ -1,0 +1,298 @@
+"""`tfgen plan|apply|destroy` over the graph of roots, driven with a recording stub terraform.
+
+The stub (tests/orchestrate_stub/terraform) logs argv, cwd, pid and times per
+command, and fails, sleeps or reports a held lock per root when told to.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tfgen.cli import main
+from tfgen.orchestrate import InPlace, Orchestrator, read_graph
+from tfgen.write import MANIFEST, write_output
+
+ROOT = Path(__file__).resolve().parent.parent
+STUB = ROOT / "tests" / "orchestrate_stub" / "terraform"
+
+
+@pytest.fixture
+def stub(tmp_path, monkeypatch):
+    """The stub's control directory; TFGEN_TERRAFORM points at the stub."""
+    directory = tmp_path / "stub"
+    directory.mkdir()
+    monkeypatch.setenv("STUB_DIR", str(directory))
+    monkeypatch.setenv("TFGEN_TERRAFORM", str(STUB))
+    return directory
+
+
+@pytest.fixture
+def out(tmp_path):
+    """A copy of the committed example build: `_state`, `development`, `production`."""
+    out = tmp_path / "out"
+    out.mkdir()
+    for root in ("_state", "development", "production"):
+        shutil.copytree(ROOT / "out" / root, out / root)
+    shutil.copy(ROOT / "out" / MANIFEST, out / MANIFEST)
+    return out
+
+
+def _build(out: Path, roots: dict[str, list[str]]) -> Path:
+    """A build with the graph `roots`, written by tfgen's writer (each root one small file)."""
+    write_output({f"{root}/main.tf.json": b"{}\n" for root in roots}, out, roots=roots)
+    return out
+
+
+def _log(stub: Path) -> list[dict]:
+    path = stub / "log.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def _span(log, root, phase) -> tuple[float, float]:
+    start = next(e["time"] for e in log if e["root"] == root and e["phase"] == phase and e["event"] == "start")
+    end = next(e["time"] for e in log if e["root"] == root and e["phase"] == phase and e["event"] == "end")
+    return start, end
+
+
+def _commands(log, root) -> list[str]:
+    return [e["phase"] + ("-destroy" if "-destroy" in e["argv"] else "") for e in log
+            if e["root"] == root and e["event"] == "start"]
+
+
+def test_state_goes_first_then_environments_run_at_once(stub, out, capsys):
+    for env in ("development", "production"):
+        (stub / f"{env}.plan.sleep").write_text("0.8")
+    status = main(["apply", str(out), "--auto-approve", "--parallelism", "2"])
+    log = _log(stub)
+    assert status == 0, capsys.readouterr()
+    state_done = _span(log, "_state", "apply")[1]
+    for env in ("development", "production"):
+        assert _span(log, env, "init")[0] >= state_done, f"{env} started before _state was applied"
+        assert _commands(log, env) == ["init", "plan", "apply"], env
+        cwd = next(e["cwd"] for e in log if e["root"] == env)
+        assert cwd == str(out / env), "real runs happen in the root itself"
+    dev, prod = _span(log, "development", "plan"), _span(log, "production", "plan")
+    assert dev[0] < prod[1] and prod[0] < dev[1], f"the two environments' plans did not overlap: {dev} {prod}"
+    table = capsys.readouterr().out
+    assert "development    1       0        0" in table and "tfgen apply: ok: 3 of 3 roots ok" in table, table
+
+
+def test_parallelism_one_runs_one_root_at_a_time(stub, out, capsys):
+    for env in ("development", "production"):
+        (stub / f"{env}.plan.sleep").write_text("0.5")
+    assert main(["plan", str(out), "--parallelism", "1"]) == 0, capsys.readouterr()
+    log = _log(stub)
+    dev, prod = _span(log, "development", "init")[0], _span(log, "production", "init")[0]
+    first, second = sorted([("development", dev), ("production", prod)], key=lambda x: x[1])
+    assert second[1] >= _span(log, first[0], "plan")[1], "with --parallelism 1 a second root started early"
+    assert all("apply" not in _commands(log, r) for r in ("_state", "development", "production")), "plan applied"
+
+
+def test_plan_files_go_to_scratch_and_out_is_untouched(stub, out, capsys):
+    before = sorted(p.relative_to(out) for p in out.rglob("*"))
+    assert main(["apply", str(out), "--auto-approve"]) == 0, capsys.readouterr()
+    plan_args = [a for e in _log(stub) if e["event"] == "start" for a in e["argv"] if a.startswith("-out=")]
+    assert len(plan_args) == 3 and not any(str(out) in a for a in plan_args), plan_args
+    assert sorted(p.relative_to(out) for p in out.rglob("*")) == before, "tfgen wrote into OUT"
+
+
+def test_a_failed_root_stops_its_dependents_and_the_others_finish(stub, tmp_path, capsys):
+    out = _build(tmp_path / "out", {"base": [], "mid": ["base"], "top": ["mid"], "other": []})
+    (stub / "mid.plan.fail").write_text("")
+    status = main(["apply", str(out), "--auto-approve", "--format", "json"])
+    captured = capsys.readouterr()
+    report = json.loads(captured.out)
+    results = {r["root"]: r for r in report["roots"]}
+    assert status == 1 and report["exit_code"] == 1
+    assert {r: results[r]["result"] for r in results} == {
+        "base": "ok", "mid": "failed", "top": "skipped", "other": "ok"}
+    assert results["top"]["reason"] == "mid was not applied (failed)"
+    assert results["mid"]["errors"] == ["Error: mid plan failed on purpose\nthe stub was told to fail"]
+    assert "top" not in {e["root"] for e in _log(stub)}, "a root that needs a failed one ran"
+    assert "  mid              plan     failed" in captured.err, "progress goes to stderr with --format json"
+
+
+def test_destroy_runs_in_reverse_and_leaves_state_unless_named(stub, out, capsys):
+    assert main(["destroy", str(out), "--auto-approve"]) == 0, capsys.readouterr()
+    log = _log(stub)
+    assert _commands(log, "_state") == [], "destroy touched _state without --env _state"
+    assert _commands(log, "development") == ["init", "plan-destroy", "apply"]
+    (stub / "log.jsonl").unlink()
+    assert main(["destroy", str(out), "--env", "_state", "--auto-approve"]) == 0, capsys.readouterr()
+    log = _log(stub)
+    state_start = _span(log, "_state", "init")[0]
+    for env in ("development", "production"):
+        assert _span(log, env, "apply")[1] <= state_start, f"_state destroyed before {env}"
+    assert _commands(log, "_state") == ["init", "plan-destroy", "apply"]
+
+
+def test_a_held_state_lock_fails_that_root_naming_the_lock(stub, out, capsys):
+    (stub / "production.lock").write_text("")
+    status = main(["apply", str(out), "--auto-approve"])
+    text = capsys.readouterr().out
+    assert status == 1
+    assert ("production: failed: the state is locked by another run (lock 1f2e3d4c-0000-1111-2222-333344445555 "
+            "held by alice@build-7") in text, text
+    assert f"terraform force-unlock 1f2e3d4c-0000-1111-2222-333344445555` in {out / 'production'}" in text, text
+    assert "apply" not in _commands(_log(stub), "production")
+    assert _commands(_log(stub), "development") == ["init", "plan", "apply"], "an independent root did not finish"
+
+
+def test_a_root_that_fails_init_is_named_and_nothing_after_it_runs(stub, out, capsys):
+    (stub / "_state.init.fail").write_text("")
+    assert main(["plan", str(out)]) == 1
+    text = capsys.readouterr().out
+    assert "_state: failed: terraform init failed (exit 1)\n  Error: _state init failed on purpose" in text, text
+    assert "development: skipped: _state was not planned (failed)" in text, text
+    assert {e["root"] for e in _log(stub)} == {"_state"}
+
+
+def test_apply_without_a_terminal_or_auto_approve_is_refused(stub, out, capsys):
+    assert main(["apply", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "there is no terminal to ask on; nothing was run" in err and "--auto-approve" in err, err
+    assert _log(stub) == []
+
+
+def test_an_unapproved_root_is_not_applied_and_its_dependents_do_not_run(stub, out):
+    asked = []
+
+    def approve(approval):
+        asked.append((approval.root, approval.lines))
+        return approval.root != "_state"
+
+    graph = read_graph(out)
+    report = Orchestrator(graph, command="apply", workspace=InPlace(), approve=approve).run(graph.select(None))
+    assert [r.status for r in report.roots] == ["cancelled", "skipped", "skipped"]
+    assert asked == [("_state", ["  # aws_vpc._state will be created", "Plan: 1 to add, 0 to change, 0 to destroy."])]
+    assert "apply" not in _commands(_log(stub), "_state") and report.exit_code == 1
+
+
+def test_a_root_without_changes_is_not_applied(stub, out, capsys):
+    for root in ("_state", "development", "production"):
+        (stub / f"{root}.counts").write_text("0 0 0")
+    assert main(["apply", str(out), "--auto-approve"]) == 0
+    assert all("apply" not in _commands(_log(stub), r) for r in ("_state", "development", "production"))
+    assert "_state         0       0        0" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("case", ["not a build", "no graph", "unknown root", "interrupted build"])
+def test_bad_input_is_a_usage_error_and_runs_nothing(stub, out, tmp_path, capsys, case):
+    target, extra = out, []
+    if case == "not a build":
+        target = tmp_path / "empty"
+        target.mkdir()
+    elif case == "no graph":
+        manifest = json.loads((out / MANIFEST).read_text())
+        del manifest["roots"]
+        (out / MANIFEST).write_text(json.dumps(manifest))
+    elif case == "unknown root":
+        extra = ["--env", "staging"]
+    else:
+        (out / ".tfgen-journal").write_text("{}")
+    assert main(["plan", str(target), *extra]) == 2
+    err = capsys.readouterr().err
+    expected = {"not a build": f"{target} is not a tfgen build: it has no {MANIFEST}",
+                "no graph": "has no graph of roots (an earlier tfgen wrote it)",
+                "unknown root": f"{out} has no root staging; its roots are _state, development, production",
+                "interrupted build": "holds an interrupted build"}[case]
+    assert expected in err, err
+    assert _log(stub) == []
+
+
+def test_no_terraform_is_a_usage_error(out, monkeypatch, capsys):
+    monkeypatch.setenv("TFGEN_TERRAFORM", str(out / "no-such-terraform"))
+    assert main(["plan", str(out)]) == 2
+    assert "is not an executable; point it at a terraform binary" in capsys.readouterr().err
+
+
+def test_env_selects_a_root_with_the_roots_it_needs(stub, out, capsys):
+    assert main(["plan", str(out), "--env", "production"]) == 0
+    assert sorted({e["root"] for e in _log(stub)}) == ["_state", "production"]
+    (stub / "log.jsonl").unlink()
+    assert main(["plan", str(out), "--env", "production", "--no-deps"]) == 0
+    assert sorted({e["root"] for e in _log(stub)}) == ["production"]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_ctrl_c_reaches_every_running_terraform_and_is_waited_for(stub, tmp_path):
+    out = _build(tmp_path / "out", {"_state": [], "a": ["_state"], "b": ["_state"], "c": ["_state"]})
+    for root in ("a", "b", "c"):
+        (stub / f"{root}.plan.sleep").write_text("60")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "STUB_DIR": str(stub), "TFGEN_TERRAFORM": str(STUB)}
+    process = subprocess.Popen([sys.executable, "-m", "tfgen.cli", "apply", str(out), "--auto-approve",
+                                "--parallelism", "2"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        running = [e for e in _log(stub) if e["phase"] == "plan" and e["event"] == "start" and e["root"] != "_state"]
+        if len(running) == 2:
+            break
+        time.sleep(0.1)
+    assert len(running) == 2, _log(stub)
+    time.sleep(0.3)  # the stubs are past start-up and sleeping
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=30)
+    assert process.returncode == 130, (stdout, stderr)
+    log = _log(stub)
+    for started in running:
+        events = [e["event"] for e in log if e["pid"] == started["pid"]]
+        assert events == ["start", "sigint", "stopped"], f"{started['root']}: {events}"
+        assert not _alive(started["pid"]), f"terraform of {started['root']} is still running"
+    interrupted = sorted(e["root"] for e in running)
+    (waiting,) = sorted({"a", "b", "c"} - set(interrupted))
+    for root in interrupted:
+        assert f"{root}: interrupted: plan interrupted" in stdout, stdout
+    assert f"{waiting}: not run: interrupted before it started" in stdout, stdout
+    assert waiting not in {e["root"] for e in log}
+    assert "tfgen apply: interrupted" in stdout and "run the command again to converge" in stdout, stdout
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("out", ["out", "out/mesh", "out/transit-gateway"])
+def test_offline_plan_of_the_committed_examples_plans_every_root_in_order(out, capsys, monkeypatch):
+    """Real Terraform 1.0.3 and provider 3.39, offline, on lowered copies of the committed output."""
+    monkeypatch.delenv("TFGEN_TERRAFORM", raising=False)
+    status = main(["plan", str(ROOT / out), "--offline", "--format", "json"])
+    captured = capsys.readouterr()
+    assert status == 0, captured.err
+    report = json.loads(captured.out)
+    roots = [r["root"] for r in report["roots"]]
+    assert roots[0] == "_state" and len(roots) >= 2, roots
+    progress = [line.split()[0] for line in captured.err.splitlines() if line.startswith("  ")]
+    assert progress.index("_state") < min(progress.index(r) for r in roots[1:]), "an environment before _state"
+    for root in report["roots"]:
+        assert root["result"] == "ok" and [p["phase"] for p in root["phases"]] == ["init", "plan"], root
+        assert root["add"] > 0 and root["change"] == 0 and root["destroy"] == 0, root
+    assert not list((ROOT / out).rglob(".terraform")), "the offline plan ran in the committed output"
+
+
+@pytest.mark.slow
+def test_the_offline_planner_gives_the_gate_plan_json_and_what_lowering_left_out(tmp_path):
+    from tfgen.orchestrate import Offline
+    from tfgen.providers.lowering import read_lowered
+
+    graph = read_graph(ROOT / "out" / "mesh")
+    report = Orchestrator(graph, command="plan", workspace=Offline(tmp_path), scratch=tmp_path, show=True,
+                          parallelism=2).run(graph.select(None))
+    assert report.ok, [r.as_dict() for r in report.roots]
+    for root in report.roots:
+        plan = json.loads(root.plan_json.read_text())
+        assert len(plan["resource_changes"]) == root.counts.add, root.root
+        assert read_lowered(root.workdir) is not None, root.root

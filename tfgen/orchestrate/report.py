@@ -1,0 +1,109 @@
+"""What a run did: per root its phases, counts, time and result; progress lines, the table, JSON.
+
+Results: ok; failed (terraform failed, or a held state lock); skipped (a root it
+waits for did not finish ok); cancelled (apply not approved); interrupted
+(stopped by Ctrl-C while running); not run (Ctrl-C came before it started).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .terraform import Counts
+
+__all__ = ["PhaseResult", "RootResult", "RunReport", "format_phase", "format_report"]
+
+INTERRUPTED = 130
+
+
+@dataclass(frozen=True)
+class PhaseResult:
+    """One terraform command of a root: which, how it ended, how long it took."""
+
+    phase: str
+    status: str
+    seconds: float
+
+
+@dataclass
+class RootResult:
+    """One root of a run."""
+
+    root: str
+    waits_for: list[str]
+    status: str = "pending"
+    reason: str = ""
+    counts: Counts | None = None
+    seconds: float = 0.0
+    phases: list[PhaseResult] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    plan: list[str] = field(default_factory=list)
+    workdir: Path | None = None  # where terraform ran (an offline copy: its tfgen_lowered.json says what was left out)
+    plan_json: Path | None = None  # `terraform show -json` of the plan, when asked for (scratch: kept by its owner)
+
+    def as_dict(self) -> dict:
+        counts = self.counts
+        return {
+            "root": self.root, "waits_for": self.waits_for, "result": self.status, "reason": self.reason,
+            "add": counts.add if counts else None, "change": counts.change if counts else None,
+            "destroy": counts.destroy if counts else None, "seconds": round(self.seconds, 2),
+            "phases": [{"phase": p.phase, "result": p.status, "seconds": round(p.seconds, 2)} for p in self.phases],
+            "errors": self.errors,
+        }
+
+
+@dataclass
+class RunReport:
+    """Every selected root of one `tfgen plan|apply|destroy`, in the order they were scheduled."""
+
+    command: str
+    out: str
+    roots: list[RootResult]
+    interrupted: bool = False
+    seconds: float = 0.0
+    workspace: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.interrupted and all(r.status == "ok" for r in self.roots)
+
+    @property
+    def exit_code(self) -> int:
+        """0 every root ok, 130 interrupted, 1 otherwise."""
+        return 0 if self.ok else INTERRUPTED if self.interrupted else 1
+
+    def as_dict(self) -> dict:
+        return {"command": self.command, "out": self.out, "ok": self.ok, "interrupted": self.interrupted,
+                "exit_code": self.exit_code, "seconds": round(self.seconds, 2), "workspace": self.workspace,
+                "roots": [r.as_dict() for r in self.roots]}
+
+
+def format_phase(root: str, phase: PhaseResult) -> str:
+    """A progress line: root, phase, how it ended, elapsed time."""
+    return f"  {root:<16} {phase.phase:<8} {phase.status:<12} {phase.seconds:6.1f} s"
+
+
+def _counts(result: RootResult) -> tuple[str, str, str]:
+    c = result.counts
+    return ("-", "-", "-") if c is None else (str(c.add), str(c.change), str(c.destroy))
+
+
+def format_report(report: RunReport) -> str:
+    """The table (root, add/change/destroy, time, result), then why each root that is not ok is not."""
+    header = ("root", "add", "change", "destroy", "time", "result")
+    rows = [(r.root, *_counts(r), f"{r.seconds:.1f} s", r.status) for r in report.roots]
+    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(str(cell).ljust(w) if i in (0, 5) else str(cell).rjust(w)
+                       for i, (cell, w) in enumerate(zip(row, widths))).rstrip() for row in [header, *rows]]
+    for r in report.roots:
+        if r.status != "ok":
+            lines.append(f"{r.root}: {r.status}: {r.reason}")
+            for error in r.errors:
+                lines.append("  " + error.replace("\n", "\n  "))
+    ok = sum(r.status == "ok" for r in report.roots)
+    verdict = ("interrupted" if report.interrupted else "ok" if report.ok else "FAILED")
+    lines.append(f"tfgen {report.command}: {verdict}: {ok} of {len(report.roots)} roots ok in {report.seconds:.1f} s")
+    if report.interrupted:
+        lines.append("every terraform that ran was stopped and waited for; run the command again to converge")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,88 @@
+"""Where and with what a root's terraform runs: in the root itself, or on an offline copy.
+
+`InPlace` runs in `OUT/<root>` with the user's terraform, environment,
+credentials and backend (terraform writes `.terraform/` and the lock file there,
+nothing else lands in OUT). `Offline` runs on a copy lowered to the offline
+provider with tfgen's toolchain (`copy_root`, `offline_override`): no
+credentials, no network, local state in the copy. A caller can subclass either
+and override `prepare` (the sandbox points the copy at its AWS double) or `env`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from ..errors import ToolchainError
+from ..terraform.run import isolated_environment
+from ..terraform.toolchain import Toolchain, copy_root, find_terraform
+
+__all__ = ["Workspace", "InPlace", "Offline", "real_terraform"]
+
+
+def real_terraform() -> str:
+    """The terraform for real runs: $TFGEN_TERRAFORM, then one on PATH, then the offline toolchain's."""
+    if os.environ.get("TFGEN_TERRAFORM"):
+        return find_terraform()
+    return shutil.which("terraform") or find_terraform()
+
+
+class Workspace:
+    """How a run prepares each root and runs terraform: the binary, its environment, the grace after Ctrl-C."""
+
+    terraform: str
+    grace: float = 60.0  # seconds terraform gets after SIGINT to write state and release its lock
+
+    def env(self) -> dict[str, str]:
+        raise NotImplementedError
+
+    def prepare(self, root: str, source: Path, scratch: Path) -> Path:
+        """The directory terraform runs in for `root` (whose files are in `source`)."""
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        raise NotImplementedError
+
+
+class InPlace(Workspace):
+    """terraform in the generated root, with the user's credentials and backend."""
+
+    def __init__(self, *, terraform: str | None = None):
+        self.terraform = terraform or real_terraform()
+
+    def env(self) -> dict[str, str]:
+        return {**os.environ, "TF_IN_AUTOMATION": "1", "TF_INPUT": "0"}
+
+    def prepare(self, root: str, source: Path, scratch: Path) -> Path:
+        return source.resolve()
+
+    def describe(self) -> str:
+        return f"{self.terraform}, in each root with your credentials and backend"
+
+
+class Offline(Workspace):
+    """terraform on a lowered copy with the offline toolchain (`endpoint`: every service at a local AWS double)."""
+
+    grace = 10.0  # only a local state file in a scratch copy is at stake
+
+    def __init__(self, scratch: Path, *, terraform: str | None = None, endpoint: str | None = None):
+        self.toolchain = Toolchain(Path(scratch) / "toolchain", terraform=terraform)
+        self.terraform = self.toolchain.terraform
+        self.endpoint = endpoint
+
+    def env(self) -> dict[str, str]:
+        return isolated_environment(self.toolchain)
+
+    def prepare(self, root: str, source: Path, scratch: Path) -> Path:
+        dest = scratch / "roots" / root
+        if dest.exists():
+            shutil.rmtree(dest)
+        try:
+            return copy_root(source, dest, endpoint=self.endpoint)
+        except OSError as exc:
+            raise ToolchainError(f"cannot copy {source} to {dest}: {exc.strerror or exc}") from None
+
+    def describe(self) -> str:
+        target = f"the AWS double at {self.endpoint}" if self.endpoint else "no credentials, no network"
+        return f"{self.terraform} on lowered copies (provider 3.39, {target})"

@@ -1,0 +1,175 @@
+"""Run one terraform command under watch.
+
+The command runs in its own process group (so a Ctrl-C at the terminal does not
+reach it twice: Terraform takes a second interrupt as "stop now, whatever the
+state") with its output in a log file. It is stopped when it outlives its
+timeout or when a watch callback gives a reason (tfgen was interrupted, the AWS
+double died): one SIGINT to the group, so Terraform finishes what it is doing,
+writes its state and releases its lock, then after `grace` seconds SIGKILL of
+whatever is left of the group, providers included.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from ..errors import ToolchainError
+from .toolchain import Toolchain
+
+__all__ = ["TerraformResult", "TerraformStopped", "run_command", "run_terraform", "terraform_errors",
+           "isolated_environment", "die_with_parent"]
+
+# A sandbox's terraform describes a double that is about to go: wait little after SIGINT.
+SANDBOX_GRACE = 2.0
+_PR_SET_PDEATHSIG = 1
+
+
+@dataclass(frozen=True)
+class TerraformResult:
+    """How a terraform command ended: exit status, duration, log."""
+
+    args: tuple[str, ...]
+    returncode: int
+    seconds: float
+    log: Path
+
+    @property
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def errors(self) -> list[str]:
+        """Terraform's `Error:` blocks, box drawing removed."""
+        return terraform_errors(self.output)
+
+
+class TerraformStopped(ToolchainError):
+    """A terraform command was stopped before it ended (timeout, interrupt); `result` is how it ended."""
+
+    def __init__(self, reason: str, result: TerraformResult):
+        super().__init__(reason)
+        self.reason = reason
+        self.result = result
+
+
+def terraform_errors(output: str) -> list[str]:
+    """Every `Error: ...` block of terraform's output, one string each, box drawing removed."""
+    blocks: list[list[str]] = []
+    current: list[str] | None = None
+    for raw in output.splitlines():
+        if raw.startswith("╷"):
+            current = []
+        elif raw.startswith("╵"):
+            if current and current[0].startswith("Error: "):
+                blocks.append(current)
+            current = None
+        elif current is not None:
+            current.append(raw[2:].rstrip() if raw.startswith("│") else raw.rstrip())
+        elif raw.startswith("Error: "):
+            blocks.append([raw.rstrip()])
+    return ["\n".join(line for line in block if line).strip() for block in blocks]
+
+
+def isolated_environment(toolchain: Toolchain) -> dict[str, str]:
+    """The environment of an offline run: the toolchain's settings, none of the user's AWS or Terraform ones."""
+    # The user's AWS credentials and Terraform settings must not reach an offline copy; logging may.
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith(("AWS_", "TF_")) or key in ("TF_LOG", "TF_LOG_PATH")}
+    env.update(toolchain.env)
+    env["AWS_EC2_METADATA_DISABLED"] = "true"
+    return env
+
+
+def die_with_parent() -> None:
+    """In a child before exec: ask Linux to SIGTERM it when its parent exits (no orphans)."""
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        except (OSError, AttributeError):
+            pass
+
+
+def run_command(
+    terraform: str,
+    root: Path,
+    *args: str,
+    env: dict[str, str],
+    log: Path,
+    timeout: float | None = None,
+    watch: Callable[[], str | None] | None = None,
+    grace: float = SANDBOX_GRACE,
+    stdout: Path | None = None,
+) -> TerraformResult:
+    """Run `terraform <args>` in `root` (output to `log`; with `stdout`, standard output there apart).
+
+    Raises `TerraformStopped` after stopping it on timeout or when `watch` returns a reason.
+    """
+    log.parent.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    with open(log, "wb") as out, open(stdout or os.devnull, "wb") as data:
+        try:
+            process = subprocess.Popen(
+                [terraform, *args], cwd=root, env=env, stdin=subprocess.DEVNULL,
+                stdout=data if stdout else out, stderr=out,
+                start_new_session=True, preexec_fn=die_with_parent,
+            )
+        except OSError as exc:
+            raise ToolchainError(f"cannot run {terraform}: {exc.strerror or exc}; install tfgen[toolchain], put "
+                                 f"terraform on PATH or set TFGEN_TERRAFORM") from None
+        try:
+            while True:
+                try:
+                    process.wait(0.1)
+                    break
+                except subprocess.TimeoutExpired:
+                    pass
+                reason = watch() if watch else None
+                if reason is None and timeout is not None and time.monotonic() - started > timeout:
+                    reason = f"terraform {args[0]} did not finish within {timeout:.0f} s (log: {log})"
+                if reason:
+                    stop(process, grace)
+                    raise TerraformStopped(reason, TerraformResult(
+                        tuple(args), process.returncode, time.monotonic() - started, log))
+        except BaseException:
+            stop(process, grace)
+            raise
+    return TerraformResult(tuple(args), process.returncode, time.monotonic() - started, log)
+
+
+def run_terraform(
+    toolchain: Toolchain,
+    root: Path,
+    *args: str,
+    log: Path,
+    timeout: float,
+    watch: Callable[[], str | None] | None = None,
+) -> TerraformResult:
+    """Run `terraform <args>` in `root` with the offline toolchain; raise ToolchainError on timeout or when `watch` objects."""
+    return run_command(toolchain.terraform, root, *args, env=isolated_environment(toolchain), log=log,
+                       timeout=timeout, watch=watch)
+
+
+def stop(process: subprocess.Popen, grace: float) -> None:
+    """Interrupt terraform like Ctrl-C would, once, then kill what is left of its group after `grace` seconds."""
+    if process.poll() is None:
+        _signal_group(process.pid, signal.SIGINT)
+        try:
+            process.wait(grace)
+        except subprocess.TimeoutExpired:
+            pass
+    _signal_group(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+def _signal_group(pgid: int, sig: int) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
