@@ -91,7 +91,7 @@ def _applied(text: str, outputs: dict) -> str:
                            f"aws_iam_role.{key}_ebs_csi.arn": c["ebs_csi_role_arn"]})
             if "deployer_role_arn" in c:
                 values[f"aws_iam_role.{key}_deployer.arn"] = c["deployer_role_arn"]
-    values[f"aws_iam_role.us_east_1_hub_argocd.arn"] = outputs["gitops"]["management_role_arn"]
+    values["aws_iam_role.us_east_1_hub_argocd.arn"] = outputs["gitops"]["management_role_arn"]
     return _REF.sub(lambda m: values[m.group(1)], text).replace("$${", "${").replace("%%{", "%{")
 
 
@@ -106,7 +106,8 @@ def test_each_environment_runs_the_bootstrap_on_its_bastion(example_out):
         assert (document["document_type"], document["document_format"]) == ("Command", "JSON"), env
         association = resources["aws_ssm_association.us_east_1_hub_bootstrap"]
         assert association["name"] == "${aws_ssm_document.us_east_1_hub_bootstrap.name}", env
-        assert association["targets"] == [{"key": "InstanceIds", "values": ["${aws_instance.us_east_1_hub_bastion.id}"]}]
+        assert association["targets"] == [
+            {"key": "InstanceIds", "values": ["${aws_instance.us_east_1_hub_bastion.id}"]}]
         assert association["wait_for_success_timeout_seconds"] == 2400, env
         assert association["output_location"]["s3_bucket_name"] == "${aws_s3_bucket.us_east_1_hub_bootstrap.id}"
         for needed in ("aws_eks_node_group.us_east_1_hub__workers", "aws_eks_addon.us_east_1_hub__coredns",

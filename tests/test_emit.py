@@ -151,7 +151,8 @@ def test_adding_a_region_only_adds_resources(tmp_path, example_out):
     changed = sorted(k for k in before if after[k] != before[k])
     # The in-place changes: Argo CD's hub role may now also assume the new edge's deployer role, and the
     # bootstrap carries the new edge's Secret (a new document) and waits for its access entry.
-    assert changed == [("aws_iam_role_policy", "us_east_1_hub_argocd"), ("aws_ssm_association", "us_east_1_hub_bootstrap"),
+    assert changed == [("aws_iam_role_policy", "us_east_1_hub_argocd"),
+                       ("aws_ssm_association", "us_east_1_hub_bootstrap"),
                        ("aws_ssm_document", "us_east_1_hub_bootstrap")], changed
     assert "ap-southeast-2" in after[("aws_ssm_document", "us_east_1_hub_bootstrap")]["content"]
     assert after[changed[2]]["name"] != before[changed[2]]["name"]  # a new association, which the apply waits for

@@ -330,7 +330,8 @@ def _secret(c: dict, gitops: dict, as_capability: bool) -> dict:
         region=c[C.region], kubernetes_version=c[C.kubernetes_version], account_id=c[C.account_id],
         vpc_id=c[C.vpc_id], ebs_csi_role_arn=c[C.ebs_csi_role_arn],
         **({"server": c[C.cluster_arn]} if as_capability else
-           {"server": c[C.cluster_endpoint], "role_arn": c[C.deployer_role_arn], "ca_data": c[C.certificate_authority]}))
+           {"server": c[C.cluster_endpoint], "role_arn": c[C.deployer_role_arn],
+            "ca_data": c[C.certificate_authority]}))
 
 
 def validate_secret(secret: dict) -> list[str]:

@@ -36,7 +36,7 @@ from .access import association_name, deployer_role, entry_name, management_role
 from .addons import ebs_csi_role
 from .bastion import bastion_instance, bastion_role
 from .buckets import emit_secure_bucket
-from .capability import HUB_POLICY, capability, capability_role
+from .capability import capability, capability_role
 from .document import Document
 from .iam import key_policy, policy_json
 

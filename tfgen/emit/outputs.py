@@ -26,7 +26,8 @@ def emit_outputs(ctx: EnvironmentContext) -> Document:
     managed = {(r.name, c.name) for r, c in edges_of(ctx.env)}
     deployed = {(r.name, c.name) for r, c in deployer_edges(ctx.env)}
     for c in ctx.clusters:
-        extra = {C.deployer_role_arn: ref(f"{deployer_role(c)}.arn")} if (c.region, c.cluster.name) in deployed else {}
+        deploys = (c.region, c.cluster.name) in deployed
+        extra = {C.deployer_role_arn: ref(f"{deployer_role(c)}.arn")} if deploys else {}
         doc.output(
             cluster_output(c.key),
             description=f"{c.cluster.role} cluster {c.cluster.name} in {c.region}",

@@ -51,7 +51,8 @@ def emit_state_root(fleet: Fleet) -> dict[str, dict]:
                        enable_key_rotation=True, deletion_window_in_days=30)
     doc.resource("aws_kms_alias", stem, region=region, name=naming.state_kms_alias(state.bucket), target_key_id=ref(f"{key}.key_id"))
     bucket = emit_secure_bucket(
-        doc, stem, region=region, bucket=state.bucket, key_arn=ref(f"{key}.arn"), lifecycle={"prevent_destroy": True},
+        doc, stem, region=region, bucket=state.bucket, key_arn=ref(f"{key}.arn"),
+        lifecycle={"prevent_destroy": True},
         rules=[{"id": "old-state-versions", "status": "Enabled", "filter": {},
                 "noncurrent_version_expiration": {"noncurrent_days": NONCURRENT_DAYS},
                 "abort_incomplete_multipart_upload": {"days_after_initiation": 7}}])

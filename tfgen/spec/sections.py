@@ -28,7 +28,8 @@ from typing import Any
 
 from ..model import Access, AccessEntry, Addon, Bastion, GitOps, GitOpsRepo, IdentityCenter
 
-__all__ = ["ACCESS_KEYS", "ADDON_KEYS", "GITOPS_KEYS", "REPO_KEYS", "IDENTITY_CENTER_KEYS", "BASTION_KEYS", "read_access", "read_addons",
+__all__ = ["ACCESS_KEYS", "ADDON_KEYS", "GITOPS_KEYS", "REPO_KEYS", "IDENTITY_CENTER_KEYS", "BASTION_KEYS",
+           "read_access", "read_addons",
            "read_gitops", "read_bastion"]
 
 ACCESS_KEYS = {"admins": "str_list", "viewers": "str_list", "entries": "list", "authentication_mode": "str"}
