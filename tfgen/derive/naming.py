@@ -51,7 +51,19 @@ __all__ = [
     "principal_name",
     "addon_name",
     "service_account_name",
+    "bootstrap_document_name",
+    "bootstrap_document_prefix",
+    "bootstrap_association_name",
+    "bootstrap_bucket_name",
+    "BOOTSTRAP_OUTPUT_PREFIX",
+    "capability_role_name",
+    "CAPABILITY_NAME",
 ]
+
+# Where in the bootstrap bucket SSM writes the association's output (`<prefix><command id>/...`).
+BOOTSTRAP_OUTPUT_PREFIX = "bootstrap/"
+# The hub's EKS Argo CD capability (one of each type per cluster).
+CAPABILITY_NAME = "argocd"
 
 _NOT_IDENT = re.compile(r"[^a-z0-9_]+")
 
@@ -252,3 +264,31 @@ def addon_name(key: str, addon: str) -> str:
 def service_account_name(key: str, namespace: str, account: str) -> str:
     """A Pod Identity association of `namespace/account` on cluster `key`."""
     return f"{key}__{_ident(namespace)}__{_ident(account)}"
+
+
+def bootstrap_document_name(hub_eks_name: str, content: str) -> str:
+    """The SSM document of the hub's bootstrap: its name carries a digest of the content, so a changed
+    script is a new document and a new association, which `terraform apply` waits for (the provider
+    waits on create only)."""
+    digest = hashlib.sha256(content.encode()).hexdigest()[:10]
+    return f"{bootstrap_document_prefix(hub_eks_name)}{digest}"
+
+
+def bootstrap_document_prefix(hub_eks_name: str) -> str:
+    """What every version of the hub's bootstrap document is named with, before its digest."""
+    return f"{aws_name(hub_eks_name, 'argocd-bootstrap', limit=117)}-"
+
+
+def bootstrap_association_name(hub_eks_name: str) -> str:
+    """The SSM association that runs the bootstrap on the bastion."""
+    return aws_name(hub_eks_name, "argocd-bootstrap", limit=128)
+
+
+def bootstrap_bucket_name(project: str, environment: str, account: str) -> str:
+    """The S3 bucket the bootstrap's output goes to: global, so it names the account."""
+    return aws_name(project, environment, "bootstrap", account, limit=63).lower()
+
+
+def capability_role_name(hub_eks_name: str) -> str:
+    """The IAM role EKS's Argo CD capability on the hub acts as (trusted by capabilities.eks.amazonaws.com)."""
+    return aws_name(hub_eks_name, "argocd-capability")

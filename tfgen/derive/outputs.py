@@ -51,8 +51,12 @@ CLUSTER = _Contract(
     "certificate_authority", "kubernetes_version", "account_id", "ebs_csi_role_arn",
     "deployer_role_arn",  # only on the edges the hub's Argo CD manages
     optional=("deployer_role_arn",))
-GITOPS_OUTPUT = _Contract("environment", "hub_cluster", "hub_region", "identity", "namespace", "service_accounts",
-                          "management_role_arn")
+GITOPS_OUTPUT = _Contract(
+    "environment", "hub_cluster", "hub_region", "identity", "namespace", "service_accounts",
+    "argocd",  # who runs Argo CD: self-managed, managed (EKS's capability) or none
+    "management_role_arn",  # not with argocd: managed
+    "capability_role_arn",  # only with argocd: managed
+    optional=("management_role_arn", "capability_role_arn"))
 BASTION_OUTPUT = _Contract("instance_id", "region", "hub_endpoint")
 PEERING = _Contract("id", "requester_region", "accepter_region", "status")
 TRANSIT_GATEWAY = _Contract("region", "id", "route_table_id")

@@ -11,6 +11,8 @@ from ..model import Environment, Fleet
 from .access import emit_access
 from .addons import emit_addons
 from .bastion import emit_bastion
+from .bootstrap import emit_bootstrap
+from .capability import emit_capability
 from .clusters import emit_clusters
 from ..derive.context import context_of
 from .document import render
@@ -40,6 +42,8 @@ FILES = {
     "addons.tf.json": emit_addons,
     "access.tf.json": emit_access,
     "bastion.tf.json": emit_bastion,
+    "capability.tf.json": emit_capability,
+    "bootstrap.tf.json": emit_bootstrap,
     "outputs.tf.json": emit_outputs,
 }
 

@@ -35,7 +35,7 @@ from .prepare import claim, prepare_root
 from .quirks import NOT_CHECKED
 from .report import EnvironmentReport, Lowering, PhaseResult, SandboxReport
 from .terraform import TerraformResult, run_terraform
-from .verify import Check, check_gitops_secrets, check_nothing_left, verify_environment
+from .verify import Check, check_bootstrap_document, check_gitops_secrets, check_nothing_left, verify_environment
 
 __all__ = ["PHASES", "Sandbox", "sigterm_as_interrupt"]
 
@@ -243,6 +243,8 @@ class Sandbox:
         def body() -> PhaseResult:
             checks = verify_environment(self.expectation(environment), self.client)
             checks += self.check_gitops_secrets(environment)
+            checks += check_bootstrap_document(self.expectation(environment), self.client,
+                                               lambda: self.gitops_outputs(environment))
             failed = sum(1 for c in checks if not c.ok)
             return PhaseResult(environment, "verify", not failed, 0.0,
                                f"{len(checks) - failed}/{len(checks)} checks passed", checks=checks)

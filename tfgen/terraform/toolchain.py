@@ -44,7 +44,7 @@ PROVIDER_ZIP = f"terraform-provider-aws_{PROVIDER_VERSION}_linux_amd64.zip"
 OVERRIDE_FILE = "tfgen_offline_override.tf.json"
 # Endpoints a tfgen root uses; all of them point at the local AWS double in a sandbox.
 # Provider 3.x calls CloudWatch Logs `cloudwatchlogs` and rejects `logs`.
-SERVICES = ("ec2", "eks", "iam", "sts", "kms", "cloudwatchlogs", "s3", "dynamodb")
+SERVICES = ("ec2", "eks", "iam", "sts", "kms", "cloudwatchlogs", "s3", "dynamodb", "ssm")
 
 _verified: set[Path] = set()
 
@@ -170,6 +170,8 @@ def offline_override(
         }
         if endpoint:
             block["endpoints"] = {service: endpoint for service in SERVICES}
+            # Buckets as paths: a local endpoint has no `<bucket>.<host>` names (provider 3.x's setting).
+            block["s3_force_path_style"] = True
             # A local double answers at once or not at all; the default 25 retries only delay the error.
             block["max_retries"] = 2
         providers.append(block)
