@@ -10,7 +10,7 @@ from .derive.allocation import allocate
 from .checks import check_fleet, check_types
 from .checks.compat import check_compatibility
 from .checks.gitops_output import check_emitted_gitops
-from .emit import emit_documents, render_documents, root_graph
+from .emit import emit_documents, environment_documents, render_documents, root_graph
 from .errors import Finding, FindingsError, Severity, StaleOutputError, condense
 from .model import Fleet
 from .spec.allocations import read_allocations, render_allocations
@@ -68,7 +68,8 @@ def prepare(fleet: Fleet, *, strict: bool = False) -> Prepared:
     if not any(f.severity is Severity.ERROR for f in findings):
         documents = emit_documents(allocation.fleet)  # the emitters assume a model without errors
         findings += check_compatibility(allocation.fleet, documents)
-        findings += check_emitted_gitops(allocation.fleet, documents)  # the GitOps path as emitted, not as modelled
+        # the GitOps path as emitted, not as modelled; over the whole environment when it is split into cells
+        findings += check_emitted_gitops(allocation.fleet, environment_documents(allocation.fleet, documents))
     return Prepared(allocation.fleet, allocation.record, condense(findings), documents)
 
 
