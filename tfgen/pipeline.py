@@ -16,7 +16,8 @@ from .model import Fleet
 from .spec.allocations import read_allocations, render_allocations
 from .checks.platform import check_platform
 from .checks.topology import check_topology
-from .write import Changes, diff_output, write_output
+from .migrate import check_layout_change
+from .write import Changes, diff_output, read_roots, write_output
 
 __all__ = ["Prepared", "BuildResult", "prepare", "check_record", "validate", "emit_checked", "render", "build"]
 
@@ -137,8 +138,12 @@ def _allocations_file(fleet: Fleet, prepared: Prepared) -> tuple[Path | None, by
     return path, render_allocations(prepared.record)
 
 
-def build(fleet: Fleet, out: str | Path = "out", *, check: bool = False, strict: bool = False) -> BuildResult:
+def build(fleet: Fleet, out: str | Path = "out", *, check: bool = False, strict: bool = False,
+          allow_layout_change: bool = False, spec: str = "SPEC") -> BuildResult:
     """Validate, emit and write `fleet` into `out`, and record pool allocations.
+
+    An environment built in `out` in another layout is refused (VAL137) unless
+    `allow_layout_change`: its state must move (`tfgen migrate`) before it plans.
 
     With `check`, write nothing and raise `StaleOutputError` when `out` or the
     allocations file differ from what the fleet produces. A build that fails
@@ -148,6 +153,10 @@ def build(fleet: Fleet, out: str | Path = "out", *, check: bool = False, strict:
     prepared, files = emit_checked(fleet, strict=strict)
     roots = root_graph(prepared.documents)  # recorded in the manifest: the orchestrator's order
     out = Path(out)
+    if not allow_layout_change:
+        switched = check_layout_change(prepared.fleet, read_roots(out), spec=spec, out=str(out))
+        if switched:
+            raise FindingsError(switched)
     lock_path, lock = _allocations_file(fleet, prepared)
     lock_stale = lock_path is not None and (not lock_path.exists() or lock_path.read_bytes() != lock)
     if check:
