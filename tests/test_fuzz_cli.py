@@ -15,6 +15,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -118,6 +119,7 @@ def test_garbage(content):
     _every_verb(content)
 
 
+@pytest.mark.slow
 def test_check_and_sandbox_reject_garbage_paths_cleanly(tmp_path):
     garbage = tmp_path / "garbage.yaml"
     garbage.write_bytes(b"\0\xff[[[{")

@@ -178,6 +178,7 @@ def test_json_report_has_a_summary_per_environment(fixture_report):
         assert data["environments"][env]["results"], env
 
 
+@pytest.mark.slow
 def test_cli_exits_1_on_failure_and_writes_sarif(tmp_path, capsys, monkeypatch):
     out = tmp_path / "out"
     for fixture in ("good", "ssh_open_to_world"):
@@ -196,6 +197,7 @@ def test_cli_exits_1_on_failure_and_writes_sarif(tmp_path, capsys, monkeypatch):
     assert "Traceback" not in printed.err
 
 
+@pytest.mark.slow
 def test_cli_exits_0_on_the_example_with_text_summary(example_out, capsys):
     assert main(["check", str(example_out)]) == 0
     text = capsys.readouterr().out
@@ -221,6 +223,7 @@ def test_bad_format_is_a_usage_error(capsys):
     assert exit_.value.code == 2
 
 
+@pytest.mark.slow
 def test_user_policy_directory_is_loaded(tmp_path, capsys):
     policies = tmp_path / "policies"
     policies.mkdir()
@@ -252,6 +255,7 @@ def test_suppressions_without_reason_are_rejected(tmp_path):
         load_suppressions(bad)
 
 
+@pytest.mark.slow
 def test_plan_scan_of_the_example_passes(example_out, tmp_path):
     report = check_output(example_out, plan=True, workdir=tmp_path)
     plan_results = [r for r in report.results if r.framework == "terraform_plan"]
@@ -269,6 +273,7 @@ def test_plan_scan_of_the_example_passes(example_out, tmp_path):
     assert json.loads(render_report(report, "json"))["lowered"]["production"]["target"] == "3.39.0"
 
 
+@pytest.mark.slow
 def test_plan_scan_of_the_transit_gateway_example_passes(tmp_path):
     report = check_output(ROOT / "out" / "transit-gateway", plan=True, workdir=tmp_path)
     assert not report.of(FAILED), [(r.check_id, r.resource) for r in report.of(FAILED)]
@@ -304,6 +309,7 @@ def _can_drop_network() -> bool:
     return bool(unshare) and subprocess.run([unshare, "-rn", "true"], capture_output=True).returncode == 0
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not _can_drop_network(), reason="needs `unshare -rn` to run without a network")
 def test_same_report_with_and_without_a_network(example_out, tmp_path):
     import subprocess
@@ -354,6 +360,7 @@ def test_a_suppression_naming_its_resources_is_accepted(tmp_path):
     assert waiver.covers("CKV_TFGEN_5", "aws_eks_cluster.hub") and not waiver.covers("CKV_TFGEN_5", "aws_eks_cluster.edge")
 
 
+@pytest.mark.slow
 def test_checkov_and_user_policies_never_see_credentials(tmp_path, monkeypatch):
     seen = tmp_path / "seen.json"
     policies = tmp_path / "policies"
@@ -380,6 +387,7 @@ def test_example_output_matches_both_provider_schemas(example_report):
                       for v in ("5.100.0", "6.25.0")], passed
 
 
+@pytest.mark.slow
 def test_an_argument_6_0_removed_fails_the_gate_on_6_only(example_out, tmp_path):
     root = tmp_path / "out" / "development"
     shutil.copytree(example_out / "development", root)

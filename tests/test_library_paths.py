@@ -16,6 +16,7 @@ from tfgen.terraform.toolchain import Toolchain, terraform_failure
 from tests.conftest import EXAMPLE
 
 
+@pytest.mark.slow
 def test_plan_root_with_relative_root_and_workdir(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     tfgen.build(tfgen.load(EXAMPLE), "out")

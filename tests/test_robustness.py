@@ -118,6 +118,7 @@ def test_a_recorded_allocation_is_never_moved_by_a_new_explicit_cidr(tmp_path, c
     assert (tmp_path / "fleet.allocations.yaml").read_text() == record
 
 
+@pytest.mark.slow
 def test_a_resource_added_to_the_waived_terraform_file_is_not_waived(tmp_path, capsys):
     root = tmp_path / "out" / "development"
     shutil.copytree(ROOT / "out" / "development", root)

@@ -1,9 +1,11 @@
-"""`tfgen sandbox`: the example fleet really applied to a local AWS double.
+"""`tfgen sandbox`: fleets really applied to a local AWS double.
 
-The end-to-end run goes through the CLI as a user runs it; the fault and
-broken-route tests drive the phases through `tfgen.sandbox.Sandbox` so they
-can break things between phases. Every test also checks that no process it
-started is left behind.
+The example's development environment is applied once per session (conftest's
+`sandbox_development`, through `Sandbox.run` as the CLI runs it) and shared by the
+tests that break one thing, verify and put it back; production goes through the
+CLI end to end, as README's first command runs it. The other connectivity modes,
+the faults and `--keep` are in test_sandbox_runs.py, on the smallest fleets. Every
+test also checks that no process it started is left behind.
 """
 
 from __future__ import annotations
@@ -11,42 +13,22 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 
 import pytest
 
 import tfgen
 from tfgen.cli import main
-from tfgen.errors import ToolchainError
-from tfgen.sandbox import PHASES, AwsDouble, Sandbox, expect_environment
+from tfgen.sandbox import PHASES, AwsDouble, expect_environment
 from tfgen.providers.lowering import lower
 from tfgen.sandbox.quirks import sandbox_passes
 from tfgen.sandbox.terraform import terraform_errors
 from tests.conftest import EXAMPLE, ROOT
 
 ENVS = ("development", "production")
-
-
-def _processes_using(path: Path) -> list[str]:
-    """Processes whose working directory or an open file lies under `path`."""
-    found = []
-    prefix = str(path.resolve())
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            links = [os.readlink(f"/proc/{pid}/cwd")]
-            links += [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            continue
-        if int(pid) != os.getpid() and any(link.startswith(prefix) for link in links):
-            found.append(f"{pid}: {cmdline}")
-    return found
+slow = pytest.mark.slow
 
 
 def _tree_digest(path: Path) -> str:
@@ -56,47 +38,61 @@ def _tree_digest(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _wait_for(predicate, what: str, limit: float = 120.0) -> None:
-    deadline = time.monotonic() + limit
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting for {what}")
-        time.sleep(0.1)
-
-
-# -- the example, end to end, through the CLI ----------------------------------------------
+# -- the example: production through the CLI, development applied once and shared --------------
 
 @pytest.fixture(scope="module")
 def example_run(tmp_path_factory):
-    """`tfgen sandbox examples/multi-region-eks.yaml --format json`, run once."""
+    """`tfgen sandbox examples/multi-region-eks.yaml --env production --format json`, run once."""
     out_before = _tree_digest(ROOT / "out")
     home = tmp_path_factory.mktemp("home")
     env = dict(os.environ, TMPDIR=str(home))
     result = subprocess.run(
-        [sys.executable, "-m", "tfgen.cli", "sandbox", str(EXAMPLE), "--format", "json"],
+        [sys.executable, "-m", "tfgen.cli", "sandbox", str(EXAMPLE), "--env", "production", "--format", "json"],
         capture_output=True, text=True, env=env, cwd=ROOT, timeout=900,
     )
     report = json.loads(result.stdout) if result.stdout.strip().startswith("{") else None
     return result, report, out_before, home
 
 
+def _environment_report(request, env_name: str) -> dict:
+    """The JSON report of one environment of the example: production's from the CLI run,
+    development's from the shared session run (the same `as_dict` the CLI prints)."""
+    if env_name == "production":
+        report = request.getfixturevalue("example_run")[1]
+    else:
+        report = json.loads(json.dumps(request.getfixturevalue("sandbox_development")[1].as_dict()))
+    return next(e for e in report["environments"] if e["name"] == env_name)
+
+
+@slow
 def test_example_sandbox_passes_and_exits_0(example_run):
     result, report, _, _ = example_run
     assert report is not None, f"no JSON report; stderr:\n{result.stderr}"
     assert result.returncode == 0, result.stderr
-    assert report["ok"] is True
-    assert [e["name"] for e in report["environments"]] == list(ENVS)
-    for env in report["environments"]:
-        assert [p["phase"] for p in env["phases"]] == list(PHASES), env["name"]
-        failed = [(p["phase"], p["summary"], p["details"]) for p in env["phases"] if not p["ok"]]
-        assert failed == [], env["name"]
+    assert report["ok"] is True and report["kept"] is False
+    assert [e["name"] for e in report["environments"]] == ["production"]
+    (env,) = report["environments"]
+    assert [p["phase"] for p in env["phases"]] == list(PHASES)
+    failed = [(p["phase"], p["summary"], p["details"]) for p in env["phases"] if not p["ok"]]
+    assert failed == []
+    destroy = next(p for p in env["phases"] if p["phase"] == "destroy")
+    assert destroy["checks"] and all(c["ok"] for c in destroy["checks"]), "left over after destroy"
     assert "verify" in result.stderr and "destroy" in result.stderr, "progress per phase goes to stderr with --format json"
 
 
+@slow
+def test_shared_development_run_has_every_phase_but_destroy(sandbox_development):
+    _, report, _ = sandbox_development
+    env = report.environment("development")
+    assert report.kept is True
+    assert [p.phase for p in env.phases] == [p for p in PHASES if p != "destroy"]
+    assert all(p.ok for p in env.phases), [(p.phase, p.summary) for p in env.phases]
+
+
+@slow
 @pytest.mark.parametrize("env_name", ENVS)
-def test_example_verification_covers_every_vpc_peering_route_table_and_cluster(example_run, env_name):
-    _, report, _, _ = example_run
-    env = next(e for e in report["environments"] if e["name"] == env_name)
+def test_example_verification_covers_every_vpc_peering_route_table_and_cluster(request, env_name):
+    env = _environment_report(request, env_name)
     checks = next(p for p in env["phases"] if p["phase"] == "verify")["checks"]
     expected = expect_environment(tfgen.load(EXAMPLE), env_name)
     kinds = {}
@@ -112,11 +108,11 @@ def test_example_verification_covers_every_vpc_peering_route_table_and_cluster(e
         "cluster": len(expected.clusters),
         "node group": sum(len(c.node_groups) for c in expected.clusters),
         "api access": len(expected.clusters),
-        "gitops role": edges + 2,
+        "gitops role": edges + 2,  # the management role's trust, each deployer, its policy
         "ebs csi role": len(expected.clusters),
         "bastion": 7,
         "gitops secret": edges,
-    }, env_name
+    }, env_name  # pod identity: no "oidc provider" checks
     lowered = env["lowered"]
     assert lowered["target"] == "3.39.0" and lowered["changes"], env_name
     assert sum(lowered["counts"].values()) == len(lowered["changes"])
@@ -124,14 +120,12 @@ def test_example_verification_covers_every_vpc_peering_route_table_and_cluster(e
     assert "EKS Pod Identity associations" in lowered["not_checked"]
     replan = next(p for p in env["phases"] if p["phase"] == "re-plan")
     assert replan["summary"] == "no changes", env_name
-    destroy = next(p for p in env["phases"] if p["phase"] == "destroy")
-    assert destroy["checks"] and all(c["ok"] for c in destroy["checks"]), f"{env_name}: left over after destroy"
 
 
+@slow
 @pytest.mark.parametrize("env_name", ENVS)
-def test_example_inventory_lists_each_regions_vpc_peerings_and_cluster(example_run, env_name):
-    _, report, _, _ = example_run
-    env = next(e for e in report["environments"] if e["name"] == env_name)
+def test_example_inventory_lists_each_regions_vpc_peerings_and_cluster(request, env_name):
+    env = _environment_report(request, env_name)
     expected = expect_environment(tfgen.load(EXAMPLE), env_name)
     inventory = {r["region"]: r for r in env["inventory"]}
     assert sorted(inventory) == expected.regions, env_name
@@ -149,6 +143,7 @@ def test_example_inventory_lists_each_regions_vpc_peerings_and_cluster(example_r
             assert peers == {(hub.region, cluster.region, "active")}, f"{env_name}/{cluster.region}"
 
 
+@slow
 def test_example_sandbox_leaves_no_process_no_scratch_and_out_untouched(example_run):
     _, report, out_before, home = example_run
     assert _tree_digest(ROOT / "out") == out_before, "the sandbox changed the committed out/"
@@ -158,45 +153,20 @@ def test_example_sandbox_leaves_no_process_no_scratch_and_out_untouched(example_
     assert not Path(f"/proc/{pid}").exists(), f"moto_server {pid} is still running"
 
 
-# -- the verifier catches real breakage ---------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def applied_development(tmp_path_factory):
-    """The example's development environment applied once; each test breaks one thing,
-    verifies and puts it back. Destroyed at the end; no process may be left."""
-    workdir = tmp_path_factory.mktemp("applied")
-    fleet = tfgen.load(EXAMPLE)
-    with Sandbox(fleet, workdir=workdir) as sandbox:
-        assert sandbox.init("development").ok
-        assert sandbox.apply("development").ok
-        first = sandbox.verify("development")
-        assert first.ok, [c.format() for c in first.checks if not c.ok]
-        yield sandbox, sandbox.expectation("development"), first
-        destroyed = sandbox.destroy("development")
-        assert destroyed.ok, [destroyed.details, [c.format() for c in destroyed.checks if not c.ok]]
-    assert _processes_using(workdir) == []
-
+# -- the verifier catches real breakage (on the shared development environment) ------------------
 
 def _failed(result) -> list:
     return [c for c in result.checks if not c.ok]
 
 
-def test_applied_gitops_path_verifies_through_the_api(applied_development):
-    sandbox, expected, first = applied_development
-    kinds = {}
-    for check in first.checks:
-        kinds[check.kind] = kinds.get(check.kind, 0) + 1
-    edges = expected.gitops.edges
-    assert kinds["api access"] == len(expected.clusters)
-    assert kinds["gitops role"] == len(edges) + 2  # the management role's trust, each deployer, its policy
-    assert kinds["ebs csi role"] == len(expected.clusters)
-    assert kinds["bastion"] == 7
-    assert kinds["gitops secret"] == len(edges)
-    assert "oidc provider" not in kinds, "pod identity: no OIDC providers to check"
+def test_applied_gitops_path_verifies_through_the_api(sandbox_development):
+    sandbox, report, expected = sandbox_development
+    first = report.environment("development").phase("verify")
     hub_cidr = next(c.cidr for c in expected.clusters if c.role == "hub")
-    for check in first.checks:
-        if check.kind == "api access" and "edge" in check.subject:
-            assert f"tcp 443-443 from {hub_cidr}" in check.detail, check.detail
+    edge_access = [c for c in first.checks if c.kind == "api access" and "edge" in c.subject]
+    assert len(edge_access) == len(expected.gitops.edges)
+    for check in edge_access:
+        assert f"tcp 443-443 from {hub_cidr}" in check.detail, check.detail
     lowering = sandbox.lowering("development")
     left_out = {c["what"] for c in lowering.changes if c["action"] == "left out"}
     assert {"aws_eks_addon", "aws_eks_access_entry", "aws_eks_access_policy_association",
@@ -207,26 +177,29 @@ def test_applied_gitops_path_verifies_through_the_api(applied_development):
     assert lowering.not_checked and "EKS add-ons" in lowering.not_checked
 
 
-def test_missing_hub_cidr_ingress_fails_only_that_check(applied_development):
-    sandbox, expected, _ = applied_development
+def test_missing_hub_cidr_ingress_fails_only_that_check(sandbox_development):
+    sandbox, _, expected = sandbox_development
     edge = next(c for c in expected.clusters if c.role == "edge")
     hub = next(c for c in expected.clusters if c.role == "hub")
     ec2 = sandbox.client("ec2", edge.region)
     group = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": [edge.api_group]}])["SecurityGroups"][0]
     rule = {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": hub.cidr}]}
+    # Put back exactly what was there (its description too), or the shared environment no longer re-plans clean.
+    (original,) = [{**rule, "IpRanges": [r]} for p in group["IpPermissions"] for r in p.get("IpRanges", [])
+                   if p.get("FromPort") == 443 and r["CidrIp"] == hub.cidr]
     ec2.revoke_security_group_ingress(GroupId=group["GroupId"], IpPermissions=[rule])
     try:
         result = sandbox.verify("development")
     finally:
-        ec2.authorize_security_group_ingress(GroupId=group["GroupId"], IpPermissions=[rule])
+        ec2.authorize_security_group_ingress(GroupId=group["GroupId"], IpPermissions=[original])
     failed = _failed(result)
     assert [(c.kind, c.subject) for c in failed] == [("api access", f"{edge.label} {edge.api_group}")], \
         [c.format() for c in failed]
     assert "no ingress" in failed[0].detail and hub.cidr in failed[0].detail
 
 
-def test_extra_ingress_on_the_bastion_fails(applied_development):
-    sandbox, expected, _ = applied_development
+def test_extra_ingress_on_the_bastion_fails(sandbox_development):
+    sandbox, _, expected = sandbox_development
     bastion = expected.bastion
     ec2 = sandbox.client("ec2", bastion.hub.region)
     group = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": [bastion.name]}])["SecurityGroups"][0]
@@ -241,8 +214,8 @@ def test_extra_ingress_on_the_bastion_fails(applied_development):
         [c.format() for c in failed]
 
 
-def test_deployer_trusting_another_principal_fails(applied_development):
-    sandbox, expected, _ = applied_development
+def test_deployer_trusting_another_principal_fails(sandbox_development):
+    sandbox, _, expected = sandbox_development
     edge = expected.gitops.edges[0]
     iam = sandbox.client("iam", edge.region)
     before = iam.get_role(RoleName=edge.deployer_role)["Role"]["AssumeRolePolicyDocument"]
@@ -261,8 +234,8 @@ def test_deployer_trusting_another_principal_fails(applied_development):
     assert "someone-else" in failed[0].detail
 
 
-def test_missing_ebs_csi_policy_fails(applied_development):
-    sandbox, expected, _ = applied_development
+def test_missing_ebs_csi_policy_fails(sandbox_development):
+    sandbox, _, expected = sandbox_development
     cluster = expected.clusters[0]
     iam = sandbox.client("iam", cluster.region)
     arn = "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"
@@ -274,8 +247,8 @@ def test_missing_ebs_csi_policy_fails(applied_development):
     assert [(c.kind, c.subject) for c in _failed(result)] == [("ebs csi role", cluster.label)]
 
 
-def test_gitops_secret_with_a_wrong_role_or_server_fails(applied_development):
-    sandbox, expected, _ = applied_development
+def test_gitops_secret_with_a_wrong_role_or_server_fails(sandbox_development):
+    sandbox, _, expected = sandbox_development
     outputs = sandbox.gitops_outputs("development")
     assert all(c.ok for c in sandbox.check_gitops_secrets("development", outputs))
     edge = expected.gitops.edges[0]
@@ -291,10 +264,10 @@ def test_gitops_secret_with_a_wrong_role_or_server_fails(applied_development):
     assert f"output {key}" in failed.detail and "deployer_role_arn" in failed.detail
 
 
-def test_tfgen_gitops_renders_the_applied_roots_outputs(applied_development, capsys):
+def test_tfgen_gitops_renders_the_applied_roots_outputs(sandbox_development, capsys):
     import yaml
 
-    sandbox, expected, _ = applied_development
+    sandbox, _, expected = sandbox_development
     assert main(["gitops", str(sandbox.root("development"))]) == 0
     documents = list(yaml.safe_load_all(capsys.readouterr().out))
     assert sorted(d["metadata"]["name"] for d in documents) == sorted(e.name for e in expected.gitops.edges)
@@ -306,8 +279,8 @@ def test_tfgen_gitops_renders_the_applied_roots_outputs(applied_development, cap
         assert json.loads(doc["stringData"]["config"])["awsAuthConfig"]["roleARN"] == role
 
 
-def test_verification_fails_when_a_peering_route_is_missing(applied_development):
-    sandbox, expected, _ = applied_development
+def test_verification_fails_when_a_peering_route_is_missing(sandbox_development):
+    sandbox, _, expected = sandbox_development
     edge = next(c for c in expected.clusters if c.role == "edge")
     hub = next(c for c in expected.clusters if c.role == "hub")
     ec2 = sandbox.client("ec2", edge.region)
@@ -329,121 +302,6 @@ def test_verification_fails_when_a_peering_route_is_missing(applied_development)
     assert failed[0].kind == "route"
     assert broken["RouteTableId"] in failed[0].detail and hub.cidr in failed[0].detail, failed[0].detail
     assert not replan.ok and any("aws_route." in line for line in replan.details), replan.details
-
-
-def test_transit_gateway_fleet_verifies_and_a_missing_gateway_route_is_caught(tmp_path):
-    spec = ROOT / "examples" / "transit-gateway.yaml"
-    fleet = tfgen.load(spec)
-    with Sandbox(fleet, workdir=tmp_path) as sandbox:
-        expected = sandbox.expectation("production")
-        assert sandbox.init("production").ok
-        assert sandbox.apply("production").ok
-        result = sandbox.verify("production")
-        kinds = {}
-        for check in result.checks:
-            kinds.setdefault(check.kind, []).append(check)
-        assert result.ok, [c.format() for c in result.checks if not c.ok]
-        regions = sorted({c.region for c in expected.clusters})
-        assert len(kinds["transit gateway"]) == len(regions)
-        assert len(kinds["attachment"]) == len(expected.clusters)
-        assert len(kinds["gateway peering"]) == len(regions) * (len(regions) - 1) // 2
-        assert len(kinds["route"]) == sum(c.route_tables for c in expected.clusters)
-        assert sandbox.replan("production").ok, "a transit-gateway fleet re-plans with no changes"
-
-        victim = next(c for c in expected.clusters if c.role == "edge")
-        other = next(c for c in expected.clusters if c.region != victim.region)
-        ec2 = sandbox.client("ec2", victim.region)
-        vpc_id = ec2.describe_vpcs(Filters=[{"Name": "cidr-block", "Values": [victim.cidr]}])["Vpcs"][0]["VpcId"]
-        tables = ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["RouteTables"]
-        broken = next(t for t in tables if any(r.get("DestinationCidrBlock") == other.cidr for r in t["Routes"]))
-        ec2.delete_route(RouteTableId=broken["RouteTableId"], DestinationCidrBlock=other.cidr)
-        after = sandbox.verify("production")
-        destroyed = sandbox.destroy("production")
-    assert destroyed.ok, destroyed.details
-    failed = [c for c in after.checks if not c.ok]
-    assert not after.ok
-    assert len(failed) == 1, [c.format() for c in failed]
-    assert broken["RouteTableId"] in failed[0].detail and other.cidr in failed[0].detail, failed[0].detail
-    assert _processes_using(tmp_path) == []
-
-
-def test_mesh_example_sandbox_passes_with_every_pair_peered(tmp_path):
-    result = subprocess.run(
-        [sys.executable, "-m", "tfgen.cli", "sandbox", str(ROOT / "examples" / "mesh.yaml"), "--format", "json"],
-        capture_output=True, text=True, env=dict(os.environ, TMPDIR=str(tmp_path)), cwd=ROOT, timeout=900,
-    )
-    assert result.returncode == 0, result.stderr
-    report = json.loads(result.stdout)
-    (env,) = report["environments"]
-    verify = next(p for p in env["phases"] if p["phase"] == "verify")
-    peerings = [c for c in verify["checks"] if c["kind"] == "peering"]
-    vpcs = [c for c in verify["checks"] if c["kind"] == "vpc"]
-    assert len(peerings) == len(vpcs) * (len(vpcs) - 1) // 2 and all(c["ok"] for c in peerings)
-    assert all(p["ok"] for p in env["phases"]), [p["summary"] for p in env["phases"]]
-    assert _processes_using(tmp_path) == []
-
-
-# -- faults -------------------------------------------------------------------------------------
-
-def test_double_stopped_during_apply_gives_a_clear_error_and_a_rerun_converges(tmp_path, capsys):
-    apply_log = tmp_path / "roots" / "development" / "logs" / "apply.log"
-
-    def kill_double_mid_apply():
-        _wait_for(lambda: apply_log.exists() and "Creation complete" in apply_log.read_text(), "apply")
-        moto = [line.split(":")[0] for line in _processes_using(tmp_path) if "tfgen.sandbox.moto_boot" in line]
-        for pid in moto:
-            os.kill(int(pid), signal.SIGKILL)
-
-    killer = threading.Thread(target=kill_double_mid_apply, daemon=True)
-    killer.start()
-    status = main(["sandbox", str(EXAMPLE), "--env", "development", "--workdir", str(tmp_path)])
-    killer.join(5)
-    err = capsys.readouterr().err
-    assert status == 2, err
-    assert "stopped during `terraform apply` of development" in err, err
-    assert "Traceback" not in err
-    assert _processes_using(tmp_path) == [], "terraform or moto left running"
-
-    # Same scratch directory, with the dead double's state in it; destroy is proven end to end above.
-    with Sandbox(tfgen.load(EXAMPLE), workdir=tmp_path) as sandbox:
-        report = sandbox.run(["development"], keep=True)
-    phases = {p.phase: (p.ok, p.summary) for p in report.environment("development").phases}
-    assert report.ok, phases
-    assert list(phases) == ["init", "apply", "verify", "re-plan"]
-    assert phases["re-plan"] == (True, "no changes")
-    assert _processes_using(tmp_path) == []
-
-
-def test_sigterm_stops_terraform_and_the_double(tmp_path):
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tfgen.cli", "sandbox", str(EXAMPLE), "--env", "development",
-         "--workdir", str(tmp_path)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
-    )
-    apply_log = tmp_path / "roots" / "development" / "logs" / "apply.log"
-    try:
-        _wait_for(lambda: apply_log.exists() and "Creating..." in apply_log.read_text(), "apply to start")
-        process.send_signal(signal.SIGTERM)
-        _, err = process.communicate(timeout=60)
-    finally:
-        process.kill()
-    assert process.returncode == 130, err
-    assert "interrupted" in err and "Traceback" not in err, err
-    assert _processes_using(tmp_path) == [], "terraform or moto left running"
-
-
-def test_port_in_use_is_a_clear_toolchain_error(tmp_path):
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        port = taken.getsockname()[1]
-        with pytest.raises(ToolchainError, match=f"port {port} .* already in use"):
-            AwsDouble(tmp_path, port=port).start()
-        with AwsDouble(tmp_path) as double:  # a free port is taken when none is given
-            assert double.port != port
-            assert double.client("ec2", "us-east-1").describe_vpcs()["Vpcs"]
-        assert not double.alive()
-    assert _processes_using(tmp_path) == []
 
 
 # -- pieces --------------------------------------------------------------------------------------
@@ -490,24 +348,6 @@ def test_workdir_that_holds_other_files_is_refused(tmp_path, capsys):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
 
 
-def test_failed_apply_reports_terraform_error_and_what_exists(tmp_path):
-    fleet = tfgen.load(EXAMPLE)
-    hub = next(c for c in expect_environment(fleet, "development").clusters if c.role == "hub")
-    taken = f"{hub.name}-cluster"
-    with Sandbox(fleet, workdir=tmp_path) as sandbox:
-        sandbox.client("iam", hub.region).create_role(RoleName=taken, AssumeRolePolicyDocument="{}")
-        report = sandbox.run_environment("development")
-    apply = report.phase("apply")
-    assert [p.phase for p in report.phases] == ["init", "apply"], "nothing runs after a failed apply"
-    assert not report.ok and not apply.ok
-    assert any(d.startswith("Error: ") and taken in d and "EntityAlreadyExists" in d for d in apply.details), \
-        apply.details
-    created = next(d for d in apply.details if d.startswith("created before the failure"))
-    assert "aws_vpc" in created, created
-    assert {r.region for r in report.inventory if r.vpcs} == {"us-east-1", "us-east-2", "us-west-2"}
-    assert _processes_using(tmp_path) == []
-
-
 def test_text_report_summarises_what_was_lowered_and_what_is_not_checked():
     from tfgen.sandbox import EnvironmentReport, Lowering
     from tfgen.sandbox.report import format_lowering
@@ -531,6 +371,7 @@ def test_text_report_summarises_what_was_lowered_and_what_is_not_checked():
     assert env.as_dict()["lowered"]["counts"]["the local AWS double (moto) has no EKS add-on API"] == 5
 
 
+@slow
 def test_oidc_provider_check_with_irsa_finds_a_missing_provider(tmp_path):
     """IRSA: one IAM OIDC provider per cluster issuer (in-process moto; no terraform)."""
     from moto import mock_aws
@@ -560,6 +401,7 @@ def test_oidc_provider_check_with_irsa_finds_a_missing_provider(tmp_path):
     assert "no IAM OIDC provider" in checks[-1].detail
 
 
+@slow
 def test_the_double_gives_every_eks_cluster_its_own_issuer(tmp_path):
     """moto alone shares one OIDC issuer among a region's clusters; IRSA fleets need one each."""
     import boto3
