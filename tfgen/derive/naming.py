@@ -58,6 +58,13 @@ __all__ = [
     "BOOTSTRAP_OUTPUT_PREFIX",
     "capability_role_name",
     "CAPABILITY_NAME",
+    "CELL_SEPARATOR",
+    "FAN_IN",
+    "cell_name",
+    "cell_root",
+    "environment_of_root",
+    "role_arn",
+    "export_name",
 ]
 
 # Where in the bootstrap bucket SSM writes the association's output (`<prefix><command id>/...`).
@@ -292,3 +299,34 @@ def bootstrap_bucket_name(project: str, environment: str, account: str) -> str:
 def capability_role_name(hub_eks_name: str) -> str:
     """The IAM role EKS's Argo CD capability on the hub acts as (trusted by capabilities.eks.amazonaws.com)."""
     return aws_name(hub_eks_name, "argocd-capability")
+
+
+CELL_SEPARATOR = "--"  # environment names may not hold it in the cells layout (VAL136)
+FAN_IN = "fan-in"  # the cell of resources that need values from more than two regions
+
+
+def cell_name(regions) -> str:
+    """The cell of resources that live in `regions`: `us-east-1`, `us-east-1--us-east-2` (sorted), or `fan-in`."""
+    regions = sorted(set(regions))
+    return CELL_SEPARATOR.join(regions) if len(regions) <= 2 else FAN_IN
+
+
+def cell_root(environment: str, cell: str) -> str:
+    """The root directory of one cell of an environment: `development--us-east-1`."""
+    return f"{environment}{CELL_SEPARATOR}{cell}"
+
+
+def environment_of_root(root: str) -> str:
+    """The environment a root belongs to: `development--us-east-1` -> `development`."""
+    return root.split(CELL_SEPARATOR, 1)[0]
+
+
+def role_arn(account: str, name: str) -> str:
+    """The ARN of the IAM role `name` (path `/`) in `account`, written literally across roots."""
+    return f"arn:aws:iam::{account}:role/{name}"
+
+
+def export_name(reference: str) -> str:
+    """The output a cell exports a value under for other cells: `aws_vpc.us_east_1_hub.id` ->
+    `aws_vpc__us_east_1_hub__id` (indices as `_0`)."""
+    return reference.replace("[", "_").replace("]", "").replace(".", "__")

@@ -15,7 +15,7 @@ the fleet), `regions` (the zones tfgen knows per region), `kubernetes` (the
 EKS version calendar).
 """
 
-from .fleet import Environment, Fleet, StateBackend
+from .fleet import LAYOUT_CELLS, LAYOUT_ENVIRONMENT, LAYOUTS, Environment, Fleet, StateBackend
 from .parts import (
     ADDONS,
     ARGOCD_MANAGED,
@@ -113,4 +113,7 @@ __all__ = [
     "Environment",
     "StateBackend",
     "Fleet",
+    "LAYOUT_CELLS",
+    "LAYOUT_ENVIRONMENT",
+    "LAYOUTS",
 ]

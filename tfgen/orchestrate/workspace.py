@@ -6,6 +6,11 @@ nothing else lands in OUT). `Offline` runs on a copy lowered to the offline
 provider with tfgen's toolchain (`copy_root`, `offline_override`): no
 credentials, no network, local state in the copy. A caller can subclass either
 and override `prepare` (the sandbox points the copy at its AWS double) or `env`.
+
+A root that reads other roots' state (a cells link root) can only plan once
+they are applied: `unapplied` names those whose state the workspace does not
+have (an offline copy has the state of what was applied in the same scratch
+directory, nothing else), and the run reports the root as `waiting`.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from pathlib import Path
 
 from ..errors import ToolchainError
 from ..terraform.run import isolated_environment
-from ..terraform.toolchain import Toolchain, copy_root, find_terraform
+from ..terraform.toolchain import Toolchain, copy_root, find_terraform, remote_states_of
 
 __all__ = ["Workspace", "InPlace", "Offline", "real_terraform"]
 
@@ -43,6 +48,10 @@ class Workspace:
 
     def describe(self) -> str:
         raise NotImplementedError
+
+    def unapplied(self, root: str, source: Path, scratch: Path) -> list[str]:
+        """The roots whose state `root` reads and this workspace has not applied (InPlace cannot tell: none)."""
+        return []
 
 
 class InPlace(Workspace):
@@ -79,9 +88,22 @@ class Offline(Workspace):
         if dest.exists():
             shutil.rmtree(dest)
         try:
-            return copy_root(source, dest, endpoint=self.endpoint)
+            copy_root(source, dest, endpoint=self.endpoint)  # returns what lowering changed, not the copy
         except OSError as exc:
             raise ToolchainError(f"cannot copy {source} to {dest}: {exc.strerror or exc}") from None
+        return dest
+
+    def unapplied(self, root: str, source: Path, scratch: Path) -> list[str]:
+        import json
+
+        documents = {}
+        for path in sorted(source.glob("*.tf.json")):
+            try:
+                documents[path.name] = json.loads(path.read_text())
+            except (OSError, ValueError):
+                continue  # terraform reports an unreadable file in its own words
+        return [name for name in remote_states_of(documents)
+                if not (scratch / "roots" / name / "terraform.tfstate").is_file()]
 
     def describe(self) -> str:
         target = f"the AWS double at {self.endpoint}" if self.endpoint else "no credentials, no network"

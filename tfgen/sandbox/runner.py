@@ -24,6 +24,8 @@ from typing import Callable, Iterator
 
 from ..errors import ToolchainError
 from ..model import Fleet
+from ..emit import root_graph
+from ..emit.cells import cell_roots_of
 from ..pipeline import emit_checked
 from ..providers.lowering import Lowered
 from ..terraform.toolchain import Toolchain
@@ -90,6 +92,7 @@ class Sandbox:
         self.prepared: Fleet | None = None
         self._expectations: dict[str, Expectation] = {}
         self._lowered: dict[str, Lowered] = {}
+        self._graph: dict[str, list[str]] = {}
 
     # -- lifetime ----------------------------------------------------------------
 
@@ -101,6 +104,7 @@ class Sandbox:
         # roles are really in (and `tfgen gitops` accepts the applied outputs).
         prepared, files = emit_checked(in_account(self.fleet, ACCOUNT))
         self.prepared = prepared.fleet
+        self._graph = root_graph(prepared.documents)
         if self.workdir is None:
             self.workdir = Path(tempfile.mkdtemp(prefix="tfgen-sandbox-"))
         claim(self.workdir)
@@ -136,8 +140,24 @@ class Sandbox:
     # -- helpers -------------------------------------------------------------------
 
     def root(self, environment: str) -> Path:
-        """The scratch copy of an environment's root module, where terraform runs."""
+        """The scratch copy of an environment's root module (or of one cells root), where terraform runs."""
         return self._scratch / "roots" / environment
+
+    def roots_of(self, environment: str) -> list[str]:
+        """The roots of `environment` in the order they apply: itself, or its cells roots by the build's graph
+        (the hub's region, the other regions, the links). Their copies are siblings, so a link root reads its
+        regions' local state (`../<root>/terraform.tfstate`, the offline override)."""
+        cells = cell_roots_of(self._graph, environment)
+        if not cells:
+            return [environment]
+        depth: dict[str, int] = {}
+
+        def of(root: str) -> int:
+            if root not in depth:
+                depth[root] = 1 + max((of(n) for n in self._graph.get(root, ()) if n in cells), default=-1)
+            return depth[root]
+
+        return sorted(cells, key=lambda r: (of(r), r))
 
     @property
     def _scratch(self) -> Path:
@@ -161,17 +181,37 @@ class Sandbox:
             with self._api(f"resolving {parameter} in the double's SSM"):
                 return self.client("ssm", region).get_parameter(Name=parameter)["Parameter"]["Value"]
 
-        self._lowered[environment] = prepare_root(self._scratch / "out" / environment, self.root(environment),
-                                                  endpoint=self.double.endpoint, resolve=resolve)
+        for root in self.roots_of(environment):
+            self._lowered[root] = prepare_root(self._scratch / "out" / root, self.root(root),
+                                               endpoint=self.double.endpoint, resolve=resolve)
 
     def lowering(self, environment: str) -> Lowering | None:
         """What the sandbox's copy of the root leaves out or rewrites, and what it cannot check."""
-        lowered = self._lowered.get(environment)
-        if lowered is None:
+        lowered = [self._lowered[r] for r in self.roots_of(environment) if r in self._lowered]
+        if not lowered:
             return None
-        return Lowering(lowered.target, [asdict(c) for c in lowered.changes], list(NOT_CHECKED))
+        return Lowering(lowered[0].target, [asdict(c) for one in lowered for c in one.changes], list(NOT_CHECKED))
 
-    def _terraform(self, environment: str, phase: str, *args: str) -> TerraformResult:
+    def _terraform(self, environment: str, phase: str, *args: str, reverse: bool = False) -> TerraformResult:
+        """`terraform ARGS` in each root of `environment` in order (`reverse`: destroy's) until one fails; with
+        several roots (cells), one result over their joined logs: the first failure's status, else 2 when a
+        `-detailed-exitcode` plan of any root has changes, else 0."""
+        roots = self.roots_of(environment)
+        if len(roots) == 1:
+            return self._terraform_in(roots[0], phase, *args)
+        results = []
+        for root in roots[::-1] if reverse else roots:
+            results.append(self._terraform_in(root, phase, *args))
+            if results[-1].returncode not in (0, 2) or (results[-1].returncode == 2 and "-detailed-exitcode" not in args):
+                break
+        log = self._scratch / "logs" / environment / f"{phase}.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text("".join(f"# {r.log.parent.parent.name}\n{r.output}\n" for r in results))
+        code = next((r.returncode for r in results if r.returncode not in (0, 2)),
+                    2 if any(r.returncode == 2 for r in results) else 0)
+        return TerraformResult(results[-1].args, code, sum(r.seconds for r in results), log)
+
+    def _terraform_in(self, environment: str, phase: str, *args: str) -> TerraformResult:
         pid = self.double.pid
 
         def watch() -> str | None:
@@ -219,9 +259,7 @@ class Sandbox:
             result = self._terraform(environment, "apply", "apply", "-auto-approve", "-input=false",
                                      "-no-color", f"-parallelism={self.parallelism}")
             if result.returncode == 0:
-                count = _COUNT.search(result.output)
-                return PhaseResult(environment, "apply", True, 0.0,
-                                   f"{count.group(1) if count else '?'} resources created")
+                return PhaseResult(environment, "apply", True, 0.0, f"{_count(result.output)} resources created")
             failed = self._failed(environment, "apply", result, "apply")
             failed.details.append(self._created(environment))
             return failed
@@ -254,11 +292,14 @@ class Sandbox:
         """`terraform output -json` of the applied sandbox root, values unwrapped."""
         from ..gitops import _parse
 
-        result = self._terraform(environment, "output", "output", "-json", "-no-color")
-        if result.returncode:
-            raise ToolchainError(f"terraform output failed in the sandbox root (log: {result.log})")
-        text = result.output
-        return _parse(text[text.find("{"):] if "{" in text else text, f"terraform output of {environment}")
+        outputs = {}
+        for root in self.roots_of(environment):  # a cells environment's outputs are spread over its roots
+            result = self._terraform_in(root, "output", "output", "-json", "-no-color")
+            if result.returncode:
+                raise ToolchainError(f"terraform output failed in the sandbox root (log: {result.log})")
+            text = result.output
+            outputs.update(_parse(text[text.find("{"):] if "{" in text else text, f"terraform output of {root}"))
+        return outputs
 
     def check_gitops_secrets(self, environment: str, outputs: dict | None = None) -> list[Check]:
         """Argo CD's cluster Secrets rendered from the applied root's outputs (or `outputs`), checked
@@ -290,13 +331,13 @@ class Sandbox:
         def body() -> PhaseResult:
             # The re-plan has just refreshed every resource; refreshing again only costs time.
             result = self._terraform(environment, "destroy", "destroy", "-auto-approve", "-input=false",
-                                     "-no-color", "-refresh=false", f"-parallelism={self.parallelism}")
+                                     "-no-color", "-refresh=false", f"-parallelism={self.parallelism}", reverse=True)
             if result.returncode:
                 return self._failed(environment, "destroy", result, "destroy")
-            count = _COUNT.search(result.output)
+            count = _count(result.output)
             checks = check_nothing_left(self.expectation(environment), self.client)
             left = [c for c in checks if not c.ok]
-            summary = (f"{count.group(1) if count else '?'} resources destroyed; "
+            summary = (f"{count} resources destroyed; "
                        + ("nothing left" if not left else f"{len(left)} kind(s) left over"))
             return PhaseResult(environment, "destroy", not left, 0.0, summary, checks=checks)
         return self._phase(environment, "destroy", body)
@@ -354,6 +395,12 @@ class Sandbox:
         for name in names:
             report.environments.append(self.run_environment(name, keep=keep))
         return report
+
+
+def _count(output: str) -> str:
+    """Resources added (or destroyed) over every root of a run's log."""
+    found = _COUNT.findall(output)
+    return str(sum(int(n) for n in found)) if found else "?"
 
 
 def in_account(fleet: Fleet, account: str) -> Fleet:
