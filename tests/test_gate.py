@@ -422,15 +422,17 @@ def test_sarif_rule_description_does_not_depend_on_result_order(tmp_path):
 
 
 @pytest.mark.slow
-def test_plan_root_and_check_plan_leave_nothing_in_the_temp_directory(example_out):
+def test_plan_root_and_check_plan_leave_nothing_in_the_temp_directory(example_out, tmp_path, monkeypatch):
     import tempfile
 
     from tfgen.gate import check_output
     from tfgen.testing import plan_root
 
+    # A temp directory of this test's own: other processes on the machine make tfgen-* directories too.
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+
     def scratch() -> set[str]:
-        return {p.name for p in Path(tempfile.gettempdir()).iterdir() if p.name.startswith(("tfgen-plan-",
-                                                                                            "tfgen-check-"))}
+        return {p.name for p in Path(tempfile.gettempdir()).iterdir()}
 
     before = scratch()
     plan = plan_root(example_out / "_state")

@@ -226,8 +226,11 @@ def check_output(
     _scan_gitops(report, locators, suppressions)
     _scan_schemas(report, locators, suppressions)
     # checkov may load a policy module once per registry; a result counts once.
+    # A total order: two results of one check on one resource (the GitOps path's per-edge verdicts) differ
+    # in their name, and a set's order changes from run to run.
     report.results = sorted(set(report.results), key=lambda r: (r.environment, r.framework, r.status,
-                                                                r.check_id, r.resource, r.file, r.line or 0))
+                                                                r.check_id, r.resource, r.file, r.line or 0,
+                                                                r.check_name, r.reason))
     report.unscanned = sorted(set(report.unscanned))
     report.seconds = time.perf_counter() - started
     return report
