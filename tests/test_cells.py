@@ -35,8 +35,12 @@ def _resources(documents: dict[str, dict]) -> dict[str, dict]:
 
 def test_an_environment_becomes_a_root_per_region_and_per_link():
     roots = _roots()
-    assert sorted(roots) == ["_state", "staging--us-east-1", "staging--us-east-1--us-east-2",
+    # staging--fan-in: the GitOps bootstrap, which reads every edge's endpoint and CA (more than two regions)
+    assert sorted(roots) == ["_state", "staging--fan-in", "staging--us-east-1", "staging--us-east-1--us-east-2",
                              "staging--us-east-1--us-west-2", "staging--us-east-2", "staging--us-west-2"]
+    fan_in = roots["staging--fan-in"]
+    assert {a.split(".")[0] for a in _resources(fan_in)} == {"aws_ssm_document", "aws_ssm_association"}
+    assert _providers(fan_in) == ["us-east-1"]
     link = roots["staging--us-east-1--us-east-2"]
     types = {address.split(".")[0] for address in _resources(link)}
     assert types == {"aws_vpc_peering_connection", "aws_vpc_peering_connection_accepter", "aws_route"}, types
@@ -126,7 +130,7 @@ def _wide_fleet(layout: str, count: int) -> tfgen.Fleet:
 
 def test_33_regions_in_cells_layout_keep_every_root_at_two_providers_at_most():
     roots = tfgen.pipeline.prepare(_wide_fleet("cells", 33)).documents
-    assert len(roots) == 33 + 32, len(roots)  # local state: no _state root
+    assert len(roots) == 33 + 32 + 1, len(roots)  # regions, links, the bootstrap's fan-in; local state: no _state
     assert max(len(_providers(d)) for d in roots.values()) == 2
     reads = roots["scale--af-south-1--ap-east-1"][REMOTE_STATE_FILE]["data"]["terraform_remote_state"]
     assert reads["scale--ap-east-1"] == {"backend": "local", "config": {"path": "../scale--ap-east-1/terraform.tfstate"}}
