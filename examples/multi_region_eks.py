@@ -9,6 +9,9 @@ import sys
 
 import tfgen
 
+# The starter GitOps repo of examples/gitops/, in a repository of its own.
+REPO = tfgen.GitOpsRepo(url="https://github.com/example-org/fleet-gitops.git", revision="main", path="bootstrap")
+
 
 def fleet() -> tfgen.Fleet:
     fleet = tfgen.Fleet(
@@ -27,6 +30,7 @@ def fleet() -> tfgen.Fleet:
         "development",
         account_id="111111111111",
         access=tfgen.Access(admins=["arn:aws:iam::111111111111:role/platform-admin"]),
+        gitops=tfgen.GitOps(argocd="self-managed", repo=REPO),
         defaults=tfgen.Defaults(
             kubernetes_version="1.35",
             nat="single",
@@ -43,6 +47,7 @@ def fleet() -> tfgen.Fleet:
         account_id="222222222222",
         access=tfgen.Access(admins=["arn:aws:iam::222222222222:role/platform-admin"],
                             viewers=["arn:aws:iam::222222222222:role/developers"]),
+        gitops=tfgen.GitOps(repo=REPO),
         defaults=tfgen.Defaults(
             kubernetes_version="1.35",
             nat="per_az",

@@ -28,6 +28,7 @@ EXAMPLES = {
     EXAMPLE: ROOT / "out",
     ROOT / "examples" / "mesh.yaml": ROOT / "out" / "mesh",
     ROOT / "examples" / "transit-gateway.yaml": ROOT / "out" / "transit-gateway",
+    ROOT / "examples" / "cells.yaml": ROOT / "out" / "cells",
 }
 
 

@@ -39,7 +39,7 @@ def test_root_module_is_split_by_concern(example_out):
         assert sorted(_documents(example_out, env)) == sorted([
             "terraform.tf.json", "providers.tf.json", "network.tf.json", "peering.tf.json",
             "iam.tf.json", "logs.tf.json", "clusters.tf.json", "security.tf.json", "addons.tf.json",
-            "access.tf.json", "bastion.tf.json", "outputs.tf.json"]), env
+            "access.tf.json", "bastion.tf.json", "bootstrap.tf.json", "outputs.tf.json"]), env
 
 
 def test_one_aliased_provider_per_region_with_default_tags(example_out):
@@ -149,8 +149,13 @@ def test_adding_a_region_only_adds_resources(tmp_path, example_out):
     before = {(t, n): b for _, t, n, b in _resources(example_out, "production")}
     after = {(t, n): b for _, t, n, b in _resources(tmp_path, "production")}
     changed = sorted(k for k in before if after[k] != before[k])
-    # The one in-place change: Argo CD's hub role may now also assume the new edge's deployer role.
-    assert changed == [("aws_iam_role_policy", "us_east_1_hub_argocd")], changed
+    # The in-place changes: Argo CD's hub role may now also assume the new edge's deployer role, and the
+    # bootstrap carries the new edge's Secret (a new document) and waits for its access entry.
+    assert changed == [("aws_iam_role_policy", "us_east_1_hub_argocd"),
+                       ("aws_ssm_association", "us_east_1_hub_bootstrap"),
+                       ("aws_ssm_document", "us_east_1_hub_bootstrap")], changed
+    assert "ap-southeast-2" in after[("aws_ssm_document", "us_east_1_hub_bootstrap")]["content"]
+    assert after[changed[2]]["name"] != before[changed[2]]["name"]  # a new association, which the apply waits for
     statement = json.loads(after[changed[0]]["policy"])["Statement"][0]
     assert "${aws_iam_role.ap_southeast_2_edge_deployer.arn}" in statement["Resource"]
     new = set(after) - set(before)

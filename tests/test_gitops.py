@@ -43,7 +43,7 @@ def test_yaml_has_one_valid_secret_per_edge(capsys):
         assert (doc["apiVersion"], doc["kind"]) == ("v1", "Secret")
         assert doc["metadata"]["namespace"] == "argocd"
         assert doc["metadata"]["labels"] == {
-            "argocd.argoproj.io/secret-type": "cluster", "environment": "development",
+            "argocd.argoproj.io/secret-type": "cluster", "tfgen.io/role": "edge", "environment": "development",
             "region": cluster["region"], "cluster_name": cluster["cluster_name"],
             "kubernetes_version": "1.35", "enable_aws_ebs_csi_driver": "true"}
         assert doc["metadata"]["annotations"] == {

@@ -133,7 +133,8 @@ def test_access_entries_one_per_principal_policies_after_their_entry(tmp_path):
     tfgen.build(tfgen.load(spec), tmp_path / "out")
     resources = _resources(tmp_path / "out" / "dev")
     hub_entries = [a for a in resources if a.startswith("aws_eks_access_entry.us_east_1_hub__")]
-    assert len(hub_entries) == 2, hub_entries  # admin and team; Argo CD's deployer entries are on edges only
+    # admin, team and the bastion's (it runs the GitOps bootstrap); Argo CD's deployer entries are on edges only
+    assert len(hub_entries) == 3, hub_entries
     team = [a for a in hub_entries if "team" in a][0]
     associations = {a: b for a, b in resources.items() if a.startswith("aws_eks_access_policy_association."
                                                                           + team.split(".")[1] + "__")}
@@ -293,7 +294,8 @@ def test_a_range_too_old_for_the_output_names_the_feature(tmp_path):
     spec.write_text('aws_provider: ">= 5.40, < 7.0"\n' + spec.read_text())
     findings = [f for f in tfgen.validate(tfgen.load(spec)) if f.code == "VAL105"]
     assert findings and "aws_eks_addon.pod_identity_association" in findings[0].message
-    assert "5.75.0" in findings[0].hint and findings[0].origin.line == 1
+    # The SSM association's wait (bootstrap) asks the most: 5.100.0.
+    assert "5.100.0" in findings[0].hint and findings[0].origin.line == 1
 
 
 def test_a_range_below_the_oldest_provider_is_the_default_tags_finding(tmp_path):

@@ -276,11 +276,17 @@ def test_gitops_secret_with_a_wrong_role_or_server_fails(sandbox_development):
     edge = expected.gitops.edges[0]
     key = next(k for k, v in outputs.items() if k.startswith("cluster_") and v.get("cluster_name") == edge.name)
     broken = json.loads(json.dumps(outputs))
+    # Well-formed values of another role and another cluster: rendered, and caught against EKS and IAM.
     broken[key]["deployer_role_arn"] = outputs["gitops"]["management_role_arn"]
-    broken[key]["cluster_endpoint"] = "https://elsewhere.example"
+    broken[key]["cluster_endpoint"] = f"https://{'0' * 32}.gr7.{edge.region}.eks.amazonaws.com"
     failed = [c for c in sandbox.check_gitops_secrets("development", broken) if not c.ok]
     assert [c.subject for c in failed] == [edge.label]
     assert "!= endpoint" in failed[0].detail and "!= deployer role" in failed[0].detail
+    # An endpoint that is no EKS endpoint of the region is refused before anything is rendered.
+    broken[key]["cluster_endpoint"] = "https://elsewhere.example"
+    (failed,) = [c for c in sandbox.check_gitops_secrets("development", broken) if not c.ok]
+    assert "cannot render" in failed.detail and "cluster_endpoint" in failed.detail, failed.detail
+    broken[key]["cluster_endpoint"] = outputs[key]["cluster_endpoint"]
     del broken[key]["deployer_role_arn"]
     (failed,) = [c for c in sandbox.check_gitops_secrets("development", broken) if not c.ok]
     assert f"output {key}" in failed.detail and "deployer_role_arn" in failed.detail

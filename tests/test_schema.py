@@ -156,7 +156,11 @@ def test_example_root_lowered_to_339_passes_the_real_339_schema(root):
     lowered = lower(_documents(root))
     problems = check_root(lowered.documents, str(OFFLINE))
     assert problems == [], "\n".join(map(str, problems))
-    assert check_root(_documents(root), str(OFFLINE)), f"{root}: the unlowered root should not fit 3.39"
+    if any(not c.address.startswith("terraform.") for c in lowered.changes):
+        # (a cells link root, a peering and its routes, needs no resource or argument newer than 3.39)
+        assert check_root(_documents(root), str(OFFLINE)), f"{root}: the unlowered root should not fit 3.39"
+    else:
+        assert check_root(_documents(root), str(OFFLINE)) == [], f"{root}: lowering changed nothing, yet it does not fit"
 
 
 def test_default_range_checks_both_modern_versions():

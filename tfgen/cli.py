@@ -38,8 +38,17 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--check", action="store_true",
                    help="write nothing; exit 1 when the output directory is stale")
     b.add_argument("--strict", action="store_true", help="overlapping VPCs are errors even when not connected")
+    b.add_argument("--allow-layout-change", action="store_true",
+                   help="build an environment in another layout than OUT has it (then run `tfgen migrate`)")
     _add_allocations(b)
     b.set_defaults(run=_build)
+
+    m = verbs.add_parser("migrate", help="print the script that moves an environment's state to its new layout")
+    m.add_argument("spec", help="fleet spec (YAML)")
+    m.add_argument("--env", required=True, metavar="NAME", help="the environment whose layout changed")
+    m.add_argument("--out", default="out", help="output directory (default: out)")
+    _add_allocations(m)
+    m.set_defaults(run=_migrate)
 
     v = verbs.add_parser("validate", help="run every spec and network check; write nothing")
     v.add_argument("spec", help="fleet spec (YAML)")
@@ -182,7 +191,7 @@ def _ci(args) -> int:
 
 
 def _add_check_verb(verbs) -> None:
-    from .gate.results import FORMATS
+    from .gate import FORMATS
 
     c = verbs.add_parser("check", help="policy gate: scan root modules with checkov and tfgen's policies")
     c.add_argument("out", help="output directory of `tfgen build` (every root module under it is scanned)")
@@ -247,7 +256,8 @@ def _build(args) -> int:
     from .pipeline import build
 
     fleet = _load(args.spec, args.allocations)
-    result = build(fleet, args.out, check=args.check, strict=args.strict)
+    result = build(fleet, args.out, check=args.check, strict=args.strict,
+                   allow_layout_change=args.allow_layout_change, spec=args.spec)
     _print_findings(result.warnings)
     changes = result.changes
     for path in changes.foreign:
@@ -262,6 +272,15 @@ def _build(args) -> int:
     print(f"built {', '.join(f'{args.out}/{r}' for r in roots)}: {summary}")
     for path in result.allocations:
         print(f"recorded new VPC CIDR allocations in {path}; commit it with the spec")
+    return 0
+
+
+def _migrate(args) -> int:
+    from .migrate import migration_script
+    from .pipeline import emit_checked
+
+    prepared, _ = emit_checked(_load(args.spec, args.allocations))
+    sys.stdout.write(migration_script(prepared.fleet, prepared.fleet.environment(args.env), out=args.out))
     return 0
 
 

@@ -10,7 +10,12 @@ GitOps Bridge labels and annotations let ApplicationSets select clusters and
 template from them. The Helm values of the hub's Argo CD that its identity
 needs come with them: `AWS_REGION` on the three components with Pod Identity
 (which does not set it; Argo CD 3.4+ reads it from the environment), or the
-IRSA role annotation on their service accounts.
+IRSA role annotation on their service accounts. With `argocd: managed` (the
+`gitops` output's `argocd` field), EKS's Argo CD capability: every edge
+(`role: edge`) gets a Secret whose `server` is its cluster ARN, without
+`awsAuthConfig`, and there are no values. The Secret itself is built by
+`tfgen.bootstrap.manifests.cluster_secret`, which the bootstrap's emitter
+calls too (with Terraform references instead of values).
 
 The outputs are untrusted input (a saved file can say anything, and Argo CD
 sends its signed EKS tokens to whatever `server` says), so every value is
@@ -33,17 +38,19 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .bootstrap.manifests import SECRET_TYPE_LABEL, argo_cd_values, cluster_secret
 from .derive.outputs import CLUSTER as C, GITOPS, GITOPS_OUTPUT as G, is_cluster_output
 from .errors import TfgenError
+from .model import ARGOCD_MANAGED, ARGOCD_MODES
 from .terraform.roots import parse_json, read_bytes
 
 __all__ = ["GitOpsError", "OutputsError", "Rendered", "read_outputs", "terraform_outputs", "parse_outputs",
-           "render", "validate_secret", "to_yaml", "SECRET_TYPE_LABEL", "CLUSTER_READ", "GITOPS_READ"]
+           "render", "validate_secret", "to_yaml", "SECRET_TYPE_LABEL", "CLUSTER_READ", "GITOPS_READ",
+           "MANAGED_CLUSTER_READ", "MANAGED_GITOPS_READ"]
 
 MAX_OUTPUTS_BYTES = 8 * 1024 * 1024
 MAX_OUTPUTS_DEPTH = 32
 
-SECRET_TYPE_LABEL = "argocd.argoproj.io/secret-type"
 # Matched with fullmatch: `$` would let a trailing newline through.
 _DNS1123_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 _LABEL_VALUE = re.compile(r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?")
@@ -51,16 +58,14 @@ _REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]")
 _ACCOUNT = re.compile(r"[0-9]{12}")
 # IAM role names and paths: https://docs.aws.amazon.com/IAM/latest/APIReference/API_Role.html
 _ROLE_PATH_AND_NAME = r"(/[\x21-\x7e]*/)?[\w+=,.@-]{1,64}"
-# Helm values keys of the argo-cd chart, per Argo CD service account.
-_COMPONENTS = {
-    "argocd-application-controller": ("controller", "env"),
-    "argocd-server": ("server", "env"),
-    "argocd-applicationset-controller": ("applicationSet", "extraEnv"),
-}
 # The fields of the contract this module reads (tests check that emit writes each).
 CLUSTER_READ = (C.region, C.cluster_name, C.cluster_endpoint, C.certificate_authority, C.deployer_role_arn,
                 C.kubernetes_version, C.account_id, C.vpc_id, C.ebs_csi_role_arn)
 GITOPS_READ = (G.environment, G.hub_region, G.identity, G.namespace, G.service_accounts, G.management_role_arn)
+# What EKS's Argo CD capability needs instead: no deployer or management role, the cluster ARN as server.
+MANAGED_CLUSTER_READ = tuple(f for f in CLUSTER_READ if f not in (C.deployer_role_arn, C.cluster_endpoint,
+                                                                  C.certificate_authority)) + (C.cluster_arn,)
+MANAGED_GITOPS_READ = tuple(f for f in GITOPS_READ if f != G.management_role_arn)
 
 
 class GitOpsError(TfgenError):
@@ -160,6 +165,7 @@ def _endpoint(region: str) -> re.Pattern:
 
 _ANY_ROLE_ARN = _role_arn("[0-9]{12}")
 _ANY_ENDPOINT = _endpoint(_REGION.pattern)
+_CLUSTER_ARN = re.compile(rf"arn:aws:eks:{_REGION.pattern}:[0-9]{{12}}:cluster/[A-Za-z0-9][A-Za-z0-9_-]{{0,99}}")
 _PEM = re.compile(r"-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]+?-----END CERTIFICATE-----")
 
 
@@ -226,17 +232,23 @@ def _cluster_problems(c: dict, account: str) -> list[str]:
     if len(name) > 100 or not _DNS1123_SUBDOMAIN.fullmatch(name):
         found.append(f"field {C.cluster_name} {name!r} is not a DNS-1123 name (lower-case letters, digits, '-', "
                      "at most 100 characters), which the Secret's name must be: rename the cluster in the spec")
-    if _REGION.fullmatch(region) and not _endpoint(re.escape(region)).fullmatch(c[C.cluster_endpoint]):
+    if C.cluster_arn in c:
+        arn = f"arn:aws:eks:{region}:{c[C.account_id]}:cluster/{name}"
+        if c[C.cluster_arn] != arn:
+            found.append(f"field {C.cluster_arn} {c[C.cluster_arn]!r} is not {arn}, the ARN of the cluster the "
+                         "output names: EKS's Argo CD capability deploys to the cluster it names")
+    if C.cluster_endpoint in c and _REGION.fullmatch(region) \
+            and not _endpoint(re.escape(region)).fullmatch(c[C.cluster_endpoint]):
         found.append(f"field {C.cluster_endpoint} {c[C.cluster_endpoint]!r} is not the EKS endpoint of a cluster "
                      f"in {region} (https://<32 hex digits>.<id>.{region}.eks.amazonaws.com): Argo CD sends its "
                      "EKS tokens to it")
-    problem = _ca_problem(c[C.certificate_authority])
+    problem = _ca_problem(c[C.certificate_authority]) if C.certificate_authority in c else None
     if problem:
         found.append(f"field {C.certificate_authority} {problem}: give the cluster's "
                      "certificateAuthority.data from EKS")
     if not _ACCOUNT.fullmatch(c[C.account_id]):
         found.append(f"field {C.account_id} {c[C.account_id]!r} is not a 12-digit AWS account id")
-    for key in (C.deployer_role_arn, C.ebs_csi_role_arn):
+    for key in (k for k in (C.deployer_role_arn, C.ebs_csi_role_arn) if k in c):
         if _ACCOUNT.fullmatch(account) and not _role_arn(account).fullmatch(c[key]):
             found.append(f"field {key} {c[key]!r} is not the ARN of an IAM role in the environment's account "
                          f"{account} (arn:aws:iam::{account}:role/NAME)")
@@ -257,15 +269,20 @@ def render(outputs: dict, *, account: str | None = None) -> Rendered:
     problems: list[str] = []
     if not isinstance(outputs[GITOPS], dict):
         problems.append(f"output {GITOPS} is {_kind(outputs[GITOPS])}, not an object of GitOps fields")
-    gitops = {name: _field(outputs, GITOPS, name, problems) for name in GITOPS_READ}
+    mode = outputs[GITOPS].get(G.argocd) if isinstance(outputs[GITOPS], dict) else None
+    if mode is not None and mode not in ARGOCD_MODES:
+        problems.append(f"output {GITOPS}: field {G.argocd} {mode!r} is not one of {', '.join(ARGOCD_MODES)}")
+    as_capability = mode == ARGOCD_MANAGED
+    gitops = {name: _field(outputs, GITOPS, name, problems)
+              for name in (MANAGED_GITOPS_READ if as_capability else GITOPS_READ)}
     clusters = {}
     for name, value in sorted(outputs.items()):
         if is_cluster_output(name) and not isinstance(value, dict):
             problems.append(f"output {name} is {_kind(value)}, not an object of cluster fields")
         elif is_cluster_output(name):
             clusters[name] = value
-    managed = [name for name, value in clusters.items()
-               if value.get(C.role) != "hub" and (C.deployer_role_arn in value or value.get(C.role) == "edge")]
+    managed = [name for name, value in clusters.items() if value.get(C.role) != "hub" and (
+        value.get(C.role) == "edge" or (C.deployer_role_arn in value and not as_capability))]
     if not managed and not problems:
         raise OutputsError("no cluster_<key> output of an edge: nothing for Argo CD on the hub to manage")
     accounts = {str(v.get(C.account_id)): n for n, v in clusters.items() if v.get(C.account_id) is not None}
@@ -273,7 +290,7 @@ def render(outputs: dict, *, account: str | None = None) -> Rendered:
         problems.append("outputs " + ", ".join(sorted(accounts.values())) + f": field {C.account_id} differs "
                         f"({', '.join(sorted(accounts))}); one environment deploys to one account")
     account = account if account is not None else next(iter(accounts), "")
-    if gitops[G.management_role_arn] and _ACCOUNT.fullmatch(account) \
+    if gitops.get(G.management_role_arn) and _ACCOUNT.fullmatch(account) \
             and not _role_arn(account).fullmatch(gitops[G.management_role_arn]):
         problems.append(f"output {GITOPS}: field {G.management_role_arn} {gitops[G.management_role_arn]!r} is not "
                         f"the ARN of an IAM role in the environment's account {account}")
@@ -281,7 +298,8 @@ def render(outputs: dict, *, account: str | None = None) -> Rendered:
     named: dict[str, str] = {}
     for output in managed:
         before = len(problems)
-        c = {name: _field(outputs, output, name, problems) for name in CLUSTER_READ}
+        c = {name: _field(outputs, output, name, problems)
+             for name in (MANAGED_CLUSTER_READ if as_capability else CLUSTER_READ)}
         if len(problems) > before:
             continue
         field_problems = _cluster_problems(c, account)
@@ -293,64 +311,27 @@ def render(outputs: dict, *, account: str | None = None) -> Rendered:
         named.setdefault(name, output)
         if field_problems or None in gitops.values():
             continue
-        secret = _secret(c, gitops)
+        secret = _secret(c, gitops, as_capability)
         problems += [f"output {output}: {p}" for p in validate_secret(secret)]
         rendered.secrets.append(secret)
     if problems:
         raise OutputsError("\n  ".join(problems))
-    rendered.values = _helm_values(gitops)
+    if not as_capability:
+        rendered.values = argo_cd_values(identity=gitops[G.identity], service_accounts=gitops[G.service_accounts],
+                                         hub_region=gitops[G.hub_region],
+                                         management_role_arn=gitops[G.management_role_arn])
     return rendered
 
 
-def _secret(c: dict, gitops: dict) -> dict:
-    name = c[C.cluster_name]
-    return {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "metadata": {
-            "name": name,
-            "namespace": gitops[G.namespace],
-            "labels": {
-                SECRET_TYPE_LABEL: "cluster",
-                "environment": gitops[G.environment],
-                "region": c[C.region],
-                "cluster_name": name,
-                "kubernetes_version": c[C.kubernetes_version],
-                "enable_aws_ebs_csi_driver": "true",
-            },
-            "annotations": {
-                "aws_region": c[C.region],
-                "aws_account_id": c[C.account_id],
-                "aws_vpc_id": c[C.vpc_id],
-                "aws_cluster_name": name,
-                "aws_ebs_csi_driver_iam_role_arn": c[C.ebs_csi_role_arn],
-            },
-        },
-        "type": "Opaque",
-        "stringData": {
-            "name": name,
-            "server": c[C.cluster_endpoint],
-            "config": json.dumps({
-                "awsAuthConfig": {"clusterName": name, "roleARN": c[C.deployer_role_arn]},
-                "tlsClientConfig": {"caData": c[C.certificate_authority]},
-            }, sort_keys=True),
-        },
-    }
-
-
-def _helm_values(gitops: dict) -> dict:
-    """The argo-cd chart's values for the hub's identity: AWS_REGION (Pod Identity) or the IRSA role."""
-    values: dict = {}
-    for account in gitops[G.service_accounts]:
-        if account not in _COMPONENTS:
-            continue
-        component, env_key = _COMPONENTS[account]
-        if gitops[G.identity] == "irsa":
-            values.setdefault(component, {})["serviceAccount"] = {
-                "name": account, "annotations": {"eks.amazonaws.com/role-arn": gitops[G.management_role_arn]}}
-        else:
-            values.setdefault(component, {})[env_key] = [{"name": "AWS_REGION", "value": gitops[G.hub_region]}]
-    return values
+def _secret(c: dict, gitops: dict, as_capability: bool) -> dict:
+    """The Secret of checked cluster fields `c`: the one builder the bootstrap uses too."""
+    return cluster_secret(
+        name=c[C.cluster_name], namespace=gitops[G.namespace], environment=gitops[G.environment],
+        region=c[C.region], kubernetes_version=c[C.kubernetes_version], account_id=c[C.account_id],
+        vpc_id=c[C.vpc_id], ebs_csi_role_arn=c[C.ebs_csi_role_arn],
+        **({"server": c[C.cluster_arn]} if as_capability else
+           {"server": c[C.cluster_endpoint], "role_arn": c[C.deployer_role_arn],
+            "ca_data": c[C.certificate_authority]}))
 
 
 def validate_secret(secret: dict) -> list[str]:
@@ -378,14 +359,15 @@ def validate_secret(secret: dict) -> list[str]:
     for key, value in (meta.get("annotations") or {}).items():
         if not value:
             problems.append(f"annotation {key} is empty")
-    for key in ("name", "server", "config"):
+    server = str(data.get("server") or "")
+    by_arn = bool(_CLUSTER_ARN.fullmatch(server))  # EKS's Argo CD capability: no config, no awsAuthConfig
+    for key in ("name", "server") + (() if by_arn else ("config",)):
         if not data.get(key):
             problems.append(f"stringData.{key} is missing or empty")
-    server = str(data.get("server") or "")
-    if server and not _ANY_ENDPOINT.fullmatch(server):
+    if server and not by_arn and not _ANY_ENDPOINT.fullmatch(server):
         problems.append(f"stringData.server {server!r} is not an EKS endpoint (https://<hex>.<id>.<region>"
-                        ".eks.amazonaws.com)")
-    if data.get("config"):
+                        ".eks.amazonaws.com) nor an EKS cluster ARN (arn:aws:eks:<region>:<account>:cluster/<name>)")
+    if data.get("config") and not by_arn:
         try:
             config = json.loads(data["config"])
         except ValueError:

@@ -10,13 +10,14 @@ from .derive.allocation import allocate
 from .checks import check_fleet, check_types
 from .checks.compat import check_compatibility
 from .checks.gitops_output import check_emitted_gitops
-from .emit import emit_documents, render_documents, root_graph
+from .emit import emit_documents, environment_documents, render_documents, root_graph
 from .errors import Finding, FindingsError, Severity, StaleOutputError, condense
 from .model import Fleet
 from .spec.allocations import read_allocations, render_allocations
 from .checks.platform import check_platform
 from .checks.topology import check_topology
-from .write import Changes, diff_output, write_output
+from .migrate import check_layout_change
+from .write import Changes, diff_output, read_roots, write_output
 
 __all__ = ["Prepared", "BuildResult", "prepare", "check_record", "validate", "emit_checked", "render", "build"]
 
@@ -68,7 +69,8 @@ def prepare(fleet: Fleet, *, strict: bool = False) -> Prepared:
     if not any(f.severity is Severity.ERROR for f in findings):
         documents = emit_documents(allocation.fleet)  # the emitters assume a model without errors
         findings += check_compatibility(allocation.fleet, documents)
-        findings += check_emitted_gitops(allocation.fleet, documents)  # the GitOps path as emitted, not as modelled
+        # the GitOps path as emitted, not as modelled; over the whole environment when it is split into cells
+        findings += check_emitted_gitops(allocation.fleet, environment_documents(allocation.fleet, documents))
     return Prepared(allocation.fleet, allocation.record, condense(findings), documents)
 
 
@@ -136,8 +138,12 @@ def _allocations_file(fleet: Fleet, prepared: Prepared) -> tuple[Path | None, by
     return path, render_allocations(prepared.record)
 
 
-def build(fleet: Fleet, out: str | Path = "out", *, check: bool = False, strict: bool = False) -> BuildResult:
+def build(fleet: Fleet, out: str | Path = "out", *, check: bool = False, strict: bool = False,
+          allow_layout_change: bool = False, spec: str = "SPEC") -> BuildResult:
     """Validate, emit and write `fleet` into `out`, and record pool allocations.
+
+    An environment built in `out` in another layout is refused (VAL137) unless
+    `allow_layout_change`: its state must move (`tfgen migrate`) before it plans.
 
     With `check`, write nothing and raise `StaleOutputError` when `out` or the
     allocations file differ from what the fleet produces. A build that fails
@@ -147,6 +153,10 @@ def build(fleet: Fleet, out: str | Path = "out", *, check: bool = False, strict:
     prepared, files = emit_checked(fleet, strict=strict)
     roots = root_graph(prepared.documents)  # recorded in the manifest: the orchestrator's order
     out = Path(out)
+    if not allow_layout_change:
+        switched = check_layout_change(prepared.fleet, read_roots(out), spec=spec, out=str(out))
+        if switched:
+            raise FindingsError(switched)
     lock_path, lock = _allocations_file(fleet, prepared)
     lock_stale = lock_path is not None and (not lock_path.exists() or lock_path.read_bytes() != lock)
     if check:

@@ -3,7 +3,8 @@
 The pipeline: `manifests` builds the AppProjects, root Application and
 Namespace; `validate` checks manifests against Kubernetes' and Argo CD's
 schemas; `script` renders the bash the bastion runs (pins from `tools`), and
-`document` wraps it as an SSM Command document's content. Nothing here talks
+`document` wraps it as an SSM Command document's content; `seed` assembles a
+hub's input from its Secrets and values. Nothing here talks
 to AWS or Kubernetes.
 """
 
@@ -13,9 +14,10 @@ from .document import document_content
 from .errors import BootstrapError, ManifestError
 from .manifests import environment_projects, namespace, root_application
 from .script import BootstrapInput, TerraformRef, for_terraform, render_script, terraform_refs
+from .seed import seed_input
 from .tools import DEFAULT_PINS, Artefact, ChartPin, Pins, ToolPin
 from .validate import problems, validate_manifests
 
 __all__ = ["BootstrapError", "ManifestError", "BootstrapInput", "TerraformRef", "render_script", "for_terraform",
-           "terraform_refs", "document_content", "environment_projects", "namespace", "root_application",
+           "terraform_refs", "seed_input", "document_content", "environment_projects", "namespace", "root_application",
            "problems", "validate_manifests", "Pins", "ToolPin", "ChartPin", "Artefact", "DEFAULT_PINS"]

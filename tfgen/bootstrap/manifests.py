@@ -1,5 +1,12 @@
-"""The Kubernetes objects the bootstrap writes besides the cluster Secrets.
+"""The Kubernetes objects the bootstrap writes, and the argo-cd chart values of the hub's identity.
 
+- `cluster_secret`: an edge's Argo CD cluster Secret, the one builder for both
+  callers: the bootstrap (values are `script.TerraformRef`s Terraform fills in)
+  and `tfgen gitops` (real values from outputs, checked there first). With a
+  deployer role it carries `awsAuthConfig` and the CA (self-managed Argo CD);
+  without one, `server` is the cluster's ARN (EKS's Argo CD capability).
+- `argo_cd_values`: `AWS_REGION` on the three components (Pod Identity) or the
+  IRSA role annotation on their service accounts.
 - `namespace`: the GitOps namespace Argo CD runs in.
 - `app_project`: the environment's AppProject (the edges as destinations, the
   GitOps repo as the only source) and the bootstrap's own project (the hub's
@@ -15,14 +22,23 @@ those no longer in the spec. Builders return plain dicts, keys in a stable order
 from __future__ import annotations
 
 import copy
+import json
 
-__all__ = ["MANAGED_BY_LABEL", "MANAGED_LABELS", "ROLE_LABEL", "IN_CLUSTER", "RESOURCES_FINALIZER",
-           "namespace", "app_project", "environment_projects", "root_application", "bootstrap_project_name", "managed"]
+__all__ = ["MANAGED_BY_LABEL", "MANAGED_LABELS", "ROLE_LABEL", "SECRET_TYPE_LABEL", "IN_CLUSTER",
+           "RESOURCES_FINALIZER", "namespace", "app_project", "environment_projects", "root_application",
+           "bootstrap_project_name", "managed", "cluster_secret", "argo_cd_values"]
 
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 MANAGED_LABELS = {MANAGED_BY_LABEL: "tfgen"}
 # The label ApplicationSets select edges by (the hub, if ever registered, is `hub`): see examples/gitops/.
 ROLE_LABEL = "tfgen.io/role"
+SECRET_TYPE_LABEL = "argocd.argoproj.io/secret-type"
+# The argo-cd chart's values keys, per Argo CD service account: (component, env key).
+_COMPONENTS = {
+    "argocd-application-controller": ("controller", "env"),
+    "argocd-server": ("server", "env"),
+    "argocd-applicationset-controller": ("applicationSet", "extraEnv"),
+}
 IN_CLUSTER = "https://kubernetes.default.svc"
 RESOURCES_FINALIZER = "resources-finalizer.argocd.argoproj.io"
 ARGO_API = "argoproj.io/v1alpha1"
@@ -36,6 +52,62 @@ def managed(manifest: dict) -> dict:
     return result
 
 
+def cluster_secret(*, name: str, namespace: str, environment: str, region: str, server: str,
+                   kubernetes_version: str, account_id: str, vpc_id: str, ebs_csi_role_arn: str,
+                   role_arn: str | None = None, ca_data: str | None = None, role: str = "edge") -> dict:
+    """The cluster Secret of edge `name`: GitOps Bridge labels and annotations, `tfgen.io/role: <role>`;
+    `server` the endpoint with `role_arn` and `ca_data` (self-managed), or the cluster ARN without
+    (EKS's capability, which registers the hub too, as `role="hub"`: it has no in-cluster target)."""
+    data = {"name": name, "server": server}
+    if role_arn is not None:
+        data["config"] = json.dumps({
+            "awsAuthConfig": {"clusterName": name, "roleARN": role_arn},
+            "tlsClientConfig": {"caData": ca_data},
+        }, sort_keys=True)
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "labels": {
+                SECRET_TYPE_LABEL: "cluster",
+                ROLE_LABEL: role,
+                "environment": environment,
+                "region": region,
+                "cluster_name": name,
+                "kubernetes_version": kubernetes_version,
+                "enable_aws_ebs_csi_driver": "true",
+            },
+            "annotations": {
+                "aws_region": region,
+                "aws_account_id": account_id,
+                "aws_vpc_id": vpc_id,
+                "aws_cluster_name": name,
+                "aws_ebs_csi_driver_iam_role_arn": ebs_csi_role_arn,
+            },
+        },
+        "type": "Opaque",
+        "stringData": data,
+    }
+
+
+def argo_cd_values(*, identity: str, service_accounts: list[str], hub_region: str,
+                   management_role_arn: str | None) -> dict:
+    """The argo-cd chart's values for the hub's identity: AWS_REGION (Pod Identity) or the IRSA role."""
+    values: dict = {}
+    for account in service_accounts:
+        if account not in _COMPONENTS:
+            continue
+        component, env_key = _COMPONENTS[account]
+        if identity == "irsa":
+            values.setdefault(component, {})["serviceAccount"] = {
+                "name": account, "annotations": {"eks.amazonaws.com/role-arn": management_role_arn}}
+        else:
+            values.setdefault(component, {})[env_key] = [{"name": "AWS_REGION", "value": hub_region}]
+    return values
+
+
 def namespace(name: str) -> dict:
     """The GitOps namespace."""
     return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": dict(MANAGED_LABELS)}}
@@ -47,11 +119,13 @@ def bootstrap_project_name(environment: str) -> str:
 
 
 def app_project(name: str, *, namespace: str, repo_url: str, destinations: list[dict],
-                cluster_resources: bool, namespace_resources: list[dict] | None = None) -> dict:
+                cluster_resources: bool, namespace_resources: list[dict] | None = None,
+                source_namespaces: list[str] | None = None) -> dict:
     """An AppProject: sources only `repo_url`, deploys only to `destinations` ({server, namespace}).
 
     `cluster_resources` allows cluster-scoped kinds (an edge's StorageClass, Namespaces); without it the
     project may create none. `namespace_resources` limits namespaced kinds ({group, kind}); None: all.
+    `source_namespaces`: where its Applications may live (EKS's Argo CD capability requires it).
     """
     spec: dict = {
         "description": f"tfgen: {name}",
@@ -61,6 +135,8 @@ def app_project(name: str, *, namespace: str, repo_url: str, destinations: list[
     }
     if namespace_resources is not None:
         spec["namespaceResourceWhitelist"] = namespace_resources
+    if source_namespaces is not None:
+        spec["sourceNamespaces"] = list(source_namespaces)
     return {
         "apiVersion": ARGO_API,
         "kind": "AppProject",
@@ -69,19 +145,24 @@ def app_project(name: str, *, namespace: str, repo_url: str, destinations: list[
     }
 
 
-def environment_projects(environment: str, *, namespace: str, repo_url: str, edge_servers: list[str]) -> list[dict]:
+def environment_projects(environment: str, *, namespace: str, repo_url: str, edge_servers: list[str],
+                         hub_server: str = IN_CLUSTER, source_namespaces: list[str] | None = None) -> list[dict]:
     """The environment's project (every edge, any namespace) and the bootstrap project (the hub's GitOps
-    namespace, Argo CD's own kinds only: the root Application can create ApplicationSets, nothing else)."""
+    namespace, Argo CD's own kinds only: the root Application can create ApplicationSets, nothing else).
+    `hub_server`: how Argo CD names the hub (EKS's capability: the hub's cluster ARN, not in-cluster)."""
     edges = app_project(environment, namespace=namespace, repo_url=repo_url, cluster_resources=True,
-                        destinations=[{"server": server, "namespace": "*"} for server in sorted(set(edge_servers))])
+                        destinations=[{"server": server, "namespace": "*"} for server in sorted(set(edge_servers))],
+                        source_namespaces=source_namespaces)
     argo_kinds = [{"group": "argoproj.io", "kind": kind} for kind in ("Application", "ApplicationSet")]
     bootstrap = app_project(bootstrap_project_name(environment), namespace=namespace, repo_url=repo_url,
                             cluster_resources=False, namespace_resources=argo_kinds,
-                            destinations=[{"server": IN_CLUSTER, "namespace": namespace}])
+                            destinations=[{"server": hub_server, "namespace": namespace}],
+                            source_namespaces=source_namespaces)
     return [edges, bootstrap]
 
 
-def root_application(environment: str, *, namespace: str, repo_url: str, revision: str, path: str) -> dict:
+def root_application(environment: str, *, namespace: str, repo_url: str, revision: str, path: str,
+                     hub_server: str = IN_CLUSTER) -> dict:
     """The app of apps: `path` of `repo_url` at `revision` into the hub's GitOps namespace.
 
     Automated with prune and self-heal; the resources finalizer makes deleting it delete its
@@ -97,7 +178,7 @@ def root_application(environment: str, *, namespace: str, repo_url: str, revisio
         "spec": {
             "project": bootstrap_project_name(environment),
             "source": {"repoURL": repo_url, "targetRevision": revision, "path": path},
-            "destination": {"server": IN_CLUSTER, "namespace": namespace},
+            "destination": {"server": hub_server, "namespace": namespace},
             "syncPolicy": {"automated": {"prune": True, "selfHeal": True},
                            "syncOptions": ["ServerSideApply=true"],
                            "retry": {"limit": 5, "backoff": {"duration": "10s", "factor": 2, "maxDuration": "3m"}}},

@@ -32,16 +32,17 @@ import re
 import shlex
 from dataclasses import dataclass, field
 
-from ..gitops import SECRET_TYPE_LABEL
 from .errors import BootstrapError
-from .manifests import MANAGED_BY_LABEL, MANAGED_LABELS, managed, namespace as namespace_manifest
+from .manifests import MANAGED_BY_LABEL, MANAGED_LABELS, SECRET_TYPE_LABEL, managed, namespace as namespace_manifest
 from .tools import ARCHITECTURES, DEFAULT_PINS, Pins
 
 __all__ = ["TerraformRef", "BootstrapInput", "render_script", "for_terraform", "terraform_refs", "STEPS",
-           "FIELD_MANAGER", "RELEASE_ANNOTATION"]
+           "MANAGED_STEPS", "FIELD_MANAGER", "RELEASE_ANNOTATION"]
 
 STEPS = ("install-kubectl", "install-helm", "fetch-chart", "kubeconfig", "namespace", "argo-cd",
          "cluster-secrets", "deregister", "root-application")
+# The steps of a script for EKS's Argo CD capability (`install_argo_cd=False`).
+MANAGED_STEPS = ("install-kubectl", "kubeconfig", "cluster-secrets", "deregister", "root-application")
 FIELD_MANAGER = "tfgen-bootstrap"
 RELEASE_ANNOTATION = "tfgen.io/argo-cd-release"
 _DELIMITER = "TFGEN_DATA"
@@ -91,6 +92,9 @@ class BootstrapInput:
     chart_version: str | None = None
     release: str = "argocd"
     pins: Pins = DEFAULT_PINS
+    # False: Argo CD is EKS's capability; the script registers the clusters and the root app only
+    # (no helm, no chart, no namespace: the capability owns them).
+    install_argo_cd: bool = True
 
 
 def _encode(value) -> str:
@@ -130,7 +134,7 @@ def _check(inp: BootstrapInput) -> list[str]:
                                   ("namespace", inp.namespace, _NAME), ("release", inp.release, _NAME)):
         if not isinstance(value, str) or not pattern.match(value) or len(value) > 100:
             found.append(f"{label} {value!r} is not valid (a DNS-1123 label; region like us-east-1)")
-    if inp.chart_version is not None and inp.chart_version != inp.pins.chart.version:
+    if inp.install_argo_cd and inp.chart_version is not None and inp.chart_version != inp.pins.chart.version:
         found.append(f"chart_version {inp.chart_version} has no pin (pinned: {inp.pins.chart.version}); give "
                      "pins=Pins(chart=ChartPin(...)) with the archive's URL and SHA-256 from the chart index")
     for group, manifests in (("manifests", inp.manifests), ("root_manifests", inp.root_manifests)):
@@ -146,6 +150,12 @@ def _check(inp: BootstrapInput) -> list[str]:
     if duplicates:
         found.append(f"manifests: Secret names {duplicates} appear twice; one Secret per edge")
     return found
+
+
+# The function that runs each step (`kubeconfig` writes it and checks the API is ready).
+_MAIN = {"install-kubectl": "install_kubectl", "install-helm": "install_helm", "fetch-chart": "fetch_chart",
+         "kubeconfig": "write_kubeconfig", "namespace": "apply_namespace", "argo-cd": "install_argo_cd",
+         "cluster-secrets": "register_edges", "deregister": "deregister_edges", "root-application": "apply_root"}
 
 
 def _cluster_secret_names(manifests: list[dict]) -> list[str]:
@@ -260,10 +270,11 @@ def render_script(inp: BootstrapInput) -> str:
            f"  {apply} \"${{WORK}}/root.json\"\n" if inp.root_manifests
            else "  echo \"tfgen-bootstrap: root-application: no GitOps repo given\"\n") + "}",
         "",
-        "install_kubectl\ninstall_helm\nfetch_chart\nwrite_kubeconfig\napply_namespace\ninstall_argo_cd\n"
-        "register_edges\nderegister_edges\napply_root\nTFGEN_STEP=done\necho \"tfgen-bootstrap: done\"",
+        "\n".join(_MAIN[step] for step in (STEPS if inp.install_argo_cd else MANAGED_STEPS))
+        + "\nTFGEN_STEP=done\necho \"tfgen-bootstrap: done\"",
     ]
-    script = "\n".join(parts) + "\n"
+    unused = {f"{_MAIN[step]}() {{" for step in STEPS if step not in (STEPS if inp.install_argo_cd else MANAGED_STEPS)}
+    script = "\n".join(p for p in parts if not any(p.startswith(u) for u in unused)) + "\n"
     if "{{" in script:
         raise BootstrapError("the script contains `{{`, which SSM would read as a document parameter")
     return script

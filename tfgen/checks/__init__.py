@@ -8,7 +8,8 @@ Modules, one per subject: `types` (VAL100, Python-built fleets), `fleet`
 (project, state, environments, regions, AWS names), `clusters` (clusters, node
 groups, networks), `aws_names` (every AWS name tfgen derives, against AWS's rules),
 `tags`, `secrets` (the one secret detector, shared with the policies), `platform` (what runs on the clusters: EKS
-calendar, access, add-ons, identity, bastion), `topology` (the network as a
+calendar, access, add-ons, identity, bastion), `argocd` (who runs Argo CD, its
+bootstrap; run with the platform rules), `topology` (the network as a
 networkx graph: overlaps, links, reachability, quotas),
 `compat` (the provider and Terraform ranges against the emitted documents),
 `gitops_output` (the GitOps path as a graph of the emitted documents,
@@ -26,6 +27,7 @@ from .fleet import (
     check_aws_names_per_account,
     check_empty_regions,
     check_environments,
+    check_layouts,
     check_names,
     check_project,
     check_regions,
@@ -57,6 +59,7 @@ RULES: tuple[Rule, ...] = (
     check_project,
     check_state,
     check_environments,
+    check_layouts,
     check_regions,
     check_clusters,
     check_networks,

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Iterator
 
 from ..derive import naming
+from ..derive.gitops_path import bootstraps, managed_argocd
 from ..errors import Finding
 from ..model import Fleet
 from .support import finding
@@ -78,6 +79,14 @@ NAME_RULES: dict[str, NameRule] = {
                        reserved_prefixes=("alias/aws/",)),
     # CloudWatch Logs API CreateLogGroup: logGroupName 1-512, [\.\-_/#A-Za-z0-9]+
     "log_group": _rule("CloudWatch log group", r"[.\-_/#A-Za-z0-9]+", "letters, digits and . - _ / #", 512),
+    # S3 bucket naming rules: 3-63 lower-case letters, digits, dots and hyphens, alphanumeric at both ends
+    "s3_bucket": _rule("S3 bucket", r"[a-z0-9][a-z0-9.-]*[a-z0-9]", "lower-case letters, digits, . and -, "
+                       "starting and ending with a letter or digit", 63, min_length=3),
+    # SSM API CreateDocument: Name 3-128, [a-zA-Z0-9_\-.]+
+    "ssm_document": _rule("SSM document", r"[A-Za-z0-9_.-]+", "letters, digits and _ - .", 128, min_length=3),
+    # SSM API CreateAssociation: AssociationName 3-128, [a-zA-Z0-9_\-.]+
+    "ssm_association": _rule("SSM association", r"[A-Za-z0-9_.-]+", "letters, digits and _ - .", 128,
+                             min_length=3),
     # S3 object keys: up to 1024 bytes of UTF-8; tfgen's keys are paths, so no leading / and no empty segment
     "s3_key": _rule("S3 state object key", r"(?!/)(?!.*//)[\x20-\x7e]+", "a relative path of printable "
                     "ASCII: no leading / and no //", 1024, in_bytes=True),
@@ -110,8 +119,8 @@ def derived_names(fleet: Fleet) -> Iterator[DerivedName]:
                               (project, own))
         for region in env.regions.values():
             if region.clusters:
-                label = naming.aws_name(fleet.project, env.name, region.name, "ebs")
-                yield DerivedName("kms_alias", f"alias/{label}", f"{env.name}/{region.name}", (project, own))
+                yield DerivedName("kms_alias", naming.ebs_kms_alias(fleet.project, env.name, region.name),
+                                  f"{env.name}/{region.name}", (project, own))
         yield from _cluster_names(fleet, env, project)
 
 
@@ -124,13 +133,21 @@ def _cluster_names(fleet: Fleet, env, project) -> Iterator[DerivedName]:
                  ("kms_alias", naming.kms_alias(eks, "eks")), ("kms_alias", naming.kms_alias(eks, "logs")),
                  ("log_group", naming.eks_log_group(eks)), ("log_group", naming.flow_log_group(eks))]
         roles = [naming.cluster_role_name, naming.node_role_name, naming.flow_log_role_name, naming.ebs_csi_role_name]
-        if env.gitops.enabled:
+        if env.gitops.enabled and managed_argocd(env):
+            roles += [naming.capability_role_name] if cluster.is_hub else []
+        elif env.gitops.enabled:
             roles.append(naming.management_role_name if cluster.is_hub else naming.deployer_role_name)
         names += [("iam_role", role(eks)) for role in roles]
         if cluster.is_hub and env.bastion.enabled:
             bastion = naming.bastion_name(eks)
             names += [(kind, bastion) for kind in ("security_group", "iam_role", "iam_instance_profile",
                                                      "launch_template")]
+        if cluster.is_hub and bootstraps(env):
+            names += [("kms_alias", naming.kms_alias(eks, "bootstrap")),
+                      ("ssm_document", naming.bootstrap_document_name(eks, "")),  # the digest is fixed-length
+                      ("ssm_association", naming.bootstrap_association_name(eks))]
+            if env.account:
+                names.append(("s3_bucket", naming.bootstrap_bucket_name(fleet.project, env.name, env.account)))
         for kind, name in names:
             yield DerivedName(kind, name, path, sources)
         for group in cluster.node_groups.values():

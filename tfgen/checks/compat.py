@@ -44,7 +44,7 @@ def check_compatibility(fleet: Fleet, roots: dict[str, dict[str, dict]]) -> list
         findings.append(Finding(
             "VAL105", f"aws_provider {fleet.aws_provider!r} admits {admitted}, older than the output needs: "
             f"{listed} (e.g. {used[worst.key][0]})",
-            f'raise the lower bound to at least {worst.minimum}, e.g. aws_provider: "{DEFAULT_RANGE}"',
+            f'raise the lower bound to at least {worst.minimum}, e.g. aws_provider: "{_range_from(worst.minimum)}"',
             origin=origin))
     if aws.admits_major(_NEWEST_MAJOR + 1):
         findings.append(Finding(
@@ -58,6 +58,14 @@ def check_compatibility(fleet: Fleet, roots: dict[str, dict[str, dict]]) -> list
             f'use "{DEFAULT_RANGE}"', origin=origin, severity=Severity.WARNING))
     findings += _check_terraform(fleet, roots)
     return findings
+
+
+def _range_from(minimum) -> str:
+    """The default range, its lower bound raised to `minimum` when the default admits less."""
+    low = Constraint.parse(DEFAULT_RANGE).lowest
+    if low is None or not low < minimum:
+        return DEFAULT_RANGE
+    return f">= {minimum.major}.{minimum.minor}, < {_NEWEST_MAJOR + 1}.0"
 
 
 def _check_terraform(fleet: Fleet, roots: dict[str, dict[str, dict]]) -> list[Finding]:

@@ -6,7 +6,7 @@ import re
 from typing import Iterator
 
 from ..derive import naming
-from ..model import CONNECTIVITY_MODES, Environment, Fleet
+from ..model import CONNECTIVITY_MODES, LAYOUT_CELLS, LAYOUTS, Environment, Fleet
 from ..model.regions import REGIONS, closest_region, is_known_region
 from ..providers import TERRAFORM_MIN, Constraint, Version
 from ..errors import Finding, Severity
@@ -14,6 +14,7 @@ from .support import cidr_fix, cidr_problem, clusters, finding, parse_network
 
 __all__ = ["check_project", "check_state", "check_environments", "check_regions", "check_names",
            "check_state_names", "check_terraform_version", "check_empty_regions", "check_aws_names_per_account",
+           "check_layouts",
            "unknown_region", "VERSION_CONSTRAINT", "ROLE_ARN"]
 
 # Used with fullmatch only: `$` also matches before a trailing newline.
@@ -66,6 +67,21 @@ def check_state(fleet: Fleet) -> Iterator[Finding]:
 
 
 # -- environments and regions -----------------------------------------------
+
+
+def check_layouts(fleet: Fleet) -> Iterator[Finding]:
+    """VAL135: a layout tfgen does not know; VAL136: an environment name that cells root names would blur."""
+    if fleet.layout not in LAYOUTS:
+        yield finding("VAL135", f"layout {fleet.layout!r} is not supported", f"use one of: {', '.join(LAYOUTS)}",
+                      path="fleet", obj=fleet, field="layout")
+    for env in fleet.environments.values():
+        if env.layout is not None and env.layout not in LAYOUTS:
+            yield finding("VAL135", f"layout {env.layout!r} of environment {env.name} is not supported",
+                          f"use one of: {', '.join(LAYOUTS)}", path=env.name, obj=env, field="layout")
+        elif fleet.layout_of(env) == LAYOUT_CELLS and "--" in env.name:
+            yield finding("VAL136", f"environment name {env.name!r} has `--`, which separates the environment from "
+                          f"the region in cells root names ({env.name}--us-east-1)",
+                          "rename the environment without `--`", path=env.name, obj=env)
 
 
 def check_environments(fleet: Fleet) -> Iterator[Finding]:

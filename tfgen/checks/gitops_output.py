@@ -24,6 +24,11 @@ each with the place (file, address) where it is written or breaks:
   deployer with AmazonEKSClusterAdminPolicy at cluster scope, associated after
   the entry.
 
+With `argocd: managed` (the `gitops` output's `argocd`; the model's in build)
+EKS's capability reaches the edges through AWS as its own role: no network or
+deployer steps; each edge needs an access entry for the capability role
+(NET306), and NET300 asks for `capability_role_arn`.
+
 Who is hub and who is managed is read from the documents: the `gitops`
 output (hub cluster, management role, namespace, service accounts) and each
 `cluster_<key>` output's `deployer_role_arn`, the outputs `tfgen gitops`
@@ -45,7 +50,7 @@ from ..derive import naming
 from ..derive.gitops_path import CLUSTER_ADMIN, HTTPS, edges_of
 from ..derive.iam import access_policy_arn
 from ..errors import Finding, Origin
-from ..model import IRSA, POD_IDENTITY, Environment, Fleet
+from ..model import ARGOCD_MANAGED, ARGOCD_SELF_MANAGED, IRSA, POD_IDENTITY, Environment, Fleet
 from .gitops_documents import Place, Root, allows, block, principals, refs, statements
 
 __all__ = ["Expected", "PathGraph", "Verdict", "RULES", "node", "expected_of", "build_gitops_path", "evaluate",
@@ -67,6 +72,7 @@ class Expected:
     edges: dict[str, tuple[str, Origin | None]]
     accounts: tuple[str, ...]
     origin: Origin | None
+    mode: str = ARGOCD_SELF_MANAGED
 
 
 def expected_of(env: Environment) -> Expected:
@@ -77,6 +83,7 @@ def expected_of(env: Environment) -> Expected:
                for r, c in edges_of(env)},
         accounts=tuple(f"{gitops.namespace}/{a}" for a in gitops.service_accounts),
         origin=gitops.origin() or env.origin(),
+        mode=gitops.mode,
     )
 
 
@@ -99,6 +106,8 @@ class PathGraph:
     claimed: bool = False
     hub: str | None = None  # address of the hub's aws_eks_cluster
     management: str | None = None
+    capability: str | None = None  # the capability role (argocd: managed), in place of management and deployers
+    mode: str = ARGOCD_SELF_MANAGED
     identity: str = POD_IDENTITY
     accounts: list[str] = field(default_factory=list)
     edges: dict[str, str] = field(default_factory=dict)  # cluster key -> name
@@ -165,7 +174,10 @@ def build_gitops_path(root: str, documents: dict[str, dict], *, expected: Expect
         return g
     g.hub = r.target((gitops or {}).get("hub_cluster"), "aws_eks_cluster") or next(
         (f"aws_eks_cluster.{k}" for k, o in named.items() if o.get("role") == "hub"), None)
-    g.management = r.target((gitops or {}).get("management_role_arn"), "aws_iam_role")
+    g.mode = expected.mode if expected else str((gitops or {}).get("argocd") or ARGOCD_SELF_MANAGED)
+    role = "capability_role_arn" if g.mode == ARGOCD_MANAGED else "management_role_arn"
+    setattr(g, "capability" if g.mode == ARGOCD_MANAGED else "management",
+            r.target((gitops or {}).get(role), "aws_iam_role"))
     g.identity = str((gitops or {}).get("identity") or POD_IDENTITY)
     if expected:
         g.accounts = list(expected.accounts)
@@ -181,6 +193,11 @@ def build_gitops_path(root: str, documents: dict[str, dict], *, expected: Expect
             g.deployers[key] = deployer
     _link_identity(g, r)
     for key, name in g.edges.items():
+        if g.mode == ARGOCD_MANAGED:  # AWS reaches the edges; the capability role signs in itself
+            if g.capability and key in g.clusters:
+                g.link(node("role", "capability"), node("cluster", name),
+                       _access_step(r, g.capability, f"aws_eks_cluster.{key}", name, key))
+            continue
         if g.hub and key in g.clusters:
             _link_network(g, r, key, name)
         if key in g.deployers and key in g.clusters:
@@ -317,11 +334,14 @@ def check_outputs_name_the_path(g: PathGraph) -> Iterator[Verdict]:
     place, whys = Place("outputs.tf.json", "output.gitops"), []
     if g.hub is None:
         whys.append("output `gitops` (hub_cluster) names no aws_eks_cluster of this root")
-    if g.management is None:
-        whys.append("output `gitops` (management_role_arn) names no aws_iam_role of this root")
+    managed = g.mode == ARGOCD_MANAGED
+    if (g.capability if managed else g.management) is None:
+        whys.append(f"output `gitops` ({'capability' if managed else 'management'}_role_arn) names no aws_iam_role "
+                    "of this root")
     yield Verdict("NET300", title, GITOPS, None, place, "; ".join(whys), hint)
     for key, name in g.edges.items():
-        why = "" if key in g.deployers else f"output cluster_{key} (deployer_role_arn) names no aws_iam_role of this root"
+        why = "" if key in g.deployers or managed else \
+            f"output cluster_{key} (deployer_role_arn) names no aws_iam_role of this root"
         if key not in g.clusters:
             why = f"aws_eks_cluster.{key} is not in this root"
         yield Verdict("NET300", title, name, key, Place("outputs.tf.json", f"output.cluster_{key}"), why, hint)
@@ -364,9 +384,10 @@ def check_deployer_trust(g: PathGraph) -> Iterator[Verdict]:
 
 
 def check_access_entry(g: PathGraph) -> Iterator[Verdict]:
-    """NET306: the edge grants its deployer role cluster admin through an access entry."""
-    yield from _verdicts(g, "access-entry", "NET306", f"an access entry with {CLUSTER_ADMIN} for the deployer role",
-                         f"give the deployer role an access entry and associate {CLUSTER_ADMIN} at cluster scope, "
+    """NET306: the edge grants Argo CD's role (deployer, or the capability's) cluster admin by an access entry."""
+    role = "capability" if g.mode == ARGOCD_MANAGED else "deployer"
+    yield from _verdicts(g, "access-entry", "NET306", f"an access entry with {CLUSTER_ADMIN} for the {role} role",
+                         f"give the {role} role an access entry and associate {CLUSTER_ADMIN} at cluster scope, "
                          "made after the entry")
 
 

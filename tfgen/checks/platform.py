@@ -1,5 +1,6 @@
 """Rules on what runs on the clusters: Kubernetes versions, node AMIs, access,
-add-ons, Argo CD's identity and the bastion.
+add-ons, Argo CD's identity and the bastion; who runs Argo CD and what its
+bootstrap needs are `argocd`'s rules, run here too.
 
 Like the other rule modules, one function per rule, each returning findings and never
 raising; `check_platform` runs them all. The Kubernetes calendar is read as
@@ -17,6 +18,7 @@ from typing import Iterator
 
 from ..errors import Finding, Severity
 from ..model.kubernetes import EKS_VERSIONS, TABLE_DATE, lookup, newest
+from .argocd import ARGOCD_RULES
 from .support import INSTANCE_TYPE, K8S_VERSION, clusters, finding
 from ..model import ADDONS, AUTHENTICATION_MODES, IDENTITY_MODES, SUPPORT_EXTENDED, SUPPORT_TYPES, Fleet
 
@@ -244,4 +246,4 @@ def check_bastion(fleet: Fleet) -> Iterator[Finding]:
 
 
 PLATFORM_RULES = (check_kubernetes_versions, check_ami_types, check_access, check_someone_administers, check_addons,
-                  check_gitops, check_bastion)
+                  check_gitops, check_bastion, *ARGOCD_RULES)

@@ -16,13 +16,22 @@ emitted (NET300-NET307), not on this model. For every edge:
   Identity association or IRSA trust) -> the edge's deployer role, whose trust
   names the management role -> an access entry on the edge for the deployer
   role with AmazonEKSClusterAdminPolicy at cluster scope.
+
+With `argocd: managed` (EKS's Argo CD capability) both halves change: the
+capability reaches private clusters through AWS, without a network path of
+the environment's own, and signs in as its own role, which gets the access
+entry on every edge. So no 443 from the hub CIDR, no management or deployer
+roles: nothing that is not used is emitted.
+
+The bootstrap (`bootstraps`) runs on the hub's bastion whenever Argo CD is
+tfgen's to set up (self-managed or managed) and `bootstrap` is on.
 """
 
 from __future__ import annotations
 
-from ..model import Cluster, Environment, Region
+from ..model import ARGOCD_MANAGED, ARGOCD_NONE, Cluster, Environment, Region
 
-__all__ = ["CLUSTER_ADMIN", "HTTPS", "api_sources", "edges_of"]
+__all__ = ["CLUSTER_ADMIN", "HTTPS", "api_sources", "edges_of", "deployer_edges", "managed_argocd", "bootstraps"]
 
 CLUSTER_ADMIN = "AmazonEKSClusterAdminPolicy"
 HTTPS = 443
@@ -35,11 +44,26 @@ def edges_of(env: Environment) -> list[tuple[Region, Cluster]]:
     return [(r, c) for r, c in env.clusters() if not c.is_hub]
 
 
+def managed_argocd(env: Environment) -> bool:
+    """Whether EKS's Argo CD capability runs on the hub (`argocd: managed`)."""
+    return env.gitops.mode == ARGOCD_MANAGED
+
+
+def deployer_edges(env: Environment) -> list[tuple[Region, Cluster]]:
+    """The edges that get a deployer role (and the hub a management role): Argo CD on the hub's own pods."""
+    return [] if managed_argocd(env) else edges_of(env)
+
+
+def bootstraps(env: Environment) -> bool:
+    """Whether `terraform apply` runs tfgen's SSM bootstrap on the hub's bastion."""
+    return env.gitops.mode != ARGOCD_NONE and env.gitops.bootstrap and env.bastion.enabled
+
+
 def api_sources(env: Environment, region: Region, cluster: Cluster) -> list[tuple[str, str]]:
     """Who may open TCP 443 to a cluster's control plane: `[(kind, description)]`, kind
     `hub-cidr` (the hub VPC) or `bastion` (the bastion's security group, same VPC)."""
     sources = []
-    if not cluster.is_hub and env.gitops.enabled:  # an edge of `env`: one of edges_of(env), without the O(n) scan
+    if not cluster.is_hub and env.gitops.enabled and not managed_argocd(env):  # one of deployer_edges(env)
         sources.append(("hub-cidr", "Argo CD on the GitOps hub"))
     if cluster.is_hub and env.bastion.enabled:
         sources.append(("bastion", "Session Manager port forwarding through the bastion"))

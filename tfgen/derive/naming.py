@@ -51,7 +51,26 @@ __all__ = [
     "principal_name",
     "addon_name",
     "service_account_name",
+    "bootstrap_document_name",
+    "bootstrap_document_prefix",
+    "bootstrap_association_name",
+    "bootstrap_bucket_name",
+    "BOOTSTRAP_OUTPUT_PREFIX",
+    "capability_role_name",
+    "CAPABILITY_NAME",
+    "CELL_SEPARATOR",
+    "FAN_IN",
+    "cell_name",
+    "cell_root",
+    "environment_of_root",
+    "role_arn",
+    "export_name",
 ]
+
+# Where in the bootstrap bucket SSM writes the association's output (`<prefix><command id>/...`).
+BOOTSTRAP_OUTPUT_PREFIX = "bootstrap/"
+# The hub's EKS Argo CD capability (one of each type per cluster).
+CAPABILITY_NAME = "argocd"
 
 _NOT_IDENT = re.compile(r"[^a-z0-9_]+")
 
@@ -67,6 +86,7 @@ def alias(region: str) -> str:
     return _ident(region)
 
 
+@lru_cache(maxsize=1024)
 def provider_ref(region: str) -> str:
     """The `provider` argument that pins a resource to a region's alias."""
     return f"aws.{alias(region)}"
@@ -251,3 +271,62 @@ def addon_name(key: str, addon: str) -> str:
 def service_account_name(key: str, namespace: str, account: str) -> str:
     """A Pod Identity association of `namespace/account` on cluster `key`."""
     return f"{key}__{_ident(namespace)}__{_ident(account)}"
+
+
+def bootstrap_document_name(hub_eks_name: str, content: str) -> str:
+    """The SSM document of the hub's bootstrap: its name carries a digest of the content, so a changed
+    script is a new document and a new association, which `terraform apply` waits for (the provider
+    waits on create only)."""
+    digest = hashlib.sha256(content.encode()).hexdigest()[:10]
+    return f"{bootstrap_document_prefix(hub_eks_name)}{digest}"
+
+
+def bootstrap_document_prefix(hub_eks_name: str) -> str:
+    """What every version of the hub's bootstrap document is named with, before its digest."""
+    return f"{aws_name(hub_eks_name, 'argocd-bootstrap', limit=117)}-"
+
+
+def bootstrap_association_name(hub_eks_name: str) -> str:
+    """The SSM association that runs the bootstrap on the bastion."""
+    return aws_name(hub_eks_name, "argocd-bootstrap", limit=128)
+
+
+def bootstrap_bucket_name(project: str, environment: str, account: str) -> str:
+    """The S3 bucket the bootstrap's output goes to: global, so it names the account."""
+    return aws_name(project, environment, "bootstrap", account, limit=63).lower()
+
+
+def capability_role_name(hub_eks_name: str) -> str:
+    """The IAM role EKS's Argo CD capability on the hub acts as (trusted by capabilities.eks.amazonaws.com)."""
+    return aws_name(hub_eks_name, "argocd-capability")
+
+
+CELL_SEPARATOR = "--"  # environment names may not hold it in the cells layout (VAL136)
+FAN_IN = "fan-in"  # the cell of resources that need values from more than two regions
+
+
+def cell_name(regions) -> str:
+    """The cell of resources that live in `regions`: `us-east-1`, `us-east-1--us-east-2` (sorted), or `fan-in`."""
+    regions = sorted(set(regions))
+    return CELL_SEPARATOR.join(regions) if len(regions) <= 2 else FAN_IN
+
+
+def cell_root(environment: str, cell: str) -> str:
+    """The root directory of one cell of an environment: `development--us-east-1`."""
+    return f"{environment}{CELL_SEPARATOR}{cell}"
+
+
+def environment_of_root(root: str) -> str:
+    """The environment a root belongs to: `development--us-east-1` -> `development`."""
+    return root.split(CELL_SEPARATOR, 1)[0]
+
+
+def role_arn(account: str, name: str) -> str:
+    """The ARN of the IAM role `name` (path `/`) in `account`, written literally across roots."""
+    return f"arn:aws:iam::{account}:role/{name}"
+
+
+def export_name(reference: str) -> str:
+    """The output a cell exports a value under for other cells: `aws_vpc.us_east_1_hub.id` ->
+    `aws_vpc__us_east_1_hub__id` (indices as `_0`)."""
+    return reference.replace("[", "_").replace("]", "").replace(".", "__")

@@ -7,8 +7,6 @@ place cannot be missed in the other.
 
 from __future__ import annotations
 
-from dataclasses import astuple, dataclass
-
 __all__ = ["GITOPS", "BASTION", "CLUSTER", "CLUSTER_OUTPUT", "GITOPS_OUTPUT", "BASTION_OUTPUT", "PEERING",
            "TRANSIT_GATEWAY", "cluster_output", "peering_output", "transit_gateway_output", "is_cluster_output",
            "fields", "value"]
@@ -35,71 +33,46 @@ def transit_gateway_output(name: str) -> str:
     return f"transit_gateway_{name}"
 
 
-@dataclass(frozen=True)
-class _Cluster:
-    region: str = "region"
-    role: str = "role"
-    vpc_id: str = "vpc_id"
-    vpc_cidr: str = "vpc_cidr"
-    cluster_name: str = "cluster_name"
-    cluster_endpoint: str = "cluster_endpoint"
-    cluster_arn: str = "cluster_arn"
-    certificate_authority: str = "certificate_authority"
-    kubernetes_version: str = "kubernetes_version"
-    account_id: str = "account_id"
-    ebs_csi_role_arn: str = "ebs_csi_role_arn"
-    deployer_role_arn: str = "deployer_role_arn"  # only on the edges the hub's Argo CD manages
+class _Contract:
+    """The field names of one output's value, each an attribute naming itself (`CLUSTER.vpc_id == "vpc_id"`),
+    so a misspelt field is an AttributeError where it is written, not a silent miss where it is read."""
+
+    def __init__(self, *names: str, optional: tuple[str, ...] = ()):
+        self.names, self.optional = names, optional
+        for name in names:
+            setattr(self, name, name)
+
+    def __repr__(self) -> str:
+        return f"<output fields {', '.join(self.names)}>"
 
 
-@dataclass(frozen=True)
-class _GitOps:
-    environment: str = "environment"
-    hub_cluster: str = "hub_cluster"
-    hub_region: str = "hub_region"
-    identity: str = "identity"
-    namespace: str = "namespace"
-    service_accounts: str = "service_accounts"
-    management_role_arn: str = "management_role_arn"
-
-
-@dataclass(frozen=True)
-class _Bastion:
-    instance_id: str = "instance_id"
-    region: str = "region"
-    hub_endpoint: str = "hub_endpoint"
-
-
-@dataclass(frozen=True)
-class _Peering:
-    id: str = "id"
-    requester_region: str = "requester_region"
-    accepter_region: str = "accepter_region"
-    status: str = "status"
-
-
-@dataclass(frozen=True)
-class _TransitGateway:
-    region: str = "region"
-    id: str = "id"
-    route_table_id: str = "route_table_id"
-
-
-CLUSTER, GITOPS_OUTPUT, BASTION_OUTPUT = _Cluster(), _GitOps(), _Bastion()
-PEERING, TRANSIT_GATEWAY = _Peering(), _TransitGateway()
+CLUSTER = _Contract(
+    "region", "role", "vpc_id", "vpc_cidr", "cluster_name", "cluster_endpoint", "cluster_arn",
+    "certificate_authority", "kubernetes_version", "account_id", "ebs_csi_role_arn",
+    "deployer_role_arn",  # only on the edges the hub's Argo CD manages
+    optional=("deployer_role_arn",))
+GITOPS_OUTPUT = _Contract(
+    "environment", "hub_cluster", "hub_region", "identity", "namespace", "service_accounts",
+    "argocd",  # who runs Argo CD: self-managed, managed (EKS's capability) or none
+    "management_role_arn",  # not with argocd: managed
+    "capability_role_arn",  # only with argocd: managed
+    optional=("management_role_arn", "capability_role_arn"))
+BASTION_OUTPUT = _Contract("instance_id", "region", "hub_endpoint")
+PEERING = _Contract("id", "requester_region", "accepter_region", "status")
+TRANSIT_GATEWAY = _Contract("region", "id", "route_table_id")
 CLUSTER_OUTPUT = CLUSTER  # the fields of a `cluster_<key>` output
-OPTIONAL = {CLUSTER: (CLUSTER.deployer_role_arn,)}
 
 
-def fields(contract) -> tuple[str, ...]:
+def fields(contract: _Contract) -> tuple[str, ...]:
     """Every field name of an output's value."""
-    return astuple(contract)
+    return contract.names
 
 
 def value(contract, values: dict) -> dict:
     """An output's value holding exactly the contract's fields (optional ones may be left out)."""
     names = set(fields(contract))
     unknown = set(values) - names
-    missing = names - set(values) - set(OPTIONAL.get(contract, ()))
+    missing = names - set(values) - set(contract.optional)
     if unknown or missing:
         raise ValueError(f"output value breaks the contract: unknown {sorted(unknown)}, missing {sorted(missing)}")
     return values

@@ -1,4 +1,5 @@
-"""Model -> Terraform JSON documents, one root module per environment.
+"""Model -> Terraform JSON documents, one root module per environment (or, in the cells layout, per region
+and per link of it: `cells.py` splits the environment's documents).
 
 `emit_fleet` returns `{relative path: bytes}` for every file of every root;
 each concern has its own emitter and file, in the order below. `root_graph`
@@ -7,11 +8,15 @@ says which roots need which (`graph.py`); `tfgen build` records it in the manife
 
 from __future__ import annotations
 
-from ..model import Environment, Fleet
+from ..model import LAYOUT_CELLS, Environment, Fleet
 from .access import emit_access
 from .addons import emit_addons
 from .bastion import emit_bastion
+from .bootstrap import emit_bootstrap
+from .capability import emit_capability
+from .cells import join_environment, split_environment
 from .clusters import emit_clusters
+from ..derive import naming
 from ..derive.context import context_of
 from .document import render
 from .graph import root_graph
@@ -25,7 +30,8 @@ from .security import emit_security
 from .state import STATE_ROOT, emit_state_root
 from .transit import emit_transit
 
-__all__ = ["FILES", "emit_environment", "emit_documents", "root_graph", "render_documents", "emit_fleet"]
+__all__ = ["FILES", "emit_environment", "emit_documents", "environment_documents", "root_graph", "render_documents",
+           "emit_fleet"]
 
 FILES = {
     "terraform.tf.json": emit_terraform,
@@ -40,6 +46,8 @@ FILES = {
     "addons.tf.json": emit_addons,
     "access.tf.json": emit_access,
     "bastion.tf.json": emit_bastion,
+    "capability.tf.json": emit_capability,
+    "bootstrap.tf.json": emit_bootstrap,
     "outputs.tf.json": emit_outputs,
 }
 
@@ -57,11 +65,29 @@ def emit_environment(fleet: Fleet, env: Environment) -> dict[str, dict]:
 
 def emit_documents(fleet: Fleet) -> dict[str, dict[str, dict]]:
     """The documents of every root module: `{root directory: {file name: document}}`."""
-    roots = {env.name: emit_environment(fleet, env) for env in fleet.environments.values()}
+    roots = {}
+    for env in fleet.environments.values():
+        documents = emit_environment(fleet, env)
+        if fleet.layout_of(env) == LAYOUT_CELLS:
+            roots.update(split_environment(fleet, env, documents))
+        else:
+            roots[env.name] = documents
     state = emit_state_root(fleet)
     if state:
         roots[STATE_ROOT] = state
     return roots
+
+
+def environment_documents(fleet: Fleet, roots: dict[str, dict[str, dict]]) -> dict[str, dict[str, dict]]:
+    """`{environment: documents}` as emitted: its root's, or its cells roots' joined (`cells.join_environment`)."""
+    joined = {}
+    for env in fleet.environments.values():
+        if fleet.layout_of(env) == LAYOUT_CELLS:
+            prefix = env.name + naming.CELL_SEPARATOR
+            joined[env.name] = join_environment({r: d for r, d in roots.items() if r.startswith(prefix)})
+        elif env.name in roots:
+            joined[env.name] = roots[env.name]
+    return joined
 
 
 def render_documents(roots: dict[str, dict[str, dict]]) -> dict[str, bytes]:

@@ -8,21 +8,31 @@ the hub that Argo CD's service accounts use (EKS Pod Identity associations,
 or IRSA trust on the hub's OIDC provider), allowed only to assume the edges'
 deployer roles; per edge a deployer role with no permission policy whose
 trust names the management role, and an access entry for it with
-AmazonEKSClusterAdminPolicy at cluster scope.
+AmazonEKSClusterAdminPolicy at cluster scope. With `argocd: managed` there
+are no such roles: each edge's access entry is for the capability's role
+(`emit/capability.py`). When the bootstrap runs (`gitops_path.bootstraps`),
+the hub grants the bastion's role AmazonEKSClusterAdminPolicy: the argo-cd
+chart installs CRDs, ClusterRoles and bindings and a namespace, which nothing
+narrower than cluster admin may create.
 """
 
 from __future__ import annotations
 
 from ..derive import naming
-from ..derive.gitops_path import CLUSTER_ADMIN, edges_of
+from ..derive.gitops_path import CLUSTER_ADMIN, bootstraps, deployer_edges, edges_of, managed_argocd
 from ..derive.iam import access_policy_arn
 from ..model import IRSA, AccessEntry
 from ..derive.naming import ref
 from ..derive.context import ClusterContext, EnvironmentContext
+from .bastion import bastion_role
+from .capability import capability_role
 from .document import Document
 from .iam import policy_json, workload_trust
 
-__all__ = ["emit_access", "management_role", "deployer_role"]
+__all__ = ["emit_access", "management_role", "deployer_role", "entry_name", "association_name"]
+
+# The stem of the access entry of a principal tfgen makes (its ARN is a reference, not a name to read).
+_LABELS = {"deployer": "argocd-deployer", "capability": "argocd-capability", "bastion": "bastion-bootstrap"}
 
 def management_role(ctx: EnvironmentContext) -> str:
     return f"aws_iam_role.{ctx.hub.key}_argocd"
@@ -32,14 +42,33 @@ def deployer_role(c: ClusterContext) -> str:
     return f"aws_iam_role.{c.key}_deployer"
 
 
+def entry_name(c: ClusterContext, principal: str, kind: str | None = None) -> str:
+    """The access entry of `principal` on cluster `c`; `kind` for principals tfgen makes (see _LABELS)."""
+    return naming.principal_name(c.key, _LABELS[kind] if kind else principal)
+
+
+def association_name(entry: str, policy: str, scope: tuple[str, ...] = ()) -> str:
+    """The policy association of `policy` (in namespaces `scope`; none: cluster-wide) on access entry `entry`."""
+    return f"{entry}__" + naming.aws_name(policy, *scope, limit=200).lower().replace("-", "_")
+
+
 def emit_access(ctx: EnvironmentContext) -> Document:
     doc = Document()
-    managed = {(r.name, c.name) for r, c in edges_of(ctx.env)}
+    managed = {(r.name, c.name) for r, c in deployer_edges(ctx.env)}
     edges = [c for c in ctx.edges if (c.region, c.cluster.name) in managed]
+    by_capability = managed_argocd(ctx.env) and ctx.env.gitops.identity_center is not None
+    targets = {(r.name, c.name) for r, c in edges_of(ctx.env)} if by_capability else set()
     if edges:
         _emit_management_role(doc, ctx, edges)
     for c in ctx.clusters:
         entries = list(ctx.env.access_entries(c.cluster))
+        labels = {}
+        if (c.region, c.cluster.name) in targets:
+            labels[ref(f"{capability_role(ctx)}.arn")] = "capability"
+            entries.append(AccessEntry(principal=ref(f"{capability_role(ctx)}.arn"), policy=CLUSTER_ADMIN))
+        if c.cluster.is_hub and bootstraps(ctx.env):
+            labels[ref(f"{bastion_role(ctx)}.arn")] = "bastion"
+            entries.append(AccessEntry(principal=ref(f"{bastion_role(ctx)}.arn"), policy=CLUSTER_ADMIN))
         if c in edges:
             address = doc.resource(
                 "aws_iam_role", f"{c.key}_deployer", region=c.region,
@@ -52,8 +81,9 @@ def emit_access(ctx: EnvironmentContext) -> Document:
                     "Action": ["sts:AssumeRole", "sts:TagSession"],
                 }),
             )
+            labels[ref(f"{address}.arn")] = "deployer"
             entries.append(AccessEntry(principal=ref(f"{address}.arn"), policy=CLUSTER_ADMIN))
-        _emit_entries(doc, c, entries)
+        _emit_entries(doc, c, entries, labels)
     return doc
 
 
@@ -91,13 +121,12 @@ def _emit_management_role(doc: Document, ctx: EnvironmentContext, edges: list[Cl
         )
 
 
-def _emit_entries(doc: Document, c: ClusterContext, entries: list[AccessEntry]) -> None:
+def _emit_entries(doc: Document, c: ClusterContext, entries: list[AccessEntry], labels: dict[str, str]) -> None:
     by_principal: dict[str, list[AccessEntry]] = {}
     for entry in entries:
         by_principal.setdefault(entry.principal, []).append(entry)
     for principal, grants in sorted(by_principal.items()):
-        label = "argocd-deployer" if principal.startswith("${") else principal
-        name = naming.principal_name(c.key, label)
+        name = entry_name(c, principal, labels.get(principal))
         entry = doc.resource("aws_eks_access_entry", name, region=c.region,
                              cluster_name=ref(f"aws_eks_cluster.{c.key}.name"),
                              principal_arn=principal, type="STANDARD")
@@ -107,9 +136,9 @@ def _emit_entries(doc: Document, c: ClusterContext, entries: list[AccessEntry]) 
             if (grant.policy, scope) in seen:
                 continue
             seen.add((grant.policy, scope))
-            suffix = naming.aws_name(grant.policy, *scope, limit=200).lower().replace("-", "_")
             access_scope = ({"type": "namespace", "namespaces": list(scope)} if scope else {"type": "cluster"})
-            doc.resource("aws_eks_access_policy_association", f"{name}__{suffix}", region=c.region,
+            doc.resource("aws_eks_access_policy_association", association_name(name, grant.policy, scope),
+                         region=c.region,
                          cluster_name=ref(f"aws_eks_cluster.{c.key}.name"),
                          principal_arn=ref(f"{entry}.principal_arn"),
                          policy_arn=access_policy_arn(grant.policy),

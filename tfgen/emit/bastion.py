@@ -5,7 +5,8 @@ key pair, no inbound rule and no user data; Session Manager reaches it over
 the NAT gateway (the SSM agent dials out on 443), and port forwarding through
 it opens the hub API (README: "Reaching the hub"). IMDSv2 only with a hop
 limit of 1 (pods and containers cannot borrow its credentials), an encrypted
-gp3 root volume, and a role with AmazonSSMManagedInstanceCore alone. Its AMI
+gp3 root volume, and a role with AmazonSSMManagedInstanceCore (plus, when it
+runs the GitOps bootstrap, the policy `emit/bootstrap.py` gives it). Its AMI
 is a launch template's `resolve:ssm:` parameter (or an AMI id from the spec):
 EC2 resolves it at launch, so planning needs no AWS API and a re-plan stays
 empty.
@@ -21,7 +22,7 @@ from .document import Document
 from .iam import policy_json
 from .security import bastion_security_group
 
-__all__ = ["emit_bastion", "bastion_instance", "ANYWHERE"]
+__all__ = ["emit_bastion", "bastion_instance", "bastion_role", "ANYWHERE"]
 
 ANYWHERE = "0.0.0.0/0"
 # IMDSv2 only, one hop: a container on the instance cannot reach its credentials.
@@ -30,6 +31,10 @@ _IMDSV2 = {"http_endpoint": "enabled", "http_tokens": "required", "http_put_resp
 
 def bastion_instance(ctx: EnvironmentContext) -> str:
     return f"aws_instance.{ctx.hub.key}_bastion"
+
+
+def bastion_role(ctx: EnvironmentContext) -> str:
+    return f"aws_iam_role.{ctx.hub.key}_bastion"
 
 
 def emit_bastion(ctx: EnvironmentContext) -> Document:

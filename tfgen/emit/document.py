@@ -37,12 +37,13 @@ class Document:
 
     def resource(self, type_: str, name: str, /, *, region: str, **arguments: Any) -> str:
         """Add a resource pinned to `region`'s alias; return its address (`aws_vpc.x`)."""
-        if name in self._script.get("resource", {}).get(type_, {}):
+        of_type = self._script.setdefault("resource", {}).setdefault(type_, {})
+        if name in of_type:
             # naming.py makes names unambiguous; reaching this is a tfgen bug, and going on
             # would silently drop a resource.
             raise TfgenError(f"tfgen made the address {type_}.{name} twice; please report this with your spec")
-        block = _resource_class(type_)(name, provider=naming.provider_ref(region), **arguments)
-        self._script.add(block)
+        # Where Terrascript.add would put it, without its type dispatch (one call per resource of a fleet).
+        of_type[name] = _resource_class(type_)(name, provider=naming.provider_ref(region), **arguments)
         return f"{type_}.{name}"
 
     def provider(self, type_: str, **arguments: Any) -> None:

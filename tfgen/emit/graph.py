@@ -1,17 +1,29 @@
 """The graph of roots: which root modules a root needs applied before it, read from the emitted documents.
 
-A root needs another when it uses something the other creates. Today that is
-the state backend: an environment keeps its state in the bucket (and lock
-table) the `_state` root creates. Each kind of edge is one rule in `EDGES`, so
-the cells layout adds its shared, region and link roots as rules here, and the
-orchestrator, `tfgen ci` and the sandbox read one graph.
+A root needs another when it uses something the other creates. Each kind of
+edge is one rule in `EDGES`, and the orchestrator, `tfgen ci` and the sandbox
+read one graph:
+
+- the state backend: a root keeps its state in the bucket (and lock table)
+  the `_state` root creates;
+- remote state (cells layout): a link root reads its region roots' state;
+- a role named literally (cells layout): a role's trust, or an access entry,
+  names a role another root creates (an edge's deployer role trusts the hub's
+  management role), and AWS refuses a principal that does not exist yet. A
+  permission policy naming a role (the management role may assume the deployer
+  roles) makes no edge: IAM takes any ARN there.
+
+So a cells environment applies `_state`, then the hub's region, then the
+other regions at once, then the links.
 """
 
 from __future__ import annotations
 
 from typing import Callable, Iterator
+import json
+import re
 
-__all__ = ["EDGES", "root_graph"]
+__all__ = ["EDGES", "root_graph", "backend_edges", "remote_state_edges", "role_edges"]
 
 Documents = dict[str, dict[str, dict]]
 
@@ -42,7 +54,47 @@ def backend_edges(roots: Documents) -> Iterator[tuple[str, str]]:
                     yield name, needed
 
 
-EDGES: tuple[Callable[[Documents], Iterator[tuple[str, str]]], ...] = (backend_edges,)
+def remote_state_edges(roots: Documents) -> Iterator[tuple[str, str]]:
+    """(root, needed): `root` reads `needed`'s state (`data.terraform_remote_state.<needed>`)."""
+    for name, documents in roots.items():
+        for document in documents.values():
+            for needed in (document.get("data", {}).get("terraform_remote_state") or {}):
+                if needed in roots and needed != name:
+                    yield name, needed
+
+
+_ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/([\w+=,.@-]+)")
+
+
+def _principals(documents: dict[str, dict]) -> Iterator[str]:
+    """Role names this root's role trusts and access entries name literally."""
+    for document in documents.values():
+        resources = document.get("resource", {})
+        for body in (resources.get("aws_iam_role") or {}).values():
+            try:
+                trust = json.loads(body.get("assume_role_policy") or "{}")
+            except (TypeError, ValueError):
+                continue
+            for statement in trust.get("Statement") or []:
+                aws = (statement.get("Principal") or {}).get("AWS") if isinstance(statement, dict) else None
+                for principal in aws if isinstance(aws, list) else [aws]:
+                    yield from _ROLE_ARN.findall(principal) if isinstance(principal, str) else ()
+        for body in (resources.get("aws_eks_access_entry") or {}).values():
+            yield from _ROLE_ARN.findall(body.get("principal_arn") or "")
+
+
+def role_edges(roots: Documents) -> Iterator[tuple[str, str]]:
+    """(root, needed): a trust or access entry of `root` names a role that `needed` creates."""
+    makers = {role: name for name, documents in roots.items()
+              for role in _created(documents, "aws_iam_role", "name")}
+    for name, documents in roots.items():
+        for role in _principals(documents):
+            needed = makers.get(role)
+            if needed is not None and needed != name:
+                yield name, needed
+
+
+EDGES: tuple[Callable[[Documents], Iterator[tuple[str, str]]], ...] = (backend_edges, remote_state_edges, role_edges)
 
 
 def root_graph(roots: Documents) -> dict[str, list[str]]:

@@ -8,12 +8,13 @@ from __future__ import annotations
 from ..derive import naming
 from ..derive.connectivity import transit_regions
 from ..derive.naming import ref
-from ..derive.gitops_path import edges_of
+from ..derive.gitops_path import deployer_edges, edges_of, managed_argocd
 from ..derive.outputs import (BASTION, BASTION_OUTPUT as B, CLUSTER as C, GITOPS, GITOPS_OUTPUT as G, PEERING as P,
                               TRANSIT_GATEWAY as T, cluster_output, peering_output, transit_gateway_output, value)
 from .access import deployer_role, management_role
 from .addons import ebs_csi_role
 from .bastion import bastion_instance
+from .capability import capability_role
 from ..derive.context import EnvironmentContext
 from .document import Document
 
@@ -23,8 +24,10 @@ __all__ = ["emit_outputs"]
 def emit_outputs(ctx: EnvironmentContext) -> Document:
     doc = Document()
     managed = {(r.name, c.name) for r, c in edges_of(ctx.env)}
+    deployed = {(r.name, c.name) for r, c in deployer_edges(ctx.env)}
     for c in ctx.clusters:
-        extra = {C.deployer_role_arn: ref(f"{deployer_role(c)}.arn")} if (c.region, c.cluster.name) in managed else {}
+        deploys = (c.region, c.cluster.name) in deployed
+        extra = {C.deployer_role_arn: ref(f"{deployer_role(c)}.arn")} if deploys else {}
         doc.output(
             cluster_output(c.key),
             description=f"{c.cluster.role} cluster {c.cluster.name} in {c.region}",
@@ -55,7 +58,9 @@ def emit_outputs(ctx: EnvironmentContext) -> Document:
                 G.identity: ctx.env.identity,
                 G.namespace: gitops.namespace,
                 G.service_accounts: list(gitops.service_accounts),
-                G.management_role_arn: ref(f"{management_role(ctx)}.arn"),
+                G.argocd: gitops.mode,
+                **({G.capability_role_arn: ref(f"{capability_role(ctx)}.arn")} if managed_argocd(ctx.env)
+                   else {G.management_role_arn: ref(f"{management_role(ctx)}.arn")}),
             }),
         )
     if ctx.env.bastion.enabled and any(c.cluster.is_hub for c in ctx.clusters):

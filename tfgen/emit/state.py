@@ -12,13 +12,12 @@ here too, encrypted and with point-in-time recovery.
 
 from __future__ import annotations
 
-import json
-
 from ..derive import naming
 from ..derive.tags import standard_tags
 from ..model import Fleet
 from ..providers import TERRAFORM_DEFAULT
 from ..derive.naming import ref
+from .buckets import emit_secure_bucket
 from .document import Document
 
 __all__ = ["STATE_ROOT", "emit_state_root"]
@@ -51,30 +50,12 @@ def emit_state_root(fleet: Fleet) -> dict[str, dict]:
                        description=f"Encrypts the Terraform state of {fleet.project}",
                        enable_key_rotation=True, deletion_window_in_days=30)
     doc.resource("aws_kms_alias", stem, region=region, name=naming.state_kms_alias(state.bucket), target_key_id=ref(f"{key}.key_id"))
-    bucket = doc.resource("aws_s3_bucket", stem, region=region, bucket=state.bucket,
-                          lifecycle={"prevent_destroy": True})
-    on = ref(f"{bucket}.id")
-    doc.resource("aws_s3_bucket_versioning", stem, region=region, bucket=on,
-                 versioning_configuration={"status": "Enabled"})
-    doc.resource("aws_s3_bucket_server_side_encryption_configuration", stem, region=region, bucket=on,
-                 rule={"apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms",
-                                                                   "kms_master_key_id": ref(f"{key}.arn")},
-                       "bucket_key_enabled": True})
-    doc.resource("aws_s3_bucket_public_access_block", stem, region=region, bucket=on,
-                 block_public_acls=True, block_public_policy=True, ignore_public_acls=True,
-                 restrict_public_buckets=True)
-    doc.resource("aws_s3_bucket_ownership_controls", stem, region=region, bucket=on,
-                 rule={"object_ownership": "BucketOwnerEnforced"})
-    doc.resource("aws_s3_bucket_lifecycle_configuration", stem, region=region, bucket=on,
-                 rule=[{"id": "old-state-versions", "status": "Enabled", "filter": {},
-                        "noncurrent_version_expiration": {"noncurrent_days": NONCURRENT_DAYS},
-                        "abort_incomplete_multipart_upload": {"days_after_initiation": 7}}])
-    doc.resource("aws_s3_bucket_policy", stem, region=region, bucket=on,
-                 policy=json.dumps({"Version": "2012-10-17", "Statement": [{
-                     "Sid": "RefusePlainHttp", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
-                     "Resource": [ref(f"{bucket}.arn"), ref(f"{bucket}.arn") + "/*"],
-                     "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}, sort_keys=True),
-                 depends_on=[f"aws_s3_bucket_public_access_block.{stem}"])
+    bucket = emit_secure_bucket(
+        doc, stem, region=region, bucket=state.bucket, key_arn=ref(f"{key}.arn"),
+        lifecycle={"prevent_destroy": True},
+        rules=[{"id": "old-state-versions", "status": "Enabled", "filter": {},
+                "noncurrent_version_expiration": {"noncurrent_days": NONCURRENT_DAYS},
+                "abort_incomplete_multipart_upload": {"days_after_initiation": 7}}])
     outputs = Document()
     outputs.output("state_bucket", description="S3 bucket of the environments' Terraform state",
                    value={"bucket": ref(f"{bucket}.id"), "arn": ref(f"{bucket}.arn"), "region": region,

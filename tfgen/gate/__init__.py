@@ -17,11 +17,13 @@ rules, offline), `locate` (file:line of an address), `formats` (text, JSON, SARI
 
 from importlib import import_module
 
-# public name -> the module of this package that defines it; imported on first use (PEP 562),
-# so `tfgen`'s other verbs can read FORMATS without loading checkov's runner.
+# The report formats of `tfgen check`: here, so the command line can offer them without importing the gate.
+FORMATS = ("text", "json", "sarif", "junitxml")
+
+# public name -> the module of this package that defines it; imported on first use (PEP 562).
 _HOMES = {
     "render_report": "formats", "write_report": "formats",
-    "CONFIGURATION_ONLY": "results", "FAILED": "results", "FORMATS": "results", "PASSED": "results",
+    "CONFIGURATION_ONLY": "results", "FAILED": "results", "PASSED": "results",
     "SUPPRESSED": "results", "GateReport": "results", "GateResult": "results", "Suppression": "results",
     "check_output": "scan", "find_roots": "scan", "load_suppressions": "scan", "policy_dir": "scan",
     "run_checkov": "scan",

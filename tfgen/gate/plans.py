@@ -36,7 +36,7 @@ def plan_roots(report: GateReport, roots: dict[str, Path], scratch: Path) -> dic
                        scratch=scratch / "planner").run(graph.order())
     if run.interrupted:
         raise KeyboardInterrupt  # every terraform was stopped and waited for; `tfgen check` exits 130
-    failed = [r for r in run.roots if r.status != "ok"]
+    failed = [r for r in run.roots if r.status not in ("ok", "waiting")]
     if failed:
         raise ToolchainError("; ".join(
             f"terraform {next((p.phase for p in r.phases if p.status != 'ok'), 'plan')} failed on a lowered copy "
@@ -45,6 +45,9 @@ def plan_roots(report: GateReport, roots: dict[str, Path], scratch: Path) -> dic
     plans: dict[Path, str] = {}
     for result in run.roots:
         env = names[result.root]
+        if result.status == "waiting":  # a cells link root: it reads state no offline plan has
+            report.unscanned.append((str(roots[env]), f"not planned: it {result.reason}"))
+            continue
         report.lowered[env] = workspace.lowered[result.root]
         plans[result.plan_json.resolve()] = env
     report.plan_seconds = time.perf_counter() - clock

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-FORMATS = ("text", "json", "sarif", "junitxml")
+from . import FORMATS  # noqa: F401  (re-exported: the formats are defined with the package)
 PASSED, FAILED, SUPPRESSED = "passed", "failed", "suppressed"
 # Any request checkov tries goes here and fails at once: nothing reaches a vendor API.
 _NO_NETWORK = "http://127.0.0.1:9"

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ..errors import PolicyError
 from ..terraform.roots import Root, read_root, root_directories
+from .environments import environments
 from .locate import Locator
 from .plans import plan_roots
 from .results import (
@@ -225,8 +226,9 @@ def check_output(
     _scan_modules(report, locators, suppressions)
     _scan_gitops(report, locators, suppressions)
     _scan_schemas(report, locators, suppressions)
-    # checkov may load a policy module once per registry; a result counts once. The key is total (the
-    # check's name too): ties would keep the set's order, which changes from one process to the next.
+    # checkov may load a policy module once per registry; a result counts once.
+    # A total order: two results of one check on one resource (the GitOps path's per-edge verdicts) differ
+    # in their name, and a set's order changes from run to run.
     report.results = sorted(set(report.results), key=lambda r: (r.environment, r.framework, r.status,
                                                                 r.check_id, r.resource, r.file, r.line or 0,
                                                                 r.check_name, r.reason))
@@ -394,22 +396,26 @@ def _scan_modules(report: GateReport, locators: dict[str, Locator], suppressions
     """The whole-module rules of policies/tfgen_module_rules.py (TFGEN_*), reported like checkov's."""
     from ..policies import tfgen_module_rules
 
-    for env, locator in locators.items():
-        documents = list(locator.root.documents.values())
-        for rule, address, passed in tfgen_module_rules.evaluate(documents):
-            path, line = locator.addresses.get(address, (report.roots[env], None))
+    for _, documents, where in environments(locators):
+        owner = {f"{t}.{n}": where(file)[0] for file, d in documents.items()
+                 for t, items in (d.get("resource") or {}).items() for n in items}
+        for rule, address, passed in tfgen_module_rules.evaluate(list(documents.values())):
+            env = owner.get(address, where("")[0])
+            path, line = locators[env].addresses.get(address, (report.roots[env], None))
             record = {"check_id": rule, "check_name": tfgen_module_rules.RULES[rule], "resource": address}
-            report.results.append(_result(record, PASSED if passed else FAILED, env, path, locator, "tfgen",
+            report.results.append(_result(record, PASSED if passed else FAILED, env, path, locators[env], "tfgen",
                                           suppressions, located=(path, line)))
 
 
 def _scan_gitops(report: GateReport, locators: dict[str, Locator], suppressions: list[Suppression]) -> None:
-    """NET300-NET307: each root's GitOps path, checked on its documents (tfgen.checks.gitops_output)."""
+    """NET300-NET307: each environment's GitOps path, checked on its documents (tfgen.checks.gitops_output)."""
     from ..checks.gitops_output import evaluate
 
-    for env, locator in locators.items():
-        for verdict in evaluate(env, locator.root.documents):
-            path = report.roots[env].resolve() / verdict.place.file
+    for name, documents, where in environments(locators):
+        for verdict in evaluate(name, documents):
+            env, file = where(verdict.place.file)
+            locator = locators[env]
+            path = report.roots[env].resolve() / file
             record = {"check_id": verdict.code, "check_name": verdict.summary, "resource": verdict.place.address}
             report.results.append(_result(record, PASSED if verdict.holds else FAILED, env, path, locator, "tfgen",
                                           suppressions, located=(path, locator.line_in(path, *verdict.place.block))))

@@ -15,9 +15,13 @@ the fleet), `regions` (the zones tfgen knows per region), `kubernetes` (the
 EKS version calendar).
 """
 
-from .fleet import Environment, Fleet, StateBackend
+from .fleet import LAYOUT_CELLS, LAYOUT_ENVIRONMENT, LAYOUTS, Environment, Fleet, StateBackend
 from .parts import (
     ADDONS,
+    ARGOCD_MANAGED,
+    ARGOCD_MODES,
+    ARGOCD_NONE,
+    ARGOCD_SELF_MANAGED,
     ARGOCD_SERVICE_ACCOUNTS,
     AUTHENTICATION_MODES,
     AUTH_API,
@@ -37,6 +41,8 @@ from .parts import (
     Defaults,
     EDGE,
     GitOps,
+    GitOpsRepo,
+    IdentityCenter,
     HUB,
     HUB_AND_SPOKE,
     IDENTITY_MODES,
@@ -83,6 +89,10 @@ __all__ = [
     "AUTHENTICATION_MODES",
     "ADDONS",
     "ARGOCD_SERVICE_ACCOUNTS",
+    "ARGOCD_SELF_MANAGED",
+    "ARGOCD_MANAGED",
+    "ARGOCD_NONE",
+    "ARGOCD_MODES",
     "BASTION_AMI",
     "DEFAULT_EDGE_NAME",
     "DEFAULT_HUB_NAME",
@@ -91,6 +101,8 @@ __all__ = [
     "Access",
     "Addon",
     "GitOps",
+    "GitOpsRepo",
+    "IdentityCenter",
     "Bastion",
     "Network",
     "Cluster",
@@ -101,4 +113,7 @@ __all__ = [
     "Environment",
     "StateBackend",
     "Fleet",
+    "LAYOUT_CELLS",
+    "LAYOUT_ENVIRONMENT",
+    "LAYOUTS",
 ]

@@ -40,7 +40,11 @@ from .parts import (
     _lookup,
 )
 
-__all__ = ["Environment", "StateBackend", "Fleet"]
+__all__ = ["Environment", "StateBackend", "Fleet", "LAYOUT_ENVIRONMENT", "LAYOUT_CELLS", "LAYOUTS"]
+
+LAYOUT_ENVIRONMENT = "environment"  # one root per environment, one provider per region
+LAYOUT_CELLS = "cells"  # a root per region and per link, at most two providers each (README: Cells)
+LAYOUTS = (LAYOUT_ENVIRONMENT, LAYOUT_CELLS)
 
 
 @dataclass(kw_only=True)
@@ -62,6 +66,8 @@ class Environment(_Located):
     addons: dict[str, Addon] = field(default_factory=dict)
     gitops: GitOps = field(default_factory=GitOps)
     bastion: Bastion = field(default_factory=Bastion)
+    layout: str | None = None
+    """`environment` or `cells`; None: the fleet's `layout`."""
 
     @property
     def account(self) -> str | None:
@@ -223,9 +229,12 @@ class StateBackend(_Located):
         """S3-native locking (a lock object beside the state) when S3 state has no DynamoDB lock table."""
         return self.backend == "s3" and not self.lock_table
 
-    def key(self, environment: str) -> str:
-        """The state object key of one environment's root module."""
-        return f"{self.key_prefix}{environment}/terraform.tfstate"
+    def key(self, environment: str, cell: str | None = None) -> str:
+        """The state object key of one environment's root module, or of one of its cells (`us-east-1`,
+        `us-east-1--us-east-2`) in the cells layout."""
+        if cell is None:
+            return f"{self.key_prefix}{environment}/terraform.tfstate"
+        return f"{self.key_prefix}{environment}/{cell}/terraform.tfstate"
 
 
 @dataclass(kw_only=True)
@@ -239,6 +248,8 @@ class Fleet(_Located):
     terraform_version: str | None = None
     """`required_version`; None: ">= 1.10" with S3-native state locking, else ">= 1.0"."""
     environments: dict[str, Environment] = field(default_factory=dict)
+    layout: str = LAYOUT_ENVIRONMENT
+    """How environments become roots unless they say otherwise: `environment` or `cells`."""
     allocations_file: Path | None = field(default=None, compare=False)
     """Where VPC CIDRs allocated from a pool are recorded (beside the spec when loaded from YAML)."""
 
@@ -248,6 +259,10 @@ class Fleet(_Located):
         if self.terraform_version is not None:
             return self.terraform_version
         return TERRAFORM_LOCKFILE if self.state.use_lockfile else TERRAFORM_DEFAULT
+
+    def layout_of(self, env: Environment) -> str:
+        """The layout of `env`: its own `layout`, else the fleet's."""
+        return env.layout if env.layout is not None else self.layout
 
     def environment(self, name: str) -> Environment:
         """The environment called `name`."""
@@ -268,6 +283,7 @@ class Fleet(_Located):
         gitops: GitOps | None = None,
         bastion: Bastion | None = None,
         addons: dict[str, Addon] | None = None,
+        layout: str | None = None,
         where: dict[str, Origin] | None = None,
     ) -> Environment:
         """Add an empty environment; then give it a hub and regions.
@@ -291,6 +307,7 @@ class Fleet(_Located):
             gitops=gitops or GitOps(),
             bastion=bastion or Bastion(),
             addons=dict(addons or {}),
+            layout=layout,
             where=dict(where) if where else {"": _call_site()},
         )
         self.environments[name] = env

@@ -38,6 +38,10 @@ __all__ = [
     "AUTHENTICATION_MODES",
     "ADDONS",
     "ARGOCD_SERVICE_ACCOUNTS",
+    "ARGOCD_SELF_MANAGED",
+    "ARGOCD_MANAGED",
+    "ARGOCD_NONE",
+    "ARGOCD_MODES",
     "BASTION_AMI",
     "DEFAULT_EDGE_NAME",
     "DEFAULT_HUB_NAME",
@@ -45,6 +49,8 @@ __all__ = [
     "AccessEntry",
     "Access",
     "Addon",
+    "GitOpsRepo",
+    "IdentityCenter",
     "GitOps",
     "Bastion",
     "Network",
@@ -80,6 +86,11 @@ AUTHENTICATION_MODES = (AUTH_API, AUTH_API_AND_CONFIG_MAP)
 # Every cluster runs these EKS add-ons, explicitly (bootstrap_self_managed_addons is off).
 ADDONS = ("vpc-cni", "kube-proxy", "eks-pod-identity-agent", "coredns", "aws-ebs-csi-driver")
 ARGOCD_SERVICE_ACCOUNTS = ("argocd-application-controller", "argocd-applicationset-controller", "argocd-server")
+# Who runs Argo CD on the hub: tfgen's bootstrap installs the chart, EKS's Argo CD capability, or nobody tfgen knows.
+ARGOCD_SELF_MANAGED = "self-managed"
+ARGOCD_MANAGED = "managed"
+ARGOCD_NONE = "none"
+ARGOCD_MODES = (ARGOCD_SELF_MANAGED, ARGOCD_MANAGED, ARGOCD_NONE)
 BASTION_AMI = "resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
 DEFAULT_EDGE_NAME = "edge"
 DEFAULT_HUB_NAME = "hub"
@@ -159,12 +170,47 @@ class Addon(_Located):
 
 
 @dataclass(kw_only=True)
+class GitOpsRepo(_Located):
+    """The GitOps repository the root Application follows: `path` of `url` at `revision`."""
+
+    url: str
+    revision: str = "main"
+    path: str = "clusters"
+
+
+@dataclass(kw_only=True)
+class IdentityCenter(_Located):
+    """IAM Identity Center for the EKS Argo CD capability: its instance, region and the admin groups' ids."""
+
+    instance_arn: str
+    region: str = "us-east-1"
+    admins: list[str] = field(default_factory=list)
+
+
+@dataclass(kw_only=True)
 class GitOps(_Located):
-    """Argo CD on the hub manages every edge: its namespace and the service accounts that use the hub role."""
+    """Argo CD on the hub manages every edge.
+
+    `enabled: False` leaves the whole GitOps path out. Otherwise `argocd` says who runs
+    Argo CD: tfgen's bootstrap (`self-managed`, the argo-cd chart at `chart_version`;
+    None: tfgen's pin), EKS's capability (`managed`, needs `identity_center`), or
+    nobody tfgen knows (`none`: the path only). `bootstrap: False` stops the SSM
+    bootstrap after the first apply; `repo` adds the root Application.
+    """
 
     enabled: bool = True
+    argocd: str = ARGOCD_SELF_MANAGED
     namespace: str = "argocd"
     service_accounts: list[str] = field(default_factory=lambda: list(ARGOCD_SERVICE_ACCOUNTS))
+    chart_version: str | None = None
+    repo: GitOpsRepo | None = None
+    identity_center: IdentityCenter | None = None
+    bootstrap: bool = True
+
+    @property
+    def mode(self) -> str:
+        """`argocd`, or `none` when GitOps is off."""
+        return self.argocd if self.enabled else ARGOCD_NONE
 
 
 @dataclass(kw_only=True)

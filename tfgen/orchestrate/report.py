@@ -2,7 +2,9 @@
 
 Results: ok; failed (terraform failed, or a held state lock); skipped (a root it
 waits for did not finish ok); cancelled (apply not approved); interrupted
-(stopped by Ctrl-C while running); not run (Ctrl-C came before it started).
+(stopped by Ctrl-C while running); not run (Ctrl-C came before it started);
+waiting (it reads the state of roots the workspace has not applied, e.g. a
+cells link root in an offline plan: a plan with only ok and waiting roots is ok).
 """
 
 from __future__ import annotations
@@ -66,7 +68,8 @@ class RunReport:
 
     @property
     def ok(self) -> bool:
-        return not self.interrupted and all(r.status == "ok" for r in self.roots)
+        fine = ("ok", "waiting") if self.command == "plan" else ("ok",)
+        return not self.interrupted and all(r.status in fine for r in self.roots)
 
     @property
     def exit_code(self) -> int:

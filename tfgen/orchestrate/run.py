@@ -106,14 +106,16 @@ class Orchestrator:
                 result.status, result.reason = "not run", "interrupted before it started"
                 pending.remove(root)
                 continue
-            blocked = [r for r in result.waits_for if results[r].status not in ("ok", "pending", "running")]
+            blocked = [r for r in result.waits_for
+                       if results[r].status not in ("ok", "pending", "running", "waiting")]
             if blocked:
                 cause = results[blocked[0]]
                 verb = "destroyed" if self.command == "destroy" else "applied" if self.command == "apply" else "planned"
                 result.status = "skipped"
                 result.reason = f"{blocked[0]} was not {verb} ({cause.status})"
                 pending.remove(root)
-            elif all(results[r].status == "ok" for r in result.waits_for) and len(running) < self.parallelism:
+            elif (all(results[r].status in ("ok", "waiting") for r in result.waits_for)
+                  and len(running) < self.parallelism):
                 pending.remove(root)
                 result.status = "running"
                 thread = threading.Thread(target=self._root, args=(result, scratch), name=f"tfgen-{root}",
@@ -166,6 +168,13 @@ class Orchestrator:
 
     def _phases(self, result: RootResult, scratch: Path) -> None:
         root = result.root
+        unapplied = ([] if self.command == "destroy"
+                     else self.workspace.unapplied(root, self.graph.path(root), scratch))
+        if unapplied:
+            result.status = "waiting"
+            result.reason = (f"reads the state of {', '.join(unapplied)}, not applied here; it plans once "
+                             f"{'they are' if len(unapplied) > 1 else 'it is'} applied")
+            return
         workdir = result.workdir = self.workspace.prepare(root, self.graph.path(root), scratch)
         plan_file = (scratch / "plans" / f"{root}.tfplan").resolve()
         plan_file.parent.mkdir(parents=True, exist_ok=True)

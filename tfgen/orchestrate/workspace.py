@@ -8,6 +8,11 @@ credentials, no network, local state in the copy; it keeps each copy's
 `Lowered` record (`lowered`). A caller can subclass either and override
 `prepare` (the sandbox points the copy at its AWS double), `env`, `options`
 (more arguments for a phase) or `broken` (a reason to stop every terraform).
+
+A root that reads other roots' state (a cells link root) can only plan once
+they are applied: `unapplied` names those whose state the workspace does not
+have (an offline copy has the state of what was applied in the same scratch
+directory, nothing else), and the run reports the root as `waiting`.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from pathlib import Path
 from ..errors import ToolchainError
 from ..providers.lowering import Lowered
 from ..terraform.run import isolated_environment, run_command
-from ..terraform.toolchain import PROVIDER_VERSION, Toolchain, copy_root, find_terraform
+from ..terraform.toolchain import PROVIDER_VERSION, Toolchain, copy_root, find_terraform, remote_states_of
 
 __all__ = ["Workspace", "InPlace", "Offline", "real_terraform"]
 
@@ -58,6 +63,10 @@ class Workspace:
     def describe(self) -> str:
         raise NotImplementedError
 
+    def unapplied(self, root: str, source: Path, scratch: Path) -> list[str]:
+        """The roots whose state `root` reads and this workspace has not applied (InPlace cannot tell: none)."""
+        return []
+
 
 class InPlace(Workspace):
     """terraform in the generated root, with the user's credentials and backend."""
@@ -91,8 +100,12 @@ class Offline(Workspace):
     def env(self) -> dict[str, str]:
         return isolated_environment(self.toolchain)
 
+    def copy_of(self, root: str, scratch: Path) -> Path:
+        """Where `root`'s copy is (its state beside it): copies are siblings, as link roots read them."""
+        return scratch / "roots" / root
+
     def prepare(self, root: str, source: Path, scratch: Path) -> Path:
-        dest = scratch / "roots" / root
+        dest = self.copy_of(root, scratch)
         if dest.exists():
             shutil.rmtree(dest)
         self.warm_cache()
@@ -116,6 +129,16 @@ class Offline(Workspace):
             run_command(self.terraform, warm, "init", "-input=false", "-no-color", env=self.env(),
                         log=warm / "init.log")
             self._warmed = True
+
+    def unapplied(self, root: str, source: Path, scratch: Path) -> list[str]:
+        documents = {}
+        for path in sorted(source.glob("*.tf.json")):
+            try:
+                documents[path.name] = json.loads(path.read_text())
+            except (OSError, ValueError):
+                continue  # terraform reports an unreadable file in its own words
+        return [name for name in remote_states_of(documents)
+                if not (self.copy_of(name, scratch) / "terraform.tfstate").is_file()]
 
     def describe(self) -> str:
         target = f"the AWS double at {self.endpoint}" if self.endpoint else "no credentials, no network"

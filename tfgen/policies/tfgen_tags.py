@@ -34,6 +34,11 @@ UNTAGGABLE = {
     "aws_iam_user_policy", "aws_iam_group_policy", "aws_iam_role_policies_exclusive",
 }
 
+# Resources whose `tags` came after provider 3.39 (tfgen/providers/features.py: `<type>.tags`): the lowered
+# 3.39 plan has neither `tags` nor `tags_all` for them, so there is nothing to read there; the JSON scan
+# still sees their provider alias (and so their default_tags).
+TAGS_AFTER_OFFLINE = {"aws_ssm_association"}
+
 
 def _missing(tags) -> list[str]:
     tags = tags if isinstance(tags, dict) else {}
@@ -74,6 +79,8 @@ class ResourceTags(BaseResourceCheck):
         provider = value(conf, "provider")
         if isinstance(provider, str) and ALIAS_REF.fullmatch(provider):
             return CheckResult.PASSED  # inherits default_tags; CKV_TFGEN_1 checks the provider
+        if self.entity_type in TAGS_AFTER_OFFLINE and "tags" not in conf and "tags_all" not in conf:
+            return CheckResult.UNKNOWN
         self.evaluated_keys = ["tags", "tags_all"]
         # A plan resolves default_tags into tags_all, so a plan shows the tags the resource really gets.
         if not _missing(value(conf, "tags_all")):

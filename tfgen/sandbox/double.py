@@ -9,11 +9,9 @@ asks the kernel for SIGTERM when its parent goes away).
 
 from __future__ import annotations
 
-import ctypes
 import importlib.util
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
@@ -24,6 +22,7 @@ import urllib.request
 from pathlib import Path
 
 from ..errors import ToolchainError
+from ..terraform.run import die_with_parent
 
 __all__ = ["AwsDouble", "CREDENTIALS", "ACCOUNT", "die_with_parent"]
 
@@ -31,16 +30,6 @@ CREDENTIALS = {"aws_access_key_id": "tfgen-sandbox", "aws_secret_access_key": "t
 # The one AWS account the double holds everything in (moto's default account; requests name no other).
 ACCOUNT = "123456789012"
 _LISTENING = re.compile(r"Running on http://127\.0\.0\.1:(\d+)")
-_PR_SET_PDEATHSIG = 1
-
-
-def die_with_parent() -> None:
-    """In a child before exec: ask Linux to SIGTERM it when its parent exits (no orphans)."""
-    if sys.platform.startswith("linux"):
-        try:
-            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-        except (OSError, AttributeError):
-            pass
 
 
 class AwsDouble:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..derive import naming
-from ..derive.gitops_path import api_sources, edges_of
+from ..derive.gitops_path import api_sources, bootstraps, deployer_edges, edges_of, managed_argocd
 from ..model import IRSA
 from ..derive.connectivity import transit_peerings, transit_regions
 from ..derive.context import context_of
@@ -27,6 +27,7 @@ __all__ = [
     "ExpectedTransitGateway",
     "ExpectedBastion",
     "ExpectedGitOps",
+    "ExpectedBootstrap",
     "Expectation",
     "expect_environment",
 ]
@@ -112,6 +113,20 @@ class ExpectedGitOps:
 
 
 @dataclass(frozen=True)
+class ExpectedBootstrap:
+    """The hub's GitOps bootstrap: its SSM document (named `prefix` + a digest) in the hub's region, and
+    what its script is assembled from besides the outputs (`tfgen.bootstrap.seed_input`)."""
+
+    prefix: str
+    region: str
+    hub_cluster_name: str
+    namespace: str
+    managed: bool
+    repo: tuple[str, str, str] | None
+    chart_version: str | None
+
+
+@dataclass(frozen=True)
 class Expectation:
     """Everything one environment should have created."""
 
@@ -124,6 +139,7 @@ class Expectation:
     identity: str = ""
     gitops: ExpectedGitOps | None = None
     bastion: ExpectedBastion | None = None
+    bootstrap: ExpectedBootstrap | None = None
     kms_aliases: dict[str, tuple[str, ...]] = field(default_factory=dict)  # region -> every alias tfgen makes there
 
     @property
@@ -143,7 +159,7 @@ def expect_environment(fleet: Fleet, environment: str) -> Expectation:
     ctx = context_of(fleet, fleet.environment(environment))
     env = ctx.env
     has_hub = any(c.cluster.is_hub for c in ctx.clusters)
-    managed = {(r.name, c.name) for r, c in edges_of(env)}
+    managed = {(r.name, c.name) for r, c in deployer_edges(env)}
     clusters = {}
     for c in ctx.clusters:
         sources = [kind for kind, _ in api_sources(env, env.regions[c.region], c.cluster)]
@@ -182,7 +198,13 @@ def expect_environment(fleet: Fleet, environment: str) -> Expectation:
         )
         for region in transit_regions(ctx.env)
     )
-    gitops = bastion = None
+    gitops = bastion = bootstrap = None
+    if has_hub and bootstraps(env) and edges_of(env):
+        repo = env.gitops.repo
+        bootstrap = ExpectedBootstrap(
+            prefix=naming.bootstrap_document_prefix(ctx.hub.eks_name), region=ctx.hub.region,
+            hub_cluster_name=ctx.hub.eks_name, namespace=env.gitops.namespace, managed=managed_argocd(env),
+            repo=(repo.url, repo.revision, repo.path) if repo else None, chart_version=env.gitops.chart_version)
     if has_hub:
         hub = clusters[ctx.hub.key]
         edges = tuple(c for c in clusters.values() if c.deployer_role)
@@ -203,8 +225,11 @@ def expect_environment(fleet: Fleet, environment: str) -> Expectation:
         identity=env.identity,
         gitops=gitops,
         bastion=bastion,
+        bootstrap=bootstrap,
         kms_aliases={region: tuple(sorted(
             [naming.ebs_kms_alias(fleet.project, environment, region)]
             + [naming.kms_alias(c.name, purpose) for c in clusters.values() if c.region == region
-               for purpose in ("eks", "logs")])) for region in ctx.regions},
+               for purpose in ("eks", "logs")]
+            + [naming.kms_alias(bootstrap.hub_cluster_name, "bootstrap") for _ in (1,)
+               if bootstrap and bootstrap.region == region])) for region in ctx.regions},
     )

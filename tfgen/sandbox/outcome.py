@@ -10,7 +10,7 @@ from ..orchestrate.terraform import counts_of
 from .report import PhaseResult
 from .terraform import terraform_errors
 
-__all__ = ["failed", "count", "replanned"]
+__all__ = ["failed", "count", "replanned", "joined"]
 
 _CHANGE = re.compile(r"^\s*# (\S+) (?:will be|must be) (.+)$", re.M)
 
@@ -41,3 +41,22 @@ def replanned(root: str, log: Path, seconds: float) -> PhaseResult:
     changes = [f"{address} {action}" for address, action in _CHANGE.findall(output)]
     return PhaseResult(root, "re-plan", False, seconds,
                        f"not idempotent: {len(changes)} change(s) after apply (log: {log})", changes)
+
+
+def joined(unit: str, phase: str, results: list[PhaseResult]) -> PhaseResult:
+    """One phase of an environment over its roots (a cells environment has several): the first failure,
+    else the counts summed ("183 resources created") or the one summary they share."""
+    if len(results) == 1:
+        return PhaseResult(unit, phase, results[0].ok, results[0].seconds, results[0].summary,
+                           results[0].details, results[0].checks)
+    seconds = sum(r.seconds for r in results)
+    bad = next((r for r in results if not r.ok), None)
+    if bad is not None:
+        return PhaseResult(unit, phase, False, seconds, f"{bad.environment}: {bad.summary}", bad.details, bad.checks)
+    counted = [re.match(r"(\d+) (.*)", r.summary) for r in results]
+    if all(counted) and len({m.group(2) for m in counted}) == 1:
+        summary = f"{sum(int(m.group(1)) for m in counted)} {counted[0].group(2)}"
+    else:
+        summary = results[0].summary if len({r.summary for r in results}) == 1 else \
+            "; ".join(f"{r.environment}: {r.summary}" for r in results)
+    return PhaseResult(unit, phase, True, seconds, summary)

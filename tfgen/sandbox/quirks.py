@@ -89,10 +89,14 @@ UNSUPPORTED: dict[str, str] = {
     # moto sets the key (ModifyEbsDefaultKmsKeyId) but has no GetEbsDefaultKmsKeyId, which the
     # provider calls after every create and refresh. Encryption by default itself is kept.
     "aws_ebs_default_kms_key": f"{_DOUBLE} cannot read the EBS default KMS key back (no GetEbsDefaultKmsKeyId)",
+    # The document is applied (and verify reads the script in it); nothing in the double could run it anyway.
+    "aws_ssm_association": f"{_DOUBLE} has SSM documents but no State Manager associations (nor a Kubernetes API "
+                           "for the bootstrap to write to)",
 }
 # What the API checks cannot see, because the double has no such API (reported with every run).
 NOT_CHECKED = ("EKS access entries and their access policy associations", "EKS add-ons",
-               "EKS Pod Identity associations", "the EBS default KMS key")
+               "EKS Pod Identity associations", "the EBS default KMS key",
+               "the GitOps bootstrap's run (its SSM association; the document and its script are checked)")
 
 
 def work_around(quirks: dict[str, Quirk] = QUIRKS) -> Pass:

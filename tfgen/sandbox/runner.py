@@ -22,11 +22,11 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from ..emit import root_graph
+from ..emit.cells import cell_roots_of
 from ..emit.state import STATE_ROOT
 from ..errors import ToolchainError
 from ..model import Fleet
-from ..orchestrate import Orchestrator, RootGraph, read_graph
-from ..orchestrate.report import RootResult
+from ..orchestrate import RootGraph, read_graph
 from ..pipeline import emit_checked
 from ..write import write_output
 from .double import ACCOUNT, AwsDouble
@@ -35,9 +35,10 @@ from .inventory import RegionInventory, take_inventory
 from .prepare import claim, in_account
 from .quirks import NOT_CHECKED
 from .report import EnvironmentReport, Lowering, PhaseResult, SandboxReport
-from .outcome import count, failed, replanned
+from .outcome import failed, joined
+from .rounds import RootRuns
 from .terraform import TerraformResult, run_terraform
-from .verify import Check, check_gitops_secrets, check_nothing_left, verify_environment
+from .verify import Check, check_bootstrap_document, check_gitops_secrets, check_nothing_left, verify_environment
 from .verify.state import check_state_backend, check_state_gone
 from .workspace import DoubleWorkspace
 
@@ -62,7 +63,7 @@ def sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-class Sandbox:
+class Sandbox(RootRuns):
     """A fleet built into a scratch directory and applied to a local AWS double."""
 
     def __init__(
@@ -148,8 +149,19 @@ class Sandbox:
         return self.workspace.toolchain if self.workspace else None
 
     def root(self, environment: str) -> Path:
-        """The scratch copy of a root module (an environment's, or `_state`), where terraform runs."""
+        """The scratch copy of a root module (an environment's, one cells root, `_state`), where terraform runs."""
         return self._scratch / "roots" / environment
+
+    def roots_of(self, environment: str) -> list[str]:
+        """The roots of `environment` (or of `_state`) in the graph's order: itself, or its cells roots (the
+        hub's region, the other regions, the links). Their copies are siblings, so a link root reads its
+        regions' local state (`../<root>/terraform.tfstate`, the offline override)."""
+        cells = cell_roots_of(self.graph.roots, environment)
+        return self.graph.order(cells) if cells else [environment]
+
+    def _unit_of(self, root: str) -> str:
+        """The report entry a root belongs to: its environment for a cells root, else the root itself."""
+        return next((env for env in self.fleet.environments if root in cell_roots_of([root], env)), root)
 
     @property
     def _scratch(self) -> Path:
@@ -174,16 +186,16 @@ class Sandbox:
 
     def lowering(self, environment: str) -> Lowering | None:
         """What the sandbox's copy of the root leaves out or rewrites, and what it cannot check."""
-        lowered = self.workspace.lowered.get(environment) if self.workspace else None
-        if lowered is None:
+        lowered = [self.workspace.lowered[r] for r in self.roots_of(environment) if r in self.workspace.lowered]
+        if not lowered:
             return None
         # What the copy leaves out of `_state` (the ownership controls on 3.39) is listed with its changes.
         not_checked = [] if environment == STATE_ROOT else list(NOT_CHECKED)
-        return Lowering(lowered.target, [asdict(c) for c in lowered.changes], not_checked)
+        return Lowering(lowered[0].target, [asdict(c) for one in lowered for c in one.changes], not_checked)
 
-    def _left_out(self, root: str) -> set[str]:
-        lowered = self.workspace.lowered.get(root) if self.workspace else None
-        return {c.address for c in lowered.changes if c.action == "left out"} if lowered else set()
+    def _left_out(self, environment: str) -> set[str]:
+        lowering = self.lowering(environment)
+        return {c["address"] for c in lowering.changes if c["action"] == "left out"} if lowering else set()
 
     def _terraform(self, environment: str, phase: str, *args: str) -> TerraformResult:
         return run_terraform(self.toolchain, self.root(environment), *args,
@@ -204,92 +216,25 @@ class Sandbox:
         result.seconds = time.monotonic() - started
         return self._report(result)
 
-    def _orchestrate(self, command: str, roots: list[str], *, fresh: bool, run: str,
-                     progress: Callable) -> dict[str, RootResult]:
-        """`command` over `roots` (in the order to run them) through the orchestrator, logs in runs/<run>/.
-
-        Raises ToolchainError when the double died meanwhile, KeyboardInterrupt when interrupted."""
-        self.workspace.fresh = fresh
-        report = Orchestrator(self.graph, command=command, workspace=self.workspace,
-                              parallelism=self.concurrency, progress=progress,
-                              scratch=self._scratch / "runs" / run).run(roots)
-        if not self.double.alive():
-            reason = next((r.reason for r in report.roots if "local AWS double" in r.reason), "")
-            raise ToolchainError(reason or f"the local AWS double (moto_server) stopped during {run}; run the "
-                                 f"command again: each run starts a fresh double and converges")
-        if report.interrupted:
-            raise KeyboardInterrupt
-        return {r.root: r for r in report.roots}
-
-    def _log(self, run: str, root: str, phase: str) -> Path:
-        return self._scratch / "runs" / run / "logs" / root / f"{phase}.log"
-
-    def _ordered(self, roots: list[str], *, reverse: bool = False) -> list[str]:
-        ordered = self.graph.order(roots)
-        return ordered[::-1] if reverse else ordered
-
     # -- phases ----------------------------------------------------------------------
 
     def init(self, environment: str) -> PhaseResult:
-        """`terraform init` of a fresh copy of the root (an environment's, or `_state`)."""
+        """`terraform init` of a fresh copy of each root of `environment` (or of `_state`)."""
         def body() -> PhaseResult:
             self.workspace.fresh = True
-            self.workspace.prepare(environment, self.graph.path(environment), self._scratch)
-            result = self._terraform(environment, "init", "init", "-input=false", "-no-color")
-            if result.returncode:
-                return failed(environment, "init", result.log, "init", 0.0)
+            for root in self.roots_of(environment):
+                self.workspace.prepare(root, self.graph.path(root), self._scratch)
+                result = self._terraform(root, "init", "init", "-input=false", "-no-color")
+                if result.returncode:
+                    return failed(environment, "init", result.log, "init", 0.0)
             return PhaseResult(environment, "init", True, 0.0, "AWS provider from the local mirror")
         return self._phase(environment, "init", body)
 
     def apply(self, environment: str) -> PhaseResult:
-        """`terraform apply` of the copy `init` made (through the orchestrator); on failure, what exists."""
-        return self._apply([environment], fresh=False)[environment][-1]
-
-    def _apply(self, roots: list[str], *, fresh: bool) -> dict[str, list[PhaseResult]]:
-        """init (`fresh`: of a new copy), plan and apply of `roots`, independent ones at once."""
-        done: dict[str, list[PhaseResult]] = {root: [] for root in roots}
-        planned: dict[str, float] = {}
-
-        def progress(root: str, phase) -> None:
-            ok = phase.status == "ok"
-            log = self._log("apply", root, phase.phase)
-            if phase.phase == "init":
-                if fresh or not ok:
-                    done[root].append(self._report(
-                        PhaseResult(root, "init", True, phase.seconds, "AWS provider from the local mirror") if ok
-                        else failed(root, "init", log, "init", phase.seconds)))
-                return
-            seconds = planned.pop(root, 0.0) + phase.seconds
-            if phase.phase == "plan" and ok:
-                planned[root] = seconds
-                return
-            if ok:
-                result = PhaseResult(root, "apply", True, seconds, f"{count(log, 'added')} resources created")
-            else:
-                result = failed(root, "apply", log, phase.phase, seconds)
-                result.details.append(self._created(root))
-            done[root].append(self._report(result))
-
-        results = self._orchestrate("apply", self._ordered(roots), fresh=fresh, run="apply", progress=progress)
-        for root, result in results.items():
-            if result.status == "ok" and not any(p.phase == "apply" for p in done[root]):
-                done[root].append(self._report(PhaseResult(root, "apply", True, planned.pop(root, 0.0),
-                                                           "0 resources created")))
-            elif result.status != "ok" and not any(not p.ok for p in done[root]):
-                done[root].append(self._report(PhaseResult(root, "apply" if done[root] else "init", False,
-                                                           result.seconds, f"not applied: {result.reason}")))
-        return done
-
-    def _created(self, environment: str) -> str:
-        result = self._terraform(environment, "state-list", "state", "list")
-        addresses = result.output.split() if result.returncode == 0 else []
-        if not addresses:
-            return "no resource was created before the failure"
-        counts: dict[str, int] = {}
-        for address in addresses:
-            counts[address.split(".")[0]] = counts.get(address.split(".")[0], 0) + 1
-        listed = ", ".join(f"{n} {t}" for t, n in sorted(counts.items()))
-        return f"created before the failure ({len(addresses)}): {listed}"
+        """`terraform apply` of the copies `init` made (through the orchestrator); on failure, what exists."""
+        done = self._apply(self.roots_of(environment), fresh=False)
+        return joined(environment, "apply", [p for root in done for p in done[root] if p.phase == "apply"]
+                       or [p for root in done for p in done[root]])
 
     def verify(self, environment: str) -> PhaseResult:
         """Check through the AWS API that the root's resources are what the fleet says."""
@@ -299,6 +244,8 @@ class Sandbox:
             else:
                 checks = verify_environment(self.expectation(environment), self.client)
                 checks += self.check_gitops_secrets(environment)
+                checks += check_bootstrap_document(self.expectation(environment), self.client,
+                                                   lambda: self.gitops_outputs(environment))
             failed = sum(1 for c in checks if not c.ok)
             return PhaseResult(environment, "verify", not failed, 0.0,
                                f"{len(checks) - failed}/{len(checks)} checks passed", checks=checks)
@@ -308,11 +255,14 @@ class Sandbox:
         """`terraform output -json` of the applied sandbox root, values unwrapped."""
         from ..gitops import _parse
 
-        result = self._terraform(environment, "output", "output", "-json", "-no-color")
-        if result.returncode:
-            raise ToolchainError(f"terraform output failed in the sandbox root (log: {result.log})")
-        text = result.output
-        return _parse(text[text.find("{"):] if "{" in text else text, f"terraform output of {environment}")
+        outputs = {}
+        for root in self.roots_of(environment):  # a cells environment's outputs are spread over its roots
+            result = self._terraform(root, "output", "output", "-json", "-no-color")
+            if result.returncode:
+                raise ToolchainError(f"terraform output failed in the sandbox root (log: {result.log})")
+            text = result.output
+            outputs.update(_parse(text[text.find("{"):] if "{" in text else text, f"terraform output of {root}"))
+        return outputs
 
     def check_gitops_secrets(self, environment: str, outputs: dict | None = None) -> list[Check]:
         """Argo CD's cluster Secrets rendered from the applied root's outputs (or `outputs`), checked
@@ -324,64 +274,23 @@ class Sandbox:
 
     def replan(self, environment: str) -> PhaseResult:
         """A second `terraform plan`, refreshing every resource: applying again must change nothing."""
-        return self._replan([environment])[environment]
-
-    def _replan(self, roots: list[str]) -> dict[str, PhaseResult]:
-        done: dict[str, PhaseResult] = {}
-        inited: dict[str, float] = {}
-
-        def progress(root: str, phase) -> None:
-            log = self._log("re-plan", root, phase.phase)
-            seconds = inited.pop(root, 0.0) + phase.seconds
-            if phase.status == "ok" and phase.phase == "init":
-                inited[root] = seconds
-                return
-            done[root] = self._report(failed(root, "re-plan", log, phase.phase, seconds) if phase.status != "ok"
-                                      else replanned(root, log, seconds))
-
-        results = self._orchestrate("plan", self._ordered(roots), fresh=False, run="re-plan", progress=progress)
-        for root, result in results.items():
-            if root not in done:
-                done[root] = self._report(PhaseResult(root, "re-plan", False, result.seconds,
-                                                      f"not re-planned: {result.reason}"))
-        return done
+        return joined(environment, "re-plan", list(self._replan(self.roots_of(environment)).values()))
 
     def destroy(self, environment: str) -> PhaseResult:
         """`terraform destroy` (through the orchestrator), then check through the API that nothing is left."""
-        return self._destroy([environment])[environment]
+        return self._nothing_left(environment, list(self._destroy(self.roots_of(environment)).values()))
 
-    def _destroy(self, roots: list[str]) -> dict[str, PhaseResult]:
-        """Destroy `roots` in reverse order of the graph, independent ones at once."""
-        done: dict[str, PhaseResult] = {}
-        spent: dict[str, float] = {}
-
-        def progress(root: str, phase) -> None:
-            log = self._log("destroy", root, phase.phase)
-            seconds = spent.pop(root, 0.0) + phase.seconds
-            if phase.status == "ok" and phase.phase != "apply":
-                spent[root] = seconds
-                return
-            if phase.status != "ok":
-                done[root] = self._report(failed(root, "destroy", log, phase.phase, seconds))
-                return
-            done[root] = self._report(self._nothing_left(root, count(log, "destroyed"), seconds))
-
-        results = self._orchestrate("destroy", self._ordered(roots, reverse=True), fresh=False, run="destroy",
-                                    progress=progress)
-        for root, result in results.items():
-            if root not in done:
-                done[root] = self._report(
-                    self._nothing_left(root, "0", spent.pop(root, 0.0)) if result.status == "ok" else
-                    PhaseResult(root, "destroy", False, result.seconds, f"not destroyed: {result.reason}"))
-        return done
-
-    def _nothing_left(self, root: str, count: str, seconds: float) -> PhaseResult:
-        with self._api(f"the check after destroying {root}"):
-            checks = (check_state_gone(self.prepared.state, self.client) if root == STATE_ROOT
-                      else check_nothing_left(self.expectation(root), self.client))
-        left = [c for c in checks if not c.ok]
-        summary = f"{count} resources destroyed; " + ("nothing left" if not left else f"{len(left)} kind(s) left over")
-        return PhaseResult(root, "destroy", not left, seconds, summary, checks=checks)
+    def _nothing_left(self, environment: str, destroyed: list[PhaseResult]) -> PhaseResult:
+        """The destroy of `environment`'s roots, then the API asked for anything of it left over."""
+        result = joined(environment, "destroy", destroyed)
+        if result.ok:
+            with self._api(f"the check after destroying {environment}"):
+                result.checks = (check_state_gone(self.prepared.state, self.client) if environment == STATE_ROOT
+                                 else check_nothing_left(self.expectation(environment), self.client))
+            left = [c for c in result.checks if not c.ok]
+            result.ok = not left
+            result.summary += "; " + ("nothing left" if not left else f"{len(left)} kind(s) left over")
+        return self._report(result)
 
     def inventory(self, environment: str) -> list[RegionInventory]:
         """What the environment has in the double now, per region (`_state` has no VPCs to list)."""
@@ -407,29 +316,39 @@ class Sandbox:
     # -- everything --------------------------------------------------------------------
 
     def run_environment(self, environment: str, *, keep: bool = False) -> EnvironmentReport:
-        """Every phase of one root alone (not the roots it needs); stops early when init or apply fails."""
-        return self._run([environment], keep=keep)[0]
+        """Every phase of one environment (or `_state`) alone, not the roots it needs; stops early when init
+        or apply fails."""
+        return self._run(self.roots_of(environment), keep=keep)[0]
 
     def _run(self, roots: list[str], *, keep: bool) -> list[EnvironmentReport]:
-        """Apply `roots` (independent ones at once), verify each, re-plan them, destroy them unless `keep`."""
-        reports = {root: EnvironmentReport(root) for root in roots}
-        for root, phases in self._apply(roots, fresh=True).items():
-            reports[root].phases += phases
-            reports[root].lowering = self.lowering(root)
-        applied = [root for root in self._ordered(roots) if reports[root].ok]
-        for root in roots:
-            if root not in applied and reports[root].phase("apply") is not None:
-                reports[root].inventory = self.inventory(root)
-        for root in applied:
-            reports[root].phases.append(self.verify(root))
-            reports[root].inventory = self.inventory(root)
+        """Apply `roots` (independent ones at once), verify each environment, re-plan, destroy unless `keep`."""
+        units: dict[str, list[str]] = {}
+        for root in self._ordered(roots):
+            units.setdefault(self._unit_of(root), []).append(root)
+        reports = {unit: EnvironmentReport(unit) for unit in units}
+        phases = self._apply(roots, fresh=True)
+        for unit, own in units.items():
+            done = [p for root in own for p in phases[root]]
+            for name in ("init", "apply"):
+                if any(p.phase == name for p in done):
+                    reports[unit].phases.append(joined(unit, name, [p for p in done if p.phase == name]))
+            reports[unit].lowering = self.lowering(unit)
+        applied = [unit for unit in units if reports[unit].ok]
+        for unit in units:
+            if unit not in applied and reports[unit].phase("apply") is not None:
+                reports[unit].inventory = self.inventory(unit)
+        for unit in applied:
+            reports[unit].phases.append(self.verify(unit))
+            reports[unit].inventory = self.inventory(unit)
         if applied:
-            for root, result in self._replan(applied).items():
-                reports[root].phases.append(result)
+            replanned = self._replan([root for unit in applied for root in units[unit]])
+            for unit in applied:
+                reports[unit].phases.append(joined(unit, "re-plan", [replanned[root] for root in units[unit]]))
         if applied and not keep:
-            for root, result in self._destroy(applied).items():
-                reports[root].phases.append(result)
-        return [reports[root] for root in roots]
+            destroyed = self._destroy([root for unit in applied for root in units[unit]])
+            for unit in reversed(applied):
+                reports[unit].phases.append(self._nothing_left(unit, [destroyed[root] for root in units[unit]]))
+        return list(reports.values())
 
     def run(self, environments: list[str] | None = None, *, keep: bool = False) -> SandboxReport:
         """Every phase of every environment (default: all of the fleet's) and the roots they need (`_state`)."""
@@ -443,6 +362,7 @@ class Sandbox:
         report = SandboxReport(self.spec, self.workdir, self.double.describe(), self.build_seconds,
                                kept=keep, double_pid=self.double.pid)
         started = time.monotonic()
-        report.environments = self._run(self.graph.select(names), keep=keep)
+        report.environments = self._run(self.graph.select([r for name in names for r in self.roots_of(name)]),
+                                        keep=keep)
         report.elapsed = time.monotonic() - started
         return report

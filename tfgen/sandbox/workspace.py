@@ -38,6 +38,9 @@ class DoubleWorkspace(Offline):
         self.parallelism, self.timeout = parallelism, timeout
         self.fresh = True  # apply: a fresh copy; re-plan, destroy: the applied one
 
+    def copy_of(self, root: str, scratch: Path) -> Path:
+        return self.roots / root
+
     def prepare(self, root: str, source: Path, scratch: Path) -> Path:
         copy = self.roots / root
         if not self.fresh:

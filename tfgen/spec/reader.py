@@ -74,6 +74,7 @@ _ENV_KEYS = {
     "addons": "map",
     "gitops": "map",
     "bastion": "map",
+    "layout": "str",
 }
 _STATE_KEYS = {"backend": "str", "bucket": "str", "key_prefix": "str", "region": "str", "lock_table": "str"}
 _TOP_KEYS = {
@@ -82,6 +83,7 @@ _TOP_KEYS = {
     "aws_provider": "str",
     "terraform_version": "str",
     "state": "map",
+    "layout": "str",
     "environments": "map",
 }
 _TYPE_NAMES = {
@@ -254,6 +256,8 @@ class Reader:
             fleet.aws_provider = top["aws_provider"]
         if "terraform_version" in top:
             fleet.terraform_version = top["terraform_version"]
+        if "layout" in top:
+            fleet.layout = top["layout"]
         if "state" in top:
             state = self._mapping(top["state"], ("state",), _STATE_KEYS)
             fleet.state = StateBackend(**state, where=self._where(("state",), *_STATE_KEYS))
@@ -291,6 +295,8 @@ class Reader:
             env.connectivity = env_data["connectivity"]
         if "identity" in env_data:
             env.identity = env_data["identity"]
+        if "layout" in env_data:
+            env.layout = env_data["layout"]
         for key, read in (("access", spec_sections.read_access), ("addons", spec_sections.read_addons),
                           ("gitops", spec_sections.read_gitops), ("bastion", spec_sections.read_bastion)):
             if key in env_data:

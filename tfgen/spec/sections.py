@@ -13,7 +13,12 @@ reader's typed access, so findings carry file and line as everywhere else::
           entries:
             - {principal: "arn:aws:iam::222222222222:role/team-a", policy: AmazonEKSEditPolicy, namespaces: [team-a]}
         addons: {vpc-cni: {version: v1.19.2-eksbuild.1}}
-        gitops: {namespace: argocd, service_accounts: [argocd-application-controller, ...]}
+        gitops:
+          argocd: self-managed            # or managed (EKS's Argo CD capability), none (the path only)
+          chart_version: "10.1.1"         # the argo-cd chart (self-managed); default: tfgen's pin
+          repo: {url: https://github.com/example-org/fleet-gitops.git, revision: main, path: bootstrap}
+          identity_center: {instance_arn: "arn:aws:sso:::instance/ssoins-...", region: us-east-1, admins: [<group id>]}
+          bootstrap: true                 # false: the SSM bootstrap no longer runs on apply
         bastion: {enabled: true, instance_type: t3.micro}
 """
 
@@ -21,15 +26,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..model import Access, AccessEntry, Addon, Bastion, GitOps
+from ..model import Access, AccessEntry, Addon, Bastion, GitOps, GitOpsRepo, IdentityCenter
 
-__all__ = ["ACCESS_KEYS", "ADDON_KEYS", "GITOPS_KEYS", "BASTION_KEYS", "read_access", "read_addons",
+__all__ = ["ACCESS_KEYS", "ADDON_KEYS", "GITOPS_KEYS", "REPO_KEYS", "IDENTITY_CENTER_KEYS", "BASTION_KEYS",
+           "read_access", "read_addons",
            "read_gitops", "read_bastion"]
 
 ACCESS_KEYS = {"admins": "str_list", "viewers": "str_list", "entries": "list", "authentication_mode": "str"}
 _ENTRY_KEYS = {"principal": "str", "policy": "str", "namespaces": "str_list"}
 ADDON_KEYS = {"version": "str"}
-GITOPS_KEYS = {"enabled": "bool", "namespace": "str", "service_accounts": "str_list"}
+GITOPS_KEYS = {"enabled": "bool", "argocd": "str", "namespace": "str", "service_accounts": "str_list",
+               "chart_version": "str", "repo": "map", "identity_center": "map", "bootstrap": "bool"}
+REPO_KEYS = {"url": "str", "revision": "str", "path": "str"}
+IDENTITY_CENTER_KEYS = {"instance_arn": "str", "region": "str", "admins": "str_list"}
 BASTION_KEYS = {"enabled": "bool", "instance_type": "str", "ami": "str"}
 
 
@@ -56,7 +65,13 @@ def read_addons(reader, value: Any, path: tuple) -> dict[str, Addon]:
 
 def read_gitops(reader, value: Any, path: tuple) -> GitOps:
     data = reader._mapping(value, path, GITOPS_KEYS)
-    return GitOps(where=reader._where(path, *GITOPS_KEYS), **data)
+    nested = {}
+    for key, keys, cls, required in (("repo", REPO_KEYS, GitOpsRepo, "url"),
+                                     ("identity_center", IDENTITY_CENTER_KEYS, IdentityCenter, "instance_arn")):
+        if key in data:
+            body = reader._mapping(data[key], path + (key,), keys, required=(required,))
+            nested[key] = cls(where=reader._where(path + (key,), *keys), **body) if required in body else None
+    return GitOps(where=reader._where(path, *GITOPS_KEYS), **{**data, **nested})
 
 
 def read_bastion(reader, value: Any, path: tuple) -> Bastion:

@@ -24,6 +24,7 @@ because the ids they point at are unknown until apply.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import shutil
 import tempfile
@@ -278,8 +279,11 @@ def _plan_copy(root: Path, given, scratch: Path, toolchain: Toolchain | None, te
     try:
         with _tftest_quiet():
             test.setup()
-            raw = test.plan(output=True)
+            # tftest's plan(output=True) leaves its plan file in the system temp directory; this one is the copy's.
+            plan_file = copy / "tfgen.tfplan"
+            test.execute_command("plan", "-input=false", "-no-color", f"-out={plan_file}")
+            raw = json.loads(test.execute_command("show", "-no-color", "-json", str(plan_file)).out)
     except tftest.TerraformTestError as exc:
         raise _TerraformFailed(str(terraform_failure(exc, root=given, copy=copy, env=env))) from None
     # Everything the Plan keeps is read now: it never needs the copy afterwards.
-    return Plan(dict(raw._raw), seconds=time.perf_counter() - started, lowered=lowered)
+    return Plan(raw, seconds=time.perf_counter() - started, lowered=lowered)

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from ..providers.lowering import Lowered, Pass
 
 __all__ = [
+    "REMOTE_STATE",
+    "remote_states_of",
     "PROVIDER_VERSION",
     "PROVIDER_SHA256",
     "OVERRIDE_FILE",
@@ -42,9 +44,10 @@ PROVIDER_VERSION = str(OFFLINE)
 PROVIDER_SHA256 = "4b75e0a259b56d97e66b7d69f3f25bd4cc7be2440c0fe35529f46de7d40a49d3"
 PROVIDER_ZIP = f"terraform-provider-aws_{PROVIDER_VERSION}_linux_amd64.zip"
 OVERRIDE_FILE = "tfgen_offline_override.tf.json"
+REMOTE_STATE = "terraform_remote_state"
 # Endpoints a tfgen root uses; all of them point at the local AWS double in a sandbox.
 # Provider 3.x calls CloudWatch Logs `cloudwatchlogs` and rejects `logs`.
-SERVICES = ("ec2", "eks", "iam", "sts", "kms", "cloudwatchlogs", "s3", "dynamodb")
+SERVICES = ("ec2", "eks", "iam", "sts", "kms", "cloudwatchlogs", "s3", "dynamodb", "ssm")
 
 _verified: set[Path] = set()
 
@@ -148,13 +151,16 @@ def offline_override(
     *,
     endpoint: str | None = None,
     state_path: str | None = None,
+    remote_states: Sequence[str] = (),
 ) -> dict:
     """An override document that lets every aliased provider run without AWS.
 
     Dummy credentials and skipped account/metadata/region checks; the 3.x
     provider's EC2-platform lookup skipped (it waits ~25 s on DNS otherwise);
     with `endpoint`, every service URL points at a local AWS double. The
-    backend becomes local (`state_path`, default terraform.tfstate).
+    backend becomes local (`state_path`, default terraform.tfstate), and so
+    does every root whose state this one reads (`remote_states`, cells
+    layout): the sibling copy's `../<root>/terraform.tfstate`.
     """
     providers = []
     for alias in sorted(aliases):
@@ -170,15 +176,27 @@ def offline_override(
         }
         if endpoint:
             block["endpoints"] = {service: endpoint for service in SERVICES}
+            # Buckets as paths: a local endpoint has no `<bucket>.<host>` names (provider 3.x's setting).
+            block["s3_force_path_style"] = True
             # A local double answers at once or not at all; the default 25 retries only delay the error.
             block["max_retries"] = 2
             # A bucket's name as a host name (`bucket.127.0.0.1`) does not resolve: address buckets by path.
             block["s3_force_path_style"] = True
         providers.append(block)
-    return {
+    override = {
         "terraform": {"backend": {"local": {"path": state_path or "terraform.tfstate"}}},
         "provider": {"aws": providers},
     }
+    if remote_states:
+        override["data"] = {REMOTE_STATE: {
+            name: {"backend": "local", "config": {"path": f"../{name}/terraform.tfstate"}} for name in remote_states}}
+    return override
+
+
+def remote_states_of(documents: dict[str, dict]) -> list[str]:
+    """The roots whose state a root's documents read (`data.terraform_remote_state.<root>`), sorted."""
+    return sorted({name for document in documents.values() if isinstance(document, dict)
+                   for name in ((document.get("data") or {}).get(REMOTE_STATE) or {})})
 
 
 def copy_root(root: str | Path, dest: str | Path, *, endpoint: str | None = None,
@@ -196,7 +214,7 @@ def copy_root(root: str | Path, dest: str | Path, *, endpoint: str | None = None
     for name, document in lowered.documents.items():
         (dest / name).write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
     (dest / LOWERED_FILE).write_text(json.dumps(lowered.as_dict(), indent=2, sort_keys=True) + "\n")
-    override = offline_override(aliases_of(root), endpoint=endpoint)
+    override = offline_override(aliases_of(root), endpoint=endpoint, remote_states=remote_states_of(documents))
     (dest / OVERRIDE_FILE).write_text(json.dumps(override, indent=2, sort_keys=True) + "\n")
     return lowered
 

@@ -5,7 +5,8 @@ lookup) -> list[Check]`, in the module of its subject (`network`, `clusters`,
 `gitops`, `bastion`); `CHECKS` lists the ones `verify_environment` runs, so a
 new kind is one more function in that list. `check_nothing_left`
 (`leftovers`) is the check after `terraform destroy`; `check_gitops_secrets`
-checks the Argo CD Secrets rendered from the applied root's outputs. `Lookup`
+checks the Argo CD Secrets rendered from the applied root's outputs, and
+`check_bootstrap_document` (`bootstrap`) the SSM document against them. `Lookup`
 (`lookup`) asks the API and remembers what it found, so the checks share one
 answer per VPC and per peering.
 """
@@ -16,6 +17,7 @@ from typing import Callable
 
 from ..expectation import Expectation
 from .bastion import check_bastion
+from .bootstrap import check_bootstrap_document
 from .clusters import check_clusters
 from .gitops import check_api_access, check_ebs_csi_roles, check_gitops_roles, check_gitops_secrets, check_oidc_providers
 from .leftovers import check_nothing_left
@@ -37,6 +39,7 @@ __all__ = [
     "check_bastion",
     "check_oidc_providers",
     "check_gitops_secrets",
+    "check_bootstrap_document",
     "CHECKS",
     "verify_environment",
     "check_nothing_left",
