@@ -205,6 +205,7 @@ environments:
     account_id: "111111111111"
     access: {admins: ["arn:aws:iam::111111111111:role/platform-admin"]}
     bastion: {enabled: false}
+    gitops: {bootstrap: false}    # the bootstrap runs on the bastion
     defaults:
       kubernetes_version: "1.35"
       az_count: 2

@@ -47,6 +47,7 @@ environments:
     identity: irsa
     access: {admins: ["arn:aws:iam::444444444444:role/platform-admin"]}
     bastion: {enabled: false}
+    gitops: {bootstrap: false}    # the bootstrap runs on the bastion
     defaults:
       kubernetes_version: "1.35"
       az_count: 2
@@ -68,6 +69,7 @@ environments:
     connectivity: mesh
     access: {admins: ["arn:aws:iam::333333333333:role/platform-admin"]}
     bastion: {enabled: false}
+    gitops: {bootstrap: false}    # the bootstrap runs on the bastion
     defaults:
       kubernetes_version: "1.35"
       az_count: 2
