@@ -7,7 +7,9 @@ asks for approvals and takes Ctrl-C. A root that fails stops the roots that wait
 for it (transitively); the others finish. Ctrl-C (or SIGTERM) starts nothing
 new and sends one SIGINT to every running terraform's process group, then waits
 for them to write their state and release their locks (`Workspace.grace`, then
-SIGKILL); the report then says which roots did not run and why.
+SIGKILL); the report then says which roots did not run and why. A terraform
+that outlives the workspace's `timeout`, or that the workspace says must stop
+(`Workspace.broken`: the sandbox's double died), fails its root with that reason.
 """
 
 from __future__ import annotations
