@@ -69,7 +69,8 @@ class RootRuns:
                 result = PhaseResult(root, "apply", True, seconds, f"{count(log, 'added')} resources created")
             else:
                 result = failed(root, "apply", log, phase.phase, seconds)
-                result.details.append(self._created(root))
+                if self.double.alive():  # else the run ends with the double's death (`_orchestrate`)
+                    result.details.append(self._created(root))
             done[root].append(self._report(result))
 
         results = self._orchestrate("apply", self._ordered(roots), fresh=fresh, run="apply", progress=progress)
