@@ -439,3 +439,18 @@ def test_plan_root_and_check_plan_leave_nothing_in_the_temp_directory(example_ou
     assert plan.resources and scratch() == before
     report = check_output(example_out / "_state", plan=True)
     assert report.plan_seconds > 0 and scratch() == before
+
+
+def test_a_cells_environment_found_under_a_larger_tree_maps_its_joined_files_back_to_its_roots():
+    """`tfgen check out/` names the cells roots `cells/<root>`: each joined file maps back to one of them."""
+    from tfgen.gate.environments import environments
+    from tfgen.gate.locate import Locator
+    from tfgen.terraform.roots import read_root
+
+    found = {f"cells/{p.name}": Locator(read_root(p)) for p in sorted((ROOT / "out" / "cells").iterdir())
+             if p.is_dir() and "--" in p.name}
+    ((_, documents, where),) = environments(found)  # one environment, its roots joined
+    assert documents, "no joined documents"
+    for file in documents:
+        root, name = where(file)
+        assert root in found and name in found[root].root.documents, (file, root, name)

@@ -26,5 +26,8 @@ def environments(locators: dict[str, Locator]) -> list[tuple[str, dict[str, dict
             found.append((root, locators[root].root.documents, lambda file, root=root: (root, file)))
     for env, roots in sorted(cells.items()):
         joined = join_environment({root: locators[root].root.documents for root in roots})
-        found.append((env, joined, lambda file: tuple(file.split("/", 1)) if "/" in file else (roots[0], file)))
+        # A joined file is `<root>/<file>`; the root's name may hold `/` itself (`tfgen check out/` finds
+        # out/cells/...), a file name never does.
+        found.append((env, joined, lambda file, roots=roots: tuple(file.rsplit("/", 1)) if "/" in file
+                      else (roots[0], file)))
     return found
