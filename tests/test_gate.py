@@ -449,8 +449,12 @@ def test_a_cells_environment_found_under_a_larger_tree_maps_its_joined_files_bac
 
     found = {f"cells/{p.name}": Locator(read_root(p)) for p in sorted((ROOT / "out" / "cells").iterdir())
              if p.is_dir() and "--" in p.name}
-    ((_, documents, where),) = environments(found)  # one environment, its roots joined
+    ((name, documents, where),) = environments(found)  # one environment, its roots joined
     assert documents, "no joined documents"
+    from tfgen.checks.gitops_output import evaluate
+
+    broken = [v for v in evaluate(name, documents) if not v.holds]
+    assert broken == [], "the joined roots lost their reads of each other's state"
     for file in documents:
         root, name = where(file)
         assert root in found and name in found[root].root.documents, (file, root, name)

@@ -25,9 +25,10 @@ def environments(locators: dict[str, Locator]) -> list[tuple[str, dict[str, dict
         else:
             found.append((root, locators[root].root.documents, lambda file, root=root: (root, file)))
     for env, roots in sorted(cells.items()):
-        joined = join_environment({root: locators[root].root.documents for root in roots})
-        # A joined file is `<root>/<file>`; the root's name may hold `/` itself (`tfgen check out/` finds
-        # out/cells/...), a file name never does.
-        found.append((env, joined, lambda file, roots=roots: tuple(file.rsplit("/", 1)) if "/" in file
-                      else (roots[0], file)))
+        # Joined under the names the roots give each other (their directory names: a read of another
+        # root's state names it so), though the gate may find them deeper (`tfgen check out/`: out/cells/...).
+        found_as = {root.rsplit("/", 1)[-1]: root for root in roots}
+        joined = join_environment({name: locators[root].root.documents for name, root in found_as.items()})
+        found.append((env, joined, lambda file, found_as=found_as, roots=roots:
+                      (found_as[file.split("/", 1)[0]], file.split("/", 1)[1]) if "/" in file else (roots[0], file)))
     return found
