@@ -180,8 +180,6 @@ def offline_override(
             block["s3_force_path_style"] = True
             # A local double answers at once or not at all; the default 25 retries only delay the error.
             block["max_retries"] = 2
-            # A bucket's name as a host name (`bucket.127.0.0.1`) does not resolve: address buckets by path.
-            block["s3_force_path_style"] = True
         providers.append(block)
     override = {
         "terraform": {"backend": {"local": {"path": state_path or "terraform.tfstate"}}},
