@@ -94,14 +94,9 @@ class Offline(Workspace):
         return dest
 
     def unapplied(self, root: str, source: Path, scratch: Path) -> list[str]:
-        import json
+        from ..terraform.roots import read_root
 
-        documents = {}
-        for path in sorted(source.glob("*.tf.json")):
-            try:
-                documents[path.name] = json.loads(path.read_text())
-            except (OSError, ValueError):
-                continue  # terraform reports an unreadable file in its own words
+        documents = read_root(source).documents  # a file it cannot read: copy_root names it when preparing
         return [name for name in remote_states_of(documents)
                 if not (scratch / "roots" / name / "terraform.tfstate").is_file()]
 
