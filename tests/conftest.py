@@ -151,8 +151,11 @@ def all_plans(example_plans, toolchain, tmp_path_factory):
             copy.write_bytes(fleet.allocations_file.read_bytes())
             fleet.allocations_file = copy
         tfgen.build(fleet, out)
-        for env in fleet.environments:
-            plans[spec, env] = plan_root(out / env, workdir=tmp_path_factory.mktemp("plan"), toolchain=toolchain)
+        for env in fleet.environments.values():
+            if fleet.layout_of(env) == "cells":
+                continue  # several roots per environment, their links needing applied state: tests/test_cells_runs.py
+            plans[spec, env.name] = plan_root(out / env.name, workdir=tmp_path_factory.mktemp("plan"),
+                                              toolchain=toolchain)
     return plans
 
 

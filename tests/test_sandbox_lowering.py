@@ -147,3 +147,18 @@ def test_the_sandbox_builds_every_environment_for_the_doubles_one_account():
     documents = tfgen.pipeline.prepare(moved).documents["development"]
     assert f"arn:aws:iam::{ACCOUNT}:root" in documents["clusters.tf.json"]["resource"]["aws_kms_key"][
         "us_east_1_hub_eks"]["policy"]
+
+
+def test_lowering_follows_locals_in_either_json_form():
+    """Terraform JSON writes `locals` as an object or a list of objects (the reader keeps the list form):
+    a local that refers to something left out is left out in both, the others stay."""
+    for locals_ in ({"entry": "${aws_eks_access_entry.x.principal_arn}", "keep": "v"},
+                    [{"entry": "${aws_eks_access_entry.x.principal_arn}"}, {"keep": "v"}]):
+        documents = {"main.tf.json": {
+            "resource": {"aws_eks_access_entry": {"x": {"cluster_name": "c", "principal_arn": "arn:aws:iam::1:role/r",
+                                                       "provider": "aws.us_east_1"}}},
+            "locals": json.loads(json.dumps(locals_))}}
+        lowered = lower(documents)
+        kept = lowered.documents["main.tf.json"]["locals"]
+        assert (kept if isinstance(kept, dict) else {k: v for table in kept for k, v in table.items()}) == {"keep": "v"}
+        assert {c.address for c in lowered.changes} == {"aws_eks_access_entry.x", "locals.entry"}

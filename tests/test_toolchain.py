@@ -53,3 +53,16 @@ def test_plan_failure_is_reported_with_the_root(example_out, toolchain, tmp_path
     (broken / "network.tf.json").write_text(json.dumps(network))
     with pytest.raises(ToolchainError, match="cidr_blok"):
         plan_root(broken, workdir=tmp_path / "work", toolchain=toolchain)
+
+
+def test_copy_root_reads_through_the_bounded_reader_and_names_a_file_it_refuses(example_out, tmp_path):
+    import os
+
+    root = tmp_path / "root"
+    root.mkdir()
+    for path in (example_out / "_state").glob("*.tf.json"):
+        (root / path.name).write_bytes(path.read_bytes())
+    os.symlink("/dev/zero", root / "zero.tf.json")
+    with pytest.raises(ToolchainError, match="zero.tf.json"):
+        toolchain.copy_root(root, tmp_path / "copy")
+    assert not (tmp_path / "copy" / "zero.tf.json").exists()

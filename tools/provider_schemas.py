@@ -438,8 +438,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{len(relaxed)} required in 3.39 are optional in 5.100 (RELAXED_SINCE_339), "
           f"{len(result.required_changed) - len(relaxed)} the other way")
     print(f"{len(result.only_reference)} 3.39 arguments are gone in 5.100 (EC2-Classic, removed endpoints, ...)")
-    for item in unexplained:
-        print(f"UNEXPLAINED: {item}")
+    print("".join(f"UNEXPLAINED: {item}\n" for item in unexplained), end="")
     latest = json.loads((args.out / "aws-6.25.0.json").read_text())["resources"]
     missing = [t for t in RESOURCE_TYPES if t not in latest]
     if missing:

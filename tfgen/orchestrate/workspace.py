@@ -131,12 +131,9 @@ class Offline(Workspace):
             self._warmed = True
 
     def unapplied(self, root: str, source: Path, scratch: Path) -> list[str]:
-        documents = {}
-        for path in sorted(source.glob("*.tf.json")):
-            try:
-                documents[path.name] = json.loads(path.read_text())
-            except (OSError, ValueError):
-                continue  # terraform reports an unreadable file in its own words
+        from ..terraform.roots import read_root
+
+        documents = read_root(source).documents  # a file it cannot read: copy_root names it when preparing
         return [name for name in remote_states_of(documents)
                 if not (self.copy_of(name, scratch) / "terraform.tfstate").is_file()]
 

@@ -333,20 +333,23 @@ def _cascade(docs: dict[str, dict], dropped: set[str]) -> list[LeftOut]:
                 if not resources[type_]:
                     del resources[type_]
             for section in ("output", "locals"):
-                block = document.get(section, {})
-                for name in list(block):
-                    item = block[name]
-                    value = item.get("value") if section == "output" else item
-                    if isinstance(value, dict):
-                        for field in [k for k, v in value.items() if _mentions(v, dropped)]:
-                            changes.append(LeftOut(f"{section}.{name}.{field}", field, "left out",
-                                                   f"refers to {_mentions(value[field], dropped)}, left out"))
-                            del value[field]
-                    elif _mentions(value, dropped):
-                        changes.append(LeftOut(f"{section}.{name}", name, "left out",
-                                               f"refers to {_mentions(value, dropped)}, left out"))
-                        del block[name]
-                if section in document and not document[section]:
+                # `locals` is an object, or (Terraform JSON's other form, as tfgen.terraform.roots reads it)
+                # a list of objects.
+                tables = _as_list(document.get(section))
+                for block in tables:
+                    for name in list(block):
+                        item = block[name]
+                        value = item.get("value") if section == "output" else item
+                        if isinstance(value, dict):
+                            for field in [k for k, v in value.items() if _mentions(v, dropped)]:
+                                changes.append(LeftOut(f"{section}.{name}.{field}", field, "left out",
+                                                       f"refers to {_mentions(value[field], dropped)}, left out"))
+                                del value[field]
+                        elif _mentions(value, dropped):
+                            changes.append(LeftOut(f"{section}.{name}", name, "left out",
+                                                   f"refers to {_mentions(value, dropped)}, left out"))
+                            del block[name]
+                if section in document and not any(tables):
                     del document[section]
         if not more:
             return changes

@@ -218,18 +218,17 @@ def copy_root(root: str | Path, dest: str | Path, *, endpoint: str | None = None
 
 
 def _read_root(root: Path) -> dict[str, dict]:
-    """`{file name: document}` of a generated root's `*.tf.json` (override files aside)."""
-    if not any(root.glob("*.tf.json")):
-        raise ToolchainError(f"{root} holds no *.tf.json files; run `tfgen build` first")
-    documents = {}
-    for path in sorted(root.glob("*.tf.json")):
-        if not path.name.endswith("_override.tf.json"):
-            try:
-                documents[path.name] = json.loads(path.read_text())
-            except ValueError as exc:
-                raise ToolchainError(f"{path}: not valid JSON ({exc}); rebuild it with `tfgen build`") from None
-    return documents
+    """`{file name: document}` of a generated root's `*.tf.json` (override files aside), through the one
+    bounded reader (tfgen.terraform.roots): a file it cannot read stops the copy, naming the file."""
+    from .roots import read_root
 
+    tree = read_root(root)
+    if tree.problems:
+        raise ToolchainError("cannot copy " + "; ".join(f"{p.location}: {p.message}" for p in tree.problems)
+                             + f"; {tree.problems[0].fix}")
+    if not tree.documents:
+        raise ToolchainError(f"{root} holds no *.tf.json files; run `tfgen build` first")
+    return tree.documents
 
 
 _HINTS = (
