@@ -130,7 +130,10 @@ def app_project(name: str, *, namespace: str, repo_url: str, destinations: list[
     spec: dict = {
         "description": f"tfgen: {name}",
         "sourceRepos": [repo_url],
-        "destinations": sorted(destinations, key=lambda d: (d["server"], d["namespace"])),
+        # In the caller's order (the edges' by cluster key), never sorted by server: in the emitted document
+        # a server is a Terraform reference that apply fills in, and sorting the references would order the
+        # projects differently from the same projects rendered from the applied values.
+        "destinations": list(destinations),
         "clusterResourceWhitelist": [{"group": "*", "kind": "*"}] if cluster_resources else [],
     }
     if namespace_resources is not None:
@@ -151,7 +154,7 @@ def environment_projects(environment: str, *, namespace: str, repo_url: str, edg
     namespace, Argo CD's own kinds only: the root Application can create ApplicationSets, nothing else).
     `hub_server`: how Argo CD names the hub (EKS's capability: the hub's cluster ARN, not in-cluster)."""
     edges = app_project(environment, namespace=namespace, repo_url=repo_url, cluster_resources=True,
-                        destinations=[{"server": server, "namespace": "*"} for server in sorted(set(edge_servers))],
+                        destinations=[{"server": server, "namespace": "*"} for server in dict.fromkeys(edge_servers)],
                         source_namespaces=source_namespaces)
     argo_kinds = [{"group": "argoproj.io", "kind": kind} for kind in ("Application", "ApplicationSet")]
     bootstrap = app_project(bootstrap_project_name(environment), namespace=namespace, repo_url=repo_url,
