@@ -101,18 +101,21 @@ def _every_verb(content: bytes) -> None:
         _run(["graph", str(spec), "--format", "dot", "--output", str(Path(scratch) / "g.dot")])
 
 
+@pytest.mark.slow  # long fuzzing: the full suite runs it
 @FUZZ
 @given(specs)
 def test_generated_specs(spec):
     _every_verb(yaml.safe_dump(spec, allow_unicode=True).encode())
 
 
+@pytest.mark.slow  # long fuzzing: the full suite runs it
 @FUZZ
 @given(mutated_examples())
 def test_mutated_examples(content):
     _every_verb(content)
 
 
+@pytest.mark.slow  # long fuzzing: the full suite runs it
 @FUZZ
 @given(st.binary(max_size=600) | st.text(alphabet=_GARBAGE.decode("latin-1"), max_size=300).map(str.encode))
 def test_garbage(content):

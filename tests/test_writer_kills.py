@@ -152,9 +152,9 @@ def _assert_converged(out: Path, files: dict[str, bytes], record: Path, scenario
 
 
 OPERATIONS = {scenario: _operations(scenario) for scenario in SCENARIOS}
-# Every operation of every scenario runs in the full suite; the fast tier runs every fifth, and the
+# Every operation of every scenario runs in the full suite; the fast tier runs every tenth, and the
 # first and last of each scenario, so it still crosses every phase (journal, swap, commit, cleanup).
-KILLS = [pytest.param(scenario, n, operation, marks=() if n % 5 == 0 or n in (1, len(operations)) else
+KILLS = [pytest.param(scenario, n, operation, marks=() if n % 10 == 0 or n in (1, len(operations)) else
                       pytest.mark.slow) for scenario, operations in OPERATIONS.items()
          for n, operation in enumerate(operations, start=1)]
 
