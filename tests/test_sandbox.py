@@ -134,6 +134,8 @@ def test_example_verification_covers_every_vpc_peering_route_table_and_cluster(r
         "ebs csi role": len(expected.clusters),
         "bastion": 7,
         "gitops secret": edges,
+        "bootstrap": 2,  # the one bootstrap document is a Command document; its script is the one rendered
+        "bootstrap secret": edges,  # from the applied outputs; each edge's Secret in it against EKS and IAM
     }, env_name  # pod identity: no "oidc provider" checks
     lowered = env["lowered"]
     assert lowered["target"] == "3.39.0" and lowered["changes"], env_name
