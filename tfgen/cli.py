@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import __version__
+from .beside import prefork
 from .errors import Finding, FindingsError, Severity, SpecError, TfgenError, condense
 
 if TYPE_CHECKING:
@@ -19,6 +21,9 @@ if TYPE_CHECKING:
 # checks (networkx), `tfgen build` never loads the policy gate or the sandbox.
 
 __all__ = ["main"]
+
+# The verbs that run the network rules: networkx is imported beside them (`tfgen.beside`).
+_NETWORK_VERBS = ("build", "validate", "migrate")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -395,7 +400,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return the exit status."""
     args = _parser().parse_args(argv)
     try:
-        return args.run(args)
+        with prefork("tfgen.checks.topology") if args.verb in _NETWORK_VERBS else contextlib.nullcontext():
+            return args.run(args)
     except FindingsError as exc:
         _print_findings(exc.findings)
         errors = sum(f.count for f in exc.findings if f.severity is Severity.ERROR)

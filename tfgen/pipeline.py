@@ -14,8 +14,9 @@ from .emit import emit_documents, environment_documents, render_documents, root_
 from .errors import Finding, FindingsError, Severity, StaleOutputError, condense
 from .model import Fleet
 from .spec.allocations import read_allocations, render_allocations
+from .beside import beside
 from .checks.platform import check_platform
-from .checks.topology import check_topology
+from .checks.support import no_cyclic_gc
 from .migrate import check_layout_change
 from .write import Changes, diff_output, read_roots, write_output
 
@@ -53,6 +54,11 @@ class BuildResult:
 
 def prepare(fleet: Fleet, *, strict: bool = False) -> Prepared:
     """Allocate pool CIDRs (keeping recorded ones) and run every check; raises nothing."""
+    with no_cyclic_gc():
+        return _prepare(fleet, strict)
+
+
+def _prepare(fleet: Fleet, strict: bool) -> Prepared:
     record_path, wrong_path = _record_path(fleet)
     wrong_types = check_types(fleet) + wrong_path
     if wrong_types:
@@ -62,16 +68,33 @@ def prepare(fleet: Fleet, *, strict: bool = False) -> Prepared:
         # Allocating past an unreadable record would move its VPC; every other check would see it moved.
         return Prepared(fleet, {}, condense(recorded.findings))
     allocation = allocate(fleet, recorded)
-    findings = recorded.findings + allocation.findings + check_fleet(allocation.fleet, types_checked=True)
-    findings += check_platform(allocation.fleet)
-    findings += check_topology(allocation.fleet, strict=strict)
-    documents = {}
-    if not any(f.severity is Severity.ERROR for f in findings):
-        documents = emit_documents(allocation.fleet)  # the emitters assume a model without errors
-        findings += check_compatibility(allocation.fleet, documents)
-        # the GitOps path as emitted, not as modelled; over the whole environment when it is split into cells
-        findings += check_emitted_gitops(allocation.fleet, environment_documents(allocation.fleet, documents))
-    return Prepared(allocation.fleet, allocation.record, condense(findings), documents)
+    # networkx's import hides in the child the CLI started (`tfgen.beside`), if any
+    network = beside("tfgen.checks.topology", "check_topology", allocation.fleet, strict=strict)
+    try:
+        findings = recorded.findings + allocation.findings + check_fleet(allocation.fleet, types_checked=True)
+        findings += check_platform(allocation.fleet)
+        documents, emitted = {}, []
+        if not _errors(findings):
+            # Emitted while the network rules run beside, kept only if they pass too: the emitters assume a
+            # model without errors.
+            try:
+                documents = emit_documents(allocation.fleet)
+                emitted = check_compatibility(allocation.fleet, documents)
+                # the GitOps path as emitted, not as modelled; over the whole environment when split into cells
+                emitted += check_emitted_gitops(allocation.fleet, environment_documents(allocation.fleet, documents))
+            except Exception:
+                if not _errors(network.result()):
+                    raise
+    finally:
+        network_findings = network.result()  # always: a child is reaped
+    findings += network_findings
+    if _errors(findings):
+        documents, emitted = {}, []
+    return Prepared(allocation.fleet, allocation.record, condense(findings + emitted), documents)
+
+
+def _errors(findings: list[Finding]) -> bool:
+    return any(f.severity is Severity.ERROR for f in findings)
 
 
 def validate(fleet: Fleet, *, strict: bool = False) -> list[Finding]:
@@ -84,10 +107,11 @@ def validate(fleet: Fleet, *, strict: bool = False) -> list[Finding]:
 
 def emit_checked(fleet: Fleet, *, strict: bool = False) -> tuple[Prepared, dict[str, bytes]]:
     """The prepared fleet and its output files; raises `FindingsError` when any finding is an error."""
-    prepared = prepare(fleet, strict=strict)
-    if prepared.errors:
-        raise FindingsError(prepared.findings)
-    return prepared, render_documents(prepared.documents)
+    with no_cyclic_gc():
+        prepared = prepare(fleet, strict=strict)
+        if prepared.errors:
+            raise FindingsError(prepared.findings)
+        return prepared, render_documents(prepared.documents)
 
 
 def render(fleet: Fleet, *, strict: bool = False) -> tuple[dict[str, bytes], list[Finding]]:

@@ -12,12 +12,10 @@ VPC attached to a gateway connected to theirs).
 
 from __future__ import annotations
 
-import gc
 import heapq
 import ipaddress
 import itertools
 from collections import Counter, defaultdict
-from contextlib import contextmanager
 from typing import Iterator
 
 import networkx as nx
@@ -25,6 +23,7 @@ import networkx as nx
 from ..derive.connectivity import members, peerings_of, transit_peerings, transit_regions
 from ..errors import FINDINGS_PER_CODE, Finding, Severity
 from ..model import CONNECTIVITY_MODES, TRANSIT_GATEWAY, Environment, Fleet
+from .support import no_cyclic_gc
 
 __all__ = ["QUOTAS", "build_graph", "reachable", "check_topology", "Reachability"]
 
@@ -109,22 +108,9 @@ def reachable(graph: nx.Graph, a: str, b: str) -> bool:
     return Reachability(graph)(a, b)
 
 
-@contextmanager
-def _no_cyclic_gc():
-    """Pause the cyclic garbage collector: building a graph allocates many objects
-    and no cycles to free, and collections over them made large fleets superlinear."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def check_topology(fleet: Fleet, *, strict: bool = False) -> list[Finding]:
     """Every topology finding of every environment."""
-    with _no_cyclic_gc():
+    with no_cyclic_gc():
         return _check_topology(fleet, strict)
 
 
