@@ -21,7 +21,6 @@ those no longer in the spec. Builders return plain dicts, keys in a stable order
 
 from __future__ import annotations
 
-import copy
 import json
 
 __all__ = ["MANAGED_BY_LABEL", "MANAGED_LABELS", "ROLE_LABEL", "SECRET_TYPE_LABEL", "IN_CLUSTER",
@@ -45,11 +44,18 @@ ARGO_API = "argoproj.io/v1alpha1"
 
 
 def managed(manifest: dict) -> dict:
-    """A copy of `manifest` with MANAGED_LABELS added to its labels."""
-    result = copy.deepcopy(manifest)
-    labels = result.setdefault("metadata", {}).setdefault("labels", {})
-    labels.update(MANAGED_LABELS)
-    return result
+    """A copy of `manifest` with MANAGED_LABELS added to its labels (`manifest` is left as it is)."""
+    return _copy({**manifest, "metadata": {**(metadata := manifest.get("metadata") or {}),
+                                           "labels": {**(metadata.get("labels") or {}), **MANAGED_LABELS}}})
+
+
+def _copy(value):
+    """A deep copy of JSON data (dicts, lists, scalars): `copy.deepcopy` for this one shape, many times faster."""
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    return value
 
 
 def cluster_secret(*, name: str, namespace: str, environment: str, region: str, server: str,

@@ -99,20 +99,24 @@ class BootstrapInput:
 
 def _encode(value) -> str:
     """Deterministic one-line JSON; `{`/`}` inside strings as \\u escapes (no `${`, `%{`, `{{` can form)."""
+    if isinstance(value, str):
+        return _ascii(value).replace("{", "\\u007b").replace("}", "\\u007d")
     if isinstance(value, dict):
         if not all(isinstance(k, str) for k in value):
             raise BootstrapError(f"mapping keys must be strings: {sorted(map(repr, value))[:3]}")
         return "{" + ", ".join(f"{_encode(k)}: {_encode(value[k])}" for k in sorted(value)) + "}"
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_encode(item) for item in value) + "]"
-    if isinstance(value, str):
-        return json.dumps(str(value), ensure_ascii=True).replace("{", "\\u007b").replace("}", "\\u007d")
     if value is None or isinstance(value, (bool, int, float)):
         try:
             return json.dumps(value, allow_nan=False)
         except ValueError:
             raise BootstrapError(f"value {value!r} is not a finite number; JSON has no NaN or infinity") from None
     raise BootstrapError(f"value {value!r} of type {type(value).__name__} cannot be written as JSON")
+
+
+# What `json.dumps(text, ensure_ascii=True)` calls for a str, without the encoder object it makes per call.
+_ascii = json.encoder.encode_basestring_ascii
 
 
 def _list(manifests: list[dict]) -> str:

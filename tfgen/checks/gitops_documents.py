@@ -43,11 +43,11 @@ class Place:
         return type_, rest.split(".")[0]
 
 
-def refs(value) -> list[str]:
+def refs(value) -> tuple[str, ...] | list[str]:
     """Every `type.name` a value (a string, or a list of them) refers to."""
     if isinstance(value, str):
-        return list(_refs_in(value))
-    found = []
+        return _refs_in(value)
+    found: list[str] = []
     for item in value if isinstance(value, list) else ():
         if isinstance(item, str):
             found.extend(_refs_in(item))
@@ -92,11 +92,6 @@ def _range(block) -> tuple[int, int, int, int] | None:
     except ValueError:
         return None
     return network.version, int(network.network_address), int(network.broadcast_address), network.prefixlen
-
-
-def _prefix(block) -> int:
-    found = _range(block)
-    return found[3] if found else -1
 
 
 def covers(block, cidr: str | None) -> bool:
@@ -255,12 +250,16 @@ class Root:
         if self._routes is None:  # by table, once: a fleet of N edges asks this about O(N) tables
             self._routes = {}
             for address, body in self.of_type("aws_route"):
+                span = _range(body.get("destination_cidr_block"))
                 for target in refs(body.get("route_table_id")):
-                    self._routes.setdefault(target, []).append((address, body))
-        candidates = [(a, b) for a, b in self._routes.get(table, []) if covers(b.get("destination_cidr_block"), cidr)]
+                    self._routes.setdefault(target, []).append((span, address, body))
+        inner = _range(cidr)
+        # the routes whose destination contains the CIDR (as `covers`), with the blocks parsed once per route
+        candidates = [(span[3], a, b) for span, a, b in self._routes.get(table, []) if span and inner
+                      and span[0] == inner[0] and span[1] <= inner[1] and inner[2] <= span[2]]
         if not candidates:
             return f"it has no route to {destination}'s CIDR {cidr}"
-        address, body = max(candidates, key=lambda c: (_prefix(c[1].get("destination_cidr_block")), c[0]))
+        _, address, body = max(candidates, key=lambda c: (c[0], c[1]))
         connection = body.get("vpc_peering_connection_id")
         peering = self._peer(self.target(connection, "aws_vpc_peering_connection")
                              or self.target(connection, "aws_vpc_peering_connection_accepter"))

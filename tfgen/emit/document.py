@@ -1,8 +1,12 @@
 """The JSON document layer: terrascript blocks, rendered deterministically.
 
-terrascript names a resource's type after its Python class, so resource
-classes are made on demand here; every resource goes through `Document.resource`,
-which pins it to a region's provider alias, so none can be emitted without one.
+A document is a `terrascript.Terrascript`; providers, the `terraform` block and
+outputs are terrascript blocks. Resources, a few thousand in a large fleet, are
+plain dicts where terrascript would put them (terrascript's `Resource` is a dict
+subclass that only adds attribute references, which tfgen makes as strings in
+`naming`; making one costs more than the rest of emitting it). Every resource
+goes through `Document.resource`, which pins it to a region's provider alias, so
+none can be emitted without one.
 """
 
 from __future__ import annotations
@@ -17,11 +21,6 @@ from ..derive import naming
 from ..errors import TfgenError
 
 __all__ = ["Document", "render"]
-
-
-@lru_cache(maxsize=None)
-def _resource_class(type_: str) -> type:
-    return type(type_, (terrascript.Resource,), {})
 
 
 @lru_cache(maxsize=None)
@@ -42,8 +41,9 @@ class Document:
             # naming.py makes names unambiguous; reaching this is a tfgen bug, and going on
             # would silently drop a resource.
             raise TfgenError(f"tfgen made the address {type_}.{name} twice; please report this with your spec")
-        # Where Terrascript.add would put it, without its type dispatch (one call per resource of a fleet).
-        of_type[name] = _resource_class(type_)(name, provider=naming.provider_ref(region), **arguments)
+        # Where Terrascript.add would put it, as the dict terrascript's Resource would be.
+        arguments["provider"] = naming.provider_ref(region)
+        of_type[name] = arguments
         return f"{type_}.{name}"
 
     def provider(self, type_: str, **arguments: Any) -> None:
