@@ -1,24 +1,24 @@
-"""A check run beside the rest of a command, in a child process forked when the command starts.
+"""The rules on the model, run beside the rest of a command in a child process forked when it starts.
 
 The network rules need networkx, whose import alone costs more than all of a
 large fleet's other checks (about 50 ms of a 2 x 33 fleet's build; the rules
 themselves take a millisecond or two). So the CLI calls `prefork` before it
 imports the pipeline: a child forks while the process is still small and
-imports the rules' module while the parent imports the rest, reads the spec
-and allocates; `beside` then hands the child the allocated fleet (pickled,
-about 20 KB) and the parent checks the rest, emits and checks what it emitted
-while the child runs the rules. The parent reads the findings before it
-decides anything, so a command reports and writes exactly what it would in one
-process.
+imports the rules (`tfgen.checks.model`, networkx with it) while the parent
+imports the rest, reads the spec and allocates; `beside` then hands the child
+the allocated fleet (pickled, about 20 KB) and the parent emits and checks what
+it emitted while the child runs every rule on the model. The parent reads the
+findings before it decides anything, so a command reports and writes exactly
+what it would in one process.
 
 Forking late, from a grown process, would not pay: every page the parent
 touches after the fork is copied (a measured 30 ms on that build). Without a
 started child (a library caller, another platform than Linux: macOS frameworks
 do not survive a fork without exec, other threads running, which a fork does
-not copy, or the module already loaded: nothing left to hide) the check runs
-in the process, when its findings are first asked for. A child that fails (it
-should not) is not trusted: the parent runs the check itself, so a bug surfaces
-as it would without the fork.
+not copy, or the module already loaded: nothing left to hide) the function runs
+in the process, when its result is first asked for. A child that fails (it
+should not) is not trusted: the parent runs the function itself, so a bug
+surfaces as it would without the fork.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .derive.allocation import allocate
-from .checks import check_fleet, check_types
+from .checks.types import check_types
 from .checks.compat import check_compatibility
 from .checks.gitops_output import check_emitted_gitops
 from .emit import emit_documents, environment_documents, render_documents, root_graph
@@ -15,7 +15,6 @@ from .errors import Finding, FindingsError, Severity, StaleOutputError, condense
 from .model import Fleet
 from .spec.allocations import read_allocations, render_allocations
 from .beside import beside
-from .checks.platform import check_platform
 from .checks.support import no_cyclic_gc
 from .migrate import check_layout_change
 from .write import Changes, diff_output, read_roots, write_output
@@ -68,26 +67,22 @@ def _prepare(fleet: Fleet, strict: bool) -> Prepared:
         # Allocating past an unreadable record would move its VPC; every other check would see it moved.
         return Prepared(fleet, {}, condense(recorded.findings))
     allocation = allocate(fleet, recorded)
-    # networkx's import hides in the child the CLI started (`tfgen.beside`), if any
-    network = beside("tfgen.checks.topology", "check_topology", allocation.fleet, strict=strict)
+    # The rules on the model run in the child the CLI started (`tfgen.beside`), if any, while this process
+    # emits: what is emitted is kept only if they pass (the emitters assume a model without errors).
+    model = beside("tfgen.checks.model", "check_model", allocation.fleet, strict=strict)
+    findings = recorded.findings + allocation.findings
+    documents, emitted = {}, []
     try:
-        findings = recorded.findings + allocation.findings + check_fleet(allocation.fleet, types_checked=True)
-        findings += check_platform(allocation.fleet)
-        documents, emitted = {}, []
         if not _errors(findings):
-            # Emitted while the network rules run beside, kept only if they pass too: the emitters assume a
-            # model without errors.
-            try:
-                documents = emit_documents(allocation.fleet)
-                emitted = check_compatibility(allocation.fleet, documents)
-                # the GitOps path as emitted, not as modelled; over the whole environment when split into cells
-                emitted += check_emitted_gitops(allocation.fleet, environment_documents(allocation.fleet, documents))
-            except Exception:
-                if not _errors(network.result()):
-                    raise
+            documents = emit_documents(allocation.fleet)
+            emitted = check_compatibility(allocation.fleet, documents)
+            # the GitOps path as emitted, not as modelled; over the whole environment when it is split into cells
+            emitted += check_emitted_gitops(allocation.fleet, environment_documents(allocation.fleet, documents))
+    except Exception:
+        if not _errors(model.result()):
+            raise
     finally:
-        network_findings = network.result()  # always: a child is reaped
-    findings += network_findings
+        findings += model.result()  # always: a child is reaped
     if _errors(findings):
         documents, emitted = {}, []
     return Prepared(allocation.fleet, allocation.record, condense(findings + emitted), documents)

@@ -14,62 +14,21 @@ networkx graph: overlaps, links, reachability, quotas),
 `compat` (the provider and Terraform ranges against the emitted documents),
 `gitops_output` (the GitOps path as a graph of the emitted documents,
 NET300-NET307; `gitops_documents` reads them).
-`support` holds what they share.
+`support` holds what they share; `model` is the index: `RULES`, and
+`check_model`, every rule on the model, which a build runs beside the rest
+(`tfgen.beside`), so the rules' modules load lazily from here.
 """
 
 from __future__ import annotations
 
-from ..errors import Finding
-from ..model import Fleet
-from .aws_names import check_aws_names
-from .clusters import check_clusters, check_networks, check_node_group_values, check_zone_names
-from .fleet import (
-    check_aws_names_per_account,
-    check_empty_regions,
-    check_environments,
-    check_layouts,
-    check_names,
-    check_project,
-    check_regions,
-    check_state,
-    check_state_names,
-    check_terraform_version,
-)
-from .support import Rule
-from .tags import check_tags
-from .types import check_types
+import importlib
 
-__all__ = ["check_types", "check_fleet", "RULES"]
+__all__ = ["check_types", "check_fleet", "check_model", "RULES"]
+
+_LAZY = {"check_types": "types", "check_fleet": "model", "check_model": "model", "RULES": "model"}
 
 
-def check_fleet(fleet: Fleet, *, types_checked: bool = False) -> list[Finding]:
-    """Every finding of every rule, in a stable order (only type findings when types are wrong).
-
-    `types_checked`: the caller has run `check_types` already and found nothing.
-    """
-    findings = [] if types_checked else check_types(fleet)
-    if findings:
-        return findings  # the value rules assume the declared types
-    for rule in RULES:
-        findings.extend(rule(fleet))
-    return findings
-
-
-RULES: tuple[Rule, ...] = (
-    check_project,
-    check_state,
-    check_environments,
-    check_layouts,
-    check_regions,
-    check_clusters,
-    check_networks,
-    check_names,
-    check_tags,
-    check_state_names,
-    check_terraform_version,
-    check_node_group_values,
-    check_zone_names,
-    check_empty_regions,
-    check_aws_names_per_account,
-    check_aws_names,
-)
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
