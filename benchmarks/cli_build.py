@@ -41,8 +41,8 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-_BUILD = ("import sys; sys.path.insert(0, sys.argv[1]); from tfgen.cli import main; "
-          "sys.exit(main(sys.argv[2:]))")
+# `python -m tfgen.cli` as a user runs it (the `tfgen` command's entry), from the tree so the tree's tfgen loads
+_BUILD = "import runpy, sys; sys.path.insert(0, sys.argv.pop(1)); runpy.run_module('tfgen.cli', run_name='__main__')"
 _FLOOR = """\
 import json, os, pickle, sys
 out = sys.argv[2]

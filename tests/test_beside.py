@@ -188,3 +188,20 @@ def test_an_emitter_failing_on_a_network_error_is_the_network_error(monkeypatch)
 class _Answer(Beside):
     def __init__(self, findings):
         self._done, self._value, self.where = True, findings, "process"
+
+
+def test_the_tfgen_command_exits_with_mains_status(tmp_path):
+    """`tfgen` (`tfgen.cli:run`) is `main` with the final garbage collections skipped: same status, same output."""
+    import tomllib
+
+    scripts = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts == {"tfgen": "tfgen.cli:run"}
+    spec = tmp_path / "overlap.yaml"
+    spec.write_text((BAD / "overlap-with-hub.yaml").read_text())
+    run = lambda *argv: subprocess.run([sys.executable, "-m", "tfgen.cli", *argv], capture_output=True, text=True,
+                                       cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=120)
+    failed = run("validate", str(spec))
+    assert failed.returncode == 1 and "error NET211" in failed.stdout + failed.stderr
+    built = run("build", str(REPO / "examples" / "mesh.yaml"), "--out", str(tmp_path / "out"))
+    assert built.returncode == 0 and built.stdout.startswith(f"built {tmp_path / 'out'}/")
+    assert run("--version").stdout.strip().startswith("tfgen ")
