@@ -187,7 +187,7 @@ def test_an_emitter_failing_on_a_network_error_is_the_network_error(monkeypatch)
 
 class _Answer(Beside):
     def __init__(self, findings):
-        self._done, self._value, self.where = True, findings, "process"
+        self._done, self._value, self.where, self.forked = True, findings, "child", True
 
 
 def test_the_tfgen_command_exits_with_mains_status(tmp_path):

@@ -135,6 +135,7 @@ class Beside:
         self._child = _CHILDREN.pop(module, None)
         if self._child is not None:
             self._child.send(function, args, kwargs)
+        self.forked = self._child is not None  # the function runs in a child, beside the caller
         self._done = False
         self._value: Any = None
         self.where = ""  # once the result is in: "child" or "process", where it was computed
