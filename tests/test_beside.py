@@ -205,3 +205,18 @@ def test_the_tfgen_command_exits_with_mains_status(tmp_path):
     built = run("build", str(REPO / "examples" / "mesh.yaml"), "--out", str(tmp_path / "out"))
     assert built.returncode == 0 and built.stdout.startswith(f"built {tmp_path / 'out'}/")
     assert run("--version").stdout.strip().startswith("tfgen ")
+
+
+@pytest.mark.parametrize("forked, limit", [(False, 10_000), (True, 0)])
+def test_without_a_child_or_for_a_large_fleet_nothing_is_emitted_before_the_rules_pass(monkeypatch, forked, limit):
+    """Emission beside the rules is wasted when they find errors: in one process (nothing runs beside) and
+    past SPECULATE_UP_TO clusters it waits for them (`validate --crowd 2000` took 32 s emitting first)."""
+    import tfgen.pipeline as pipeline
+
+    fleet = tfgen.load(BAD / "overlap-with-hub.yaml")
+    answer = _Answer(pipeline.beside("tfgen.checks.model", "check_model", fleet).result())
+    answer.forked = forked
+    monkeypatch.setattr(pipeline, "beside", lambda *a, **k: answer)
+    monkeypatch.setattr(pipeline, "SPECULATE_UP_TO", limit)
+    monkeypatch.setattr(pipeline, "emit_documents", lambda _fleet: pytest.fail("emitted before the rules passed"))
+    assert "NET211" in {f.code for f in pipeline.prepare(fleet).errors}
