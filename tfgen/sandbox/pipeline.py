@@ -18,16 +18,20 @@ Two rules order the destroys:
   again after the destroy (a check after destroy that finds it on). Such a unit is destroyed only once
   every unit sharing a setting with it has been verified and re-planned (or did not apply).
 
-The main thread only waits. Ctrl-C there (or SIGTERM, as `KeyboardInterrupt`), or an error on one
-unit's thread (the double gone, an API error), stops every orchestrator run (`Orchestrator.stop`: each
-running terraform gets one SIGINT and is waited for), waits for every thread, then raises.
+The main thread only waits, and takes Ctrl-C and SIGTERM (as the orchestrator does when it runs there).
+Either, or an error on one unit's thread (the double gone, an API error), stops every orchestrator run
+(`Orchestrator.stop`: each running terraform gets one SIGINT and is waited for) and any that would
+start; once every thread has ended, `run` raises KeyboardInterrupt (or the error).
 """
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import threading
+import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Iterable, Iterator
 
 from ..errors import ToolchainError
 from ..providers.lowering import resources_of
@@ -76,8 +80,28 @@ class _Unit:
     applied: threading.Event = field(default_factory=threading.Event)
     checked: threading.Event = field(default_factory=threading.Event)
     destroyed: threading.Event = field(default_factory=threading.Event)
+    finished: threading.Event = field(default_factory=threading.Event)  # its thread is done
     applied_ok: bool = False
     destroy_failed: bool = False  # its terraform destroy failed (what needs nothing of it still stands)
+
+
+@contextlib.contextmanager
+def _signals(interrupted: threading.Event) -> Iterator[None]:
+    """In the main thread, Ctrl-C and SIGTERM set `interrupted` instead of raising anywhere in between (a
+    KeyboardInterrupt while threads start, or inside a join, could leave a unit running unstopped)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame) -> None:
+        interrupted.set()
+
+    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 class _Stopping(Exception):
@@ -111,28 +135,21 @@ class Pipelines:
     def run(self) -> list[EnvironmentReport]:
         threads = [threading.Thread(target=self._thread, args=(unit,), name=f"tfgen-sandbox-{unit.name}",
                                     daemon=True) for unit in self.units.values()]
-        for thread in threads:
-            thread.start()
-        try:
-            self._wait(threads, stop_on_error=True)
-        except KeyboardInterrupt:
-            self.sandbox._stop_runs()
-            self._wait(threads, stop_on_error=False, interruptible=False)
-            raise
+        interrupted = threading.Event()
+        with _signals(interrupted):
+            for thread in threads:
+                thread.start()
+            while not all(unit.finished.is_set() for unit in self.units.values()):
+                if interrupted.is_set() or self._errors:
+                    self.sandbox._stop_runs()  # then wait for them all: no terraform left, no state lock
+                time.sleep(0.05)
+            for thread in threads:
+                thread.join()
+        if interrupted.is_set():
+            raise KeyboardInterrupt
         if self._errors:
             raise next((e for e in self._errors if isinstance(e, DoubleStopped)), self._errors[0])
         return [unit.report for unit in self.units.values()]
-
-    def _wait(self, threads: list[threading.Thread], *, stop_on_error: bool, interruptible: bool = True) -> None:
-        while any(thread.is_alive() for thread in threads):
-            try:
-                for thread in threads:
-                    thread.join(0.1)
-            except KeyboardInterrupt:
-                if interruptible:
-                    raise
-            if stop_on_error and self._errors:
-                self.sandbox._stop_runs()
 
     # -- a unit's thread -------------------------------------------------------------------------
 
@@ -148,6 +165,7 @@ class Pipelines:
             unit.applied.set()
             unit.checked.set()
             unit.destroyed.set()
+            unit.finished.set()
 
     def _until(self, events: Iterable[threading.Event]) -> None:
         for event in events:
