@@ -82,7 +82,7 @@ class _Unit:
     destroyed: threading.Event = field(default_factory=threading.Event)
     finished: threading.Event = field(default_factory=threading.Event)  # its thread is done
     applied_ok: bool = False
-    destroy_failed: bool = False  # its terraform destroy failed (what needs nothing of it still stands)
+    destroy_failed: bool = False  # its terraform destroy failed: the units it needs stay (it stands on them)
 
 
 @contextlib.contextmanager
