@@ -12,6 +12,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -262,6 +263,65 @@ def test_ctrl_c_reaches_every_running_terraform_and_is_waited_for(stub, tmp_path
     assert f"{waiting}: not run: interrupted before it started" in stdout, stdout
     assert waiting not in {e["root"] for e in log}
     assert "tfgen apply: interrupted" in stdout and "run the command again to converge" in stdout, stdout
+
+
+
+def test_stop_from_another_thread_interrupts_a_run_in_a_worker_thread(stub, tmp_path):
+    """A run off the main thread installs no signal handlers; `stop()` does what Ctrl-C does."""
+    out = _build(tmp_path / "out", {"a": [], "b": [], "c": ["a"]})
+    for root in ("a", "b"):
+        (stub / f"{root}.plan.sleep").write_text("60")
+    graph = read_graph(out)
+    orchestrator = Orchestrator(graph, command="apply", workspace=InPlace(), parallelism=2)
+    reports = []
+    worker = threading.Thread(target=lambda: reports.append(orchestrator.run(graph.select(None))))
+    worker.start()
+    deadline = time.monotonic() + 30
+    while len([e for e in _log(stub) if e["phase"] == "plan" and e["event"] == "start"]) < 2:
+        assert time.monotonic() < deadline, _log(stub)
+        time.sleep(0.05)
+    time.sleep(0.3)  # the stubs are past start-up and sleeping
+    orchestrator.stop()
+    worker.join(30)
+    assert not worker.is_alive()
+    (report,) = reports
+    assert report.interrupted and report.exit_code == 130
+    assert {r.root: r.status for r in report.roots} == {"a": "interrupted", "b": "interrupted", "c": "not run"}
+    for started in (e for e in _log(stub) if e["event"] == "start" and e["phase"] == "plan"):
+        assert [e["event"] for e in _log(stub) if e["pid"] == started["pid"]] == ["start", "sigint", "stopped"]
+
+
+def test_runs_at_once_share_their_slots(stub, tmp_path):
+    out = _build(tmp_path / "out", {"a": [], "b": [], "c": [], "d": []})
+    for root in ("a", "b", "c", "d"):
+        (stub / f"{root}.plan.sleep").write_text("0.3")
+    graph = read_graph(out)
+    slots = threading.BoundedSemaphore(2)
+    runs = [Orchestrator(graph, command="plan", workspace=InPlace(), parallelism=2, slots=slots)
+            for _ in range(2)]
+    threads = [threading.Thread(target=run.run, args=(roots,)) for run, roots in zip(runs, (["a", "b"], ["c", "d"]))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    spans = [_span(_log(stub), root, "init")[0] for root in "abcd"]
+    ends = [_span(_log(stub), root, "plan")[1] for root in "abcd"]
+    at_most = max(sum(1 for s, e in zip(spans, ends) if s <= t < e) for t in spans)
+    assert at_most == 2, f"more roots at once than the shared slots allow: {list(zip(spans, ends))}"
+    assert slots.acquire(blocking=False) and slots.acquire(blocking=False), "a slot was not given back"
+
+
+def test_a_workspace_that_is_initialized_skips_init(stub, out, capsys):
+    class Initialized(InPlace):
+        def initialized(self, root, workdir):
+            return root != "_state"
+
+    graph = read_graph(out)
+    report = Orchestrator(graph, command="plan", workspace=Initialized()).run(graph.select(None))
+    assert report.ok, report.as_dict()
+    log = _log(stub)
+    assert _commands(log, "_state") == ["init", "plan"]
+    assert _commands(log, "development") == ["plan"] and _commands(log, "production") == ["plan"]
 
 
 @pytest.mark.slow

@@ -15,6 +15,10 @@ read one graph:
 
 So a cells environment applies `_state`, then the hub's region, then the
 other regions at once, then the links.
+
+`root_graph(roots, backend=False)` is the graph without the state-backend
+edges, for copies that keep their state locally (the sandbox's: an
+environment does not need `_state` there).
 """
 
 from __future__ import annotations
@@ -97,10 +101,12 @@ def role_edges(roots: Documents) -> Iterator[tuple[str, str]]:
 EDGES: tuple[Callable[[Documents], Iterator[tuple[str, str]]], ...] = (backend_edges, remote_state_edges, role_edges)
 
 
-def root_graph(roots: Documents) -> dict[str, list[str]]:
-    """`{root: [roots it needs, sorted]}` for every root of a build (`emit_documents`' result)."""
+def root_graph(roots: Documents, *, backend: bool = True) -> dict[str, list[str]]:
+    """`{root: [roots it needs, sorted]}` for every root of a build (`emit_documents`' result).
+
+    `backend=False`: without `backend_edges`, for roots whose state is kept locally (offline copies)."""
     graph: dict[str, set[str]] = {name: set() for name in roots}
-    for rule in EDGES:
+    for rule in EDGES if backend else tuple(r for r in EDGES if r is not backend_edges):
         for name, needed in rule(roots):
             graph[name].add(needed)
     return {name: sorted(needs) for name, needs in sorted(graph.items())}

@@ -10,6 +10,10 @@ for them to write their state and release their locks (`Workspace.grace`, then
 SIGKILL); the report then says which roots did not run and why. A terraform
 that outlives the workspace's `timeout`, or that the workspace says must stop
 (`Workspace.broken`: the sandbox's double died), fails its root with that reason.
+A run in another thread installs no signal handlers: whoever holds the main
+thread stops it with `stop()`, which does what Ctrl-C does. Runs at once can
+share one limit of roots (`slots`). A root whose directory the workspace says
+is initialized already (`Workspace.initialized`) skips `terraform init`.
 """
 
 from __future__ import annotations
@@ -58,19 +62,25 @@ class Orchestrator:
     is called as each phase ends. `scratch` keeps plan files and logs (default: a
     temporary directory, removed afterwards). `show` (plan only): also write each
     plan as JSON (`terraform show -json`) to `RootResult.plan_json`, e.g. for the policy gate.
+    `slots` (a semaphore shared by runs at once): a root also needs one of them to start.
     """
 
     def __init__(self, graph: RootGraph, *, command: str, workspace: Workspace, parallelism: int = 2,
                  approve: Callable[[Approval], bool] | None = None, progress: Progress | None = None,
-                 scratch: Path | None = None, show: bool = False):
+                 scratch: Path | None = None, show: bool = False, slots: threading.Semaphore | None = None):
         if parallelism < 1:
             raise TfgenError(f"--parallelism must be at least 1, not {parallelism}")
         self.graph, self.command, self.workspace = graph, command, workspace
         self.parallelism, self.approve, self.progress = parallelism, approve, progress
-        self.scratch, self.show = scratch, show
+        self.scratch, self.show, self.slots = scratch, show, slots
         self._stop = threading.Event()
         self._events: queue.Queue = queue.Queue()
         self._prompting = False
+
+    def stop(self) -> None:
+        """Stop the run as Ctrl-C does, from any thread: nothing new starts, every running terraform gets
+        one SIGINT and is waited for; `run` then returns a report that says it was interrupted."""
+        self._stop.set()
 
     # -- the main thread -------------------------------------------------------
 
@@ -117,7 +127,8 @@ class Orchestrator:
                 result.reason = f"{blocked[0]} was not {verb} ({cause.status})"
                 pending.remove(root)
             elif (all(results[r].status in ("ok", "waiting") for r in result.waits_for)
-                  and len(running) < self.parallelism):
+                  and len(running) < self.parallelism
+                  and (self.slots is None or self.slots.acquire(blocking=False))):
                 pending.remove(root)
                 result.status = "running"
                 thread = threading.Thread(target=self._root, args=(result, scratch), name=f"tfgen-{root}",
@@ -166,6 +177,8 @@ class Orchestrator:
             result.status, result.reason = "failed", f"tfgen failed: {exc!r}; please report it"
         finally:
             result.seconds = time.monotonic() - clock
+            if self.slots is not None:
+                self.slots.release()
             self._events.put(("done", result.root))
 
     def _phases(self, result: RootResult, scratch: Path) -> None:
@@ -182,6 +195,8 @@ class Orchestrator:
         plan_file.parent.mkdir(parents=True, exist_ok=True)
         env = self.workspace.env()
         for phase in phases(self.command, show=self.show):
+            if phase == "init" and self.workspace.initialized(root, workdir):
+                continue
             if self._stop.is_set():
                 result.status, result.reason = "interrupted", f"interrupted before {phase}"
                 return

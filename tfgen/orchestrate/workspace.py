@@ -7,7 +7,8 @@ provider with tfgen's toolchain (`copy_root`, `offline_override`): no
 credentials, no network, local state in the copy; it keeps each copy's
 `Lowered` record (`lowered`). A caller can subclass either and override
 `prepare` (the sandbox points the copy at its AWS double), `env`, `options`
-(more arguments for a phase) or `broken` (a reason to stop every terraform).
+(more arguments for a phase), `broken` (a reason to stop every terraform) or
+`initialized` (a directory that needs no `terraform init`).
 
 A root that reads other roots' state (a cells link root) can only plan once
 they are applied: `unapplied` names those whose state the workspace does not
@@ -67,6 +68,11 @@ class Workspace:
         """The roots whose state `root` reads and this workspace has not applied (InPlace cannot tell: none)."""
         return []
 
+    def initialized(self, root: str, workdir: Path) -> bool:
+        """Whether `terraform init` already ran in `workdir` for this run (then the run skips it): never,
+        unless a workspace knows better (the sandbox's copies, initialized by their apply)."""
+        return False
+
 
 class InPlace(Workspace):
     """terraform in the generated root, with the user's credentials and backend."""
@@ -95,7 +101,7 @@ class Offline(Workspace):
         self.endpoint = endpoint
         self.lowered: dict[str, Lowered] = {}  # root -> what its copy leaves out or rewrites
         self._warm = threading.Lock()
-        self._warmed = False
+        self._warmed = threading.Event()  # an object, so a shallow copy of the workspace shares it
 
     def env(self) -> dict[str, str]:
         return isolated_environment(self.toolchain)
@@ -119,7 +125,7 @@ class Offline(Workspace):
         """Install the provider into the toolchain's plugin cache once, before any root's init: terraform's
         plugin cache is not safe for concurrent installs, and roots run at once."""
         with self._warm:
-            if self._warmed:
+            if self._warmed.is_set():
                 return
             warm = self.toolchain.workdir / "warm"
             warm.mkdir(parents=True, exist_ok=True)
@@ -128,7 +134,7 @@ class Offline(Workspace):
             # A failure here is the root's own init's to report, with its log.
             run_command(self.terraform, warm, "init", "-input=false", "-no-color", env=self.env(),
                         log=warm / "init.log")
-            self._warmed = True
+            self._warmed.set()
 
     def unapplied(self, root: str, source: Path, scratch: Path) -> list[str]:
         from ..terraform.roots import read_root

@@ -17,14 +17,15 @@ own lowering, and every change is listed in the same `Lowered.changes` with its 
 
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import dataclass, field
 from typing import Callable
 
 from ..providers.lowering import LeftOut, Pass, leave_out, remove_resource, resources_of
 
-__all__ = ["Quirk", "QUIRKS", "UNSUPPORTED", "NOT_CHECKED", "work_around", "resolve_images", "allow_destroy",
-           "sandbox_passes"]
+__all__ = ["Quirk", "QUIRKS", "UNSUPPORTED", "NOT_CHECKED", "work_around", "resolve_images", "images_to_resolve",
+           "allow_destroy", "sandbox_passes"]
 
 _DOUBLE = "the local AWS double (moto)"
 _RESOLVE_SSM = "resolve:ssm:"
@@ -153,6 +154,18 @@ def resolve_images(resolve: Callable[[str, str], str]) -> Pass:
                                    "plan would want a new version"))
         return changes
     return run
+
+
+def images_to_resolve(documents: dict[str, dict]) -> set[tuple[str, str]]:
+    """(region, parameter) of every image `resolve_images` would ask for in a root (its documents untouched)."""
+    asked: set[tuple[str, str]] = set()
+
+    def record(region: str, parameter: str) -> str:
+        asked.add((region, parameter))
+        return "ami-00000000000000000"
+
+    resolve_images(record)(copy.deepcopy(documents))
+    return asked
 
 
 def allow_destroy() -> Pass:

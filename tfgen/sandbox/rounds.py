@@ -1,9 +1,12 @@
 """The sandbox's phases over many roots at once: one run of the orchestrator per phase.
 
-`RootRuns` (a part of `Sandbox`) runs apply (init, plan, apply), re-plan (init, plan) and destroy (init,
-plan -destroy, apply) over a list of roots through `tfgen.orchestrate.Orchestrator` with the sandbox's
-`DoubleWorkspace`, logs under `runs/<phase>/logs/<root>/`, and turns each root's terraform phases into
-the sandbox's `PhaseResult`s as they end (progress per root and phase).
+`RootRuns` (a part of `Sandbox`) runs apply (init, plan, apply), re-plan (plan) and destroy (plan
+-destroy, apply) over a list of roots through `tfgen.orchestrate.Orchestrator` with a view of the
+sandbox's `DoubleWorkspace` of its own (an applied copy is not initialized again), logs under
+`runs/<phase>/logs/<root>/`, and turns each root's terraform phases into the sandbox's `PhaseResult`s
+as they end (progress per root and phase). Several runs may go at once, from several threads (the
+sandbox's units, `tfgen.sandbox.pipeline`): they share `_slots` (the sandbox's `concurrency`), and
+`_stop_runs` stops every one of them as Ctrl-C would.
 """
 
 from __future__ import annotations
@@ -11,10 +14,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from ..errors import ToolchainError
 from ..orchestrate import Orchestrator
 from ..orchestrate.report import RootResult
 from .outcome import count, failed, replanned
+from .pipeline import DoubleStopped
 from .report import PhaseResult
 
 __all__ = ["RootRuns"]
@@ -27,18 +30,34 @@ class RootRuns:
                      progress: Callable) -> dict[str, RootResult]:
         """`command` over `roots` (in the order to run them) through the orchestrator, logs in runs/<run>/.
 
-        Raises ToolchainError when the double died meanwhile, KeyboardInterrupt when interrupted."""
-        self.workspace.fresh = fresh
-        report = Orchestrator(self.graph, command=command, workspace=self.workspace,
-                              parallelism=self.concurrency, progress=progress,
-                              scratch=self._scratch / "runs" / run).run(roots)
+        Raises ToolchainError (DoubleStopped) when the double died meanwhile, KeyboardInterrupt when
+        interrupted (Ctrl-C in the main thread, or `_stop_runs`)."""
+        orchestrator = Orchestrator(self.graph, command=command, workspace=self.workspace.view(fresh=fresh),
+                                    parallelism=self.concurrency, progress=progress,
+                                    scratch=self._scratch / "runs" / run, slots=self._slots)
+        with self._runs_lock:
+            if self._stopping.is_set():
+                raise KeyboardInterrupt
+            self._runs.append(orchestrator)
+        try:
+            report = orchestrator.run(roots)
+        finally:
+            with self._runs_lock:
+                self._runs.remove(orchestrator)
         if not self.double.alive():
             reason = next((r.reason for r in report.roots if "local AWS double" in r.reason), "")
-            raise ToolchainError(reason or f"the local AWS double (moto_server) stopped during {run}; run the "
-                                 f"command again: each run starts a fresh double and converges")
+            raise DoubleStopped(reason or f"the local AWS double (moto_server) stopped during {run}; run the "
+                                f"command again: each run starts a fresh double and converges")
         if report.interrupted:
             raise KeyboardInterrupt
         return {r.root: r for r in report.roots}
+
+    def _stop_runs(self) -> None:
+        """Stop every run of the orchestrator going (from any thread) and any that would start."""
+        with self._runs_lock:
+            self._stopping.set()
+            for orchestrator in self._runs:
+                orchestrator.stop()
 
     def _log(self, run: str, root: str, phase: str) -> Path:
         return self._scratch / "runs" / run / "logs" / root / f"{phase}.log"

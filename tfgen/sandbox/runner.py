@@ -1,13 +1,28 @@
 """The sandbox's phases, in order, for the roots of a fleet: the orchestrator pointed at the local double.
 
 `Sandbox` owns a scratch directory: the fleet is built there by tfgen's own
-pipeline (with its graph of roots), and the orchestrator (`tfgen.orchestrate`)
-applies, re-plans and destroys the roots in the graph's order, independent roots
-at once, each on a copy lowered through the double's passes and pointed at the
-local AWS double (`tfgen.sandbox.workspace`). Between apply and re-plan every
-root is verified through the API. Nothing outside the scratch directory is
-written. Each phase is a method returning a `PhaseResult`, so tests (and users)
-can run them one by one and break things in between; `run` does them all.
+pipeline (with its graph of roots, recorded in the manifest as `tfgen build`
+records it), and the orchestrator (`tfgen.orchestrate`) applies, re-plans and
+destroys the roots in the order of the sandbox's graph, independent roots at
+once, each on a copy lowered through the double's passes and pointed at the
+local AWS double (`tfgen.sandbox.workspace`). While a root is re-planned it is
+verified through the API. Nothing outside the scratch directory is written.
+Each phase is a method returning a `PhaseResult`, so tests (and users) can run
+them one by one and break things in between; `run` does them all, each unit
+(an environment, or `_state`) through its own pipeline, units at once
+(`tfgen.sandbox.pipeline`).
+
+The sandbox's graph (`Sandbox.graph`) is the build's without the state-backend
+edges (`root_graph(documents, backend=False)`): the build's environments keep
+their state in the bucket `_state` creates, so they need it applied first, but
+the sandbox's copies keep their state locally (the offline override), so no
+environment waits for `_state` here, nor `_state`'s destroy for theirs. The
+remote-state edges (a cells link root reads its region roots' local state,
+`../<root>/terraform.tfstate`) and the role edges (a trust naming a role
+another root creates, which IAM refuses before it exists) stay. The manifest
+in the scratch `out/` is the build's own (`Sandbox.built_graph`), and `run`
+still takes along what an environment needs by it (`_state`, as a unit of its
+own that nothing waits for).
 """
 
 from __future__ import annotations
@@ -16,8 +31,9 @@ import contextlib
 import shutil
 import signal
 import tempfile
+import threading
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -33,9 +49,10 @@ from .double import ACCOUNT, AwsDouble
 from .expectation import Expectation, expect_environment
 from .inventory import RegionInventory, take_inventory
 from .prepare import claim, in_account
-from .quirks import NOT_CHECKED
+from .quirks import NOT_CHECKED, images_to_resolve
 from .report import EnvironmentReport, Lowering, PhaseResult, SandboxReport
 from .outcome import failed, joined
+from .pipeline import Pipelines, account_settings
 from .rounds import RootRuns
 from .terraform import TerraformResult, run_terraform
 from .verify import Check, check_bootstrap_document, check_gitops_secrets, check_nothing_left, verify_environment
@@ -48,6 +65,17 @@ PHASES = ("init", "apply", "verify", "re-plan", "destroy")
 
 # progress(environment, phase, None) when a phase starts, (environment, phase, result) when it ends
 Progress = Callable[[str, str, PhaseResult | None], None]
+
+
+def _once(fetch: Callable[[], dict]) -> Callable[[], dict]:
+    """`fetch`, called at most once (when it returns): later calls get the same value."""
+    got: list[dict] = []
+
+    def once() -> dict:
+        if not got:
+            got.append(fetch())
+        return got[0]
+    return once
 
 
 @contextlib.contextmanager
@@ -91,10 +119,22 @@ class Sandbox(RootRuns):
         self.keep_workdir = workdir is not None
         self.double: AwsDouble | None = None
         self.workspace: DoubleWorkspace | None = None
-        self.graph: RootGraph | None = None
+        self.graph: RootGraph | None = None  # the sandbox's graph of roots (no state-backend edges)
+        self.built_graph: RootGraph | None = None  # the build's, as its manifest records it
         self.build_seconds = 0.0
         self.prepared: Fleet | None = None
         self._expectations: dict[str, Expectation] = {}
+        self._settings: dict[str, set[tuple[str, str]]] = {}  # root -> account-wide settings it sets
+        self._progress_lock = threading.Lock()  # progress and expectations come from several threads at once
+        self._expectations_lock = threading.Lock()
+        # runs of the orchestrator going (`RootRuns`), the roots they share, and a stop for all of them
+        self._runs: list = []
+        self._runs_lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._slots: threading.Semaphore | None = None
+        self._resolved: dict[tuple[str, str], str] = {}  # (region, parameter) -> value, read once
+        self._resolve_lock = threading.Lock()
+        self._warming: list[threading.Thread] = []
 
     # -- lifetime ----------------------------------------------------------------
 
@@ -110,20 +150,49 @@ class Sandbox(RootRuns):
             self.workdir = Path(tempfile.mkdtemp(prefix="tfgen-sandbox-"))
         claim(self.workdir)
         write_output(files, self.workdir / "out", roots=root_graph(prepared.documents))
-        self.graph = read_graph(self.workdir / "out")
+        # The manifest keeps the build's graph (`run` takes the roots an environment needs by it); the
+        # sandbox orders its runs by its own (see the module's docstring).
+        self.built_graph = read_graph(self.workdir / "out")
+        local = root_graph(prepared.documents, backend=False)
+        self.graph = replace(self.built_graph, needs={root: tuple(needs) for root, needs in local.items()})
+        self._settings = {root: account_settings(documents) for root, documents in prepared.documents.items()}
         self.build_seconds = time.monotonic() - started
         try:
             self.double = AwsDouble(self.workdir / "double", port=self.port).start()
             self.workspace = DoubleWorkspace(self.workdir, double=self.double, resolve=self._resolve,
                                              terraform=self.terraform, parallelism=self.parallelism,
                                              timeout=self.timeout)
+            self._warm_up(prepared.documents)
         except BaseException:
             self.stop()
             raise
         return self
 
+    def _warm_up(self, documents: dict[str, dict[str, dict]]) -> None:
+        """At once, before any root needs them: the plugin cache (the provider unpacked from the mirror,
+        `warm_cache`) and the `resolve:ssm:` images the copies ask the double for (moto's SSM takes about
+        a second to load its public parameters). Each takes a second or so, and every root's copy waits
+        for both; a failure here is left for the copy's own prepare or init to report."""
+        wanted = sorted({image for docs in documents.values() for image in images_to_resolve(docs)})
+
+        def resolve() -> None:
+            for region, parameter in wanted:
+                with contextlib.suppress(Exception):
+                    self._resolve(region, parameter)
+
+        def warm() -> None:
+            with contextlib.suppress(Exception):
+                self.workspace.warm_cache()
+
+        self._warming = [threading.Thread(target=job, name=f"tfgen-sandbox-{job.__name__}", daemon=True)
+                         for job in (warm, resolve)]
+        for thread in self._warming:
+            thread.start()
+
     def stop(self) -> None:
         """Stop the double; remove the scratch directory unless it was given or kept."""
+        for thread in self._warming:
+            thread.join()
         if self.double is not None:
             self.double.stop()
         if self.workdir is not None and not self.keep_workdir:
@@ -175,14 +244,19 @@ class Sandbox(RootRuns):
 
     def expectation(self, environment: str) -> Expectation:
         """What `environment` should have in AWS, from the fleet with its pool CIDRs allocated."""
-        if environment not in self._expectations:
-            self._expectations[environment] = expect_environment(self.prepared, environment)
-        return self._expectations[environment]
+        with self._expectations_lock:
+            if environment not in self._expectations:
+                self._expectations[environment] = expect_environment(self.prepared, environment)
+            return self._expectations[environment]
 
     def _resolve(self, region: str, parameter: str) -> str:
-        """An SSM parameter of the double (for `resolve:ssm:` images in the copies)."""
-        with self._api(f"resolving {parameter} in the double's SSM"):
-            return self.client("ssm", region).get_parameter(Name=parameter)["Parameter"]["Value"]
+        """An SSM parameter of the double (for `resolve:ssm:` images in the copies), read once."""
+        with self._resolve_lock:
+            if (region, parameter) not in self._resolved:
+                with self._api(f"resolving {parameter} in the double's SSM"):
+                    self._resolved[region, parameter] = \
+                        self.client("ssm", region).get_parameter(Name=parameter)["Parameter"]["Value"]
+            return self._resolved[region, parameter]
 
     def lowering(self, environment: str) -> Lowering | None:
         """What the sandbox's copy of the root leaves out or rewrites, and what it cannot check."""
@@ -198,18 +272,22 @@ class Sandbox(RootRuns):
         return {c["address"] for c in lowering.changes if c["action"] == "left out"} if lowering else set()
 
     def _terraform(self, environment: str, phase: str, *args: str) -> TerraformResult:
+        def watch() -> str | None:
+            return self.workspace.broken(environment, args[0]) or ("interrupted" if self._stopping.is_set() else None)
+
         return run_terraform(self.toolchain, self.root(environment), *args,
-                             log=self.root(environment) / "logs" / f"{phase}.log",
-                             timeout=self.timeout, watch=lambda: self.workspace.broken(environment, args[0]))
+                             log=self.root(environment) / "logs" / f"{phase}.log", timeout=self.timeout, watch=watch)
 
     def _report(self, result: PhaseResult) -> PhaseResult:
         if self.progress:
-            self.progress(result.environment, result.phase, result)
+            with self._progress_lock:
+                self.progress(result.environment, result.phase, result)
         return result
 
     def _phase(self, environment: str, phase: str, body: Callable[[], PhaseResult]) -> PhaseResult:
         if self.progress:
-            self.progress(environment, phase, None)
+            with self._progress_lock:
+                self.progress(environment, phase, None)
         started = time.monotonic()
         with self._api(f"{phase} of {environment}"):
             result = body()
@@ -221,9 +299,9 @@ class Sandbox(RootRuns):
     def init(self, environment: str) -> PhaseResult:
         """`terraform init` of a fresh copy of each root of `environment` (or of `_state`)."""
         def body() -> PhaseResult:
-            self.workspace.fresh = True
+            workspace = self.workspace.view(fresh=True)
             for root in self.roots_of(environment):
-                self.workspace.prepare(root, self.graph.path(root), self._scratch)
+                workspace.prepare(root, self.graph.path(root), self._scratch)
                 result = self._terraform(root, "init", "init", "-input=false", "-no-color")
                 if result.returncode:
                     return failed(environment, "init", result.log, "init", 0.0)
@@ -242,10 +320,10 @@ class Sandbox(RootRuns):
             if environment == STATE_ROOT:
                 checks = check_state_backend(self.prepared.state, self.client, left_out=self._left_out(environment))
             else:
+                outputs = _once(lambda: self.gitops_outputs(environment))  # one `terraform output` for both
                 checks = verify_environment(self.expectation(environment), self.client)
-                checks += self.check_gitops_secrets(environment)
-                checks += check_bootstrap_document(self.expectation(environment), self.client,
-                                                   lambda: self.gitops_outputs(environment))
+                checks += self._check_gitops_secrets(environment, outputs)
+                checks += check_bootstrap_document(self.expectation(environment), self.client, outputs)
             failed = sum(1 for c in checks if not c.ok)
             return PhaseResult(environment, "verify", not failed, 0.0,
                                f"{len(checks) - failed}/{len(checks)} checks passed", checks=checks)
@@ -267,10 +345,12 @@ class Sandbox(RootRuns):
     def check_gitops_secrets(self, environment: str, outputs: dict | None = None) -> list[Check]:
         """Argo CD's cluster Secrets rendered from the applied root's outputs (or `outputs`), checked
         against the double's EKS and IAM (see `tfgen.sandbox.verify.check_gitops_secrets`)."""
+        return self._check_gitops_secrets(
+            environment, (lambda: self.gitops_outputs(environment)) if outputs is None else (lambda: outputs))
+
+    def _check_gitops_secrets(self, environment: str, outputs: Callable[[], dict]) -> list[Check]:
         left_out = [a.removeprefix("output.") for a in self._left_out(environment) if a.startswith("output.")]
-        return check_gitops_secrets(
-            self.expectation(environment), self.client,
-            (lambda: self.gitops_outputs(environment)) if outputs is None else (lambda: outputs), left_out=left_out)
+        return check_gitops_secrets(self.expectation(environment), self.client, outputs, left_out=left_out)
 
     def replan(self, environment: str) -> PhaseResult:
         """A second `terraform plan`, refreshing every resource: applying again must change nothing."""
@@ -321,34 +401,18 @@ class Sandbox(RootRuns):
         return self._run(self.roots_of(environment), keep=keep)[0]
 
     def _run(self, roots: list[str], *, keep: bool) -> list[EnvironmentReport]:
-        """Apply `roots` (independent ones at once), verify each environment, re-plan, destroy unless `keep`."""
+        """Each unit of `roots` (an environment, or `_state`) through apply, verify with re-plan, destroy
+        unless `keep`, on its own, units at once (`tfgen.sandbox.pipeline`); the reports in graph order."""
         units: dict[str, list[str]] = {}
         for root in self._ordered(roots):
             units.setdefault(self._unit_of(root), []).append(root)
-        reports = {unit: EnvironmentReport(unit) for unit in units}
-        phases = self._apply(roots, fresh=True)
-        for unit, own in units.items():
-            done = [p for root in own for p in phases[root]]
-            for name in ("init", "apply"):
-                if any(p.phase == name for p in done):
-                    reports[unit].phases.append(joined(unit, name, [p for p in done if p.phase == name]))
-            reports[unit].lowering = self.lowering(unit)
-        applied = [unit for unit in units if reports[unit].ok]
-        for unit in units:
-            if unit not in applied and reports[unit].phase("apply") is not None:
-                reports[unit].inventory = self.inventory(unit)
-        for unit in applied:
-            reports[unit].phases.append(self.verify(unit))
-            reports[unit].inventory = self.inventory(unit)
-        if applied:
-            replanned = self._replan([root for unit in applied for root in units[unit]])
-            for unit in applied:
-                reports[unit].phases.append(joined(unit, "re-plan", [replanned[root] for root in units[unit]]))
-        if applied and not keep:
-            destroyed = self._destroy([root for unit in applied for root in units[unit]])
-            for unit in reversed(applied):
-                reports[unit].phases.append(self._nothing_left(unit, [destroyed[root] for root in units[unit]]))
-        return list(reports.values())
+        self._stopping.clear()
+        self._slots = threading.BoundedSemaphore(self.concurrency)
+        try:
+            return Pipelines(self, units, keep=keep, settings=self._settings).run()
+        finally:  # every thread of the run has ended
+            self._slots = None
+            self._stopping.clear()
 
     def run(self, environments: list[str] | None = None, *, keep: bool = False) -> SandboxReport:
         """Every phase of every environment (default: all of the fleet's) and the roots they need (`_state`)."""
@@ -362,7 +426,8 @@ class Sandbox(RootRuns):
         report = SandboxReport(self.spec, self.workdir, self.double.describe(), self.build_seconds,
                                kept=keep, double_pid=self.double.pid)
         started = time.monotonic()
-        report.environments = self._run(self.graph.select([r for name in names for r in self.roots_of(name)]),
-                                        keep=keep)
+        # The roots the built environments need (`_state`, for its S3 backend) come along, each its own unit.
+        selected = self.built_graph.select([r for name in names for r in self.roots_of(name)])
+        report.environments = self._run(self.graph.order(selected), keep=keep)
         report.elapsed = time.monotonic() - started
         return report

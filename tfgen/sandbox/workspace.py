@@ -5,13 +5,18 @@ pointed at the local AWS double, with local state.
 through `tfgen.sandbox.prepare` (the double's lowering passes; stale state of an earlier run
 removed) into `<scratch>/roots/<root>`, whatever scratch a run of the orchestrator keeps its plans
 and logs in, so apply, re-plan and destroy share one copy and its state; a root already applied
-(`fresh = False`: re-plan, destroy) keeps its copy; and every terraform stops as soon as the double
-is gone. Its options give terraform the sandbox's parallelism, and destroy does not refresh: the
-re-plan before it has just refreshed every resource and found nothing changed.
+(`fresh = False`: re-plan, destroy) keeps its copy, initialized by its apply (so `terraform init`
+is not run again); and every terraform stops as soon as the double is gone. Its options give
+terraform the sandbox's parallelism, and destroy does not refresh: the re-plan before it has just
+refreshed every resource and found nothing changed.
+
+Runs of the orchestrator at once (the sandbox's units, each at its own phase) each get their own
+`view(fresh=...)`: a shallow copy that shares the toolchain, the warm plugin cache and `lowered`.
 """
 
 from __future__ import annotations
 
+from copy import copy as shallow_copy
 from pathlib import Path
 from typing import Callable
 
@@ -38,8 +43,20 @@ class DoubleWorkspace(Offline):
         self.parallelism, self.timeout = parallelism, timeout
         self.fresh = True  # apply: a fresh copy; re-plan, destroy: the applied one
 
+    def view(self, *, fresh: bool) -> "DoubleWorkspace":
+        """This workspace for one run of the orchestrator: `fresh` (apply: a fresh copy) or not (re-plan,
+        destroy: the applied one); everything else shared."""
+        view = shallow_copy(self)
+        view.fresh = fresh
+        return view
+
     def copy_of(self, root: str, scratch: Path) -> Path:
         return self.roots / root
+
+    def initialized(self, root: str, workdir: Path) -> bool:
+        """An applied copy (not `fresh`) is initialized: its apply ran `terraform init` there."""
+        return (not self.fresh and (workdir / ".terraform.lock.hcl").is_file()
+                and (workdir / ".terraform" / "providers").is_dir())
 
     def prepare(self, root: str, source: Path, scratch: Path) -> Path:
         copy = self.roots / root
