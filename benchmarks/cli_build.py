@@ -69,6 +69,8 @@ def write_spec(path: Path, environments: int, regions: int) -> None:
         account = f"{e + 1:012d}"
         lines += [f"  env{e}:", f'    account_id: "{account}"',
                   f'    access: {{admins: ["arn:aws:iam::{account}:role/platform-admin"]}}',
+                  # no SSM bootstrap: 32 edges' CA certificates would not fit SSM's 64 KB document (VAL444)
+                  "    gitops: {bootstrap: false}",
                   f"    hub: {{region: us-east-1, cidr: 10.{e * 40}.0.0/16}}", "    regions:"]
         lines += [f"      {region}: {{cidr: 10.{e * 40 + i}.0.0/16}}" for i, region in enumerate(names[1:regions], 1)]
     path.write_text("\n".join(lines) + "\n")

@@ -10,6 +10,7 @@ from .derive.allocation import allocate
 from .checks.types import check_types
 from .checks.compat import check_compatibility
 from .checks.gitops_output import check_emitted_gitops
+from .checks.ssm import check_ssm_documents
 from .emit import emit_documents, environment_documents, render_documents, root_graph
 from .errors import Finding, FindingsError, Severity, StaleOutputError, condense
 from .model import Fleet
@@ -86,6 +87,7 @@ def _prepare(fleet: Fleet, strict: bool) -> Prepared:
         return Prepared(allocation.fleet, allocation.record, condense(findings), {})
     documents = documents or emit_documents(allocation.fleet)
     findings += check_compatibility(allocation.fleet, documents)
+    findings += check_ssm_documents(allocation.fleet, documents)
     # the GitOps path as emitted, not as modelled; over the whole environment when it is split into cells
     findings += check_emitted_gitops(allocation.fleet, environment_documents(allocation.fleet, documents))
     return Prepared(allocation.fleet, allocation.record, condense(findings), documents)

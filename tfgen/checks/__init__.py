@@ -13,7 +13,8 @@ bootstrap; run with the platform rules), `topology` (the network as a
 networkx graph: overlaps, links, reachability, quotas),
 `compat` (the provider and Terraform ranges against the emitted documents),
 `gitops_output` (the GitOps path as a graph of the emitted documents,
-NET300-NET307; `gitops_documents` reads them).
+NET300-NET307; `gitops_documents` reads them), `ssm` (the bootstrap's SSM
+document against SSM's 64 KB, VAL444).
 `support` holds what they share; `model` is the index: `RULES`, and
 `check_model`, every rule on the model, which a build runs beside the rest
 (`tfgen.beside`), so the rules' modules load lazily from here.
