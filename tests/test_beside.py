@@ -220,3 +220,14 @@ def test_without_a_child_or_for_a_large_fleet_nothing_is_emitted_before_the_rule
     monkeypatch.setattr(pipeline, "SPECULATE_UP_TO", limit)
     monkeypatch.setattr(pipeline, "emit_documents", lambda _fleet: pytest.fail("emitted before the rules passed"))
     assert "NET211" in {f.code for f in pipeline.prepare(fleet).errors}
+
+
+@linux_only
+def test_arguments_the_child_cannot_take_run_here(probe_module):
+    name = probe_module("def call(value):\n    return value()\n")
+    with prefork(name):
+        child = beside_module._CHILDREN[name]
+        found = beside(name, "call", lambda: "unpicklable, so here")
+        assert found.result() == "unpicklable, so here" and found.where == "process" and not found.forked
+    with pytest.raises(ChildProcessError):
+        os.waitpid(child.pid, os.WNOHANG)

@@ -51,9 +51,15 @@ class _Child:
         os.close(job_read)
         os.close(result_write)
 
-    def send(self, function: str, args: tuple, kwargs: dict) -> None:
-        with os.fdopen(self._job, "wb") as pipe:  # the child reads as it imports: this never waits long
-            pipe.write(pickle.dumps((function, args, kwargs), protocol=pickle.HIGHEST_PROTOCOL))
+    def send(self, function: str, args: tuple, kwargs: dict) -> bool:
+        """Hand the child its job; False when it cannot take it (arguments that do not pickle, a child gone)."""
+        try:
+            job = pickle.dumps((function, args, kwargs), protocol=pickle.HIGHEST_PROTOCOL)
+            with os.fdopen(self._job, "wb") as pipe:  # the child reads as it imports: this never waits long
+                pipe.write(job)
+        except (OSError, pickle.PicklingError, TypeError, AttributeError):
+            return False
+        return True
 
     def answer(self) -> Any:
         """The function's result; raises LookupError when the child gave none."""
@@ -133,8 +139,9 @@ class Beside:
     def __init__(self, module: str, function: str, *args: Any, **kwargs: Any):
         self._call = (module, function, args, kwargs)
         self._child = _CHILDREN.pop(module, None)
-        if self._child is not None:
-            self._child.send(function, args, kwargs)
+        if self._child is not None and not self._child.send(function, args, kwargs):
+            self._child.cancel()  # then it runs here, on ask
+            self._child = None
         self.forked = self._child is not None  # the function runs in a child, beside the caller
         self._done = False
         self._value: Any = None
