@@ -51,6 +51,8 @@ BAD = {
     "bastion_with_inline_ingress": ("TFGEN_14", "aws_security_group.bastion"),
     "wildcard_access_entry": ("CKV_TFGEN_15", "aws_eks_access_entry.admins"),
     "wildcard_cluster_admin": ("CKV_TFGEN_15", "aws_eks_access_policy_association.admins_cluster_admin"),
+    # 48 edges' CA certificates: at least 66 KB once applied (VAL444 in build)
+    "ssm_document_too_large": ("TFGEN_16", "aws_ssm_document.bootstrap"),
     # the hub path (an API security group admitting a CIDR) on a public endpoint: CKV_TFGEN_5 refuses
     # every public endpoint, so it needs no rule of its own
     "public_endpoint_on_the_hub_path": ("CKV_TFGEN_5", "aws_eks_cluster.hub"),
@@ -60,7 +62,7 @@ STATE_WAIVERS = {"CKV_AWS_18", "CKV_AWS_144", "CKV2_AWS_62", "CKV2_AWS_64"}
 BOOTSTRAP_WAIVERS = {"CKV_AWS_18", "CKV_AWS_144", "CKV2_AWS_62"}
 TFGEN_POLICIES = {"CKV_TFGEN_1", "CKV_TFGEN_2", "CKV_TFGEN_3", "CKV_TFGEN_4", "CKV_TFGEN_5",
                   "CKV2_TFGEN_6", "CKV2_TFGEN_7", "CKV_TFGEN_8", "TFGEN_9", "TFGEN_10", "CKV_TFGEN_11",
-                  "CKV_TFGEN_12", "CKV_TFGEN_13", "TFGEN_14", "CKV_TFGEN_15"}
+                  "CKV_TFGEN_12", "CKV_TFGEN_13", "TFGEN_14", "CKV_TFGEN_15", "TFGEN_16"}
 
 
 @pytest.fixture(scope="session")

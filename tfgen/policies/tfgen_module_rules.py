@@ -8,6 +8,8 @@ with the other policies and finds no checks in it.
     TFGEN_10  every VPC peering has routes in the requester's VPC and the accepter's VPC
     TFGEN_14  a security group of an EC2 instance admits nothing (the bastion is reached
               through Session Manager, which dials out)
+    TFGEN_16  an SSM document fits SSM's 64 KB once applied, every reference at its shortest
+              value (the rule `tfgen build` runs as VAL444, from tfgen.checks.ssm)
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ import re
 from typing import Iterator
 
 if __package__:  # imported by tfgen as tfgen.policies.tfgen_module_rules
+    from ..checks.ssm import SSM_DOCUMENT_LIMIT, resolved_sizes
     from .tfgen_policy_support import looks_secret, strings
-else:  # loaded by checkov from the policy directory
+else:  # loaded by checkov from the policy directory: it finds no checks here and never calls `evaluate`
     from tfgen_policy_support import looks_secret, strings
 
 RULES = {
@@ -25,6 +28,8 @@ RULES = {
     "TFGEN_10": "VPC peering has routes on both sides: a route table of each VPC routes to the peer",
     "TFGEN_14": "Security group of an EC2 instance has no ingress (inline, aws_security_group_rule or "
                 "aws_vpc_security_group_ingress_rule)",
+    "TFGEN_16": "SSM document fits SSM's 64 KB once applied (each reference at its shortest value; "
+                "each edge's CA certificate in the GitOps bootstrap's is about 1.5 KB)",
 }
 _REFERENCE = re.compile(r"\$\{([a-z0-9_]+\.[A-Za-z0-9_-]+)(?:\.[A-Za-z0-9_]+)*\}")
 
@@ -42,6 +47,9 @@ def evaluate(documents: list[dict]) -> Iterator[tuple[str, str, bool]]:
         yield "TFGEN_9", f"output.{name}", not leaked
     yield from _peering_routes(resources)
     yield from _instance_groups(resources)
+    for address, body in sorted(resources.items()):
+        if address.startswith("aws_ssm_document.") and isinstance(body.get("content"), str):
+            yield "TFGEN_16", address, resolved_sizes(body["content"])[0] <= SSM_DOCUMENT_LIMIT
 
 
 def _target(value) -> str | None:
