@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 __all__ = ["main", "run"]
 
 # The verbs that run the rules on the model: they (and networkx) load beside the verb (`tfgen.beside`).
-_NETWORK_VERBS = ("build", "validate", "migrate")
+_MODEL_RULE_VERBS = ("build", "validate", "migrate")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -401,7 +401,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return the exit status."""
     args = _parser().parse_args(argv)
     try:
-        with prefork("tfgen.checks.model") if args.verb in _NETWORK_VERBS else contextlib.nullcontext():
+        with prefork("tfgen.checks.model") if args.verb in _MODEL_RULE_VERBS else contextlib.nullcontext():
             return args.run(args)
     except FindingsError as exc:
         _print_findings(exc.findings)
