@@ -16,7 +16,7 @@ from .errors import Finding, FindingsError, Severity, StaleOutputError, condense
 from .model import Fleet
 from .spec.allocations import read_allocations, render_allocations
 from .beside import beside
-from .checks.support import no_cyclic_gc
+from .checks.support import clusters, no_cyclic_gc
 from .migrate import check_layout_change
 from .write import Changes, diff_output, read_roots, write_output
 
@@ -76,7 +76,8 @@ def _prepare(fleet: Fleet, strict: bool) -> Prepared:
     findings = recorded.findings + allocation.findings
     documents = {}
     try:
-        if model.forked and not _errors(findings) and _clusters(allocation.fleet) <= SPECULATE_UP_TO:
+        small = sum(1 for _ in clusters(allocation.fleet)) <= SPECULATE_UP_TO
+        if model.forked and small and not _errors(findings):
             documents = emit_documents(allocation.fleet)
     except Exception:
         if not _errors(model.result()):
@@ -96,10 +97,6 @@ def _prepare(fleet: Fleet, strict: bool) -> Prepared:
 # Emitting a cluster takes about 0.3 ms; the child hides about 60 ms (networkx's import and the rules).
 # Up to this many clusters a wasted emission costs no more than that; beyond, waiting for the rules does.
 SPECULATE_UP_TO = 200
-
-
-def _clusters(fleet: Fleet) -> int:
-    return sum(1 for env in fleet.environments.values() for _ in env.clusters())
 
 
 def _errors(findings: list[Finding]) -> bool:

@@ -45,8 +45,10 @@ ARGO_API = "argoproj.io/v1alpha1"
 
 def managed(manifest: dict) -> dict:
     """A copy of `manifest` with MANAGED_LABELS added to its labels (`manifest` is left as it is)."""
-    return _copy({**manifest, "metadata": {**(metadata := manifest.get("metadata") or {}),
-                                           "labels": {**(metadata.get("labels") or {}), **MANAGED_LABELS}}})
+    result = _copy(manifest)
+    metadata = result["metadata"] = result.get("metadata") or {}
+    metadata["labels"] = {**(metadata.get("labels") or {}), **MANAGED_LABELS}
+    return result
 
 
 def _copy(value):

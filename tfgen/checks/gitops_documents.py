@@ -96,7 +96,11 @@ def _range(block) -> tuple[int, int, int, int] | None:
 
 def covers(block, cidr: str | None) -> bool:
     """Whether CIDR `block` contains `cidr` (both strings; False when either is not a CIDR)."""
-    outer, inner = _range(block), _range(cidr)
+    return _contains(_range(block), _range(cidr))
+
+
+def _contains(outer, inner) -> bool:
+    """Whether the range `outer` (`_range`'s) contains `inner`; False when either is None."""
     return bool(outer and inner and outer[0] == inner[0] and outer[1] <= inner[1] and inner[2] <= outer[2])
 
 
@@ -254,9 +258,8 @@ class Root:
                 for target in refs(body.get("route_table_id")):
                     self._routes.setdefault(target, []).append((span, address, body))
         inner = _range(cidr)
-        # the routes whose destination contains the CIDR (as `covers`), with the blocks parsed once per route
-        candidates = [(span[3], a, b) for span, a, b in self._routes.get(table, []) if span and inner
-                      and span[0] == inner[0] and span[1] <= inner[1] and inner[2] <= span[2]]
+        # the routes whose destination contains the CIDR (`covers`, with the blocks parsed once per route)
+        candidates = [(span[3], a, b) for span, a, b in self._routes.get(table, []) if _contains(span, inner)]
         if not candidates:
             return f"it has no route to {destination}'s CIDR {cidr}"
         _, address, body = max(candidates, key=lambda c: (c[0], c[1]))

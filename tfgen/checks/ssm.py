@@ -61,12 +61,13 @@ def check_ssm_documents(fleet: Fleet, roots: dict[str, dict[str, dict]]) -> list
                 if typical <= SSM_DOCUMENT_LIMIT:
                     continue
                 certain = least > SSM_DOCUMENT_LIMIT
+                size = f"at least {least // 1024}" if certain else f"about {typical // 1024}"
                 findings.append(finding(
                     "VAL444",
                     f"the GitOps bootstrap's SSM document ({root}: aws_ssm_document.{name}) registers {edges} "
-                    f"edge(s) and will hold {'at least' if certain else 'about'} {(least if certain else typical) // 1024} KB once "
-                    f"applied (each edge's CA certificate goes in it); SSM refuses documents over 64 KB, so "
-                    f"`terraform apply` {'fails' if certain else 'is likely to fail'} creating it",
+                    f"edge(s) and will hold {size} KB once applied (each edge's CA certificate goes in it); SSM "
+                    f"refuses documents over 64 KB, so `terraform apply` {'fails' if certain else 'is likely to fail'} "
+                    "creating it",
                     "split the environment (fewer edges per hub), use `argocd: managed` (EKS's Argo CD capability "
                     "registers clusters by ARN, no document), or set `bootstrap: false` under gitops and apply the "
                     "Secrets `tfgen gitops` renders from the outputs",

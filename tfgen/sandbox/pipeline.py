@@ -33,7 +33,9 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterable, Iterator
 
+from ..derive import naming
 from ..errors import ToolchainError
+from ..model.regions import REGIONS
 from ..providers.lowering import resources_of
 from .outcome import joined
 from .report import EnvironmentReport, PhaseResult
@@ -48,21 +50,13 @@ ACCOUNT_SETTINGS = ("aws_ebs_encryption_by_default", "aws_ebs_default_kms_key")
 
 
 def account_settings(documents: dict[str, dict]) -> set[tuple[str, str]]:
-    """(type, region) of each account-wide setting of a region that a root's documents set."""
-    regions, default = {}, ""
-    for document in documents.values():
-        blocks = document.get("provider", {}).get("aws", [])
-        for block in blocks if isinstance(blocks, list) else [blocks]:
-            if "alias" in block:
-                regions[block["alias"]] = block.get("region", "")
-            else:
-                default = block.get("region", default)
-    found = set()
-    for type_, _, body in resources_of(documents):
-        if type_ in ACCOUNT_SETTINGS:
-            provider = body.get("provider") or "aws"
-            found.add((type_, regions.get(provider.partition(".")[2], default) if "." in provider else default))
-    return found
+    """(type, region) of each account-wide setting of a region that a root's documents set (tfgen pins every
+    resource to its region's alias with `naming.provider_ref`)."""
+    return {(type_, _REGION_OF.get(body.get("provider"), "")) for type_, _, body in resources_of(documents)
+            if type_ in ACCOUNT_SETTINGS}
+
+
+_REGION_OF = {naming.provider_ref(region): region for region in REGIONS}
 
 
 class DoubleStopped(ToolchainError):
