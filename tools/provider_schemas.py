@@ -4,7 +4,7 @@ Why: tfgen's output targets hashicorp/aws 6.x and the last 5.x, but the only
 provider binary that runs offline is 3.39 (TOOLCHAIN.md). So:
 
 - 3.39.0 comes from the real binary, `terraform providers schema -json`
-  (ground truth), through the offline toolchain (`tfgen[toolchain]`);
+  (ground truth), through the offline toolchain (`tfgen-fleet[toolchain]`);
 - 5.100.0 and 6.25.0 are read from the code cdktf generated from those
   providers' schemas, shipped on PyPI as `cdktf-cdktf-provider-aws` 20.1.0 and
   21.22.1. Per resource, `lib/<name>/index.js` lists every argument in

@@ -9,7 +9,7 @@ makes them), for tfgen's default Kubernetes version. Argo CD's kinds
 (`tools/argocd_crds.py` rewrites it), made strict the same way. Every problem
 is `Kind/name: json.path: message`; all are collected.
 
-`kubernetes-validate` is a test-time dependency (`tfgen[test]`): it is imported
+`kubernetes-validate` is a test-time dependency (`tfgen-fleet[test]`): it is imported
 only when a core kind is validated.
 """
 
@@ -105,7 +105,7 @@ def _core(manifest: dict, kubernetes_version: str) -> list[str]:
         import kubernetes_validate
     except ImportError:
         raise BootstrapError("validating core Kubernetes kinds needs kubernetes-validate: "
-                             "pip install 'tfgen[test]'") from None
+                             "pip install 'tfgen-fleet[test]'") from None
     try:
         kubernetes_validate.validate(manifest, kubernetes_version, strict=True)
     except kubernetes_validate.SchemaNotFoundError:

@@ -135,7 +135,7 @@ def run_checkov(targets: list[Path], *, framework: str, policies: list[Path],
     try:
         import checkov  # noqa: F401
     except ImportError:
-        raise PolicyError("checkov is not installed; install tfgen[policy]") from None
+        raise PolicyError("checkov is not installed; install tfgen-fleet[policy]") from None
     # `--directory=DIR` (not `-d DIR`): checkov then reads no .checkov.yaml from the scanned
     # directory, and the clean working and home directories hold none either, so no stray
     # config file can skip checks behind the gate's back.

@@ -1,23 +1,45 @@
-"""A GitHub Actions workflow for the graph of roots.
+"""A GitHub Actions workflow for the graph of roots, safe to hand the deploy role.
 
-`check` (no cloud credentials): `tfgen build --check`, `tfgen validate`, the
-policy gate on offline plans (`tfgen check --plan`). Then per root a `plan-<root>`
-job, after `check` and the plans of the roots it needs, and on a push to the
-branch an `apply-<root>` job after its plan and the applies of the roots
-it needs, in a GitHub environment named after the root (give it required
-reviewers: that is the approval). The token can only read the repository;
-plan and apply jobs may also request an OIDC token for AWS (`id-token: write`).
-Facts: SchemaStore's github-workflow.json (committed trimmed, see tools/ci_schemas.py).
+Jobs: `check` (`tfgen build --check`, `tfgen validate`) and `gate` (the policy
+gate on an offline plan, SARIF to code scanning) need no cloud credentials. Then
+per root a `plan-<root>` job with the read-only plan role (pull requests from
+this repository and pushes to the branch), and on a push to the branch an
+`apply-<root>` job with the apply role, in the GitHub environment named after
+the root (its required reviewers are the approval). Only jobs that assume a role
+may request an OIDC token, only `gate` may write code-scanning results. Every
+value a `run:` line uses comes from `env:`, never pasted into the script.
+Facts: SchemaStore's github-workflow.json (committed trimmed, see tools/ci_schemas.py),
+docs.github.com (OIDC subjects, concurrency, filter patterns).
 """
 
 from __future__ import annotations
 
-from .ci import dump
+import re
 
-__all__ = ["workflow", "job_id"]
+from .ciconfig import CiInputs, dump, header
+
+__all__ = ["ACTIONS", "workflow", "job_id", "filter_pattern"]
 
 PYTHON = "3.12"
-INSTALL = "python -m pip install 'tfgen[toolchain,policy]'"
+# action -> (commit, release). Each commit is the release tag's commit (annotated tags peeled), read from the
+# action's own repository (github.com/<owner>/<repo>, `git for-each-ref refs/tags`, snapshot of 2026-12);
+# the newest release of the major version named.
+ACTIONS = {
+    "actions/checkout": ("11d5960a326750d5838078e36cf38b85af677262", "v4.4.0"),
+    "actions/setup-python": ("a26af69be951a213d495a4c3e4e4022e16d87065", "v5.6.0"),
+    "hashicorp/setup-terraform": ("b9cd54a3c349d3f38e8881555d616ced269862dd", "v3.1.2"),
+    "aws-actions/configure-aws-credentials": ("7474bc4690e29a8392af63c5b98e7449536d5c3a", "v4.3.1"),
+    "github/codeql-action/upload-sarif": ("dd903d2e4f5405488e5ef1422510ee31c8b32357", "v3.36.2"),
+    # used by examples/ci/github-actions.yml, and by the plan jobs once they save plans
+    "actions/upload-artifact": ("ea165f8d65b6e75b540449e92b4886f43607fa02", "v4.6.2"),
+}
+SARIF = "tfgen-check.sarif"
+# GitHub's filter patterns give these characters a meaning; a backslash makes them literal.
+_GLOB = re.compile(r"([*?+\[\]!\\])")
+
+
+def _uses(action: str) -> str:
+    return f"{action}@{ACTIONS[action][0]}"
 
 
 def job_id(kind: str, root: str) -> str:
@@ -25,64 +47,160 @@ def job_id(kind: str, root: str) -> str:
     return f"{kind}-{root}"
 
 
-def _setup(*, terraform: bool) -> list[dict]:
+def filter_pattern(path: str) -> str:
+    """`path` as a GitHub filter pattern matching exactly it."""
+    return _GLOB.sub(r"\\\1", path)
+
+
+def _literal(text: str) -> str:
+    """`text` as a string literal of GitHub's expression language."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _setup(inputs: CiInputs, *, role: str | None = None) -> list[dict]:
+    install = ('python -m pip install --require-hashes -r "$TFGEN_REQUIREMENTS"'
+               if inputs.install.requirements_file is not None else 'python -m pip install "$TFGEN_INSTALL"')
     steps = [
-        {"uses": "actions/checkout@v4", "with": {"persist-credentials": False}},
-        {"uses": "actions/setup-python@v5", "with": {"python-version": PYTHON}},
-        {"run": INSTALL},
+        {"uses": _uses("actions/checkout"), "with": {"persist-credentials": False}},
+        {"uses": _uses("actions/setup-python"), "with": {"python-version": PYTHON}},
+        {"name": "Install tfgen (pinned)", "run": install},
     ]
-    if terraform:
+    if role is not None:
         steps += [
-            {"uses": "hashicorp/setup-terraform@v3", "with": {"terraform_wrapper": False}},
-            {"uses": "aws-actions/configure-aws-credentials@v4",
-             "with": {"role-to-assume": "${{ vars.TFGEN_AWS_ROLE_ARN }}", "aws-region": "${{ vars.AWS_REGION }}"}},
+            {"uses": _uses("hashicorp/setup-terraform"),
+             "with": {"terraform_version": inputs.terraform_version, "terraform_wrapper": False}},
+            {"uses": _uses("aws-actions/configure-aws-credentials"),
+             "with": {"role-to-assume": f"${{{{ vars.{role} }}}}", "aws-region": "${{ vars.AWS_REGION }}"}},
         ]
     return steps
 
 
-def workflow(out: str, roots: dict[str, list[str]], *, spec: str, branch: str = "main") -> str:
-    """The YAML of a workflow that checks the build, then plans and applies `roots` in the graph's order."""
-    cloud = {"contents": "read", "id-token": "write"}
+def _reported(command: str, verb: str) -> str:
+    """A script that runs `command`, shows its output in the log and in the job summary, and keeps its status."""
+    return (f"status=0\n"
+            f'{command} 2>&1 | tee "$RUNNER_TEMP/tfgen-{verb}.txt" || status=$?\n'
+            f"{{\n"
+            f"  printf '### tfgen {verb} %s\\n\\n~~~text\\n' \"$TFGEN_ROOT\"\n"
+            f'  cat "$RUNNER_TEMP/tfgen-{verb}.txt"\n'
+            f"  printf '~~~\\n'\n"
+            f'}} >>"$GITHUB_STEP_SUMMARY"\n'
+            f'exit "$status"\n')
+
+
+def _jobs(inputs: CiInputs) -> dict[str, dict]:
+    read = {"contents": "read"}
+    cloud = {"contents": "read", "id-token": "write"}  # id-token: only where a role is assumed
+    same_repository = ("github.event_name == 'push' || "
+                       "github.event.pull_request.head.repo.full_name == github.repository")
+    on_branch = f"github.event_name == 'push' && github.ref == {_literal('refs/heads/' + inputs.branch)}"
     jobs: dict[str, dict] = {
         "check": {
-            "name": "build --check, validate, policy gate",
+            "name": "build --check, validate",
             "runs-on": "ubuntu-latest",
-            "steps": _setup(terraform=False) + [
-                {"run": f"tfgen build {spec} --out {out} --check"},
-                {"run": f"tfgen validate {spec}"},
-                {"run": f"tfgen check {out} --plan"},
+            "permissions": read,
+            "steps": _setup(inputs) + [
+                {"name": "Committed output is what the spec produces",
+                 "run": 'tfgen build "$TFGEN_SPEC" --out "$TFGEN_OUT" --check'},
+                {"name": "Fleet validates", "run": 'tfgen validate "$TFGEN_SPEC"'},
+            ],
+        },
+        "gate": {
+            "name": "policy gate",
+            "runs-on": "ubuntu-latest",
+            # upload-sarif reads the run's metadata (actions: read) and writes code scanning results
+            "permissions": {"actions": "read", "contents": "read", "security-events": "write"},
+            "steps": _setup(inputs) + [
+                {"name": "Policy gate (checkov and tfgen's policies, configuration and offline plan)",
+                 "run": f'tfgen check "$TFGEN_OUT" --plan --format sarif --output {SARIF}'},
+                {"name": "Upload SARIF to code scanning",
+                 "if": f"always() && hashFiles('{SARIF}') != ''",
+                 "uses": _uses("github/codeql-action/upload-sarif"),
+                 "with": {"sarif_file": SARIF, "category": "tfgen-check"}},
             ],
         },
     }
-    for root, needs in roots.items():
+    for root, needs in inputs.roots.items():
         jobs[job_id("plan", root)] = {
             "name": f"plan {root}",
-            "needs": ["check", *(job_id("plan", n) for n in needs)],
+            "needs": ["check", "gate", *(job_id("plan", n) for n in needs)],
+            # a fork's pull request gets no OIDC token; its plans run once a maintainer brings the branch in
+            "if": same_repository,
             "runs-on": "ubuntu-latest",
             "permissions": cloud,
-            "steps": _setup(terraform=True) + [{"run": f"tfgen plan {out} --env {root} --no-deps"}],
+            # without the state lock, the plan role needs no write (the apply job plans again, locked)
+            "env": {"TFGEN_ROOT": root, "TF_CLI_ARGS_plan": "-lock=false"},
+            # The plan is shown in the job summary; saved plans (`tfgen plan --out-dir`) will be uploaded here
+            # for the apply job to apply.
+            "steps": _setup(inputs, role="TFGEN_PLAN_ROLE_ARN") + [
+                {"name": f"Plan {root}",
+                 "run": _reported('tfgen plan "$TFGEN_OUT" --env "$TFGEN_ROOT" --no-deps', "plan")}],
         }
-    for root, needs in roots.items():
+    for root, needs in inputs.roots.items():
         jobs[job_id("apply", root)] = {
             "name": f"apply {root}",
-            "if": f"github.event_name == 'push' && github.ref == 'refs/heads/{branch}'",
             "needs": [job_id("plan", root), *(job_id("apply", n) for n in needs)],
+            "if": on_branch,
             "runs-on": "ubuntu-latest",
             "environment": root,
+            # A group of its own per ref and root, never cancelled: a pull request's run is in another group
+            # and cannot cancel it, and two applies of one root never overlap (a stopped apply leaves a lock).
+            "concurrency": {"group": f"${{{{ github.workflow }}}}-${{{{ github.ref }}}}-apply-{root}",
+                            "cancel-in-progress": False},
             "permissions": cloud,
-            "steps": _setup(terraform=True) + [
-                {"run": f"tfgen apply {out} --env {root} --no-deps --auto-approve"}],
+            "env": {"TFGEN_ROOT": root},
+            "steps": _setup(inputs, role="TFGEN_APPLY_ROLE_ARN") + [
+                {"name": f"Plan and apply {root}",
+                 "run": _reported('tfgen apply "$TFGEN_OUT" --env "$TFGEN_ROOT" --no-deps --auto-approve',
+                                  "apply")}],
         }
-    paths = [spec, f"{out}/**"]
+    return jobs
+
+
+def _header(inputs: CiInputs) -> str:
+    blocks: list[str | list[str]] = [
+        f"Generated by `{inputs.command}` from the build's graph of roots; do not edit. Regenerate it after "
+        f"`tfgen build` adds or removes a root, and after upgrading tfgen.",
+        [f"tfgen: pip install {inputs.install.pip_arguments()}",
+         f"Terraform {inputs.terraform_version}: {inputs.terraform_reason}."],
+        ["Repository variables (AWS roles that GitHub's OIDC provider may assume):",
+         "  TFGEN_PLAN_ROLE_ARN   read-only, for the plan jobs (which plan without the state lock). Trust only",
+         f"                        repo:ORG/REPO:pull_request and repo:ORG/REPO:ref:refs/heads/{inputs.branch};",
+         "                        see tfgen's examples/ci/plan-role-trust.json and plan-role-policy.json.",
+         "  TFGEN_APPLY_ROLE_ARN  for the apply jobs only. Trust only repo:ORG/REPO:environment:<root> of the",
+         "                        roots below; see tfgen's examples/ci/apply-role-trust.json.",
+         "  AWS_REGION            the region the roles are assumed in."],
+        f"Create a GitHub environment per root ({', '.join(inputs.roots)}) with required reviewers and "
+        f"deployments from {inputs.branch} only: an apply job waits there for approval. It plans the merged "
+        f"commit again and applies that plan; the plan the reviewers approve is in the summary of the plan job "
+        f"of the same run.",
+    ]
+    if inputs.left_out:
+        blocks.append(f"Not run here: {', '.join(inputs.left_out)}. It keeps its state in a local file that a "
+                      f"runner does not have: apply it once from a workstation (`tfgen apply {inputs.out} --env "
+                      f"{inputs.left_out[0]}`), and pass --include-state once its state is in a backend.")
+    return header(*blocks)
+
+
+def workflow(inputs: CiInputs) -> str:
+    """The YAML of a workflow that checks the build, then plans and applies its roots in the graph's order."""
+    paths = ["**"] if inputs.out == "." else [filter_pattern(inputs.spec), f"{filter_pattern(inputs.out)}/**"]
+    env = {"TFGEN_SPEC": inputs.spec, "TFGEN_OUT": inputs.out}
+    if inputs.install.requirements_file is not None:
+        env["TFGEN_REQUIREMENTS"] = inputs.install.requirements_file
+    else:
+        env["TFGEN_INSTALL"] = inputs.install.requirement
+    branches = [filter_pattern(inputs.branch)]
     document = {
         "name": "tfgen",
-        "on": {"pull_request": {"paths": paths}, "push": {"branches": [branch], "paths": paths}},
-        "permissions": {"contents": "read"},
-        # One run per output at a time, queued, never cancelled: an apply stopped halfway leaves a state lock.
-        "concurrency": {"group": f"tfgen-{out}", "cancel-in-progress": False},
-        "jobs": jobs,
+        "on": {"pull_request": {"branches": branches, "paths": paths},
+               "push": {"branches": branches, "paths": paths}},
+        "permissions": {},
+        # One run per ref: a newer push to a pull request cancels its older run; runs of the branch queue.
+        "concurrency": {"group": "${{ github.workflow }}-${{ github.ref }}",
+                        "cancel-in-progress": "${{ github.event_name == 'pull_request' }}"},
+        "defaults": {"run": {"shell": "bash"}},  # bash -eo pipefail: a failed command fails its pipeline
+        "env": env,
+        "jobs": _jobs(inputs),
     }
-    header = (f"Generated by `tfgen ci github-actions {out} --spec {spec}` from the build's graph of roots; do not "
-              f"edit.\nSet the repository variables TFGEN_AWS_ROLE_ARN (a role GitHub's OIDC can assume) and "
-              f"AWS_REGION,\nand give each GitHub environment (one per root) required reviewers.")
-    return dump(document, header)
+    notes = {_uses(action): release for action, (_, release) in ACTIONS.items()}
+    return dump(document, _header(inputs), notes=notes)

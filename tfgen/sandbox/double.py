@@ -63,7 +63,7 @@ class AwsDouble:
     def start(self) -> "AwsDouble":
         """Start moto_server and wait until it answers; raises ToolchainError when it cannot."""
         if importlib.util.find_spec("moto") is None or importlib.util.find_spec("boto3") is None:
-            raise ToolchainError("the local AWS double needs moto[server]; install tfgen[sandbox]")
+            raise ToolchainError("the local AWS double needs moto[server]; install tfgen-fleet[sandbox]")
         if self.requested_port and not _port_free(self.requested_port):
             raise ToolchainError(
                 f"port {self.requested_port} on 127.0.0.1 is already in use; "
@@ -92,7 +92,7 @@ class AwsDouble:
             if not self.alive():
                 raise ToolchainError(
                     f"the local AWS double (moto_server) exited at start-up:\n{self._log_tail()}\n"
-                    "  fix: check that tfgen[sandbox] is installed completely"
+                    "  fix: check that tfgen-fleet[sandbox] is installed completely"
                 )
             if self.port is None:
                 match = _LISTENING.search(self.log.read_text(errors="replace"))

@@ -121,7 +121,7 @@ def run_command(
                 start_new_session=True, preexec_fn=die_with_parent,
             )
         except OSError as exc:
-            raise ToolchainError(f"cannot run {terraform}: {exc.strerror or exc}; install tfgen[toolchain], put "
+            raise ToolchainError(f"cannot run {terraform}: {exc.strerror or exc}; install tfgen-fleet[toolchain], put "
                                  f"terraform on PATH or set TFGEN_TERRAFORM") from None
         try:
             while True:

@@ -76,7 +76,7 @@ def find_terraform() -> str:
     found = shutil.which("terraform")
     if found:
         return found
-    raise ToolchainError("no terraform binary found; install tfgen[toolchain] or set TFGEN_TERRAFORM")
+    raise ToolchainError("no terraform binary found; install tfgen-fleet[toolchain] or set TFGEN_TERRAFORM")
 
 
 def _absolute_command(command: str) -> str:
@@ -89,12 +89,12 @@ def provider_zip() -> Path:
     package = _package_dir("cloudrail")
     path = package / "terraform_plugins" / PROVIDER_ZIP if package else None
     if path is None or not path.is_file():
-        raise ToolchainError(f"the AWS provider {PROVIDER_VERSION} zip is missing; install tfgen[toolchain]")
+        raise ToolchainError(f"the AWS provider {PROVIDER_VERSION} zip is missing; install tfgen-fleet[toolchain]")
     if path not in _verified:
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
         if digest != PROVIDER_SHA256:
             raise ToolchainError(
-                f"{path} has SHA-256 {digest}, not HashiCorp's {PROVIDER_SHA256}; reinstall tfgen[toolchain]"
+                f"{path} has SHA-256 {digest}, not HashiCorp's {PROVIDER_SHA256}; reinstall tfgen-fleet[toolchain]"
             )
         _verified.add(path)
     return path
@@ -234,7 +234,7 @@ def _read_root(root: Path) -> dict[str, dict]:
 _HINTS = (
     (("registry.terraform.io", "Failed to query available provider packages", "Failed to install provider"),
      "Terraform looked for the AWS provider online: the offline mirror was not used or lacks this version. "
-     "Install tfgen[toolchain] and plan with tfgen's toolchain (offline=True); with offline=False, Terraform "
+     "Install tfgen-fleet[toolchain] and plan with tfgen's toolchain (offline=True); with offline=False, Terraform "
      "needs network access or a provider mirror of your own"),
     (("Unsupported Terraform Core version",),
      "the root's terraform_version admits no version of this terraform binary: widen terraform_version in the "
