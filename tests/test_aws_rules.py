@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 import tfgen
-from tfgen.checks import check_fleet
+from tfgen.checks.model import check_fleet
 from tfgen.checks.tags import MAX_TAGS
 from tests.conftest import EXAMPLE
 
