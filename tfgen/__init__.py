@@ -8,15 +8,16 @@
 The public names below are imported on first use (PEP 562), so `import tfgen`
 and every `tfgen` verb pay only for what they use: `tfgen check` never loads
 the network checks (networkx), `tfgen build` never loads the policy gate.
+Only these names are attributes of `tfgen`; import a submodule to use it
+(`import tfgen.pipeline`).
 """
 
 from __future__ import annotations
 
 from importlib import import_module
-from importlib.util import find_spec
 from typing import TYPE_CHECKING
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 # public name -> the module that defines it
 _HOMES = {
@@ -43,11 +44,19 @@ _HOMES = {
     "GitOpsRepo": "model",
     "IdentityCenter": "model",
     "Bastion": "model",
+    "Link": "model",
+    "Reach": "model",
+    "Connectivity": "model",
+    "Layout": "model",
+    "Identity": "model",
+    "ArgoCD": "model",
+    "Nat": "model",
     "Finding": "errors",
     "Origin": "errors",
     "Severity": "errors",
     "TfgenError": "errors",
     "FindingsError": "errors",
+    "SpecError": "errors",
     "StaleOutputError": "errors",
     "OutputConflictError": "errors",
     "ToolchainError": "errors",
@@ -57,11 +66,9 @@ _HOMES = {
 __all__ = ["__version__", *_HOMES]
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> object:
     home = _HOMES.get(name)
     if home is None:
-        if not name.startswith("_") and find_spec(f"{__name__}.{name}") is not None:
-            return import_module(f".{name}", __name__)  # a subpackage, e.g. `tfgen.pipeline.prepare`
         raise AttributeError(f"module 'tfgen' has no attribute {name!r}")
     value = getattr(import_module(f".{home}", __name__), name)
     globals()[name] = value  # once imported, a plain attribute
@@ -69,7 +76,7 @@ def __getattr__(name: str):
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+    return sorted(__all__)
 
 
 if TYPE_CHECKING:  # for editors and type checkers: the same names, imported eagerly
@@ -80,6 +87,7 @@ if TYPE_CHECKING:  # for editors and type checkers: the same names, imported eag
         OutputConflictError,
         PolicyError,
         Severity,
+        SpecError,
         StaleOutputError,
         TfgenError,
         ToolchainError,
@@ -89,16 +97,23 @@ if TYPE_CHECKING:  # for editors and type checkers: the same names, imported eag
         Access,
         AccessEntry,
         Addon,
+        ArgoCD,
         Bastion,
         Cluster,
+        Connectivity,
         Defaults,
         Environment,
         Fleet,
         GitOps,
         GitOpsRepo,
+        Identity,
         IdentityCenter,
+        Layout,
+        Link,
+        Nat,
         Network,
         NodeGroup,
+        Reach,
         Region,
         StateBackend,
     )
