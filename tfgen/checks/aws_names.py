@@ -131,7 +131,8 @@ def _cluster_names(fleet: Fleet, env, project) -> Iterator[DerivedName]:
         sources = (project, ("environment, region and cluster names", cluster, ""))
         eks = naming.eks_cluster_name(fleet.project, env.name, region.name, cluster.name)
         names = [("eks_cluster", eks), ("security_group", naming.api_security_group_name(eks)),
-                 ("kms_alias", naming.kms_alias(eks, KmsPurpose.EKS)), ("kms_alias", naming.kms_alias(eks, KmsPurpose.LOGS)),
+                 ("kms_alias", naming.kms_alias(eks, KmsPurpose.EKS)),
+                 ("kms_alias", naming.kms_alias(eks, KmsPurpose.LOGS)),
                  ("log_group", naming.eks_log_group(eks)), ("log_group", naming.flow_log_group(eks))]
         roles = [naming.cluster_role_name, naming.node_role_name, naming.flow_log_role_name, naming.ebs_csi_role_name]
         if env.gitops.enabled and managed_argocd(env):
