@@ -17,7 +17,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING
 
-from ._version import __version__
+from ._version import __version__ as __version__
 
 # public name -> the module that defines it
 _HOMES = {
@@ -63,7 +63,7 @@ _HOMES = {
     "PolicyError": "errors",
 }
 
-__all__ = ["__version__", *_HOMES]
+__all__ = ["__version__"] + list(_HOMES)
 
 
 def __getattr__(name: str) -> object:
@@ -79,43 +79,54 @@ def __dir__() -> list[str]:
     return sorted(__all__)
 
 
-if TYPE_CHECKING:  # for editors and type checkers: the same names, imported eagerly
+if TYPE_CHECKING:  # for editors and type checkers: the same names, imported eagerly and re-exported (`X as X`)
     from .errors import (
-        Finding,
-        FindingsError,
-        Origin,
-        OutputConflictError,
-        PolicyError,
-        Severity,
-        SpecError,
-        StaleOutputError,
-        TfgenError,
-        ToolchainError,
+        Finding as Finding,
+        FindingsError as FindingsError,
+        Origin as Origin,
+        OutputConflictError as OutputConflictError,
+        PolicyError as PolicyError,
+        Severity as Severity,
+        SpecError as SpecError,
+        StaleOutputError as StaleOutputError,
+        TfgenError as TfgenError,
+        ToolchainError as ToolchainError,
     )
-    from .gate import GateReport, check_output
+    from .gate import (
+        GateReport as GateReport,
+        check_output as check_output,
+    )
     from .model import (
-        Access,
-        AccessEntry,
-        Addon,
-        ArgoCD,
-        Bastion,
-        Cluster,
-        Connectivity,
-        Defaults,
-        Environment,
-        Fleet,
-        GitOps,
-        GitOpsRepo,
-        Identity,
-        IdentityCenter,
-        Layout,
-        Link,
-        Nat,
-        Network,
-        NodeGroup,
-        Reach,
-        Region,
-        StateBackend,
+        Access as Access,
+        AccessEntry as AccessEntry,
+        Addon as Addon,
+        ArgoCD as ArgoCD,
+        Bastion as Bastion,
+        Cluster as Cluster,
+        Connectivity as Connectivity,
+        Defaults as Defaults,
+        Environment as Environment,
+        Fleet as Fleet,
+        GitOps as GitOps,
+        GitOpsRepo as GitOpsRepo,
+        Identity as Identity,
+        IdentityCenter as IdentityCenter,
+        Layout as Layout,
+        Link as Link,
+        Nat as Nat,
+        Network as Network,
+        NodeGroup as NodeGroup,
+        Reach as Reach,
+        Region as Region,
+        StateBackend as StateBackend,
     )
-    from .pipeline import BuildResult, build, render, validate
-    from .spec import load, loads
+    from .pipeline import (
+        BuildResult as BuildResult,
+        build as build,
+        render as render,
+        validate as validate,
+    )
+    from .spec import (
+        load as load,
+        loads as loads,
+    )

@@ -10,7 +10,7 @@ from ..model import CONNECTIVITY_MODES, LAYOUT_CELLS, LAYOUTS, Environment, Flee
 from ..model.regions import REGIONS, closest_region, is_known_region
 from ..providers import TERRAFORM_MIN, Constraint, Version
 from ..errors import Finding, Severity
-from .support import cidr_fix, cidr_problem, clusters, finding, parse_network
+from .support import cidr_fix, cidr_problem, finding, parse_network
 
 __all__ = ["check_project", "check_state", "check_environments", "check_regions", "check_names",
            "check_state_names", "check_terraform_version", "check_empty_regions", "check_aws_names_per_account",

@@ -35,6 +35,7 @@ from .parts import (
     Reach,
     Region,
     _call_site,
+    _here,
     _Located,
     _lookup,
 )
@@ -124,13 +125,13 @@ class Environment(_Located):
         `defaults` (zones: the first `az_count` of the region's; subnets: carved
         from `cidr`). `where` says where the cluster was written (default: the caller's line).
         """
-        where = dict(where) if where else {"": _call_site()}
+        where = dict(where) if where else _here(_call_site())
         for name_, given in (("kubernetes_version", kubernetes_version), ("support", support)):
             if given is None and name_ in self.defaults.where:
                 where.setdefault(name_, self.defaults.where[name_])  # findings point at the default's line
         target = self.regions.get(region)
         if target is None:
-            target = self.regions[region] = Region(name=region, where={"": where.get("")})
+            target = self.regions[region] = Region(name=region, where=_here(where.get("")))
         if name in target.clusters:
             raise TfgenError(
                 f"environment {self.name} already has a cluster {name!r} in {region}; "
@@ -153,7 +154,7 @@ class Environment(_Located):
             node_groups=groups,
             network=network,
             support=support or self.defaults.support,
-            access=access or Access(where={"": where.get("")}),
+            access=access or Access(where=_here(where.get(""))),
             addons=dict(addons or {}),
             where=where,
         )
@@ -212,13 +213,13 @@ class Environment(_Located):
 
     def add_link(self, a: str, b: str) -> Link:
         """Peer cluster `a` (requester) with `b` (accepter), both named `region/cluster`."""
-        link = Link(a=a, b=b, where={"": _call_site()})
+        link = Link(a=a, b=b, where=_here(_call_site()))
         self.links.append(link)
         return link
 
     def require_reach(self, source: str, target: str) -> Reach:
         """Declare that `source` must reach `target` (both `region/cluster`); checked, not emitted."""
-        reach = Reach(source=source, target=target, where={"": _call_site()})
+        reach = Reach(source=source, target=target, where=_here(_call_site()))
         self.reach.append(reach)
         return reach
 
@@ -352,7 +353,7 @@ class Fleet(_Located):
             bastion=bastion or Bastion(),
             addons=dict(addons or {}),
             layout=layout,
-            where=dict(where) if where else {"": _call_site()},
+            where=dict(where) if where else _here(_call_site()),
         )
         self.environments[name] = env
         return env

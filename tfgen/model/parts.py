@@ -10,6 +10,8 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
+from typing import TypeVar
 
 from ..errors import Origin, TfgenError
 from .modes import ArgoCD, Connectivity, Identity, Nat
@@ -100,13 +102,18 @@ _PACKAGE_DIR = str(Path(__file__).resolve().parent.parent)  # tfgen/
 
 def _call_site() -> Origin | None:
     """The first stack frame outside tfgen: where a Python user made an object."""
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None:
         filename = frame.f_code.co_filename
         if not str(Path(filename).resolve()).startswith(_PACKAGE_DIR):
             return Origin(filename, frame.f_lineno)
         frame = frame.f_back
     return None
+
+
+def _here(origin: Origin | None) -> dict[str, Origin]:
+    """A `where` that places a whole object at `origin`; empty when that is unknown."""
+    return {"": origin} if origin is not None else {}
 
 
 @dataclass(kw_only=True)
@@ -301,7 +308,10 @@ class Defaults(_Located):
     support: str = SUPPORT_STANDARD
 
 
-def _lookup(table: dict, name: str, what: str):
+_Value = TypeVar("_Value")
+
+
+def _lookup(table: dict[str, _Value], name: str, what: str) -> _Value:
     try:
         return table[name]
     except KeyError:
