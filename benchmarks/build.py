@@ -5,8 +5,8 @@
 Synthetic fleet: N environments x M regions (hub in us-east-1, one edge in each
 other region). Prints the median wall time of tfgen's model -> files path
 (checks, emit, render, write) and of the floor: the same documents, already
-built as dicts, written with `json.dump`. Targets: within 3x of the floor and
-under 2 s for 3 x 30.
+built as dicts, written with `json.dump`, and their ratio. Budget: under 2 s
+for 3 x 30 (the whole-CLI budget against the floor is `cli_build.py`'s).
 """
 
 from __future__ import annotations
@@ -90,8 +90,8 @@ def main() -> None:
     print(f"fleet: {args.environments} environments x {args.regions} regions, {resources} resources")
     print(f"tfgen model->files  median {tfgen_s * 1000:8.1f} ms  (checks, emit, render, write)")
     print(f"floor json.dump     median {floor_s * 1000:8.1f} ms  (same dicts, prebuilt)")
-    print(f"ratio {ratio:.2f}x (target <= 3x); tfgen peak Python memory {peak / 2**20:.1f} MiB")
-    print(f"target under 2 s: {'met' if tfgen_s < 2 else 'MISSED'}; within 3x: {'met' if ratio <= 3 else 'MISSED'}")
+    print(f"ratio {ratio:.2f}x; tfgen peak Python memory {peak / 2**20:.1f} MiB")
+    print(f"budget under 2 s: {'PASS' if tfgen_s < 2 else 'FAIL'}")
 
 
 if __name__ == "__main__":

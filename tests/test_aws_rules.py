@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 import tfgen
-from tfgen.checks import check_fleet
+from tfgen.checks.model import check_fleet
 from tfgen.checks.tags import MAX_TAGS
 from tests.conftest import EXAMPLE
 
@@ -181,15 +181,29 @@ def test_platform_values_ending_in_a_newline_are_rejected():
         assert code in codes, f"{what} with a trailing newline passed ({code} not in {sorted(codes)})"
 
 
+def _match_calls(source: str) -> list[int]:
+    """Lines of `source` that match a regex from the start only: `re.match(...)`, `PATTERN.match(...)`,
+    or `match` imported from `re`."""
+    import ast
+    return sorted(node.lineno for node in ast.walk(ast.parse(source))
+                  if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "match"
+                  or isinstance(node, ast.ImportFrom) and node.module == "re"
+                  and any(alias.name == "match" for alias in node.names))
+
+
 def test_no_check_matches_user_input_with_match():
     """`re.match` with `$` lets a trailing newline through; every rule uses fullmatch."""
     import pathlib
-    import re
     root = pathlib.Path(tfgen.__file__).parent
-    offenders = [f"{path.relative_to(root)}:{n}" for path in sorted((root / "checks").glob("*.py"))
-                 for n, line in enumerate(path.read_text().splitlines(), 1)
-                 if re.search(r"(?<!full)match\(", line) and "fullmatch(" not in line]
+    offenders = [f"{path.relative_to(root)}:{line}" for path in sorted((root / "checks").glob("*.py"))
+                 for line in _match_calls(path.read_text())]
     assert offenders == [], offenders
+
+
+def test_the_match_rule_sees_every_spelling():
+    source = ("import re\nfrom re import match\nP = re.compile('a$')\nP.match(v)\nre.match('a$', v)\n"
+              "P.fullmatch(v)\nre.fullmatch('a', v)\nP.search(v)\n# P.match(v) in a comment\n")
+    assert _match_calls(source) == [2, 4, 5]
 
 
 # -- CIDRs as AWS takes them -------------------------------------------------------------------

@@ -8,6 +8,7 @@ import json
 import pytest
 
 import tfgen
+import tfgen.pipeline
 from tfgen.checks.gitops_output import check_emitted_gitops
 from tfgen.emit import emit_documents, environment_documents, root_graph
 from tfgen.emit.cells import EXPORTS_FILE, REMOTE_STATE_FILE, join_environment

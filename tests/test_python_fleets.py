@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 
 import tfgen
 from tfgen.errors import Finding, Origin, Severity
-from tfgen.model import Link, NodeGroup, Reach
 from tfgen.testing import check_schemas
 from tests.conftest import EXAMPLE, POOL_SPEC
 
@@ -24,7 +23,8 @@ _WRONG = [  # made afresh for every draw: a value put in one fleet must not carr
     lambda: None, lambda: 0, lambda: -1, lambda: 2**70, lambda: 1.5, lambda: float("nan"), lambda: True,
     lambda: "", lambda: "x" * 300, lambda: "\0", lambda: "ünïcode", lambda: [], lambda: [None], lambda: {},
     lambda: {"k": None}, lambda: {1: 2}, lambda: b"bytes", object, lambda: Path("/tmp"),
-    lambda: NodeGroup(name="ng"), lambda: Link(a="x", b="y"), lambda: Reach(source="a", target="b"),
+    lambda: tfgen.NodeGroup(name="ng"), lambda: tfgen.Link(a="x", b="y"),
+    lambda: tfgen.Reach(source="a", target="b"), lambda: tfgen.Nat.PER_AZ, lambda: tfgen.Connectivity.MESH,
     lambda: tfgen.Cluster(name="c"), lambda: tfgen.Region(name="r"), lambda: tfgen.Environment(name="e"),
     tfgen.Network, lambda: Origin("f.py", 1), lambda: {"": "not an origin"},
     lambda: ["us-east-1/hub", "us-east-2/edge"],
@@ -79,7 +79,7 @@ def test_validate_never_raises_on_a_fleet_built_in_python(fleet):
 @pytest.mark.parametrize("mistake", [
     lambda f: setattr(f, "environments", None),
     lambda f: setattr(f.environment("dev"), "regions", None),
-    lambda f: f.environment("dev").region("us-east-2").clusters.update(edge=NodeGroup(name="edge")),
+    lambda f: f.environment("dev").region("us-east-2").clusters.update(edge=tfgen.NodeGroup(name="edge")),
     lambda f: setattr(f.environment("dev"), "regions", {}),
     lambda f: setattr(f, "allocations_file", 42),
     lambda f: setattr(f, "allocations_file", [Path("x")]),

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tfgen
+import tfgen.pipeline
 from tfgen.emit import emit_documents
 from tfgen.emit.document import render
 from tests.conftest import EXAMPLES

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 import tfgen
+import tfgen.pipeline
 from tfgen.providers.lowering import LOWERED_FILE, leave_out, lower
 from tfgen.sandbox.quirks import QUIRKS, UNSUPPORTED, sandbox_passes
 from tfgen.terraform.toolchain import copy_root

@@ -7,6 +7,7 @@ import pytest
 from pathlib import Path
 
 import tfgen
+import tfgen.pipeline
 from tfgen.checks.ssm import SSM_DOCUMENT_LIMIT, check_ssm_documents, resolved_sizes
 from tfgen.errors import Severity
 from tfgen.model.regions import REGIONS

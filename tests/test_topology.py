@@ -9,6 +9,7 @@ import shutil
 import pytest
 
 import tfgen
+import tfgen.model.regions
 from tfgen.cli import main
 from tfgen.checks.topology import Reachability, build_graph, check_topology
 from tests.conftest import ROOT, write_spec

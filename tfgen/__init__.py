@@ -8,15 +8,16 @@
 The public names below are imported on first use (PEP 562), so `import tfgen`
 and every `tfgen` verb pay only for what they use: `tfgen check` never loads
 the network checks (networkx), `tfgen build` never loads the policy gate.
+Only these names are attributes of `tfgen`; import a submodule to use it
+(`import tfgen.pipeline`).
 """
 
 from __future__ import annotations
 
 from importlib import import_module
-from importlib.util import find_spec
 from typing import TYPE_CHECKING
 
-__version__ = "0.1.0"
+from ._version import __version__ as __version__
 
 # public name -> the module that defines it
 _HOMES = {
@@ -43,25 +44,31 @@ _HOMES = {
     "GitOpsRepo": "model",
     "IdentityCenter": "model",
     "Bastion": "model",
+    "Link": "model",
+    "Reach": "model",
+    "Connectivity": "model",
+    "Layout": "model",
+    "Identity": "model",
+    "ArgoCD": "model",
+    "Nat": "model",
     "Finding": "errors",
     "Origin": "errors",
     "Severity": "errors",
     "TfgenError": "errors",
     "FindingsError": "errors",
+    "SpecError": "errors",
     "StaleOutputError": "errors",
     "OutputConflictError": "errors",
     "ToolchainError": "errors",
     "PolicyError": "errors",
 }
 
-__all__ = ["__version__", *_HOMES]
+__all__ = ["__version__"] + list(_HOMES)
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> object:
     home = _HOMES.get(name)
     if home is None:
-        if not name.startswith("_") and find_spec(f"{__name__}.{name}") is not None:
-            return import_module(f".{name}", __name__)  # a subpackage, e.g. `tfgen.pipeline.prepare`
         raise AttributeError(f"module 'tfgen' has no attribute {name!r}")
     value = getattr(import_module(f".{home}", __name__), name)
     globals()[name] = value  # once imported, a plain attribute
@@ -69,38 +76,57 @@ def __getattr__(name: str):
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+    return sorted(__all__)
 
 
-if TYPE_CHECKING:  # for editors and type checkers: the same names, imported eagerly
+if TYPE_CHECKING:  # for editors and type checkers: the same names, imported eagerly and re-exported (`X as X`)
     from .errors import (
-        Finding,
-        FindingsError,
-        Origin,
-        OutputConflictError,
-        PolicyError,
-        Severity,
-        StaleOutputError,
-        TfgenError,
-        ToolchainError,
+        Finding as Finding,
+        FindingsError as FindingsError,
+        Origin as Origin,
+        OutputConflictError as OutputConflictError,
+        PolicyError as PolicyError,
+        Severity as Severity,
+        SpecError as SpecError,
+        StaleOutputError as StaleOutputError,
+        TfgenError as TfgenError,
+        ToolchainError as ToolchainError,
     )
-    from .gate import GateReport, check_output
+    from .gate import (
+        GateReport as GateReport,
+        check_output as check_output,
+    )
     from .model import (
-        Access,
-        AccessEntry,
-        Addon,
-        Bastion,
-        Cluster,
-        Defaults,
-        Environment,
-        Fleet,
-        GitOps,
-        GitOpsRepo,
-        IdentityCenter,
-        Network,
-        NodeGroup,
-        Region,
-        StateBackend,
+        Access as Access,
+        AccessEntry as AccessEntry,
+        Addon as Addon,
+        ArgoCD as ArgoCD,
+        Bastion as Bastion,
+        Cluster as Cluster,
+        Connectivity as Connectivity,
+        Defaults as Defaults,
+        Environment as Environment,
+        Fleet as Fleet,
+        GitOps as GitOps,
+        GitOpsRepo as GitOpsRepo,
+        Identity as Identity,
+        IdentityCenter as IdentityCenter,
+        Layout as Layout,
+        Link as Link,
+        Nat as Nat,
+        Network as Network,
+        NodeGroup as NodeGroup,
+        Reach as Reach,
+        Region as Region,
+        StateBackend as StateBackend,
     )
-    from .pipeline import BuildResult, build, render, validate
-    from .spec import load, loads
+    from .pipeline import (
+        BuildResult as BuildResult,
+        build as build,
+        render as render,
+        validate as validate,
+    )
+    from .spec import (
+        load as load,
+        loads as loads,
+    )

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
-import gc
 import json
 import sys
 from pathlib import Path
 
 from typing import TYPE_CHECKING
 
-from . import __version__
-from .beside import prefork
+from ._version import __version__
 from .errors import Finding, FindingsError, Severity, SpecError, TfgenError, condense
 
 if TYPE_CHECKING:
@@ -22,9 +19,6 @@ if TYPE_CHECKING:
 # checks (networkx), `tfgen build` never loads the policy gate or the sandbox.
 
 __all__ = ["main", "run"]
-
-# The verbs that run the rules on the model: they (and networkx) load beside the verb (`tfgen.beside`).
-_MODEL_RULE_VERBS = ("build", "validate", "migrate")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -408,8 +402,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return the exit status."""
     args = _parser().parse_args(argv)
     try:
-        with prefork("tfgen.checks.model") if args.verb in _MODEL_RULE_VERBS else contextlib.nullcontext():
-            return args.run(args)
+        return args.run(args)
     except FindingsError as exc:
         _print_findings(exc.findings)
         errors = sum(f.count for f in exc.findings if f.severity is Severity.ERROR)
@@ -429,11 +422,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run() -> None:
-    """The `tfgen` command: `main`, then exit without the interpreter's last garbage collections over
-    every object it still holds (a tenth of a large build's time); the process ends, so none is needed."""
-    code = main()
-    gc.freeze()
-    sys.exit(code)
+    """The `tfgen` command: `main`, and its status as the process's exit status."""
+    sys.exit(main())
 
 
 if __name__ == "__main__":

@@ -1,14 +1,23 @@
 """Errors and findings.
 
-Hierarchy::
+Hierarchy (every subclass of `TfgenError` in tfgen, with the module that defines it
+when it is not this one; a test holds this drawing to the code)::
 
-    TfgenError                 base of everything tfgen raises on purpose
+    TfgenError                 base of everything tfgen raises on purpose (exit 2)
     ├── FindingsError          the spec or the fleet has findings (exit 1)
     │   └── SpecError          the spec's shape is wrong (unknown keys, types, YAML)
     ├── StaleOutputError       `build --check`: out/ differs from the spec (exit 1)
     ├── OutputConflictError    out/ holds a file tfgen does not own (exit 2)
     ├── ToolchainError         terraform / provider / AWS double unusable (exit 2)
-    └── PolicyError            `tfgen check` cannot run: no roots, bad policy dir, checkov (exit 2)
+    │   ├── TerraformStopped   a terraform command stopped before it ended (terraform.run)
+    │   ├── _TerraformFailed   terraform failed on a plan's copy, the copy kept (terraform.plan)
+    │   └── DoubleStopped      the AWS double died during a sandbox run (sandbox.pipeline)
+    ├── PolicyError            `tfgen check` cannot run: no roots, bad policy dir, checkov (exit 2)
+    ├── UsageError             plan/apply/destroy/ci cannot run on this input (orchestrate.graph, exit 2)
+    ├── GitOpsError            `tfgen gitops` cannot read the outputs (gitops, exit 2)
+    ├── OutputsError           the outputs lack what a cluster Secret needs (gitops, exit 1)
+    └── BootstrapError         the bootstrap's input cannot make a script (bootstrap.errors, exit 1)
+        └── ManifestError      a manifest does not validate (bootstrap.errors)
 
 A `Finding` is one problem with the user's input: a stable code, a severity,
 the object it is about, where it was written and how to fix it. Checks collect

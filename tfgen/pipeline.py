@@ -9,14 +9,13 @@ from pathlib import Path
 from .derive.allocation import allocate
 from .checks.types import check_types
 from .checks.compat import check_compatibility
+from .checks.model import check_model
 from .checks.gitops_output import check_emitted_gitops
 from .checks.ssm import check_ssm_documents
 from .emit import emit_documents, environment_documents, render_documents, root_graph
 from .errors import Finding, FindingsError, Severity, StaleOutputError, condense
 from .model import Fleet
 from .spec.allocations import read_allocations, render_allocations
-from .beside import beside
-from .checks.support import clusters, no_cyclic_gc
 from .migrate import check_layout_change
 from .write import Changes, diff_output, read_roots, write_output
 
@@ -54,11 +53,6 @@ class BuildResult:
 
 def prepare(fleet: Fleet, *, strict: bool = False) -> Prepared:
     """Allocate pool CIDRs (keeping recorded ones) and run every check; raises nothing."""
-    with no_cyclic_gc():
-        return _prepare(fleet, strict)
-
-
-def _prepare(fleet: Fleet, strict: bool) -> Prepared:
     record_path, wrong_path = _record_path(fleet)
     wrong_types = check_types(fleet) + wrong_path
     if wrong_types:
@@ -68,39 +62,15 @@ def _prepare(fleet: Fleet, strict: bool) -> Prepared:
         # Allocating past an unreadable record would move its VPC; every other check would see it moved.
         return Prepared(fleet, {}, condense(recorded.findings))
     allocation = allocate(fleet, recorded)
-    # The rules on the model run in the child the CLI started (`tfgen.beside`), if any, while this process
-    # emits; without a child, or for a fleet whose emission would cost more than the child hides (it is
-    # wasted when the rules find errors), they run first. Emission is kept only if they pass (the emitters
-    # assume a model without errors); the rules on what was emitted wait for them.
-    model = beside("tfgen.checks.model", "check_model", allocation.fleet, strict=strict)
-    findings = recorded.findings + allocation.findings
-    documents = {}
-    try:
-        small = sum(1 for _ in clusters(allocation.fleet)) <= SPECULATE_UP_TO
-        if model.forked and small and not _errors(findings):
-            documents = emit_documents(allocation.fleet)
-    except Exception:
-        if not _errors(model.result()):
-            raise
-    finally:
-        findings += model.result()  # always: a child is reaped
-    if _errors(findings):
-        return Prepared(allocation.fleet, allocation.record, condense(findings), {})
-    documents = documents or emit_documents(allocation.fleet)
+    findings = recorded.findings + allocation.findings + check_model(allocation.fleet, strict=strict)
+    if any(f.severity is Severity.ERROR for f in findings):
+        return Prepared(allocation.fleet, allocation.record, condense(findings))  # the emitters assume no errors
+    documents = emit_documents(allocation.fleet)
     findings += check_compatibility(allocation.fleet, documents)
     findings += check_ssm_documents(allocation.fleet, documents)
     # the GitOps path as emitted, not as modelled; over the whole environment when it is split into cells
     findings += check_emitted_gitops(allocation.fleet, environment_documents(allocation.fleet, documents))
     return Prepared(allocation.fleet, allocation.record, condense(findings), documents)
-
-
-# Emitting a cluster takes about 0.3 ms; the child hides about 60 ms (networkx's import and the rules).
-# Up to this many clusters a wasted emission costs no more than that; beyond, waiting for the rules does.
-SPECULATE_UP_TO = 200
-
-
-def _errors(findings: list[Finding]) -> bool:
-    return any(f.severity is Severity.ERROR for f in findings)
 
 
 def validate(fleet: Fleet, *, strict: bool = False) -> list[Finding]:
@@ -113,11 +83,10 @@ def validate(fleet: Fleet, *, strict: bool = False) -> list[Finding]:
 
 def emit_checked(fleet: Fleet, *, strict: bool = False) -> tuple[Prepared, dict[str, bytes]]:
     """The prepared fleet and its output files; raises `FindingsError` when any finding is an error."""
-    with no_cyclic_gc():
-        prepared = prepare(fleet, strict=strict)
-        if prepared.errors:
-            raise FindingsError(prepared.findings)
-        return prepared, render_documents(prepared.documents)
+    prepared = prepare(fleet, strict=strict)
+    if prepared.errors:
+        raise FindingsError(prepared.findings)
+    return prepared, render_documents(prepared.documents)
 
 
 def render(fleet: Fleet, *, strict: bool = False) -> tuple[dict[str, bytes], list[Finding]]:

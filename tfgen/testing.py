@@ -13,7 +13,7 @@ The plan helpers live in `tfgen.terraform.plan`, the schema check in
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 from .terraform.plan import Peering, Plan, PlannedResource, Route, plan_root
 
@@ -24,7 +24,7 @@ __all__ = ["PlannedResource", "Route", "Peering", "Plan", "plan_root", "check_sc
 
 
 def check_schemas(
-    root: str | Path | dict[str, dict], versions: Iterable[str] | None = None
+    root: str | Path | dict[str, dict[str, Any]], versions: Iterable[str] | None = None
 ) -> dict[str, list["SchemaProblem"]]:
     """Schema problems of a root per AWS provider version: the versions given, else those its range admits.
 
@@ -38,7 +38,7 @@ def check_schemas(
     return {str(version): check_root(root, version) for version in versions}
 
 
-def assert_schemas(root: str | Path | dict[str, dict], versions: Iterable[str] | None = None) -> None:
+def assert_schemas(root: str | Path | dict[str, dict[str, Any]], versions: Iterable[str] | None = None) -> None:
     """Raise AssertionError listing every schema problem (file, address, argument, version) of a root."""
     found = check_schemas(root, versions)
     lines = [str(problem) for problems in found.values() for problem in problems]

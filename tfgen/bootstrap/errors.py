@@ -1,9 +1,4 @@
-"""Errors of the bootstrap (to join tfgen/errors.py's hierarchy when the bootstrap is integrated).
-
-    TfgenError
-    └── BootstrapError      the bootstrap's input cannot make a script (exit 1)
-        └── ManifestError   a manifest does not validate: names kind/name and the JSON path
-"""
+"""Errors of the bootstrap: `BootstrapError` and `ManifestError` (drawn in tfgen/errors.py's hierarchy)."""
 
 from __future__ import annotations
 

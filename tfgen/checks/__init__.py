@@ -16,20 +16,8 @@ networkx graph: overlaps, links, reachability, quotas),
 NET300-NET307; `gitops_documents` reads them), `ssm` (the bootstrap's SSM
 document against SSM's 64 KB, VAL444).
 `support` holds what they share; `model` is the index: `RULES`, and
-`check_model`, every rule on the model, which a build runs beside the rest
-(`tfgen.beside`), so the rules' modules load lazily from here.
+`check_model`, every rule on the model, which a build runs before it emits.
+Import the rules from their modules (`tfgen.checks.model`): this package
+imports none of them, so reading one rule does not load the others (the
+network rules load networkx).
 """
-
-from __future__ import annotations
-
-import importlib
-
-__all__ = ["check_types", "check_fleet", "check_model", "RULES"]
-
-_LAZY = {"check_types": "types", "check_fleet": "model", "check_model": "model", "RULES": "model"}
-
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

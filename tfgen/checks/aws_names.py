@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Iterator
 
 from ..derive import naming
+from ..derive.naming import KmsPurpose
 from ..derive.gitops_path import bootstraps, managed_argocd
 from ..errors import Finding
 from ..model import Fleet
@@ -128,9 +129,10 @@ def _cluster_names(fleet: Fleet, env, project) -> Iterator[DerivedName]:
     for region, cluster in env.clusters():
         path = f"{env.name}/{region.name}/{cluster.name}"
         sources = (project, ("environment, region and cluster names", cluster, ""))
-        eks = naming.aws_name(fleet.project, env.name, region.name, cluster.name, limit=100)
+        eks = naming.eks_cluster_name(fleet.project, env.name, region.name, cluster.name)
         names = [("eks_cluster", eks), ("security_group", naming.api_security_group_name(eks)),
-                 ("kms_alias", naming.kms_alias(eks, "eks")), ("kms_alias", naming.kms_alias(eks, "logs")),
+                 ("kms_alias", naming.kms_alias(eks, KmsPurpose.EKS)),
+                 ("kms_alias", naming.kms_alias(eks, KmsPurpose.LOGS)),
                  ("log_group", naming.eks_log_group(eks)), ("log_group", naming.flow_log_group(eks))]
         roles = [naming.cluster_role_name, naming.node_role_name, naming.flow_log_role_name, naming.ebs_csi_role_name]
         if env.gitops.enabled and managed_argocd(env):
@@ -143,7 +145,7 @@ def _cluster_names(fleet: Fleet, env, project) -> Iterator[DerivedName]:
             names += [(kind, bastion) for kind in ("security_group", "iam_role", "iam_instance_profile",
                                                      "launch_template")]
         if cluster.is_hub and bootstraps(env):
-            names += [("kms_alias", naming.kms_alias(eks, "bootstrap")),
+            names += [("kms_alias", naming.kms_alias(eks, KmsPurpose.BOOTSTRAP)),
                       ("ssm_document", naming.bootstrap_document_name(eks, "")),  # the digest is fixed-length
                       ("ssm_association", naming.bootstrap_association_name(eks))]
             if env.account:

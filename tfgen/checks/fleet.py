@@ -10,7 +10,7 @@ from ..model import CONNECTIVITY_MODES, LAYOUT_CELLS, LAYOUTS, Environment, Flee
 from ..model.regions import REGIONS, closest_region, is_known_region
 from ..providers import TERRAFORM_MIN, Constraint, Version
 from ..errors import Finding, Severity
-from .support import cidr_fix, cidr_problem, clusters, finding, parse_network
+from .support import cidr_fix, cidr_problem, finding, parse_network
 
 __all__ = ["check_project", "check_state", "check_environments", "check_regions", "check_names",
            "check_state_names", "check_terraform_version", "check_empty_regions", "check_aws_names_per_account",
@@ -163,8 +163,8 @@ def check_names(fleet: Fleet) -> Iterator[Finding]:
                 yield finding("VAL181", f"clusters {seen[key]} and {path} get the same Terraform name {key}",
                                "rename one of them", path=path, obj=cluster)
             seen[key] = path
-            eks = naming.aws_name(fleet.project, env.name, region.name, cluster.name, limit=1000)
-            if len(eks) > 100:
+            eks = naming.eks_cluster_name(fleet.project, env.name, region.name, cluster.name, limit=1000)
+            if len(eks) > naming.EKS_NAME_LIMIT:
                 yield finding("VAL182", f"EKS cluster name {eks} is longer than 100 characters",
                                "shorten the project, environment or cluster name", path=path, obj=cluster)
 
@@ -232,7 +232,7 @@ def _aws_names(fleet: Fleet, env: Environment) -> dict[str, str]:
     """AWS names tfgen gives an environment's objects (lower case: IAM names ignore case) -> the object."""
     names = {naming.aws_name(fleet.project, env.name).lower(): env.name}
     for region, cluster in env.clusters():
-        eks = naming.aws_name(fleet.project, env.name, region.name, cluster.name, limit=100)
+        eks = naming.eks_cluster_name(fleet.project, env.name, region.name, cluster.name)
         names[eks.lower()] = f"{env.name}/{region.name}/{cluster.name}"
     return names
 

@@ -19,13 +19,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from ..derive.gitops_path import HTTPS
+from ..derive.iam import ASSUME_ROLE, ASSUME_ROLE_WITH_WEB_IDENTITY, POD_IDENTITY_SERVICE
 
 __all__ = ["Place", "Root", "refs", "statements", "allows", "covers", "block", "principals", "conditions"]
 
 _REFERENCE = re.compile(r"\$\{([a-z][a-z0-9_]*\.[A-Za-z0-9_-]+)")
 _TCP = ("tcp", "6")
 _ALL = ("-1", "all")
-_POD_IDENTITY = "pods.eks.amazonaws.com"
 _TAG = "aws:RequestTag/kubernetes-"
 
 
@@ -196,7 +196,7 @@ class Root:
             providers = [p for p in refs(principals(statement, "Federated"))
                          if self.refers(self.resources.get(p, {}).get("url"), cluster)]
             subs = [v for k, v in conditions(statement).items() if k.endswith(":sub")]
-            if allows(statement, "sts:AssumeRoleWithWebIdentity") and providers and any(subject in v for v in subs):
+            if allows(statement, ASSUME_ROLE_WITH_WEB_IDENTITY) and providers and any(subject in v for v in subs):
                 return self.place(role), ""
         return self.place(role), f"the trust of {role} lets no web identity {subject} of {cluster}'s OIDC provider in"
 
@@ -213,7 +213,7 @@ class Root:
             return self.place(association), f"{association} does not give {account} the role {role}"
         for statement in self._trust(role):
             tags = conditions(statement)
-            if (allows(statement, "sts:AssumeRole") and _POD_IDENTITY in principals(statement, "Service")
+            if (allows(statement, ASSUME_ROLE) and POD_IDENTITY_SERVICE in principals(statement, "Service")
                     and namespace in tags.get(f"{_TAG}namespace", [namespace])
                     and name in tags.get(f"{_TAG}service-account", [name])):
                 return self.place(association), ""

@@ -48,7 +48,7 @@ from typing import Callable, Iterator
 
 from ..derive import naming
 from ..derive.gitops_path import CLUSTER_ADMIN, HTTPS, edges_of
-from ..derive.iam import access_policy_arn
+from ..derive.iam import ASSUME_ROLE, access_policy_arn
 from ..errors import Finding, Origin
 from ..model import ARGOCD_MANAGED, ARGOCD_SELF_MANAGED, IRSA, POD_IDENTITY, Environment, Fleet
 from .gitops_documents import Place, Root, allows, block, principals, refs, statements
@@ -277,13 +277,13 @@ def _link_access(g: PathGraph, r: Root, key: str, name: str) -> None:
     deployer, cluster = g.deployers[key], f"aws_eks_cluster.{key}"
     role = node("role", f"deployer:{name}")
     if g.management:
-        trusted = any(allows(s, "sts:AssumeRole") and g.management in refs(principals(s, "AWS"))
+        trusted = any(allows(s, ASSUME_ROLE) and g.management in refs(principals(s, "AWS"))
                       for s in statements(r.resources[deployer].get("assume_role_policy")) or [])
         g.link(node("role", "management"), role, Step(
             "trust", name, key, r.place(deployer),
             "" if trusted else f"the trust of {deployer} does not let {g.management} sts:AssumeRole it"))
         policies = r.role_policies(g.management)
-        allowed = any(allows(s, "sts:AssumeRole") and (deployer in refs(s.get("Resource")) or "*" in (
+        allowed = any(allows(s, ASSUME_ROLE) and (deployer in refs(s.get("Resource")) or "*" in (
             s.get("Resource") if isinstance(s.get("Resource"), list) else [s.get("Resource")]))
             for _, p in policies for s in statements(p) or [])
         g.link(node("role", "management"), role, Step(

@@ -2,9 +2,8 @@
 
 `check_fleet` runs `RULES` (the fleet's own rules) so a user sees every problem
 at once; `check_model` adds the platform's and the network's: what a build runs
-beside the rest (`tfgen.beside`), so importing this module loads networkx.
+before it emits (importing this module loads networkx).
 """
-
 
 from __future__ import annotations
 

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import gc
 import ipaddress
 import re
-from contextlib import contextmanager
 from typing import Callable, Iterable, Iterator
 
 from ..errors import Finding, Severity
 from ..model import Cluster, Environment, Fleet, Region
 
-__all__ = ["no_cyclic_gc", "Rule", "finding", "clusters", "parse_network", "cidr_problem", "cidr_fix", "INSTANCE_TYPE", "K8S_VERSION"]
+__all__ = ["Rule", "finding", "clusters", "parse_network", "cidr_problem", "cidr_fix", "INSTANCE_TYPE", "K8S_VERSION"]
 
 Rule = Callable[[Fleet], Iterable[Finding]]
 
@@ -87,17 +85,3 @@ def cidr_fix(value, fallback: str) -> str:
     """The fix for a CIDR `value` that `parse_network` refused: the block written canonically, else `fallback`."""
     spelled = _spelled(value)
     return fallback if spelled is None else f"write {ipaddress.IPv4Network(spelled, strict=False)}"
-
-
-@contextmanager
-def no_cyclic_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector within the block: checking and emitting a fleet allocates many
-    objects and no cycles to free; collections over them cost a large build 5 % of its time and made the
-    network rules superlinear on large fleets."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()

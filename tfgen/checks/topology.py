@@ -23,7 +23,6 @@ import networkx as nx
 from ..derive.connectivity import members, peerings_of, transit_peerings, transit_regions
 from ..errors import FINDINGS_PER_CODE, Finding, Severity
 from ..model import CONNECTIVITY_MODES, TRANSIT_GATEWAY, Environment, Fleet
-from .support import no_cyclic_gc
 
 __all__ = ["QUOTAS", "build_graph", "reachable", "check_topology", "Reachability"]
 
@@ -110,11 +109,6 @@ def reachable(graph: nx.Graph, a: str, b: str) -> bool:
 
 def check_topology(fleet: Fleet, *, strict: bool = False) -> list[Finding]:
     """Every topology finding of every environment."""
-    with no_cyclic_gc():
-        return _check_topology(fleet, strict)
-
-
-def _check_topology(fleet: Fleet, strict: bool) -> list[Finding]:
     findings: list[Finding] = []
     for env in fleet.environments.values():
         if env.connectivity not in CONNECTIVITY_MODES:

@@ -74,7 +74,7 @@ def peerings_of(env: Environment, vpcs: list[Member] | None = None) -> list[Peer
     elif env.connectivity == MESH:
         links = [PeeringLink(*_orient(a, b)) for a, b in combinations(vpcs, 2)]
     if env.connectivity != TRANSIT_GATEWAY:
-        seen = {frozenset((l.requester.key, l.accepter.key)) for l in links}
+        seen = {frozenset((p.requester.key, p.accepter.key)) for p in links}
         for link in env.links:
             a, b = _member(env, link.a), _member(env, link.b)
             if a is None or b is None or a.key == b.key:

@@ -66,7 +66,7 @@ def context_of(fleet: Fleet, env: Environment) -> EnvironmentContext:
             region=region.name,
             cluster=cluster,
             key=naming.cluster_key(region.name, cluster.name),
-            eks_name=naming.aws_name(fleet.project, env.name, region.name, cluster.name, limit=100),
+            eks_name=naming.eks_cluster_name(fleet.project, env.name, region.name, cluster.name),
             layout=layout_of(cluster, region.name),
         )
         for region, cluster in env.clusters()

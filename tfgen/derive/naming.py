@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from enum import StrEnum
 from functools import lru_cache
 
 __all__ = [
@@ -31,6 +32,9 @@ __all__ = [
     "transit_association_name",
     "internet_route_name",
     "aws_name",
+    "EKS_NAME_LIMIT",
+    "eks_cluster_name",
+    "KmsPurpose",
     "eks_log_group",
     "flow_log_group",
     "kms_alias",
@@ -170,6 +174,29 @@ def aws_name(*parts: str, limit: int = 64) -> str:
     return f"{name[: limit - 9].rstrip('-')}-{digest}"
 
 
+EKS_NAME_LIMIT = 100  # EKS takes cluster names of at most 100 characters
+
+
+def eks_cluster_name(project: str, environment: str, region: str, cluster: str, *,
+                     limit: int = EKS_NAME_LIMIT) -> str:
+    """The EKS cluster's name (`<project>-<environment>-<region>-<cluster>`), the stem of every AWS name of
+    the cluster. `limit`: where it is cut (with a stable hash); a rule asks for more to see the whole name."""
+    return aws_name(project, environment, region, cluster, limit=limit)
+
+
+class KmsPurpose(StrEnum):
+    """What a KMS key tfgen makes encrypts: the last part of its alias."""
+
+    EKS = "eks"
+    """A cluster's Kubernetes secrets."""
+    LOGS = "logs"
+    """A cluster's CloudWatch log groups (control plane and flow logs)."""
+    BOOTSTRAP = "bootstrap"
+    """The hub's GitOps bootstrap output."""
+    EBS = "ebs"
+    """An environment's EBS volumes in one region."""
+
+
 def eks_log_group(eks_name: str) -> str:
     """The log group EKS writes control-plane logs to (AWS fixes this name)."""
     return f"/aws/eks/{eks_name}/cluster"
@@ -180,14 +207,14 @@ def flow_log_group(eks_name: str) -> str:
     return f"/aws/vpc-flow-logs/{eks_name}"
 
 
-def kms_alias(eks_name: str, purpose: str) -> str:
-    """A KMS alias: `alias/<eks name>-<purpose>`."""
-    return f"alias/{eks_name}-{purpose}"
+def kms_alias(eks_name: str, purpose: KmsPurpose) -> str:
+    """The alias of one of a cluster's KMS keys: `alias/<eks name>-<purpose>`."""
+    return f"alias/{eks_name}-{purpose.value}"
 
 
 def ebs_kms_alias(project: str, environment: str, region: str) -> str:
     """The alias of a region's EBS default key: one per environment and region, not per cluster."""
-    return f"alias/{aws_name(project, environment, region, 'ebs')}"
+    return f"alias/{aws_name(project, environment, region, KmsPurpose.EBS.value)}"
 
 
 def api_security_group_name(eks_name: str) -> str:

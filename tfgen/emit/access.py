@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from ..derive import naming
 from ..derive.gitops_path import CLUSTER_ADMIN, bootstraps, deployer_edges, edges_of, managed_argocd
-from ..derive.iam import access_policy_arn
+from ..derive.iam import SESSION_ACTIONS, access_policy_arn
 from ..model import IRSA, AccessEntry
 from ..derive.naming import ref
 from ..derive.context import ClusterContext, EnvironmentContext
@@ -78,7 +78,7 @@ def emit_access(ctx: EnvironmentContext) -> Document:
                     "Sid": "ArgoCdOnTheHub",
                     "Effect": "Allow",
                     "Principal": {"AWS": ref(f"{management_role(ctx)}.arn")},
-                    "Action": ["sts:AssumeRole", "sts:TagSession"],
+                    "Action": list(SESSION_ACTIONS),
                 }),
             )
             labels[ref(f"{address}.arn")] = "deployer"
@@ -103,7 +103,7 @@ def _emit_management_role(doc: Document, ctx: EnvironmentContext, edges: list[Cl
         policy=policy_json({
             "Sid": "AssumeEdgeDeployerRoles",
             "Effect": "Allow",
-            "Action": ["sts:AssumeRole", "sts:TagSession"],
+            "Action": list(SESSION_ACTIONS),
             "Resource": [ref(f"{deployer_role(c)}.arn") for c in edges],
         }),
     )

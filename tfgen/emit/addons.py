@@ -20,7 +20,7 @@ principals of the account use it through EC2 only (as the AWS-managed
 from __future__ import annotations
 
 from ..derive import naming
-from ..derive.iam import EBS_CSI_POLICY
+from ..derive.iam import EBS_CSI_POLICY, ec2_endpoint
 from ..model import ADDONS, IRSA
 from ..derive.naming import ref
 from ..derive.context import ClusterContext, EnvironmentContext
@@ -91,7 +91,7 @@ def _emit_ebs_encryption(doc: Document, ctx: EnvironmentContext, region: str) ->
             "Action": ["kms:CreateGrant", "kms:Decrypt", "kms:DescribeKey", "kms:Encrypt",
                        "kms:GenerateDataKey*", "kms:ReEncrypt*"],
             "Resource": "*",
-            "Condition": {"StringEquals": {"kms:CallerAccount": account, "kms:ViaService": f"ec2.{region}.amazonaws.com"}},
+            "Condition": {"StringEquals": {"kms:CallerAccount": account, "kms:ViaService": ec2_endpoint(region)}},
         }),
     )
     doc.resource("aws_kms_alias", stem, region=region,

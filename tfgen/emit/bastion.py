@@ -15,7 +15,7 @@ empty.
 from __future__ import annotations
 
 from ..derive import naming
-from ..derive.iam import SSM_CORE
+from ..derive.iam import ASSUME_ROLE, EC2_SERVICE, SSM_CORE
 from ..derive.naming import ref
 from ..derive.context import EnvironmentContext
 from .document import Document
@@ -55,8 +55,8 @@ def emit_bastion(ctx: EnvironmentContext) -> Document:
                  cidr_ipv4=ANYWHERE, description="HTTPS to Session Manager (through NAT) and the hub API")
     role = doc.resource(
         "aws_iam_role", stem, region=region, name=name, description=f"Session Manager instance role of {name}",
-        assume_role_policy=policy_json({"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"},
-                                        "Action": "sts:AssumeRole"}),
+        assume_role_policy=policy_json({"Effect": "Allow", "Principal": {"Service": EC2_SERVICE},
+                                        "Action": ASSUME_ROLE}),
     )
     doc.resource("aws_iam_role_policy_attachment", f"{stem}_ssm", region=region, role=ref(f"{role}.name"),
                  policy_arn=SSM_CORE)

@@ -30,7 +30,7 @@ from ..bootstrap.manifests import IN_CLUSTER, argo_cd_values, cluster_secret
 from ..derive import naming
 from ..derive.context import ClusterContext, EnvironmentContext
 from ..derive.gitops_path import CLUSTER_ADMIN, bootstraps, deployer_edges, edges_of, managed_argocd
-from ..derive.naming import ref
+from ..derive.naming import KmsPurpose, ref
 from ..model import ADDONS, IRSA
 from .access import association_name, deployer_role, entry_name, management_role
 from .addons import ebs_csi_role
@@ -117,7 +117,7 @@ def emit_bootstrap(ctx: EnvironmentContext) -> Document:
     key = doc.resource("aws_kms_key", stem, region=region,
                        description=f"Encrypts the GitOps bootstrap output of {hub.eks_name}",
                        enable_key_rotation=True, deletion_window_in_days=30, policy=key_policy(env.account))
-    doc.resource("aws_kms_alias", stem, region=region, name=naming.kms_alias(hub.eks_name, "bootstrap"),
+    doc.resource("aws_kms_alias", stem, region=region, name=naming.kms_alias(hub.eks_name, KmsPurpose.BOOTSTRAP),
                  target_key_id=ref(f"{key}.key_id"))
     bucket = emit_secure_bucket(
         doc, stem, region=region, bucket=naming.bootstrap_bucket_name(ctx.fleet.project, env.name, env.account),

@@ -18,7 +18,7 @@ from __future__ import annotations
 from ..derive import naming
 from ..derive.context import EnvironmentContext
 from ..derive.gitops_path import edges_of, managed_argocd
-from ..derive.iam import access_policy_arn
+from ..derive.iam import CAPABILITY_SERVICE, SESSION_ACTIONS, access_policy_arn
 from ..derive.naming import ref
 from .document import Document
 from .iam import policy_json
@@ -50,8 +50,8 @@ def emit_capability(ctx: EnvironmentContext) -> Document:
         assume_role_policy=policy_json({
             "Sid": "EksCapabilities",
             "Effect": "Allow",
-            "Principal": {"Service": "capabilities.eks.amazonaws.com"},
-            "Action": ["sts:AssumeRole", "sts:TagSession"],
+            "Principal": {"Service": CAPABILITY_SERVICE},
+            "Action": list(SESSION_ACTIONS),
             "Condition": {"StringEquals": {"aws:SourceAccount": env.account}},
         }),
     )

@@ -12,7 +12,7 @@ replaces it. Admins come from explicit access entries instead.
 from __future__ import annotations
 
 from ..derive import naming
-from ..derive.naming import ref
+from ..derive.naming import KmsPurpose, ref
 from ..derive.context import ClusterContext, EnvironmentContext
 from .document import Document
 from .addons import BEFORE_NODES, addon
@@ -49,7 +49,7 @@ def _emit_cluster(doc: Document, ctx: EnvironmentContext, c: ClusterContext) -> 
         policy=key_policy(ctx.env.account),
     )
     doc.resource("aws_kms_alias", f"{key}_eks", region=region,
-                 name=naming.kms_alias(c.eks_name, "eks"), target_key_id=ref(f"{kms}.key_id"))
+                 name=naming.kms_alias(c.eks_name, KmsPurpose.EKS), target_key_id=ref(f"{kms}.key_id"))
     eks = doc.resource(
         "aws_eks_cluster", key, region=region,
         name=c.eks_name,

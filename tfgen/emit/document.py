@@ -69,9 +69,9 @@ def render(document: dict) -> bytes:
     """Canonical JSON: sorted keys, two-space indent, trailing newline.
 
     Byte for byte what `json.dumps(document, indent=2, sort_keys=True,
-    ensure_ascii=False)` gives (a test holds the two together), but about twice
-    as fast: with `indent`, the stdlib falls back to its pure-Python encoder,
-    and rendering was half of a large build. Strings still go through the C
+    ensure_ascii=False)` gives (a test holds the two together), but faster:
+    with `indent`, the stdlib falls back to its pure-Python encoder (benchmarks/
+    build.py prints what rendering costs). Strings still go through the C
     string encoder.
     """
     parts: list[str] = []

@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 
 from ..derive import naming
-from ..derive.iam import managed_policy_arn
+from ..derive.iam import (ASSUME_ROLE, ASSUME_ROLE_WITH_WEB_IDENTITY, EC2_SERVICE, EKS_SERVICE, FLOW_LOGS_SERVICE,
+                          POD_IDENTITY_SERVICE, SESSION_ACTIONS, STS_AUDIENCE, managed_policy_arn)
 from ..model import IRSA
 from ..derive.naming import ref
 from ..derive.context import ClusterContext, EnvironmentContext
@@ -79,7 +80,7 @@ def key_policy(account: str, *statements: dict) -> str:
 
 
 def _trust(service: str, account: str | None = None) -> str:
-    statement = {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
+    statement = {"Effect": "Allow", "Principal": {"Service": service}, "Action": ASSUME_ROLE}
     if account:
         # Confused-deputy guard: the service may assume the role only on this account's behalf.
         statement["Condition"] = {"StringEquals": {"aws:SourceAccount": account}}
@@ -105,17 +106,17 @@ def workload_trust(ctx: EnvironmentContext, c: ClusterContext, accounts: list[st
             "Sid": "ServiceAccountsOfTheCluster",
             "Effect": "Allow",
             "Principal": {"Federated": ref(f"{oidc_provider(c)}.arn")},
-            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Action": ASSUME_ROLE_WITH_WEB_IDENTITY,
             "Condition": {"StringEquals": {
-                f"{issuer}:aud": "sts.amazonaws.com",
+                f"{issuer}:aud": STS_AUDIENCE,
                 f"{issuer}:sub": [f"system:serviceaccount:{a.replace('/', ':')}" for a in accounts],
             }},
         })
     return policy_json({
         "Sid": "PodIdentityOfTheServiceAccounts",
         "Effect": "Allow",
-        "Principal": {"Service": "pods.eks.amazonaws.com"},
-        "Action": ["sts:AssumeRole", "sts:TagSession"],
+        "Principal": {"Service": POD_IDENTITY_SERVICE},
+        "Action": list(SESSION_ACTIONS),
         "Condition": {"StringEquals": {
             "aws:SourceAccount": ctx.env.account,
             "aws:RequestTag/eks-cluster-name": c.eks_name,
@@ -131,13 +132,13 @@ def emit_iam(ctx: EnvironmentContext) -> Document:
         for c in ctx.clusters:
             doc.resource("aws_iam_openid_connect_provider", c.key, region=c.region,
                          url=ref(f"aws_eks_cluster.{c.key}.identity[0].oidc[0].issuer"),
-                         client_id_list=["sts.amazonaws.com"])
+                         client_id_list=[STS_AUDIENCE])
             doc.local(oidc_issuer_local(c),
                       '${replace(aws_eks_cluster.' + c.key + '.identity[0].oidc[0].issuer, "https://", "")}')
     for c in ctx.clusters:
         for role, role_name, service, policies in (
-            ("cluster", naming.cluster_role_name, "eks.amazonaws.com", CLUSTER_POLICIES),
-            ("node", naming.node_role_name, "ec2.amazonaws.com", NODE_POLICIES),
+            ("cluster", naming.cluster_role_name, EKS_SERVICE, CLUSTER_POLICIES),
+            ("node", naming.node_role_name, EC2_SERVICE, NODE_POLICIES),
         ):
             address = doc.resource(
                 "aws_iam_role", f"{c.key}_{role}", region=c.region,
@@ -172,7 +173,7 @@ def _emit_flow_log_role(doc: Document, ctx: EnvironmentContext, c: ClusterContex
         "aws_iam_role", f"{c.key}_flow_logs", region=c.region,
         name=naming.flow_log_role_name(c.eks_name),
         description=f"VPC flow log delivery of {c.eks_name}",
-        assume_role_policy=_trust("vpc-flow-logs.amazonaws.com", account),
+        assume_role_policy=_trust(FLOW_LOGS_SERVICE, account),
     )
     group = naming.arn("logs", c.region, account, f"log-group:{naming.flow_log_group(c.eks_name)}")
     doc.resource(

@@ -6,7 +6,8 @@ packet to their own log group."""
 from __future__ import annotations
 
 from ..derive import naming
-from ..derive.naming import ref
+from ..derive.iam import logs_service
+from ..derive.naming import KmsPurpose, ref
 from ..derive.context import ClusterContext, EnvironmentContext
 from .document import Document
 from .iam import flow_log_role, key_policy
@@ -39,7 +40,7 @@ def _emit_cluster_logs(doc: Document, ctx: EnvironmentContext, c: ClusterContext
         policy=key_policy(account, {
             "Sid": "CloudWatchLogsEncryptsTheClusterLogGroups",
             "Effect": "Allow",
-            "Principal": {"Service": f"logs.{region}.amazonaws.com"},
+            "Principal": {"Service": logs_service(region)},
             "Action": ["kms:Decrypt*", "kms:Describe*", "kms:Encrypt*", "kms:GenerateDataKey*",
                        "kms:ReEncrypt*"],
             "Resource": "*",
@@ -49,7 +50,7 @@ def _emit_cluster_logs(doc: Document, ctx: EnvironmentContext, c: ClusterContext
         }),
     )
     doc.resource("aws_kms_alias", f"{key}_logs", region=region,
-                 name=naming.kms_alias(c.eks_name, "logs"), target_key_id=ref(f"{kms}.key_id"))
+                 name=naming.kms_alias(c.eks_name, KmsPurpose.LOGS), target_key_id=ref(f"{kms}.key_id"))
     addresses = {}
     for short, name in sorted(groups.items()):
         addresses[short] = doc.resource(

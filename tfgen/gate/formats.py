@@ -8,6 +8,7 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 from ..errors import PolicyError
+from .._version import __version__
 from .results import (
     CONFIGURATION_ONLY,
     FAILED,
@@ -91,8 +92,6 @@ def _result_dict(r: GateResult) -> dict:
 
 
 def _sarif(report: GateReport) -> str:
-    from .. import __version__
-
     shown = [r for r in report.results if r.status != PASSED]
     rule_ids = sorted({r.check_id for r in report.results})
     # One description per rule, whatever order the results come in: tfgen's table, else the first name.

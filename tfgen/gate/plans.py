@@ -25,8 +25,7 @@ def plan_roots(report: GateReport, roots: dict[str, Path], scratch: Path) -> dic
     The gate's roots are whatever directories it found (a build, several, or a hand-made tree), and an
     offline plan needs no other root applied first, so each root is a graph of its own: one graph holds
     them all, without edges. One root plans at a time: checkov scans the roots meanwhile (the gate
-    starts it first), and on a small machine two plans at once starve it and end later (measured:
-    58 s against 44 s for the committed out/ on two cores).
+    starts it first), and on a small machine two plans at once starve it and end later.
     """
     clock = time.perf_counter()
     names = {_scratch_name(env): env for env in roots}

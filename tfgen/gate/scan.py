@@ -264,7 +264,7 @@ def _scan_roots(report: GateReport, locators: dict[str, Locator], scratch: Path,
     copies = _copies(locators, scratch)
     originals = {env: report.roots[env].resolve() for env in locators}
     with ThreadPoolExecutor(max_workers=1) as pool:
-        # checkov's start-up is most of a scan (about 3 s): let it run while Terraform plans.
+        # checkov's start-up is most of a scan: let it run while Terraform plans.
         scan = pool.submit(_timed, run_checkov, list(copies), framework="terraform_json", policies=directories)
         plans = plan_roots(report, {env: report.roots[env] for env in locators}, scratch) if plan else {}
         raw, seconds = scan.result()

@@ -9,12 +9,14 @@ emitters turn what is derived from them into Terraform JSON.
 Values are checked by `tfgen.checks`, not on assignment, so a Python user can
 build and change a fleet freely and get every finding at once from `build`.
 
-Modules: `parts` (clusters, networks, node groups, access, add-ons, GitOps,
-bastion, and the constants naming their values), `fleet` (environments and
-the fleet), `regions` (the zones tfgen knows per region), `kubernetes` (the
+Modules: `modes` (the named choices as `StrEnum`s: connectivity, layout,
+identity, Argo CD, NAT), `parts` (clusters, networks, node groups, access,
+add-ons, GitOps, bastion, and the constants naming their values), `fleet`
+(environments and the fleet), `regions` (the zones tfgen knows per region), `kubernetes` (the
 EKS version calendar).
 """
 
+from .modes import ArgoCD, Connectivity, Identity, Layout, Nat
 from .fleet import LAYOUT_CELLS, LAYOUT_ENVIRONMENT, LAYOUTS, Environment, Fleet, StateBackend
 from .parts import (
     ADDONS,
@@ -65,6 +67,11 @@ from .parts import (
 )
 
 __all__ = [
+    "Connectivity",
+    "Layout",
+    "Identity",
+    "ArgoCD",
+    "Nat",
     "HUB",
     "EDGE",
     "ROLES",

@@ -14,6 +14,7 @@ from typing import Iterator
 
 from ..errors import Origin, TfgenError
 from ..providers.features import DEFAULT_RANGE, TERRAFORM_DEFAULT, TERRAFORM_LOCKFILE
+from .modes import Connectivity, Identity, Layout, Nat
 from .parts import (
     AUTH_API,
     DEFAULT_EDGE_NAME,
@@ -21,8 +22,6 @@ from .parts import (
     DEFAULT_VPC_PREFIX,
     EDGE,
     HUB,
-    HUB_AND_SPOKE,
-    POD_IDENTITY,
     Access,
     AccessEntry,
     Addon,
@@ -36,15 +35,16 @@ from .parts import (
     Reach,
     Region,
     _call_site,
+    _here,
     _Located,
     _lookup,
 )
 
 __all__ = ["Environment", "StateBackend", "Fleet", "LAYOUT_ENVIRONMENT", "LAYOUT_CELLS", "LAYOUTS"]
 
-LAYOUT_ENVIRONMENT = "environment"  # one root per environment, one provider per region
-LAYOUT_CELLS = "cells"  # a root per region and per link, at most two providers each (README: Cells)
-LAYOUTS = (LAYOUT_ENVIRONMENT, LAYOUT_CELLS)
+LAYOUT_ENVIRONMENT = Layout.ENVIRONMENT
+LAYOUT_CELLS = Layout.CELLS
+LAYOUTS = tuple(Layout)
 
 
 @dataclass(kw_only=True)
@@ -57,16 +57,16 @@ class Environment(_Located):
     vpc_prefix: int = DEFAULT_VPC_PREFIX
     assume_role: str | None = None
     account_id: str | None = None
-    connectivity: str = HUB_AND_SPOKE
+    connectivity: Connectivity | str = Connectivity.HUB_AND_SPOKE
     links: list[Link] = field(default_factory=list)
     reach: list[Reach] = field(default_factory=list)
     defaults: Defaults = field(default_factory=Defaults)
-    identity: str = POD_IDENTITY
+    identity: Identity | str = Identity.POD_IDENTITY
     access: Access = field(default_factory=Access)
     addons: dict[str, Addon] = field(default_factory=dict)
     gitops: GitOps = field(default_factory=GitOps)
     bastion: Bastion = field(default_factory=Bastion)
-    layout: str | None = None
+    layout: Layout | str | None = None
     """`environment` or `cells`; None: the fleet's `layout`."""
 
     @property
@@ -113,20 +113,25 @@ class Environment(_Located):
         availability_zones: list[str] | None = None,
         public_subnets: list[str] | None = None,
         private_subnets: list[str] | None = None,
-        nat: str | None = None,
+        nat: Nat | str | None = None,
         support: str | None = None,
         access: Access | None = None,
         addons: dict[str, Addon] | None = None,
         where: dict[str, Origin] | None = None,
     ) -> Cluster:
-        """Add a cluster to `region` (created if new), filling gaps from the defaults."""
-        where = dict(where) if where else {"": _call_site()}
+        """Add a cluster to `region` (created if new), filling gaps from the defaults.
+
+        `role` is "hub" or "edge"; every key left as None takes the environment's
+        `defaults` (zones: the first `az_count` of the region's; subnets: carved
+        from `cidr`). `where` says where the cluster was written (default: the caller's line).
+        """
+        where = dict(where) if where else _here(_call_site())
         for name_, given in (("kubernetes_version", kubernetes_version), ("support", support)):
             if given is None and name_ in self.defaults.where:
                 where.setdefault(name_, self.defaults.where[name_])  # findings point at the default's line
         target = self.regions.get(region)
         if target is None:
-            target = self.regions[region] = Region(name=region, where={"": where.get("")})
+            target = self.regions[region] = Region(name=region, where=_here(where.get("")))
         if name in target.clusters:
             raise TfgenError(
                 f"environment {self.name} already has a cluster {name!r} in {region}; "
@@ -149,32 +154,72 @@ class Environment(_Located):
             node_groups=groups,
             network=network,
             support=support or self.defaults.support,
-            access=access or Access(where={"": where.get("")}),
+            access=access or Access(where=_here(where.get(""))),
             addons=dict(addons or {}),
             where=where,
         )
         target.clusters[name] = cluster
         return cluster
 
-    def add_hub(self, region: str, *, name: str = DEFAULT_HUB_NAME, **options) -> Cluster:
-        """Add the environment's hub cluster in `region`; options as `add_cluster`."""
-        options.setdefault("where", {"": _call_site()})
-        return self.add_cluster(region, name, role=HUB, **options)
+    def add_hub(
+        self,
+        region: str,
+        *,
+        name: str = DEFAULT_HUB_NAME,
+        cidr: str | None = None,
+        kubernetes_version: str | None = None,
+        node_groups: dict[str, NodeGroup] | None = None,
+        az_count: int | None = None,
+        availability_zones: list[str] | None = None,
+        public_subnets: list[str] | None = None,
+        private_subnets: list[str] | None = None,
+        nat: Nat | str | None = None,
+        support: str | None = None,
+        access: Access | None = None,
+        addons: dict[str, Addon] | None = None,
+        where: dict[str, Origin] | None = None,
+    ) -> Cluster:
+        """Add the environment's hub cluster in `region`; the keys as `add_cluster`."""
+        return self.add_cluster(
+            region, name, role=HUB, cidr=cidr, kubernetes_version=kubernetes_version, node_groups=node_groups,
+            az_count=az_count, availability_zones=availability_zones, public_subnets=public_subnets,
+            private_subnets=private_subnets, nat=nat, support=support, access=access, addons=addons,
+            where=where)
 
-    def add_region(self, region: str, *, name: str = DEFAULT_EDGE_NAME, **options) -> Cluster:
-        """Add an edge cluster (default name "edge") in `region`; options as `add_cluster`."""
-        options.setdefault("where", {"": _call_site()})
-        return self.add_cluster(region, name, role=EDGE, **options)
+    def add_region(
+        self,
+        region: str,
+        *,
+        name: str = DEFAULT_EDGE_NAME,
+        cidr: str | None = None,
+        kubernetes_version: str | None = None,
+        node_groups: dict[str, NodeGroup] | None = None,
+        az_count: int | None = None,
+        availability_zones: list[str] | None = None,
+        public_subnets: list[str] | None = None,
+        private_subnets: list[str] | None = None,
+        nat: Nat | str | None = None,
+        support: str | None = None,
+        access: Access | None = None,
+        addons: dict[str, Addon] | None = None,
+        where: dict[str, Origin] | None = None,
+    ) -> Cluster:
+        """Add an edge cluster (default name "edge") in `region`; the keys as `add_cluster`."""
+        return self.add_cluster(
+            region, name, role=EDGE, cidr=cidr, kubernetes_version=kubernetes_version, node_groups=node_groups,
+            az_count=az_count, availability_zones=availability_zones, public_subnets=public_subnets,
+            private_subnets=private_subnets, nat=nat, support=support, access=access, addons=addons,
+            where=where)
 
     def add_link(self, a: str, b: str) -> Link:
         """Peer cluster `a` (requester) with `b` (accepter), both named `region/cluster`."""
-        link = Link(a=a, b=b, where={"": _call_site()})
+        link = Link(a=a, b=b, where=_here(_call_site()))
         self.links.append(link)
         return link
 
     def require_reach(self, source: str, target: str) -> Reach:
         """Declare that `source` must reach `target` (both `region/cluster`); checked, not emitted."""
-        reach = Reach(source=source, target=target, where={"": _call_site()})
+        reach = Reach(source=source, target=target, where=_here(_call_site()))
         self.reach.append(reach)
         return reach
 
@@ -248,7 +293,7 @@ class Fleet(_Located):
     terraform_version: str | None = None
     """`required_version`; None: ">= 1.10" with S3-native state locking, else ">= 1.0"."""
     environments: dict[str, Environment] = field(default_factory=dict)
-    layout: str = LAYOUT_ENVIRONMENT
+    layout: Layout | str = Layout.ENVIRONMENT
     """How environments become roots unless they say otherwise: `environment` or `cells`."""
     allocations_file: Path | None = field(default=None, compare=False)
     """Where VPC CIDRs allocated from a pool are recorded (beside the spec when loaded from YAML)."""
@@ -260,7 +305,7 @@ class Fleet(_Located):
             return self.terraform_version
         return TERRAFORM_LOCKFILE if self.state.use_lockfile else TERRAFORM_DEFAULT
 
-    def layout_of(self, env: Environment) -> str:
+    def layout_of(self, env: Environment) -> Layout | str:
         """The layout of `env`: its own `layout`, else the fleet's."""
         return env.layout if env.layout is not None else self.layout
 
@@ -275,15 +320,15 @@ class Fleet(_Located):
         cidr_pool: str | None = None,
         vpc_prefix: int = DEFAULT_VPC_PREFIX,
         assume_role: str | None = None,
-        connectivity: str = HUB_AND_SPOKE,
+        connectivity: Connectivity | str = Connectivity.HUB_AND_SPOKE,
         account_id: str | None = None,
         defaults: Defaults | None = None,
-        identity: str = POD_IDENTITY,
+        identity: Identity | str = Identity.POD_IDENTITY,
         access: Access | None = None,
         gitops: GitOps | None = None,
         bastion: Bastion | None = None,
         addons: dict[str, Addon] | None = None,
-        layout: str | None = None,
+        layout: Layout | str | None = None,
         where: dict[str, Origin] | None = None,
     ) -> Environment:
         """Add an empty environment; then give it a hub and regions.
@@ -308,7 +353,7 @@ class Fleet(_Located):
             bastion=bastion or Bastion(),
             addons=dict(addons or {}),
             layout=layout,
-            where=dict(where) if where else {"": _call_site()},
+            where=dict(where) if where else _here(_call_site()),
         )
         self.environments[name] = env
         return env

@@ -10,8 +10,11 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
+from typing import TypeVar
 
 from ..errors import Origin, TfgenError
+from .modes import ArgoCD, Connectivity, Identity, Nat
 
 __all__ = [
     "HUB",
@@ -64,33 +67,32 @@ __all__ = [
 HUB = "hub"
 EDGE = "edge"
 ROLES = (HUB, EDGE)
-NAT_SINGLE = "single"
-NAT_PER_AZ = "per_az"
-NAT_MODES = (NAT_SINGLE, NAT_PER_AZ)
-HUB_AND_SPOKE = "hub-and-spoke"
-MESH = "mesh"
-TRANSIT_GATEWAY = "transit-gateway"
-CONNECTIVITY_MODES = (HUB_AND_SPOKE, MESH, TRANSIT_GATEWAY)
+NAT_SINGLE = Nat.SINGLE
+NAT_PER_AZ = Nat.PER_AZ
+NAT_MODES = tuple(Nat)
+HUB_AND_SPOKE = Connectivity.HUB_AND_SPOKE
+MESH = Connectivity.MESH
+TRANSIT_GATEWAY = Connectivity.TRANSIT_GATEWAY
+CONNECTIVITY_MODES = tuple(Connectivity)
 DEFAULT_VPC_PREFIX = 16
 DEFAULT_KUBERNETES_VERSION = "1.35"
 DEFAULT_AMI_TYPE = "AL2023_x86_64_STANDARD"
 SUPPORT_STANDARD = "standard"
 SUPPORT_EXTENDED = "extended"
 SUPPORT_TYPES = (SUPPORT_STANDARD, SUPPORT_EXTENDED)
-POD_IDENTITY = "pod-identity"
-IRSA = "irsa"
-IDENTITY_MODES = (POD_IDENTITY, IRSA)
+POD_IDENTITY = Identity.POD_IDENTITY
+IRSA = Identity.IRSA
+IDENTITY_MODES = tuple(Identity)
 AUTH_API = "API"
 AUTH_API_AND_CONFIG_MAP = "API_AND_CONFIG_MAP"
 AUTHENTICATION_MODES = (AUTH_API, AUTH_API_AND_CONFIG_MAP)
 # Every cluster runs these EKS add-ons, explicitly (bootstrap_self_managed_addons is off).
 ADDONS = ("vpc-cni", "kube-proxy", "eks-pod-identity-agent", "coredns", "aws-ebs-csi-driver")
 ARGOCD_SERVICE_ACCOUNTS = ("argocd-application-controller", "argocd-applicationset-controller", "argocd-server")
-# Who runs Argo CD on the hub: tfgen's bootstrap installs the chart, EKS's Argo CD capability, or nobody tfgen knows.
-ARGOCD_SELF_MANAGED = "self-managed"
-ARGOCD_MANAGED = "managed"
-ARGOCD_NONE = "none"
-ARGOCD_MODES = (ARGOCD_SELF_MANAGED, ARGOCD_MANAGED, ARGOCD_NONE)
+ARGOCD_SELF_MANAGED = ArgoCD.SELF_MANAGED
+ARGOCD_MANAGED = ArgoCD.MANAGED
+ARGOCD_NONE = ArgoCD.NONE
+ARGOCD_MODES = tuple(ArgoCD)
 BASTION_AMI = "resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
 DEFAULT_EDGE_NAME = "edge"
 DEFAULT_HUB_NAME = "hub"
@@ -100,13 +102,18 @@ _PACKAGE_DIR = str(Path(__file__).resolve().parent.parent)  # tfgen/
 
 def _call_site() -> Origin | None:
     """The first stack frame outside tfgen: where a Python user made an object."""
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None:
         filename = frame.f_code.co_filename
         if not str(Path(filename).resolve()).startswith(_PACKAGE_DIR):
             return Origin(filename, frame.f_lineno)
         frame = frame.f_back
     return None
+
+
+def _here(origin: Origin | None) -> dict[str, Origin]:
+    """A `where` that places a whole object at `origin`; empty when that is unknown."""
+    return {"": origin} if origin is not None else {}
 
 
 @dataclass(kw_only=True)
@@ -199,7 +206,7 @@ class GitOps(_Located):
     """
 
     enabled: bool = True
-    argocd: str = ARGOCD_SELF_MANAGED
+    argocd: ArgoCD | str = ArgoCD.SELF_MANAGED
     namespace: str = "argocd"
     service_accounts: list[str] = field(default_factory=lambda: list(ARGOCD_SERVICE_ACCOUNTS))
     chart_version: str | None = None
@@ -208,9 +215,9 @@ class GitOps(_Located):
     bootstrap: bool = True
 
     @property
-    def mode(self) -> str:
+    def mode(self) -> ArgoCD | str:
         """`argocd`, or `none` when GitOps is off."""
-        return self.argocd if self.enabled else ARGOCD_NONE
+        return self.argocd if self.enabled else ArgoCD.NONE
 
 
 @dataclass(kw_only=True)
@@ -236,7 +243,7 @@ class Network(_Located):
     availability_zones: list[str] | None = None
     public_subnets: list[str] | None = None
     private_subnets: list[str] | None = None
-    nat: str = NAT_SINGLE
+    nat: Nat | str = Nat.SINGLE
 
 
 @dataclass(kw_only=True)
@@ -297,11 +304,14 @@ class Defaults(_Located):
         default_factory=lambda: {"workers": NodeGroup(name="workers")}
     )
     az_count: int | None = None
-    nat: str = NAT_SINGLE
+    nat: Nat | str = Nat.SINGLE
     support: str = SUPPORT_STANDARD
 
 
-def _lookup(table: dict, name: str, what: str):
+_Value = TypeVar("_Value")
+
+
+def _lookup(table: dict[str, _Value], name: str, what: str) -> _Value:
     try:
         return table[name]
     except KeyError:

@@ -229,7 +229,7 @@ def expect_environment(fleet: Fleet, environment: str) -> Expectation:
         kms_aliases={region: tuple(sorted(
             [naming.ebs_kms_alias(fleet.project, environment, region)]
             + [naming.kms_alias(c.name, purpose) for c in clusters.values() if c.region == region
-               for purpose in ("eks", "logs")]
-            + [naming.kms_alias(bootstrap.hub_cluster_name, "bootstrap") for _ in (1,)
+               for purpose in (naming.KmsPurpose.EKS, naming.KmsPurpose.LOGS)]
+            + [naming.kms_alias(bootstrap.hub_cluster_name, naming.KmsPurpose.BOOTSTRAP) for _ in (1,)
                if bootstrap and bootstrap.region == region])) for region in ctx.regions},
     )

@@ -170,9 +170,9 @@ class Sandbox(RootRuns):
 
     def _warm_up(self, documents: dict[str, dict[str, dict]]) -> None:
         """At once, before any root needs them: the plugin cache (the provider unpacked from the mirror,
-        `warm_cache`) and the `resolve:ssm:` images the copies ask the double for (moto's SSM takes about
-        a second to load its public parameters). Each takes a second or so, and every root's copy waits
-        for both; a failure here is left for the copy's own prepare or init to report."""
+        `warm_cache`) and the `resolve:ssm:` images the copies ask the double for (moto's SSM loads its
+        public parameters first). Every root's copy waits for both; a failure here is left for the copy's
+        own prepare or init to report."""
         wanted = sorted({image for docs in documents.values() for image in images_to_resolve(docs)})
 
         def resolve() -> None:

@@ -239,7 +239,7 @@ def plan_root(
         raise ToolchainError(f"{given} is not a directory; give a root module that `tfgen build` wrote")
     if workdir:
         return _plan_copy(root, given, Path(workdir).resolve(), toolchain, terraform, offline)
-    # Without a workdir the copy, provider and .terraform (about 200 MB) go when the plan is read;
+    # Without a workdir the copy, provider and .terraform (the provider alone is large) go when the plan is read;
     # after a Terraform failure they stay, so the `rerun:` command the error prints still works.
     scratch = Path(tempfile.mkdtemp(prefix="tfgen-plan-"))
     try:

@@ -156,7 +156,7 @@ def offline_override(
     """An override document that lets every aliased provider run without AWS.
 
     Dummy credentials and skipped account/metadata/region checks; the 3.x
-    provider's EC2-platform lookup skipped (it waits ~25 s on DNS otherwise);
+    provider's EC2-platform lookup skipped (it waits on DNS otherwise);
     with `endpoint`, every service URL points at a local AWS double. The
     backend becomes local (`state_path`, default terraform.tfstate), and so
     does every root whose state this one reads (`remote_states`, cells

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Callable, Sequence
 
-from ...derive.iam import EBS_CSI_POLICY
+from ...derive.iam import ASSUME_ROLE, EBS_CSI_POLICY, POD_IDENTITY_SERVICE, SESSION_ACTIONS, STS_AUDIENCE
 from ..expectation import Expectation
 from .lookup import Check, Lookup, as_set, ingress_of, policy_document, statements_of
 
@@ -70,7 +70,7 @@ def check_gitops_roles(expectation: Expectation, lookup: Lookup) -> list[Check]:
     else:
         services = {p for s in trust for p in as_set(s.get("Principal", {}).get("Service"))}
         actions = {a for s in trust for a in as_set(s.get("Action"))}
-        ok = services == {"pods.eks.amazonaws.com"} and actions == {"sts:AssumeRole", "sts:TagSession"}
+        ok = services == {POD_IDENTITY_SERVICE} and actions == set(SESSION_ACTIONS)
         detail = f"trusts {', '.join(sorted(services)) or 'nobody'} ({', '.join(sorted(actions))})"
     checks.append(Check("gitops role", f"management {gitops.management_role}", ok, detail))
     deployer_arns = {}
@@ -85,7 +85,7 @@ def check_gitops_roles(expectation: Expectation, lookup: Lookup) -> list[Check]:
         principals = {p for s in statements if s.get("Effect") == "Allow"
                       for kind, values in s.get("Principal", {}).items() for p in as_set(values)}
         actions = {a for s in statements for a in as_set(s.get("Action"))}
-        ok = principals == {management["Arn"]} and "sts:AssumeRole" in actions
+        ok = principals == {management["Arn"]} and ASSUME_ROLE in actions
         checks.append(Check("gitops role", subject, ok,
                             f"{edge.deployer_role} trusts {', '.join(sorted(principals)) or 'nobody'} "
                             f"({', '.join(sorted(actions))})"))
@@ -95,7 +95,7 @@ def check_gitops_roles(expectation: Expectation, lookup: Lookup) -> list[Check]:
     for name in names:
         document = policy_document(iam.get_role_policy(RoleName=gitops.management_role, PolicyName=name)["PolicyDocument"])
         for statement in statements_of(document):
-            if statement.get("Effect") == "Allow" and "sts:AssumeRole" in as_set(statement.get("Action")):
+            if statement.get("Effect") == "Allow" and ASSUME_ROLE in as_set(statement.get("Action")):
                 resources |= as_set(statement.get("Resource"))
     wanted = set(deployer_arns.values())
     ok = resources == wanted and len(deployer_arns) == len(gitops.edges)
@@ -141,7 +141,7 @@ def check_oidc_providers(expectation: Expectation, lookup: Lookup) -> list[Check
         issuer = (eks.describe_cluster(name=cluster.name)["cluster"].get("identity", {})
                   .get("oidc", {}).get("issuer", ""))
         info = providers.get(issuer.removeprefix("https://"))
-        ok = info is not None and info.get("ClientIDList") == ["sts.amazonaws.com"]
+        ok = info is not None and info.get("ClientIDList") == [STS_AUDIENCE]
         checks.append(Check("oidc provider", cluster.label, ok,
                             f"{issuer}: " + (f"audiences {', '.join(info.get('ClientIDList', []))}" if info
                                              else "no IAM OIDC provider")))
