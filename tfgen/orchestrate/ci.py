@@ -15,7 +15,7 @@ import re
 import shlex
 from pathlib import Path, PurePosixPath
 
-from .. import __version__
+from .._version import __version__
 from ..emit.state import STATE_ROOT
 from ..providers.features import Constraint, Version
 from ..terraform.roots import read_root
