@@ -20,7 +20,7 @@ def explain(rule: Rule) -> str:
     fields = [("severity", severity), *reads, ("fix", rule.fix)]
     lines = [f"{rule.code}: {rule.title}", ""]
     lines += [_field(label, text) for label, text in fields]
-    lines += ["", textwrap.fill(rule.explanation, _WIDTH)]
+    lines += ["", _fill(rule.explanation)]
     if rule.source:
         lines += ["", _field("source", rule.source)]
     return "\n".join(lines) + "\n"
@@ -29,7 +29,7 @@ def explain(rule: Rule) -> str:
 def explain_retired(retired: Retired, successor: Rule | None) -> str:
     """What became of a code tfgen no longer raises, then its successor's entry."""
     now = f"; it is now {retired.successor}" if retired.successor else ""
-    text = f"{retired.code}: retired{now}\n\n{textwrap.fill(retired.why, _WIDTH)}\n"
+    text = f"{retired.code}: retired{now}\n\n{_fill(retired.why)}\n"
     return text + ("\n" + explain(successor) if successor else "")
 
 
@@ -48,8 +48,13 @@ def listing(rules: list[Rule], retired: list[Retired], fmt: str) -> str:
     return "\n".join(lines + [f"{len(rules)} rule(s); `tfgen explain CODE` says why each matters"]) + "\n"
 
 
+def _fill(text: str, **indents) -> str:
+    # Names, paths and ARNs stay whole: a line may run long rather than split `user-created` or an ARN.
+    return textwrap.fill(text, _WIDTH, break_long_words=False, break_on_hyphens=False, **indents)
+
+
 def _field(label: str, text: str) -> str:
-    return textwrap.fill(text, _WIDTH, initial_indent=f"{label:<15}", subsequent_indent=" " * 15)
+    return _fill(text, initial_indent=f"{label:<15}", subsequent_indent=" " * 15)
 
 
 def _retired_name(retired: Retired) -> str:
