@@ -145,13 +145,13 @@ def _add_run_verbs(verbs) -> None:
 
 
 def _add_rule_verbs(verbs) -> None:
-    from .rules import READS
+    from .rules import FORMATS, READS
 
     e = verbs.add_parser("explain", help="say what a finding code means, why it matters and how to fix it")
     e.add_argument("code", help="a finding code, e.g. VAL131, NET211, CKV_TFGEN_5")
     e.set_defaults(run=_explain)
     r = verbs.add_parser("rules", help="list every finding code tfgen raises")
-    r.add_argument("--format", choices=("text", "json", "markdown"), default="text",
+    r.add_argument("--format", choices=FORMATS, default="text",
                    help="markdown: the table README's code reference is made from (default: text)")
     r.add_argument("--reads", choices=tuple(READS), help="only the rules that read this input")
     r.set_defaults(run=_rules)

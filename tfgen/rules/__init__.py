@@ -7,21 +7,19 @@ first time `registry()` is called: `tfgen explain`, `tfgen rules` and the tests
 read them, a build never does. Codes tfgen no longer raises stay answerable
 (`Retired`, in `retired.toml`): a CI log from an older release still explains.
 
-Nothing here imports more of tfgen than `tfgen.errors`.
+Nothing here imports more of tfgen than `tfgen.errors`; the CLI's parser imports this
+module for `READS` and `FORMATS`, so what only reading needs is imported when reading.
 """
 
 from __future__ import annotations
 
-import difflib
 import re
-import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 
 from ..errors import Severity
 
-__all__ = ["READS", "FAMILIES", "CODE", "Rule", "Retired", "Registry", "registry"]
+__all__ = ["READS", "FORMATS", "FAMILIES", "CODE", "Rule", "Retired", "Registry", "registry"]
 
 # What a rule reads.
 READS = {
@@ -31,6 +29,8 @@ READS = {
     "output": "the Terraform JSON of a built output directory (what tfgen check reads; a build reads the last one)",
     "plan": "the plan of a built root (tfgen check --plan)",
 }
+# How `tfgen rules` lists them.
+FORMATS = ("text", "json", "markdown")
 # The families: the TOML file each is kept in, and its heading, in the order `tfgen rules` lists them.
 FAMILIES = {
     "spec": "The spec's shape",
@@ -93,7 +93,9 @@ class Registry:
         return [r for r in self.rules.values() if reads is None or reads in r.reads]
 
     def close_to(self, code: str) -> list[str]:
-        """Known codes (current first) that look like `code`, for a user who mistyped one."""
+        """Up to three known codes (current or retired) that look like `code`, most alike first."""
+        import difflib
+
         return difflib.get_close_matches(code, [*self.rules, *self.retired], n=3, cutoff=0.6)
 
 
@@ -120,6 +122,9 @@ def registry() -> Registry:
 
 
 def _read(name: str) -> dict:
+    import tomllib
+    from importlib import resources
+
     return tomllib.loads(resources.files(__name__).joinpath(name).read_text(encoding="utf-8"))
 
 

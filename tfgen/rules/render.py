@@ -7,9 +7,8 @@ import textwrap
 
 from . import FAMILIES, READS, Retired, Rule
 
-__all__ = ["explain", "explain_retired", "listing", "FORMATS"]
+__all__ = ["explain", "explain_retired", "listing"]
 
-FORMATS = ("text", "json", "markdown")
 _WIDTH = 100
 
 
