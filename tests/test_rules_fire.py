@@ -222,13 +222,14 @@ def _transit_crowd() -> tfgen.Fleet:
     env = fleet.add_environment("dev", account_id="123456789012", connectivity="transit-gateway",
                                 gitops=tfgen.GitOps(enabled=False))
     blocks = (ipaddress.ip_network(((10 << 24) + (i << 8), 24)) for i in range(1 << 16))
+    where = {"": tfgen.Origin(__file__)}  # one origin for all, rather than each call site looked up
     add = env.add_hub
     for region, count in (("us-east-1", 5001), ("us-west-2", 1)):
         for i in range(count):
             block = next(blocks)
             subnets = [str(s) for s in block.subnets(new_prefix=28)]
             add(region, name=f"c{i}", cidr=str(block), az_count=1, private_subnets=[subnets[0]],
-                public_subnets=[subnets[1]])
+                public_subnets=[subnets[1]], where=where)
             add = env.add_cluster
     return fleet
 
