@@ -1,5 +1,5 @@
 """Promises README makes that no other test held: the provider and Terraform range warnings
-(VAL192, VAL193), the route and transit gateway quotas (NET233, NET235, NET236), a reach
+(VAL192, VAL193), the route and transit gateway quotas (NET233, NET235), a reach
 requirement built in Python (NET225 at the caller's line), and `plan_root(..., offline=False)`."""
 
 from __future__ import annotations
@@ -13,10 +13,8 @@ from pathlib import Path
 import pytest
 
 import tfgen
-from tfgen.checks import topology
 from tfgen.checks.topology import check_topology
 from tfgen.errors import ToolchainError
-from tfgen.model.regions import REGIONS
 from tfgen.testing import plan_root
 from tests.conftest import EXAMPLE, write_spec
 
@@ -104,21 +102,6 @@ def test_transit_gateway_attachments_over_the_quota_warn_per_gateway():
     assert "5001 attachments" in over[0].message, over[0].message
     _drop_one_edge(fleet, "us-east-1")
     assert [f for f in check_topology(fleet) if f.code == "NET235"] == [], "5,000 attachments is at the quota"
-
-
-def test_transit_gateway_peering_attachments_over_the_quota_warn(monkeypatch):
-    # Every two regions' gateways are peered, so a gateway has (regions - 1) peerings: 32 with the
-    # 33 regions tfgen knows, under AWS's default of 50. The quota table is lowered to see the rule fire.
-    regions = sorted(REGIONS)
-    fleet = _transit_fleet({region: 1 for region in regions})
-    assert [f for f in check_topology(fleet) if f.code == "NET236"] == []
-    monkeypatch.setitem(topology.QUOTAS, "tgw_peerings_per_tgw", (len(regions) - 1, None))
-    assert [f for f in check_topology(fleet) if f.code == "NET236"] == [], "at the quota is not over it"
-    monkeypatch.setitem(topology.QUOTAS, "tgw_peerings_per_tgw", (len(regions) - 2, None))
-    over = [f for f in check_topology(fleet) if f.code == "NET236"]
-    assert sorted(f.path for f in over) == sorted(f"q/tgw/{r}" for r in regions)
-    assert all(f.severity.value == "warning" and f"{len(regions) - 1} peering attachments" in f.message
-               for f in over), [f.message for f in over]
 
 
 # -- a reach requirement built in Python -----------------------------------------------------------

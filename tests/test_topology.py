@@ -232,15 +232,3 @@ def test_graph_svg_without_graphviz_is_a_usage_error(monkeypatch, capsys):
 def test_graph_svg_with_graphviz(capsys):
     assert main(["graph", str(ROOT / "examples" / "mesh.yaml"), "--format", "svg"]) == 0
     assert "<svg" in capsys.readouterr().out
-
-
-def test_a_vpc_left_out_of_the_links_is_unreachable_from_the_hub(monkeypatch):
-    """Every mode links every VPC today; NET224 guards the derivation itself."""
-    import tfgen.checks.topology as topology
-
-    fleet, env = _env()
-    real = topology.peerings_of
-    monkeypatch.setattr(topology, "peerings_of",
-                        lambda e, vpcs=None: [l for l in real(e, vpcs) if l.accepter.region != "eu-west-1"])
-    found = [f for f in check_topology(fleet) if f.code == "NET224"]
-    assert [f.path for f in found] == ["dev/eu-west-1/edge"]

@@ -85,6 +85,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="also write the Helm values of the hub's Argo CD (its identity) to FILE as YAML")
     o.set_defaults(run=_gitops)
     _add_run_verbs(verbs)
+    _add_rule_verbs(verbs)
     return parser
 
 
@@ -141,6 +142,47 @@ def _add_run_verbs(verbs) -> None:
                        help="also run the _state root (only once its state is kept in a backend, not locally)")
         e.add_argument("--output", metavar="FILE", help="write to FILE instead of standard output")
         e.set_defaults(run=_ci)
+
+
+def _add_rule_verbs(verbs) -> None:
+    from .rules import FORMATS, READS
+
+    e = verbs.add_parser("explain", help="say what a finding code means, why it matters and how to fix it")
+    e.add_argument("code", help="a finding code, e.g. VAL131, NET211, CKV_TFGEN_5")
+    e.set_defaults(run=_explain)
+    r = verbs.add_parser("rules", help="list every finding code tfgen raises")
+    r.add_argument("--format", choices=FORMATS, default="text",
+                   help="markdown: the table README's code reference is made from (default: text)")
+    r.add_argument("--reads", choices=tuple(READS), help="only the rules that read this input")
+    r.set_defaults(run=_rules)
+
+
+def _explain(args) -> int:
+    from .rules import registry
+    from .rules.render import explain, explain_retired
+
+    known = registry()
+    code = args.code.strip().upper()
+    if code in known.rules:
+        sys.stdout.write(explain(known.rules[code]))
+    elif code in known.retired:
+        retired = known.retired[code]
+        sys.stdout.write(explain_retired(retired, known.rules.get(retired.successor)))
+    else:
+        close = known.close_to(code)
+        guess = f"; did you mean {' or '.join(close)}?" if close else ""
+        raise TfgenError(f"no finding code {args.code!r}{guess}\n  fix: `tfgen rules` lists every code")
+    return 0
+
+
+def _rules(args) -> int:
+    from .rules import registry
+    from .rules.render import listing
+
+    known = registry()
+    retired = list(known.retired.values()) if args.reads is None else []
+    sys.stdout.write(listing(known.of(args.reads), retired, args.format))
+    return 0
 
 
 def _orchestrate(args) -> int:

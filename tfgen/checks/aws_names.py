@@ -125,12 +125,18 @@ def derived_names(fleet: Fleet) -> Iterator[DerivedName]:
         yield from _cluster_names(fleet, env, project)
 
 
+# EKS cluster names are judged whole: people find a cluster by its name, so one too long is the user's to
+# shorten, not tfgen's to cut with a hash as it cuts role names.
+_WHOLE = 1 << 16
+
+
 def _cluster_names(fleet: Fleet, env, project) -> Iterator[DerivedName]:
     for region, cluster in env.clusters():
         path = f"{env.name}/{region.name}/{cluster.name}"
         sources = (project, ("environment, region and cluster names", cluster, ""))
         eks = naming.eks_cluster_name(fleet.project, env.name, region.name, cluster.name)
-        names = [("eks_cluster", eks), ("security_group", naming.api_security_group_name(eks)),
+        whole = naming.eks_cluster_name(fleet.project, env.name, region.name, cluster.name, limit=_WHOLE)
+        names = [("eks_cluster", whole), ("security_group", naming.api_security_group_name(eks)),
                  ("kms_alias", naming.kms_alias(eks, KmsPurpose.EKS)),
                  ("kms_alias", naming.kms_alias(eks, KmsPurpose.LOGS)),
                  ("log_group", naming.eks_log_group(eks)), ("log_group", naming.flow_log_group(eks))]
@@ -165,9 +171,11 @@ def check_aws_names(fleet: Fleet) -> Iterator[Finding]:
         problem = rule.problem(derived.name)
         if problem is None:
             continue
-        # A reserved prefix comes from the name's first part; anything else from its own part.
+        # A reserved prefix comes from the name's first part, a length from every part, anything else from its own.
         what, obj, field = derived.sources[0] if "reserves" in problem else derived.sources[-1]
-        made_of = " and ".join(label for label, _, _ in derived.sources)
+        labels = [label for label, _, _ in derived.sources]
+        made_of = " and ".join(labels)
+        what = " or ".join(labels) if "long" in problem else what
         yield finding("VAL185", f"{rule.resource} name {derived.name!r} (made from the {made_of}) {problem}",
                       f"change the {what} so the name fits: {rule.resource} names allow {rule.allowed}, "
                       f"at most {rule.max_length}{' bytes' if rule.in_bytes else ''}"

@@ -153,7 +153,7 @@ def check_regions(fleet: Fleet) -> Iterator[Finding]:
 
 
 def check_names(fleet: Fleet) -> Iterator[Finding]:
-    """Distinct user names must give distinct Terraform and AWS names."""
+    """Distinct user names must give distinct Terraform names (AWS names: `aws_names`, VAL185)."""
     for env in fleet.environments.values():
         seen: dict[str, str] = {}
         for region, cluster in env.clusters():
@@ -163,10 +163,6 @@ def check_names(fleet: Fleet) -> Iterator[Finding]:
                 yield finding("VAL181", f"clusters {seen[key]} and {path} get the same Terraform name {key}",
                                "rename one of them", path=path, obj=cluster)
             seen[key] = path
-            eks = naming.eks_cluster_name(fleet.project, env.name, region.name, cluster.name, limit=1000)
-            if len(eks) > naming.EKS_NAME_LIMIT:
-                yield finding("VAL182", f"EKS cluster name {eks} is longer than 100 characters",
-                               "shorten the project, environment or cluster name", path=path, obj=cluster)
 
 
 

@@ -26,12 +26,12 @@ from ..model import CONNECTIVITY_MODES, TRANSIT_GATEWAY, Environment, Fleet
 
 __all__ = ["QUOTAS", "build_graph", "reachable", "check_topology", "Reachability"]
 
-# AWS quotas: (default, hard maximum or None when only the default is documented).
+# AWS quotas: (default, hard maximum or None when only the default is documented). Peering attachments
+# per transit gateway (50) are not here: one gateway per region has one fewer than the regions tfgen knows.
 QUOTAS = {
     "peerings_per_vpc": (50, 125),
     "routes_per_route_table": (50, 1000),
     "tgw_attachments": (5000, None),
-    "tgw_peerings_per_tgw": (50, None),
 }
 
 # RFC 1918 blocks as (first, last) addresses: integer compares, not ipaddress objects, in the hot loop.
@@ -280,14 +280,6 @@ def _check_links(env: Environment, graph, reach) -> Iterator[Finding]:
             why = "listed twice" if seen[pair] > 1 else f"already peered by {env.connectivity}"
             yield _finding("NET221", f"link {link.a} -- {link.b} is {why}: a duplicate peering",
                            "remove the duplicate link", path=path, origin=origin)
-    hubs = [n for n, d in _vpcs(graph) if d["role"] == "hub"]
-    if len(hubs) == 1:
-        hub = hubs[0]
-        for node, data in _vpcs(graph):
-            if not reach(hub, node):
-                yield _finding("NET224", f"{node} cannot be reached from the hub {hub}",
-                               "peer it with the hub (add a link) or use hub-and-spoke / transit-gateway mode",
-                               data, path=node)
 
 
 def _check_reach(env: Environment, graph, reach) -> Iterator[Finding]:
@@ -335,18 +327,12 @@ def _check_quotas(env: Environment, graph, reach) -> Iterator[Finding]:
                            f"{default}", "ask AWS to raise 'Routes per route table' before applying",
                            data, path=node, severity=Severity.WARNING)
     default, _ = QUOTAS["tgw_attachments"]
-    peer_default, _ = QUOTAS["tgw_peerings_per_tgw"]
     for node, data in graph.nodes(data=True):
         if data["kind"] != "tgw":
             continue
         attachments = sum(1 for _, _, d in graph.edges(node, data=True) if d["kind"] == "attachment")
-        peerings = sum(1 for _, _, d in graph.edges(node, data=True) if d["kind"] == "tgw-peering")
         if attachments > default:
             yield _finding("NET235", f"{node} has {attachments} attachments, over the quota of {default}",
                            "ask AWS to raise 'Attachments per transit gateway'", path=node,
-                           origin=env.origin("connectivity"), severity=Severity.WARNING)
-        if peerings > peer_default:
-            yield _finding("NET236", f"{node} has {peerings} peering attachments, over the quota of {peer_default}",
-                           "ask AWS to raise 'Peering attachments per transit gateway'", path=node,
                            origin=env.origin("connectivity"), severity=Severity.WARNING)
 
