@@ -281,7 +281,7 @@ def test_keep_leaves_the_fleet_up_until_ctrl_c_then_stops_everything(tmp_path):
                               aws_access_key_id="any", aws_secret_access_key="any")
         assert "10.11.0.0/16" not in [v["CidrBlock"] for v in anyone.describe_vpcs()["Vpcs"]], \
             "development is in its own account, not the default one"
-        time.sleep(1.5)  # still serving after a few of hold()'s polls
+        time.sleep(1.5)  # still serving a moment later
         assert process.poll() is None, err.read_text()
         process.send_signal(signal.SIGINT)
         process.wait(timeout=60)

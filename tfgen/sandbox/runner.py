@@ -171,8 +171,8 @@ class Sandbox:
     def hold(self) -> None:
         """Keep the double serving until Ctrl-C (or SIGTERM, under `tfgen.orchestrate.on_signals`)."""
         with contextlib.suppress(KeyboardInterrupt):
-            while self.double is not None and self.double.alive():
-                time.sleep(0.5)
+            if self.double is not None and self.double.process is not None:
+                self.double.process.wait()
 
     # -- helpers -------------------------------------------------------------------
 
@@ -290,10 +290,10 @@ class Sandbox:
         unwrapped; `watch(command)`: a reason to stop it (the orchestrator's, for a verify it runs)."""
         outputs = {}
         for root in self.roots_of(environment):
+            stop = watch or (lambda command, root=root: self.workspace.broken(root, command))
             outputs.update(terraform_outputs(
                 self.root(root), terraform=self.workspace.terraform, env=self.workspace.env(),
-                log=self._scratch / "runs" / "logs" / root / "verify" / "output.log",
-                watch=lambda: (watch or (lambda command: self.workspace.broken(root, command)))("output")))
+                log=self._scratch / "runs" / "logs" / root / "verify" / "output.log", watch=lambda: stop("output")))
         return outputs
 
     def check_gitops_secrets(self, environment: str, outputs: dict | None = None) -> list[Check]:
@@ -349,7 +349,7 @@ class Sandbox:
     def _one(self, environment: str, phase: str) -> PhaseResult:
         entries = self._run(self.roots_of(environment), keep=False, only=phase)
         found = next(iter(entries.values()), [])
-        return found[0] if found else PhaseResult(environment, phase, "not run", reason="it has no such phase")
+        return found[0] if found else PhaseResult(environment, phase, "not run", reason=f"{phase} did not run")
 
     # -- everything --------------------------------------------------------------------
 
