@@ -112,6 +112,7 @@ class Orchestrator:
         self._events: queue.Queue = queue.Queue()
         self._prompting = False
         self._commands = 0  # phases with terraform commands running
+        self._error: Exception | None = None  # raised by `progress`: the run stops, then raises it
 
     def stop(self) -> None:
         """Stop the run as Ctrl-C does, from any thread: nothing new starts, every running terraform gets
@@ -122,7 +123,7 @@ class Orchestrator:
 
     def run(self, selected: list[str]) -> RunReport:
         """Run every root of `selected` (in the order the report lists them); returns the report, never
-        raises for a root."""
+        raises for a root (what `progress` raises, it raises once every terraform has stopped)."""
         started = time.monotonic()
         scratch = self.scratch or Path(tempfile.mkdtemp(prefix="tfgen-run-"))
         planned = self.phases if self.phases is not None else command_phases(self.command, self.graph, selected,
@@ -149,6 +150,8 @@ class Orchestrator:
         finally:
             if self.scratch is None:
                 shutil.rmtree(scratch, ignore_errors=True)
+        if self._error is not None:
+            raise self._error
         return RunReport(self.command, str(self.graph.out), [roots[r].result for r in selected],
                          interrupted=self._stop.is_set(), seconds=time.monotonic() - started,
                          workspace=self.workspace.describe())
@@ -215,8 +218,12 @@ class Orchestrator:
 
     def _record(self, state: _Root, result: PhaseResult) -> None:
         state.ended[result.phase] = result
-        if self.progress is not None:
-            self.progress(result)
+        if self.progress is not None and self._error is None:
+            try:
+                self.progress(result)
+            except Exception as exc:  # the caller's bug: stop every terraform first, then raise it
+                self._error = exc
+                self._stop.set()
 
     def _close(self, state: _Root, *, stopped: bool = False) -> None:
         """The root is through: its status from its first phase that did not end ok (or from the interrupt);
