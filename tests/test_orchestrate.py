@@ -329,6 +329,23 @@ def test_phases_of_a_run_wait_for_what_they_name_and_calls_take_no_slot(stub, tm
     assert len(ended) == 9, "every phase of every root ends once"
 
 
+def test_an_error_in_progress_stops_the_run_and_is_raised_once_terraform_has_stopped(stub, tmp_path):
+    out = _build(tmp_path / "out", {"a": [], "b": []})
+    (stub / "b.plan.sleep").write_text("60")
+
+    def progress(result):
+        if (result.root, result.phase) == ("a", "plan"):
+            raise ValueError("a bug in the caller's progress")
+
+    graph = read_graph(out)
+    started = time.monotonic()
+    with pytest.raises(ValueError, match="a bug in the caller's progress"):
+        Orchestrator(graph, command="plan", workspace=InPlace(), progress=progress).run(["a", "b"])
+    assert time.monotonic() - started < 30, "the run waited for b's plan instead of stopping it"
+    for plan in (e for e in _log(stub) if e["root"] == "b" and e["phase"] == "plan" and e["event"] == "start"):
+        assert [e["event"] for e in _log(stub) if e["pid"] == plan["pid"]] == ["start", "sigint", "stopped"]
+
+
 def test_a_run_without_init_runs_in_the_directory_an_earlier_run_prepared(stub, out):
     from tfgen.orchestrate import Phase
 
