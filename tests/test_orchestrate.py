@@ -327,6 +327,10 @@ def test_phases_of_a_run_wait_for_what_they_name_and_calls_take_no_slot(stub, tm
     assert results["d", "again"] == ("not run", "a was not checked (failed)")
     assert {r.root: r.status for r in report.roots} == {"a": "failed", "b": "ok", "c": "ok", "d": "skipped"}
     assert len(ended) == 9, "every phase of every root ends once"
+    tangled = {"a": [Phase("plan", ("init", "plan"), needs=(("b", "plan"),))],
+               "b": [Phase("plan", ("init", "plan"), after=(("a", "plan"),))]}
+    with pytest.raises(ValueError, match="phases that wait for each other: a plan, b plan"):
+        Orchestrator(read_graph(out), command="check", workspace=InPlace(), phases=tangled).run(["a", "b"])
 
 
 def test_an_error_in_progress_stops_the_run_and_is_raised_once_terraform_has_stopped(stub, tmp_path):

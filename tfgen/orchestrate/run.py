@@ -131,6 +131,8 @@ class Orchestrator:
         roots = {}
         for root in selected:
             phases = list(planned[root])
+            if len({p.name for p in phases}) != len(phases):
+                raise ValueError(f"root {root}: two phases of one name in {[p.name for p in phases]}")
             waits = sorted(set().union(*(p.waits_for for p in phases)) & set(selected) - {root})
             roots[root] = _Root(RootResult(root, waits), phases)
         try:
@@ -139,6 +141,10 @@ class Orchestrator:
                     for state in roots.values():
                         while not state.finished and self._start_next(state, roots, scratch):
                             pass
+                    if not any(state.running for state in roots.values()) \
+                            and not all(state.finished for state in roots.values()):
+                        stuck = [f"{s.result.root} {s.phases[s.next].name}" for s in roots.values() if not s.finished]
+                        raise ValueError(f"phases that wait for each other: {', '.join(stuck)}")
                     try:
                         event = self._events.get(timeout=0.1)
                     except queue.Empty:
@@ -189,6 +195,8 @@ class Orchestrator:
                 return False
             if other.ended[name].status not in fine:
                 self._skip(state, phase, other, name)
+                if not state.running:
+                    self._close(state)
                 return False
         if phase.commands and self._commands >= self.parallelism:
             return False
