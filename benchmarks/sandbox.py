@@ -1,16 +1,17 @@
 """`tfgen sandbox` of the example end to end, now and at a baseline commit, in one run.
 
-    python benchmarks/sandbox.py [--runs 1] [--baseline 6c5fd63] [--spec examples/multi-region-eks.yaml]
+    python benchmarks/sandbox.py [--runs 1] [--baseline ca7ece9] [--target 1.10] [--spec examples/multi-region-eks.yaml]
 
-SPEC is relative to each tree: each commit runs the example as it ships it (since 6c5fd63 the example
-also bootstraps Argo CD through SSM on the bastion: more resources now than at the baseline).
+SPEC is relative to each tree: each commit runs the example as it ships it.
 
 Two figures, each a fresh `python -m tfgen.cli sandbox SPEC --workdir DIR` process as a user runs it
 (build, double, every phase of every root, destroy, nothing left):
 
-- both environments of the example (`_state` too, now), against the baseline commit's sequential
-  sandbox checked out in a temporary git worktree, runs alternating so the machine's drift hits both
-  alike; target (issue #16): at most 0.65x of the baseline;
+- both environments of the example (`_state` too), against the baseline commit's sandbox checked out
+  in a temporary git worktree, runs alternating so the machine's drift hits both alike; target: at
+  most `--target` times the baseline (issue #21: the sandbox on the orchestrator's one scheduler within
+  10 % of ca7ece9's units over runs of the orchestrator; issue #16's was 0.65x of 6c5fd63's sequential
+  sandbox);
 - `--env development` alone (with the `_state` it needs); target: at most 45 s on this machine.
 
 Then where the time went in the last run of now: each root's phases (the progress lines) and, per
@@ -62,7 +63,9 @@ def _resources(workdir: Path) -> dict[tuple[str, str], list[int]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=1, help="runs of each figure (default: 1)")
-    parser.add_argument("--baseline", default="6c5fd63", help="the commit to compare with (default: 6c5fd63)")
+    parser.add_argument("--baseline", default="ca7ece9", help="the commit to compare with (default: ca7ece9)")
+    parser.add_argument("--target", type=float, default=1.10,
+                        help="the most now may take, as a ratio to the baseline (default: 1.10)")
     parser.add_argument("--spec", default="examples/multi-region-eks.yaml", help="relative to each tree")
     args = parser.parse_args()
 
@@ -92,8 +95,8 @@ def main() -> None:
         print(f"tfgen sandbox {spec.name}; {args.runs} run(s) each, alternated, fresh processes; resources "
               f"created: now {created['now']}, baseline {created['baseline']}")
         print(f"both environments  now {median['now']:6.1f} s  baseline {median['baseline']:6.1f} s "
-              f"({args.baseline}, sequential)  ratio {ratio:.2f}x (target <= 0.65x): "
-              f"{'met' if ratio <= 0.65 else 'MISSED'}")
+              f"({args.baseline})  ratio {ratio:.2f}x (target <= {args.target:.2f}x): "
+              f"{'met' if ratio <= args.target else 'MISSED'}")
         print(f"--env development  now {median['development']:6.1f} s  ratio to the baseline's both "
               f"{median['development'] / median['baseline']:.2f}x (target <= 45 s): "
               f"{'met' if median['development'] <= 45 else 'MISSED'}")

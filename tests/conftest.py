@@ -174,10 +174,10 @@ def sandbox_development(tmp_path_factory):
     with Sandbox(tfgen.load(EXAMPLE), spec=str(EXAMPLE), workdir=workdir) as sandbox:
         report = sandbox.run(["development"], keep=True)
         env = report.environment("development")
-        assert report.ok, [(p.phase, p.summary, p.details) for p in env.phases if not p.ok]
+        assert report.ok, [(p.phase, p.reason, p.details) for p in env.phases if not p.ok]
         yield sandbox, report, sandbox.expectation("development")
         replan = sandbox.replan("development")
-        assert replan.ok, ["a test left the applied environment changed", replan.details]
+        assert replan.ok, ["a test left the applied environment changed", replan.reason, replan.changes]
         destroyed = sandbox.destroy("development")
         assert destroyed.ok, [destroyed.details, [c.format() for c in destroyed.checks if not c.ok]]
     assert processes_using(workdir) == []

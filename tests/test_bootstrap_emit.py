@@ -27,7 +27,7 @@ from tfgen.gitops import read_outputs, render
 from tfgen.providers.lowering import lower
 from tfgen.sandbox.expectation import expect_environment
 from tfgen.sandbox.quirks import sandbox_passes
-from tfgen.sandbox.verify.bootstrap import check_bootstrap_document, secrets_in
+from tfgen.sandbox.verify.bootstrap import check_bootstrap_document
 from tfgen.testing import check_schemas
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -264,7 +264,7 @@ def test_the_sandbox_checks_the_document_against_the_outputs(tmp_path):
     fleet = tfgen.load(EXAMPLE)
     expectation = expect_environment(fleet, "development")
     script = _applied(_script(_root(fleet, "development")), outputs)
-    secrets = {s["stringData"]["name"]: s for s in secrets_in(script)}
+    secrets = {s["stringData"]["name"]: s for s in render(outputs).secrets}
 
     class Client:
         def __init__(self, service, region, content):
@@ -292,9 +292,16 @@ def test_the_sandbox_checks_the_document_against_the_outputs(tmp_path):
 
     checks = check_bootstrap_document(expectation, lambda s, r: Client(s, r, content(script)), lambda: outputs)
     assert [c.ok for c in checks] == [True] * 4, [c.format() for c in checks]
+    # The document holds what the bootstrap's input says, byte for byte, or its script check fails; the
+    # Secrets are checked as that input hands them over, not read back out of the script.
     tampered = script.replace(outputs["cluster_us_west_2_edge"]["cluster_endpoint"], "https://example.com")
     checks = check_bootstrap_document(expectation, lambda s, r: Client(s, r, content(tampered)), lambda: outputs)
-    assert [c.subject for c in checks if not c.ok] == [checks[1].subject, "us-west-2/edge"]
+    assert [c.subject for c in checks if not c.ok] == [checks[1].subject]
+    wrong = copy.deepcopy(outputs)
+    wrong["cluster_us_west_2_edge"]["cluster_endpoint"] = f"https://{'0' * 32}.gr7.us-west-2.eks.amazonaws.com"
+    wrong_script = _applied(_script(_root(fleet, "development")), wrong)
+    checks = check_bootstrap_document(expectation, lambda s, r: Client(s, r, content(wrong_script)), lambda: wrong)
+    assert [(c.kind, c.subject) for c in checks if not c.ok] == [("bootstrap secret", "us-west-2/edge")], checks
 
 
 def test_the_managed_script_registers_by_arn_and_installs_nothing(tmp_path):

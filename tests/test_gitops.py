@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from tfgen.cli import main
-from tfgen.gitops import OutputsError, read_outputs, render, validate_secret
+from tfgen.gitops import LiveCluster, OutputsError, check_secret, read_outputs, render, validate_secret
 
 FIXTURE = Path(__file__).parent / "gitops_fixtures" / "development.outputs.json"
 EDGES = ("multi-region-clusters-development-us-east-2-edge", "multi-region-clusters-development-us-west-2-edge")
@@ -168,6 +168,20 @@ def test_usage_errors_are_exit_2_without_traceback(tmp_path, capsys, monkeypatch
     assert "terraform is not on PATH" in err and "Traceback" not in err
 
 
+def test_gitops_runs_terraform_output_in_the_root(tmp_path, capsys, monkeypatch):
+    """`tfgen gitops OUT/ENV` reads `terraform output -json` there (the stub prints no outputs)."""
+    from tests.orchestrate_stub import stub_terraform
+
+    monkeypatch.setenv("STUB_DIR", str(tmp_path))
+    monkeypatch.setenv("TFGEN_TERRAFORM", str(stub_terraform(tmp_path)))
+    root = tmp_path / "development"
+    root.mkdir()
+    assert main(["gitops", str(root)]) == 1
+    assert "output gitops is missing" in capsys.readouterr().err
+    (ran,) = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines() if '"start"' in line]
+    assert (ran["argv"], ran["cwd"]) == (["output", "-json", "-no-color"], str(root))
+
+
 def test_render_does_not_change_its_input(outputs):
     values = read_outputs_dict(outputs)
     before = copy.deepcopy(values)
@@ -183,6 +197,27 @@ def test_validate_secret_names_every_problem():
     assert "config awsAuthConfig.roleARN is missing or empty" in problems
     with pytest.raises(OutputsError):
         render({"gitops": {}})
+
+
+def test_a_secret_matches_its_cluster_only_with_its_endpoint_ca_and_role(outputs):
+    """The one check of a Secret against its cluster as EKS and IAM describe it (the sandbox checks `tfgen
+    gitops`'s Secrets and the bootstrap's with it): every difference is named."""
+    values = read_outputs_dict(outputs)
+    cluster = values["cluster_us_east_2_edge"]
+    secret = next(s for s in render(values).secrets if s["stringData"]["name"] == cluster["cluster_name"])
+    live = LiveCluster(endpoint=cluster["cluster_endpoint"], ca_data=cluster["certificate_authority"],
+                       role_arn=cluster["deployer_role_arn"])
+    assert check_secret(secret, live) == (True, f"server {live.endpoint}; roleARN {live.role_arn}")
+    other = values["cluster_us_west_2_edge"]
+    ok, detail = check_secret(secret, LiveCluster(endpoint=other["cluster_endpoint"], ca_data="Zm9v",
+                                                  role_arn=other["deployer_role_arn"]))
+    assert not ok
+    assert f"!= endpoint {other['cluster_endpoint']}" in detail and f"!= deployer role {other['deployer_role_arn']}" \
+        in detail and "caData is not the cluster's CA" in detail, detail
+    arn = f"arn:aws:eks:us-east-2:111111111111:cluster/{cluster['cluster_name']}"
+    by_arn = {"stringData": {"name": cluster["cluster_name"], "server": arn}}  # EKS's Argo CD capability
+    assert check_secret(by_arn, LiveCluster(arn=arn)) == (True, f"server {arn}")
+    assert check_secret(by_arn, LiveCluster(arn=arn + "x"))[0] is False
 
 
 def test_two_edges_with_one_name_is_an_error_naming_both(tmp_path, outputs, capsys):

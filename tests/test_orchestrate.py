@@ -18,21 +18,22 @@ from pathlib import Path
 
 import pytest
 
+import tfgen
 from tfgen.cli import main
 from tfgen.orchestrate import InPlace, Orchestrator, read_graph
 from tfgen.write import MANIFEST, write_output
+from tests.orchestrate_stub import stub_terraform
 
 ROOT = Path(__file__).resolve().parent.parent
-STUB = ROOT / "tests" / "orchestrate_stub" / "terraform"
 
 
 @pytest.fixture
 def stub(tmp_path, monkeypatch):
-    """The stub's control directory; TFGEN_TERRAFORM points at the stub."""
+    """The stub's control directory; TFGEN_TERRAFORM points at the stub (`terraform` in it)."""
     directory = tmp_path / "stub"
     directory.mkdir()
     monkeypatch.setenv("STUB_DIR", str(directory))
-    monkeypatch.setenv("TFGEN_TERRAFORM", str(STUB))
+    monkeypatch.setenv("TFGEN_TERRAFORM", str(stub_terraform(directory)))
     return directory
 
 
@@ -236,7 +237,7 @@ def test_ctrl_c_reaches_every_running_terraform_and_is_waited_for(stub, tmp_path
     out = _build(tmp_path / "out", {"_state": [], "a": ["_state"], "b": ["_state"], "c": ["_state"]})
     for root in ("a", "b", "c"):
         (stub / f"{root}.plan.sleep").write_text("60")
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "STUB_DIR": str(stub), "TFGEN_TERRAFORM": str(STUB)}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "STUB_DIR": str(stub)}
     process = subprocess.Popen([sys.executable, "-m", "tfgen.cli", "apply", str(out), "--auto-approve",
                                 "--parallelism", "2"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True)
@@ -291,37 +292,84 @@ def test_stop_from_another_thread_interrupts_a_run_in_a_worker_thread(stub, tmp_
         assert [e["event"] for e in _log(stub) if e["pid"] == started["pid"]] == ["start", "sigint", "stopped"]
 
 
-def test_runs_at_once_share_their_slots(stub, tmp_path):
+def test_phases_of_a_run_wait_for_what_they_name_and_calls_take_no_slot(stub, tmp_path):
+    """The orchestrator's public phases (what the sandbox hands it): with one slot, a call waits until another
+    root's terraform runs (calls take none); a call that fails stops its root (its later phases are `not
+    run`) and skips a phase that `needs` it; a phase `after` a phase its root never got to runs."""
+    from tfgen.orchestrate import Phase
+
     out = _build(tmp_path / "out", {"a": [], "b": [], "c": [], "d": []})
-    for root in ("a", "b", "c", "d"):
-        (stub / f"{root}.plan.sleep").write_text("0.3")
+
+    def wait_for_b(watch) -> list:
+        deadline = time.monotonic() + 20
+        while not any(e["root"] == "b" and e["phase"] == "plan" for e in _log(stub)):
+            assert time.monotonic() < deadline, "the call held the only slot"
+            time.sleep(0.05)
+        return []
+
+    def fail(watch) -> list:
+        raise tfgen.TfgenError("the check could not run")
+
+    phases = {"a": [Phase("init", ("init",)), Phase("wait", call=wait_for_b),
+                    Phase("check", call=fail, past="checked"), Phase("plan", ("plan",))],
+              "b": [Phase("init", ("init",)), Phase("plan", ("plan",))],
+              "c": [Phase("plan", ("init", "plan"), after=(("a", "plan"),))],
+              "d": [Phase("plan", ("init", "plan"), needs=(("a", "check"),)), Phase("again", ("plan",))]}
+    ended = []
+    report = Orchestrator(read_graph(out), command="check", workspace=InPlace(), phases=phases, parallelism=1,
+                          progress=ended.append).run(["a", "b", "c", "d"])
+    results = {(p.root, p.phase): (p.status, p.reason) for p in ended}
+    assert results["a", "wait"] == ("ok", "")
+    assert results["a", "check"] == ("failed", "the check could not run")
+    assert results["a", "plan"] == ("not run", "the check could not run")
+    assert results["c", "plan"] == ("ok", ""), "a's plan will never run: nothing to wait for"
+    assert results["d", "plan"] == ("skipped", "a was not checked (failed)")
+    assert results["d", "again"] == ("not run", "a was not checked (failed)")
+    assert {r.root: r.status for r in report.roots} == {"a": "failed", "b": "ok", "c": "ok", "d": "skipped"}
+    assert len(ended) == 9, "every phase of every root ends once"
+    tangled = {"a": [Phase("plan", ("init", "plan"), needs=(("b", "plan"),))],
+               "b": [Phase("plan", ("init", "plan"), after=(("a", "plan"),))]}
+    with pytest.raises(ValueError, match="phases that wait for each other: a plan, b plan"):
+        Orchestrator(read_graph(out), command="check", workspace=InPlace(), phases=tangled).run(["a", "b"])
+
+
+def test_an_error_in_progress_stops_the_run_and_is_raised_once_terraform_has_stopped(stub, tmp_path):
+    out = _build(tmp_path / "out", {"a": [], "b": []})
+    (stub / "b.plan.sleep").write_text("60")
+
+    def progress(result):
+        if (result.root, result.phase) == ("a", "plan"):
+            raise ValueError("a bug in the caller's progress")
+
     graph = read_graph(out)
-    slots = threading.BoundedSemaphore(2)
-    runs = [Orchestrator(graph, command="plan", workspace=InPlace(), parallelism=2, slots=slots)
-            for _ in range(2)]
-    threads = [threading.Thread(target=run.run, args=(roots,)) for run, roots in zip(runs, (["a", "b"], ["c", "d"]))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
-    spans = [_span(_log(stub), root, "init")[0] for root in "abcd"]
-    ends = [_span(_log(stub), root, "plan")[1] for root in "abcd"]
-    at_most = max(sum(1 for s, e in zip(spans, ends) if s <= t < e) for t in spans)
-    assert at_most == 2, f"more roots at once than the shared slots allow: {list(zip(spans, ends))}"
-    assert slots.acquire(blocking=False) and slots.acquire(blocking=False), "a slot was not given back"
+    started = time.monotonic()
+    with pytest.raises(ValueError, match="a bug in the caller's progress"):
+        Orchestrator(graph, command="plan", workspace=InPlace(), progress=progress).run(["a", "b"])
+    assert time.monotonic() - started < 30, "the run waited for b's plan instead of stopping it"
+    for plan in (e for e in _log(stub) if e["root"] == "b" and e["phase"] == "plan" and e["event"] == "start"):
+        assert [e["event"] for e in _log(stub) if e["pid"] == plan["pid"]] == ["start", "sigint", "stopped"]
 
 
-def test_a_workspace_that_is_initialized_skips_init(stub, out, capsys):
-    class Initialized(InPlace):
-        def initialized(self, root, workdir):
-            return root != "_state"
+def test_a_run_without_init_runs_in_the_directory_an_earlier_run_prepared(stub, out):
+    from tfgen.orchestrate import Phase
+
+    class Recorded(InPlace):
+        calls: list = []
+
+        def prepare(self, root, source, scratch):
+            self.calls.append(("prepare", root))
+            return super().prepare(root, source, scratch)
+
+        def workdir(self, root, source, scratch):
+            self.calls.append(("workdir", root))
+            return source.resolve()
 
     graph = read_graph(out)
-    report = Orchestrator(graph, command="plan", workspace=Initialized()).run(graph.select(None))
-    assert report.ok, report.as_dict()
-    log = _log(stub)
-    assert _commands(log, "_state") == ["init", "plan"]
-    assert _commands(log, "development") == ["plan"] and _commands(log, "production") == ["plan"]
+    first = Orchestrator(graph, command="plan", workspace=Recorded()).run(["_state"])
+    again = Orchestrator(graph, command="plan", workspace=Recorded(), phases={"_state": [Phase("plan", ("plan",))]})
+    assert first.ok and again.run(["_state"]).ok
+    assert Recorded.calls == [("prepare", "_state"), ("workdir", "_state")]
+    assert _commands(_log(stub), "_state") == ["init", "plan", "plan"]
 
 
 @pytest.mark.slow

@@ -24,7 +24,7 @@ from tfgen.cli import main
 from tfgen.sandbox import PHASES, AwsDouble, expect_environment
 from tfgen.providers.lowering import lower
 from tfgen.sandbox.quirks import sandbox_passes
-from tfgen.sandbox.terraform import terraform_errors
+from tfgen.terraform.run import terraform_errors
 from tests.conftest import EXAMPLE, ROOT
 
 ENVS = ("development", "production")
@@ -78,12 +78,10 @@ def test_example_sandbox_passes_and_exits_0(example_run):
         destroy = next(p for p in env["phases"] if p["phase"] == "destroy")
         assert destroy["checks"] and all(c["ok"] for c in destroy["checks"]), f"{env['name']}: left over"
     progress = [line.split()[:2] for line in result.stderr.splitlines() if line.startswith("  ")]
-    assert ["production", "verify"] in progress and ["production", "destroy"] in progress, \
-        "progress per root and phase goes to stderr with --format json"
-    # The sandbox's copies keep their state locally: production does not wait for _state (it is initialized
-    # before _state's apply ends) and _state, which nothing waits for, is through long before production.
-    assert progress.index(["production", "init"]) < progress.index(["_state", "apply"])
-    assert progress.index(["_state", "destroy"]) < progress.index(["production", "apply"])
+    assert sorted(progress) == sorted([unit, phase] for unit in ("_state", "production") for phase in PHASES), \
+        "progress: one line per root and phase, on stderr with --format json"
+    assert [e["account"] for e in report["environments"]] == ["123456789012", "222222222222"], \
+        "production in its spec's account, _state in the double's default one"
 
 
 @slow
@@ -109,7 +107,7 @@ def test_shared_development_run_has_every_phase_but_destroy(sandbox_development)
     env = report.environment("development")
     assert report.kept is True
     assert [p.phase for p in env.phases] == [p for p in PHASES if p != "destroy"]
-    assert all(p.ok for p in env.phases), [(p.phase, p.summary) for p in env.phases]
+    assert all(p.ok for p in env.phases), [(p.phase, p.reason) for p in env.phases]
 
 
 @slow
@@ -206,7 +204,7 @@ def test_missing_hub_cidr_ingress_fails_only_that_check(sandbox_development):
     sandbox, _, expected = sandbox_development
     edge = next(c for c in expected.clusters if c.role == "edge")
     hub = next(c for c in expected.clusters if c.role == "hub")
-    ec2 = sandbox.client("ec2", edge.region)
+    ec2 = sandbox.client("ec2", edge.region, "development")
     group = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": [edge.api_group]}])["SecurityGroups"][0]
     rule = {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": hub.cidr}]}
     # Put back exactly what was there (its description too), or the shared environment no longer re-plans clean.
@@ -226,7 +224,7 @@ def test_missing_hub_cidr_ingress_fails_only_that_check(sandbox_development):
 def test_extra_ingress_on_the_bastion_fails(sandbox_development):
     sandbox, _, expected = sandbox_development
     bastion = expected.bastion
-    ec2 = sandbox.client("ec2", bastion.hub.region)
+    ec2 = sandbox.client("ec2", bastion.hub.region, "development")
     group = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": [bastion.name]}])["SecurityGroups"][0]
     rule = {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}
     ec2.authorize_security_group_ingress(GroupId=group["GroupId"], IpPermissions=[rule])
@@ -242,7 +240,7 @@ def test_extra_ingress_on_the_bastion_fails(sandbox_development):
 def test_deployer_trusting_another_principal_fails(sandbox_development):
     sandbox, _, expected = sandbox_development
     edge = expected.gitops.edges[0]
-    iam = sandbox.client("iam", edge.region)
+    iam = sandbox.client("iam", edge.region, "development")
     before = iam.get_role(RoleName=edge.deployer_role)["Role"]["AssumeRolePolicyDocument"]
     other = {"Version": "2012-10-17", "Statement": [{
         "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::999999999999:role/someone-else"},
@@ -262,7 +260,7 @@ def test_deployer_trusting_another_principal_fails(sandbox_development):
 def test_missing_ebs_csi_policy_fails(sandbox_development):
     sandbox, _, expected = sandbox_development
     cluster = expected.clusters[0]
-    iam = sandbox.client("iam", cluster.region)
+    iam = sandbox.client("iam", cluster.region, "development")
     arn = "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"
     iam.detach_role_policy(RoleName=cluster.ebs_csi_role, PolicyArn=arn)
     try:
@@ -304,9 +302,9 @@ def test_tfgen_gitops_renders_the_applied_roots_outputs(sandbox_development, cap
     assert sorted(d["metadata"]["name"] for d in documents) == sorted(e.name for e in expected.gitops.edges)
     for doc in documents:
         edge = next(e for e in expected.gitops.edges if e.name == doc["metadata"]["name"])
-        info = sandbox.client("eks", edge.region).describe_cluster(name=edge.name)["cluster"]
+        info = sandbox.client("eks", edge.region, "development").describe_cluster(name=edge.name)["cluster"]
         assert doc["stringData"]["server"] == info["endpoint"]
-        role = sandbox.client("iam", edge.region).get_role(RoleName=edge.deployer_role)["Role"]["Arn"]
+        role = sandbox.client("iam", edge.region, "development").get_role(RoleName=edge.deployer_role)["Role"]["Arn"]
         assert json.loads(doc["stringData"]["config"])["awsAuthConfig"]["roleARN"] == role
 
 
@@ -314,7 +312,7 @@ def test_verification_fails_when_a_peering_route_is_missing(sandbox_development)
     sandbox, _, expected = sandbox_development
     edge = next(c for c in expected.clusters if c.role == "edge")
     hub = next(c for c in expected.clusters if c.role == "hub")
-    ec2 = sandbox.client("ec2", edge.region)
+    ec2 = sandbox.client("ec2", edge.region, "development")
     vpc_id = ec2.describe_vpcs(Filters=[{"Name": "cidr-block", "Values": [edge.cidr]}])["Vpcs"][0]["VpcId"]
     tables = ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["RouteTables"]
     broken = next(t for t in tables
@@ -332,7 +330,8 @@ def test_verification_fails_when_a_peering_route_is_missing(sandbox_development)
     assert len(failed) == 1, [c.format() for c in failed]
     assert failed[0].kind == "route"
     assert broken["RouteTableId"] in failed[0].detail and hub.cidr in failed[0].detail, failed[0].detail
-    assert not replan.ok and any("aws_route." in line for line in replan.details), replan.details
+    assert not replan.ok and any("aws_route." in line for line in replan.changes), replan.changes
+    assert replan.reason == f"not idempotent: {len(replan.changes)} change(s) after apply", replan.reason
 
 
 # -- pieces --------------------------------------------------------------------------------------

@@ -133,20 +133,23 @@ def test_the_sandbox_expects_the_names_the_emitters_gave(example_out):
     assert {r: set(a) for r, a in expected.kms_aliases.items()} == aliases
 
 
-def test_the_sandbox_builds_every_environment_for_the_doubles_one_account():
+def test_the_sandbox_builds_each_environment_for_an_account_of_its_own():
     from tests.conftest import EXAMPLE
 
-    from tfgen.sandbox.double import ACCOUNT
-    from tfgen.sandbox.runner import in_account
+    from tfgen.sandbox.prepare import accounts_of, in_accounts
 
     fleet = tfgen.load(EXAMPLE)
-    fleet.environment("production").assume_role = "arn:aws:iam::222222222222:role/deployer"
-    moved = in_account(fleet, ACCOUNT)
-    assert {e.name: e.account for e in moved.environments.values()} == {"development": ACCOUNT, "production": ACCOUNT}
-    assert moved.environment("production").assume_role == f"arn:aws:iam::{ACCOUNT}:role/deployer"
+    assert accounts_of(fleet) == {"development": "111111111111", "production": "222222222222"}, "the spec's own"
+    production = fleet.environment("production")
+    production.account_id, production.assume_role = None, "arn:aws:iam::111111111111:role/deployer"
+    accounts = accounts_of(fleet)
+    assert accounts == {"development": "100000000001", "production": "100000000002"}, "one account, two environments"
+    moved = in_accounts(fleet, accounts)
+    assert {e.name: e.account for e in moved.environments.values()} == accounts
+    assert moved.environment("production").assume_role == "arn:aws:iam::100000000002:role/deployer"
     assert fleet.environment("development").account_id == "111111111111", "the caller's fleet is not changed"
     documents = tfgen.pipeline.prepare(moved).documents["development"]
-    assert f"arn:aws:iam::{ACCOUNT}:root" in documents["clusters.tf.json"]["resource"]["aws_kms_key"][
+    assert "arn:aws:iam::100000000001:root" in documents["clusters.tf.json"]["resource"]["aws_kms_key"][
         "us_east_1_hub_eks"]["policy"]
 
 

@@ -105,7 +105,7 @@ def test_transit_gateway_fleet_verifies_and_a_missing_gateway_route_is_caught(tm
 
         victim = next(c for c in expected.clusters if c.role == "edge")
         other = next(c for c in expected.clusters if c.region != victim.region)
-        ec2 = sandbox.client("ec2", victim.region)
+        ec2 = sandbox.client("ec2", victim.region, "production")
         vpc_id = ec2.describe_vpcs(Filters=[{"Name": "cidr-block", "Values": [victim.cidr]}])["Vpcs"][0]["VpcId"]
         tables = ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["RouteTables"]
         broken = next(t for t in tables if any(r.get("DestinationCidrBlock") == other.cidr for r in t["Routes"]))
@@ -142,55 +142,55 @@ def test_mesh_sandbox_passes_with_every_pair_peered(tmp_path):
 
 # -- the sandbox's graph of roots: _state and the environments at once ----------------------------
 
-# The minimal fleet twice (two environments, four regions) with an S3 backend and a lock table.
+# The minimal fleet twice (two environments, both with a hub in us-east-1) with an S3 backend and a lock table.
 TWO_ENVIRONMENTS_SPEC = MINIMAL_SPEC.replace("project: mini\n", """\
 project: mini
 state: {backend: s3, bucket: mini-tfstate, region: us-east-1, lock_table: mini-locks}
 """) + MINIMAL_SPEC.split("environments:\n", 1)[1].replace("development:", "staging:").replace(
-    "us-east-1", "eu-west-1").replace("us-east-2", "eu-central-1").replace("10.10.", "10.20.").replace(
-    "10.11.", "10.21.")
+    "us-east-2", "eu-central-1").replace("10.10.", "10.20.").replace("10.11.", "10.21.")
 
 
 @slow
-def test_state_and_environments_at_once_verified_and_destroyed_in_reverse(tmp_path):
+def test_state_and_environments_each_in_its_account_verified_and_destroyed(tmp_path):
     """The build's environments need `_state` (their S3 backend); the sandbox's copies keep their state
-    locally, so its graph has no such edge: `_state` and both environments are applied at once."""
+    locally, so its graph has no such edge. Each environment is in an account of its own in the double
+    (the spec gives both the same one): EBS encryption by default, which both turn on in their regions, is
+    each account's own, so one's destroy does not turn it off under the other."""
     fleet = tfgen.load(write_spec(tmp_path, TWO_ENVIRONMENTS_SPEC))
     workdir = tmp_path / "scratch"
-    ended: list[tuple[str, str, float, float]] = []  # root, phase, start, end
-
-    def progress(root, phase, result):
-        if result is not None:
-            ended.append((root, phase, time.monotonic() - result.seconds, time.monotonic()))
-
-    with Sandbox(fleet, workdir=workdir, progress=progress) as sandbox:
+    with Sandbox(fleet, workdir=workdir) as sandbox:
         assert sandbox.built_graph.needs == {"_state": (), "development": ("_state",), "staging": ("_state",)}
         assert sandbox.graph.needs == {"_state": (), "development": (), "staging": ()}
         report = sandbox.run(keep=True)
         assert [e.name for e in report.environments] == ["_state", "development", "staging"]
-        assert report.ok, [(e.name, p.phase, p.summary, p.details) for e in report.environments
+        assert report.ok, [(e.name, p.phase, p.reason, p.details) for e in report.environments
                            for p in e.phases if not p.ok]
+        accounts = {e.name: e.account for e in report.environments}
+        assert accounts == {"_state": "123456789012", "development": "100000000001", "staging": "100000000002"}
         state = report.environment("_state").phase("verify")
         assert {c.subject for c in state.checks if c.kind == "lock table"} == {
             f"mini-locks {s}" for s in ("key", "billing", "encryption", "point-in-time recovery")}, state.checks
         assert "mini-tfstate versioning" in {c.subject for c in state.checks}
 
         # A state bucket whose versioning was suspended fails that check alone.
-        s3 = sandbox.client("s3", "us-east-1")
+        s3 = sandbox.client("s3", "us-east-1", "_state")
         s3.put_bucket_versioning(Bucket="mini-tfstate", VersioningConfiguration={"Status": "Suspended"})
         broken = sandbox.verify("_state")
         assert [c.subject for c in broken.checks if not c.ok] == ["mini-tfstate versioning"], broken.checks
         s3.put_bucket_versioning(Bucket="mini-tfstate", VersioningConfiguration={"Status": "Enabled"})
 
-        destroyed = [sandbox.destroy(root) for root in ("staging", "development", "_state")]
-        assert all(d.ok for d in destroyed), [(d.environment, d.summary, d.details) for d in destroyed]
-        assert sandbox.client("s3", "us-east-1").list_buckets()["Buckets"] == []
+        def ebs(env: str) -> bool:
+            ec2 = sandbox.client("ec2", "us-east-1", env)
+            return ec2.get_ebs_encryption_by_default()["EbsEncryptionByDefault"]
 
-    span = {(root, phase): (start, end) for root, phase, start, end in ended}
-    for env in ("development", "staging"):  # its apply (plan and apply) began before _state's ended
-        assert span[env, "apply"][0] < span["_state", "apply"][1], f"{env} waited for _state: {span}"
-    dev, staging = span["development", "apply"], span["staging", "apply"]
-    assert dev[0] < staging[1] and staging[0] < dev[1], f"the environments were applied one after another: {span}"
+        assert {env: ebs(env) for env in ("_state", "development", "staging")} == {
+            "_state": False, "development": True, "staging": True}
+        destroyed = [sandbox.destroy("development")]
+        assert (ebs("development"), ebs("staging")) == (False, True), "development's destroy reached staging"
+        assert sandbox.replan("staging").ok, "staging changed under development's destroy"
+        destroyed += [sandbox.destroy(root) for root in ("staging", "_state")]
+        assert all(d.ok for d in destroyed), [(d.root, d.reason, d.details) for d in destroyed]
+        assert sandbox.client("s3", "us-east-1", "_state").list_buckets()["Buckets"] == []
     assert processes_using(workdir) == []
 
 
@@ -200,7 +200,7 @@ def test_state_and_environments_at_once_verified_and_destroyed_in_reverse(tmp_pa
 def test_double_stopped_during_apply_gives_a_clear_error_and_a_rerun_converges(tmp_path, capsys):
     spec = write_spec(tmp_path, MINIMAL_SPEC)
     workdir = tmp_path / "scratch"
-    apply_log = workdir / "runs" / "apply" / "logs" / "development" / "apply.log"
+    apply_log = workdir / "runs" / "logs" / "development" / "apply" / "apply.log"
 
     def kill_double_mid_apply():
         _wait_for(lambda: apply_log.exists() and "Creation complete" in apply_log.read_text(), "apply")
@@ -222,10 +222,10 @@ def test_double_stopped_during_apply_gives_a_clear_error_and_a_rerun_converges(t
     # Same scratch directory, with the dead double's state in it (destroy is proven by the other runs).
     with Sandbox(tfgen.load(spec), workdir=workdir) as sandbox:
         report = sandbox.run(["development"], keep=True)
-    phases = {p.phase: (p.ok, p.summary) for p in report.environment("development").phases}
+    phases = {p.phase: (p.ok, p.reason) for p in report.environment("development").phases}
     assert report.ok, phases
     assert list(phases) == ["init", "apply", "verify", "re-plan"]
-    assert phases["re-plan"] == (True, "no changes")
+    assert phases["re-plan"] == (True, "")
     assert processes_using(workdir) == []
 
 
@@ -238,7 +238,7 @@ def test_sigterm_stops_terraform_and_the_double(tmp_path):
          "--workdir", str(workdir)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
     )
-    apply_log = workdir / "runs" / "apply" / "logs" / "development" / "apply.log"
+    apply_log = workdir / "runs" / "logs" / "development" / "apply" / "apply.log"
     try:
         _wait_for(lambda: apply_log.exists() and "Creating..." in apply_log.read_text(), "apply to start")
         process.send_signal(signal.SIGTERM)
@@ -266,17 +266,22 @@ def test_keep_leaves_the_fleet_up_until_ctrl_c_then_stops_everything(tmp_path):
             stdout=stdout, stderr=stderr, text=True, cwd=ROOT, env=dict(os.environ, TMPDIR=str(home)),
         )
     try:
-        _wait_for(lambda: "press Ctrl-C" in err.read_text() or process.poll() is not None, "the fleet to be kept",
-                  limit=600)
+        _wait_for(lambda: "  development: AWS_" in err.read_text() or process.poll() is not None,
+                  "the fleet to be kept", limit=600)
         assert process.poll() is None, err.read_text()
-        kept = re.search(r"stays up at (\S+) .*; scratch in (\S+);", err.read_text())
+        kept = re.search(r"stays up at (\S+); scratch in (\S+);", err.read_text())
         assert kept, err.read_text()
         endpoint, scratch = kept[1], Path(kept[2])
         assert scratch.parent == home and scratch.is_dir(), scratch
+        keys = dict(pair.split("=", 1) for pair in re.search(r"^  development: (.*)$", err.read_text(), re.M)[1].split())
         ec2 = boto3.client("ec2", region_name="us-east-2", endpoint_url=endpoint,
-                           aws_access_key_id="any", aws_secret_access_key="any")
+                           **{name.lower(): value for name, value in keys.items()})
         assert "10.11.0.0/16" in [v["CidrBlock"] for v in ec2.describe_vpcs()["Vpcs"]], "the edge VPC is gone"
-        time.sleep(1.5)  # still serving after a few of hold()'s polls
+        anyone = boto3.client("ec2", region_name="us-east-2", endpoint_url=endpoint,
+                              aws_access_key_id="any", aws_secret_access_key="any")
+        assert "10.11.0.0/16" not in [v["CidrBlock"] for v in anyone.describe_vpcs()["Vpcs"]], \
+            "development is in its own account, not the default one"
+        time.sleep(1.5)  # still serving a moment later
         assert process.poll() is None, err.read_text()
         process.send_signal(signal.SIGINT)
         process.wait(timeout=60)
@@ -314,7 +319,7 @@ def test_failed_apply_reports_terraform_error_and_what_exists(tmp_path):
     hub = next(c for c in expect_environment(fleet, "development").clusters if c.role == "hub")
     taken = f"{hub.name}-cluster"
     with Sandbox(fleet, workdir=workdir) as sandbox:
-        sandbox.client("iam", hub.region).create_role(RoleName=taken, AssumeRolePolicyDocument="{}")
+        sandbox.client("iam", hub.region, "development").create_role(RoleName=taken, AssumeRolePolicyDocument="{}")
         report = sandbox.run_environment("development")
     apply = report.phase("apply")
     assert [p.phase for p in report.phases] == ["init", "apply"], "nothing runs after a failed apply"

@@ -211,8 +211,9 @@ def _orchestrate(args) -> int:
         print(f"tfgen {args.command} {args.out}: {', '.join(selected)} (parallelism {args.parallelism}); "
               f"{workspace.describe()}", file=log, flush=True)
 
-        def progress(root, phase):
-            print(format_phase(root, phase), file=log, flush=True)
+        def progress(phase):
+            if phase.ran:
+                print(format_phase(phase), file=log, flush=True)
 
         report = Orchestrator(graph, command=args.command, workspace=workspace, parallelism=args.parallelism,
                               approve=approve, progress=progress, scratch=scratch).run(selected)
@@ -392,29 +393,38 @@ def _graph(args) -> int:
 
 
 def _sandbox(args) -> int:
-    from .sandbox import Sandbox, format_phase, format_report, sigterm_as_interrupt
+    from .orchestrate import on_signals
+    from .sandbox import Sandbox, format_phase, format_report
 
     fleet = _load(args.spec, args.allocations)
     for name in args.env or []:
         fleet.environment(name)
     log = sys.stdout if args.format == "text" else sys.stderr
 
-    def progress(environment, phase, result):
-        if result is not None:
-            print(format_phase(result), file=log, flush=True)
-        elif log.isatty():
-            print(f"  {environment:<14} {phase:<8} ...", end="\r", file=log, flush=True)
+    def progress(result):
+        print(format_phase(result), file=log, flush=True)
 
-    with sigterm_as_interrupt(), Sandbox(fleet, spec=args.spec, workdir=args.workdir, progress=progress) as sandbox:
-        print(f"tfgen sandbox: {args.spec}, local AWS double {sandbox.double.describe()}", file=log, flush=True)
+    def interrupt():  # SIGTERM, like Ctrl-C, stops every child before tfgen exits
+        raise KeyboardInterrupt
+
+    with on_signals(interrupt), Sandbox(fleet, spec=args.spec, workdir=args.workdir, progress=progress) as sandbox:
+        units = [*fleet.environments, *(["_state"] if "_state" in sandbox.graph.needs else [])]
+        accounts = ", ".join(f"{unit} {sandbox.account(unit)}" for unit in units)
+        print(f"tfgen sandbox: {args.spec}, local AWS double {sandbox.double.describe()}; accounts: {accounts}",
+              file=log, flush=True)
         report = sandbox.run(args.env, keep=args.keep)
         if args.format == "json":
             print(json.dumps(report.as_dict(), indent=2, sort_keys=True))
         else:
             print(format_report(report), flush=True)
         if args.keep:
-            print(f"the fleet stays up at {sandbox.double.endpoint} (any access key); "
-                  f"scratch in {sandbox.workdir}; press Ctrl-C to stop the double", file=log, flush=True)
+            print(f"the fleet stays up at {sandbox.double.endpoint}; scratch in {sandbox.workdir}; press Ctrl-C to "
+                  f"stop the double. Each environment is in its own account; to look at one, export its keys:",
+                  file=log)
+            for unit in units:
+                keys = sandbox.double.credentials(sandbox.account(unit))
+                print(f"  {unit}: " + " ".join(f"{name.upper()}={value}" for name, value in keys.items()), file=log)
+            log.flush()
             sandbox.hold()
     return 0 if report.ok else 1
 

@@ -32,21 +32,24 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import os
 import re
 import ssl
-import subprocess
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from .bootstrap.manifests import SECRET_TYPE_LABEL, argo_cd_values, cluster_secret
 from .derive.outputs import CLUSTER as C, GITOPS, GITOPS_OUTPUT as G, is_cluster_output
-from .errors import TfgenError
+from .errors import TfgenError, ToolchainError
 from .model import ARGOCD_MANAGED, ARGOCD_MODES
 from .terraform.roots import parse_json, read_bytes
+from .terraform.run import TerraformStopped, run_command
 
-__all__ = ["GitOpsError", "OutputsError", "Rendered", "read_outputs", "terraform_outputs", "parse_outputs",
-           "render", "validate_secret", "to_yaml", "SECRET_TYPE_LABEL", "CLUSTER_READ", "GITOPS_READ",
-           "MANAGED_CLUSTER_READ", "MANAGED_GITOPS_READ"]
+__all__ = ["GitOpsError", "OutputsError", "Rendered", "LiveCluster", "read_outputs", "terraform_outputs",
+           "parse_outputs", "render", "validate_secret", "check_secret", "to_yaml", "SECRET_TYPE_LABEL", "CLUSTER_READ",
+           "GITOPS_READ", "MANAGED_CLUSTER_READ", "MANAGED_GITOPS_READ"]
 
 MAX_OUTPUTS_BYTES = 8 * 1024 * 1024
 MAX_OUTPUTS_DEPTH = 32
@@ -93,14 +96,16 @@ class Rendered:
         return {"secrets": self.secrets, "values": self.values}
 
 
-def terraform_outputs(root: str | Path, *, terraform: str | None = None, env: dict | None = None) -> dict:
-    """`terraform output -json` in `root`, parsed."""
+def terraform_outputs(root: str | Path, *, terraform: str | None = None, env: dict | None = None,
+                      log: Path | None = None, watch: Callable[[], str | None] | None = None) -> dict:
+    """`terraform output -json` in `root`, parsed: the one place tfgen runs it (`tfgen gitops`, the sandbox's
+    verify). `env`: terraform's environment (default: this one); `log`: where its messages go (default: a
+    temporary file); `watch`: a reason to stop it, as `tfgen.terraform.run.run_command` takes."""
     root = Path(root)
     if not root.is_dir():
         raise GitOpsError(f"{root} is not a directory; give the applied root of an environment (out/<env>)")
     binary = terraform
     if binary is None:
-        from .errors import ToolchainError
         from .terraform.toolchain import find_terraform
 
         try:
@@ -108,15 +113,19 @@ def terraform_outputs(root: str | Path, *, terraform: str | None = None, env: di
         except ToolchainError as exc:
             raise GitOpsError(f"terraform is not on PATH ({exc}); run `terraform output -json > outputs.json` "
                               "where the state is and give it with --outputs") from None
-    try:
-        result = subprocess.run([binary, "output", "-json", "-no-color"], cwd=root, capture_output=True,
-                                text=True, timeout=120, env=env, stdin=subprocess.DEVNULL)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise GitOpsError(f"cannot run `terraform output -json` in {root}: {exc}") from None
-    if result.returncode:
-        raise GitOpsError(f"`terraform output -json` in {root} failed (exit {result.returncode}): "
-                          f"{result.stderr.strip()[-500:]}")
-    return parse_outputs(result.stdout, f"`terraform output -json` in {root}")
+    with tempfile.TemporaryDirectory(prefix="tfgen-output-") as scratch:
+        data, log = Path(scratch) / "outputs.json", log or Path(scratch) / "output.log"
+        try:
+            ran = run_command(binary, root, "output", "-json", "-no-color", env=dict(os.environ if env is None else env),
+                              log=log, timeout=120, watch=watch, stdout=data)
+        except TerraformStopped as stopped:
+            raise GitOpsError(f"`terraform output -json` in {root} was stopped: {stopped.reason}") from None
+        except ToolchainError as exc:
+            raise GitOpsError(f"cannot run `terraform output -json` in {root}: {exc}") from None
+        if ran.returncode:
+            raise GitOpsError(f"`terraform output -json` in {root} failed (exit {ran.returncode}): "
+                              f"{ran.output.strip()[-500:]}")
+        return parse_outputs(data.read_bytes(), f"`terraform output -json` in {root}")
 
 
 def read_outputs(path: str | Path) -> dict:
@@ -149,9 +158,6 @@ def parse_outputs(data: bytes | str, where: str) -> dict:
     if parsed and all(isinstance(v, dict) and "value" in v for v in parsed.values()):
         return {name: item["value"] for name, item in parsed.items()}
     return parsed
-
-
-_parse = parse_outputs  # the sandbox's name for it
 
 
 def _role_arn(account: str) -> re.Pattern:
@@ -386,6 +392,39 @@ def validate_secret(secret: dict) -> list[str]:
         elif _ca_problem(str(ca)):
             problems.append(f"config tlsClientConfig.caData {_ca_problem(str(ca))}")
     return problems
+
+
+@dataclass(frozen=True)
+class LiveCluster:
+    """An edge as EKS and IAM describe it once applied: what its cluster Secret must name."""
+
+    endpoint: str | None = None
+    ca_data: str | None = None
+    arn: str | None = None
+    role_arn: str | None = None  # its deployer role's
+
+
+def check_secret(secret: dict, cluster: LiveCluster) -> tuple[bool, str]:
+    """Whether Argo CD's cluster Secret `secret` (as `render` makes it) reaches `cluster` as it is: the
+    endpoint and CA EKS gives it and its deployer role, or, with EKS's Argo CD capability, its ARN; and a
+    line that says what the Secret names and where it differs."""
+    data = secret.get("stringData") or {}
+    server = str(data.get("server") or "")
+    if _CLUSTER_ARN.fullmatch(server):
+        return server == cluster.arn, f"server {server}" + ("" if server == cluster.arn else
+                                                            f" != cluster ARN {cluster.arn}")
+    try:
+        config = json.loads(data.get("config") or "{}")
+    except ValueError:
+        config = None
+    if not isinstance(config, dict):
+        return False, f"server {server}; config is not a JSON object"
+    role = (config.get("awsAuthConfig") or {}).get("roleARN")
+    ca_ok = (config.get("tlsClientConfig") or {}).get("caData") == cluster.ca_data
+    detail = (f"server {server}" + ("" if server == cluster.endpoint else f" != endpoint {cluster.endpoint}")
+              + f"; roleARN {role}" + ("" if role == cluster.role_arn else f" != deployer role {cluster.role_arn}")
+              + ("" if ca_ok else "; caData is not the cluster's CA"))
+    return server == cluster.endpoint and role == cluster.role_arn and ca_ok, detail
 
 
 def to_yaml(documents: list[dict]) -> str:

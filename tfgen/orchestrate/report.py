@@ -1,10 +1,11 @@
 """What a run did: per root its phases, counts, time and result; progress lines, the table, JSON.
 
-Results: ok; failed (terraform failed, or a held state lock); skipped (a root it
-waits for did not finish ok); cancelled (apply not approved); interrupted
-(stopped by Ctrl-C while running); not run (Ctrl-C came before it started);
-waiting (it reads the state of roots the workspace has not applied, e.g. a
-cells link root in an offline plan: a plan with only ok and waiting roots is ok).
+Results of a root: ok; failed (terraform failed, or a held state lock); skipped (a root it
+waits for did not finish ok); cancelled (apply not approved); interrupted (stopped by Ctrl-C
+while running); not run (Ctrl-C came before it started); waiting (it reads the state of roots
+the workspace has not applied, e.g. a cells link root in an offline plan: a plan with only ok
+and waiting roots is ok). A phase has the same results, and `not run` for a phase its root did
+not get to (an earlier phase did not end ok, or the run was interrupted).
 """
 
 from __future__ import annotations
@@ -17,15 +18,34 @@ from .terraform import Counts
 __all__ = ["PhaseResult", "RootResult", "RunReport", "format_phase", "format_report"]
 
 INTERRUPTED = 130
+_NOT_STARTED = ("skipped", "not run")
 
 
-@dataclass(frozen=True)
+@dataclass
 class PhaseResult:
-    """One terraform command of a root: which, how it ended, how long it took."""
+    """One phase of one root (for the sandbox, of one environment): how it ended, how long it took, what
+    terraform counted and would change, Terraform's errors, and what a call checked."""
 
+    root: str
     phase: str
-    status: str
-    seconds: float
+    status: str = "ok"
+    seconds: float = 0.0
+    reason: str = ""  # why it is not ok
+    counts: Counts | None = None  # a plan's to add/change/destroy; an apply's added/changed/destroyed
+    changes: list[str] = field(default_factory=list)  # what a plan would do, one line per resource
+    details: list[str] = field(default_factory=list)  # Terraform's errors and notes on a failure
+    checks: list = field(default_factory=list)  # what a call checked: objects with `ok` (the sandbox's Check)
+    log: Path | None = None  # the log of the last terraform command it ran
+
+    @property
+    def ok(self) -> bool:
+        """Ended ok, and every check it made holds."""
+        return self.status == "ok" and all(c.ok for c in self.checks)
+
+    @property
+    def ran(self) -> bool:
+        """Whether it started at all (not skipped, not left for an earlier failure or an interrupt)."""
+        return self.status not in _NOT_STARTED
 
 
 @dataclass
@@ -50,7 +70,8 @@ class RootResult:
             "root": self.root, "waits_for": self.waits_for, "result": self.status, "reason": self.reason,
             "add": counts.add if counts else None, "change": counts.change if counts else None,
             "destroy": counts.destroy if counts else None, "seconds": round(self.seconds, 2),
-            "phases": [{"phase": p.phase, "result": p.status, "seconds": round(p.seconds, 2)} for p in self.phases],
+            "phases": [{"phase": p.phase, "result": p.status, "seconds": round(p.seconds, 2)}
+                       for p in self.phases if p.ran],
             "errors": self.errors,
         }
 
@@ -82,9 +103,9 @@ class RunReport:
                 "roots": [r.as_dict() for r in self.roots]}
 
 
-def format_phase(root: str, phase: PhaseResult) -> str:
+def format_phase(phase: PhaseResult) -> str:
     """A progress line: root, phase, how it ended, elapsed time."""
-    return f"  {root:<16} {phase.phase:<8} {phase.status:<12} {phase.seconds:6.1f} s"
+    return f"  {phase.root:<16} {phase.phase:<8} {phase.status:<12} {phase.seconds:6.1f} s"
 
 
 def _counts(result: RootResult) -> tuple[str, str, str]:

@@ -1,19 +1,17 @@
-"""The scheduler: every selected root through its phases, in dependency order, independent roots at once.
+"""The scheduler: every selected root through its phases (`tfgen.orchestrate.phases`), each phase as soon as
+what it waits for is through, up to `parallelism` phases with terraform commands at once.
 
-A root starts when every selected root it waits for (the roots it needs; for
-destroy, the roots that need it) has finished ok, while fewer than
-`parallelism` roots run. Each root runs in a thread; the main thread schedules,
-asks for approvals and takes Ctrl-C. A root that fails stops the roots that wait
-for it (transitively); the others finish. Ctrl-C (or SIGTERM) starts nothing
-new and sends one SIGINT to every running terraform's process group, then waits
-for them to write their state and release their locks (`Workspace.grace`, then
-SIGKILL); the report then says which roots did not run and why. A terraform
-that outlives the workspace's `timeout`, or that the workspace says must stop
-(`Workspace.broken`: the sandbox's double died), fails its root with that reason.
-A run in another thread installs no signal handlers: whoever holds the main
-thread stops it with `stop()`, which does what Ctrl-C does. Runs at once can
-share one limit of roots (`slots`). A root whose directory the workspace says
-is initialized already (`Workspace.initialized`) skips `terraform init`.
+Each phase runs in a thread of its own; the main thread schedules, calls `progress` as phases end, asks
+for approvals and takes Ctrl-C. A phase that does not end ok stops its root (the rest of its phases are
+`not run`) and the phases of other roots that need it (`skipped`, transitively); the others finish.
+Ctrl-C (or SIGTERM) starts nothing new and sends one SIGINT to every running terraform's process group,
+then waits for them to write their state and release their locks (`Workspace.grace`, then SIGKILL) and
+for every running call to return; the report then says which roots did not run and why. A terraform
+that outlives the workspace's `timeout`, or that the workspace says must stop (`Workspace.broken`: the
+sandbox's double died), fails its phase with that reason. A run in another thread installs no signal
+handlers: whoever holds the main thread stops it with `stop()`, which does what Ctrl-C does.
+
+`on_signals` is tfgen's one handler of SIGINT and SIGTERM: the run's, and the CLI's around a sandbox.
 """
 
 from __future__ import annotations
@@ -25,20 +23,23 @@ import tempfile
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator, Sequence
 
 from ..errors import TfgenError
 from ..terraform.run import TerraformStopped, run_command
 from .graph import RootGraph
+from .phases import Phase, command_phases
 from .report import PhaseResult, RootResult, RunReport
-from .terraform import arguments, counts_of, lock_of, phases, plan_lines
+from .terraform import Counts, arguments, changes_of, counts_of, lock_of, plan_lines
 from .workspace import Workspace
 
-__all__ = ["Approval", "Orchestrator"]
+__all__ = ["Approval", "Orchestrator", "on_signals"]
 
-Progress = Callable[[str, PhaseResult], None]
+Progress = Callable[[PhaseResult], None]
+_MET = ("ok", "waiting")  # how a phase of `needs` must have ended
+_OVER = ("ok", "waiting", "not run")  # ... and one of `after`
 
 
 @dataclass(frozen=True)
@@ -50,32 +51,68 @@ class Approval:
     lines: list[str]
 
 
+@contextmanager
+def on_signals(handler: Callable[[], None]) -> Iterator[None]:
+    """Within the block, SIGINT and SIGTERM call `handler` (it may raise, as KeyboardInterrupt); outside the
+    main thread nothing is installed."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, lambda signum, frame: handler()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
 class _Interrupted(Exception):
     pass
 
 
-class Orchestrator:
-    """Run `command` (plan, apply, destroy) over roots of `graph` with `workspace`.
+@dataclass
+class _Root:
+    """A root during a run: its phases, the next to start, those running and those ended."""
 
-    `approve(Approval) -> bool` is asked in the main thread before each apply that
-    changes something (None: apply without asking). `progress(root, PhaseResult)`
-    is called as each phase ends. `scratch` keeps plan files and logs (default: a
-    temporary directory, removed afterwards). `show` (plan only): also write each
-    plan as JSON (`terraform show -json`) to `RootResult.plan_json`, e.g. for the policy gate.
-    `slots` (a semaphore shared by runs at once): a root also needs one of them to start.
+    result: RootResult
+    phases: list[Phase]
+    next: int = 0
+    running: dict[str, threading.Thread] = field(default_factory=dict)
+    ended: dict[str, PhaseResult] = field(default_factory=dict)
+    workdir: Path | None = None
+    finished: bool = False
+
+    @property
+    def inits(self) -> bool:
+        return any("init" in p.commands for p in self.phases)
+
+
+class Orchestrator:
+    """Run roots of `graph` through their phases with `workspace`: the phases of `command` (plan, apply,
+    destroy; `command_phases`), or `phases` (`{root: [Phase, ...]}`, the sandbox's; `command` then only
+    names the run).
+
+    `approve(Approval) -> bool` is asked in the main thread before each apply that changes something (None:
+    apply without asking). `progress(PhaseResult)` is called in the main thread as each phase ends or is
+    given up. `scratch` keeps plan files and logs (`logs/<root>/<phase>/<command>.log`; default: a temporary
+    directory, removed afterwards). `show` (plan only): also write each plan as JSON (`terraform show
+    -json`) to `RootResult.plan_json`, e.g. for the policy gate.
     """
 
-    def __init__(self, graph: RootGraph, *, command: str, workspace: Workspace, parallelism: int = 2,
+    def __init__(self, graph: RootGraph, *, command: str, workspace: Workspace,
+                 phases: dict[str, Sequence[Phase]] | None = None, parallelism: int = 2,
                  approve: Callable[[Approval], bool] | None = None, progress: Progress | None = None,
-                 scratch: Path | None = None, show: bool = False, slots: threading.Semaphore | None = None):
+                 scratch: Path | None = None, show: bool = False):
         if parallelism < 1:
             raise TfgenError(f"--parallelism must be at least 1, not {parallelism}")
-        self.graph, self.command, self.workspace = graph, command, workspace
+        self.graph, self.command, self.workspace, self.phases = graph, command, workspace, phases
         self.parallelism, self.approve, self.progress = parallelism, approve, progress
-        self.scratch, self.show, self.slots = scratch, show, slots
+        self.scratch, self.show = scratch, show
         self._stop = threading.Event()
         self._events: queue.Queue = queue.Queue()
         self._prompting = False
+        self._commands = 0  # phases with terraform commands running
+        self._error: Exception | None = None  # raised by `progress`: the run stops, then raises it
 
     def stop(self) -> None:
         """Stop the run as Ctrl-C does, from any thread: nothing new starts, every running terraform gets
@@ -85,56 +122,139 @@ class Orchestrator:
     # -- the main thread -------------------------------------------------------
 
     def run(self, selected: list[str]) -> RunReport:
-        """Run every root of `selected` (already in order); returns the report, never raises for a root."""
+        """Run every root of `selected` (in the order the report lists them); returns the report, never
+        raises for a root (what `progress` raises, it raises once every terraform has stopped)."""
         started = time.monotonic()
         scratch = self.scratch or Path(tempfile.mkdtemp(prefix="tfgen-run-"))
-        destroy = self.command == "destroy"
-        results = {root: RootResult(root, self.graph.waits_for(root, selected, destroy=destroy)) for root in selected}
-        pending = list(selected)
-        running: dict[str, threading.Thread] = {}
+        planned = self.phases if self.phases is not None else command_phases(self.command, self.graph, selected,
+                                                                             show=self.show)
+        roots = {}
+        for root in selected:
+            phases = list(planned[root])
+            if len({p.name for p in phases}) != len(phases):
+                raise ValueError(f"root {root}: two phases of one name in {[p.name for p in phases]}")
+            waits = sorted(set().union(*(p.waits_for for p in phases)) & set(selected) - {root})
+            roots[root] = _Root(RootResult(root, waits), phases)
         try:
-            with self._signals():
-                while pending or running:
-                    self._start_ready(pending, running, results, scratch)
+            with on_signals(self._signalled):
+                while not all(state.finished for state in roots.values()):
+                    for state in roots.values():
+                        while not state.finished and self._start_next(state, roots, scratch):
+                            pass
+                    if not any(state.running for state in roots.values()) \
+                            and not all(state.finished for state in roots.values()):
+                        stuck = [f"{s.result.root} {s.phases[s.next].name}" for s in roots.values() if not s.finished]
+                        raise ValueError(f"phases that wait for each other: {', '.join(stuck)}")
                     try:
                         event = self._events.get(timeout=0.1)
                     except queue.Empty:
                         continue
                     if event[0] == "done":
-                        running.pop(event[1]).join()
+                        self._ended(roots[event[1]], event[2])
                     else:
                         self._ask(*event[1:])
         finally:
             if self.scratch is None:
                 shutil.rmtree(scratch, ignore_errors=True)
-        return RunReport(self.command, str(self.graph.out), [results[r] for r in selected],
+        if self._error is not None:
+            raise self._error
+        return RunReport(self.command, str(self.graph.out), [roots[r].result for r in selected],
                          interrupted=self._stop.is_set(), seconds=time.monotonic() - started,
                          workspace=self.workspace.describe())
 
-    def _start_ready(self, pending, running, results, scratch) -> None:
-        for root in list(pending):
-            result = results[root]
-            if self._stop.is_set():
-                result.status, result.reason = "not run", "interrupted before it started"
-                pending.remove(root)
-                continue
-            blocked = [r for r in result.waits_for
-                       if results[r].status not in ("ok", "pending", "running", "waiting")]
-            if blocked:
-                cause = results[blocked[0]]
-                verb = "destroyed" if self.command == "destroy" else "applied" if self.command == "apply" else "planned"
-                result.status = "skipped"
-                result.reason = f"{blocked[0]} was not {verb} ({cause.status})"
-                pending.remove(root)
-            elif (all(results[r].status in ("ok", "waiting") for r in result.waits_for)
-                  and len(running) < self.parallelism
-                  and (self.slots is None or self.slots.acquire(blocking=False))):
-                pending.remove(root)
-                result.status = "running"
-                thread = threading.Thread(target=self._root, args=(result, scratch), name=f"tfgen-{root}",
-                                          daemon=True)
-                running[root] = thread
-                thread.start()
+    def _signalled(self) -> None:
+        self._stop.set()
+        if self._prompting:
+            raise _Interrupted()
+
+    def _start_next(self, state: _Root, roots: dict[str, _Root], scratch: Path) -> bool:
+        """Start `state`'s next phase if it may start now (True), or close the root once it cannot go on."""
+        earlier = state.phases[:state.next]
+        if any(state.ended[p.name].status != "ok" for p in earlier if p.name in state.ended):
+            if not state.running:
+                self._close(state)
+            return False
+        if state.next == len(state.phases):
+            if not state.running:
+                self._close(state)
+            return False
+        phase = state.phases[state.next]
+        if any(p.name not in state.ended for p in earlier[:-1]) \
+                or (earlier and earlier[-1].name not in state.ended and not earlier[-1].alongside):
+            return False
+        if self._stop.is_set():
+            if not state.running:
+                self._close(state, stopped=True)
+            return False
+        waits = [(root, name, _MET) for root, name in phase.needs] + [(root, name, _OVER) for root, name in phase.after]
+        for root, name, fine in waits:
+            other = roots.get(root)
+            if other is None or root == state.result.root or not any(p.name == name for p in other.phases):
+                continue  # not in this run: not waited for
+            if name not in other.ended:
+                return False
+            if other.ended[name].status not in fine:
+                self._skip(state, phase, other, name)
+                if not state.running:
+                    self._close(state)
+                return False
+        if phase.commands and self._commands >= self.parallelism:
+            return False
+        state.next += 1
+        state.result.status = "running"
+        if phase.commands:
+            self._commands += 1
+        thread = threading.Thread(target=self._phase, args=(state, phase, scratch), daemon=True,
+                                  name=f"tfgen-{state.result.root}-{phase.name}")
+        state.running[phase.name] = thread
+        thread.start()
+        return True
+
+    def _skip(self, state: _Root, phase: Phase, other: _Root, name: str) -> None:
+        cause = other.ended[name].status
+        cause = other.result.status if cause == "not run" else cause
+        past = next(p.past or p.name for p in other.phases if p.name == name)
+        state.next += 1
+        self._record(state, PhaseResult(state.result.root, phase.name, "skipped",
+                                        reason=f"{other.result.root} was not {past} ({cause})"))
+
+    def _ended(self, state: _Root, result: PhaseResult) -> None:
+        state.running.pop(result.phase).join()
+        if any(p.commands for p in state.phases if p.name == result.phase):
+            self._commands -= 1
+        self._record(state, result)
+
+    def _record(self, state: _Root, result: PhaseResult) -> None:
+        state.ended[result.phase] = result
+        if self.progress is not None and self._error is None:
+            try:
+                self.progress(result)
+            except Exception as exc:  # the caller's bug: stop every terraform first, then raise it
+                self._error = exc
+                self._stop.set()
+
+    def _close(self, state: _Root, *, stopped: bool = False) -> None:
+        """The root is through: its status from its first phase that did not end ok (or from the interrupt);
+        the phases it did not get to are `not run`."""
+        result = state.result
+        bad = next((state.ended[p.name] for p in state.phases
+                    if p.name in state.ended and state.ended[p.name].status != "ok"), None)
+        if bad is not None:
+            result.status, result.reason, result.errors = bad.status, bad.reason, bad.details
+        elif stopped:
+            started = bool(state.ended)
+            result.status = "interrupted" if started else "not run"
+            result.reason = (f"interrupted before {state.phases[state.next].name}" if started
+                             else "interrupted before it started")
+        else:
+            result.status = "ok"
+        state.finished = True
+        for phase in state.phases:
+            if phase.name not in state.ended:
+                self._record(state, PhaseResult(result.root, phase.name, "not run", reason=result.reason))
+        order = [p.name for p in state.phases]
+        result.phases = sorted(state.ended.values(), key=lambda p: order.index(p.phase))
+        result.seconds = sum(p.seconds for p in result.phases)
 
     def _ask(self, approval: Approval, answer: list, answered: threading.Event) -> None:
         self._prompting = True
@@ -147,104 +267,89 @@ class Orchestrator:
             self._prompting = False
             answered.set()
 
-    @contextmanager
-    def _signals(self):
-        if threading.current_thread() is not threading.main_thread():
-            yield
-            return
+    # -- one phase, in its own thread ------------------------------------------
 
-        def interrupt(signum, frame):
-            self._stop.set()
-            if self._prompting:
-                raise _Interrupted()
-
-        previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
-        try:
-            yield
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
-
-    # -- one root, in its own thread -----------------------------------------
-
-    def _root(self, result: RootResult, scratch: Path) -> None:
+    def _phase(self, state: _Root, phase: Phase, scratch: Path) -> None:
         clock = time.monotonic()
+        result = PhaseResult(state.result.root, phase.name)
         try:
-            self._phases(result, scratch)
+            if phase.call is not None:
+                result.checks = list(phase.call(lambda command: self._watch(state.result.root, command)))
+            for command in phase.commands:
+                if not self._command(state, phase, command, result, scratch):
+                    break
         except TfgenError as exc:
             result.status, result.reason = "failed", str(exc)
         except Exception as exc:  # a bug must not leave the scheduler waiting forever
             result.status, result.reason = "failed", f"tfgen failed: {exc!r}; please report it"
         finally:
             result.seconds = time.monotonic() - clock
-            if self.slots is not None:
-                self.slots.release()
-            self._events.put(("done", result.root))
+            self._events.put(("done", state.result.root, result))
 
-    def _phases(self, result: RootResult, scratch: Path) -> None:
-        root = result.root
-        unapplied = ([] if self.command == "destroy"
-                     else self.workspace.unapplied(root, self.graph.path(root), scratch))
-        if unapplied:
-            result.status = "waiting"
-            result.reason = (f"reads the state of {', '.join(unapplied)}, not applied here; it plans once "
-                             f"{'they are' if len(unapplied) > 1 else 'it is'} applied")
-            return
-        workdir = result.workdir = self.workspace.prepare(root, self.graph.path(root), scratch)
+    def _command(self, state: _Root, phase: Phase, command: str, result: PhaseResult, scratch: Path) -> bool:
+        """Run one terraform command of `phase` into `result`; whether the phase goes on."""
+        root, source = state.result.root, self.graph.path(state.result.root)
+        if command == "plan":
+            unapplied = self.workspace.unapplied(root, source, scratch)
+            if unapplied:
+                result.status = "waiting"
+                result.reason = (f"reads the state of {', '.join(unapplied)}, not applied here; it plans once "
+                                 f"{'they are' if len(unapplied) > 1 else 'it is'} applied")
+                return False
+        if state.workdir is None:
+            prepare = self.workspace.prepare if state.inits else self.workspace.workdir
+            state.workdir = state.result.workdir = prepare(root, source, scratch)
+        if command == "apply":
+            counts = state.result.counts
+            if counts is not None and not counts.any:
+                result.counts = Counts(0, 0, 0)  # nothing to apply
+                return True
+            if self.approve is not None and not self._approved(state.result, result):
+                return False
+        if self._stop.is_set():
+            result.status, result.reason = "interrupted", f"interrupted before {command}"
+            return False
         plan_file = (scratch / "plans" / f"{root}.tfplan").resolve()
         plan_file.parent.mkdir(parents=True, exist_ok=True)
-        env = self.workspace.env()
-        for phase in phases(self.command, show=self.show):
-            if phase == "init" and self.workspace.initialized(root, workdir):
-                continue
-            if self._stop.is_set():
-                result.status, result.reason = "interrupted", f"interrupted before {phase}"
-                return
-            if phase == "apply":
-                if result.counts is not None and not result.counts.any:
-                    result.status = "ok"
-                    return
-                if self.approve is not None and not self._approved(result, workdir):
-                    return
-            log = scratch / "logs" / root / f"{phase}.log"
-            data = plan_file.with_suffix(".tfplan.json") if phase == "show" else None
-            extra = self.workspace.options(phase, self.command)
-            try:
-                ran = run_command(self.workspace.terraform, workdir,
-                                  *arguments(phase, command=self.command, plan_file=plan_file, extra=extra),
-                                  env=env, log=log, watch=lambda: self._watch(root, phase),
-                                  timeout=self.workspace.timeout, grace=self.workspace.grace, stdout=data)
-            except TerraformStopped as stopped:
-                interrupted = self._stop.is_set()
-                self._record(result, phase, "interrupted" if interrupted else "failed", stopped.result.seconds)
-                result.status = "interrupted" if interrupted else "failed"
-                result.reason = (f"{phase} interrupted; terraform stopped (exit {stopped.result.returncode})"
-                                 if interrupted else stopped.reason)
-                return
-            output = ran.output
-            if ran.returncode != 0:
-                self._record(result, phase, "failed", ran.seconds)
-                result.status = "failed"
-                result.errors = ran.errors() or output.strip().splitlines()[-5:]
-                lock = lock_of(output)
-                if lock is not None:
-                    result.reason = (f"the state is locked by another run ({lock}); nothing was changed. Fix: let "
-                                     f"that run finish, then run again; if no run holds it, `terraform force-unlock "
-                                     f"{lock.id or 'LOCK_ID'}` in {self.graph.path(root)}")
-                else:
-                    result.reason = f"terraform {phase} failed (exit {ran.returncode})"
-                return
-            if phase == "plan":
-                result.counts = counts_of(output)
-                result.plan = plan_lines(output)
-            result.plan_json = data or result.plan_json
-            self._record(result, phase, "ok", ran.seconds)
-        result.status = "ok"
+        data = plan_file.with_suffix(".tfplan.json") if command == "show" else None
+        result.log = scratch / "logs" / root / phase.name / f"{command}.log"
+        try:
+            ran = run_command(self.workspace.terraform, state.workdir,
+                              *arguments(command, plan_file=plan_file, extra=self.workspace.options(command)),
+                              env=self.workspace.env(), log=result.log, watch=lambda: self._watch(root, command),
+                              timeout=self.workspace.timeout, grace=self.workspace.grace, stdout=data)
+        except TerraformStopped as stopped:
+            interrupted = self._stop.is_set()
+            result.status = "interrupted" if interrupted else "failed"
+            result.reason = (f"{command} interrupted; terraform stopped (exit {stopped.result.returncode})"
+                             if interrupted else stopped.reason)
+            return False
+        output = ran.output
+        if ran.returncode != 0:
+            result.status = "failed"
+            result.details = ran.errors() or output.strip().splitlines()[-5:]
+            lock = lock_of(output)
+            if lock is not None:
+                result.reason = (f"the state is locked by another run ({lock}); nothing was changed. Fix: let "
+                                 f"that run finish, then run again; if no run holds it, `terraform force-unlock "
+                                 f"{lock.id or 'LOCK_ID'}` in {source}")
+            else:
+                result.reason = f"terraform {command} failed (exit {ran.returncode})"
+            return False
+        if command in ("plan", "plan-destroy"):
+            result.counts = state.result.counts = counts_of(output)
+            result.changes = changes_of(output)
+            state.result.plan = plan_lines(output)
+        elif command == "apply":
+            result.counts = counts_of(output)
+        elif command == "show":
+            state.result.plan_json = data
+        return True
 
-    def _approved(self, result: RootResult, workdir: Path) -> bool:
+    def _approved(self, root: RootResult, result: PhaseResult) -> bool:
         answer: list[bool] = []
         answered = threading.Event()
-        self._events.put(("ask", Approval(result.root, self.command, result.plan), answer, answered))
+        self._events.put(("ask", Approval(root.root, self.command, root.plan), answer, answered))
         while not answered.wait(0.1):
             pass
         if not answer[0]:
@@ -253,11 +358,5 @@ class Orchestrator:
             result.reason = "interrupted at the approval" if interrupted else f"{self.command} not approved"
         return answer[0]
 
-    def _record(self, result: RootResult, phase: str, status: str, seconds: float) -> None:
-        done = PhaseResult(phase, status, seconds)
-        result.phases.append(done)
-        if self.progress is not None:
-            self.progress(result.root, done)
-
-    def _watch(self, root: str, phase: str) -> str | None:
-        return "interrupted" if self._stop.is_set() else self.workspace.broken(root, phase)
+    def _watch(self, root: str, command: str) -> str | None:
+        return "interrupted" if self._stop.is_set() else self.workspace.broken(root, command)

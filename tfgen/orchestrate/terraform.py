@@ -1,8 +1,8 @@
-"""One terraform command per root and phase: the arguments, and what its output says.
+"""One terraform command of a root: its arguments, and what its output says.
 
-plan: `init`, `plan -out`; apply and destroy: `init`, `plan -out` (`-destroy`),
-then `apply` of that plan file, so what is applied is exactly what was shown.
-The plan file goes to the run's scratch directory, never into OUT.
+The commands a phase is made of: `init`; `plan` (or `plan-destroy`) to the root's plan file in the
+run's scratch directory, never into OUT; `apply` of that plan file, so what is applied is exactly what
+was shown; `show` of it as JSON.
 """
 
 from __future__ import annotations
@@ -11,17 +11,19 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["COMMANDS", "Counts", "Lock", "phases", "arguments", "counts_of", "lock_of", "plan_lines"]
+__all__ = ["STEPS", "Counts", "Lock", "arguments", "counts_of", "changes_of", "lock_of", "plan_lines"]
 
-COMMANDS = ("plan", "apply", "destroy")
+STEPS = ("init", "plan", "plan-destroy", "apply", "show")
 _PLAN = re.compile(r"Plan: (?:(\d+) to import, )?(\d+) to add, (\d+) to change, (\d+) to destroy\.")
+_APPLIED = re.compile(r"Resources: (?:\d+ imported, )?(\d+) added, (\d+) changed, (\d+) destroyed\.")
 _NO_CHANGES = re.compile(r"^No changes\.", re.MULTILINE)
+_CHANGE = re.compile(r"^\s*# (\S+) (?:will be|must be) (.+)$", re.MULTILINE)
 _LOCK_FIELD = re.compile(r"^\s*│?\s*(ID|Path|Operation|Who|Created):\s*(.*?)\s*$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
 class Counts:
-    """What a plan would do: resources to add, change and destroy."""
+    """Resources a plan would add, change and destroy (or an apply added, changed and destroyed)."""
 
     add: int
     change: int
@@ -30,6 +32,9 @@ class Counts:
     @property
     def any(self) -> bool:
         return bool(self.add or self.change or self.destroy)
+
+    def __add__(self, other: Counts) -> Counts:
+        return Counts(self.add + other.add, self.change + other.change, self.destroy + other.destroy)
 
     def __str__(self) -> str:
         return f"{self.add} to add, {self.change} to change, {self.destroy} to destroy"
@@ -52,35 +57,37 @@ class Lock:
         return " ".join(p for p in parts if p)
 
 
-def phases(command: str, *, show: bool = False) -> tuple[str, ...]:
-    """The terraform commands a root goes through for `command` (`show`: a plan also as JSON, for the gate)."""
-    if command == "plan":
-        return ("init", "plan", "show") if show else ("init", "plan")
-    return ("init", "plan", "apply")
-
-
-def arguments(phase: str, *, command: str, plan_file: Path, extra: list[str] = ()) -> list[str]:
-    """terraform's arguments for `phase` of `command` (no prompts, no colour, fail at once on a held lock),
-    with `extra` (a workspace's options) before any plan file."""
+def arguments(step: str, *, plan_file: Path, extra: list[str] = ()) -> list[str]:
+    """terraform's arguments for `step` (no prompts, no colour, fail at once on a held lock), with `extra`
+    (a workspace's options) before any plan file."""
     extra = list(extra)
-    if phase == "init":
+    if step == "init":
         return ["init", "-input=false", "-no-color", *extra]
-    if phase == "plan":
+    if step in ("plan", "plan-destroy"):
         return ["plan", "-input=false", "-no-color", "-lock-timeout=0s", f"-out={plan_file}",
-                *(["-destroy"] if command == "destroy" else []), *extra]
-    if phase == "apply":
+                *(["-destroy"] if step == "plan-destroy" else []), *extra]
+    if step == "apply":
         return ["apply", "-input=false", "-no-color", "-lock-timeout=0s", *extra, str(plan_file)]
-    if phase == "show":
+    if step == "show":
         return ["show", "-json", "-no-color", *extra, str(plan_file)]
-    raise ValueError(f"no terraform phase {phase!r}")
+    raise ValueError(f"no terraform step {step!r}; one of {', '.join(STEPS)}")
 
 
 def counts_of(output: str) -> Counts | None:
-    """The counts of a plan's output (`Plan: 1 to add, ...` or `No changes.`), None when it has neither."""
+    """The counts a plan (`Plan: 1 to add, ...`, `No changes.`) or an apply (`Resources: 1 added, ...`)
+    prints, None when it prints neither."""
     match = _PLAN.search(output)
     if match:
         return Counts(int(match.group(2)), int(match.group(3)), int(match.group(4)))
+    match = _APPLIED.search(output)
+    if match:
+        return Counts(*(int(n) for n in match.groups()))
     return Counts(0, 0, 0) if _NO_CHANGES.search(output) else None
+
+
+def changes_of(output: str) -> list[str]:
+    """What a plan would do, one line per resource: `aws_route.x created`, `aws_instance.y replaced`."""
+    return [f"{address} {action}" for address, action in _CHANGE.findall(output)]
 
 
 def lock_of(output: str) -> Lock | None:

@@ -6,9 +6,10 @@ nothing else lands in OUT). `Offline` runs on a copy lowered to the offline
 provider with tfgen's toolchain (`copy_root`, `offline_override`): no
 credentials, no network, local state in the copy; it keeps each copy's
 `Lowered` record (`lowered`). A caller can subclass either and override
-`prepare` (the sandbox points the copy at its AWS double), `env`, `options`
-(more arguments for a phase), `broken` (a reason to stop every terraform) or
-`initialized` (a directory that needs no `terraform init`).
+`prepare` (the sandbox points the copy at its AWS double), `workdir` (where a
+root prepared by an earlier run is, for a run without `terraform init`), `env`,
+`options` (more arguments for a terraform command) or `broken` (a reason to
+stop every terraform).
 
 A root that reads other roots' state (a cells link root) can only plan once
 they are applied: `unapplied` names those whose state the workspace does not
@@ -27,7 +28,8 @@ from pathlib import Path
 from ..errors import ToolchainError
 from ..providers.lowering import Lowered
 from ..terraform.run import isolated_environment, run_command
-from ..terraform.toolchain import PROVIDER_VERSION, Toolchain, copy_root, find_terraform, remote_states_of
+from ..terraform.toolchain import (OVERRIDE_FILE, PROVIDER_VERSION, Toolchain, copy_root, find_terraform,
+                                   remote_states_of)
 
 __all__ = ["Workspace", "InPlace", "Offline", "real_terraform"]
 
@@ -49,17 +51,23 @@ class Workspace:
     def env(self) -> dict[str, str]:
         raise NotImplementedError
 
-    def options(self, phase: str, command: str) -> list[str]:
-        """More terraform arguments for `phase` of `command` (before any plan file)."""
+    def options(self, step: str) -> list[str]:
+        """More terraform arguments for `step` (`tfgen.orchestrate.terraform.STEPS`), before any plan file."""
         return []
 
-    def broken(self, root: str, phase: str) -> str | None:
-        """Why every running terraform must stop now (what it talks to is gone), or None."""
+    def broken(self, root: str, command: str) -> str | None:
+        """Why every running terraform (here `command` of `root`) must stop now (what it talks to is gone),
+        or None."""
         return None
 
     def prepare(self, root: str, source: Path, scratch: Path) -> Path:
-        """The directory terraform runs in for `root` (whose files are in `source`)."""
+        """The directory terraform runs in for `root` (whose files are in `source`), made for a run that
+        initializes it (`terraform init`)."""
         raise NotImplementedError
+
+    def workdir(self, root: str, source: Path, scratch: Path) -> Path:
+        """The directory an earlier run prepared and initialized for `root`, for a run without `init`."""
+        return self.prepare(root, source, scratch)
 
     def describe(self) -> str:
         raise NotImplementedError
@@ -67,11 +75,6 @@ class Workspace:
     def unapplied(self, root: str, source: Path, scratch: Path) -> list[str]:
         """The roots whose state `root` reads and this workspace has not applied (InPlace cannot tell: none)."""
         return []
-
-    def initialized(self, root: str, workdir: Path) -> bool:
-        """Whether `terraform init` already ran in `workdir` for this run (then the run skips it): never,
-        unless a workspace knows better (the sandbox's copies, initialized by their apply)."""
-        return False
 
 
 class InPlace(Workspace):
@@ -109,6 +112,13 @@ class Offline(Workspace):
     def copy_of(self, root: str, scratch: Path) -> Path:
         """Where `root`'s copy is (its state beside it): copies are siblings, as link roots read them."""
         return scratch / "roots" / root
+
+    def workdir(self, root: str, source: Path, scratch: Path) -> Path:
+        copy = self.copy_of(root, scratch)
+        if not (copy / OVERRIDE_FILE).is_file():
+            raise ToolchainError(f"{root} has no copy in {copy.parent} yet; run a phase with its `terraform init` "
+                                 f"first")
+        return copy
 
     def prepare(self, root: str, source: Path, scratch: Path) -> Path:
         dest = self.copy_of(root, scratch)

@@ -5,6 +5,12 @@ unless one is given), waits until it answers, hands out boto3 clients bound to
 it, and always stops the process it started: on `stop()`, when the `with`
 block ends for any reason, and, on Linux, when tfgen itself dies (the child
 asks the kernel for SIGTERM when its parent goes away).
+
+The double holds many AWS accounts: moto takes a request's account from its
+credentials, and STS AssumeRole of a role ARN in an account hands out
+credentials of that account (the role need not exist: moto's documented way to
+switch accounts). `credentials(account)` are those, for terraform and boto3
+alike; the dummy `CREDENTIALS` are moto's default account, `ACCOUNT`.
 """
 
 from __future__ import annotations
@@ -24,12 +30,17 @@ from pathlib import Path
 from ..errors import ToolchainError
 from ..terraform.run import die_with_parent
 
-__all__ = ["AwsDouble", "CREDENTIALS", "ACCOUNT", "die_with_parent"]
+__all__ = ["AwsDouble", "DoubleStopped", "CREDENTIALS", "ACCOUNT", "die_with_parent"]
 
 CREDENTIALS = {"aws_access_key_id": "tfgen-sandbox", "aws_secret_access_key": "tfgen-sandbox"}
-# The one AWS account the double holds everything in (moto's default account; requests name no other).
+# moto's default account: requests with credentials it did not hand out act in it.
 ACCOUNT = "123456789012"
+_ROLE = "tfgen-sandbox"  # the role whose assumption switches accounts
 _LISTENING = re.compile(r"Running on http://127\.0\.0\.1:(\d+)")
+
+
+class DoubleStopped(ToolchainError):
+    """The double died during a run (the reason names the terraform it stopped)."""
 
 
 class AwsDouble:
@@ -42,8 +53,9 @@ class AwsDouble:
         self.port: int | None = None
         self.process: subprocess.Popen | None = None
         self.log = self.workdir / "moto_server.log"
-        self._clients: dict[tuple[str, str], object] = {}
+        self._clients: dict[tuple[str, str, str], object] = {}
         self._clients_lock = threading.Lock()  # boto3 makes clients unsafely from several threads at once
+        self._credentials: dict[str, dict[str, str]] = {ACCOUNT: dict(CREDENTIALS)}
 
     @property
     def endpoint(self) -> str:
@@ -122,6 +134,7 @@ class AwsDouble:
         """Stop the process (SIGTERM, then SIGKILL); safe to call twice."""
         process, self.process = self.process, None
         self._clients.clear()
+        self._credentials = {ACCOUNT: dict(CREDENTIALS)}
         if process is None:
             return
         if process.poll() is None:
@@ -135,27 +148,45 @@ class AwsDouble:
                 pass
 
     def reset(self) -> None:
-        """Forget every resource the double holds (back to default VPCs)."""
+        """Forget every resource the double holds (back to default VPCs), and the credentials it handed out."""
         request = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
         with urllib.request.urlopen(request, timeout=10):
             pass
+        with self._clients_lock:
+            self._clients.clear()
+            self._credentials = {ACCOUNT: dict(CREDENTIALS)}
 
-    def client(self, service: str, region: str):
-        """A boto3 client for `service` in `region`, bound to the double."""
-        key = (service, region)
+    def credentials(self, account: str = ACCOUNT) -> dict[str, str]:
+        """boto3's credentials (`aws_access_key_id`, `aws_secret_access_key`, `aws_session_token`) that act in
+        `account`, asked of the double's STS once."""
+        with self._clients_lock:
+            known = self._credentials.get(account)
+        if known is None:
+            answer = self.client("sts", "us-east-1").assume_role(
+                RoleArn=f"arn:aws:iam::{account}:role/{_ROLE}", RoleSessionName=_ROLE)["Credentials"]
+            known = {"aws_access_key_id": answer["AccessKeyId"], "aws_secret_access_key": answer["SecretAccessKey"],
+                     "aws_session_token": answer["SessionToken"]}
+            with self._clients_lock:
+                known = self._credentials.setdefault(account, known)
+        return known
+
+    def client(self, service: str, region: str, account: str = ACCOUNT):
+        """A boto3 client for `service` in `region` of `account`, bound to the double."""
+        credentials = self.credentials(account)
+        key = (service, region, account)
         with self._clients_lock:
             if key not in self._clients:
-                self._clients[key] = self._new_client(service, region)
+                self._clients[key] = self._new_client(service, region, credentials)
             return self._clients[key]
 
-    def _new_client(self, service: str, region: str):
+    def _new_client(self, service: str, region: str, credentials: dict[str, str]):
         import boto3
         from botocore.config import Config
 
         return boto3.client(
             service, region_name=region, endpoint_url=self.endpoint,
             config=Config(retries={"max_attempts": 2}, connect_timeout=5, read_timeout=60),
-            **CREDENTIALS,
+            **credentials,
         )
 
     def __enter__(self) -> "AwsDouble":
@@ -168,7 +199,7 @@ class AwsDouble:
         """`moto <version> at <endpoint> (pid N)`."""
         from importlib.metadata import version
 
-        return f"moto {version('moto')} at {self.endpoint} (pid {self.pid}, account {ACCOUNT})"
+        return f"moto {version('moto')} at {self.endpoint} (pid {self.pid})"
 
 
 def _port_free(port: int) -> bool:

@@ -1,34 +1,87 @@
-"""Results of a sandbox run and their text and JSON forms."""
+"""Results of a sandbox run, their text and JSON forms, and how a unit's entries are made from its roots'.
+
+A unit's entry of a phase (`PHASES`) is the orchestrator's `PhaseResult` of its roots' phases joined
+(`join`): times and counts summed (integers), the first that did not end ok. `Entries` makes them as
+the roots' phases end. What an entry says in words (`summary`) is made from its counts and checks.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..orchestrate import Counts, PhaseResult
 from .inventory import RegionInventory
+from .phases import ENTRY, PHASES
 from .verify import Check
 
-__all__ = ["PhaseResult", "Lowering", "EnvironmentReport", "format_lowering", "SandboxReport", "format_phase", "format_report"]
+__all__ = ["PhaseResult", "Lowering", "EnvironmentReport", "format_lowering", "SandboxReport", "format_phase",
+           "format_report", "summary", "join", "Entries"]
+
+_DONE = {"init": "AWS provider from the local mirror", "re-plan": "no changes"}
 
 
-@dataclass
-class PhaseResult:
-    """One phase (init, apply, verify, re-plan, destroy) of one environment."""
+def summary(result: PhaseResult) -> str:
+    """One line on how a unit's phase ended: "190 resources created", "50/50 checks passed", "no changes",
+    "190 resources destroyed; nothing left", or why it did not end ok."""
+    if result.status != "ok":
+        return result.reason + (f" (log: {result.log})" if result.log else "")
+    if result.phase == "verify":
+        return f"{sum(c.ok for c in result.checks)}/{len(result.checks)} checks passed"
+    counts = result.counts or Counts(0, 0, 0)
+    if result.phase == "apply":
+        return f"{counts.add} resources created"
+    if result.phase == "destroy":
+        left = [c for c in result.checks if not c.ok]
+        return f"{counts.destroy} resources destroyed" + (
+            "" if not result.checks else "; nothing left" if not left else f"; {len(left)} kind(s) left over")
+    return _DONE.get(result.phase, "ok")
 
-    environment: str
-    phase: str
-    ok: bool
-    seconds: float
-    summary: str
-    details: list[str] = field(default_factory=list)
-    checks: list[Check] = field(default_factory=list)
 
-    def as_dict(self) -> dict:
-        return {
-            "phase": self.phase, "ok": self.ok, "seconds": round(self.seconds, 2),
-            "summary": self.summary, "details": self.details,
-            "checks": [c.as_dict() for c in self.checks],
-        }
+def join(unit: str, phase: str, parts: list[PhaseResult]) -> PhaseResult:
+    """One phase of a unit over its roots' (a cells environment has several): times and counts summed,
+    every check, the first part that did not end ok (named by its root when there are several)."""
+    ran = [p for p in parts if p.status != "not run"]
+    counted = [p.counts for p in ran if p.counts is not None]
+    joined = PhaseResult(unit, phase, seconds=sum(p.seconds for p in ran),
+                         counts=sum(counted[1:], counted[0]) if counted else None,
+                         checks=[c for p in ran for c in p.checks])
+    bad = next((p for p in ran if p.status != "ok"), None)
+    if bad is not None:
+        named = f"{bad.root}: " if len(parts) > 1 and bad.root != unit else ""
+        joined.status, joined.reason, joined.log = bad.status, named + bad.reason, bad.log
+        joined.details, joined.changes = bad.details, bad.changes
+    return joined
+
+
+class Entries:
+    """The report's entries of each unit (`{unit: its roots}`), made from the phases of its roots
+    (`{root: their names}`) as they end: `add` returns an entry once all of its parts have ended."""
+
+    def __init__(self, units: dict[str, list[str]], phases: dict[str, list[str]]):
+        self._parts: dict[tuple[str, str], list[tuple[str, str]]] = {}
+        for unit, roots in units.items():
+            for root in roots:
+                for name in phases[root]:
+                    self._parts.setdefault((unit, ENTRY[name]), []).append((root, name))
+        self._unit = {root: unit for unit, roots in units.items() for root in roots}
+        self._ended: dict[tuple[str, str], PhaseResult] = {}
+        self._entries: dict[tuple[str, str], PhaseResult] = {}
+
+    def add(self, result: PhaseResult) -> PhaseResult | None:
+        """Take one root's phase as it ended; the unit's entry it completes, if any did start."""
+        self._ended[result.root, result.phase] = result
+        unit = self._unit[result.root]
+        key = (unit, ENTRY[result.phase])
+        parts = [self._ended.get(part) for part in self._parts[key]]
+        if None in parts or all(p.status == "not run" for p in parts):
+            return None
+        self._entries[key] = join(unit, key[1], parts)
+        return self._entries[key]
+
+    def of(self, unit: str) -> list[PhaseResult]:
+        """The entries of `unit` made so far, in the order of `PHASES`."""
+        return [self._entries[unit, phase] for phase in PHASES if (unit, phase) in self._entries]
 
 
 @dataclass
@@ -67,6 +120,13 @@ class Lowering:
                 "not_checked": self.not_checked}
 
 
+def phase_dict(result: PhaseResult) -> dict:
+    """A unit's phase in the JSON report."""
+    return {"phase": result.phase, "ok": result.ok, "seconds": round(result.seconds, 2),
+            "summary": summary(result), "details": result.details + result.changes,
+            "checks": [c.as_dict() for c in result.checks]}
+
+
 @dataclass
 class EnvironmentReport:
     """Every phase of one root (an environment, or `_state`), its checks and its inventory after apply."""
@@ -75,6 +135,7 @@ class EnvironmentReport:
     phases: list[PhaseResult] = field(default_factory=list)
     inventory: list[RegionInventory] = field(default_factory=list)
     lowering: Lowering | None = None
+    account: str = ""  # the AWS account of the double it is in
 
     @property
     def ok(self) -> bool:
@@ -90,8 +151,8 @@ class EnvironmentReport:
 
     def as_dict(self) -> dict:
         return {
-            "name": self.name, "ok": self.ok,
-            "phases": [p.as_dict() for p in self.phases],
+            "name": self.name, "ok": self.ok, "account": self.account,
+            "phases": [phase_dict(p) for p in self.phases],
             "inventory": [r.as_dict() for r in self.inventory],
             "lowered": self.lowering.as_dict() if self.lowering else None,
         }
@@ -136,8 +197,8 @@ class SandboxReport:
 def format_phase(result: PhaseResult) -> str:
     """One progress line, with the details of a failure under it."""
     status = "ok" if result.ok else "FAILED"
-    lines = [f"  {result.environment:<14} {result.phase:<8} {status:<6} {result.seconds:6.1f} s  {result.summary}"]
-    lines += [f"      {line}" for detail in result.details for line in detail.splitlines()]
+    lines = [f"  {result.root:<14} {result.phase:<8} {status:<6} {result.seconds:6.1f} s  {summary(result)}"]
+    lines += [f"      {line}" for detail in result.details + result.changes for line in detail.splitlines()]
     lines += [f"      {c.format()}" for c in result.checks if not c.ok]
     return "\n".join(lines)
 

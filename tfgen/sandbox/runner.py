@@ -1,35 +1,30 @@
-"""The sandbox's phases, in order, for the roots of a fleet: the orchestrator pointed at the local double.
+"""The sandbox: a fleet built into a scratch directory, applied to a local AWS double by the orchestrator.
 
-`Sandbox` owns a scratch directory: the fleet is built there by tfgen's own
-pipeline (with its graph of roots, recorded in the manifest as `tfgen build`
-records it), and the orchestrator (`tfgen.orchestrate`) applies, re-plans and
-destroys the roots in the order of the sandbox's graph, independent roots at
-once, each on a copy lowered through the double's passes and pointed at the
-local AWS double (`tfgen.sandbox.workspace`). While a root is re-planned it is
-verified through the API. Nothing outside the scratch directory is written.
-Each phase is a method returning a `PhaseResult`, so tests (and users) can run
-them one by one and break things in between; `run` does them all, each unit
-(an environment, or `_state`) through its own pipeline, units at once
-(`tfgen.sandbox.pipeline`).
+`Sandbox` owns a scratch directory: the fleet is built there by tfgen's own pipeline (with its graph of
+roots, recorded in the manifest as `tfgen build` records it), each environment for an account of its own
+in the double (`accounts_of`; `_state` keeps moto's default one). A run hands the orchestrator
+(`tfgen.orchestrate`, the one scheduler) every root's phases (`tfgen.sandbox.phases`: apply, the unit's
+verify while re-planning, destroy) with the workspace that copies each root lowered and pointed at the
+double (`tfgen.sandbox.workspace`); the phases' results become the report's entries per unit as they end
+(`Entries`). Nothing outside the scratch directory is written. Each phase is also a method (`init`,
+`apply`, `verify`, `replan`, `destroy`: a run of the orchestrator with that phase alone), so tests (and
+users) can run them one by one and break things in between.
 
-The sandbox's graph (`Sandbox.graph`) is the build's without the state-backend
-edges (`root_graph(documents, backend=False)`): the build's environments keep
-their state in the bucket `_state` creates, so they need it applied first, but
-the sandbox's copies keep their state locally (the offline override), so no
-environment waits for `_state` here, nor `_state`'s destroy for theirs. The
-remote-state edges (a cells link root reads its region roots' local state,
-`../<root>/terraform.tfstate`) and the role edges (a trust naming a role
-another root creates, which IAM refuses before it exists) stay. The manifest
-in the scratch `out/` is the build's own (`Sandbox.built_graph`), and `run`
-still takes along what an environment needs by it (`_state`, as a unit of its
-own that nothing waits for).
+The sandbox's graph (`Sandbox.graph`) is the build's without the state-backend edges
+(`root_graph(documents, backend=False)`): the build's environments keep their state in the bucket
+`_state` creates, so they need it applied first, but the sandbox's copies keep their state locally (the
+offline override), so no environment waits for `_state` here, nor `_state`'s destroy for theirs. The
+remote-state edges (a cells link root reads its region roots' local state, `../<root>/terraform.tfstate`)
+and the role edges (a trust naming a role another root creates, which IAM refuses before it exists) stay.
+The manifest in the scratch `out/` is the build's own (`Sandbox.built_graph`), and `run` still takes along
+what an environment needs by it (`_state`, as a unit of its own that nothing waits for).
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import shutil
-import signal
 import tempfile
 import threading
 import time
@@ -41,57 +36,30 @@ from ..emit import root_graph
 from ..emit.cells import cell_roots_of
 from ..emit.state import STATE_ROOT
 from ..errors import ToolchainError
+from ..gitops import terraform_outputs
 from ..model import Fleet
-from ..orchestrate import RootGraph, read_graph
+from ..orchestrate import Orchestrator, PhaseResult, RootGraph, read_graph
+from ..orchestrate.phases import Watch
 from ..pipeline import emit_checked
 from ..write import write_output
-from .double import ACCOUNT, AwsDouble
+from .double import ACCOUNT, AwsDouble, DoubleStopped
 from .expectation import Expectation, expect_environment
 from .inventory import RegionInventory, take_inventory
-from .prepare import claim, in_account
+from .phases import ENTRY, PHASES, unit_phases
+from .prepare import accounts_of, claim, in_accounts
 from .quirks import NOT_CHECKED, images_to_resolve
-from .report import EnvironmentReport, Lowering, PhaseResult, SandboxReport
-from .outcome import failed, joined
-from .pipeline import Pipelines, account_settings
-from .rounds import RootRuns
-from .terraform import TerraformResult, run_terraform
+from .report import EnvironmentReport, Entries, Lowering, SandboxReport
 from .verify import Check, check_bootstrap_document, check_gitops_secrets, check_nothing_left, verify_environment
 from .verify.state import check_state_backend, check_state_gone
 from .workspace import DoubleWorkspace
 
-__all__ = ["PHASES", "Sandbox", "sigterm_as_interrupt", "in_account"]
+__all__ = ["PHASES", "Sandbox"]
 
-PHASES = ("init", "apply", "verify", "re-plan", "destroy")
-
-# progress(environment, phase, None) when a phase starts, (environment, phase, result) when it ends
-Progress = Callable[[str, str, PhaseResult | None], None]
+# progress(entry) as a unit's phase ends (`entry.root` is the unit: an environment, or `_state`)
+Progress = Callable[[PhaseResult], None]
 
 
-def _once(fetch: Callable[[], dict]) -> Callable[[], dict]:
-    """`fetch`, called at most once (when it returns): later calls get the same value."""
-    got: list[dict] = []
-
-    def once() -> dict:
-        if not got:
-            got.append(fetch())
-        return got[0]
-    return once
-
-
-@contextlib.contextmanager
-def sigterm_as_interrupt() -> Iterator[None]:
-    """Within the block, SIGTERM stops tfgen like Ctrl-C does, so every child is stopped."""
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-class Sandbox(RootRuns):
+class Sandbox:
     """A fleet built into a scratch directory and applied to a local AWS double."""
 
     def __init__(
@@ -113,7 +81,7 @@ class Sandbox(RootRuns):
         self.port = port
         self.timeout = timeout
         self.parallelism = parallelism  # terraform's -parallelism within a root
-        self.concurrency = concurrency  # independent roots at once
+        self.concurrency = concurrency  # roots' terraform at once
         self.terraform = terraform
         self.progress = progress
         self.keep_workdir = workdir is not None
@@ -121,17 +89,12 @@ class Sandbox(RootRuns):
         self.workspace: DoubleWorkspace | None = None
         self.graph: RootGraph | None = None  # the sandbox's graph of roots (no state-backend edges)
         self.built_graph: RootGraph | None = None  # the build's, as its manifest records it
+        self.accounts: dict[str, str] = {}  # environment -> its account in the double
         self.build_seconds = 0.0
         self.prepared: Fleet | None = None
         self._expectations: dict[str, Expectation] = {}
-        self._settings: dict[str, set[tuple[str, str]]] = {}  # root -> account-wide settings it sets
-        self._progress_lock = threading.Lock()  # progress and expectations come from several threads at once
-        self._expectations_lock = threading.Lock()
-        # runs of the orchestrator going (`RootRuns`), the roots they share, and a stop for all of them
-        self._runs: list = []
-        self._runs_lock = threading.Lock()
-        self._stopping = threading.Event()
-        self._slots: threading.Semaphore | None = None
+        self._expectations_lock = threading.Lock()  # calls of several units run at once
+        self._inventories: dict[str, list[RegionInventory]] = {}  # unit -> what its verify found
         self._resolved: dict[tuple[str, str], str] = {}  # (region, parameter) -> value, read once
         self._resolve_lock = threading.Lock()
         self._warming: list[threading.Thread] = []
@@ -142,26 +105,27 @@ class Sandbox(RootRuns):
         """Build the fleet (and its graph of roots) into the scratch directory and start the AWS double."""
         started = time.monotonic()
         # Built as `tfgen build` would, minus the allocations file: nothing outside the scratch directory;
-        # for the double's one account, so key policies, trust conditions and ARNs name the account the
-        # roles are really in (and `tfgen gitops` accepts the applied outputs).
-        prepared, files = emit_checked(in_account(self.fleet, ACCOUNT))
+        # each environment for its account in the double, so key policies, trust conditions and ARNs name
+        # the account the roles are really in (and `tfgen gitops` accepts the applied outputs).
+        self.accounts = accounts_of(self.fleet)
+        prepared, files = emit_checked(in_accounts(self.fleet, self.accounts))
         self.prepared = prepared.fleet
         if self.workdir is None:
             self.workdir = Path(tempfile.mkdtemp(prefix="tfgen-sandbox-"))
         claim(self.workdir)
         write_output(files, self.workdir / "out", roots=root_graph(prepared.documents))
         # The manifest keeps the build's graph (`run` takes the roots an environment needs by it); the
-        # sandbox orders its runs by its own (see the module's docstring).
+        # sandbox orders its phases by its own (see the module's docstring).
         self.built_graph = read_graph(self.workdir / "out")
         local = root_graph(prepared.documents, backend=False)
         self.graph = replace(self.built_graph, needs={root: tuple(needs) for root, needs in local.items()})
-        self._settings = {root: account_settings(documents) for root, documents in prepared.documents.items()}
         self.build_seconds = time.monotonic() - started
         try:
             self.double = AwsDouble(self.workdir / "double", port=self.port).start()
-            self.workspace = DoubleWorkspace(self.workdir, double=self.double, resolve=self._resolve,
-                                             terraform=self.terraform, parallelism=self.parallelism,
-                                             timeout=self.timeout)
+            self.workspace = DoubleWorkspace(
+                self.workdir, double=self.double, resolve=self._resolve, terraform=self.terraform,
+                credentials=lambda root: self.double.credentials(self.account(self._unit_of(root))),
+                parallelism=self.parallelism, timeout=self.timeout)
             self._warm_up(prepared.documents)
         except BaseException:
             self.stop()
@@ -205,10 +169,10 @@ class Sandbox(RootRuns):
         self.stop()
 
     def hold(self) -> None:
-        """Keep the double serving until Ctrl-C or SIGTERM."""
+        """Keep the double serving until Ctrl-C (or SIGTERM, under `tfgen.orchestrate.on_signals`)."""
         with contextlib.suppress(KeyboardInterrupt):
-            while self.double is not None and self.double.alive():
-                time.sleep(0.5)
+            if self.double is not None and self.double.process is not None:
+                self.double.process.wait()
 
     # -- helpers -------------------------------------------------------------------
 
@@ -232,15 +196,22 @@ class Sandbox(RootRuns):
         """The report entry a root belongs to: its environment for a cells root, else the root itself."""
         return next((env for env in self.fleet.environments if root in cell_roots_of([root], env)), root)
 
+    def account(self, environment: str) -> str:
+        """The account of the double `environment` (or `_state`) is in."""
+        return self.accounts.get(environment, ACCOUNT)
+
     @property
     def _scratch(self) -> Path:
         if self.workdir is None or self.double is None:
             raise ToolchainError("the sandbox is not started; use `with Sandbox(...)` or call start()")
         return self.workdir
 
-    def client(self, service: str, region: str):
-        """A boto3 client bound to the AWS double."""
-        return self.double.client(service, region)
+    def client(self, service: str, region: str, environment: str):
+        """A boto3 client bound to the double, in the account of `environment` (or `_state`)."""
+        return self.double.client(service, region, self.account(environment))
+
+    def _client_of(self, environment: str) -> Callable[[str, str], object]:
+        return lambda service, region: self.client(service, region, environment)
 
     def expectation(self, environment: str) -> Expectation:
         """What `environment` should have in AWS, from the fleet with its pool CIDRs allocated."""
@@ -255,7 +226,7 @@ class Sandbox(RootRuns):
             if (region, parameter) not in self._resolved:
                 with self._api(f"resolving {parameter} in the double's SSM"):
                     self._resolved[region, parameter] = \
-                        self.client("ssm", region).get_parameter(Name=parameter)["Parameter"]["Value"]
+                        self.double.client("ssm", region).get_parameter(Name=parameter)["Parameter"]["Value"]
             return self._resolved[region, parameter]
 
     def lowering(self, environment: str) -> Lowering | None:
@@ -271,114 +242,6 @@ class Sandbox(RootRuns):
         lowering = self.lowering(environment)
         return {c["address"] for c in lowering.changes if c["action"] == "left out"} if lowering else set()
 
-    def _terraform(self, environment: str, phase: str, *args: str) -> TerraformResult:
-        def watch() -> str | None:
-            return self.workspace.broken(environment, args[0]) or ("interrupted" if self._stopping.is_set() else None)
-
-        return run_terraform(self.toolchain, self.root(environment), *args,
-                             log=self.root(environment) / "logs" / f"{phase}.log", timeout=self.timeout, watch=watch)
-
-    def _report(self, result: PhaseResult) -> PhaseResult:
-        if self.progress:
-            with self._progress_lock:
-                self.progress(result.environment, result.phase, result)
-        return result
-
-    def _phase(self, environment: str, phase: str, body: Callable[[], PhaseResult]) -> PhaseResult:
-        if self.progress:
-            with self._progress_lock:
-                self.progress(environment, phase, None)
-        started = time.monotonic()
-        with self._api(f"{phase} of {environment}"):
-            result = body()
-        result.seconds = time.monotonic() - started
-        return self._report(result)
-
-    # -- phases ----------------------------------------------------------------------
-
-    def init(self, environment: str) -> PhaseResult:
-        """`terraform init` of a fresh copy of each root of `environment` (or of `_state`)."""
-        def body() -> PhaseResult:
-            workspace = self.workspace.view(fresh=True)
-            for root in self.roots_of(environment):
-                workspace.prepare(root, self.graph.path(root), self._scratch)
-                result = self._terraform(root, "init", "init", "-input=false", "-no-color")
-                if result.returncode:
-                    return failed(environment, "init", result.log, "init", 0.0)
-            return PhaseResult(environment, "init", True, 0.0, "AWS provider from the local mirror")
-        return self._phase(environment, "init", body)
-
-    def apply(self, environment: str) -> PhaseResult:
-        """`terraform apply` of the copies `init` made (through the orchestrator); on failure, what exists."""
-        done = self._apply(self.roots_of(environment), fresh=False)
-        return joined(environment, "apply", [p for root in done for p in done[root] if p.phase == "apply"]
-                       or [p for root in done for p in done[root]])
-
-    def verify(self, environment: str) -> PhaseResult:
-        """Check through the AWS API that the root's resources are what the fleet says."""
-        def body() -> PhaseResult:
-            if environment == STATE_ROOT:
-                checks = check_state_backend(self.prepared.state, self.client, left_out=self._left_out(environment))
-            else:
-                outputs = _once(lambda: self.gitops_outputs(environment))  # one `terraform output` for both
-                checks = verify_environment(self.expectation(environment), self.client)
-                checks += self._check_gitops_secrets(environment, outputs)
-                checks += check_bootstrap_document(self.expectation(environment), self.client, outputs)
-            failed = sum(1 for c in checks if not c.ok)
-            return PhaseResult(environment, "verify", not failed, 0.0,
-                               f"{len(checks) - failed}/{len(checks)} checks passed", checks=checks)
-        return self._phase(environment, "verify", body)
-
-    def gitops_outputs(self, environment: str) -> dict:
-        """`terraform output -json` of the applied sandbox root, values unwrapped."""
-        from ..gitops import _parse
-
-        outputs = {}
-        for root in self.roots_of(environment):  # a cells environment's outputs are spread over its roots
-            result = self._terraform(root, "output", "output", "-json", "-no-color")
-            if result.returncode:
-                raise ToolchainError(f"terraform output failed in the sandbox root (log: {result.log})")
-            text = result.output
-            outputs.update(_parse(text[text.find("{"):] if "{" in text else text, f"terraform output of {root}"))
-        return outputs
-
-    def check_gitops_secrets(self, environment: str, outputs: dict | None = None) -> list[Check]:
-        """Argo CD's cluster Secrets rendered from the applied root's outputs (or `outputs`), checked
-        against the double's EKS and IAM (see `tfgen.sandbox.verify.check_gitops_secrets`)."""
-        return self._check_gitops_secrets(
-            environment, (lambda: self.gitops_outputs(environment)) if outputs is None else (lambda: outputs))
-
-    def _check_gitops_secrets(self, environment: str, outputs: Callable[[], dict]) -> list[Check]:
-        left_out = [a.removeprefix("output.") for a in self._left_out(environment) if a.startswith("output.")]
-        return check_gitops_secrets(self.expectation(environment), self.client, outputs, left_out=left_out)
-
-    def replan(self, environment: str) -> PhaseResult:
-        """A second `terraform plan`, refreshing every resource: applying again must change nothing."""
-        return joined(environment, "re-plan", list(self._replan(self.roots_of(environment)).values()))
-
-    def destroy(self, environment: str) -> PhaseResult:
-        """`terraform destroy` (through the orchestrator), then check through the API that nothing is left."""
-        return self._nothing_left(environment, list(self._destroy(self.roots_of(environment)).values()))
-
-    def _nothing_left(self, environment: str, destroyed: list[PhaseResult]) -> PhaseResult:
-        """The destroy of `environment`'s roots, then the API asked for anything of it left over."""
-        result = joined(environment, "destroy", destroyed)
-        if result.ok:
-            with self._api(f"the check after destroying {environment}"):
-                result.checks = (check_state_gone(self.prepared.state, self.client) if environment == STATE_ROOT
-                                 else check_nothing_left(self.expectation(environment), self.client))
-            left = [c for c in result.checks if not c.ok]
-            result.ok = not left
-            result.summary += "; " + ("nothing left" if not left else f"{len(left)} kind(s) left over")
-        return self._report(result)
-
-    def inventory(self, environment: str) -> list[RegionInventory]:
-        """What the environment has in the double now, per region (`_state` has no VPCs to list)."""
-        if environment == STATE_ROOT:
-            return []
-        with self._api(f"the inventory of {environment}"):
-            return take_inventory(self.expectation(environment), self.client)
-
     @contextlib.contextmanager
     def _api(self, during: str) -> Iterator[None]:
         """AWS API errors from the double as a ToolchainError that says what was going on."""
@@ -393,26 +256,108 @@ class Sandbox(RootRuns):
                 f"its log is {self.double.log}"
             ) from None
 
+    # -- what the sandbox checks ------------------------------------------------------
+
+    def _verify(self, environment: str, watch: Watch | None = None) -> list[Check]:
+        """Check through the AWS API that the unit's resources are what the fleet says; then its inventory."""
+        client = self._client_of(environment)
+        with self._api(f"verify of {environment}"):
+            if environment == STATE_ROOT:
+                checks = check_state_backend(self.prepared.state, client, left_out=self._left_out(environment))
+            else:
+                got: list[dict] = []
+
+                def outputs() -> dict:  # one `terraform output` per root, only when a check needs them
+                    if not got:
+                        got.append(self.gitops_outputs(environment, watch))
+                    return got[0]
+
+                checks = verify_environment(self.expectation(environment), client)
+                checks += self._check_gitops_secrets(environment, outputs)
+                checks += check_bootstrap_document(self.expectation(environment), client, outputs)
+            self._inventories[environment] = self.inventory(environment)
+        return checks
+
+    def _nothing_left(self, environment: str) -> list[Check]:
+        """After destroy: the API asked for anything of the unit left over."""
+        with self._api(f"the check after destroying {environment}"):
+            if environment == STATE_ROOT:
+                return check_state_gone(self.prepared.state, self._client_of(environment))
+            return check_nothing_left(self.expectation(environment), self._client_of(environment))
+
+    def gitops_outputs(self, environment: str, watch: Watch | None = None) -> dict:
+        """`terraform output -json` of the applied sandbox root (a cells environment's, merged), values
+        unwrapped; `watch(command)`: a reason to stop it (the orchestrator's, for a verify it runs)."""
+        outputs = {}
+        for root in self.roots_of(environment):
+            stop = watch or (lambda command, root=root: self.workspace.broken(root, command))
+            outputs.update(terraform_outputs(
+                self.root(root), terraform=self.workspace.terraform, env=self.workspace.env(),
+                log=self._scratch / "runs" / "logs" / root / "verify" / "output.log", watch=lambda: stop("output")))
+        return outputs
+
+    def check_gitops_secrets(self, environment: str, outputs: dict | None = None) -> list[Check]:
+        """Argo CD's cluster Secrets rendered from the applied root's outputs (or `outputs`), checked
+        against the double's EKS and IAM (see `tfgen.sandbox.verify.check_gitops_secrets`)."""
+        return self._check_gitops_secrets(
+            environment, (lambda: self.gitops_outputs(environment)) if outputs is None else (lambda: outputs))
+
+    def _check_gitops_secrets(self, environment: str, outputs: Callable[[], dict]) -> list[Check]:
+        left_out = [a.removeprefix("output.") for a in self._left_out(environment) if a.startswith("output.")]
+        return check_gitops_secrets(self.expectation(environment), self._client_of(environment), outputs,
+                                    left_out=left_out)
+
+    def inventory(self, environment: str) -> list[RegionInventory]:
+        """What the environment has in the double now, per region (`_state` has no VPCs to list)."""
+        if environment == STATE_ROOT:
+            return []
+        with self._api(f"the inventory of {environment}"):
+            return take_inventory(self.expectation(environment), self._client_of(environment))
+
+    def _judged(self, result: PhaseResult) -> PhaseResult:
+        """A root's phase as the sandbox reads it: a re-plan that would change something is not idempotent;
+        a failed apply says what it created before the failure."""
+        if result.phase == "re-plan" and result.status == "ok" and result.counts is not None and result.counts.any:
+            return replace(result, status="changed",
+                           reason=f"not idempotent: {len(result.changes)} change(s) after apply")
+        if result.phase == "apply" and result.status == "failed" and self.double.alive():
+            return replace(result, details=[*result.details, _created(self.root(result.root))])
+        return result
+
+    # -- phases ----------------------------------------------------------------------
+
+    def init(self, environment: str) -> PhaseResult:
+        """`terraform init` of a fresh copy of each root of `environment` (or of `_state`)."""
+        return self._one(environment, "init")
+
+    def apply(self, environment: str) -> PhaseResult:
+        """`terraform apply` of the copies `init` made; on failure, what was created."""
+        return self._one(environment, "apply")
+
+    def verify(self, environment: str) -> PhaseResult:
+        """Check through the AWS API that the root's resources are what the fleet says."""
+        return self._one(environment, "verify")
+
+    def replan(self, environment: str) -> PhaseResult:
+        """A second `terraform plan`, refreshing every resource: applying again must change nothing."""
+        return self._one(environment, "re-plan")
+
+    def destroy(self, environment: str) -> PhaseResult:
+        """`terraform destroy`, then check through the API that nothing is left."""
+        return self._one(environment, "destroy")
+
+    def _one(self, environment: str, phase: str) -> PhaseResult:
+        entries = self._run(self.roots_of(environment), keep=False, only=phase)
+        found = next(iter(entries.values()), [])
+        return found[0] if found else PhaseResult(environment, phase, "not run", reason=f"{phase} did not run")
+
     # -- everything --------------------------------------------------------------------
 
     def run_environment(self, environment: str, *, keep: bool = False) -> EnvironmentReport:
         """Every phase of one environment (or `_state`) alone, not the roots it needs; stops early when init
         or apply fails."""
-        return self._run(self.roots_of(environment), keep=keep)[0]
-
-    def _run(self, roots: list[str], *, keep: bool) -> list[EnvironmentReport]:
-        """Each unit of `roots` (an environment, or `_state`) through apply, verify with re-plan, destroy
-        unless `keep`, on its own, units at once (`tfgen.sandbox.pipeline`); the reports in graph order."""
-        units: dict[str, list[str]] = {}
-        for root in self._ordered(roots):
-            units.setdefault(self._unit_of(root), []).append(root)
-        self._stopping.clear()
-        self._slots = threading.BoundedSemaphore(self.concurrency)
-        try:
-            return Pipelines(self, units, keep=keep, settings=self._settings).run()
-        finally:  # every thread of the run has ended
-            self._slots = None
-            self._stopping.clear()
+        (report,) = self._reports(self._run(self.roots_of(environment), keep=keep))
+        return report
 
     def run(self, environments: list[str] | None = None, *, keep: bool = False) -> SandboxReport:
         """Every phase of every environment (default: all of the fleet's) and the roots they need (`_state`)."""
@@ -428,6 +373,64 @@ class Sandbox(RootRuns):
         started = time.monotonic()
         # The roots the built environments need (`_state`, for its S3 backend) come along, each its own unit.
         selected = self.built_graph.select([r for name in names for r in self.roots_of(name)])
-        report.environments = self._run(self.graph.order(selected), keep=keep)
+        report.environments = self._reports(self._run(selected, keep=keep))
         report.elapsed = time.monotonic() - started
         return report
+
+    def _reports(self, entries: dict[str, list[PhaseResult]]) -> list[EnvironmentReport]:
+        reports = []
+        for unit, phases in entries.items():
+            report = EnvironmentReport(unit, phases, lowering=self.lowering(unit), account=self.account(unit),
+                                       inventory=self._inventories.get(unit, []))
+            apply = report.phase("apply")
+            if apply is not None and not apply.ok:  # what the failed apply left standing
+                report.inventory = self.inventory(unit)
+            reports.append(report)
+        return reports
+
+    def _run(self, roots: list[str], *, keep: bool, only: str | None = None) -> dict[str, list[PhaseResult]]:
+        """`roots` (grouped in units: an environment, or `_state`) through their phases (`only`: the phases of
+        one entry of the report) in one run of the orchestrator; `{unit: its entries}` in graph order.
+
+        Raises DoubleStopped when the double died meanwhile, KeyboardInterrupt when interrupted."""
+        units: dict[str, list[str]] = {}
+        for root in self.graph.order(roots):
+            units.setdefault(self._unit_of(root), []).append(root)
+        phases = unit_phases(self.graph, units, keep=keep,
+                             verify=lambda unit: lambda watch: self._verify(unit, watch),
+                             left=lambda unit: lambda watch: self._nothing_left(unit))
+        if only is not None:
+            phases = {root: [p for p in steps if ENTRY[p.name] == only] for root, steps in phases.items()}
+        entries = Entries(units, {root: [p.name for p in steps] for root, steps in phases.items()})
+
+        def progress(result: PhaseResult) -> None:
+            entry = entries.add(self._judged(result))
+            if entry is not None and self.progress is not None:
+                self.progress(entry)
+
+        report = Orchestrator(self.graph, command="sandbox", workspace=self.workspace, phases=phases,
+                              parallelism=self.concurrency, progress=progress,
+                              scratch=self._scratch / "runs").run(list(phases))
+        if not self.double.alive():
+            reason = next((r.reason for r in report.roots if "local AWS double" in r.reason), "")
+            raise DoubleStopped(reason or "the local AWS double (moto_server) stopped during the run; run the "
+                                "command again: each run starts a fresh double and converges")
+        if report.interrupted:
+            raise KeyboardInterrupt
+        return {unit: entries.of(unit) for unit in units}
+
+
+def _created(copy: Path) -> str:
+    """What the root's local state holds, by type: what a failed apply created before it failed."""
+    try:
+        state = json.loads((copy / "terraform.tfstate").read_text())
+    except (OSError, ValueError):
+        state = {}
+    counts: dict[str, int] = {}
+    for resource in state.get("resources", []):
+        if resource.get("mode") == "managed":
+            counts[resource["type"]] = counts.get(resource["type"], 0) + len(resource.get("instances", []))
+    if not counts:
+        return "no resource was created before the failure"
+    listed = ", ".join(f"{n} {t}" for t, n in sorted(counts.items()))
+    return f"created before the failure ({sum(counts.values())}): {listed}"

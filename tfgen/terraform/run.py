@@ -24,7 +24,7 @@ from typing import Callable
 from ..errors import ToolchainError
 from .toolchain import Toolchain
 
-__all__ = ["TerraformResult", "TerraformStopped", "run_command", "run_terraform", "terraform_errors",
+__all__ = ["TerraformResult", "TerraformStopped", "run_command", "terraform_errors",
            "isolated_environment", "die_with_parent"]
 
 # A sandbox's terraform describes a double that is about to go: wait little after SIGINT.
@@ -141,19 +141,6 @@ def run_command(
             stop(process, grace)
             raise
     return TerraformResult(tuple(args), process.returncode, time.monotonic() - started, log)
-
-
-def run_terraform(
-    toolchain: Toolchain,
-    root: Path,
-    *args: str,
-    log: Path,
-    timeout: float,
-    watch: Callable[[], str | None] | None = None,
-) -> TerraformResult:
-    """Run `terraform <args>` in `root` with the offline toolchain; raise ToolchainError on timeout or when `watch` objects."""
-    return run_command(toolchain.terraform, root, *args, env=isolated_environment(toolchain), log=log,
-                       timeout=timeout, watch=watch)
 
 
 def stop(process: subprocess.Popen, grace: float) -> None:

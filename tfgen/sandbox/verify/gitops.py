@@ -4,7 +4,6 @@ CD's cluster Secrets rendered from the root's outputs as `tfgen gitops` renders 
 
 from __future__ import annotations
 
-import json
 from typing import Callable, Sequence
 
 from ...derive.iam import ASSUME_ROLE, EBS_CSI_POLICY, POD_IDENTITY_SERVICE, SESSION_ACTIONS, STS_AUDIENCE
@@ -12,7 +11,7 @@ from ..expectation import Expectation
 from .lookup import Check, Lookup, as_set, ingress_of, policy_document, statements_of
 
 __all__ = ["check_api_access", "check_gitops_roles", "check_ebs_csi_roles", "check_oidc_providers",
-           "check_gitops_secrets"]
+           "check_gitops_secrets", "check_secrets"]
 
 
 def check_api_access(expectation: Expectation, lookup: Lookup) -> list[Check]:
@@ -151,7 +150,7 @@ def check_oidc_providers(expectation: Expectation, lookup: Lookup) -> list[Check
 def check_gitops_secrets(expectation: Expectation, client: Callable[[str, str], object],
                          outputs: Callable[[], dict], *, left_out: Sequence[str] = ()) -> list[Check]:
     """Render Argo CD's cluster Secrets from the applied root's outputs (`outputs()`, as `tfgen gitops`
-    renders them) and check each edge's server, CA and role against the double's EKS and IAM.
+    renders them) and check each against its edge in the double (`check_secrets`).
     `left_out`: output fields lowering left out of the copy, named when a Secret cannot be made."""
     from ...gitops import OutputsError, render
 
@@ -162,24 +161,29 @@ def check_gitops_secrets(expectation: Expectation, client: Callable[[str, str], 
         rendered = render(outputs())
     except OutputsError as exc:
         return [Check("gitops secret", expectation.environment, False, f"tfgen gitops cannot render: {exc}{note}")]
-    secrets = {s["stringData"]["name"]: s for s in rendered.secrets}
+    return check_secrets("gitops secret", rendered.secrets, expectation, client, note=note)
+
+
+def check_secrets(kind: str, secrets: list[dict], expectation: Expectation, client: Callable[[str, str], object],
+                  *, note: str = "") -> list[Check]:
+    """One Secret per edge Argo CD manages, and each reaches its edge as EKS and IAM describe it
+    (`tfgen.gitops.check_secret`, the one check of a Secret against its cluster); `kind` names the checks."""
+    from ...gitops import LiveCluster, check_secret
+
+    by_name = {s["stringData"]["name"]: s for s in secrets}
     checks = []
-    for edge in expectation.gitops.edges:
-        secret = secrets.pop(edge.name, None)
+    for edge in expectation.gitops.edges if expectation.gitops else ():
+        secret = by_name.pop(edge.name, None)
         if secret is None:
-            checks.append(Check("gitops secret", edge.label, False, f"no Secret for {edge.name}{note}"))
+            checks.append(Check(kind, edge.label, False, f"no Secret for {edge.name}{note}"))
             continue
-        config = json.loads(secret["stringData"]["config"])
-        server, role = secret["stringData"]["server"], config["awsAuthConfig"]["roleARN"]
         info = client("eks", edge.region).describe_cluster(name=edge.name)["cluster"]
-        endpoint, ca = info.get("endpoint"), info.get("certificateAuthority", {}).get("data")
-        arn = client("iam", edge.region).get_role(RoleName=edge.deployer_role)["Role"]["Arn"]
-        ok = server == endpoint and role == arn and config["tlsClientConfig"]["caData"] == ca
-        checks.append(Check("gitops secret", edge.label, ok,
-                            f"server {server}" + ("" if server == endpoint else f" != endpoint {endpoint}")
-                            + f"; roleARN {role}" + ("" if role == arn else f" != deployer role {arn}")
-                            + ("" if config["tlsClientConfig"]["caData"] == ca else "; caData is not the cluster's CA")
-                            + note))
-    for name in secrets:
-        checks.append(Check("gitops secret", name, False, "a Secret for a cluster Argo CD should not manage"))
+        role = (client("iam", edge.region).get_role(RoleName=edge.deployer_role)["Role"]["Arn"]
+                if edge.deployer_role else None)
+        ok, detail = check_secret(secret, LiveCluster(endpoint=info.get("endpoint"), arn=info.get("arn"),
+                                                      ca_data=info.get("certificateAuthority", {}).get("data"),
+                                                      role_arn=role))
+        checks.append(Check(kind, edge.label, ok, detail + note))
+    for name in by_name:
+        checks.append(Check(kind, name, False, "a Secret for a cluster Argo CD should not manage"))
     return checks
