@@ -9,7 +9,7 @@ import pytest
 
 import tfgen
 from tfgen.checks.gitops_output import check_emitted_gitops
-from tfgen.emit import emit_documents, environment_documents, root_graph
+from tfgen.emit import emit_documents, environment_roots, root_graph
 from tfgen.emit.cells import EXPORTS_FILE, REMOTE_STATE_FILE, join_environment
 from tfgen.errors import FindingsError
 from tfgen.model.regions import REGIONS
@@ -98,22 +98,22 @@ def test_a_trust_that_names_no_role_of_another_root_makes_no_edge():
 def test_the_gitops_path_holds_over_the_joined_roots_and_breaks_when_an_export_is_missing():
     fleet = tfgen.pipeline.prepare(tfgen.load(CELLS)).fleet
     roots = _roots()
-    assert check_emitted_gitops(fleet, environment_documents(fleet, roots)) == []
+    assert check_emitted_gitops(fleet, environment_roots(fleet, roots)) == []
     broken = copy.deepcopy(roots)
     del broken["staging--us-east-2"][EXPORTS_FILE]["output"]["aws_route_table__us_east_2_edge_private_a__id"]
-    codes = {f.code for f in check_emitted_gitops(fleet, environment_documents(fleet, broken))}
+    codes = {f.code for f in check_emitted_gitops(fleet, environment_roots(fleet, broken))}
     assert "NET302" in codes, codes
     # and a deployer trust naming another role breaks NET305 on the joined environment
     broken = copy.deepcopy(roots)
     role = broken["staging--us-east-2"]["access.tf.json"]["resource"]["aws_iam_role"]["us_east_2_edge_deployer"]
     role["assume_role_policy"] = role["assume_role_policy"].replace("us-east-1-hub-argocd", "someone-else")
-    assert "NET305" in {f.code for f in check_emitted_gitops(fleet, environment_documents(fleet, broken))}
+    assert "NET305" in {f.code for f in check_emitted_gitops(fleet, environment_roots(fleet, broken))}
 
 
 def test_join_resolves_reads_to_the_exported_expression():
     roots = {r: d for r, d in _roots().items() if r.startswith(ENV + "--")}
     joined = join_environment(roots)
-    route = joined["staging--us-east-1--us-east-2/peering.tf.json"]["resource"]["aws_route"][
+    route = joined.documents["staging--us-east-1--us-east-2/peering.tf.json"]["resource"]["aws_route"][
         "us_east_2_edge_private_a__to__us_east_1_hub"]
     assert route["route_table_id"] == "${aws_route_table.us_east_2_edge_private_a.id}"
 

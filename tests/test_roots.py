@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tfgen.cli import main
-from tfgen.providers.schema import check_root
+from tfgen.terraform.schema_check import check_root
 from tfgen.errors import TfgenError
 from tfgen.terraform.roots import MAX_DEPTH, read_root
 from tfgen.terraform.toolchain import aliases_of

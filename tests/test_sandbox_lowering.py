@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 
 import tfgen
-from tfgen.providers.lowering import LOWERED_FILE, leave_out, lower
+from tfgen.terraform.lowering import LOWERED_FILE, leave_out, lower
 from tfgen.sandbox.quirks import QUIRKS, UNSUPPORTED, sandbox_passes
 from tfgen.terraform.toolchain import copy_root
 

@@ -11,13 +11,15 @@ from .checks.types import check_types
 from .checks.compat import check_compatibility
 from .checks.gitops_output import check_emitted_gitops
 from .checks.ssm import check_ssm_documents
-from .emit import emit_documents, environment_documents, render_documents, root_graph
+from .emit import emit_documents, environment_roots, render_documents, root_graph
 from .errors import Finding, FindingsError, Severity, StaleOutputError, condense
 from .model import Fleet
 from .spec.allocations import read_allocations, render_allocations
 from .beside import beside
 from .checks.support import clusters, no_cyclic_gc
 from .migrate import check_layout_change
+from .terraform.index import Root
+from .terraform.roots import documents_root
 from .write import Changes, diff_output, read_roots, write_output
 
 __all__ = ["Prepared", "BuildResult", "prepare", "check_record", "validate", "emit_checked", "render", "build"]
@@ -26,12 +28,13 @@ __all__ = ["Prepared", "BuildResult", "prepare", "check_record", "validate", "em
 @dataclass(frozen=True)
 class Prepared:
     """A fleet with pool CIDRs allocated, the allocation record, every finding, and (when
-    the model has no errors) its documents `{root: {file: document}}`."""
+    the model has no errors) its documents `{root: {file: document}}` and the index of each root."""
 
     fleet: Fleet
     record: dict[str, dict[str, str]]
     findings: list[Finding]
     documents: dict[str, dict[str, dict]] = field(default_factory=dict)
+    roots: dict[str, Root] = field(default_factory=dict)
 
     @property
     def errors(self) -> list[Finding]:
@@ -87,11 +90,12 @@ def _prepare(fleet: Fleet, strict: bool) -> Prepared:
     if _errors(findings):
         return Prepared(allocation.fleet, allocation.record, condense(findings), {})
     documents = documents or emit_documents(allocation.fleet)
-    findings += check_compatibility(allocation.fleet, documents)
-    findings += check_ssm_documents(allocation.fleet, documents)
+    roots = {root: documents_root(docs) for root, docs in documents.items()}  # indexed once, read by every rule
+    findings += check_compatibility(allocation.fleet, roots)
+    findings += check_ssm_documents(allocation.fleet, roots)
     # the GitOps path as emitted, not as modelled; over the whole environment when it is split into cells
-    findings += check_emitted_gitops(allocation.fleet, environment_documents(allocation.fleet, documents))
-    return Prepared(allocation.fleet, allocation.record, condense(findings), documents)
+    findings += check_emitted_gitops(allocation.fleet, environment_roots(allocation.fleet, roots))
+    return Prepared(allocation.fleet, allocation.record, condense(findings), documents, roots)
 
 
 # Emitting a cluster takes about 0.3 ms; the child hides about 60 ms (networkx's import and the rules).
@@ -181,7 +185,7 @@ def build(fleet: Fleet, out: str | Path = "out", *, check: bool = False, strict:
     together (the record first), under a lock on `out`.
     """
     prepared, files = emit_checked(fleet, strict=strict)
-    roots = root_graph(prepared.documents)  # recorded in the manifest: the orchestrator's order
+    roots = root_graph(prepared.roots)  # recorded in the manifest: the orchestrator's order
     out = Path(out)
     if not allow_layout_change:
         switched = check_layout_change(prepared.fleet, read_roots(out), spec=spec, out=str(out))

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Iterable, Iterator
 from ..derive import naming
 from ..errors import ToolchainError
 from ..model.regions import REGIONS
-from ..providers.lowering import resources_of
+from ..terraform.index import resources_of
 from .outcome import joined
 from .report import EnvironmentReport, PhaseResult
 

@@ -17,7 +17,7 @@ from typing import Callable
 
 from ..errors import ToolchainError
 from ..model import Fleet
-from ..providers.lowering import Lowered
+from ..terraform.lowering import Lowered
 from ..terraform.toolchain import copy_root
 from .quirks import sandbox_passes
 
