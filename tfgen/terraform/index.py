@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, NamedTuple
 
 from .references import Reference, parse_expression, provider_alias, references
 
@@ -42,8 +42,7 @@ class RootProblem:
         return f"{self.location}: {self.message}; fix: {self.fix}"
 
 
-@dataclass(frozen=True)
-class Block:
+class Block(NamedTuple):
     """One block of a root: its address (`aws_vpc.hub`, `data.x.y`, `provider.aws.us_east_1`, `output.x`,
     `terraform`), its body and the file it is in; `kind` (`resource`, `data`, `provider`, `output`,
     `terraform`), `type` (a resource's or data source's type, a provider's name) and `name` (a provider's

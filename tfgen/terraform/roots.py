@@ -29,7 +29,7 @@ import os
 import re
 import stat
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Mapping
 
 from .index import Block, Root, RootProblem
 
@@ -126,27 +126,29 @@ _SURROGATE_ESCAPE = re.compile(r"\\[uU][dD][89a-fA-F]")
 
 
 def _depth_over(value: Any, limit: int) -> bool:
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, (dict, list)):
-            if depth > limit:
+    def deeper(item: dict | list, depth: int) -> bool:  # recurses at most `limit` deep: it stops past it
+        if depth > limit:
+            return True
+        for child in item.values() if isinstance(item, dict) else item:
+            if isinstance(child, (dict, list)) and deeper(child, depth + 1):
                 return True
-            children = item.values() if isinstance(item, dict) else item
-            stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
-    return False
+        return False
+
+    return isinstance(value, (dict, list)) and deeper(value, 1)
 
 
 # -- Terraform JSON's shapes ------------------------------------------------------------
 
 
-def _objects(value: Any, where: str) -> Iterator[dict]:
+def _objects(value: Any, where: tuple[str, ...]) -> list[dict]:
     """An object, or each object of an array of objects (Terraform JSON allows both at every level)."""
+    if isinstance(value, dict):
+        return [value]
     for item in value if isinstance(value, list) else [value]:
         if not isinstance(item, dict):
-            raise _Unreadable(f"{where} must be an object or an array of objects, not {_json_kind(item)}",
+            raise _Unreadable(f"{'.'.join(where)} must be an object or an array of objects, not {_json_kind(item)}",
                               fix="write the block as {...} or [{...}]")
-        yield item
+    return value
 
 
 def _json_kind(value: Any) -> str:
@@ -157,15 +159,21 @@ def _json_kind(value: Any) -> str:
     return {str: "a string", int: "a number", float: "a number", list: "an array"}.get(type(value), "an object")
 
 
-def _blocks(value: Any, labels: int, where: str, got: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], dict]]:
-    if len(got) == labels:
-        for body in _objects(value, where):
-            yield got, body
-        return
+def _blocks(value: Any, labels: int, where: tuple[str, ...], found: list) -> list[tuple[tuple[str, ...], dict]]:
+    """`found` extended with `(labels, body)` of every block under `value`, in the document's order."""
+    if len(where) - 1 == labels:
+        found.extend((where[1:], body) for body in _objects(value, where))
+        return found
+    last = len(where) == labels  # the keys of this level are the last labels: each names a body
     for level in _objects(value, where):
         for key, inner in level.items():
-            if key != "//":  # a comment in Terraform JSON
-                yield from _blocks(inner, labels, f"{where}.{key}", got + (key,))
+            if key == "//":  # a comment in Terraform JSON
+                continue
+            if last and isinstance(inner, dict):
+                found.append((where[1:] + (key,), inner))
+            else:
+                _blocks(inner, labels, where + (key,), found)
+    return found
 
 
 def _normalise(document: Any) -> dict:
@@ -180,7 +188,7 @@ def _normalise(document: Any) -> dict:
             raise _Unreadable(f"has an unknown block type {block_type!r}",
                               fix=f"use one of {', '.join(sorted(LABELS))}")
         labels = LABELS[block_type]
-        for names, body in _blocks(value, labels, block_type):
+        for names, body in _blocks(value, labels, (block_type,), []):
             if labels == 0:
                 canonical.setdefault(block_type, []).append(body)
             elif block_type == "provider":
