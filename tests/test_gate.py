@@ -460,3 +460,17 @@ def test_a_cells_environment_found_under_a_larger_tree_maps_its_joined_files_bac
     for file in joined.documents:
         root, name = where(file)
         assert root in found and name in found[root].root.documents, (file, root, name)
+
+
+def test_the_policies_read_checkovs_shapes_through_the_grammar_and_the_statement_normaliser():
+    from tfgen.policies.tfgen_policy_support import literal_text, pins_alias, policy_statements
+
+    assert pins_alias({"provider": ["aws.us_east_1"]}) and pins_alias({"provider": "aws.eu-west-1"})
+    assert not any(pins_alias(c) for c in ({}, {"provider": ["aws"]}, {"provider": ["google.x"]},
+                                           {"provider": ["${aws.x}"]}))
+    assert literal_text("arn:aws:iam::${var.account}:role/*") == "arn:aws:iam:::role/*"
+    assert literal_text("${aws_iam_role.r.arn}") == "" and literal_text(["*"]) == ""
+    (statement,) = policy_statements({"policy": [json.dumps({"Statement": {"Effect": "Allow", "Action": "*",
+                                                                           "Resource": "*"}})]})
+    assert (statement.effect, statement.actions, statement.resources) == ("Allow", ("*",), ("*",))
+    assert policy_statements({"policy": ["${data.aws_iam_policy_document.p.json}"]}) is None

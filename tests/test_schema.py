@@ -432,3 +432,14 @@ def test_testing_helpers_report_file_address_and_argument():
         assert_schemas(documents, MODERN)
     assert f"clusters.tf.json: {address}.nmae: unknown argument `nmae`" in str(raised.value), str(raised.value)
     assert_schemas(ROOT / "out" / "production")  # its declared range
+
+
+def test_an_interpolation_may_be_any_type_but_an_escaped_one_is_text():
+    def problems(value) -> list[str]:
+        documents = {"main.tf.json": {"resource": {"aws_vpc": {"x": {"cidr_block": "10.0.0.0/16",
+                                                                     "enable_dns_support": value}}}}}
+        return [p.argument for p in check_root(documents, "6.25.0")]
+
+    assert problems("${var.dns}") == [] and problems("%{ if var.dns }true%{ endif }") == []
+    assert problems("true") == []
+    assert problems("$${var.dns}") == ["enable_dns_support"]  # the text `${var.dns}`, not a bool
