@@ -303,7 +303,7 @@ def test_a_range_below_the_oldest_provider_is_the_default_tags_finding(tmp_path)
     """VAL105 had a branch for ranges below OLDEST that no fleet reached: every root's providers
     carry default_tags, whose minimum is OLDEST, so such a range always names that feature."""
     from tfgen.providers import OLDEST, feature
-    from tfgen.terraform.lowering import features_of
+    from tfgen.checks.compat import features_of
     from tfgen.pipeline import prepare
     spec = _spec(tmp_path)
     assert feature("provider.default_tags").minimum == OLDEST

@@ -10,13 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from tfgen.checks.compat import check_compatibility
+from tfgen.checks.compat import check_compatibility, features_of
 from tfgen.errors import TfgenError
 from tfgen.model import Fleet
 from tfgen.terraform.lowering import lower
 from tfgen.providers import FEATURES, OFFLINE, SCHEMA_VERSIONS, Version
 from tfgen.providers.schema import compare_schemas, load_schema
-from tfgen.terraform.lowering import features_of
 from tfgen.terraform.schema_check import check_root, check_root_for_range
 from tfgen.testing import assert_schemas, check_schemas
 

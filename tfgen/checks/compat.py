@@ -14,12 +14,11 @@ from typing import Mapping
 
 from ..errors import Finding, Severity
 from ..model import Fleet
-from ..providers import DEFAULT_RANGE, PROVEN, TERRAFORM_LOCKING, Constraint, feature
+from ..providers import DEFAULT_RANGE, PROVEN, TERRAFORM_LOCKING, Constraint, feature, uses
 from ..terraform.index import Root
-from ..terraform.lowering import features_of
 from ..terraform.roots import as_root
 
-__all__ = ["check_compatibility"]
+__all__ = ["check_compatibility", "features_of"]
 
 _NEWEST_MAJOR = max(v.major for v in PROVEN)
 
@@ -64,6 +63,21 @@ def check_compatibility(fleet: Fleet, roots: Mapping[str, Root | dict[str, dict]
             f'use "{DEFAULT_RANGE}"', origin=origin, severity=Severity.WARNING))
     findings += _check_terraform(fleet, roots)
     return findings
+
+
+def features_of(root: Root | Mapping[str, dict]) -> dict[str, list[str]]:
+    """`{feature key: [addresses that use it]}` for every feature of `FEATURES` a root (its index, or its
+    documents) uses."""
+    root = as_root(root)
+    used: dict[str, list[str]] = {}
+    for block in root.providers:
+        if block.type == "aws" and "default_tags" in block.body:
+            used.setdefault("provider.default_tags", []).append(block.address)
+    for block in root.resources.values():
+        if block.kind == "resource":
+            for key in uses(block.type, block.body):
+                used.setdefault(key, []).append(block.address)
+    return {key: sorted(addresses) for key, addresses in sorted(used.items())}
 
 
 def _range_from(minimum) -> str:

@@ -19,8 +19,7 @@ error (`tfgen.gate.scan`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Mapping
+from typing import Mapping, NamedTuple
 
 from ..derive import naming
 from ..errors import Finding, Severity
@@ -58,8 +57,7 @@ def resolved_sizes(content: str) -> tuple[int, int, int]:
     return least, typical, certificates
 
 
-@dataclass(frozen=True)
-class Size:
+class Size(NamedTuple):
     """One `aws_ssm_document`'s content once applied: at the least, typically, and the CA certificates in it."""
 
     address: str

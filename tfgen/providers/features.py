@@ -9,7 +9,7 @@ removed. Everything that depends on a provider version asks this module:
 
 - `tfgen.checks.compat` (VAL105): the spec's `aws_provider` range must not
   admit a provider older than a feature the fleet's output uses
-  (`tfgen.terraform.lowering.features_of` says which a root uses);
+  (`tfgen.checks.compat.features_of` says which a root uses);
 - `tfgen.terraform.lowering`: rewrites a built root for an older provider (3.39 here),
   listing everything it left out;
 - `tfgen.terraform.schema_check`: validates a root against the argument schema of every

@@ -16,7 +16,6 @@ Canonical documents (`Root.documents`): `resource`/`data` as
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, NamedTuple
 
@@ -25,8 +24,7 @@ from .references import Reference, parse_expression, provider_alias, references
 __all__ = ["RootProblem", "Block", "Root", "nested", "resources_of", "remove_resource"]
 
 
-@dataclass(frozen=True, order=True)
-class RootProblem:
+class RootProblem(NamedTuple):
     """A file of a root that cannot be read as Terraform JSON, and what to do."""
 
     file: str
@@ -63,20 +61,20 @@ def nested(value: Any) -> dict:
     return value if isinstance(value, dict) else {}
 
 
-@dataclass
 class Root:
     """A root module read and normalised: canonical documents per file name, blocks by address, problems."""
 
-    directory: Path | None
-    documents: dict[str, dict] = field(default_factory=dict)
-    texts: dict[str, str] = field(default_factory=dict)
-    resources: dict[str, Block] = field(default_factory=dict)  # managed `type.name` and `data.type.name`
-    providers: list[Block] = field(default_factory=list)
-    outputs: dict[str, Block] = field(default_factory=dict)
-    terraform: list[Block] = field(default_factory=list)
-    problems: list[RootProblem] = field(default_factory=list)
-    _by_type: dict[tuple[str, str], list[Block]] | None = field(default=None, repr=False, compare=False)
-    _references: dict[str, tuple[Reference, ...]] = field(default_factory=dict, repr=False, compare=False)
+    def __init__(self, directory: Path | None = None):
+        self.directory = directory
+        self.documents: dict[str, dict] = {}
+        self.texts: dict[str, str] = {}
+        self.resources: dict[str, Block] = {}  # managed `type.name` and `data.type.name`
+        self.providers: list[Block] = []
+        self.outputs: dict[str, Block] = {}
+        self.terraform: list[Block] = []
+        self.problems: list[RootProblem] = []
+        self._by_type: dict[tuple[str, str], list[Block]] | None = None
+        self._references: dict[str, tuple[Reference, ...]] = {}
 
     # -- blocks ------------------------------------------------------------------------
 

@@ -20,14 +20,12 @@ cannot take (the sandbox's AWS double lacks some APIs; its passes are in
 A root is read through its index (`tfgen.terraform.index`) and its references
 through the one grammar (`tfgen.terraform.references`): what refers to
 something left out, a bucket setting's bucket, a renamed address.
-`features_of` says which `FEATURES` a root uses (the compatibility check, VAL105).
 """
 
 from __future__ import annotations
 
 import copy
-from dataclasses import asdict, dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping, NamedTuple, Sequence
 
 from ..errors import TfgenError
 from ..providers.features import OFFLINE, TERRAFORM_DEFAULT, TERRAFORM_LOCKFILE, Version, feature, uses
@@ -35,7 +33,7 @@ from .index import Root, nested, remove_resource, resources_of
 from .references import Reference, parse, references, rewrite
 from .roots import as_root
 
-__all__ = ["LeftOut", "Lowered", "Pass", "lower", "leave_out", "features_of", "LOWERED_FILE", "EKS_OIDC_THUMBPRINT"]
+__all__ = ["LeftOut", "Lowered", "Pass", "lower", "leave_out", "LOWERED_FILE", "EKS_OIDC_THUMBPRINT"]
 
 LOWERED_FILE = "tfgen_lowered.json"
 # SHA-1 of the root CA that signs every EKS OIDC issuer's certificate; 3.x providers require a thumbprint,
@@ -43,8 +41,7 @@ LOWERED_FILE = "tfgen_lowered.json"
 EKS_OIDC_THUMBPRINT = "9e99a48a9960b14926bb7f3b02e22da2b0ab7280"
 
 
-@dataclass(frozen=True)
-class LeftOut:
+class LeftOut(NamedTuple):
     """One thing a lowered root does not contain as built, and why."""
 
     address: str
@@ -56,16 +53,14 @@ class LeftOut:
         return f"{self.action:9} {self.address}: {self.what} ({self.reason})"
 
 
-@dataclass
 class Lowered:
     """The documents of a lowered root and what lowering changed."""
 
-    documents: dict[str, dict]
-    target: str
-    changes: list[LeftOut]
+    def __init__(self, documents: dict[str, dict], target: str, changes: list[LeftOut]):
+        self.documents, self.target, self.changes = documents, target, changes
 
     def as_dict(self) -> dict:
-        return {"target": self.target, "changes": [asdict(c) for c in self.changes]}
+        return {"target": self.target, "changes": [c._asdict() for c in self.changes]}
 
     def summary(self) -> str:
         """One line: how many things were left out and rewritten, by resource type or argument."""
@@ -385,16 +380,3 @@ def _as_list(value) -> list:
         return []
     return value if isinstance(value, list) else [value]
 
-
-def features_of(root: Root | Mapping[str, dict]) -> dict[str, list[str]]:
-    """`{feature key: [addresses that use it]}` for every feature of `FEATURES` a root uses."""
-    root = as_root(root)
-    used: dict[str, list[str]] = {}
-    for block in root.providers:
-        if block.type == "aws" and "default_tags" in block.body:
-            used.setdefault("provider.default_tags", []).append(block.address)
-    for block in root.resources.values():
-        if block.kind == "resource":
-            for key in uses(block.type, block.body):
-                used.setdefault(key, []).append(block.address)
-    return {key: sorted(addresses) for key, addresses in sorted(used.items())}

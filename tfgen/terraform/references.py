@@ -21,9 +21,8 @@ literal text and the template says it is `malformed`.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, NamedTuple
 
 __all__ = ["SPLAT", "Key", "Reference", "Interpolation", "Template", "parse", "parse_expression", "references",
            "rewrite", "provider_alias"]
@@ -46,8 +45,7 @@ class Key(str):
     __slots__ = ()
 
 
-@dataclass(frozen=True)
-class Reference:
+class Reference(NamedTuple):
     """One reference as written in a template.
 
     `kind` is `resource`, `data`, `module`, `var`, `local`, `each`, `count`,
@@ -78,8 +76,7 @@ class Reference:
                        f'["{step}"]' if isinstance(step, Key) else f".{step}" for step in self.path)
 
 
-@dataclass(frozen=True)
-class Interpolation:
+class Interpolation(NamedTuple):
     """A `${...}` interpolation (or a `%{...}` directive) at `start:end` of its template."""
 
     start: int
@@ -90,8 +87,7 @@ class Interpolation:
     directive: bool = False
 
 
-@dataclass(frozen=True)
-class Template:
+class Template(NamedTuple):
     """A string read as a Terraform template: literal parts (escapes resolved) and interpolations, in order."""
 
     text: str
@@ -181,8 +177,7 @@ def _close(text: str, i: int) -> int:
     return -1
 
 
-@dataclass
-class _Token:
+class _Token(NamedTuple):
     kind: str
     text: str
     start: int

@@ -13,8 +13,7 @@ that is not JSON) is None, never an exception.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 __all__ = ["Statement", "statements", "EVERYONE"]
 
@@ -36,8 +35,7 @@ def _object(value: Any) -> dict:
     return value if isinstance(value, dict) else {}
 
 
-@dataclass(frozen=True)
-class Statement:
+class Statement(NamedTuple):
     """One IAM policy statement with every field normalised to tuples (`not_actions` is None when absent)."""
 
     effect: str = ""
@@ -45,8 +43,8 @@ class Statement:
     not_actions: tuple | None = None
     resources: tuple = ()
     not_resources: tuple | None = None
-    principals: dict[str, tuple] = field(default_factory=dict)  # kind -> principals; {"*": ("*",)} for "*"
-    conditions: dict[str, dict[str, tuple]] = field(default_factory=dict)  # operator -> key -> values
+    principals: dict[str, tuple] = {}  # kind -> principals; {"*": ("*",)} for "*"; never changed in place
+    conditions: dict[str, dict[str, tuple]] = {}  # operator -> key -> values
     sid: str = ""
 
     def allows(self, action: str) -> bool:
