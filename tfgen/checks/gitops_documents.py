@@ -93,7 +93,7 @@ class Lookups:
     def __init__(self, root: Root):
         self.root = root
         self.resources: dict[str, dict] = {a: b.body for a, b in root.resources.items() if b.kind == "resource"}
-        self.outputs: dict[str, object] = {name: b.body.get("value") for name, b in root.outputs.items()}
+        self.outputs: dict[str, object] = {name: root.output_value(name) for name in root.outputs}
         self._routes: dict[str, list[tuple[str, dict]]] | None = None
         self._associated: dict[str, str | None] | None = None
         self._policies: dict[str, list[tuple[str, object]]] | None = None

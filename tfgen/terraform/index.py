@@ -19,7 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Iterator, NamedTuple
 
-from .references import Reference, parse_expression, provider_alias, references
+from .references import Reference, provider_alias, references
 
 __all__ = ["RootProblem", "Block", "Root", "nested", "resources_of", "remove_resource"]
 
@@ -91,11 +91,15 @@ class Root:
         block = self.resources.get(address)
         return block.body if block else {}
 
+    def _block(self, address: str) -> Block | None:
+        """The resource, data source or output (`output.<name>`) at `address`."""
+        if address.startswith("output."):
+            return self.outputs.get(address.removeprefix("output."))
+        return self.resources.get(address)
+
     def file_of(self, address: str) -> str | None:
         """The file a resource, data source or output (`output.<name>`) is written in."""
-        if address.startswith("output."):
-            return self.file_of_output(address.removeprefix("output."))
-        block = self.resources.get(address)
+        block = self._block(address)
         return block.file if block else None
 
     def file_of_output(self, name: str) -> str | None:
@@ -117,10 +121,6 @@ class Root:
                 region = block.body.get("region")
                 found[block.body["alias"]] = region if isinstance(region, str) else ""
         return found
-
-    def provider(self, alias: str, provider: str = "aws") -> Block | None:
-        """The `provider` block of `alias`."""
-        return next((b for b in self.providers if b.type == provider and b.body.get("alias") == alias), None)
 
     def region_of(self, block: Block) -> str | None:
         """The region of the provider alias a resource or data source pins (`provider = "aws.<alias>"`)."""
@@ -153,8 +153,7 @@ class Root:
         aside, in order; computed once."""
         found = self._references.get(address)
         if found is None:
-            block = self.outputs.get(address.removeprefix("output.")) if address.startswith("output.") \
-                else self.resources.get(address)
+            block = self._block(address)
             body = block.body if block else {}
             found = tuple(references({k: v for k, v in body.items() if k != "depends_on"}))
             self._references[address] = found
@@ -162,16 +161,9 @@ class Root:
 
     def depends_on(self, address: str) -> tuple[str, ...]:
         """The addresses a block's `depends_on` names, as written."""
-        block = self.outputs.get(address.removeprefix("output.")) if address.startswith("output.") \
-            else self.resources.get(address)
+        block = self._block(address)
         listed = block.body.get("depends_on") if block else None
         return tuple(d for d in listed if isinstance(d, str)) if isinstance(listed, list) else ()
-
-    def needs(self, address: str) -> list[str]:
-        """The resources and data sources of this root a block refers to or depends on, each once, in order."""
-        found = [r.address for r in self.references(address)]
-        found += [r.address for d in self.depends_on(address) for r in parse_expression(d)]
-        return [a for a in dict.fromkeys(found) if a in self.resources]
 
 
 # -- canonical documents of a root being rewritten (lowering and its passes) -------------------
