@@ -31,6 +31,10 @@ SPLAT = "*"
 # Roots whose first attribute is part of what is referred to (`var.x`, `each.value`).
 NAMED_ROOTS = frozenset({"var", "local", "module", "each", "count", "path", "terraform"})
 _KEYWORDS = frozenset({"true", "false", "null", "for", "in", "if", "else", "endif", "endfor"})
+# A traversal and nothing else (`aws_eks_cluster.x.identity[0].oidc`), most of what roots hold: read at once.
+_TRAVERSAL = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*(?:\.[A-Za-z_][A-Za-z0-9_-]*|\.[0-9]+|\[[0-9]+\])+")
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*|[0-9]+")
+_DELIMITER = re.compile(r'["{}]')
 _TOKEN = re.compile(r"""
     (?P<space>\s+)
   | (?P<number>[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)
@@ -159,9 +163,12 @@ def _string_end(text: str, i: int) -> int:
 
 def _close(text: str, i: int) -> int:
     """The index of the `}` that closes an interpolation whose expression starts at `i`, or -1."""
-    depth, n = 0, len(text)
-    while i < n:
-        c = text[i]
+    depth = 0
+    while True:
+        found = _DELIMITER.search(text, i)
+        if found is None:
+            return -1
+        i, c = found.start(), found.group()
         if c == '"':
             i = _string_end(text, i + 1)
             if i < 0:
@@ -169,12 +176,11 @@ def _close(text: str, i: int) -> int:
             continue
         if c == "{":
             depth += 1
-        elif c == "}":
-            if depth == 0:
-                return i
+        elif depth == 0:
+            return i
+        else:
             depth -= 1
         i += 1
-    return -1
 
 
 class _Token(NamedTuple):
@@ -251,6 +257,14 @@ def _classify(root: str, steps: list[str | int]) -> tuple[str, str, int] | None:
 
 def _expression(expression: str, offset: int, bound: set[str]) -> tuple[list[Reference], list[str]]:
     """References and function names in one expression; `bound` collects (and skips) the names `for` binds."""
+    if _TRAVERSAL.fullmatch(expression):
+        words = _WORD.findall(expression)
+        steps: list[str | int] = [int(w) if w.isdigit() else w for w in words[1:]]
+        classified = None if words[0] in _KEYWORDS or words[0] in bound else _classify(words[0], steps)
+        if classified is None:
+            return [], []
+        kind, address, taken = classified
+        return [Reference(kind, address, tuple(steps[taken:]), expression, offset, offset + len(expression))], []
     tokens = _tokens(expression)
     found: list[Reference] = []
     functions: list[str] = []
@@ -340,6 +354,9 @@ def parse(text: str) -> Template:
     """`text` read as a Terraform template; never raises."""
     if "${" not in text and "%{" not in text:
         return Template(text, (text,) if text else ())
+    if text.startswith("${") and text.endswith("}") and _TRAVERSAL.fullmatch(text, 2, len(text) - 1):
+        found, _ = _expression(text[2:-1], 2, set())
+        return Template(text, (Interpolation(0, len(text), text[2:-1], tuple(found), ()),))
     parts, malformed = _parse(text, 0, set())
     return Template(text, parts, malformed)
 
