@@ -94,6 +94,8 @@ def test_hostile_files_are_problems_naming_file_and_reason(tmp_path):
     for name, fragment in expected.items():
         assert fragment in got[name].message, (name, got[name])
     assert got["latin1.tf.json"].line == 2 and got["broken.tf.json"].line == 4
+    assert all(isinstance(p.fix, str) and p.fix and p.fix in str(p) for p in root.problems), root.problems
+    assert got["broken.tf.json"].fix == "rebuild it with `tfgen build`, or fix the file by hand"
     assert root.documents == {}
     with pytest.raises(TfgenError, match="fifo.tf.json: is a FIFO"):
         check_root(tmp_path / "root", "6.25.0")

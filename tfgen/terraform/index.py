@@ -6,8 +6,9 @@ sources by address with the file each is in, providers with their alias and
 region, outputs, `terraform` blocks. What is derived from them is computed
 once per root, on first use: resources by type, each block's references (read
 by `tfgen.terraform.references`, the one reference grammar) and its
-`depends_on`. A rule, the cells split, lowering, the schema check, the gate and
-the sandbox all ask the same `Root`; none walks the documents again.
+`depends_on`. The rules on emitted documents, the cells split and the graph of
+roots, the schema check, the gate and the sandbox's passes ask it; lowering reads
+a root through it and rewrites a copy by the same grammar.
 
 Canonical documents (`Root.documents`): `resource`/`data` as
 `{type: {name: body}}`, `output`/`variable`/`module`/`check` as `{name: body}`,
@@ -21,7 +22,9 @@ from typing import Any, Iterator, NamedTuple
 
 from .references import Reference, provider_alias, references
 
-__all__ = ["RootProblem", "Block", "Root", "nested", "resources_of", "remove_resource"]
+__all__ = ["REBUILD", "RootProblem", "Block", "Root", "nested", "resources_of", "remove_resource"]
+
+REBUILD = "rebuild it with `tfgen build`, or fix the file by hand"
 
 
 class RootProblem(NamedTuple):
@@ -30,7 +33,7 @@ class RootProblem(NamedTuple):
     file: str
     line: int | None
     message: str
-    fix: str = "rebuild it with `tfgen build`, or fix the file by hand"
+    fix: str = REBUILD
 
     @property
     def location(self) -> str:

@@ -31,7 +31,7 @@ import stat
 from pathlib import Path
 from typing import Any, Mapping
 
-from .index import Block, Root, RootProblem
+from .index import REBUILD, Block, Root, RootProblem
 
 __all__ = ["MAX_FILE_BYTES", "MAX_ROOT_BYTES", "MAX_FILES", "MAX_DEPTH", "MAX_TREE_ENTRIES", "SUFFIX",
            "OVERRIDE_SUFFIX", "read_bytes", "parse_json", "read_root", "documents_root", "as_root",
@@ -262,7 +262,7 @@ def read_root(directory: str | Path) -> Root:
             _add(root, name, parse_json(data))
             root.texts[name] = data.decode("utf-8")
         except _Unreadable as exc:
-            root.problems.append(RootProblem(str(path), exc.line, str(exc), exc.fix or RootProblem.fix))
+            root.problems.append(RootProblem(str(path), exc.line, str(exc), exc.fix or REBUILD))
         except ValueError as exc:
             root.problems.append(RootProblem(str(path), None, str(exc), "replace it with a regular file that "
                                              "`tfgen build` wrote, or remove it"))
@@ -281,7 +281,7 @@ def documents_root(documents: Mapping[str, Any]) -> Root:
                 raise _Unreadable(f"nests arrays and objects deeper than {MAX_DEPTH} levels")
             _add(root, name, documents[name])
         except _Unreadable as exc:
-            root.problems.append(RootProblem(name, exc.line, str(exc), exc.fix or RootProblem.fix))
+            root.problems.append(RootProblem(name, exc.line, str(exc), exc.fix or REBUILD))
     return root
 
 
