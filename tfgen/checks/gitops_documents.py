@@ -60,9 +60,9 @@ def _refs_in(text: str) -> tuple[str, ...]:
     return tuple(r.address for r in parse(text).references if r.kind == "resource")
 
 
-def trust(policy) -> list[Statement]:
+def trust(policy) -> tuple[Statement, ...]:
     """The statements of a policy (none when it cannot be read)."""
-    return statements(policy) or []
+    return statements(policy) or ()
 
 
 @lru_cache(maxsize=1 << 14)
@@ -134,7 +134,7 @@ class Lookups:
 
     # -- who may use a role ------------------------------------------------------------
 
-    def _trust(self, role: str) -> list[Statement]:
+    def _trust(self, role: str) -> tuple[Statement, ...]:
         return trust(self.resources[role].get("assume_role_policy"))
 
     def irsa_admits(self, role: str, cluster: str, namespace: str, name: str) -> tuple[Place, str]:

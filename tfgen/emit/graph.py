@@ -75,7 +75,7 @@ _ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/([\w+=,.@-]+)")
 def _principals(root: Root) -> Iterator[str]:
     """Role names this root's role trusts and access entries name literally."""
     for block in root.of_type("aws_iam_role"):
-        for statement in statements(block.body.get("assume_role_policy")) or []:
+        for statement in statements(block.body.get("assume_role_policy")) or ():
             for principal in statement.principal("AWS"):
                 yield from _ROLE_ARN.findall(principal) if isinstance(principal, str) else ()
     for block in root.of_type("aws_eks_access_entry"):

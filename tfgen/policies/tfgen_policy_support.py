@@ -72,7 +72,7 @@ def pins_alias(conf: dict) -> bool:
     return pinned is not None and pinned[0] == "aws"
 
 
-def policy_statements(conf: dict, key: str = "policy") -> list[Statement] | None:
+def policy_statements(conf: dict, key: str = "policy") -> tuple[Statement, ...] | None:
     """The statements of the IAM policy in `key` (a JSON string or an object); None when it cannot be read
     here (a `${...}` reference to a policy made elsewhere)."""
     return statements(value(conf, key))

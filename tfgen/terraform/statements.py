@@ -7,12 +7,14 @@ list; `Action`, `NotAction`, `Resource` and `NotResource` a string or a list;
 `CanonicalUser` is a string or a list; a condition's value a scalar or a list.
 `statements` turns each into `Statement`s whose fields are always tuples; a
 policy it cannot read (a `${...}` reference to a policy made elsewhere, text
-that is not JSON) is None, never an exception.
+that is not JSON) is None, never an exception. A policy's text is read once:
+a root repeats its policies, and a rule asks about them once per edge.
 """
 
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 __all__ = ["Statement", "statements", "EVERYONE"]
@@ -88,19 +90,28 @@ def _statement(raw: dict) -> Statement:
     )
 
 
-def statements(policy: Any) -> list[Statement] | None:
+def statements(policy: Any) -> tuple[Statement, ...] | None:
     """The statements of a policy document (a JSON string or an object); None when it is not one."""
     while isinstance(policy, list) and len(policy) == 1:
         policy = policy[0]
     if isinstance(policy, str):
-        try:
-            policy = json.loads(policy)
-        except ValueError:
-            return None
+        return _statements_of_text(policy)
+    return _statements_of(policy)
+
+
+@lru_cache(maxsize=1 << 12)
+def _statements_of_text(text: str) -> tuple[Statement, ...] | None:
+    try:
+        return _statements_of(json.loads(text))
+    except ValueError:
+        return None
+
+
+def _statements_of(policy: Any) -> tuple[Statement, ...] | None:
     if not isinstance(policy, dict) or "Statement" not in policy:
         return None
     found = policy["Statement"]
     found = [found] if isinstance(found, dict) else found
     if not isinstance(found, list):
         return None
-    return [_statement(s) for s in found if isinstance(s, dict)]
+    return tuple(_statement(s) for s in found if isinstance(s, dict))
