@@ -25,7 +25,8 @@ something left out, a bucket setting's bucket, a renamed address.
 from __future__ import annotations
 
 import copy
-from typing import Any, Callable, Mapping, NamedTuple, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, Callable, Mapping, Sequence
 
 from ..errors import TfgenError
 from ..providers.features import OFFLINE, TERRAFORM_DEFAULT, TERRAFORM_LOCKFILE, Version, feature, uses
@@ -41,7 +42,8 @@ LOWERED_FILE = "tfgen_lowered.json"
 EKS_OIDC_THUMBPRINT = "9e99a48a9960b14926bb7f3b02e22da2b0ab7280"
 
 
-class LeftOut(NamedTuple):
+@dataclass(frozen=True)
+class LeftOut:
     """One thing a lowered root does not contain as built, and why."""
 
     address: str
@@ -53,14 +55,16 @@ class LeftOut(NamedTuple):
         return f"{self.action:9} {self.address}: {self.what} ({self.reason})"
 
 
+@dataclass
 class Lowered:
     """The documents of a lowered root and what lowering changed."""
 
-    def __init__(self, documents: dict[str, dict], target: str, changes: list[LeftOut]):
-        self.documents, self.target, self.changes = documents, target, changes
+    documents: dict[str, dict]
+    target: str
+    changes: list[LeftOut]
 
     def as_dict(self) -> dict:
-        return {"target": self.target, "changes": [c._asdict() for c in self.changes]}
+        return {"target": self.target, "changes": [asdict(c) for c in self.changes]}
 
     def summary(self) -> str:
         """One line: how many things were left out and rewritten, by resource type or argument."""
