@@ -24,7 +24,7 @@ from typing import Callable
 
 from ..terraform.index import remove_resource, resources_of
 from ..terraform.lowering import LeftOut, Pass, leave_out
-from ..terraform.references import parse, provider_alias
+from ..terraform.references import parse
 from ..terraform.roots import documents_root
 
 __all__ = ["Quirk", "QUIRKS", "UNSUPPORTED", "NOT_CHECKED", "work_around", "resolve_images", "images_to_resolve",
@@ -142,8 +142,7 @@ def resolve_images(resolve: Callable[[str, str], str]) -> Pass:
             if not image.startswith(_RESOLVE_SSM):
                 continue
             parameter = image[len(_RESOLVE_SSM):]
-            pinned = provider_alias(body.get("provider"))
-            value = resolve(root.aliases(pinned[0]).get(pinned[1], "") if pinned else "", parameter)
+            value = resolve(root.region_of(root.resources[f"aws_instance.{name}"]) or "", parameter)
             del body["launch_template"]
             body["ami"] = value
             used.add(template)
