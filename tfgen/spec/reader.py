@@ -29,74 +29,12 @@ from ..model import (
     Region,
     StateBackend,
 )
+from .keys import CLUSTER, DEFAULTS, ENVIRONMENT, HUB_CLUSTER, KINDS, NODE_GROUP, REGION, REGION_CLUSTERS, STATE, TOP, Table
 from .loader import CONSTRUCTOR, compose, merged_pairs, node_kind, number_form
 
 __all__ = ["Reader"]
 
 KeyPath = tuple  # a key path in the spec, e.g. ("environments", "development", "hub")
-
-_NETWORK_KEYS = {
-    "cidr": "str",
-    "az_count": "int",
-    "availability_zones": "str_list",
-    "public_subnets": "str_list",
-    "private_subnets": "str_list",
-    "nat": "str",
-}
-_CLUSTER_KEYS = {**_NETWORK_KEYS, "kubernetes_version": "str", "node_groups": "node_groups", "support": "str",
-                 "access": "map", "addons": "map"}
-_HUB_KEYS = {**_CLUSTER_KEYS, "region": "str", "name": "str"}
-_NODE_GROUP_KEYS = {
-    "instance_types": "str_list",
-    "min": "int",
-    "max": "int",
-    "desired": "int",
-    "disk_size": "int",
-    "capacity_type": "str",
-    "labels": "str_map",
-    "ami_type": "str",
-}
-_DEFAULTS_KEYS = {"kubernetes_version": "str", "node_groups": "node_groups", "az_count": "int", "nat": "str",
-                  "support": "str"}
-_ENV_KEYS = {
-    "cidr_pool": "str",
-    "vpc_prefix": "int",
-    "connectivity": "str",
-    "links": "pairs",
-    "reach": "pairs",
-    "assume_role": "str",
-    "account_id": "str",
-    "defaults": "map",
-    "hub": "map",
-    "regions": "map",
-    "identity": "str",
-    "access": "map",
-    "addons": "map",
-    "gitops": "map",
-    "bastion": "map",
-    "layout": "str",
-}
-_STATE_KEYS = {"backend": "str", "bucket": "str", "key_prefix": "str", "region": "str", "lock_table": "str"}
-_TOP_KEYS = {
-    "project": "str",
-    "tags": "str_map",
-    "aws_provider": "str",
-    "terraform_version": "str",
-    "state": "map",
-    "layout": "str",
-    "environments": "map",
-}
-_TYPE_NAMES = {
-    "str": "a string",
-    "int": "a whole number",
-    "str_list": "a list of strings",
-    "str_map": "a mapping of strings to strings",
-    "map": "a mapping",
-    "node_groups": "a mapping of node group names to settings",
-    "pairs": "a list of [region/cluster, region/cluster] pairs",
-    "bool": "true or false",
-    "list": "a list",
-}
 
 
 class Reader:
@@ -193,8 +131,8 @@ class Reader:
 
     # -- typed access -------------------------------------------------------
 
-    def _mapping(self, value: Any, path: KeyPath, keys: dict[str, str], *, required: tuple[str, ...] = ()) -> dict:
-        """Check that `value` is a mapping with only `keys`, each of its type."""
+    def _mapping(self, value: Any, path: KeyPath, table: Table) -> dict:
+        """Check that `value` is a mapping with only the keys of `table`, each of its kind, and its required keys."""
         if value is None:
             value = {}
         if not isinstance(value, dict):
@@ -203,15 +141,15 @@ class Reader:
             return {}
         out = {}
         for key, item in value.items():
-            if key not in keys:
-                guess = difflib.get_close_matches(key, list(keys), n=1, cutoff=0.6)
-                hint = f"did you mean `{guess[0]}`?" if guess else f"allowed keys here: {', '.join(sorted(keys))}"
+            if key not in table:
+                guess = difflib.get_close_matches(key, list(table), n=1, cutoff=0.6)
+                hint = f"did you mean `{guess[0]}`?" if guess else f"allowed keys here: {', '.join(sorted(table))}"
                 self._add(path + (key,), "SPEC011", f"unknown key `{key}` in {_dotted(path) or 'the spec'}", hint)
                 continue
-            checked = self._typed(item, path + (key,), keys[key])
+            checked = self._typed(item, path + (key,), table[key].kind)
             if checked is not _BAD:
                 out[key] = checked
-        for key in required:
+        for key in table.required:
             if key not in value:
                 self._add(path, "SPEC012", f"{_dotted(path) or 'the spec'} needs `{key}`", f"add `{key}:` here")
         return out
@@ -233,24 +171,24 @@ class Reader:
             return item
         if path in self.reported:
             return _BAD  # its SPEC005 or SPEC016 says how to write it
-        hint = f"write {_TYPE_NAMES[kind]}"
+        hint = f"write {KINDS[kind]}"
         if kind == "str" and isinstance(item, (int, float)) and not isinstance(item, bool):
             hint = f'quote it: "{item}" (YAML reads {item} as a number)'
         elif kind == "str_map" and isinstance(item, dict):
             hint = "quote values that YAML reads as numbers or booleans, e.g. \"true\""
-        self._add(path, "SPEC013", f"`{path[-1]}` must be {_TYPE_NAMES[kind]}, got {_kind(item)}", hint)
+        self._add(path, "SPEC013", f"`{path[-1]}` must be {KINDS[kind]}, got {_kind(item)}", hint)
         return _BAD
 
     # -- the fleet ------------------------------------------------------------
 
     def fleet(self, data: Any) -> Fleet | None:
-        top = self._mapping(data, (), _TOP_KEYS, required=("project", "environments"))
+        top = self._mapping(data, (), TOP)
         if "project" not in top:
             return None
         fleet = Fleet(
             project=top["project"],
             tags=dict(top.get("tags", {})),
-            where=self._where((), *_TOP_KEYS),
+            where=self._where((), *TOP),
         )
         if "aws_provider" in top:
             fleet.aws_provider = top["aws_provider"]
@@ -259,8 +197,8 @@ class Reader:
         if "layout" in top:
             fleet.layout = top["layout"]
         if "state" in top:
-            state = self._mapping(top["state"], ("state",), _STATE_KEYS)
-            fleet.state = StateBackend(**state, where=self._where(("state",), *_STATE_KEYS))
+            state = self._mapping(top["state"], ("state",), STATE)
+            fleet.state = StateBackend(**state, where=self._where(("state",), *STATE))
         environments = top.get("environments")
         if environments is not None and not environments:
             self._add(("environments",), "SPEC014", "no environments are defined",
@@ -270,13 +208,13 @@ class Reader:
         return fleet
 
     def environment(self, fleet: Fleet, name: str, body: Any, path: KeyPath) -> None:
-        env_data = self._mapping(body, path, _ENV_KEYS, required=("hub",))
+        env_data = self._mapping(body, path, ENVIRONMENT)
         defaults = Defaults(where=self._where(path + ("defaults",)))
         if "defaults" in env_data:
-            d = self._mapping(env_data["defaults"], path + ("defaults",), _DEFAULTS_KEYS)
+            d = self._mapping(env_data["defaults"], path + ("defaults",), DEFAULTS)
             dpath = path + ("defaults",)
             defaults = Defaults(
-                where=self._where(dpath, *_DEFAULTS_KEYS),
+                where=self._where(dpath, *DEFAULTS),
                 **{k: v for k, v in d.items() if k != "node_groups"},
             )
             if "node_groups" in d:
@@ -287,7 +225,7 @@ class Reader:
             assume_role=env_data.get("assume_role"),
             account_id=env_data.get("account_id"),
             defaults=defaults,
-            where=self._where(path, *_ENV_KEYS),
+            where=self._where(path, *ENVIRONMENT),
         )
         if "vpc_prefix" in env_data:
             env.vpc_prefix = env_data["vpc_prefix"]
@@ -306,7 +244,7 @@ class Reader:
         for i, (a, b) in enumerate(env_data.get("reach", [])):
             env.reach.append(Reach(source=a, target=b, where={"": self.origin(path + ("reach", i))}))
         if "hub" in env_data:
-            hub = self._mapping(env_data["hub"], path + ("hub",), _HUB_KEYS, required=("region",))
+            hub = self._mapping(env_data["hub"], path + ("hub",), HUB_CLUSTER)
             if "region" in hub:
                 region = hub.pop("region")
                 self.cluster(env, region, hub.pop("name", DEFAULT_HUB_NAME), HUB, hub, path + ("hub",))
@@ -314,16 +252,15 @@ class Reader:
         for region, rbody in regions.items():
             rpath = path + ("regions", region)
             if isinstance(rbody, dict) and "clusters" in rbody:
-                rdata = self._mapping(rbody, rpath, {"clusters": "map"})
+                rdata = self._mapping(rbody, rpath, REGION_CLUSTERS)
                 if "clusters" in rdata and not rdata["clusters"]:
                     env.regions.setdefault(region, Region(name=region, where={"": self.origin(rpath)}))
                 for cname, cbody in (rdata.get("clusters") or {}).items():
                     cpath = rpath + ("clusters", cname)
-                    cdata = self._mapping(cbody, cpath, _CLUSTER_KEYS)
+                    cdata = self._mapping(cbody, cpath, CLUSTER)
                     self.cluster(env, region, str(cname), EDGE, cdata, cpath)
             else:
-                keys = {**_CLUSTER_KEYS, "clusters": "map"}
-                cdata = self._mapping(rbody, rpath, keys)
+                cdata = self._mapping(rbody, rpath, REGION)
                 self.cluster(env, region, DEFAULT_EDGE_NAME, EDGE, cdata, rpath)
 
     def cluster(self, env, region: str, name: str, role: str, data: dict, path: KeyPath) -> None:
@@ -339,17 +276,17 @@ class Reader:
             self._add(path, "SPEC015", f"region {region} of environment {env.name} already has a cluster {name!r}",
                       "give this cluster another `name:` (the hub and an edge in one region need different names)")
             return
-        env.add_cluster(region, name, role=role, where=self._where(path, *_CLUSTER_KEYS), **options)
+        env.add_cluster(region, name, role=role, where=self._where(path, *CLUSTER), **options)
 
     def node_groups(self, value: dict, path: KeyPath) -> dict[str, NodeGroup]:
         groups = {}
         for name, body in value.items():
             gpath = path + (name,)
-            g = self._mapping(body, gpath, _NODE_GROUP_KEYS)
+            g = self._mapping(body, gpath, NODE_GROUP)
             renamed = {"min": "min_size", "max": "max_size", "desired": "desired_size"}
             groups[str(name)] = NodeGroup(
                 name=str(name),
-                where={renamed.get(k, k): o for k, o in self._where(gpath, *_NODE_GROUP_KEYS).items()},
+                where={renamed.get(k, k): o for k, o in self._where(gpath, *NODE_GROUP).items()},
                 **{renamed.get(k, k): v for k, v in g.items()},
             )
         return groups
