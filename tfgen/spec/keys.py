@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from ..model import AUTHENTICATION_MODES, SUPPORT_TYPES, ArgoCD, Connectivity, Identity, Layout, Nat
 
-__all__ = ["Key", "Table", "KINDS", "TOP", "TABLES"]
+__all__ = ["Key", "Table", "KINDS", "TOP", "TABLES", "REGION_CLUSTERS"]
 
 # What each kind of value is, in the words of the reader's findings.
 KINDS = {
@@ -39,15 +39,21 @@ class Key:
     table: Table | None = None
     named: str = ""  # for a mapping of names to `table`s: what the names are
     values: tuple[str, ...] = ()
+    nonempty: bool = False  # a mapping the reader refuses empty
 
 
 @dataclass(frozen=True)
 class Table:
-    """The keys one mapping of the spec may hold; `where` names the mapping in README's reference."""
+    """The keys one mapping of the spec may hold: `name` is its name in the schema's `$defs`, `where` in README's
+    reference; a key of `alone`, when given, is the mapping's only key (the reader then reads it apart)."""
 
+    name: str
     where: str
+    doc: str
     keys: dict[str, Key] = field(hash=False)
     required: tuple[str, ...] = ()
+    alone: tuple[str, ...] = ()
+    extends: Table | None = None  # the table whose every key this one holds too (the hub: any cluster key)
 
     def kinds(self) -> dict[str, str]:
         return {name: key.kind for name, key in self.keys.items()}
@@ -69,19 +75,19 @@ def _choices(enum) -> tuple[str, ...]:
     return tuple(str(member) for member in enum)
 
 
-ADDON = Table("`addons.<name>`", {
+ADDON = Table("addon", "`addons.<name>`", "one EKS add-on", {
     "version": Key("str", "the add-on's version, e.g. `v1.19.2-eksbuild.1`; default: EKS's default for the "
                           "cluster's Kubernetes version"),
 })
 _ADDONS = Key("map", "EKS add-ons by name (`vpc-cni`, `kube-proxy`, `eks-pod-identity-agent`, `coredns`, "
                      "`aws-ebs-csi-driver`), each with its `version`; the environment's apply to every cluster, a "
                      "cluster's add to them", table=ADDON, named="add-on name")
-ACCESS_ENTRY = Table("`access.entries[]`", {
+ACCESS_ENTRY = Table("accessEntry", "`access.entries[]`", "one EKS access entry", {
     "principal": Key("str", "an IAM role or user ARN"),
     "policy": Key("str", "an EKS access policy, e.g. `AmazonEKSEditPolicy`"),
     "namespaces": Key("str_list", "the namespaces the policy applies in (default: cluster-wide)"),
 }, required=("principal", "policy"))
-ACCESS = Table("`access`", {
+ACCESS = Table("access", "`access`", "who may use the Kubernetes API", {
     "admins": Key("str_list", "IAM role/user ARNs given AmazonEKSClusterAdminPolicy"),
     "viewers": Key("str_list", "IAM role/user ARNs given AmazonEKSViewPolicy"),
     "entries": Key("list", "access entries for any EKS access policy, cluster-wide or in namespaces",
@@ -90,12 +96,13 @@ ACCESS = Table("`access`", {
 })
 _ACCESS = Key("map", "who may use the Kubernetes API (`admins`, `viewers`, `entries`, `authentication_mode`); "
                      "the environment's apply to every cluster, a cluster's add to them", table=ACCESS)
-NODE_GROUP = Table("`node_groups.<name>`", {
-    "instance_types": Key("str_list", "EC2 instance types, e.g. `[t3.medium]`"),
-    "min": Key("int", "the fewest nodes"),
-    "max": Key("int", "the most nodes"),
-    "desired": Key("int", "the nodes to start with"),
-    "disk_size": Key("int", "each node's disk in GiB"),
+NODE_GROUP = Table("nodeGroup", "`node_groups.<name>`", "one EKS managed node group", {
+    "instance_types": Key("str_list", "EC2 instance types (default `[t3.medium]`), checked against tfgen's table of "
+                                      "EC2 types"),
+    "min": Key("int", "the fewest nodes (default 1)"),
+    "max": Key("int", "the most nodes (default 3)"),
+    "desired": Key("int", "the nodes to start with (default 1); `min <= desired <= max`"),
+    "disk_size": Key("int", "each node's disk in GiB (default 20)"),
     "capacity_type": Key("str", "`ON_DEMAND` (default) or `SPOT`"),
     "labels": Key("str_map", "Kubernetes labels on the nodes"),
     "ami_type": Key("str", "the node AMI type (default `AL2023_x86_64_STANDARD`; Amazon Linux 2 node AMIs ended "
@@ -108,7 +115,7 @@ _AZ_COUNT = Key("int", "how many zones the VPC spans (default 3, or all the regi
 _NAT = Key("str", "`single` (default: one NAT gateway) or `per_az`", values=_choices(Nat))
 _SUPPORT = Key("str", "`standard` (default: EKS upgrades the cluster when standard support ends and never bills "
                       "extended support) or `extended`", values=SUPPORT_TYPES)
-CLUSTER = Table("cluster", {
+CLUSTER = Table("cluster", "cluster", "one EKS cluster and its VPC", {
     "cidr": Key("str", "the VPC's CIDR block, /16 to /28 (default: the next free block of the environment's "
                        "`cidr_pool`)"),
     "az_count": _AZ_COUNT,
@@ -123,29 +130,33 @@ CLUSTER = Table("cluster", {
     "access": _ACCESS,
     "addons": _ADDONS,
 })
-HUB_CLUSTER = Table("`hub`", {
+HUB_CLUSTER = Table("hub", "`hub`", "the environment's hub cluster: Argo CD runs here", {
     "region": Key("str", "the hub's region"),
     "name": Key("str", "the hub cluster's name (default `hub`)"),
     **CLUSTER.keys,
-}, required=("region",))
-REGION_CLUSTERS = Table("`regions.<region>`", {
+}, required=("region",), extends=CLUSTER)
+REGION = Table("region", "`regions.<region>`", "the edge clusters of one region: one named `edge` with the cluster "
+               "keys, or several under `clusters`", {
+    **CLUSTER.keys,
     "clusters": Key("map", "several edge clusters in the region, by name, each with the cluster keys",
                     table=CLUSTER, named="cluster name"),
-})
-REGION = Table("`regions.<region>`", {**CLUSTER.keys, **REGION_CLUSTERS.keys})
-DEFAULTS = Table("`defaults`", {name: CLUSTER[name] for name in (
-    "kubernetes_version", "node_groups", "az_count", "nat", "support")})
-REPO = Table("`gitops.repo`", {
+}, alone=("clusters",), extends=CLUSTER)
+# A region that names `clusters` holds nothing else.
+REGION_CLUSTERS = Table("regionClusters", REGION.where, REGION.doc, {"clusters": REGION["clusters"]})
+DEFAULTS = Table("defaults", "`defaults`", "settings for the clusters of the environment that name none", {
+    name: CLUSTER[name] for name in ("kubernetes_version", "node_groups", "az_count", "nat", "support")})
+REPO = Table("repo", "`gitops.repo`", "the Git path of the AppProjects and the root Application", {
     "url": Key("str", "the Git repository Argo CD reads"),
     "revision": Key("str", "the branch, tag or commit (default `main`)"),
     "path": Key("str", "the directory of the AppProjects and the root Application (default `clusters`)"),
 }, required=("url",))
-IDENTITY_CENTER = Table("`gitops.identity_center`", {
+IDENTITY_CENTER = Table("identityCenter", "`gitops.identity_center`", "IAM Identity Center for EKS's managed Argo CD",
+                        {
     "instance_arn": Key("str", "the IAM Identity Center instance ARN"),
     "region": Key("str", "the Identity Center's region (default `us-east-1`)"),
     "admins": Key("str_list", "Identity Center group ids made Argo CD admins"),
 }, required=("instance_arn",))
-GITOPS = Table("`gitops`", {
+GITOPS = Table("gitops", "`gitops`", "the GitOps path from the hub's Argo CD to every edge", {
     "enabled": Key("bool", "`true` (default): the GitOps path to every edge; `false` leaves the whole path out "
                            "(then `argocd` must be `none` or left out)"),
     "argocd": Key("str", "who runs Argo CD on the hub: `self-managed` (default: `terraform apply` installs the "
@@ -163,7 +174,7 @@ GITOPS = Table("`gitops`", {
                            table=IDENTITY_CENTER),
     "bootstrap": Key("bool", "`true` (default): `terraform apply` runs the SSM bootstrap; `false` stops it"),
 })
-BASTION = Table("`bastion`", {
+BASTION = Table("bastion", "`bastion`", "the hub's SSM bastion", {
     "enabled": Key("bool", "`true` (default): the hub gets an SSM bastion (no inbound port)"),
     "instance_type": Key("str", "its EC2 instance type (default `t3.micro`)"),
     "ami": Key("str", "an AMI id, or the default "
@@ -171,7 +182,8 @@ BASTION = Table("`bastion`", {
 })
 _LAYOUT = Key("str", "`environment` (default: one root module per environment) or `cells` (a root per region and "
                      "per link, see [Cells](#cells-layout-cells)); an environment's own wins", values=_choices(Layout))
-ENVIRONMENT = Table("environment", {
+ENVIRONMENT = Table("environment", "environment", "one environment: a Terraform root module (or one per cell), a hub "
+                    "and edge clusters", {
     "cidr_pool": Key("str", "address pool: a VPC without `cidr` gets the lowest free block of it (see "
                             "[CIDR allocation](#cidr-allocation))"),
     "vpc_prefix": Key("int", "size of pool-allocated VPCs (default 16, i.e. /16)"),
@@ -201,7 +213,7 @@ ENVIRONMENT = Table("environment", {
     "bastion": Key("map", "the hub's SSM bastion", table=BASTION),
     "layout": _LAYOUT,
 }, required=("hub",))
-STATE = Table("`state`", {
+STATE = Table("state", "`state`", "where Terraform keeps each environment's state", {
     "backend": Key("str", "`s3` or `local` (default); the state key is `<key_prefix><environment>/terraform.tfstate`;"
                           " `out/_state/` creates the bucket (see [State bootstrap](#state-bootstrap-out_state))"),
     "bucket": Key("str", "the S3 bucket of the state (`backend: s3`)"),
@@ -210,7 +222,7 @@ STATE = Table("`state`", {
     "lock_table": Key("str", "a DynamoDB lock table; without it the state is locked by a lock file in S3 "
                              "(Terraform 1.10+)"),
 })
-TOP = Table("top", {
+TOP = Table("fleet", "top", "a fleet of EKS clusters across regions and environments (tfgen)", {
     "project": Key("str", "name used in AWS names and the `Project` tag (lower-case, digits, `-`)"),
     "tags": Key("str_map", "tags on every resource (through the providers' `default_tags`), next to `Project`, "
                            "`Environment`, `ManagedBy: tfgen`"),
@@ -221,9 +233,10 @@ TOP = Table("top", {
     "state": Key("map", "where Terraform keeps each environment's state", table=STATE),
     "layout": _LAYOUT,
     "environments": Key("map", "one Terraform root module per environment, in `out/<name>/` (in the cells layout, "
-                               "`out/<name>--<cell>/`)", table=ENVIRONMENT, named="environment name"),
+                               "`out/<name>--<cell>/`)", table=ENVIRONMENT, named="environment name",
+                        nonempty=True),
 }, required=("project", "environments"))
 
 # Every table, in the order README's reference lists them.
-TABLES = (TOP, STATE, ENVIRONMENT, DEFAULTS, HUB_CLUSTER, REGION, CLUSTER, NODE_GROUP, ACCESS, ACCESS_ENTRY, ADDON, GITOPS,
-          REPO, IDENTITY_CENTER, BASTION)
+TABLES = (TOP, STATE, ENVIRONMENT, HUB_CLUSTER, REGION, CLUSTER, DEFAULTS, NODE_GROUP, ACCESS, ACCESS_ENTRY, ADDON,
+          GITOPS, REPO, IDENTITY_CENTER, BASTION)

@@ -29,7 +29,8 @@ from ..model import (
     Region,
     StateBackend,
 )
-from .keys import CLUSTER, DEFAULTS, ENVIRONMENT, HUB_CLUSTER, KINDS, NODE_GROUP, REGION, REGION_CLUSTERS, STATE, TOP, Table
+from .keys import (CLUSTER, DEFAULTS, ENVIRONMENT, HUB_CLUSTER, KINDS, NODE_GROUP, REGION, REGION_CLUSTERS, STATE, TOP,
+                   Table)
 from .loader import CONSTRUCTOR, compose, merged_pairs, node_kind, number_form
 
 __all__ = ["Reader"]
@@ -45,6 +46,8 @@ class Reader:
         self.lines: dict[KeyPath, int] = {}
         self.findings: list[Finding] = []
         self.reported: set[KeyPath] = set()  # values whose scalar was reported (SPEC005, SPEC016): no SPEC013
+        self.shaped: set[KeyPath] = set()  # the key paths of every shape finding
+        self.written: dict[KeyPath, str] = {}  # plain numbers as written: YAML reads 1.30 as 1.3
 
     # -- YAML with line numbers --------------------------------------------
 
@@ -90,6 +93,8 @@ class Reader:
         """The value of a scalar; `path` is the key it is the value of (None for a key itself)."""
         if not isinstance(node, yaml.ScalarNode):
             return node  # reported by the caller as a wrong key type
+        if path is not None and node.style is None and node.tag in _NUMBER_TAGS:
+            self.written[path] = node.value
         disputed = number_form(node)
         if disputed is not None:
             message, hint = disputed
@@ -97,12 +102,14 @@ class Reader:
                                          origin=Origin(self.filename, node.start_mark.line + 1)))
             if path is not None:
                 self.reported.add(path)
+                self.shaped.add(path)
         try:
             return CONSTRUCTOR.construct_object(node, deep=True)
         except (yaml.YAMLError, ValueError) as exc:
             problem = getattr(exc, "problem", None) or str(exc)
             if path is not None:
                 self.reported.add(path)
+                self.shaped.add(path)
             self.findings.append(Finding(
                 code="SPEC005", message=f"cannot read the value {node.value!r}: {problem}",
                 hint="write plain values; quote anything that YAML reads as a tag (!Ref) or a date",
@@ -123,7 +130,14 @@ class Reader:
                 where[name] = self.origin(path + (name,))
         return where
 
+    def explained(self) -> frozenset[Origin]:
+        """The spec lines whose value findings only repeat a shape finding: the line of each key a shape finding
+        is about, and of the mapping that holds it (a hub without `region` is no hub; an unreadable
+        `account_id` is no account)."""
+        return frozenset(self.origin(p) for path in self.shaped for p in (path, path[:-1]))
+
     def _add(self, path: KeyPath, code: str, message: str, hint: str, *, line: int | None = None) -> None:
+        self.shaped.add(path)
         origin = Origin(self.filename, line) if line else self.origin(path)
         self.findings.append(
             Finding(code=code, message=message, hint=hint, path=_dotted(path), origin=origin)
@@ -172,11 +186,14 @@ class Reader:
         if path in self.reported:
             return _BAD  # its SPEC005 or SPEC016 says how to write it
         hint = f"write {KINDS[kind]}"
+        got = _kind(item)
         if kind == "str" and isinstance(item, (int, float)) and not isinstance(item, bool):
-            hint = f'quote it: "{item}" (YAML reads {item} as a number)'
+            text = self.written.get(path, str(item))
+            got += f" (written {text})" if text != str(item) else ""
+            hint = f'quote it: "{text}" (YAML reads {text} as a number)'
         elif kind == "str_map" and isinstance(item, dict):
             hint = "quote values that YAML reads as numbers or booleans, e.g. \"true\""
-        self._add(path, "SPEC013", f"`{path[-1]}` must be {KINDS[kind]}, got {_kind(item)}", hint)
+        self._add(path, "SPEC013", f"`{path[-1]}` must be {KINDS[kind]}, got {got}", hint)
         return _BAD
 
     # -- the fleet ------------------------------------------------------------
@@ -295,6 +312,7 @@ class Reader:
 
 
 _BAD = object()
+_NUMBER_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
 
 
 def _dotted(path: KeyPath) -> str:
