@@ -116,6 +116,49 @@ def test_bash_completes_verbs_options_and_values(tmp_path, capsys, words, expect
     assert (ran.returncode, got) == (0, expected), ran.stderr
 
 
+# zsh's completion system, stubbed: what the script asks it to offer.
+_ZSH_STUBS = """compadd() { print -r -- "compadd $*"; }
+_describe() { print -r -- "describe ${(j: :)${(@)${(P)2}%%:*}}"; }
+_files() { print -r -- "files $*"; }
+_message() { print -r -- "message $*"; }
+compdef() { :; }
+"""
+
+
+@pytest.mark.parametrize("words, expected", [
+    (["tfgen", "ci", ""], "describe atlantis github-actions"),
+    (["tfgen", "validate", "--format", ""], "compadd -- text json"),
+    (["tfgen", "build", "--out", ""], "files -/"),
+    (["tfgen", "completion", ""], "compadd -- bash zsh fish"),
+    (["tfgen", "ci", "atlantis", "--s"], "describe -h -help --help --spec --install --terraform-version "
+                                         "--include-state --output"),
+])
+def test_zsh_completes_verbs_options_and_values(tmp_path, capsys, words, expected):
+    if shutil.which("zsh") is None:
+        pytest.skip("zsh is not installed")
+    script = _script(tmp_path, "zsh", capsys)
+    quoted = " ".join(f"'{w}'" for w in words)
+    program = f"{_ZSH_STUBS}source {script}\nwords=({quoted}); CURRENT={len(words)}\n_tfgen\n"
+    ran = subprocess.run(["zsh", "-f", "-c", program], capture_output=True, text=True, timeout=60)
+    assert (ran.returncode, ran.stdout.strip()) == (0, expected), ran.stderr
+
+
+@pytest.mark.parametrize("line, expected", [
+    ("tfgen bui", ["build"]),
+    ("tfgen validate --format ", ["json", "text"]),
+    ("tfgen ci ", ["atlantis", "github-actions"]),
+    ("tfgen ci atlantis --sp", ["--spec"]),
+    ("tfgen completion ", ["bash", "fish", "zsh"]),
+])
+def test_fish_completes_verbs_options_and_values(tmp_path, capsys, line, expected):
+    if shutil.which("fish") is None:
+        pytest.skip("fish is not installed")
+    script = _script(tmp_path, "fish", capsys)
+    ran = subprocess.run(["fish", "--no-config", "-c", f"source {script}; complete -C '{line}'"],
+                         capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert (ran.returncode, sorted(row.split("\t")[0] for row in ran.stdout.splitlines())) == (0, expected), ran.stderr
+
+
 # -- colour ------------------------------------------------------------------------------------------------
 
 def _on_a_terminal(*args: str, **environ: str) -> str:
