@@ -6,9 +6,10 @@ environment) is for `tfgen.checks`, which sees YAML- and Python-built fleets
 alike. Every finding carries the file and line of the key it is about.
 
 Modules: `loader` (the bounded YAML loader every YAML input goes through: size,
-nesting, alias expansion, merge keys), `reader` (keys and types -> the model),
-`sections` (access, addons, gitops, bastion), `allocations` (the record of pool
-CIDRs beside the spec).
+nesting, alias expansion, merge keys), `keys` (the table of every key: its kind,
+meaning, required keys), `reader` (keys and types -> the model), `sections`
+(access, addons, gitops, bastion), `schema` (the JSON Schema generated from
+`keys`), `allocations` (the record of pool CIDRs beside the spec).
 
 Format (see README for the full reference)::
 
