@@ -364,6 +364,8 @@ TRIGGERS: dict[str, tuple] = {
                spec(env="    gitops: {argocd: none, repo: {url: 'https://github.com/org/fleet.git'}}\n",
                     severity="warning")),
     "VAL441": (spec(env="    bastion: {instance_type: t3-micro}\n"),),
+    "VAL194": (spec(env="    bastion: {instance_type: t3.mikro}\n", severity="error"),
+               spec(env="    bastion: {instance_type: t9.micro}\n", severity="warning")),
     "VAL442": (spec(env="    bastion: {ami: ubuntu}\n"),),
     "VAL444": (Spec(_with_edges(25), severity="error"), Spec(_with_edges(22), severity="warning")),
     # the network
