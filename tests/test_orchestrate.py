@@ -394,7 +394,7 @@ def test_offline_plan_of_the_committed_examples_plans_every_root_in_order(out, c
 @pytest.mark.slow
 def test_the_offline_planner_gives_the_gate_plan_json_and_what_lowering_left_out(tmp_path):
     from tfgen.orchestrate import Offline
-    from tfgen.providers.lowering import LOWERED_FILE
+    from tfgen.terraform.lowering import LOWERED_FILE
 
     graph = read_graph(ROOT / "out" / "mesh")
     report = Orchestrator(graph, command="plan", workspace=Offline(tmp_path), scratch=tmp_path, show=True,

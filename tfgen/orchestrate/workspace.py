@@ -26,7 +26,7 @@ import threading
 from pathlib import Path
 
 from ..errors import ToolchainError
-from ..providers.lowering import Lowered
+from ..terraform.lowering import Lowered
 from ..terraform.run import isolated_environment, run_command
 from ..terraform.toolchain import (OVERRIDE_FILE, PROVIDER_VERSION, Toolchain, copy_root, find_terraform,
                                    remote_states_of)

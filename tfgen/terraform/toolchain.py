@@ -16,13 +16,12 @@ import re
 import shutil
 from importlib import util as importlib_util
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import Sequence
 
 from ..errors import ToolchainError
 from ..providers import OFFLINE
-
-if TYPE_CHECKING:
-    from ..providers.lowering import Lowered, Pass
+from .lowering import LOWERED_FILE, Lowered, Pass, lower
+from .roots import read_root
 
 __all__ = [
     "REMOTE_STATE",
@@ -138,8 +137,6 @@ class Toolchain:
 def aliases_of(root: str | Path) -> dict[str, str]:
     """`{alias: region}` of every aliased `aws` provider declared in a root's `*.tf.json`
     (read by `tfgen.terraform.roots`, in every shape Terraform JSON allows)."""
-    from .roots import read_root
-
     read = read_root(root)
     if read.problems:
         raise ToolchainError("; ".join(str(p) for p in read.problems))
@@ -200,11 +197,9 @@ def remote_states_of(documents: dict[str, dict]) -> list[str]:
 def copy_root(root: str | Path, dest: str | Path, *, endpoint: str | None = None,
               passes: Sequence[Pass] = ()) -> Lowered:
     """Copy a generated root's `*.tf.json` into `dest`, lowered to the offline provider after `passes`
-    (see `tfgen.providers.lowering`), and add the offline override. Returns the `Lowered` record of
+    (see `tfgen.terraform.lowering`), and add the offline override. Returns the `Lowered` record of
     what the copy leaves out or rewrites; the same record is written to `dest/tfgen_lowered.json`
     for people to read."""
-    from ..providers.lowering import LOWERED_FILE, lower
-
     root, dest = Path(root), Path(dest)
     documents = _read_root(root)
     dest.mkdir(parents=True, exist_ok=True)
@@ -220,8 +215,6 @@ def copy_root(root: str | Path, dest: str | Path, *, endpoint: str | None = None
 def _read_root(root: Path) -> dict[str, dict]:
     """`{file name: document}` of a generated root's `*.tf.json` (override files aside), through the one
     bounded reader (tfgen.terraform.roots): a file it cannot read stops the copy, naming the file."""
-    from .roots import read_root
-
     tree = read_root(root)
     if tree.problems:
         raise ToolchainError("cannot copy " + "; ".join(f"{p.location}: {p.message}" for p in tree.problems)
