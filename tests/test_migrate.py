@@ -19,6 +19,7 @@ from tfgen.migrate import plan_migration
 from tfgen.migrate.run import MigrationError, run_migration
 from tfgen.orchestrate import InPlace
 from tfgen.pipeline import prepare
+from tfgen.terraform.roots import documents_root
 from tests.conftest import ROOT, write_spec
 
 CELLS = ROOT / "examples" / "cells.yaml"
@@ -94,6 +95,11 @@ def _calls(terraform: Path) -> list[dict]:
     return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
 
 
+def _declared(documents: dict[str, dict]) -> list[str]:
+    """The managed resources a root's documents declare (read through the index)."""
+    return sorted(a for a, block in documents_root(documents).resources.items() if block.kind == "resource")
+
+
 def _entry(address: str) -> dict:
     type_, name = address.split(".")
     return {"mode": "managed", "type": type_, "name": name,
@@ -106,8 +112,7 @@ def _applied(out: Path, fleet: tfgen.Fleet, *, leave_out: str | None = None) -> 
     apply leaves them (`leave_out`: one address missing); their bytes by root."""
     written = {}
     for root, documents in prepare(fleet).documents.items():
-        addresses = sorted(f"{t}.{n}" for d in documents.values() for t, items in (d.get("resource") or {}).items()
-                           for n in items)
+        addresses = _declared(documents)
         state = {"version": 4, "terraform_version": "1.11.4", "serial": 7, "lineage": f"lineage-{root}",
                  "outputs": {"vpc": {"value": "vpc-1", "type": "string"}},
                  "resources": [_entry(a) for a in addresses if a != leave_out]}
@@ -142,8 +147,8 @@ def test_the_plan_moves_every_resource_to_the_root_that_now_declares_it(layout):
     fleet.environment("staging").layout = layout
     prepared = prepare(fleet)
     plan = plan_migration(prepared.fleet, prepared.fleet.environment("staging"))
-    owners = {f"{t}.{n}": root for root, docs in prepared.documents.items() if root.startswith("staging")
-              for d in docs.values() for t, items in (d.get("resource") or {}).items() for n in items}
+    owners = {address: root for root, docs in prepared.documents.items() if root.startswith("staging")
+              for address in _declared(docs)}
     moved = {address: target for (_, target), addresses in plan.moves().items() for address in addresses}
     assert moved == owners
     assert (plan.before, plan.after) == (("environment", "cells") if layout == "cells" else ("cells", "environment"))
@@ -210,9 +215,8 @@ def test_a_target_that_fails_to_write_leaves_the_sources_untouched_and_a_new_run
     result = run_migration(new, ENV, out, work=work, workspace=InPlace(terraform=str(terraform)))
     assert _held(out, ENV) == [] and json.loads((out / ENV / "terraform.tfstate").read_text())["outputs"] == {}
     assert result.emptied == [ENV] and sum(len(a) for a in result.kept.values()) > 0
-    declared = {root: sorted(f"{t}.{n}" for d in docs.values() for t, items in (d.get("resource") or {}).items()
-                             for n in items) for root, docs in prepare(new).documents.items()}
-    for root, addresses in declared.items():
+    for root, docs in prepare(new).documents.items():
+        addresses = _declared(docs)
         assert _held(out, root) == addresses, root
     # the backups are the states before the first run, not the second run's
     assert json.loads((work / "backup" / f"{ENV}.tfstate").read_text()) == json.loads(states[ENV])
@@ -232,8 +236,7 @@ def test_every_new_root_is_written_and_read_back_before_any_old_root_is_emptied(
         assert _held(out, root) == [], root
         assert json.loads((tmp_path / "work" / "backup" / f"{root}.tfstate").read_text()) == json.loads(states[root])
     for root, documents in plan.targets.items():
-        assert _held(out, root) == sorted(f"{t}.{n}" for d in documents.values()
-                                          for t, items in (d.get("resource") or {}).items() for n in items), root
+        assert _held(out, root) == _declared(documents), root
     if after == "cells":  # the links' outputs are written after their regions' (they read them)
         applies = [root for root, command in calls if command == "apply"]
         assert applies.index(f"{ENV}--us-east-1--us-east-2") > applies.index(f"{ENV}--us-east-2")

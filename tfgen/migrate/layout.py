@@ -18,6 +18,7 @@ from ..emit import emit_environment
 from ..emit.cells import split_environment
 from ..errors import Finding
 from ..model import LAYOUT_CELLS, LAYOUT_ENVIRONMENT, Environment, Fleet
+from ..terraform.roots import documents_root
 
 __all__ = ["layout_changes", "check_layout_change", "MigrationPlan", "plan_migration"]
 
@@ -57,8 +58,9 @@ def check_layout_change(fleet: Fleet, previous: dict[str, list[str]] | None, *, 
 
 
 def _resources(documents: dict[str, dict]) -> list[str]:
-    return sorted(f"{type_}.{name}" for document in documents.values()
-                  for type_, items in (document.get("resource") or {}).items() for name in items)
+    """The managed resources of a root's documents, by address."""
+    return sorted(address for address, block in documents_root(documents).resources.items()
+                  if block.kind == "resource")
 
 
 @dataclass(frozen=True)
@@ -84,10 +86,11 @@ class MigrationPlan:
     def backend(self, root: str, out: str | Path) -> dict:
         """The `terraform` block that reaches `root`'s state and nothing else: the root's own backend as
         emitted (S3), or the local state file a root in `out` keeps by default."""
-        documents = {**self.sources, **self.targets}[root]
-        block = next((d["terraform"] for d in documents.values() if "terraform" in d), {})
-        if "backend" in block:
-            return {key: value for key, value in block.items() if key != "required_providers"}
+        index = documents_root({**self.sources, **self.targets}[root])
+        s3 = index.backend("s3")
+        if s3:
+            versions = [b.body["required_version"] for b in index.terraform if "required_version" in b.body]
+            return {"backend": {"s3": s3}, **({"required_version": versions[0]} if versions else {})}
         return {"backend": {"local": {"path": str((Path(out) / root / "terraform.tfstate").absolute())}}}
 
     def format(self, *, spec: str = "SPEC", out: str = "out") -> str:

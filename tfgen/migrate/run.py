@@ -29,12 +29,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
+from ..emit.graph import root_graph
 from ..errors import StaleOutputError, TfgenError
 from ..orchestrate.graph import RootGraph
 from ..orchestrate.workspace import InPlace, Workspace
 from ..terraform.roots import read_root
 from ..terraform.run import run_command
-from ..terraform.toolchain import remote_states_of
 from . import state as states
 from .layout import MigrationPlan, plan_migration
 
@@ -120,10 +120,9 @@ class Migration:
         self.workspace = workspace or InPlace()
         self.states_of = states_of
         self.progress = progress
-        # a link root's outputs (and its plan) read its regions' state: they are written first
-        needs = {root: tuple(n for n in remote_states_of(documents) if n in plan.targets)
-                 for root, documents in plan.targets.items()}
-        self.targets = RootGraph(self.out, needs).order()
+        # the build's order: a link root's outputs (and its plan) read its regions' state, written first
+        needs = root_graph(plan.targets, backend=False)
+        self.targets = RootGraph(self.out, {root: tuple(n) for root, n in needs.items()}).order()
         self.sources = sorted(plan.sources)
 
     def _say(self, line: str) -> None:
