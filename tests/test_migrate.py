@@ -249,3 +249,19 @@ def test_a_run_after_the_migration_finds_nothing_to_move(tmp_path, terraform, ca
     again = run_migration(new, ENV, out, work=tmp_path / "work", workspace=InPlace(terraform=str(terraform)))
     assert len([c for c in _calls(terraform) if c["command"] == "state-push"]) == pushes
     assert again.emptied == [] and "nothing to move" in again.format()
+
+
+def test_ctrl_c_while_the_new_roots_are_written_leaves_the_old_state_and_says_so(tmp_path, terraform):
+    new, out, states = _switched(tmp_path, "environment", "cells")
+    said: list[str] = []
+
+    def progress(line: str) -> None:
+        said.append(line)
+        if line.startswith(f"{ENV}--us-west-2: writing") and "outputs" not in line:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_migration(new, ENV, out, work=tmp_path / "work", workspace=InPlace(terraform=str(terraform)),
+                      progress=progress)
+    assert said[-1].startswith("interrupted. The old roots' state still holds every resource")
+    assert (out / ENV / "terraform.tfstate").read_bytes() == states[ENV]

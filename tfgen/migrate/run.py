@@ -179,15 +179,23 @@ class Migration:
         result = MigrationResult(self.plan.environment, work=self.work)
         self.work.mkdir(parents=True, exist_ok=True)
         os.chmod(self.work, 0o700)  # it will hold state
-        workdirs, before = self._read()
-        moves = self._moves(workdirs, before)
-        result.kept = {root: list(addresses) for root, addresses in moves.kept.items()}
-        result.moved = {root: sorted(states.address_of(e) for e in moves.into[root]) for root in self.targets}
-        if not moves.count and not moves.emptied:
-            return result  # an earlier run moved everything
-        self._write(moves, before)
-        self._outputs(workdirs)
-        self._empty(moves, before, result)
+        left = _UNTOUCHED
+        try:
+            workdirs, before = self._read()
+            moves = self._moves(workdirs, before)
+            result.kept = {root: list(addresses) for root, addresses in moves.kept.items()}
+            result.moved = {root: sorted(states.address_of(e) for e in moves.into[root]) for root in self.targets}
+            if not moves.count and not moves.emptied:
+                return result  # an earlier run moved everything
+            left = "The old roots' state still holds every resource; run the migration again to finish it."
+            self._write(moves, before)
+            self._outputs(workdirs)
+            left = ("Every resource is in its new root's state (written and checked); run the migration again: it "
+                    "empties the old roots' state that still holds any.")
+            self._empty(moves, before, result)
+        except KeyboardInterrupt:
+            self._say(f"interrupted. {left}")
+            raise
         return result
 
     def _read(self) -> tuple[dict[str, Path], dict[str, dict | None]]:
