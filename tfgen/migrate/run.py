@@ -124,6 +124,7 @@ class Migration:
         needs = root_graph(plan.targets, backend=False)
         self.targets = RootGraph(self.out, {root: tuple(n) for root, n in needs.items()}).order()
         self.sources = sorted(plan.sources)
+        self._commands = 0  # numbers the logs, in the order the commands ran
 
     def _say(self, line: str) -> None:
         if self.progress is not None:
@@ -132,7 +133,8 @@ class Migration:
     # -- terraform ---------------------------------------------------------------------
 
     def _terraform(self, root: str, directory: Path, *args: str, step: str, stdout: Path | None = None) -> None:
-        log = self.work / "logs" / root / f"{step}.log"
+        self._commands += 1
+        log = self.work / "logs" / root / f"{self._commands:03d}-{step}.log"
         ran = run_command(self.workspace.terraform, directory, *args, env=self.workspace.env(), log=log,
                           timeout=self.workspace.timeout, grace=self.workspace.grace, stdout=stdout)
         if ran.returncode != 0:
@@ -160,7 +162,8 @@ class Migration:
         try:
             state = json.loads(text)
         except ValueError as exc:
-            raise _Failed(f"`terraform state pull` of {root} printed no state ({exc}); see {pulled}") from None
+            raise _Failed(f"`terraform state pull` of {root} printed something that is not a state ({exc}); see "
+                          f"{pulled}") from None
         if state.get("version") != states.FORMAT:
             raise _Failed(f"the state of {root} has format version {state.get('version')}, not "
                           f"{states.FORMAT}; run this with the terraform that applies it")
