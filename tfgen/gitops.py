@@ -97,10 +97,13 @@ class Rendered:
 
 
 def terraform_outputs(root: str | Path, *, terraform: str | None = None, env: dict | None = None,
-                      log: Path | None = None, watch: Callable[[], str | None] | None = None) -> dict:
+                      log: Path | None = None, watch: Callable[[], str | None] | None = None,
+                      expect_outputs: bool = True) -> dict:
     """`terraform output -json` in `root`, parsed: the one place tfgen runs it (`tfgen gitops`, the sandbox's
     verify). `env`: terraform's environment (default: this one); `log`: where its messages go (default: a
-    temporary file); `watch`: a reason to stop it, as `tfgen.terraform.run.run_command` takes."""
+    temporary file); `watch`: a reason to stop it, as `tfgen.terraform.run.run_command` takes.
+    `expect_outputs`: a state without outputs means the root was never applied (a cells fan-in root that
+    exports nothing is the exception: the sandbox reads every root of an environment)."""
     root = Path(root)
     if not root.is_dir():
         raise GitOpsError(f"{root} is not a directory; give the applied root of an environment (out/<env>)")
@@ -128,7 +131,7 @@ def terraform_outputs(root: str | Path, *, terraform: str | None = None, env: di
             raise GitOpsError(f"`terraform output -json` in {root} failed (exit {ran.returncode}):\n"
                               f"{_tail(ran.output)}")
         outputs = parse_outputs(data.read_bytes(), f"`terraform output -json` in {root}")
-    if not outputs:
+    if not outputs and expect_outputs:
         raise _not_applied(root, "its state holds no outputs")
     return outputs
 
