@@ -43,7 +43,7 @@ from typing import Callable
 from .bootstrap.manifests import SECRET_TYPE_LABEL, argo_cd_values, cluster_secret
 from .derive.outputs import CLUSTER as C, GITOPS, GITOPS_OUTPUT as G, is_cluster_output
 from .errors import TfgenError, ToolchainError
-from .model import ARGOCD_MANAGED, ARGOCD_MODES
+from .model import ARGOCD_MANAGED, ARGOCD_MODES, SHARDING_ALGORITHMS
 from .terraform.roots import parse_json, read_bytes
 from .terraform.run import TerraformStopped, run_command
 
@@ -341,13 +341,28 @@ def render(outputs: dict, *, account: str | None = None) -> Rendered:
         secret = _secret(c, gitops, as_capability)
         problems += [f"output {output}: {p}" for p in validate_secret(secret)]
         rendered.secrets.append(secret)
+    shards = {} if as_capability else _sharding(outputs[GITOPS], problems)
     if problems:
         raise OutputsError("\n  ".join(problems))
     if not as_capability:
         rendered.values = argo_cd_values(identity=gitops[G.identity], service_accounts=gitops[G.service_accounts],
                                          hub_region=gitops[G.hub_region],
-                                         management_role_arn=gitops[G.management_role_arn])
+                                         management_role_arn=gitops[G.management_role_arn], **shards)
     return rendered
+
+
+def _sharding(gitops, problems: list[str]) -> dict:
+    """The application controller's replicas and sharding algorithm of the `gitops` output (optional fields:
+    an output made before tfgen set them shards nothing)."""
+    if not isinstance(gitops, dict):
+        return {}
+    replicas, algorithm = gitops.get(G.controller_replicas, 1), gitops.get(G.sharding, SHARDING_ALGORITHMS[0])
+    if not isinstance(replicas, int) or isinstance(replicas, bool) or not 1 <= replicas <= 1000:
+        problems.append(f"output {GITOPS}: field {G.controller_replicas} {replicas!r} is not a number of replicas")
+    if algorithm not in SHARDING_ALGORITHMS:
+        problems.append(f"output {GITOPS}: field {G.sharding} {algorithm!r} is not one of "
+                        f"{', '.join(SHARDING_ALGORITHMS)}")
+    return {"controller_replicas": replicas, "sharding": algorithm}
 
 
 def _secret(c: dict, gitops: dict, as_capability: bool) -> dict:

@@ -22,7 +22,7 @@ from ..terraform.index import Root
 from ..terraform.references import parse
 from ..terraform.statements import Statement, statements
 
-__all__ = ["Place", "Lookups", "refs", "trust", "covers"]
+__all__ = ["Place", "Verdict", "Lookups", "refs", "trust", "covers"]
 
 _TCP = ("tcp", "6")
 _ALL = ("-1", "all")
@@ -41,6 +41,28 @@ class Place:
         """`(type, name)` of the block the address is in: `("output", "gitops")`, `("aws_vpc", "hub")`."""
         type_, _, rest = self.address.partition(".")
         return type_, rest.split(".")[0]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A rule on one subject: holds, or breaks at `place` because of `why`."""
+
+    code: str
+    title: str
+    subject: str
+    key: str | None
+    place: Place
+    why: str = ""
+    hint: str = ""
+
+    @property
+    def holds(self) -> bool:
+        return not self.why
+
+    @property
+    def summary(self) -> str:
+        """One line for a report: the subject, what must hold, and why it does not."""
+        return f"{self.subject}: {self.title}" + (f": {self.why}" if self.why else "")
 
 
 def refs(value) -> tuple[str, ...] | list[str]:
