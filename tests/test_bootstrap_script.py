@@ -7,6 +7,7 @@ and verified against their real SHA-256, so the pin check in these runs is real.
 
 from __future__ import annotations
 
+import base64
 import copy
 import dataclasses
 import json
@@ -19,8 +20,8 @@ from bootstrap_stubs import CHART_URL, HELM_URL, KUBECTL_URL, Bench, summary
 from tfgen.bootstrap import manifests
 from tfgen.bootstrap.document import document_content
 from tfgen.bootstrap.errors import BootstrapError
-from tfgen.bootstrap.script import (BootstrapInput, TerraformRef, for_terraform, registration_data, render_script,
-                                   terraform_refs)
+from tfgen.bootstrap.script import (BootstrapInput, RepositoryCredential, TerraformRef, for_terraform,
+                                   registration_data, render_script, terraform_refs)
 from tfgen.gitops import read_outputs, render
 
 FIXTURE = Path(__file__).parent / "gitops_fixtures" / "development.outputs.json"
@@ -269,3 +270,93 @@ def test_terraform_refs_are_interpolated_and_everything_else_escaped(bench, rend
 def test_a_terraform_ref_is_a_plain_reference(expression):
     with pytest.raises(BootstrapError, match="is not a plain Terraform reference"):
         TerraformRef(expression)
+
+
+# -- a private repository: the credential read at run time, never written down ----------------------------
+
+SECRET_ARN = "arn:aws:secretsmanager:us-east-1:111111111111:secret:fleet-gitops-AbCdEf"
+TOKEN = "tok-" + "7f3a9c" * 6  # what the stub's Secrets Manager holds; must appear only in the cluster's Secret
+KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ" + "Q" * 40 + "\n-----END OPENSSH PRIVATE KEY-----"
+
+
+def _private(bench: Bench, rendered, url: str = REPO) -> BootstrapInput:
+    inp = _input(bench, rendered)
+    return dataclasses.replace(inp, repository=RepositoryCredential(url=url, secret_arn=SECRET_ARN,
+                                                                    name="development-gitops-repository"))
+
+
+def _everything_but_the_cluster(bench: Bench, result) -> str:
+    """All a run leaves that is not the cluster's own state: its output, the tools' log, the work directory."""
+    leftovers = "".join(p.read_text(errors="replace") for p in bench.tmp.rglob("*") if p.is_file())
+    return result.stdout + result.stderr + bench.log.read_text() + leftovers
+
+
+@pytest.mark.parametrize("kind", ["token", "github-app", "ssh"])
+def test_a_private_repositorys_secret_becomes_argo_cds_repository_secret_and_nothing_else(bench, rendered, kind):
+    url = {"ssh": "git@github.com:example-org/fleet-gitops.git"}.get(kind, REPO)
+    value = {"token": json.dumps({"username": "fleet-bot", "token": TOKEN}),
+             "github-app": json.dumps({"githubAppID": "123456", "githubAppInstallationID": "7890",
+                                       "githubAppPrivateKeySecret": base64.b64encode(KEY.encode()).decode()}),
+             "ssh": KEY}[kind]
+    bench.secrets[SECRET_ARN] = value
+    inp = _private(bench, rendered, url)
+    script = _script(bench, inp)
+    assert value not in script and value not in registration_data(inp)
+    result = bench.run(script)
+    assert result.returncode == 0, result.stderr
+    data = bench.objects()["Secret/argocd/development-gitops-repository"]
+    assert data["metadata"]["labels"] == {"argocd.argoproj.io/secret-type": "repository",
+                                          "app.kubernetes.io/managed-by": "tfgen"}
+    wanted = {"token": {"username": "fleet-bot", "password": TOKEN},
+              "github-app": {"githubAppID": "123456", "githubAppInstallationID": "7890", "githubAppPrivateKey": KEY},
+              "ssh": {"sshPrivateKey": KEY + "\n"}}[kind]
+    assert data["stringData"] == {"type": "git", "url": url, **wanted}
+    # The secret was read into the work directory only, and that is gone; no output or argument names it.
+    secret_parts = [TOKEN] if kind == "token" else [KEY.splitlines()[1]]
+    assert not any(part in _everything_but_the_cluster(bench, result) for part in secret_parts)
+    assert list(bench.tmp.iterdir()) == []
+    (read,) = [c for c in bench.calls() if c["args"][:1] == ["secretsmanager"]]
+    assert read["args"][read["args"].index("--secret-id") + 1] == SECRET_ARN
+
+
+def test_a_secret_in_the_wrong_shape_fails_the_repository_step_without_showing_it(bench, rendered):
+    bench.secrets[SECRET_ARN] = json.dumps({"user": "fleet-bot", "password": TOKEN})
+    result = bench.run(_script(bench, _private(bench, rendered)))
+    assert result.returncode != 0
+    assert re.findall(r"tfgen-bootstrap: FAILED in step ([a-z-]+)", result.stderr) == ["repository"]
+    assert f"the secret {SECRET_ARN} has neither token (with username) nor githubAppID" in result.stderr
+    assert TOKEN not in _everything_but_the_cluster(bench, result) and list(bench.tmp.iterdir()) == []
+
+
+def test_a_repository_credential_removed_from_the_spec_is_deleted(bench, rendered):
+    bench.secrets[SECRET_ARN] = json.dumps({"username": "fleet-bot", "token": TOKEN})
+    assert bench.run(_script(bench, _private(bench, rendered))).returncode == 0
+    assert "Secret/argocd/development-gitops-repository" in bench.objects()
+    result = bench.run(_script(bench, _input(bench, rendered, version="v2")))
+    assert result.returncode == 0, result.stderr
+    assert "tfgen-bootstrap: repository: development-gitops-repository is no longer in the spec" in result.stdout
+    assert "Secret/argocd/development-gitops-repository" not in bench.objects()
+
+
+# -- at fleet scale -----------------------------------------------------------------------------------------
+
+
+def test_five_hundred_edges_register_and_one_removed_is_deregistered(bench, rendered):
+    """The script that registers 500 edges is the one that registers 2; the data grows, and the second run
+    applies the 499 that remain, deletes the one removed, and touches nothing else."""
+    edges = [_edge(rendered.secrets[0], i) for i in range(500)]
+    inp = _input(bench, rendered, secrets=edges)
+    assert render_script(inp) == render_script(_input(bench, rendered))
+    result = bench.run(_script(bench, inp))
+    assert result.returncode == 0, result.stderr
+    assert "tfgen-bootstrap: cluster-secrets: 500 applied" in result.stdout
+    secrets = {k: v for k, v in bench.objects().items() if k.startswith("Secret/")}
+    assert len(secrets) == 500
+    assert secrets["Secret/argocd/fleet-123"]["stringData"]["server"] == edges[123]["stringData"]["server"]
+    project = bench.objects()["AppProject/argocd/development"]
+    assert len(project["spec"]["destinations"]) == 500
+    result = bench.run(_script(bench, _input(bench, rendered, secrets=edges[:123] + edges[124:], version="v2")))
+    assert result.returncode == 0, result.stderr
+    assert re.findall(r"deregister: (\S+) is no longer in the spec", result.stdout) == ["fleet-123"]
+    assert [c["args"][-1] for c in bench.calls() if c["args"][:2] == ["delete", "secret"]] == ["fleet-123"]
+    assert len([k for k in bench.objects() if k.startswith("Secret/")]) == 499
