@@ -139,8 +139,9 @@ def test_each_environment_runs_the_bootstrap_on_its_bastion(example_out):
         assert resources["aws_s3_bucket_public_access_block.us_east_1_hub_bootstrap"]["restrict_public_buckets"]
         # The output expires; the registration data (one object, versioned) keeps its current version.
         rules = resources["aws_s3_bucket_lifecycle_configuration.us_east_1_hub_bootstrap"]["rule"]
-        assert [(r["filter"], r.get("expiration")) for r in rules] == [
-            ({"prefix": "bootstrap/"}, {"days": 90}), ({"prefix": "registration/"}, None)], env
+        assert [(r["filter"], r.get("expiration"), "abort_incomplete_multipart_upload" in r) for r in rules] == [
+            ({}, None, True), ({"prefix": "bootstrap/"}, {"days": 90}, False),
+            ({"prefix": "registration/"}, None, False)], env
         data = resources["aws_s3_object.us_east_1_hub_registration"]
         hub = f"multi-region-clusters-{env}-us-east-1-hub"
         assert (data["bucket"], data["key"], data["kms_key_id"]) == (

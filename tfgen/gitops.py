@@ -8,9 +8,10 @@ cluster Secret Argo CD reads: label `argocd.argoproj.io/secret-type: cluster`,
 (cluster name, the edge's deployer role) and `tlsClientConfig.caData`. The
 GitOps Bridge labels and annotations let ApplicationSets select clusters and
 template from them. The Helm values of the hub's Argo CD that its identity
-needs come with them: `AWS_REGION` on the three components with Pod Identity
-(which does not set it; Argo CD 3.4+ reads it from the environment), or the
-IRSA role annotation on their service accounts. With `argocd: managed` (the
+and its controller's shards need come with them: `AWS_REGION` on the three
+components with Pod Identity (which does not set it; Argo CD 3.4+ reads it from
+the environment), or the IRSA role annotation on their service accounts; the
+application controller's replicas and sharding algorithm. With `argocd: managed` (the
 `gitops` output's `argocd` field), EKS's Argo CD capability: every edge
 (`role: edge`) gets a Secret whose `server` is its cluster ARN, without
 `awsAuthConfig`, and there are no values. The Secret itself is built by
@@ -341,7 +342,7 @@ def render(outputs: dict, *, account: str | None = None) -> Rendered:
         secret = _secret(c, gitops, as_capability)
         problems += [f"output {output}: {p}" for p in validate_secret(secret)]
         rendered.secrets.append(secret)
-    shards = {} if as_capability else _sharding(outputs[GITOPS], problems)
+    shards = _sharding(outputs[GITOPS], problems) if isinstance(outputs[GITOPS], dict) and not as_capability else {}
     if problems:
         raise OutputsError("\n  ".join(problems))
     if not as_capability:
@@ -352,16 +353,12 @@ def render(outputs: dict, *, account: str | None = None) -> Rendered:
 
 
 def _sharding(gitops, problems: list[str]) -> dict:
-    """The application controller's replicas and sharding algorithm of the `gitops` output (optional fields:
-    an output made before tfgen set them shards nothing)."""
-    if not isinstance(gitops, dict):
-        return {}
+    """The application controller's replicas and algorithm in the `gitops` output (an older output has none)."""
     replicas, algorithm = gitops.get(G.controller_replicas, 1), gitops.get(G.sharding, SHARDING_ALGORITHMS[0])
-    if not isinstance(replicas, int) or isinstance(replicas, bool) or not 1 <= replicas <= 1000:
+    if type(replicas) is not int or not 1 <= replicas <= 1000:
         problems.append(f"output {GITOPS}: field {G.controller_replicas} {replicas!r} is not a number of replicas")
     if algorithm not in SHARDING_ALGORITHMS:
-        problems.append(f"output {GITOPS}: field {G.sharding} {algorithm!r} is not one of "
-                        f"{', '.join(SHARDING_ALGORITHMS)}")
+        problems.append(f"output {GITOPS}: field {G.sharding} {algorithm!r} is not one of {', '.join(SHARDING_ALGORITHMS)}")
     return {"controller_replicas": replicas, "sharding": algorithm}
 
 

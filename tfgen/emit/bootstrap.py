@@ -147,14 +147,14 @@ def emit_bootstrap(ctx: EnvironmentContext) -> Document:
     bucket = emit_secure_bucket(
         doc, stem, region=region, bucket=naming.bootstrap_bucket_name(ctx.fleet.project, env.name, env.account),
         key_arn=ref(f"{key}.arn"), force_destroy=True,  # run logs and data Terraform rewrites: destroy may empty it
-        rules=[{"id": "expire-bootstrap-output", "status": "Enabled",
-                "filter": {"prefix": naming.BOOTSTRAP_OUTPUT_PREFIX}, "expiration": {"days": OUTPUT_DAYS},
-                "noncurrent_version_expiration": {"noncurrent_days": 7},
+        rules=[{"id": "abort-incomplete-uploads", "status": "Enabled", "filter": {},
                 "abort_incomplete_multipart_upload": {"days_after_initiation": 7}},
+               {"id": "expire-bootstrap-output", "status": "Enabled",
+                "filter": {"prefix": naming.BOOTSTRAP_OUTPUT_PREFIX}, "expiration": {"days": OUTPUT_DAYS},
+                "noncurrent_version_expiration": {"noncurrent_days": 7}},
                {"id": "expire-earlier-registrations", "status": "Enabled",
                 "filter": {"prefix": naming.BOOTSTRAP_REGISTRATION_PREFIX},
-                "noncurrent_version_expiration": {"noncurrent_days": REGISTRATION_DAYS},
-                "abort_incomplete_multipart_upload": {"days_after_initiation": 7}}])
+                "noncurrent_version_expiration": {"noncurrent_days": REGISTRATION_DAYS}}])
     repo = env.gitops.repo
     credential = repo.secret_arn if repo is not None and not managed_argocd(env) else None
     doc.resource(

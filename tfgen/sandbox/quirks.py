@@ -6,6 +6,10 @@ own lowering, and every change is listed in the same `Lowered.changes` with its 
 
 - `leave_out(UNSUPPORTED)`: resource types the double has no API for (left out, and
   whatever refers to them too);
+- `writable_buckets()`: moto evaluates a bucket policy's conditions without the
+  request's values, so tfgen's TLS-only Deny refuses every object request; the
+  policy of a bucket Terraform writes objects to (the bootstrap's registration
+  data) is left out;
 - `stand_in_associations()`: the double has no State Manager, so each SSM
   association becomes an SSM parameter in its place in the graph (the same
   references, `depends_on` and lifecycle, named after its document so it is
@@ -34,7 +38,7 @@ from ..terraform.references import parse
 from ..terraform.roots import documents_root
 
 __all__ = ["Quirk", "QUIRKS", "UNSUPPORTED", "NOT_CHECKED", "STAND_IN_PREFIX", "work_around", "resolve_images",
-           "images_to_resolve", "allow_destroy", "stand_in_associations", "sandbox_passes"]
+           "images_to_resolve", "allow_destroy", "writable_buckets", "stand_in_associations", "sandbox_passes"]
 
 _DOUBLE = "the local AWS double (moto)"
 _RESOLVE_SSM = "resolve:ssm:"
@@ -103,10 +107,30 @@ UNSUPPORTED: dict[str, str] = {
 # What the API checks cannot see, because the double has no such API (reported with every run).
 NOT_CHECKED = ("EKS access entries and their access policy associations", "EKS add-ons",
                "EKS Pod Identity associations", "the EBS default KMS key",
+               "the bootstrap bucket's TLS-only policy (left out: the double would refuse every object in it)",
                "the GitOps bootstrap's run (its SSM association stands in as an SSM parameter: where Terraform runs "
                "it is applied, the run is not; the document, its script and the registration data are checked)")
 # The parameter that stands in for an SSM association in the double (`stand_in_associations`).
 STAND_IN_PREFIX = "/tfgen-sandbox/association/"
+
+
+def writable_buckets() -> Pass:
+    """A pass that leaves out the policy of every bucket an `aws_s3_object` of the root writes to: moto
+    evaluates its TLS-only Deny (`aws:SecureTransport` false) without the request's values, and refuses
+    every object request. Buckets nobody writes to (the state bucket) keep theirs."""
+    def run(documents: dict[str, dict]) -> list[LeftOut]:
+        written = {r.address for type_, _, body in resources_of(documents) if type_ == "aws_s3_object"
+                   for r in parse(str(body.get("bucket", ""))).references}
+        changes = []
+        for type_, name, body in list(resources_of(documents)):
+            bucket = {r.address for r in parse(str(body.get("bucket", ""))).references}
+            if type_ == "aws_s3_bucket_policy" and bucket & written:
+                remove_resource(documents, type_, name)
+                changes.append(LeftOut(f"{type_}.{name}", type_, "left out", f"{_DOUBLE} evaluates a bucket policy's "
+                                       "conditions without the request's values: its TLS-only Deny would refuse "
+                                       "every object Terraform writes to the bucket"))
+        return changes
+    return run
 
 
 def stand_in_associations() -> Pass:
@@ -225,5 +249,5 @@ def allow_destroy() -> Pass:
 
 def sandbox_passes(resolve: Callable[[str, str], str]) -> tuple[Pass, ...]:
     """The double's passes, in order; `resolve(region, parameter)` reads an SSM parameter from the double."""
-    return (leave_out(UNSUPPORTED), stand_in_associations(), resolve_images(resolve), work_around(QUIRKS),
-            allow_destroy())
+    return (leave_out(UNSUPPORTED), writable_buckets(), stand_in_associations(), resolve_images(resolve),
+            work_around(QUIRKS), allow_destroy())
