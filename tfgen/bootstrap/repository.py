@@ -94,11 +94,12 @@ else:
         if fields.get("githubAppEnterpriseBaseUrl"):
             data["githubAppEnterpriseBaseUrl"] = str(fields["githubAppEnterpriseBaseUrl"])
     elif fields.get("token"):
-        data.update(username=str(fields.get("username") or "git"), password=str(fields["token"]))
+        data["username"] = str(fields.get("username") or "git")
+        data["password"] = str(fields["token"])
     else:
         fail("has neither token (with username) nor githubAppID")
-secret = dict(apiVersion="v1", kind="Secret", type="Opaque", stringData=data,
-              metadata=dict(name=meta["name"], namespace=meta["namespace"], labels=meta["labels"]))
+manifest = dict(apiVersion="v1", kind="Secret", type="Opaque", stringData=data,
+                metadata=dict(name=meta["name"], namespace=meta["namespace"], labels=meta["labels"]))
 with open(out_path, "w") as out:
-    json.dump(secret, out)
+    json.dump(manifest, out)
 '''
