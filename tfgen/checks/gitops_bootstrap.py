@@ -66,15 +66,21 @@ def dependencies(root: Root, address: str) -> set[str]:
     return seen
 
 
-def _grant(root: Root, cluster: str, principal: str) -> str | None:
-    """The policy association on `cluster` for `principal` (through its access entry, or named directly)."""
-    entries = {b.address for b in root.of_type("aws_eks_access_entry")
-               if cluster in refs(b.body.get("cluster_name")) and principal in refs(b.body.get("principal_arn"))}
+def _grants(root: Root) -> dict[tuple[str, str], str]:
+    """`{(cluster, principal): policy association}` of every access policy association (first in file
+    order), the principal named through its access entry or directly; indexed once for all the edges."""
+    entries: dict[str, set[tuple[str, str]]] = {}
+    for block in root.of_type("aws_eks_access_entry"):
+        entries[block.address] = {(c, p) for c in refs(block.body.get("cluster_name"))
+                                  for p in refs(block.body.get("principal_arn"))}
+    grants: dict[tuple[str, str], str] = {}
     for block in root.of_type("aws_eks_access_policy_association"):
-        named = set(refs(block.body.get("principal_arn")))
-        if cluster in refs(block.body.get("cluster_name")) and (named & entries or principal in named):
-            return block.address
-    return None
+        for cluster in refs(block.body.get("cluster_name")):
+            for named in refs(block.body.get("principal_arn")):
+                pairs = {pair for pair in entries.get(named, ()) if pair[0] == cluster} or {(cluster, named)}
+                for pair in pairs:
+                    grants.setdefault(pair, block.address)
+    return grants
 
 
 def bootstrap_verdicts(root: Root, *, edges: Mapping[str, str], principals: Mapping[str, str | None],
@@ -87,11 +93,11 @@ def bootstrap_verdicts(root: Root, *, edges: Mapping[str, str], principals: Mapp
         if not named:
             continue  # not a document of this root: not tfgen's bootstrap
         place, document = Place(block.file, block.address), named[0]
-        waits = dependencies(root, block.address)
+        waits, grants = dependencies(root, block.address), _grants(root)
         for key, name in edges.items():
             cluster = f"aws_eks_cluster.{key}"
             principal = principals.get(key)
-            grant = _grant(root, cluster, principal) if principal else None
+            grant = grants.get((cluster, principal)) if principal else None
             # a missing grant is NET306's to name; this rule is about the order of what is there
             missing = [a for a in (cluster, grant) if a and a not in waits]
             why = f"{block.address} does not wait for {', '.join(missing)}" if missing else ""
