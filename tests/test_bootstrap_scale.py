@@ -35,13 +35,14 @@ def _spec(edges: int, gitops: str, *, managed: bool = False) -> str:
     return "\n".join(lines) + "\n"
 
 
-def test_a_managed_hub_of_100_edges_is_refused_at_the_argocd_line_and_99_pass(tmp_path, capsys):
-    path = write_spec(tmp_path, _spec(100, f"argocd: managed, {CENTER}", managed=True))
+@pytest.mark.parametrize("edges", [100, 101])
+def test_a_managed_hub_of_100_edges_or_more_is_refused_at_the_argocd_line_and_99_pass(edges, tmp_path, capsys):
+    path = write_spec(tmp_path, _spec(edges, f"argocd: managed, {CENTER}", managed=True))
     assert main(["build", str(path), "--out", str(tmp_path / "out")]) == 1
     err = capsys.readouterr().err
     (line,) = [line for line in err.splitlines() if "VAL450" in line]
     assert re.search(rf"{re.escape(str(path))}:8: error VAL450 \[dev\]", line), line  # the gitops line
-    assert "registers 101 clusters with EKS's Argo CD capability" in line and "at most 100" in line
+    assert f"registers {edges + 1} clusters with EKS's Argo CD capability" in line and "at most 100" in line
     assert "split the environment so each hub manages at most 99 edges, or use argocd: self-managed" in err
     assert not (tmp_path / "out").exists()
     fleet = tfgen.loads(_spec(99, f"argocd: managed, {CENTER}", managed=True))

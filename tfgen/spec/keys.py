@@ -151,8 +151,7 @@ REPO = Table("repo", "`gitops.repo`", "the Git path of the AppProjects and the r
     "path": Key("str", "the directory of the AppProjects and the root Application (default `clusters`)"),
     "secret_arn": Key("str", "a private repository's credential: the ARN of an AWS Secrets Manager secret (JSON "
                              "`username`/`token` or a GitHub App's fields for https://, the private key for SSH), "
-                             "read at run time, never written to the output (see [Private repositories]"
-                             "(#private-repositories))"),
+                             "read at run time, never written to the output (see docs/gitops.md)"),
     "kms_key_arn": Key("str", "the customer-managed KMS key that secret is encrypted with (leave out for "
                               "`aws/secretsmanager`)"),
 }, required=("url",))
@@ -180,7 +179,7 @@ GITOPS = Table("gitops", "`gitops`", "the GitOps path from the hub's Argo CD to 
                            table=IDENTITY_CENTER),
     "bootstrap": Key("bool", "`true` (default): `terraform apply` runs the SSM bootstrap; `false` stops it"),
     "controller_replicas": Key("int", "application controller replicas (self-managed; default one per 50 clusters "
-                                      "Argo CD manages, see [Scale](#argo-cds-scale-settings))"),
+                                      "Argo CD manages, see docs/gitops.md)"),
     "sharding": Key("str", "how the application controller shards clusters: `legacy` (default), `round-robin` or "
                            "`consistent-hashing`", values=SHARDING_ALGORITHMS),
 })
