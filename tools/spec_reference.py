@@ -1,11 +1,11 @@
-"""Rewrite README.md's YAML reference and the shipped JSON Schema from the spec's key tables.
+"""Rewrite docs/spec.md's YAML reference and the shipped JSON Schema from the spec's key tables.
 
 Usage::
 
     python tools/spec_reference.py
 
 The key tables are `tfgen/spec/keys.py` (what the reader accepts, what each key
-means). The text between README's two markers becomes one row per key; the
+means). The text between docs/spec.md's two markers becomes one row per key; the
 schema file `tfgen/spec/tfgen-fleet.schema.json` becomes `tfgen.spec.schema.render()`.
 tests/test_spec_schema.py fails when either committed file differs, naming this command.
 """
@@ -16,9 +16,16 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-README = ROOT / "README.md"
+PAGE = ROOT / "docs" / "spec.md"
 BEGIN = "<!-- the table below is generated from tfgen/spec/keys.py: rewrite it with `python tools/spec_reference.py` -->\n"
 END = "<!-- end of the generated YAML reference -->\n"
+# The key tables' docs link to sections by anchor; on the docs site some live on other pages.
+PAGES = {
+    "#cells-layout-cells": "cells.md",
+    "#from-apply-to-gitops": "gitops.md#from-apply-to-gitops",
+    "#provider-target-and-what-is-proven-how": "design.md#provider-target-and-what-is-proven-how",
+    "#state-bootstrap-out_state": "output.md#state-bootstrap-out_state",
+}
 
 
 def markdown() -> str:
@@ -38,14 +45,16 @@ def markdown() -> str:
             listed.add(id(key))
             where = ", ".join(t.where + (" (required)" if name in t.required else "") for t in holders)
             meaning = key.doc.replace("|", "\\|")
+            for anchor, page in PAGES.items():
+                meaning = meaning.replace(f"]({anchor})", f"]({page})")
             lines.append(f"| `{name}` | {where} | {meaning} |")
     return "\n".join(lines) + "\n"
 
 
 def split(text: str) -> tuple[str, str, str]:
-    """README as (before the first marker, between the markers, from the second marker on)."""
+    """The page as (before the first marker, between the markers, from the second marker on)."""
     if text.count(BEGIN) != 1 or text.count(END) != 1 or text.index(BEGIN) > text.index(END):
-        raise SystemExit(f"{README}: expected the two markers once each, in order:\n{BEGIN}{END}")
+        raise SystemExit(f"{PAGE}: expected the two markers once each, in order:\n{BEGIN}{END}")
     head, rest = text.split(BEGIN)
     table, tail = rest.split(END)
     return head + BEGIN, table, END + tail
@@ -54,11 +63,11 @@ def split(text: str) -> tuple[str, str, str]:
 def main() -> int:
     from tfgen.spec.schema import SCHEMA_FILE, render
 
-    head, _, tail = split(README.read_text())
-    README.write_text(head + "\n" + markdown() + "\n" + tail)
+    head, _, tail = split(PAGE.read_text())
+    PAGE.write_text(head + "\n" + markdown() + "\n" + tail)
     schema = ROOT / "tfgen" / "spec" / SCHEMA_FILE
     schema.write_text(render())
-    print(f"rewrote the YAML reference in {README} and {schema}", file=sys.stderr)
+    print(f"rewrote the YAML reference in {PAGE} and {schema}", file=sys.stderr)
     return 0
 
 
