@@ -81,6 +81,13 @@ def test_docs_yaml_reference_is_generated_from_the_key_tables():
     assert committed.strip("\n") == spec_reference.markdown().strip("\n"), f"docs/spec.md's YAML reference is stale: {REGENERATE}"
 
 
+def test_docs_table_of_zones_is_generated_from_the_regions_table():
+    text = (ROOT / "docs" / "spec.md").read_text()
+    _, committed, _ = spec_reference.split(text, spec_reference.ZONES_BEGIN, spec_reference.ZONES_END)
+    assert committed.strip("\n") == spec_reference.zones_markdown().strip("\n"), f"docs/spec.md's zones are stale: {REGENERATE}"
+    assert "| `us-west-1` | us-west-1b, us-west-1c |" in committed  # the letters accounts can use, not a..n
+
+
 def test_the_schema_is_draft_2020_12_and_describes_every_key():
     schema = generate()
     jsonschema.Draft202012Validator.check_schema(schema)
