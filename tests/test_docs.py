@@ -7,6 +7,7 @@ test holds the same without mkdocs installed, and for README, which the site doe
 from __future__ import annotations
 
 import re
+import sys
 import unicodedata
 from pathlib import Path
 
@@ -86,3 +87,15 @@ def test_readme_test_command_is_the_one_ci_runs():
     assert command in readme, "README's second command changed: keep .ci/run running the same"
     assert ".venv/bin/pip install --quiet -e '.[test]'" in ci
     assert ".venv/bin/python -m pytest -q" in ci
+
+
+def test_the_tables_docs_restate_from_code_are_current():
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        import docs_tables
+    finally:
+        sys.path.remove(str(ROOT / "tools"))
+    for page, name, generate in docs_tables.TABLES:
+        _, committed, _ = docs_tables.split(page, name)
+        assert committed.strip("\n") == generate().strip("\n"), \
+            f"docs/{page}: the table of {name} is stale: run `python tools/docs_tables.py` and commit docs/"
