@@ -145,6 +145,23 @@ def _small_emitted():
 
 
 @dataclass(frozen=True)
+class Steps:
+    """SMALL's edge at `version` against a previous build that gave it `previous`, through the version step
+    rule the lifecycle stage runs (`tfgen.lifecycle.versions`)."""
+
+    previous: str
+    version: str
+    severity: str = ""
+
+    def fire(self, tmp_path: Path, monkeypatch, capsys) -> Fired:
+        from tfgen.lifecycle.versions import check_version_steps
+
+        edge = f'{{cidr: 10.11.0.0/16, kubernetes_version: "{self.version}"}}'
+        fleet = tfgen.loads(SMALL.replace("{cidr: 10.11.0.0/16}", edge))
+        return _fired(check_version_steps(fleet, {"dev/us-east-2/edge": self.previous}))
+
+
+@dataclass(frozen=True)
 class Gate:
     """A root `tfgen check` scans (slow: checkov): a copy of a tests/policy_fixtures directory, or `files`."""
 
@@ -368,6 +385,9 @@ TRIGGERS: dict[str, tuple] = {
                spec(env="    bastion: {instance_type: t9.micro}\n", severity="warning")),
     "VAL442": (spec(env="    bastion: {ami: ubuntu}\n"),),
     "VAL444": (Spec(_with_edges(25), severity="error"), Spec(_with_edges(22), severity="warning")),
+    # upgrades EKS accepts
+    "CHG530": (Steps("1.34", "1.36"),),
+    "CHG531": (Steps("1.35", "1.34"),),
     # the network
     "NET201": (spec(env="    cidr_pool: 10.0.0.0/20\n", regions="      us-east-2: {}\n"),),
     "NET203": (spec(regions="      us-east-2: {cidr: 100.64.0.0/16}\n"),),

@@ -1,0 +1,113 @@
+"""Kubernetes version steps EKS accepts: up one minor per control-plane update, never down.
+
+`UpdateClusterVersion` moves a control plane one minor at a time, and EKS cannot
+downgrade one: its rollback (since July 2026: back one minor, within 7 days of an
+in-place upgrade) is an EKS API call the Terraform AWS provider lacks
+(terraform-provider-aws #48751). So each cluster's version may stay where the
+previous build put it, or rise by one minor.
+
+One rule, two inputs: `check_version_steps` compares a fleet with the previous
+build (`previous`: `env/region/cluster` -> its Kubernetes version, as the
+lifecycle's baseline reads it from OUT); `check_planned_versions` reads the
+`aws_eks_cluster` changes of a real plan (their `before` and `after` versions).
+CHG530 refuses a step over a minor, naming each version on the way; CHG531
+refuses a downgrade. Clusters without a previous version are new: any version.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Collection, Iterable, Mapping
+
+from ..errors import Finding
+from ..model import Fleet
+from ..terraform.changes import ResourceChange
+
+__all__ = ["minor", "versions_between", "step_problem", "check_version_steps", "check_planned_versions"]
+
+_VERSION = re.compile(r"(\d+)\.(\d+)(?:\.\d+)?", re.ASCII)
+
+
+def minor(version: object) -> tuple[int, int] | None:
+    """(major, minor) of a Kubernetes version such as "1.35" (a patch, "1.35.2", is ignored); None otherwise."""
+    match = _VERSION.fullmatch(version) if isinstance(version, str) else None
+    return (int(match[1]), int(match[2])) if match else None
+
+
+def versions_between(before: str, after: str) -> list[str]:
+    """The versions an upgrade from `before` to `after` passes through, one minor each, `after` included."""
+    low, high = minor(before), minor(after)
+    if low is None or high is None or low[0] != high[0] or high <= low:
+        return [after]
+    return [f"{low[0]}.{m}" for m in range(low[1] + 1, high[1] + 1)]
+
+
+def step_problem(before: str, after: str) -> tuple[str, str, str] | None:
+    """(code, message, fix) when EKS cannot move a control plane from `before` to `after` in one update."""
+    old, new = minor(before), minor(after)
+    if old is None or new is None or old == new or old[0] != new[0]:
+        return None
+    if new < old:
+        return ("CHG531", f"Kubernetes {before} -> {after} is a downgrade: EKS cannot downgrade a control plane, "
+                "and its rollback (one minor, within 7 days of an in-place upgrade) is an EKS API call the "
+                "Terraform AWS provider lacks (terraform-provider-aws #48751)",
+                f'keep kubernetes_version: "{before}"')
+    steps = versions_between(before, after)
+    if len(steps) == 1:
+        return None
+    skipped = ", ".join(steps[:-1])
+    return ("CHG530", f"Kubernetes {before} -> {after} skips {skipped}: EKS updates a control plane one minor "
+            "at a time", _fix(steps))
+
+
+def _fix(steps: list[str]) -> str:
+    first, *rest = steps
+    then = ", apply it, then ".join(f'"{v}"' for v in rest)
+    return f'build with kubernetes_version: "{first}" first, apply it, then {then}'
+
+
+def check_version_steps(fleet: Fleet, previous: Mapping[str, str], *,
+                        rolled_back: Collection[str] = ()) -> list[Finding]:
+    """CHG530/CHG531 for each cluster whose version is not one EKS can reach from the previous build's.
+
+    `rolled_back` names clusters (`env/region/cluster`) whose control plane EKS rolled back one minor
+    outside Terraform: for them, that one minor down is what the cluster already runs, not a downgrade.
+    """
+    findings = []
+    for env in fleet.environments.values():
+        for region, cluster in env.clusters():
+            path = f"{env.name}/{region.name}/{cluster.name}"
+            before, after = previous.get(path), cluster.kubernetes_version
+            if not isinstance(before, str) or not isinstance(after, str):
+                continue
+            problem = step_problem(before, after)
+            if problem is None or (problem[0] == "CHG531" and path in rolled_back and _one_down(before, after)):
+                continue
+            code, message, fix = problem
+            findings.append(Finding(code, f"{message} (the previous build has {before})", fix, path=path,
+                                    origin=cluster.origin("kubernetes_version")))
+    return findings
+
+
+def _one_down(before: str, after: str) -> bool:
+    old, new = minor(before), minor(after)
+    return old is not None and new is not None and old[0] == new[0] and old[1] - new[1] == 1
+
+
+def check_planned_versions(changes: Iterable[ResourceChange]) -> list[Finding]:
+    """CHG530/CHG531 for each EKS cluster a real plan moves further than EKS allows (its state's `version`
+    to the configured one)."""
+    findings = []
+    for change in changes:
+        if change.type != "aws_eks_cluster" or not change.before or not change.after:
+            continue
+        before, after = change.before.get("version"), change.after.get("version")
+        if not isinstance(before, str) or not isinstance(after, str):
+            continue
+        problem = step_problem(before, after)
+        if problem is not None:
+            code, message, fix = problem
+            name = change.before.get("name") or change.address
+            findings.append(Finding(code, f"{message} (EKS cluster {name} runs {before})", fix,
+                                    path=f"{change.root}/{change.address}"))
+    return findings
