@@ -146,19 +146,19 @@ def _small_emitted():
 
 @dataclass(frozen=True)
 class Steps:
-    """SMALL's edge at `version` against a previous build that gave it `previous`, through the version step
-    rule the lifecycle stage runs (`tfgen.lifecycle.versions`)."""
+    """SMALL with `edge` added to the edge's flow mapping, against a previous build that gave the edge (and, as
+    `edge/<group>`, its node groups) the versions of `previous`, through the version step rule the lifecycle
+    stage runs (`tfgen.lifecycle.versions`)."""
 
-    previous: str
-    version: str
+    edge: str
+    previous: tuple[tuple[str, str], ...]
     severity: str = ""
 
     def fire(self, tmp_path: Path, monkeypatch, capsys) -> Fired:
         from tfgen.lifecycle.versions import check_version_steps
 
-        edge = f'{{cidr: 10.11.0.0/16, kubernetes_version: "{self.version}"}}'
-        fleet = tfgen.loads(SMALL.replace("{cidr: 10.11.0.0/16}", edge))
-        return _fired(check_version_steps(fleet, {"dev/us-east-2/edge": self.previous}))
+        fleet = tfgen.loads(SMALL.replace("{cidr: 10.11.0.0/16}", "{cidr: 10.11.0.0/16" + self.edge + "}"))
+        return _fired(check_version_steps(fleet, {f"dev/us-east-2/{k}": v for k, v in self.previous}))
 
 
 @dataclass(frozen=True)
@@ -386,8 +386,9 @@ TRIGGERS: dict[str, tuple] = {
     "VAL442": (spec(env="    bastion: {ami: ubuntu}\n"),),
     "VAL444": (Spec(_with_edges(25), severity="error"), Spec(_with_edges(22), severity="warning")),
     # upgrades EKS accepts
-    "CHG530": (Steps("1.34", "1.36"),),
-    "CHG531": (Steps("1.35", "1.34"),),
+    "CHG530": (Steps(', kubernetes_version: "1.36"', (("edge", "1.34"),)),),
+    "CHG531": (Steps(', kubernetes_version: "1.34"', (("edge", "1.35"),)),),
+    "CHG532": (Steps(', node_groups: {w: {version: "1.34"}}', (("edge", "1.35"),)),),
     # the network
     "NET201": (spec(env="    cidr_pool: 10.0.0.0/20\n", regions="      us-east-2: {}\n"),),
     "NET203": (spec(regions="      us-east-2: {cidr: 100.64.0.0/16}\n"),),

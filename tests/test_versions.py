@@ -31,6 +31,7 @@ HUB = "dev/us-east-1/hub"
 
 
 def _fleet(tmp_path, version="1.35", group="", edge=""):
+    tmp_path.mkdir(parents=True, exist_ok=True)
     return tfgen.load(write_spec(tmp_path, SPEC.format(version=version, group=group, edge=edge)))
 
 
@@ -103,3 +104,66 @@ def test_a_plan_that_jumps_or_falls_is_refused_naming_the_eks_cluster():
     assert "EKS cluster demo-dev-us-east-2-edge runs 1.34" in findings[0].message
     assert findings[0].hint == 'build with kubernetes_version: "1.35" first, apply it, then "1.36"'
     assert json.loads(json.dumps(findings[0].as_dict()))["code"] == "CHG530"
+
+
+# -- managed node groups follow the control plane -------------------------------------------------------------
+
+
+def _node_groups(tmp_path, fleet):
+    tfgen.build(fleet, tmp_path / "out")
+    clusters = json.loads((tmp_path / "out" / "dev" / "clusters.tf.json").read_text())["resource"]
+    return clusters["aws_eks_node_group"], clusters["aws_eks_cluster"]
+
+
+def test_node_groups_carry_their_clusters_version_and_move_with_it(tmp_path):
+    groups, clusters = _node_groups(tmp_path / "a", _fleet(tmp_path / "a", version="1.35"))
+    assert {name: g["version"] for name, g in groups.items()} == {
+        "us_east_1_hub__workers": "1.35", "us_east_2_edge__workers": "1.35"}
+    # updated after the control plane: the group refers to its cluster, so Terraform updates the cluster first
+    assert groups["us_east_2_edge__workers"]["cluster_name"] == "${aws_eks_cluster.us_east_2_edge.name}"
+    groups, clusters = _node_groups(tmp_path / "b", _fleet(tmp_path / "b", version="1.36"))
+    assert clusters["us_east_2_edge"]["version"] == groups["us_east_2_edge__workers"]["version"] == "1.36"
+
+
+def test_a_pinned_node_group_keeps_its_version_while_the_control_plane_bakes(tmp_path):
+    fleet = _fleet(tmp_path, version="1.35", edge=', kubernetes_version: "1.36", node_groups: {workers: '
+                   '{instance_types: [t3.medium], version: "1.35"}}')
+    groups, clusters = _node_groups(tmp_path, fleet)
+    assert clusters["us_east_2_edge"]["version"] == "1.36"
+    assert groups["us_east_2_edge__workers"]["version"] == "1.35"
+    assert groups["us_east_1_hub__workers"]["version"] == "1.35", "the hub follows its own cluster"
+    previous = {EDGE: "1.35", f"{EDGE}/workers": "1.35", HUB: "1.35", f"{HUB}/workers": "1.35"}
+    assert check_version_steps(fleet, previous) == [], "one minor up, the nodes kept where they run"
+
+
+def test_a_python_node_group_takes_a_version_keyword():
+    fleet = tfgen.Fleet(project="demo")
+    env = fleet.add_environment("dev", account_id="123456789012")
+    env.add_hub("us-east-1", cidr="10.10.0.0/16", kubernetes_version="1.36",
+                node_groups={"workers": tfgen.NodeGroup(name="workers", version="1.32")})
+    (skew,) = [f for f in tfgen.validate(fleet) if f.code == "VAL408"]
+    assert "1.32 is 4 minors behind the control plane's 1.36" in skew.message
+    assert skew.hint == 'raise it to "1.33" or later, or leave it out to follow the cluster'
+
+
+@pytest.mark.parametrize("cluster, node, fine", [
+    ("1.36", "1.36", True), ("1.36", "1.33", True), ("1.36", "1.32", False), ("1.35", "1.36", False),
+])
+def test_the_node_skew_rule(tmp_path, cluster, node, fine):
+    fleet = _fleet(tmp_path, version=cluster, group=f', version: "{node}"')
+    codes = {f.code for f in tfgen.validate(fleet)}
+    assert ("VAL408" not in codes) is fine, (cluster, node, codes)
+
+
+def test_a_node_group_pinned_below_its_cluster_must_already_run_that_version(tmp_path):
+    fleet = _fleet(tmp_path, version="1.35", edge=', kubernetes_version: "1.36", node_groups: {workers: '
+                   '{instance_types: [t3.medium], version: "1.35"}, gpu: {instance_types: [g5.xlarge], '
+                   'version: "1.35"}}')
+    findings = check_version_steps(fleet, {EDGE: "1.35", f"{EDGE}/workers": "1.34"})
+    assert [(f.code, f.path) for f in findings] == [("CHG532", f"{EDGE}/gpu"), ("CHG532", f"{EDGE}/workers")]
+    new, moved = findings
+    assert "new at Kubernetes 1.35, not its cluster's 1.36" in new.message
+    assert new.hint == 'leave `version` out (the group starts at "1.36"), or pin it only once it runs'
+    assert "runs Kubernetes 1.34 and is pinned to 1.35" in moved.message
+    assert moved.hint == 'keep version: "1.34" while the control plane bakes, then leave it out (to "1.36")'
+    assert moved.origin is not None and moved.origin.line == 11, "the edge's line"

@@ -22,7 +22,7 @@ from .argocd import ARGOCD_RULES
 from .support import INSTANCE_TYPE, K8S_VERSION, clusters, finding
 from ..model import ADDONS, AUTHENTICATION_MODES, IDENTITY_MODES, SUPPORT_EXTENDED, SUPPORT_TYPES, Fleet
 
-__all__ = ["check_platform", "today", "ACCESS_POLICIES", "AMI_TYPES", "PLATFORM_RULES"]
+__all__ = ["check_platform", "today", "node_skew", "ACCESS_POLICIES", "AMI_TYPES", "PLATFORM_RULES"]
 
 # EKS access policies (EKS user guide: access-policy-permissions); AmazonEKSClusterAdminPolicy is cluster-admin.
 ACCESS_POLICIES = (
@@ -137,6 +137,48 @@ def check_ami_types(fleet: Fleet) -> Iterator[Finding]:
                                hint, path=f"{path}/{group.name}", obj=group, field="ami_type")
 
 
+def _minor(version: object) -> int | None:
+    return int(version.split(".")[1]) if isinstance(version, str) and K8S_VERSION.fullmatch(version) else None
+
+
+def node_skew(cluster_version: str, node_version: str) -> str | None:
+    """Why a kubelet of `node_version` may not run under a control plane of `cluster_version`, or None.
+
+    Kubernetes' version skew policy: the kubelet never newer than kube-apiserver, at most three minors
+    older (two before 1.25)."""
+    control, node = _minor(cluster_version), _minor(node_version)
+    if control is None or node is None:
+        return None
+    if node > control:
+        return f"{node_version} is ahead of the control plane's {cluster_version}: a kubelet is never newer"
+    allowed = 3 if node >= 25 else 2
+    if control - node > allowed:
+        return (f"{node_version} is {control - node} minors behind the control plane's {cluster_version}: a "
+                f"kubelet {node_version} may be at most {allowed} behind")
+    return None
+
+
+def check_node_versions(fleet: Fleet) -> Iterator[Finding]:
+    for env, region, cluster, path in clusters(fleet):
+        for group in cluster.node_groups.values():
+            if group.version is None:
+                continue
+            where = f"{path}/{group.name}"
+            if not isinstance(group.version, str) or not K8S_VERSION.fullmatch(group.version):
+                yield finding("VAL407", f"node group version {group.version!r} is not a Kubernetes version",
+                               f'write it quoted as major.minor, e.g. "{cluster.kubernetes_version}", or leave it '
+                               "out: the nodes follow the cluster", path=where, obj=group, field="version")
+                continue
+            skew = node_skew(cluster.kubernetes_version, group.version)
+            if skew is not None:
+                control, node = _minor(cluster.kubernetes_version) or 0, _minor(group.version) or 0
+                fix = (f'leave `version` out: the nodes follow the cluster ("{cluster.kubernetes_version}")'
+                       if node > control else
+                       f'raise it to "1.{control - 3}" or later, or leave it out to follow the cluster')
+                yield finding("VAL408", f"node group {group.name} at Kubernetes {skew}", fix,
+                               path=where, obj=group, field="version")
+
+
 def _access_targets(fleet: Fleet):
     for env in fleet.environments.values():
         yield env, env.access, env.name
@@ -245,5 +287,5 @@ def check_bastion(fleet: Fleet) -> Iterator[Finding]:
                            "al2023-ami-kernel-default-x86_64 (the default)", path=env.name, obj=bastion, field="ami")
 
 
-PLATFORM_RULES = (check_kubernetes_versions, check_ami_types, check_access, check_someone_administers, check_addons,
-                  check_gitops, check_bastion, *ARGOCD_RULES)
+PLATFORM_RULES = (check_kubernetes_versions, check_ami_types, check_node_versions, check_access,
+                  check_someone_administers, check_addons, check_gitops, check_bastion, *ARGOCD_RULES)

@@ -84,6 +84,8 @@ def _emit_cluster(doc: Document, ctx: EnvironmentContext, c: ClusterContext) -> 
             capacity_type=group.capacity_type,
             ami_type=group.ami_type,
             disk_size=group.disk_size,
+            # The nodes follow the control plane: Terraform updates them after the cluster (cluster_name refers to it).
+            version=group.version or cluster.kubernetes_version,
             scaling_config={
                 "min_size": group.min_size,
                 "max_size": group.max_size,

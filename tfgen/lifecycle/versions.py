@@ -12,6 +12,10 @@ lifecycle's baseline reads it from OUT); `check_planned_versions` reads the
 `aws_eks_cluster` changes of a real plan (their `before` and `after` versions).
 CHG530 refuses a step over a minor, naming each version on the way; CHG531
 refuses a downgrade. Clusters without a previous version are new: any version.
+Managed node groups follow their cluster (the emitted `version` is the
+cluster's unless the spec pins one): EKS creates and updates a node group only
+at its cluster's version, so a pin below the cluster can only keep the version
+a group already runs (CHG532), the bake of an upgraded control plane.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import re
 from typing import Collection, Iterable, Mapping
 
 from ..errors import Finding
-from ..model import Fleet
+from ..model import Cluster, Fleet
 from ..terraform.changes import ResourceChange
 
 __all__ = ["minor", "versions_between", "step_problem", "check_version_steps", "check_planned_versions"]
@@ -68,16 +72,20 @@ def _fix(steps: list[str]) -> str:
 
 def check_version_steps(fleet: Fleet, previous: Mapping[str, str], *,
                         rolled_back: Collection[str] = ()) -> list[Finding]:
-    """CHG530/CHG531 for each cluster whose version is not one EKS can reach from the previous build's.
+    """CHG530/CHG531 for each cluster whose version is not one EKS can reach from the previous build's, and
+    CHG532 for each node group pinned to a version EKS cannot give it.
 
-    `rolled_back` names clusters (`env/region/cluster`) whose control plane EKS rolled back one minor
-    outside Terraform: for them, that one minor down is what the cluster already runs, not a downgrade.
+    `previous` maps `env/region/cluster` to the version the previous build gave the cluster, and
+    `env/region/cluster/group` to the one it gave a managed node group (a group not named is new).
+    `rolled_back` names clusters whose control plane EKS rolled back one minor outside Terraform: for
+    them, that one minor down is what the cluster already runs, not a downgrade.
     """
     findings = []
     for env in fleet.environments.values():
         for region, cluster in env.clusters():
             path = f"{env.name}/{region.name}/{cluster.name}"
             before, after = previous.get(path), cluster.kubernetes_version
+            findings += _node_group_steps(path, cluster, previous)
             if not isinstance(before, str) or not isinstance(after, str):
                 continue
             problem = step_problem(before, after)
@@ -86,6 +94,29 @@ def check_version_steps(fleet: Fleet, previous: Mapping[str, str], *,
             code, message, fix = problem
             findings.append(Finding(code, f"{message} (the previous build has {before})", fix, path=path,
                                     origin=cluster.origin("kubernetes_version")))
+    return findings
+
+
+def _node_group_steps(path: str, cluster: Cluster, previous: Mapping[str, str]) -> list[Finding]:
+    """EKS creates a managed node group only at its cluster's version and updates it only to that version
+    (CreateNodegroup, UpdateNodegroupVersion): a pin below the cluster can only keep what a group runs."""
+    findings = []
+    for group in sorted(cluster.node_groups.values(), key=lambda g: g.name):
+        pinned, control = group.version, cluster.kubernetes_version
+        if minor(pinned) is None or minor(control) is None or minor(pinned) == minor(control):
+            continue
+        runs = previous.get(f"{path}/{group.name}")
+        if isinstance(runs, str) and minor(runs) == minor(pinned):
+            continue
+        if isinstance(runs, str):
+            message = (f"node group {group.name} runs Kubernetes {runs} and is pinned to {pinned}, neither its "
+                       f"cluster's {control}: EKS updates a node group only to its cluster's version")
+            fix = f'keep version: "{runs}" while the control plane bakes, then leave it out (to "{control}")'
+        else:
+            message = (f"node group {group.name} is new at Kubernetes {pinned}, not its cluster's {control}: EKS "
+                       "creates a node group only at its cluster's version")
+            fix = f'leave `version` out (the group starts at "{control}"), or pin it only once it runs'
+        findings.append(Finding("CHG532", message, fix, path=f"{path}/{group.name}", origin=group.origin("version")))
     return findings
 
 

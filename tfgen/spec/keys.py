@@ -107,6 +107,9 @@ NODE_GROUP = Table("nodeGroup", "`node_groups.<name>`", "one EKS managed node gr
     "labels": Key("str_map", "Kubernetes labels on the nodes"),
     "ami_type": Key("str", "the node AMI type (default `AL2023_x86_64_STANDARD`; Amazon Linux 2 node AMIs ended "
                            "2025-11-26)"),
+    "version": Key("str", "the nodes' Kubernetes version, quoted (default: the cluster's, so the nodes follow "
+                          "the control plane); keep the old minor to bake an upgraded control plane first, then "
+                          "leave it out"),
 })
 _NODE_GROUPS = Key("node_groups", "EKS managed node groups by name", table=NODE_GROUP, named="node group name")
 _KUBERNETES_VERSION = Key("str", "the EKS Kubernetes version, quoted (`\"1.35\"`); checked against the EKS "
