@@ -17,6 +17,7 @@ from datetime import date
 from typing import Iterator
 
 from ..errors import Finding, Severity
+from ..model.addons import REGENERATE, table_version
 from ..model.kubernetes import EKS_VERSIONS, TABLE_DATE, lookup, newest
 from .argocd import ARGOCD_RULES
 from .support import INSTANCE_TYPE, K8S_VERSION, clusters, finding
@@ -51,6 +52,7 @@ SOON_DAYS = 90
 _PRINCIPAL = re.compile(r"arn:aws:iam::\d{12}:(role|user)/[\w+=,.@/-]{1,512}", re.ASCII)
 _DNS_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
 _ADDON_VERSION = re.compile(r"v\d+\.\d+\.\d+-eksbuild\.\d+", re.ASCII)
+_KUBE_PROXY = re.compile(r"v1\.(\d+)\.\d+-eksbuild\.\d+", re.ASCII)  # kube-proxy's builds carry their minor
 _AMI = re.compile(r"ami-[0-9a-f]{8}([0-9a-f]{9})?|resolve:ssm:/[\w./-]+", re.ASCII)
 _SERVICE_ACCOUNT = re.compile(r"[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?")
 
@@ -255,6 +257,36 @@ def check_addons(fleet: Fleet) -> Iterator[Finding]:
                                    path=path, obj=addon, field="version")
 
 
+def check_addon_versions(fleet: Fleet) -> Iterator[Finding]:
+    """What each cluster's add-ons will run: a table gap leaves one on EKS's default (it will not follow an
+    upgrade), and kube-proxy must stay within the control plane's skew."""
+    for env, region, cluster, path in clusters(fleet):
+        if _minor(cluster.kubernetes_version) is None:
+            continue  # VAL143
+        settings = {name: env.addon(cluster, name) for name in ADDONS}
+        gaps = [name for name, setting in settings.items()
+                if setting.version is None and table_version(name, cluster.kubernetes_version) is None]
+        if gaps:
+            yield finding("VAL423", f"tfgen's add-on table has no version of {', '.join(gaps)} for Kubernetes "
+                           f"{cluster.kubernetes_version}: {'they keep' if len(gaps) > 1 else 'it keeps'} EKS's "
+                           "default from creation and will not follow an upgrade unless pinned",
+                           f"pin `addons.<name>.version` (aws eks describe-addon-versions --kubernetes-version "
+                           f"{cluster.kubernetes_version} --addon-name <name>), or regenerate the table: "
+                           f"{REGENERATE}", path=path, obj=cluster, field="kubernetes_version",
+                           severity=Severity.WARNING)
+        proxy = settings["kube-proxy"]
+        built = _KUBE_PROXY.fullmatch(str(proxy.version)) if proxy.version is not None else None
+        if built is not None:
+            skew = node_skew(cluster.kubernetes_version, f"1.{built[1]}")
+            if skew is not None:
+                why = skew.replace("kubelet", "kube-proxy")
+                yield finding("VAL424", f"kube-proxy {proxy.version} runs Kubernetes {why}",
+                               f"pin a kube-proxy build of Kubernetes {cluster.kubernetes_version} (aws eks "
+                               "describe-addon-versions --addon-name kube-proxy --kubernetes-version "
+                               f"{cluster.kubernetes_version}), or leave its version out: tfgen's table gives it",
+                               path=path, obj=proxy, field="version")
+
+
 def check_gitops(fleet: Fleet) -> Iterator[Finding]:
     for env in fleet.environments.values():
         if env.identity not in IDENTITY_MODES:
@@ -288,4 +320,5 @@ def check_bastion(fleet: Fleet) -> Iterator[Finding]:
 
 
 PLATFORM_RULES = (check_kubernetes_versions, check_ami_types, check_node_versions, check_access,
-                  check_someone_administers, check_addons, check_gitops, check_bastion, *ARGOCD_RULES)
+                  check_someone_administers, check_addons, check_addon_versions, check_gitops, check_bastion,
+                  *ARGOCD_RULES)

@@ -15,7 +15,9 @@ refuses a downgrade. Clusters without a previous version are new: any version.
 Managed node groups follow their cluster (the emitted `version` is the
 cluster's unless the spec pins one): EKS creates and updates a node group only
 at its cluster's version, so a pin below the cluster can only keep the version
-a group already runs (CHG532), the bake of an upgraded control plane.
+a group already runs (CHG532), the bake of an upgraded control plane. The
+VPC CNI add-on moves one add-on minor per apply (CHG533), against the
+`addon_version` the previous build emitted.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ import re
 from typing import Collection, Iterable, Mapping
 
 from ..errors import Finding
-from ..model import Cluster, Fleet
+from ..model import Addon, Cluster, Fleet
+from ..model.addons import table_version
 from ..terraform.changes import ResourceChange
 
 __all__ = ["minor", "versions_between", "step_problem", "check_version_steps", "check_planned_versions"]
@@ -70,13 +73,14 @@ def _fix(steps: list[str]) -> str:
     return f'build with kubernetes_version: "{first}" first, apply it, then {then}'
 
 
-def check_version_steps(fleet: Fleet, previous: Mapping[str, str], *,
+def check_version_steps(fleet: Fleet, previous: Mapping[str, str], *, addons: Mapping[str, str] | None = None,
                         rolled_back: Collection[str] = ()) -> list[Finding]:
-    """CHG530/CHG531 for each cluster whose version is not one EKS can reach from the previous build's, and
-    CHG532 for each node group pinned to a version EKS cannot give it.
+    """CHG530/CHG531 for each cluster whose version is not one EKS can reach from the previous build's,
+    CHG532 for each node group pinned to a version EKS cannot give it, CHG533 for a VPC CNI step EKS refuses.
 
     `previous` maps `env/region/cluster` to the version the previous build gave the cluster, and
     `env/region/cluster/group` to the one it gave a managed node group (a group not named is new).
+    `addons` maps `env/region/cluster/<add-on>` to the `addon_version` the previous build emitted.
     `rolled_back` names clusters whose control plane EKS rolled back one minor outside Terraform: for
     them, that one minor down is what the cluster already runs, not a downgrade.
     """
@@ -86,6 +90,7 @@ def check_version_steps(fleet: Fleet, previous: Mapping[str, str], *,
             path = f"{env.name}/{region.name}/{cluster.name}"
             before, after = previous.get(path), cluster.kubernetes_version
             findings += _node_group_steps(path, cluster, previous)
+            findings += _cni_step(path, cluster, env.addon(cluster, "vpc-cni"), (addons or {}).get(f"{path}/vpc-cni"))
             if not isinstance(before, str) or not isinstance(after, str):
                 continue
             problem = step_problem(before, after)
@@ -123,6 +128,33 @@ def _node_group_steps(path: str, cluster: Cluster, previous: Mapping[str, str]) 
 def _one_down(before: str, after: str) -> bool:
     old, new = minor(before), minor(after)
     return old is not None and new is not None and old[0] == new[0] and old[1] - new[1] == 1
+
+
+_ADDON_MINOR = re.compile(r"v(\d+)\.(\d+)\.\d+-eksbuild\.\d+", re.ASCII)
+
+
+def _addon_minor(version: str | None) -> tuple[int, int] | None:
+    match = _ADDON_MINOR.fullmatch(version) if isinstance(version, str) else None
+    return (int(match[1]), int(match[2])) if match else None
+
+
+def _cni_step(path: str, cluster: Cluster, setting: Addon, before: str | None) -> list[Finding]:
+    """The EKS API updates the VPC CNI add-on one add-on minor at a time, up or down (terraform-aws-eks #2749:
+    "Updating VPC-CNI can only go up or down 1 minor version at a time")."""
+    now = setting.version or table_version("vpc-cni", cluster.kubernetes_version)
+    old, new = _addon_minor(before), _addon_minor(now)
+    if old is None or new is None or old[0] != new[0] or abs(new[1] - old[1]) <= 1:
+        return []
+    step = 1 if new[1] > old[1] else -1
+    way = " build, apply it, then a ".join(f"v{old[0]}.{m}" for m in range(old[1] + step, new[1], step))
+    pinned = setting.version is not None
+    why = "as the spec pins it" if pinned else f"as tfgen's table gives Kubernetes {cluster.kubernetes_version}"
+    return [Finding(
+        "CHG533", f"the VPC CNI add-on would move {before} -> {now} ({why}): EKS updates it one add-on minor at "
+        "a time", f"pin addons.vpc-cni.version to a {way} build first (aws eks describe-addon-versions "
+        f"--addon-name vpc-cni --kubernetes-version {cluster.kubernetes_version}), apply it, then "
+        + ("your version" if pinned else "leave the pin out"), path=path,
+        origin=setting.origin("version") if pinned else cluster.origin("kubernetes_version"))]
 
 
 def check_planned_versions(changes: Iterable[ResourceChange]) -> list[Finding]:
