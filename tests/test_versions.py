@@ -167,3 +167,9 @@ def test_a_node_group_pinned_below_its_cluster_must_already_run_that_version(tmp
     assert "runs Kubernetes 1.34 and is pinned to 1.35" in moved.message
     assert moved.hint == 'keep version: "1.34" while the control plane bakes, then leave it out (to "1.36")'
     assert moved.origin is not None and moved.origin.line == 11, "the edge's line"
+
+
+def test_a_node_group_pinned_ahead_is_the_skew_rules_alone(tmp_path):
+    fleet = _fleet(tmp_path, version="1.35", group=', version: "1.36"')
+    assert check_version_steps(fleet, {EDGE: "1.35"}) == []
+    assert "VAL408" in {f.code for f in tfgen.validate(fleet)}

@@ -1,6 +1,8 @@
-"""Rules on what runs on the clusters: Kubernetes versions, node AMIs, access,
-add-ons, Argo CD's identity and the bastion; who runs Argo CD and what its
-bootstrap needs are `argocd`'s rules, run here too.
+"""Rules on what runs on the clusters: Kubernetes versions, node AMIs and node
+versions (the skew Kubernetes allows a kubelet), access, add-ons and the
+versions they will run (tfgen's table, `tfgen.model.addons`), Argo CD's identity
+and the bastion; who runs Argo CD and what its bootstrap needs are `argocd`'s
+rules, run here too.
 
 Like the other rule modules, one function per rule, each returning findings and never
 raising; `check_platform` runs them all. The Kubernetes calendar is read as

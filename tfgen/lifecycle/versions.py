@@ -108,8 +108,9 @@ def _node_group_steps(path: str, cluster: Cluster, previous: Mapping[str, str]) 
     findings = []
     for group in sorted(cluster.node_groups.values(), key=lambda g: g.name):
         pinned, control = group.version, cluster.kubernetes_version
-        if minor(pinned) is None or minor(control) is None or minor(pinned) == minor(control):
-            continue
+        low, high = minor(pinned), minor(control)
+        if low is None or high is None or low >= high:
+            continue  # the cluster's own version; a pin ahead of it is VAL408's
         runs = previous.get(f"{path}/{group.name}")
         if isinstance(runs, str) and minor(runs) == minor(pinned):
             continue
