@@ -36,11 +36,13 @@ def _resources(documents: dict[str, dict]) -> dict[str, dict]:
 
 def test_an_environment_becomes_a_root_per_region_and_per_link():
     roots = _roots()
-    # staging--fan-in: the GitOps bootstrap, which reads every edge's endpoint and CA (more than two regions)
+    # staging--fan-in: the GitOps bootstrap, whose registration data reads every edge's endpoint and CA
+    # (more than two regions)
     assert sorted(roots) == ["_state", "staging--fan-in", "staging--us-east-1", "staging--us-east-1--us-east-2",
                              "staging--us-east-1--us-west-2", "staging--us-east-2", "staging--us-west-2"]
     fan_in = roots["staging--fan-in"]
-    assert {a.split(".")[0] for a in _resources(fan_in)} == {"aws_ssm_document", "aws_ssm_association"}
+    assert {a.split(".")[0] for a in _resources(fan_in)} == {"aws_s3_object", "aws_ssm_document",
+                                                                "aws_ssm_association"}
     assert _providers(fan_in) == ["us-east-1"]
     link = roots["staging--us-east-1--us-east-2"]
     types = {address.split(".")[0] for address in _resources(link)}
