@@ -1,6 +1,6 @@
 """Who may use each cluster's Kubernetes API, and Argo CD's identity chain.
 
-Clusters authenticate in API mode (access entries only; see README "Access"),
+Clusters authenticate in API mode (access entries only; see docs/design.md "Access"),
 so every grant is an `aws_eks_access_entry` plus one
 `aws_eks_access_policy_association` per policy and scope, made after its
 entry. The GitOps chain (`tfgen.derive.gitops_path`) becomes: a management role on

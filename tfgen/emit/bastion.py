@@ -3,7 +3,7 @@
 An instance in the hub VPC's first private subnet with no public address, no
 key pair, no inbound rule and no user data; Session Manager reaches it over
 the NAT gateway (the SSM agent dials out on 443), and port forwarding through
-it opens the hub API (README: "Reaching the hub"). IMDSv2 only with a hop
+it opens the hub API (docs/gitops.md: "Reaching the hub"). IMDSv2 only with a hop
 limit of 1 (pods and containers cannot borrow its credentials), an encrypted
 gp3 root volume, and a role with AmazonSSMManagedInstanceCore (plus, when it
 runs the GitOps bootstrap, the policy `emit/bootstrap.py` gives it). Its AMI

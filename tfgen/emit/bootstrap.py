@@ -20,7 +20,7 @@ and both are `create_before_destroy`: the new association is created (the
 provider waits for its run) before the old one goes. Terraform also makes
 create-before-destroy what they depend on, so a removed edge's cluster, access
 entry and deployer role are destroyed only after the new association's run has
-deregistered the edge (README: "From apply to GitOps").
+deregistered the edge (docs/gitops.md).
 
 The association's output goes to the same bucket: encrypted with its own KMS
 key, private, TLS only, the output expiring after 90 days (`emit/buckets.py`).

@@ -183,7 +183,7 @@ class _Split:
             self.providers[naming.alias(region)] for region in regions]}}
         if exports:
             documents[EXPORTS_FILE] = {"output": {
-                name: {"value": value, "description": "read by another cell of this environment (README: Cells)"}
+                name: {"value": value, "description": "read by another cell of this environment (tfgen docs: cells.md)"}
                 for name, value in sorted(exports.items())}}
         if reads:
             documents[REMOTE_STATE_FILE] = {"data": {_REMOTE: {

@@ -67,7 +67,7 @@ def emit_outputs(ctx: EnvironmentContext) -> Document:
     if ctx.env.bastion.enabled and any(c.cluster.is_hub for c in ctx.clusters):
         doc.output(
             BASTION,
-            description="the SSM bastion into the hub's private API (README: Reaching the hub)",
+            description="the SSM bastion into the hub's private API (tfgen docs: gitops.md, Reaching the hub)",
             value=value(B, {B.instance_id: ref(f"{bastion_instance(ctx)}.id"), B.region: ctx.hub.region,
                             B.hub_endpoint: ref(f"aws_eks_cluster.{ctx.hub.key}.endpoint")}),
         )

@@ -30,7 +30,7 @@ class Layout(StrEnum):
     ENVIRONMENT = "environment"
     """One root per environment, one provider per region."""
     CELLS = "cells"
-    """A root per region and per link, at most two providers each (README: Cells)."""
+    """A root per region and per link, at most two providers each (docs/cells.md)."""
 
 
 class Identity(StrEnum):

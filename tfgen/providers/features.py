@@ -212,7 +212,7 @@ OFFLINE = Version(3, 39)
 PROVEN = (Version(5, 100), Version(6, 25))
 # Versions whose argument schemas are committed under tfgen/schemas (see tools/provider_schemas.py).
 SCHEMA_VERSIONS = (OFFLINE, *PROVEN)
-# The last 5.x and every 6.x: the output is proven against both schemas (README: "Provider target").
+# The last 5.x and every 6.x: the output is proven against both schemas (docs/design.md: "Provider target").
 DEFAULT_RANGE = ">= 5.100, < 7.0"
 
 # Terraform: tfgen writes Terraform JSON of 1.0 (the offline toolchain runs 1.0.3); S3-native state

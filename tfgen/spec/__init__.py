@@ -11,7 +11,7 @@ meaning, required keys), `reader` (keys and types -> the model), `sections`
 (access, addons, gitops, bastion), `schema` (the JSON Schema generated from
 `keys`), `allocations` (the record of pool CIDRs beside the spec).
 
-Format (see README for the full reference)::
+Format (see docs/spec.md for the full reference)::
 
     project: multi-region-clusters
     tags: {Owner: platform}

@@ -1,7 +1,7 @@
 """The spec's keys: one table per mapping of the spec, every key with its type and what it means.
 
 The reader checks a spec against these tables (`tfgen.spec.reader`, `tfgen.spec.sections`);
-the JSON Schema (`tfgen.spec.schema`) and README's YAML reference (`tools/spec_table.py`)
+the JSON Schema (`tfgen.spec.schema`) and the docs' YAML reference (`tools/spec_reference.py`, docs/spec.md)
 are generated from them, so a key added here is read, completed by editors and documented
 at once. A key's `kind` is the type the reader accepts; `table` is the table its value (or
 each member of it, for `named` mappings and lists) follows; `values` is the closed set the
@@ -44,7 +44,7 @@ class Key:
 
 @dataclass(frozen=True)
 class Table:
-    """The keys one mapping of the spec may hold: `name` is its name in the schema's `$defs`, `where` in README's
+    """The keys one mapping of the spec may hold: `name` is its name in the schema's `$defs`, `where` in the docs'
     reference; a key of `alone`, when given, is the mapping's only key (the reader then reads it apart)."""
 
     name: str
@@ -251,6 +251,6 @@ TOP = Table("fleet", "top", "a fleet of EKS clusters across regions and environm
                         nonempty=True),
 }, required=("project", "environments"))
 
-# Every table, in the order README's reference lists them.
+# Every table, in the order the docs' reference (docs/spec.md) lists them.
 TABLES = (TOP, STATE, ENVIRONMENT, HUB_CLUSTER, REGION, CLUSTER, DEFAULTS, NODE_GROUP, ACCESS, ACCESS_ENTRY, ADDON,
           GITOPS, REPO, IDENTITY_CENTER, BASTION)
