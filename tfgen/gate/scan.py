@@ -158,6 +158,9 @@ def _spec_origins(spec: str | Path | None):
 
     if not Path(spec).is_file():
         raise PolicyError(f"spec {spec} does not exist; name the YAML spec OUT was built from, or leave out --spec")
+    if Path(spec).suffix not in (".yaml", ".yml"):
+        raise PolicyError(f"--spec takes the YAML spec OUT was built from, not {spec}; a Python-defined fleet has no "
+                          "spec lines: leave out --spec (findings point at the generated files)")
     return spec_origins(spec)
 
 

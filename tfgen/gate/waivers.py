@@ -60,7 +60,7 @@ _WAIVABLE = re.compile(r"[a-z][a-z0-9_]*\.\S+")
 def _pattern_problem(pattern: object) -> str | None:
     if not isinstance(pattern, str) or not _WAIVABLE.fullmatch(pattern):
         return (f"is waived on {pattern!r}, which does not start with a resource type and could match every "
-                "resource; name the type, e.g. \"aws_eip.*\"")
+                "resource")
     return None
 
 
@@ -73,7 +73,7 @@ def _waived_resources(path: Path, entry: dict) -> tuple[str, ...]:
     for pattern in resources:
         problem = _pattern_problem(pattern)
         if problem:
-            raise PolicyError(f"{path}: [[check]] {entry['id']} {problem}")
+            raise PolicyError(f"{path}: [[check]] {entry['id']} {problem}; name the type, e.g. {example}")
     return tuple(resources)
 
 
