@@ -9,9 +9,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
-from ..errors import PolicyError
+from ..errors import Origin, PolicyError
 from ..terraform.index import Root
 from ..terraform.roots import read_root, root_directories
 from .environments import environments
@@ -151,7 +151,7 @@ class _Selection:
     none: bool = False
 
 
-def _spec_origins(spec: str | Path | None):
+def _spec_origins(spec: str | Path | None) -> Callable[[str, str], Origin | None] | None:
     if spec is None:
         return None
     from .sources import spec_origins
@@ -164,7 +164,7 @@ def _spec_origins(spec: str | Path | None):
     return spec_origins(spec)
 
 
-def _with_origin(result: GateResult, origin) -> GateResult:
+def _with_origin(result: GateResult, origin: Callable[[str, str], Origin | None]) -> GateResult:
     if not result.environment or result.resource.startswith(("provider.", "terraform.")):
         return result
     found = origin(result.environment, result.resource)

@@ -110,8 +110,8 @@ def load_waivers(path: Path, known: set[str]) -> tuple[list[Suppression], list[G
     except (OSError, UnicodeDecodeError) as exc:
         return [], [_problem(where, None, "?", f"cannot be read ({exc})", "fix the file or remove it")]
     except tomllib.TOMLDecodeError as exc:
-        line = re.search(r"line (\d+)", str(exc))
-        return [], [_problem(where, int(line.group(1)) if line else None, "?", f"is not TOML ({exc})",
+        at = re.search(r"line (\d+)", str(exc))
+        return [], [_problem(where, int(at.group(1)) if at else None, "?", f"is not TOML ({exc})",
                              "fix the syntax; each waiver is a [[waiver]] table")]
     lines = [n for n, text_line in enumerate(text.splitlines(), 1) if re.match(r"\s*\[\[\s*waiver\s*\]\]", text_line)]
     entries = data.get("waiver", [])
@@ -120,13 +120,13 @@ def load_waivers(path: Path, known: set[str]) -> tuple[list[Suppression], list[G
         problems.append(_problem(where, 1, "?", f"holds {', '.join(sorted(set(data) - {'waiver'})) or 'waiver'} "
                                  "where only [[waiver]] tables belong", f"write each waiver as:\n{_EXAMPLE}"))
         entries = entries if isinstance(entries, list) else []
-    waivers = []
+    waivers: list[Suppression] = []
     for index, entry in enumerate(entries):
         line = lines[index] if index < len(lines) and len(lines) == len(entries) else None
         waiver, problem = _waiver(entry, where, line, known)
-        if problem:
+        if problem is not None:
             problems.append(problem)
-        else:
+        elif waiver is not None:
             waivers.append(waiver)
     return waivers, problems
 
@@ -142,8 +142,8 @@ def _waiver(entry: object, where: str, line: int | None, known: set[str]) -> tup
 
     if set(entry) - _KEYS:
         unknown = sorted(set(entry) - _KEYS)
-        close = [difflib.get_close_matches(k, sorted(_KEYS), n=1) for k in unknown]
-        hint = "; ".join(f"{k!r}: did you mean {c[0]!r}?" for k, c in zip(unknown, close) if c)
+        closest = [difflib.get_close_matches(k, sorted(_KEYS), n=1) for k in unknown]
+        hint = "; ".join(f"{k!r}: did you mean {c[0]!r}?" for k, c in zip(unknown, closest) if c)
         return bad(f"has unknown keys {', '.join(unknown)}", hint or f"use only {', '.join(sorted(_KEYS))}")
     if name == "?":
         return bad("names no `check`", 'name the check id it waives, e.g. check = "CKV_AWS_144" (tfgen check --list)')
