@@ -294,9 +294,10 @@ def test_list_names_every_check_with_its_source_in_text_and_json(capsys):
 
 @pytest.mark.slow
 def test_an_unknown_check_id_is_refused_with_the_closest_before_scanning(waived_tree, capsys):
-    assert main(["check", str(waived_tree / "out"), "--check", "CKV_AWS_85", "--skip-check", "ckv_tfgen_5"]) == 2
+    assert main(["check", str(waived_tree / "out"), "--check", "CKV_AWS_5B", "--skip-check", "ckv_tfgen_5"]) == 2
     err = capsys.readouterr().err
-    assert "--check names checks the gate does not run: CKV_AWS_85 (did you mean CKV_AWS_58" in err, err
+    assert "--check names checks the gate does not run: CKV_AWS_5B (did you mean CKV_AWS_5 " in err, err
+    assert "--skip-check names checks the gate does not run: ckv_tfgen_5 (did you mean CKV_TFGEN_5 " in err, err
     assert "Traceback" not in err
 
 

@@ -65,18 +65,18 @@ def gate_checks(policies: list[Path]) -> dict[str, Check]:
 def select(known: dict[str, Check], only: list[str], skip: list[str]) -> tuple[set[str], set[str]]:
     """The ids of `--check` and `--skip-check` (each a list of ids or comma lists), every one known to the gate;
     an unknown id is a usage error naming the closest ones."""
-    chosen = []
+    chosen, problems = [], []
     for flag, given in (("--check", only), ("--skip-check", skip)):
         ids = {part.strip() for value in given for part in value.split(",") if part.strip()}
-        unknown = sorted(ids - set(known))
-        if unknown:
-            hints = []
-            for check_id in unknown:
-                close = difflib.get_close_matches(check_id.upper(), list(known), n=3, cutoff=0.6)
-                hints.append(f"{check_id}" + (f" (did you mean {' or '.join(close)}?)" if close else ""))
-            raise PolicyError(f"{flag} names checks the gate does not run: {', '.join(hints)}; "
-                              "fix: `tfgen check --list` lists every id")
+        hints = []
+        for check_id in sorted(ids - set(known)):
+            close = difflib.get_close_matches(check_id.upper(), list(known), n=3, cutoff=0.6)
+            hints.append(f"{check_id}" + (f" (did you mean {' or '.join(close)}?)" if close else ""))
+        if hints:
+            problems.append(f"{flag} names checks the gate does not run: {', '.join(hints)}")
         chosen.append(ids)
+    if problems:
+        raise PolicyError("; ".join(problems) + "; fix: `tfgen check --list` lists every id")
     return chosen[0], chosen[1]
 
 
