@@ -179,6 +179,25 @@ class Gate:
             (root / name).write_text(text)
 
 
+@dataclass(frozen=True)
+class Waivers:
+    """A tfgen-waivers.toml beside a copy of tests/policy_fixtures/peering_routes_on_one_side (slow: checkov lists
+    its checks to know the waived ids), `tfgen check` choosing TFGEN_10 only; `today` as TFGEN_TODAY."""
+
+    waiver: str
+    today: str = "2026-12-07"
+    severity: str = ""
+
+    def fire(self, tmp_path: Path, monkeypatch, capsys) -> Fired:
+        from tfgen.gate import FAILED, check_output
+
+        monkeypatch.setenv("TFGEN_TODAY", self.today)
+        shutil.copytree(ROOT / "tests" / "policy_fixtures" / "peering_routes_on_one_side", tmp_path / "out" / "root")
+        (tmp_path / "out" / "tfgen-waivers.toml").write_text("[[waiver]]\n" + self.waiver)
+        report = check_output(tmp_path / "out", checks=["TFGEN_10"])
+        return {(r.check_id, "error") for r in report.of(FAILED)}
+
+
 # -- Python fleets ------------------------------------------------------------------------------------
 
 
@@ -477,10 +496,15 @@ TRIGGERS: dict[str, tuple] = {
     "CKV_TFGEN_15": (Gate("wildcard_access_entry"),),
     "TFGEN_READ": (Gate(files={"main.tf.json": "{\"resource\": "}),),
     "TFGEN_SCHEMA": (Gate(files={"main.tf.json": _UNKNOWN_ARGUMENT}),),
+    "TFGEN_17": (Waivers('check = "TFGEN_10"\nresource = "aws_vpc_peering_connection.*"\nreason = "r"\n'
+                         "expires = 2026-12-06\n"),),
+    "TFGEN_18": (Waivers('check = "TFGEN_10"\nresource = "aws_vpc_peering_connection.other"\nreason = "r"\n'),),
+    "TFGEN_19": (Waivers('check = "TFGEN_10"\nresource = "aws_vpc_peering_connection.*"\n'),),
 }
 
 CASES = [(code, i, trigger) for code, triggers in TRIGGERS.items() for i, trigger in enumerate(triggers)]
-FAST = [case for case in CASES if not isinstance(case[2], Gate)]
+FAST = [case for case in CASES if not isinstance(case[2], (Gate, Waivers))]
+WAIVERS = [case for case in CASES if isinstance(case[2], Waivers)]
 GATE = [case for case in CASES if isinstance(case[2], Gate)]
 
 
@@ -526,3 +550,11 @@ def test_tfgen_check_fails_the_trigger_root_with_its_code(gate_report, code, ind
     failed = {r.check_id for r in gate_report.of(FAILED, f"{code.lower()}_{index}")}
     assert code in failed, f"{code} did not fail its root: {sorted(failed)}"
     assert {c for c in failed if c.startswith(("TFGEN_", "CKV_TFGEN_", "CKV2_TFGEN_", "NET"))} <= set(RULES)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("code, index, trigger", WAIVERS, ids=[f"{c}-{i}" for c, i, _ in WAIVERS])
+def test_tfgen_check_fails_the_waivers_file_with_its_code(tmp_path, monkeypatch, capsys, code, index, trigger):
+    fired = trigger.fire(tmp_path, monkeypatch, capsys)
+    assert {c for c, _ in fired} <= set(RULES), f"unregistered codes fired: {sorted({c for c, _ in fired} - set(RULES))}"
+    assert (code, _expected(code, trigger)) in fired, f"{code} did not fire: {sorted(fired)}"

@@ -12,7 +12,10 @@ update check are off, and every HTTP(S) request goes to a closed local port,
 so the result is the same with or without a network.
 
 Modules: `results` (what a run finds), `scan` (checkov and tfgen's module
-rules, offline), `locate` (file:line of an address), `formats` (text, JSON, SARIF, JUnit XML).
+rules, offline), `runner` (checkov as a child process), `catalog` (every check the gate runs, and the
+selection of `--check`/`--skip-check`), `waivers` (tfgen's suppressions and the user's tfgen-waivers.toml),
+`locate` (file:line of an address), `sources` (the spec line that produced a resource), `formats` (text,
+JSON, SARIF, JUnit XML).
 """
 
 from importlib import import_module
@@ -25,8 +28,9 @@ _HOMES = {
     "render_report": "formats", "write_report": "formats",
     "CONFIGURATION_ONLY": "results", "FAILED": "results", "PASSED": "results",
     "SUPPRESSED": "results", "GateReport": "results", "GateResult": "results", "Suppression": "results",
-    "check_output": "scan", "find_roots": "scan", "load_suppressions": "scan", "policy_dir": "scan",
-    "run_checkov": "scan",
+    "check_output": "scan", "find_roots": "scan", "load_suppressions": "waivers", "policy_dir": "scan",
+    "run_checkov": "runner", "WAIVERS_FILE": "waivers", "Check": "catalog", "gate_checks": "catalog",
+    "render_list": "catalog",
 }
 
 __all__ = [
@@ -45,6 +49,10 @@ __all__ = [
     "run_checkov",
     "render_report",
     "write_report",
+    "WAIVERS_FILE",
+    "Check",
+    "gate_checks",
+    "render_list",
 ]
 
 

@@ -24,28 +24,47 @@ from .results import (
 # -- rendering ----------------------------------------------------------------------
 
 
-def render_report(report: GateReport, fmt: str = "text") -> str:
-    """The report as `text`, `json`, `sarif` (2.1.0) or `junitxml`."""
+def render_report(report: GateReport, fmt: str = "text", *, compact: bool = False) -> str:
+    """The report as `text`, `json`, `sarif` (2.1.0) or `junitxml`; `compact` text is one line per finding,
+    without check titles and reasons (checkov's `--compact`)."""
     if fmt not in FORMATS:
         raise PolicyError(f"unknown format {fmt!r}; use one of: {', '.join(FORMATS)}")
-    return {"text": _text, "json": _json, "sarif": _sarif, "junitxml": _junit}[fmt](report)
+    if fmt == "text":
+        return _text(report, compact)
+    return {"json": _json, "sarif": _sarif, "junitxml": _junit}[fmt](report)
 
 
-def _text(report: GateReport) -> str:
+def _failure(r: GateResult, compact: bool) -> str:
+    where = f"{r.spec_location} ({r.location})" if r.spec_location else r.location
+    if compact:
+        return f"  FAILED {r.check_id} {r.resource} at {r.spec_location or r.location}"
+    return f"  FAILED {r.check_id} {r.resource} at {where} [{r.framework}]: {r.check_name}"
+
+
+def _text(report: GateReport, compact: bool = False) -> str:
     lines = []
     for env, root in report.roots.items():
         passed, failed, waived = (report.of(s, env) for s in (PASSED, FAILED, SUPPRESSED))
         verdict = "FAILED" if failed else "passed"
         lines.append(f"{env} ({shown(root)}): {verdict}: {len(passed)} passed, {len(failed)} failed, "
                      f"{len(waived)} suppressed")
-        for r in failed:
-            lines.append(f"  FAILED {r.check_id} {r.resource} at {r.location} [{r.framework}]: {r.check_name}")
+        lines += [_failure(r, compact) for r in failed]
+        for r in waived:
+            if r.waiver:  # the user's: one line each, with the waiver that says why
+                lines.append(f"  waived {r.check_id} {r.resource} by {r.waiver}" + ("" if compact else f": {r.reason}"))
         by_check: dict[tuple[str, str], list[GateResult]] = {}
         for r in waived:
-            by_check.setdefault((r.check_id, r.reason), []).append(r)
+            if not r.waiver:
+                by_check.setdefault((r.check_id, r.reason), []).append(r)
         for (check_id, reason), items in sorted(by_check.items()):
             resources = sorted({r.resource for r in items})
-            lines.append(f"  suppressed {check_id} on {len(resources)} resource(s) ({', '.join(resources)}): {reason}")
+            lines.append(f"  suppressed {check_id} on {len(resources)} resource(s)"
+                         + ("" if compact else f" ({', '.join(resources)}): {reason}"))
+    if report.waivers:
+        problems = report.of(FAILED, "")
+        lines.append(f"waivers ({report.waivers}): {'FAILED' if problems else 'passed'}: "
+                     f"{len([r for r in report.results if r.waiver])} waived, {len(problems)} failed")
+        lines += [_failure(r, compact) for r in problems]
     for file, reason in report.unscanned:
         lines.append(f"not scanned: {file}: {reason}")
     for env, lowered in sorted(report.lowered.items()):
@@ -66,7 +85,7 @@ def _text(report: GateReport) -> str:
 
 
 def _json(report: GateReport) -> str:
-    environments = {}
+    environments: dict[str, dict] = {}
     for env, root in report.roots.items():
         environments[env] = {
             "root": shown(root),
@@ -78,6 +97,8 @@ def _json(report: GateReport) -> str:
         "summary": {status: len(report.of(status)) for status in (PASSED, FAILED, SUPPRESSED)},
         "environments": environments,
         "not_scanned": [{"file": f, "reason": r} for f, r in report.unscanned],
+        "waivers": {"file": report.waivers or None,
+                    "results": [_result_dict(r) for r in report.results if not r.environment]},
         "errors": report.errors,
         "seconds": round(report.seconds, 3),
         "checkov_seconds": round(report.checkov_seconds, 3),
@@ -88,7 +109,8 @@ def _json(report: GateReport) -> str:
 
 def _result_dict(r: GateResult) -> dict:
     return {"check_id": r.check_id, "check_name": r.check_name, "status": r.status, "resource": r.resource,
-            "file": r.file, "line": r.line, "framework": r.framework, "reason": r.reason}
+            "file": r.file, "line": r.line, "framework": r.framework, "reason": r.reason, "waiver": r.waiver or None,
+            "spec": {"file": r.spec_file, "line": r.spec_line} if r.spec_file else None}
 
 
 def _sarif(report: GateReport) -> str:
@@ -109,20 +131,29 @@ def _sarif(report: GateReport) -> str:
     index = {rule_id: i for i, rule_id in enumerate(rule_ids)}
     results = []
     for r in shown:
-        region = {"startLine": r.line} if r.line else {}
-        # Relative paths resolve against the checkout on code-scanning dashboards; others need a file URI.
-        uri = Path(r.file).as_uri() if Path(r.file).is_absolute() else r.file
-        location = {"physicalLocation": {"artifactLocation": {"uri": uri}, **({"region": region} if region else {})},
-                    "logicalLocations": [{"name": r.resource, "fullyQualifiedName": f"{r.environment}/{r.resource}"}]}
+        generated = _physical(r.file, r.line)
+        # Alerts land where the user edits: the spec line that produced the resource, the generated file beside.
+        primary = _physical(r.spec_file, r.spec_line) if r.spec_file else generated
+        location = {"physicalLocation": primary,
+                    "logicalLocations": [{"name": r.resource,
+                                          "fullyQualifiedName": f"{r.environment or 'waivers'}/{r.resource}"}]}
         result = {
             "ruleId": r.check_id,
             "ruleIndex": index[r.check_id],
             "level": "error",
-            "message": {"text": f"{r.check_name} ({r.resource}, {r.environment}, {r.framework})"},
+            "message": {"text": f"{r.check_name} ({r.resource}, {r.environment or 'waivers'}, {r.framework})"},
             "locations": [location],
         }
+        if r.spec_file:
+            result["relatedLocations"] = [{"id": 1, "physicalLocation": generated,
+                                           "message": {"text": f"generated {r.resource}"}}]
         if r.status == SUPPRESSED:
-            result["suppressions"] = [{"kind": "external", "justification": r.reason}]
+            suppression = {"kind": "external", "justification": r.reason}
+            if r.waiver:
+                file, _, line = r.waiver.rpartition(":")
+                suppression["location"] = {"physicalLocation": _physical(file, int(line)) if line.isdigit()
+                                           else _physical(r.waiver, None)}
+            result["suppressions"] = [suppression]
         results.append(result)
     sarif = {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
@@ -135,24 +166,31 @@ def _sarif(report: GateReport) -> str:
     return json.dumps(sarif, indent=2, sort_keys=True) + "\n"
 
 
+def _physical(file: str, line: int | None) -> dict:
+    # Relative paths resolve against the checkout on code-scanning dashboards; others need a file URI.
+    uri = Path(file).as_uri() if Path(file).is_absolute() else file
+    return {"artifactLocation": {"uri": uri}, **({"region": {"startLine": line}} if line else {})}
+
+
 def _junit(report: GateReport) -> str:
     suites = ElementTree.Element("testsuites", name="tfgen check")
     totals = {"tests": 0, "failures": 0, "skipped": 0}
-    for env in report.roots:
+    for env in [*report.roots, *([""] if report.waivers else [])]:
         items = [r for r in report.results if r.environment == env]
         counts = {"tests": len(items), "failures": len(report.of(FAILED, env)),
                   "skipped": len(report.of(SUPPRESSED, env))}
-        suite = ElementTree.SubElement(suites, "testsuite", name=env, errors="0", time="0",
+        suite = ElementTree.SubElement(suites, "testsuite", name=env or f"waivers {report.waivers}", errors="0", time="0",
                                        **{k: str(v) for k, v in counts.items()})
         for r in items:
-            case = ElementTree.SubElement(suite, "testcase", classname=f"{env}.{r.check_id}",
+            case = ElementTree.SubElement(suite, "testcase", classname=f"{env or 'waivers'}.{r.check_id}",
                                           name=f"{r.check_id} {r.resource} [{r.framework}]",
                                           file=r.file, **({"line": str(r.line)} if r.line else {}))
             if r.status == FAILED:
                 failure = ElementTree.SubElement(case, "failure", message=r.check_name, type=r.check_id)
                 failure.text = f"{r.resource} at {r.location}"
             elif r.status == SUPPRESSED:
-                ElementTree.SubElement(case, "skipped", message=f"suppressed: {r.reason}")
+                waived = f"waived by {r.waiver}" if r.waiver else "suppressed"
+                ElementTree.SubElement(case, "skipped", message=f"{waived}: {r.reason}")
         for key in totals:
             totals[key] += counts[key]
     for key, count in totals.items():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import fnmatch
 import os
 from dataclasses import dataclass, field
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
@@ -33,17 +34,31 @@ RULE_DESCRIPTIONS = {
 
 @dataclass(frozen=True)
 class Suppression:
-    """A reviewed waiver: a check id on resources matching a pattern, or a file checkov cannot read."""
+    """A reviewed waiver: a check id on resources (and roots) matching patterns, or a file checkov cannot read;
+    a user's waiver also has its line in `source` and may expire."""
 
     reason: str
     check_id: str = ""
     resources: tuple[str, ...] = ()
     path: str = ""
     source: str = ""
+    roots: tuple[str, ...] = ()
+    line: int | None = None
+    expires: date | None = None
 
-    def covers(self, check_id: str, resource: str) -> bool:
-        """Whether this waiver applies to `check_id` failing on `resource`."""
-        return self.check_id == check_id and any(fnmatch.fnmatchcase(resource, p) for p in self.resources)
+    def covers(self, check_id: str, resource: str, root: str = "") -> bool:
+        """Whether this waiver applies to `check_id` failing on `resource` (of `root`)."""
+        return (self.check_id == check_id and any(fnmatch.fnmatchcase(resource, p) for p in self.resources)
+                and self.in_root(root))
+
+    def in_root(self, root: str) -> bool:
+        """Whether this waiver names `root` (a tfgen suppression names every root)."""
+        return not self.roots or any(fnmatch.fnmatchcase(root, p) for p in self.roots)
+
+    @property
+    def at(self) -> str:
+        """`file:line` of the waiver."""
+        return f"{self.source}:{self.line}" if self.line else self.source
 
 
 @dataclass(frozen=True)
@@ -60,11 +75,19 @@ class GateResult:
     framework: str
     reason: str = ""
     guideline: str = ""
+    waiver: str = ""  # file:line of the user's waiver that suppressed it
+    spec_file: str = ""  # where in the spec the resource was written (`tfgen check --spec`)
+    spec_line: int | None = None
 
     @property
     def location(self) -> str:
         """`file:line`, or the file when the line is unknown."""
         return f"{self.file}:{self.line}" if self.line else self.file
+
+    @property
+    def spec_location(self) -> str:
+        """The spec's `file:line` that produced the resource, or "" when unknown."""
+        return f"{self.spec_file}:{self.spec_line}" if self.spec_file and self.spec_line else self.spec_file
 
 
 @dataclass
@@ -79,6 +102,7 @@ class GateReport:
     checkov_seconds: float = 0.0
     plan_seconds: float = 0.0
     lowered: dict = field(default_factory=dict)  # environment -> tfgen.terraform.lowering.Lowered of its planned copy
+    waivers: str = ""  # the user's waivers file the run read, if any
 
     def of(self, status: str, environment: str | None = None) -> list[GateResult]:
         """Results with `status` ("passed", "failed", "suppressed"), of one environment or all."""

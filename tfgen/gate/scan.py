@@ -3,27 +3,21 @@
 from __future__ import annotations
 
 import contextlib
-import json
-import os
-import re
-import subprocess
-import sys
 import tempfile
 import time
-import tomllib
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
+from typing import Callable, Iterable
 
-from ..errors import PolicyError
+from ..errors import Origin, PolicyError
 from ..terraform.index import Root
 from ..terraform.roots import read_root, root_directories
 from .environments import environments
 from .locate import Locator
 from .plans import plan_roots
 from .results import (
-    _CHECKOV_TIMEOUT,
-    _NO_NETWORK,
     CONFIGURATION_ONLY,
     FAILED,
     PASSED,
@@ -35,6 +29,8 @@ from .results import (
     Suppression,
     shown,
 )
+from .runner import run_checkov
+from .waivers import UNWAIVABLE, apply_waivers, find_waivers, load_suppressions, load_waivers
 
 
 def policy_dir() -> Path:
@@ -61,127 +57,6 @@ def find_roots(out: str | Path) -> dict[str, Path]:
     return roots
 
 
-def load_suppressions(path: str | Path) -> list[Suppression]:
-    """The waivers of a `suppressions.toml` (see policies/suppressions.toml)."""
-    path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text())
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise PolicyError(f"{path}: cannot read suppressions ({exc}); fix the file or remove it") from None
-    found = []
-    for entry in data.get("check", []):
-        if not entry.get("id") or not str(entry.get("reason", "")).strip():
-            raise PolicyError(f"{path}: every [[check]] needs an `id` and a one-line `reason`")
-        found.append(Suppression(reason=entry["reason"], check_id=entry["id"],
-                                 resources=_waived_resources(path, entry), source=str(path)))
-    for entry in data.get("file", []):
-        if not entry.get("path") or not str(entry.get("reason", "")).strip():
-            raise PolicyError(f"{path}: every [[file]] needs a `path` and a one-line `reason`")
-        found.append(Suppression(reason=entry["reason"], path=entry["path"], source=str(path)))
-    return found
-
-
-# A waiver pattern starts with a literal resource type (`aws_eip.*`), so it can never
-# cover every resource: `*`, `*.*` or `aws_*` would waive a check on all of them.
-_WAIVABLE = re.compile(r"[a-z][a-z0-9_]*\.\S+")
-
-
-def _waived_resources(path: Path, entry: dict) -> tuple[str, ...]:
-    resources = entry.get("resources")
-    example = 'resources = ["aws_eip.*"]'
-    if not isinstance(resources, list) or not resources:
-        raise PolicyError(f"{path}: [[check]] {entry['id']} names no `resources`, which would waive it on every "
-                          f"resource; list the resources it is waived on, e.g. {example}")
-    for pattern in resources:
-        if not isinstance(pattern, str) or not _WAIVABLE.fullmatch(pattern):
-            raise PolicyError(f"{path}: [[check]] {entry['id']} is waived on {pattern!r}, which does not start with "
-                              f"a resource type and could match every resource; name the type, e.g. {example}")
-    return tuple(resources)
-
-
-# -- running checkov -------------------------------------------------------------
-
-# Credentials never reach checkov: `--policies` directories are Python that it runs.
-_SECRET_PREFIXES = ("AWS_", "ACTIONS_", "GITLAB_", "GITHUB_TOKEN", "GH_TOKEN", "CI_JOB_", "CI_REGISTRY_",
-                    "AZURE_", "ARM_", "GOOGLE_", "VAULT_", "TF_TOKEN_", "TFE_", "BC_", "PRISMA_", "CKV_", "CHECKOV_")
-_SECRET_SUFFIXES = ("_TOKEN", "_SECRET", "_PASSWORD", "_CREDENTIALS", "_API_KEY", "_ACCESS_KEY", "_PRIVATE_KEY")
-
-
-def _credential(name: str) -> bool:
-    upper = name.upper()
-    return upper.startswith(_SECRET_PREFIXES) or upper.endswith(_SECRET_SUFFIXES)
-
-
-def _checkov_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not _credential(k) and k.lower() not in ("http_proxy", "https_proxy", "all_proxy", "no_proxy")}
-    env.update({
-        "BC_SKIP_MAPPING": "TRUE",
-        "CKV_SKIP_PACKAGE_UPDATE_CHECK": "TRUE",
-        "CHECKOV_EXPERIMENTAL_TERRAFORM_MANAGED_MODULES": "FALSE",
-        "HTTP_PROXY": _NO_NETWORK,
-        "HTTPS_PROXY": _NO_NETWORK,
-        "http_proxy": _NO_NETWORK,
-        "https_proxy": _NO_NETWORK,
-        "NO_PROXY": "",
-        "PYTHONWARNINGS": "ignore",
-        "LOG_LEVEL": "ERROR",
-    })
-    return env
-
-
-def run_checkov(targets: list[Path], *, framework: str, policies: list[Path],
-                skip: tuple[str, ...] = ()) -> list[dict]:
-    """checkov's JSON reports for `targets` (directories, or plan files for terraform_plan)."""
-    try:
-        import checkov  # noqa: F401
-    except ImportError:
-        raise PolicyError("checkov is not installed; install tfgen-fleet[policy]") from None
-    # `--directory=DIR` (not `-d DIR`): checkov then reads no .checkov.yaml from the scanned
-    # directory, and the clean working and home directories hold none either, so no stray
-    # config file can skip checks behind the gate's back.
-    flag = "--file" if framework == "terraform_plan" else "--directory"
-    command = [sys.executable, "-m", "checkov.main", "--framework", framework, "--skip-download",
-               "--output", "json", "--compact"]
-    command += [f"{flag}={Path(target).resolve()}" for target in targets]
-    command += [f"--external-checks-dir={Path(directory).resolve()}" for directory in policies]
-    if skip:
-        command += ["--skip-check", ",".join(skip)]
-    with tempfile.TemporaryDirectory(prefix="tfgen-checkov-") as clean:
-        env = _checkov_env()
-        env.update({"HOME": clean, "XDG_CACHE_HOME": clean, "XDG_CONFIG_HOME": clean})
-        try:
-            done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=clean,
-                                  timeout=_CHECKOV_TIMEOUT, check=False)
-        except subprocess.TimeoutExpired:
-            raise PolicyError(f"checkov did not finish in {_CHECKOV_TIMEOUT} s; scan fewer roots at once") from None
-    if done.returncode not in (0, 1):
-        raise PolicyError(f"checkov failed (exit {done.returncode}): {_tail(done.stderr)}")
-    reports = _json_documents(done.stdout)
-    if not reports:
-        raise PolicyError(f"checkov printed no JSON report: {_tail(done.stderr or done.stdout)}")
-    return [r for r in reports if "results" in r or "summary" in r]
-
-
-def _json_documents(text: str) -> list[dict]:
-    """checkov prints one JSON document per scanned directory, back to back."""
-    decoder, found, position = json.JSONDecoder(), [], 0
-    text = text.strip()
-    while position < len(text):
-        try:
-            document, position = decoder.raw_decode(text, position)
-        except ValueError:
-            break
-        found.extend(document if isinstance(document, list) else [document])
-        while position < len(text) and text[position].isspace():
-            position += 1
-    return found
-
-
-def _tail(text: str, lines: int = 8) -> str:
-    return "\n".join(text.strip().splitlines()[-lines:]) or "no output"
-
-
 # -- the gate ---------------------------------------------------------------------
 
 
@@ -191,6 +66,10 @@ def check_output(
     plan: bool = False,
     policies: list[str | Path] = (),
     workdir: str | Path | None = None,
+    checks: Iterable[str] = (),
+    skip_checks: Iterable[str] = (),
+    waivers: str | Path | None = None,
+    spec: str | Path | None = None,
 ) -> GateReport:
     """Scan every root module under `out` with checkov and tfgen's policies; with `plan`, plan and scan too.
 
@@ -198,7 +77,14 @@ def check_output(
     device, too large, too deep, not UTF-8, not Terraform JSON) gets one READ_CHECK failure per such file and
     is neither given to checkov nor planned. checkov scans a copy of what was read, so it never opens
     anything the reader refused. Scratch files (copies, plans) live in `workdir` or a temporary
-    directory removed afterwards."""
+    directory removed afterwards.
+
+    `checks` and `skip_checks` (ids or comma lists, as checkov's `--check`/`--skip-check`) choose the checks;
+    `waivers` names a waivers file (default: `tfgen-waivers.toml` found beside `spec` or OUT, see
+    `tfgen.gate.waivers`); `spec`, the YAML spec OUT was built from, gives each result the spec line that
+    produced its resource (`tfgen.gate.sources`)."""
+    from .catalog import TFGEN_RULE, gate_checks, select
+
     started = time.perf_counter()
     roots = find_roots(out)
     directories = [policy_dir()]
@@ -213,21 +99,38 @@ def check_output(
     for extra in directories[1:]:
         if (extra / "suppressions.toml").is_file():
             suppressions += load_suppressions(extra / "suppressions.toml")
+    waivers_file = find_waivers(out, spec, waivers)
+    checks, skip_checks = list(checks), list(skip_checks)
+    known = gate_checks(directories) if checks or skip_checks or waivers_file else {}
+    only, skip = select(known, checks, skip_checks) if known else (set(), set())
+    user_waivers, problems = load_waivers(waivers_file, set(known)) if waivers_file else ([], [])
+    origin = _spec_origins(spec)
 
-    report = GateReport(roots=roots)
+    report = GateReport(roots=roots, waivers=shown(waivers_file) if waivers_file else "")
     trees = {env: read_root(root) for env, root in roots.items()}
     for env, tree in trees.items():
         _note_unreadable_files(report, env, tree)
     locators = {env: Locator(tree) for env, tree in trees.items() if not tree.problems}
+    by_checkov = {c for c in known if known[c].source != TFGEN_RULE}
+    scan = _Selection(only=tuple(sorted(only & by_checkov)), skip=tuple(sorted(skip & by_checkov)),
+                      none=bool(only) and not only & by_checkov)
     with contextlib.ExitStack() as stack:
         scratch = Path(workdir) if workdir else Path(stack.enter_context(
             tempfile.TemporaryDirectory(prefix="tfgen-check-")))
         if locators:
-            _scan_roots(report, locators, scratch, plan, directories, suppressions)
+            _scan_roots(report, locators, scratch, plan, directories, suppressions, scan)
     _scan_modules(report, locators, suppressions)
     _scan_ssm(report, locators, suppressions)
     _scan_gitops(report, locators, suppressions)
     _scan_schemas(report, locators, suppressions)
+    report.results = [r for r in report.results if r.check_id in UNWAIVABLE
+                      or (r.check_id not in skip and (not only or r.check_id in only))] + problems
+    if waivers_file:
+        from ..checks.platform import today
+
+        apply_waivers(report, user_waivers, today(), (only or set(known)) - skip)
+    if origin is not None:
+        report.results = [_with_origin(r, origin) for r in report.results]
     # checkov may load a policy module once per registry; a result counts once.
     # A total order: two results of one check on one resource (the GitOps path's per-edge verdicts) differ
     # in their name, and a set's order changes from run to run.
@@ -238,6 +141,36 @@ def check_output(
     report.seconds = time.perf_counter() - started
     return report
 
+
+@dataclass(frozen=True)
+class _Selection:
+    """What checkov is asked to run: `--check` ids, `--skip-check` ids, or nothing at all (`none`)."""
+
+    only: tuple[str, ...] = ()
+    skip: tuple[str, ...] = ()
+    none: bool = False
+
+
+def _spec_origins(spec: str | Path | None) -> Callable[[str, str], Origin | None] | None:
+    if spec is None:
+        return None
+    from .sources import spec_origins
+
+    if not Path(spec).is_file():
+        raise PolicyError(f"spec {spec} does not exist; name the YAML spec OUT was built from, or leave out --spec")
+    if Path(spec).suffix not in (".yaml", ".yml"):
+        raise PolicyError(f"--spec takes the YAML spec OUT was built from, not {spec}; a Python-defined fleet has no "
+                          "spec lines: leave out --spec (findings point at the generated files)")
+    return spec_origins(spec)
+
+
+def _with_origin(result: GateResult, origin: Callable[[str, str], Origin | None]) -> GateResult:
+    if not result.environment or result.resource.startswith(("provider.", "terraform.")):
+        return result
+    found = origin(result.environment, result.resource)
+    if found is None:
+        return result
+    return replace(result, spec_file=shown(Path(found.file)), spec_line=found.line)
 
 
 def _note_unreadable_files(report: GateReport, env: str, tree: Root) -> None:
@@ -256,18 +189,24 @@ def _copies(locators: dict[str, Locator], scratch: Path) -> dict[Path, str]:
         copy = scratch / "scan" / env.replace("/", "__")
         copy.mkdir(parents=True, exist_ok=True)
         for name, text in locator.root.texts.items():
-            (copy / name).write_text(text, encoding="utf-8")
+            # A file of settings only (`terraform.tf.json`: versions, backend) has nothing to scan, and checkov's
+            # terraform_json parser rejects its scalar settings: it is not given to checkov at all.
+            if set(locator.root.documents.get(name, {})) - {"terraform"}:
+                (copy / name).write_text(text, encoding="utf-8")
         copies[copy.resolve()] = env
     return copies
 
 
 def _scan_roots(report: GateReport, locators: dict[str, Locator], scratch: Path, plan: bool,
-                directories: list[Path], suppressions: list[Suppression]) -> None:
+                directories: list[Path], suppressions: list[Suppression], selection: _Selection) -> None:
+    if selection.none:
+        return  # `--check` chose only rules tfgen runs itself
     copies = _copies(locators, scratch)
     originals = {env: report.roots[env].resolve() for env in locators}
     with ThreadPoolExecutor(max_workers=1) as pool:
         # checkov's start-up is most of a scan: let it run while Terraform plans.
-        scan = pool.submit(_timed, run_checkov, list(copies), framework="terraform_json", policies=directories)
+        scan = pool.submit(_timed, run_checkov, list(copies), framework="terraform_json", policies=directories,
+                           only=selection.only, skip=selection.skip)
         plans = plan_roots(report, {env: report.roots[env] for env in locators}, scratch) if plan else {}
         raw, seconds = scan.result()
     report.checkov_seconds += seconds
@@ -288,7 +227,7 @@ def _scan_roots(report: GateReport, locators: dict[str, Locator], scratch: Path,
                     report.results.append(_result(record, status, env, path, locators[env], "terraform_json",
                                                   suppressions))
     if plans:
-        _scan_plans(report, plans, report.roots, locators, directories, suppressions)
+        _scan_plans(report, plans, report.roots, locators, directories, suppressions, selection)
 
 
 def _note_unreadable(report: GateReport, path: Path, tree: Root | None, suppressions: list[Suppression]) -> None:
@@ -344,9 +283,10 @@ def _timed(function, *args, **kwargs):
 
 
 def _scan_plans(report: GateReport, plans: dict[Path, str], roots: dict[str, Path],
-                locators: dict[str, Locator], directories: list[Path], suppressions: list[Suppression]) -> None:
+                locators: dict[str, Locator], directories: list[Path], suppressions: list[Suppression],
+                selection: _Selection) -> None:
     raw, seconds = _timed(run_checkov, list(plans), framework="terraform_plan", policies=directories,
-                          skip=tuple(sorted(CONFIGURATION_ONLY)))
+                          skip=tuple(sorted(set(CONFIGURATION_ONLY) | set(selection.skip))), only=selection.only)
     report.checkov_seconds += seconds
     for item in raw:
         for status, key in ((PASSED, "passed_checks"), (FAILED, "failed_checks")):
