@@ -181,17 +181,17 @@ def test_bastion_is_private_imdsv2_encrypted_and_ssm_only(example_plans, example
     attached = [r.values["policy_arn"] for r in plan.of_type("aws_iam_role_policy_attachment")
                 if r.references("role") == [role]]
     assert attached == [SSM_CORE], attached
-    # Its one inline policy is the GitOps bootstrap's: the hub's kubeconfig and the bootstrap's own output,
-    # on the hub cluster, the bootstrap bucket and its key only (the plan holds the references; the actions
-    # are literal in the built document).
+    # Its one inline policy is the GitOps bootstrap's: the hub's kubeconfig, the registration data it reads and
+    # the bootstrap's own output, on the hub cluster, the bootstrap bucket and its key only (the plan holds the
+    # references; the actions are literal in the built document).
     [inline] = [r for r in plan.of_type("aws_iam_role_policy") if r.references("role") == [role]]
     assert set(inline.references("policy")) == {f"aws_eks_cluster.{hub_key}", f"aws_s3_bucket.{hub_key}_bootstrap",
                                                 f"aws_kms_key.{hub_key}_bootstrap"}, inline.references("policy")
     policy = json.loads(_documents(example_out / env)[inline.address]["policy"])
     actions = sorted(a for s in policy["Statement"] for a in ([s["Action"]] if isinstance(s["Action"], str)
                                                                else s["Action"]))
-    assert actions == ["eks:DescribeCluster", "kms:Encrypt", "kms:GenerateDataKey", "s3:GetEncryptionConfiguration",
-                       "s3:PutObject"], actions
+    assert actions == ["eks:DescribeCluster", "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey",
+                       "s3:GetEncryptionConfiguration", "s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"], actions
     [group] = bastion.references("vpc_security_group_ids")
     assert not _ingress_to(plan, group), f"{group} admits something"
     assert not plan.resource(group).values.get("ingress"), group
