@@ -134,6 +134,8 @@ def test_example_verification_covers_every_vpc_peering_route_table_and_cluster(r
         "bastion": 7,
         "gitops secret": edges,
         "bootstrap": 2,  # the one bootstrap document is a Command document; its script is the one rendered
+        "bootstrap data": 1,  # the registration object the document names, as tfgen renders it from the outputs
+        "bootstrap access": 1,  # the bastion reads exactly that object (and no secret: the example's repo is public)
         "bootstrap secret": edges,  # from the applied outputs; each edge's Secret in it against EKS and IAM
     }, env_name  # pod identity: no "oidc provider" checks
     lowered = env["lowered"]

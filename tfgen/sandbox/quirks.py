@@ -115,12 +115,18 @@ STAND_IN_PREFIX = "/tfgen-sandbox/association/"
 
 
 def writable_buckets() -> Pass:
-    """A pass that leaves out the policy of every bucket an `aws_s3_object` of the root writes to: moto
+    """A pass that leaves out the policy of every bucket an `aws_s3_object` writes to, in this root or in
+    another one that reads the bucket's id from this root's outputs (the cells layout's fan-in root): moto
     evaluates its TLS-only Deny (`aws:SecureTransport` false) without the request's values, and refuses
     every object request. Buckets nobody writes to (the state bucket) keep theirs."""
     def run(documents: dict[str, dict]) -> list[LeftOut]:
         written = {r.address for type_, _, body in resources_of(documents) if type_ == "aws_s3_object"
                    for r in parse(str(body.get("bucket", ""))).references}
+        # The cells layout hands a bucket to the root that writes into it as an output of its id alone; the
+        # state root's record of its bucket (a mapping, read by people and backends) is not such a hand-over.
+        written |= {r.address for document in documents.values()
+                    for output in (document.get("output") or {}).values() if isinstance(output.get("value"), str)
+                    for r in parse(output["value"]).references if r.address.startswith("aws_s3_bucket.")}
         changes = []
         for type_, name, body in list(resources_of(documents)):
             bucket = {r.address for r in parse(str(body.get("bucket", ""))).references}
