@@ -14,6 +14,7 @@ only as a graph of those roots without cycles.
 
 from __future__ import annotations
 
+import heapq
 import json
 import os
 import re
@@ -57,17 +58,29 @@ def graph_problem(roots: object, files) -> str | None:
             return f"`roots.{root}` is not a list of roots of this build"
         if root in needs or len(set(needs)) != len(needs):
             return f"`roots.{root}` names {root!r} itself or a root twice"
-    state = {root: 0 for root in roots}  # 0 unseen, 1 on the path, 2 done
-
-    def cycle(root: str) -> bool:
-        state[root] = 1
-        found = any(state[n] == 1 or (state[n] == 0 and cycle(n)) for n in roots[root])
-        state[root] = 2
-        return found
-
-    if any(state[root] == 0 and cycle(root) for root in sorted(roots)):
+    if topological(roots) is None:
         return "`roots` has a cycle, so no root could go first"
     return None
+
+
+def topological(roots: dict[str, list[str]]) -> list[str] | None:
+    """Every root after the roots it needs (of those ready, by name): Kahn's algorithm, without recursion, so
+    a graph hundreds of roots deep is no deeper a stack; None when the roots needing each other form a cycle."""
+    waiting = {root: len(set(needs)) for root, needs in roots.items()}
+    needed_by: dict[str, list[str]] = {root: [] for root in roots}
+    for root, needs in roots.items():
+        for needed in set(needs):
+            needed_by[needed].append(root)
+    ready = sorted(root for root, count in waiting.items() if count == 0)
+    order = []
+    while ready:
+        root = heapq.heappop(ready)
+        order.append(root)
+        for other in needed_by[root]:
+            waiting[other] -= 1
+            if waiting[other] == 0:
+                heapq.heappush(ready, other)
+    return order if len(order) == len(roots) else None
 
 
 def _tampered(path: Path, what: str) -> TfgenError:
