@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 import tfgen
 from tfgen.cli import main
@@ -404,3 +405,61 @@ def test_the_offline_planner_gives_the_gate_plan_json_and_what_lowering_left_out
         plan = json.loads(root.plan_json.read_text())
         assert len(plan["resource_changes"]) == root.counts.add, root.root
         assert json.loads((root.workdir / LOWERED_FILE).read_text())["changes"], root.root
+
+
+# -- the terraform it runs, and graphs hundreds of roots deep ----------------------------------------------------
+
+
+def test_a_terraform_that_is_not_terraform_is_refused_before_anything_runs(out, monkeypatch, capsys):
+    monkeypatch.setenv("TFGEN_TERRAFORM", "/bin/true")
+    assert main(["apply", str(out), "--auto-approve"]) == 2
+    err = capsys.readouterr().err
+    assert "TFGEN_TERRAFORM: /bin/true is not terraform: `/bin/true version -json` printed nothing (exit 0)" in err
+    assert "roots ok" not in err
+
+
+def test_a_terraform_the_roots_do_not_admit_is_refused_naming_the_version_needed(stub, out, capsys):
+    (stub / "version").write_text("1.9.8")
+    assert main(["plan", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"{stub / 'terraform'} (from TFGEN_TERRAFORM) is Terraform 1.9.8, which the roots development, " \
+           "production (>= 1.10) do not admit" in err, err
+    assert "install Terraform 1.10.0 or later that every root admits" in err and "set TFGEN_TERRAFORM" in err, err
+    assert _log(stub) == [], "nothing ran"
+
+
+@pytest.mark.slow
+def test_without_a_usable_terraform_plan_says_what_to_install_and_where_it_looked(out, monkeypatch, capsys):
+    """Only the toolchain extra's Terraform 1.0.3, which roots with S3-native locking do not admit."""
+    monkeypatch.delenv("TFGEN_TERRAFORM", raising=False)
+    monkeypatch.setenv("PATH", str(Path(sys.executable).parent.parent / "no-bin"))
+    assert main(["plan", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "no usable terraform: the roots _state (>= 1.0); development, production (>= 1.10) require one" in err
+    assert "tfgen looked at TFGEN_TERRAFORM (not set), PATH: none; the toolchain extra: " in err, err
+    assert "Terraform 1.0.3, not admitted" in err and "install Terraform 1.10.0 or later" in err, err
+    assert "Unsupported Terraform Core version" not in err
+
+
+def _chain(out: Path, length: int) -> list[str]:
+    """A build whose graph is one chain `length` roots deep; the first root by name is the deepest."""
+    names = [f"r{i:04d}" for i in range(length)]
+    roots = {name: [names[i + 1]] if i + 1 < length else [] for i, name in enumerate(names)}
+    files = {f"{r}/terraform.tf.json": b'{"terraform": {"required_version": ">= 1.10"}}\n' for r in roots}
+    write_output(files, out, roots=roots)
+    return names
+
+
+def test_a_graph_hundreds_of_roots_deep_plans_renders_ci_and_builds_over(stub, tmp_path, monkeypatch, capsys):
+    out = tmp_path / "out"
+    names = _chain(out, 1200)
+    assert main(["plan", str(out), "--env", names[0], "--no-deps"]) == 0, capsys.readouterr().err
+    assert [e["root"] for e in _log(stub) if e["event"] == "start"][0] == names[0]
+    monkeypatch.chdir(tmp_path)
+    assert main(["ci", "atlantis", "out", "--spec", "fleet.yaml", "--output", "atlantis.yaml"]) == 0
+    groups = {p["name"]: p["execution_order_group"] for p in yaml.safe_load((tmp_path / "atlantis.yaml").read_text())
+              ["projects"]}
+    assert groups[names[0]] == 1199 and groups[names[-1]] == 0
+    assert main(["build", str(ROOT / "examples" / "multi-region-eks.yaml"), "--out", str(out)]) == 0, \
+        capsys.readouterr().err
+    assert read_graph(out).roots == ["_state", "development", "production"]

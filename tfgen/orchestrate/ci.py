@@ -17,8 +17,9 @@ from pathlib import Path, PurePosixPath
 
 from .._version import __version__
 from ..emit.state import STATE_ROOT
-from ..providers.features import Constraint, Version
-from ..terraform.roots import read_root
+from ..errors import ToolchainError
+from ..providers.features import Version
+from ..terraform.toolchain import required_versions
 from . import actions, atlantis
 from .ciconfig import DISTRIBUTION, CiInputs, Install
 from .graph import RootGraph, UsageError
@@ -127,18 +128,10 @@ def _requirements_file(path: str) -> str:
 
 def terraform_version(graph: RootGraph, roots, given: str | None) -> tuple[str, str]:
     """The Terraform version CI runs `roots` with, and why: `given`, else the lowest every root admits."""
-    constraints = {}
-    for root in roots:
-        read = read_root(graph.path(root))
-        if read.problems:
-            raise UsageError(f"{read.problems[0]}; fix: rebuild with `tfgen build SPEC --out {graph.out}`")
-        for block in read.terraform:
-            text = block.body.get("required_version")
-            if isinstance(text, str):
-                try:
-                    constraints[root] = Constraint.parse(text)
-                except ValueError as exc:
-                    raise UsageError(f"{graph.path(root)}/{block.file}: required_version: {exc}") from None
+    try:
+        constraints = required_versions({root: graph.path(root) for root in roots})
+    except ToolchainError as exc:
+        raise UsageError(f"{exc}; fix: rebuild with `tfgen build SPEC --out {graph.out}`") from None
     if given is not None:
         try:
             version = Version.parse(given)

@@ -125,6 +125,7 @@ class Orchestrator:
         """Run every root of `selected` (in the order the report lists them); returns the report, never
         raises for a root (what `progress` raises, it raises once every terraform has stopped)."""
         started = time.monotonic()
+        self.workspace.check({root: self.graph.path(root) for root in selected})
         scratch = self.scratch or Path(tempfile.mkdtemp(prefix="tfgen-run-"))
         planned = self.phases if self.phases is not None else command_phases(self.command, self.graph, selected,
                                                                              show=self.show)
