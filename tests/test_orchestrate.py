@@ -80,7 +80,7 @@ def test_state_goes_first_then_environments_run_at_once(stub, out, capsys):
     state_done = _span(log, "_state", "apply")[1]
     for env in ("development", "production"):
         assert _span(log, env, "init")[0] >= state_done, f"{env} started before _state was applied"
-        assert _commands(log, env) == ["init", "plan", "apply"], env
+        assert _commands(log, env) == ["init", "plan", "show", "apply"], env
         cwd = next(e["cwd"] for e in log if e["root"] == env)
         assert cwd == str(out / env), "real runs happen in the root itself"
     dev, prod = _span(log, "development", "plan"), _span(log, "production", "plan")
@@ -128,14 +128,14 @@ def test_destroy_runs_in_reverse_and_leaves_state_unless_named(stub, out, capsys
     assert main(["destroy", str(out), "--auto-approve"]) == 0, capsys.readouterr()
     log = _log(stub)
     assert _commands(log, "_state") == [], "destroy touched _state without --env _state"
-    assert _commands(log, "development") == ["init", "plan-destroy", "apply"]
+    assert _commands(log, "development") == ["init", "plan-destroy", "show", "apply"]
     (stub / "log.jsonl").unlink()
     assert main(["destroy", str(out), "--env", "_state", "--auto-approve"]) == 0, capsys.readouterr()
     log = _log(stub)
     state_start = _span(log, "_state", "init")[0]
     for env in ("development", "production"):
         assert _span(log, env, "apply")[1] <= state_start, f"_state destroyed before {env}"
-    assert _commands(log, "_state") == ["init", "plan-destroy", "apply"]
+    assert _commands(log, "_state") == ["init", "plan-destroy", "show", "apply"]
 
 
 def test_a_held_state_lock_fails_that_root_naming_the_lock(stub, out, capsys):
@@ -147,7 +147,7 @@ def test_a_held_state_lock_fails_that_root_naming_the_lock(stub, out, capsys):
             "held by alice@build-7") in text, text
     assert f"terraform force-unlock 1f2e3d4c-0000-1111-2222-333344445555` in {out / 'production'}" in text, text
     assert "apply" not in _commands(_log(stub), "production")
-    assert _commands(_log(stub), "development") == ["init", "plan", "apply"], "an independent root did not finish"
+    assert _commands(_log(stub), "development") == ["init", "plan", "show", "apply"], "an independent root did not finish"
 
 
 def test_a_root_that_fails_init_is_named_and_nothing_after_it_runs(stub, out, capsys):
@@ -370,7 +370,7 @@ def test_a_run_without_init_runs_in_the_directory_an_earlier_run_prepared(stub, 
     again = Orchestrator(graph, command="plan", workspace=Recorded(), phases={"_state": [Phase("plan", ("plan",))]})
     assert first.ok and again.run(["_state"]).ok
     assert Recorded.calls == [("prepare", "_state"), ("workdir", "_state")]
-    assert _commands(_log(stub), "_state") == ["init", "plan", "plan"]
+    assert _commands(_log(stub), "_state") == ["init", "plan", "show", "plan"]
 
 
 @pytest.mark.slow
@@ -387,7 +387,7 @@ def test_offline_plan_of_the_committed_examples_plans_every_root_in_order(out, c
     progress = [line.split()[0] for line in captured.err.splitlines() if line.startswith("  ")]
     assert progress.index("_state") < min(progress.index(r) for r in roots[1:]), "an environment before _state"
     for root in report["roots"]:
-        assert root["result"] == "ok" and [p["phase"] for p in root["phases"]] == ["init", "plan"], root
+        assert root["result"] == "ok" and [p["phase"] for p in root["phases"]] == ["init", "plan", "show"], root
         assert root["add"] > 0 and root["change"] == 0 and root["destroy"] == 0, root
     assert not list((ROOT / out).rglob(".terraform")), "the offline plan ran in the committed output"
 

@@ -96,8 +96,8 @@ def _add_allocations(verb) -> None:
 
 
 _RUN_HELP = {
-    "plan": "plan every root of a build in dependency order (or offline, on lowered copies)",
-    "apply": "plan and apply every root of a build in dependency order, independent roots at once",
+    "plan": "plan roots of a build in dependency order (or offline); --out-dir keeps the plans for `tfgen apply`",
+    "apply": "plan and apply roots of a build in dependency order, or apply exactly the plans in PLANS",
     "destroy": "destroy every root of a build in reverse dependency order (_state only when named)",
 }
 
@@ -105,19 +105,32 @@ _RUN_HELP = {
 def _add_run_verbs(verbs) -> None:
     for command, text in _RUN_HELP.items():
         r = verbs.add_parser(command, help=text)
-        r.add_argument("out", metavar="OUT", help="output directory of `tfgen build`")
-        r.add_argument("--env", action="append", metavar="NAME",
-                       help="root to run (repeatable; default: all), with the roots it needs"
-                            + (" (destroy: with the roots that need it)" if command == "destroy" else ""))
+        r.add_argument("out", metavar="PLANS" if command == "apply" else "OUT",
+                       help="output directory of `tfgen build`" + (", or saved plans (`tfgen plan --out-dir`)"
+                                                                   if command == "apply" else ""))
+        choose = r.add_mutually_exclusive_group()
+        choose.add_argument("--env", action="append", metavar="NAME",
+                            help="root to run (repeatable; default: all), with the roots it needs"
+                                 + (" (destroy: with the roots that need it)" if command == "destroy" else ""))
+        if command != "destroy":
+            choose.add_argument("--affected", metavar="REF",
+                                help="exactly the roots whose generated files differ from the git revision REF, "
+                                     "the roots that read their state, and roots removed since (planned for "
+                                     "destroy)")
         r.add_argument("--no-deps", action="store_true",
                        help="run exactly the named roots, not their dependencies (CI jobs that order them)")
         r.add_argument("--parallelism", type=int, default=2, metavar="N",
                        help="independent roots to run at once (default: 2)")
-        r.add_argument("--format", choices=("text", "json"), default="text",
-                       help="json: the report on stdout, progress on stderr (default: text)")
+        r.add_argument("--format", choices=("text", "json", "markdown"), default="text",
+                       help="json: the report on stdout; markdown: the diff for a pull request or job summary; "
+                            "progress on stderr for both (default: text)")
         if command == "plan":
             r.add_argument("--offline", action="store_true",
                            help="plan lowered copies with the offline toolchain: no credentials, no network")
+            r.add_argument("--out-dir", metavar="PLANS",
+                           help="keep each root's plan, its JSON and what it was made from in PLANS")
+            r.add_argument("--detailed-exitcode", action="store_true",
+                           help="as terraform's: 0 no changes, 2 changes present, 1 an error")
         else:
             r.add_argument("--auto-approve", action="store_true",
                            help="apply each root's plan without asking (needed without a terminal)")
@@ -186,44 +199,10 @@ def _rules(args) -> int:
 
 
 def _orchestrate(args) -> int:
-    import shutil
-    import tempfile
-
-    from .orchestrate import InPlace, Offline, Orchestrator, UsageError, format_phase, format_report, read_graph
+    from .orchestrate.commands import main as run_verb
     from .orchestrate.prompt import approver
 
-    graph = read_graph(args.out)
-    selected = graph.select(args.env, destroy=args.command == "destroy", with_needs=not args.no_deps)
-    log = sys.stdout if args.format == "text" else sys.stderr
-    if not selected:
-        print(f"tfgen {args.command}: no roots to run in {args.out} (_state is destroyed only when named: "
-              f"--env _state)", file=log)
-        return 0
-    approve = None
-    if args.command != "plan" and not args.auto_approve:
-        if not sys.stdin.isatty():
-            raise UsageError(f"tfgen {args.command} asks before it changes each root, but there is no terminal to "
-                             f"ask on; nothing was run. Fix: pass --auto-approve (CI), or run it on a terminal")
-        approve = approver(log)
-    scratch = Path(tempfile.mkdtemp(prefix="tfgen-run-"))
-    try:
-        workspace = Offline(scratch, terraform=None) if getattr(args, "offline", False) else InPlace()
-        print(f"tfgen {args.command} {args.out}: {', '.join(selected)} (parallelism {args.parallelism}); "
-              f"{workspace.describe()}", file=log, flush=True)
-
-        def progress(phase):
-            if phase.ran:
-                print(format_phase(phase), file=log, flush=True)
-
-        report = Orchestrator(graph, command=args.command, workspace=workspace, parallelism=args.parallelism,
-                              approve=approve, progress=progress, scratch=scratch).run(selected)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-    if args.format == "json":
-        print(json.dumps(report.as_dict(), indent=2, sort_keys=True))
-    else:
-        print(format_report(report), end="", flush=True)
-    return report.exit_code
+    return run_verb(args, approver)
 
 
 def _ci(args) -> int:
