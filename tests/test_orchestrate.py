@@ -22,6 +22,7 @@ import yaml
 import tfgen
 from tfgen.cli import main
 from tfgen.orchestrate import InPlace, Orchestrator, read_graph
+from tfgen.orchestrate.report import format_activity
 from tfgen.write import MANIFEST, write_output
 from tests.orchestrate_stub import stub_terraform
 
@@ -463,3 +464,64 @@ def test_a_graph_hundreds_of_roots_deep_plans_renders_ci_and_builds_over(stub, t
     assert main(["build", str(ROOT / "examples" / "multi-region-eks.yaml"), "--out", str(out)]) == 0, \
         capsys.readouterr().err
     assert read_graph(out).roots == ["_state", "development", "production"]
+
+
+# -- a closed terminal, and a long apply that is not silent ----------------------------------------------------
+
+
+def test_sighup_stops_every_terraform_prints_the_report_and_removes_temporary_files(stub, tmp_path):
+    """A closed terminal or SSH session (SIGHUP) is Ctrl-C: each terraform stopped and waited for."""
+    out = _build(tmp_path / "out", {"a": [], "b": [], "c": ["a"]})
+    for root in ("a", "b"):
+        (stub / f"{root}.plan.sleep").write_text("60")
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "STUB_DIR": str(stub), "TMPDIR": str(temporary)}
+    process = subprocess.Popen([sys.executable, "-m", "tfgen.cli", "apply", str(out), "--auto-approve"], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while len([e for e in _log(stub) if e["phase"] == "plan" and e["event"] == "start"]) < 2:
+        assert time.monotonic() < deadline, _log(stub)
+        time.sleep(0.1)
+    time.sleep(0.3)  # the stubs are past start-up and sleeping
+    assert list(temporary.iterdir()), "the run keeps its plans and logs in a temporary directory"
+    process.send_signal(signal.SIGHUP)
+    stdout, stderr = process.communicate(timeout=30)
+    assert process.returncode == 130, (stdout, stderr)
+    for started in (e for e in _log(stub) if e["event"] == "start" and e["phase"] == "plan"):
+        assert [e["event"] for e in _log(stub) if e["pid"] == started["pid"]] == ["start", "sigint", "stopped"]
+        assert not _alive(started["pid"])
+    assert "a: interrupted: plan interrupted" in stdout and "c: not run: interrupted before it started" in stdout
+    assert "tfgen apply: interrupted" in stdout, stdout
+    assert list(temporary.iterdir()) == [], "temporary files were left"
+
+
+def test_a_running_apply_reports_its_progress_with_terraforms_resource_lines_condensed(stub, out):
+    (stub / "production.apply.sleep").write_text("1.5")
+    (stub / "production.counts").write_text("2 0 0 1")
+    graph = read_graph(out)
+    lines = []
+    report = Orchestrator(graph, command="apply", workspace=InPlace(), heartbeat=0.3,
+                          activity=lambda a: lines.append(format_activity(a))).run(["production"])
+    assert report.ok
+    running = [line for line in lines if line.split()[:3] == ["production", "apply", "running"]]
+    assert len(running) >= 3, lines
+    assert all(line.endswith(("s  0 of 4 done, aws_vpc.production_0 creating 0 s",
+                              "s  0 of 4 done, aws_vpc.production_0 creating 1 s")) for line in running), running
+    elapsed = [float(line.split()[3]) for line in running]
+    assert elapsed == sorted(elapsed) and elapsed[-1] >= 1.0, "the elapsed time grows"
+
+
+def test_activity_condenses_terraforms_lines():
+    from tfgen.orchestrate.terraform import Activity
+
+    activity = Activity("development", "apply", "apply", total=3)
+    for line in ["aws_vpc.hub: Creating...", "aws_eks_cluster.hub: Creating...",
+                 "aws_vpc.hub: Creation complete after 2s [id=vpc-1]", "aws_eks_cluster.hub: Still creating... [10s "
+                 "elapsed]", "aws_subnet.a: Destroying... [id=subnet-1]", "Plan: 1 to add"]:
+        activity.feed(line)
+    assert activity.line().startswith("1 of 3 done, 2 in progress: aws_eks_cluster.hub creating ")
+    plan = Activity("development", "plan", "plan")
+    for n in range(4):
+        plan.feed(f"aws_vpc.v{n}: Refreshing state... [id=vpc-{n}]")
+    assert plan.line() == "4 refreshed"
