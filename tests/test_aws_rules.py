@@ -307,7 +307,7 @@ def test_validate_and_the_policies_judge_a_tag_alike(key, value):
 @pytest.mark.parametrize("key, value", SECRETS + NOT_SECRETS)
 def test_an_output_holding_a_value_is_judged_as_a_tag_value_is(key, value):
     rules = _policy_module("tfgen_module_rules")
-    results = list(rules.evaluate([{"output": {"x": {"value": value}}}]))
+    results = list(rules.evaluate({"outputs.tf.json": {"output": {"x": {"value": value}}}}))
     leaked = ("TFGEN_9", "output.x", False) in results
     in_spec = "VAL110" in _codes(_fleet(tags={"note": value}))
     assert leaked == in_spec, (value, results)

@@ -24,7 +24,7 @@ from tfgen.bootstrap.validate import validate_manifests
 from tfgen.checks.gitops_output import evaluate
 from tfgen.emit import emit_environment
 from tfgen.gitops import read_outputs, render
-from tfgen.providers.lowering import lower
+from tfgen.terraform.lowering import lower
 from tfgen.sandbox.expectation import expect_environment
 from tfgen.sandbox.quirks import sandbox_passes
 from tfgen.sandbox.verify.bootstrap import check_bootstrap_document

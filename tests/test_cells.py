@@ -10,7 +10,7 @@ import pytest
 import tfgen
 import tfgen.pipeline
 from tfgen.checks.gitops_output import check_emitted_gitops
-from tfgen.emit import emit_documents, environment_documents, root_graph
+from tfgen.emit import emit_documents, environment_roots, root_graph
 from tfgen.emit.cells import EXPORTS_FILE, REMOTE_STATE_FILE, join_environment
 from tfgen.errors import FindingsError
 from tfgen.model.regions import REGIONS
@@ -99,22 +99,22 @@ def test_a_trust_that_names_no_role_of_another_root_makes_no_edge():
 def test_the_gitops_path_holds_over_the_joined_roots_and_breaks_when_an_export_is_missing():
     fleet = tfgen.pipeline.prepare(tfgen.load(CELLS)).fleet
     roots = _roots()
-    assert check_emitted_gitops(fleet, environment_documents(fleet, roots)) == []
+    assert check_emitted_gitops(fleet, environment_roots(fleet, roots)) == []
     broken = copy.deepcopy(roots)
     del broken["staging--us-east-2"][EXPORTS_FILE]["output"]["aws_route_table__us_east_2_edge_private_a__id"]
-    codes = {f.code for f in check_emitted_gitops(fleet, environment_documents(fleet, broken))}
+    codes = {f.code for f in check_emitted_gitops(fleet, environment_roots(fleet, broken))}
     assert "NET302" in codes, codes
     # and a deployer trust naming another role breaks NET305 on the joined environment
     broken = copy.deepcopy(roots)
     role = broken["staging--us-east-2"]["access.tf.json"]["resource"]["aws_iam_role"]["us_east_2_edge_deployer"]
     role["assume_role_policy"] = role["assume_role_policy"].replace("us-east-1-hub-argocd", "someone-else")
-    assert "NET305" in {f.code for f in check_emitted_gitops(fleet, environment_documents(fleet, broken))}
+    assert "NET305" in {f.code for f in check_emitted_gitops(fleet, environment_roots(fleet, broken))}
 
 
 def test_join_resolves_reads_to_the_exported_expression():
     roots = {r: d for r, d in _roots().items() if r.startswith(ENV + "--")}
     joined = join_environment(roots)
-    route = joined["staging--us-east-1--us-east-2/peering.tf.json"]["resource"]["aws_route"][
+    route = joined.documents["staging--us-east-1--us-east-2/peering.tf.json"]["resource"]["aws_route"][
         "us_east_2_edge_private_a__to__us_east_1_hub"]
     assert route["route_table_id"] == "${aws_route_table.us_east_2_edge_private_a.id}"
 
@@ -181,3 +181,58 @@ def test_offline_workspace_reports_the_roots_whose_state_is_not_applied(tmp_path
     (tmp_path / "roots" / "staging--us-east-1" / "terraform.tfstate").write_text("{}")
     assert Offline.unapplied(workspace, link, out / link, tmp_path) == ["staging--us-east-2"]
     assert Offline.unapplied(workspace, "staging--us-east-2", out / "staging--us-east-2", tmp_path) == []
+
+
+def _split_with(edit) -> dict[str, dict[str, dict]]:
+    """The cells roots of the example's environment after `edit(documents)` on its one-root documents."""
+    from tfgen.emit import emit_environment
+    from tfgen.emit.cells import split_environment
+
+    fleet = tfgen.pipeline.prepare(tfgen.load(CELLS)).fleet
+    env = fleet.environment(ENV)
+    documents = emit_environment(fleet, env)
+    edit(documents)
+    return split_environment(fleet, env, documents)
+
+
+def _tag_hub_vpc(note: str):
+    def edit(documents):
+        vpc = documents["network.tf.json"]["resource"]["aws_vpc"]["us_east_1_hub"]
+        vpc["tags"] = {**(vpc.get("tags") or {}), "Note": note}
+    return edit
+
+
+def test_an_escaped_interpolation_is_text_and_keeps_a_block_at_home():
+    hub, link = f"{ENV}--us-east-1", f"{ENV}--us-east-1--us-east-2"
+    escaped = _split_with(_tag_hub_vpc("$${aws_vpc.us_east_2_edge.id}"))
+    assert "aws_vpc.us_east_1_hub" in _resources(escaped[hub])
+    assert _resources(escaped[hub])["aws_vpc.us_east_1_hub"]["tags"]["Note"] == "$${aws_vpc.us_east_2_edge.id}"
+    # the same text as a reference joins the hub's VPC to the edge's region: it lives in their link root
+    referred = _split_with(_tag_hub_vpc("${aws_vpc.us_east_2_edge.id}"))
+    assert "aws_vpc.us_east_1_hub" in _resources(referred[link])
+
+
+def test_a_reference_inside_a_function_call_across_roots_becomes_a_read_of_the_exporting_root():
+    link = f"{ENV}--us-east-1--us-east-2"
+
+    def edit(documents):
+        peering = documents["peering.tf.json"]["resource"]["aws_vpc_peering_connection"]["us_east_1_hub__us_east_2_edge"]
+        peering["tags"] = {"Edge": "${upper(aws_vpc.us_east_2_edge.cidr_block)}"}
+
+    roots = _split_with(edit)
+    name = "aws_vpc__us_east_2_edge__cidr_block"
+    peering = _resources(roots[link])["aws_vpc_peering_connection.us_east_1_hub__us_east_2_edge"]
+    assert peering["tags"]["Edge"] == f"${{upper(data.terraform_remote_state.{ENV}--us-east-2.outputs.{name})}}"
+    assert roots[f"{ENV}--us-east-2"][EXPORTS_FILE]["output"][name]["value"] == "${aws_vpc.us_east_2_edge.cidr_block}"
+
+
+def test_the_graph_reads_a_trust_in_every_form_the_statement_normaliser_knows():
+    roots = copy.deepcopy(_roots())
+    role = roots[f"{ENV}--us-east-2"]["access.tf.json"]["resource"]["aws_iam_role"]["us_east_2_edge_deployer"]
+    trust = json.loads(role["assume_role_policy"])
+    trust["Statement"] = trust["Statement"][0]  # one statement as an object, not a list
+    role["assume_role_policy"] = json.dumps(trust)
+    assert f"{ENV}--us-east-1" in root_graph(roots)[f"{ENV}--us-east-2"]
+    trust["Statement"]["Principal"] = "*"  # everyone: no role of another root named
+    role["assume_role_policy"] = json.dumps(trust)
+    assert f"{ENV}--us-east-1" not in root_graph(roots)[f"{ENV}--us-east-2"]

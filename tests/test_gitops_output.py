@@ -230,3 +230,14 @@ def test_tfgen_check_fails_a_hand_edited_output_at_the_broken_rule(example_out, 
     assert len(failed) == 1, printed
     assert f"FAILED NET303 aws_vpc_security_group_ingress_rule.{EDGE}_api__hub_cidr at " in failed[0], failed
     assert "security.tf.json:" in failed[0] and NAME in failed[0], failed
+
+
+def test_an_edge_whose_output_names_no_region_is_named_by_its_providers_region(development):
+    """The edge's name comes from its `cluster_<key>` output; without a region there, from the region of the
+    provider alias its cluster pins (read through the root's index)."""
+    docs = copy.deepcopy(development)
+    _drop_rule(docs)
+    outputs = next(d["output"] for d in docs.values() if f"cluster_{EDGE}" in d.get("output", {}))
+    del outputs[f"cluster_{EDGE}"]["value"]["region"]
+    found = check_gitops_output("development", docs)
+    assert {f.path for f in found if f.code == "NET303"} == {f"development/{NAME}"}, [f.format() for f in found]

@@ -18,7 +18,7 @@ import pytest
 
 import tfgen
 from tfgen.derive import naming
-from tfgen.providers.lowering import EKS_OIDC_THUMBPRINT
+from tfgen.terraform.lowering import EKS_OIDC_THUMBPRINT
 from tests.conftest import EXAMPLE, write_spec
 
 ENVS = ("development", "production")

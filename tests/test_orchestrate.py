@@ -396,7 +396,7 @@ def test_offline_plan_of_the_committed_examples_plans_every_root_in_order(out, c
 @pytest.mark.slow
 def test_the_offline_planner_gives_the_gate_plan_json_and_what_lowering_left_out(tmp_path):
     from tfgen.orchestrate import Offline
-    from tfgen.providers.lowering import LOWERED_FILE
+    from tfgen.terraform.lowering import LOWERED_FILE
 
     graph = read_graph(ROOT / "out" / "mesh")
     report = Orchestrator(graph, command="plan", workspace=Offline(tmp_path), scratch=tmp_path, show=True,
@@ -506,8 +506,10 @@ def test_a_running_apply_reports_its_progress_with_terraforms_resource_lines_con
     assert report.ok
     running = [line for line in lines if line.split()[:3] == ["production", "apply", "running"]]
     assert len(running) >= 3, lines
-    assert all(line.endswith(("s  0 of 4 done, aws_vpc.production_0 creating 0 s",
-                              "s  0 of 4 done, aws_vpc.production_0 creating 1 s")) for line in running), running
+    creating = [line for line in running if line.endswith(("s  0 of 4 done, aws_vpc.production_0 creating 0 s",
+                                                           "s  0 of 4 done, aws_vpc.production_0 creating 1 s"))]
+    assert len(creating) >= 2 and all(line in creating or line.endswith("s  0 of 4 done") for line in running), \
+        running
     elapsed = [float(line.split()[3]) for line in running]
     assert elapsed == sorted(elapsed) and elapsed[-1] >= 1.0, "the elapsed time grows"
 

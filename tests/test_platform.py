@@ -11,7 +11,7 @@ import tfgen
 import tfgen.pipeline
 from tfgen.derive import naming
 from tfgen.cli import main
-from tfgen.providers.lowering import lower
+from tfgen.terraform.lowering import lower
 from tfgen.providers import Constraint, Version
 from tfgen.checks.gitops_output import build_gitops_path, evaluate, node
 from tests.conftest import EXAMPLE
@@ -302,7 +302,8 @@ def test_a_range_too_old_for_the_output_names_the_feature(tmp_path):
 def test_a_range_below_the_oldest_provider_is_the_default_tags_finding(tmp_path):
     """VAL105 had a branch for ranges below OLDEST that no fleet reached: every root's providers
     carry default_tags, whose minimum is OLDEST, so such a range always names that feature."""
-    from tfgen.providers import OLDEST, feature, features_of
+    from tfgen.providers import OLDEST, feature
+    from tfgen.checks.compat import features_of
     from tfgen.pipeline import prepare
     spec = _spec(tmp_path)
     assert feature("provider.default_tags").minimum == OLDEST

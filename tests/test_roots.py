@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tfgen.cli import main
-from tfgen.providers.schema import check_root
+from tfgen.terraform.schema_check import check_root
 from tfgen.errors import TfgenError
 from tfgen.terraform.roots import MAX_DEPTH, read_root
 from tfgen.terraform.toolchain import aliases_of
@@ -94,6 +94,8 @@ def test_hostile_files_are_problems_naming_file_and_reason(tmp_path):
     for name, fragment in expected.items():
         assert fragment in got[name].message, (name, got[name])
     assert got["latin1.tf.json"].line == 2 and got["broken.tf.json"].line == 4
+    assert all(isinstance(p.fix, str) and p.fix and p.fix in str(p) for p in root.problems), root.problems
+    assert got["broken.tf.json"].fix == "rebuild it with `tfgen build`, or fix the file by hand"
     assert root.documents == {}
     with pytest.raises(TfgenError, match="fifo.tf.json: is a FIFO"):
         check_root(tmp_path / "root", "6.25.0")
@@ -145,3 +147,53 @@ def test_tfgen_check_reports_each_hostile_file_and_scans_the_good_root(tmp_path,
     assert sorted(r["resource"] for r in read) == sorted(expected)
     assert {r["status"] for r in read} == {"failed"}
     assert out["environments"]["good"]["failed"] == 0 and out["environments"]["good"]["passed"] > 0
+
+
+# -- the index: what every reader of a root asks ----------------------------------------------------
+
+INDEXED = {
+    "providers.tf.json": {"provider": {"aws": PROVIDERS}},
+    "terraform.tf.json": {"terraform": {"required_providers": {"aws": {"source": "hashicorp/aws", "version": "~> 6.0"}},
+                                        "backend": {"s3": {"bucket": "state", "use_lockfile": True}}}},
+    "network.tf.json": {"resource": {
+        "aws_vpc": {"hub": VPC, "edge": {"cidr_block": "10.1.0.0/16", "provider": "aws.eu_west_1"}},
+        "aws_subnet": {"a": {"vpc_id": "${aws_vpc.hub.id}", "cidr_block": "${cidrsubnet(aws_vpc.hub.cidr_block, 8, 1)}",
+                             "tags": {"Note": "$${aws_vpc.edge.id} is escaped"}, "provider": "aws.us_east_1",
+                             "depends_on": ["aws_vpc.edge", "data.aws_caller_identity.me"]}}},
+        "data": {"aws_caller_identity": {"me": {"provider": "aws.us_east_1"}}}},
+    "outputs.tf.json": {"output": {"subnet": {"value": "${aws_subnet.a.id}"}}},
+}
+
+
+def test_a_directory_and_documents_in_memory_index_alike(tmp_path):
+    from tfgen.terraform.roots import documents_root
+
+    read, built = read_root(_root(tmp_path, INDEXED)), documents_root(INDEXED)
+    assert read.problems == built.problems == []
+    for index in (read, built):
+        assert [(b.address, b.file, b.kind, b.type, b.name) for b in index.resources.values()] == [
+            ("aws_vpc.hub", "network.tf.json", "resource", "aws_vpc", "hub"),
+            ("aws_vpc.edge", "network.tf.json", "resource", "aws_vpc", "edge"),
+            ("aws_subnet.a", "network.tf.json", "resource", "aws_subnet", "a"),
+            ("data.aws_caller_identity.me", "network.tf.json", "data", "aws_caller_identity", "me")]
+        assert index.aliases() == {"us_east_1": "us-east-1", "eu_west_1": "eu-west-1"}
+        assert [index.region_of(b) for b in index.resources.values()] == ["us-east-1", "eu-west-1", "us-east-1",
+                                                                        "us-east-1"]
+        assert [b.address for b in index.of_type("aws_vpc")] == ["aws_vpc.hub", "aws_vpc.edge"]
+        assert [b.address for b in index.of_type("aws_caller_identity", data=True)] == ["data.aws_caller_identity.me"]
+        assert index.of_type("aws_caller_identity") == []
+        assert index.file_of("output.subnet") == "outputs.tf.json" and index.output_value("subnet") == "${aws_subnet.a.id}"
+        assert index.required_provider("aws")["version"] == "~> 6.0"
+        assert index.backend("s3") == {"bucket": "state", "use_lockfile": True} and index.backend("gcs") == {}
+
+
+def test_a_blocks_references_are_read_once_by_the_grammar_and_depends_on_apart():
+    from tfgen.terraform.roots import documents_root
+
+    index = documents_root(INDEXED)
+    found = index.references("aws_subnet.a")
+    assert [(r.address, r.path_text) for r in found] == [("aws_vpc.hub", ".id"), ("aws_vpc.hub", ".cidr_block")]
+    assert index.references("aws_subnet.a") is found  # computed once per root
+    assert index.depends_on("aws_subnet.a") == ("aws_vpc.edge", "data.aws_caller_identity.me")
+    assert [r.address for r in index.references("output.subnet")] == ["aws_subnet.a"]
+    assert index.references("aws_vpc.nowhere") == ()

@@ -22,7 +22,7 @@ import pytest
 import tfgen
 from tfgen.cli import main
 from tfgen.sandbox import PHASES, AwsDouble, expect_environment
-from tfgen.providers.lowering import lower
+from tfgen.terraform.lowering import lower
 from tfgen.sandbox.quirks import sandbox_passes
 from tfgen.terraform.run import terraform_errors
 from tests.conftest import EXAMPLE, ROOT

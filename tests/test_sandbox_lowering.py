@@ -11,7 +11,7 @@ import json
 
 import tfgen
 import tfgen.pipeline
-from tfgen.providers.lowering import LOWERED_FILE, leave_out, lower
+from tfgen.terraform.lowering import LOWERED_FILE, leave_out, lower
 from tfgen.sandbox.quirks import QUIRKS, UNSUPPORTED, sandbox_passes
 from tfgen.terraform.toolchain import copy_root
 
@@ -166,3 +166,39 @@ def test_lowering_follows_locals_in_either_json_form():
         kept = lowered.documents["main.tf.json"]["locals"]
         assert (kept if isinstance(kept, dict) else {k: v for table in kept for k, v in table.items()}) == {"keep": "v"}
         assert {c.address for c in lowered.changes} == {"aws_eks_access_entry.x", "locals.entry"}
+
+
+def _rule_and_instance(instance: dict) -> dict[str, dict]:
+    return {"main.tf.json": {"resource": {
+        "aws_vpc_security_group_ingress_rule": {"api": {
+            "security_group_id": "${aws_security_group.g.id}", "ip_protocol": "tcp", "from_port": 443,
+            "to_port": 443, "cidr_ipv4": "10.0.0.0/16", "provider": "aws.us_east_1"}},
+        "aws_security_group": {"g": {"vpc_id": "vpc-1", "provider": "aws.us_east_1"}},
+        "aws_instance": {"i": {"ami": "ami-1", "instance_type": "t3.micro", "provider": "aws.us_east_1", **instance}},
+    }}}
+
+
+def test_a_rewritten_resource_is_renamed_where_it_is_referred_to_and_nowhere_else():
+    """The provider's lowering renames what it rewrites through the reference grammar: references and
+    `depends_on` follow; an escaped `$${...}` and plain text are not references and stay as written."""
+    lowered = lower(_rule_and_instance({
+        "depends_on": ["aws_vpc_security_group_ingress_rule.api"],
+        "tags": {"Rule": "${lower(aws_vpc_security_group_ingress_rule.api.id)}",
+                 "Escaped": "$${aws_vpc_security_group_ingress_rule.api.id}",
+                 "Text": "aws_vpc_security_group_ingress_rule.api"}}))
+    instance = _resource(lowered.documents, "aws_instance.i")
+    assert instance["depends_on"] == ["aws_security_group_rule.api"]
+    assert instance["tags"] == {"Rule": "${lower(aws_security_group_rule.api.id)}",
+                                "Escaped": "$${aws_vpc_security_group_ingress_rule.api.id}",
+                                "Text": "aws_vpc_security_group_ingress_rule.api"}
+    assert "aws_security_group_rule.api" in _addresses(lowered.documents)
+
+
+def test_what_refers_to_a_left_out_resource_goes_too_but_not_an_escape_of_it():
+    passes = [leave_out({"aws_security_group": "not here"})]
+    referred = lower(_rule_and_instance({"vpc_security_group_ids": ["${coalesce(aws_security_group.g.id, \"x\")}"]}),
+                     passes=passes)
+    assert {(c.address, c.reason) for c in referred.changes if c.address == "aws_instance.i"} == {
+        ("aws_instance.i", "refers to aws_security_group.g, left out")}
+    escaped = lower(_rule_and_instance({"user_data": "echo $${aws_security_group.g.id}"}), passes=passes)
+    assert "aws_instance.i" in _addresses(escaped.documents)

@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from tfgen.checks.compat import check_compatibility
+from tfgen.checks.compat import check_compatibility, features_of
 from tfgen.errors import TfgenError
 from tfgen.model import Fleet
-from tfgen.providers.lowering import lower
-from tfgen.providers import FEATURES, OFFLINE, SCHEMA_VERSIONS, Version, features_of
-from tfgen.providers.schema import check_root, check_root_for_range, compare_schemas, load_schema
+from tfgen.terraform.lowering import lower
+from tfgen.providers import FEATURES, OFFLINE, SCHEMA_VERSIONS, Version
+from tfgen.providers.schema import compare_schemas, load_schema
+from tfgen.terraform.schema_check import check_root, check_root_for_range
 from tfgen.testing import assert_schemas, check_schemas
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -430,3 +431,14 @@ def test_testing_helpers_report_file_address_and_argument():
         assert_schemas(documents, MODERN)
     assert f"clusters.tf.json: {address}.nmae: unknown argument `nmae`" in str(raised.value), str(raised.value)
     assert_schemas(ROOT / "out" / "production")  # its declared range
+
+
+def test_an_interpolation_may_be_any_type_but_an_escaped_one_is_text():
+    def problems(value) -> list[str]:
+        documents = {"main.tf.json": {"resource": {"aws_vpc": {"x": {"cidr_block": "10.0.0.0/16",
+                                                                     "enable_dns_support": value}}}}}
+        return [p.argument for p in check_root(documents, "6.25.0")]
+
+    assert problems("${var.dns}") == [] and problems("%{ if var.dns }true%{ endif }") == []
+    assert problems("true") == []
+    assert problems("$${var.dns}") == ["enable_dns_support"]  # the text `${var.dns}`, not a bool

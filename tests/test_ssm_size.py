@@ -64,3 +64,21 @@ def test_between_the_bounds_it_is_a_warning(tmp_path):
     body["content"] += " " * (SSM_DOCUMENT_LIMIT - (least + typical) // 2)
     (finding,) = check_ssm_documents(prepared.fleet, prepared.documents)
     assert finding.severity is Severity.WARNING and "is likely to fail" in finding.message
+
+
+def test_tfgen_check_measures_with_the_rule_build_runs():
+    """VAL444 is one rule: `tfgen check` (tfgen.gate.scan) asks `document_sizes` of each root's index, as
+    build does; the policy fixture past the limit is an error there, the good one fits."""
+    from tfgen.checks.ssm import CODE, document_sizes
+    from tfgen.policies import tfgen_module_rules
+    from tfgen.terraform.roots import read_root
+
+    fixtures = Path(__file__).resolve().parent / "policy_fixtures"
+    big, good = read_root(fixtures / "ssm_document_too_large"), read_root(fixtures / "good")
+    (size,) = document_sizes(big)
+    assert (size.address, size.file, size.severity, size.edges) == (
+        "aws_ssm_document.bootstrap", "main.tf.json", Severity.ERROR, 48)
+    assert size.least > SSM_DOCUMENT_LIMIT and "registers 48 edge(s)" in size.message("x")
+    assert [s.severity for s in document_sizes(good)] == [None]
+    assert CODE == "VAL444" and "TFGEN_16" not in tfgen_module_rules.RULES
+    assert not [r for r, _, _ in tfgen_module_rules.evaluate(big) if r not in tfgen_module_rules.RULES]

@@ -12,11 +12,13 @@ from .checks.compat import check_compatibility
 from .checks.model import check_model
 from .checks.gitops_output import check_emitted_gitops
 from .checks.ssm import check_ssm_documents
-from .emit import emit_documents, environment_documents, render_documents, root_graph
+from .emit import emit_documents, environment_roots, render_documents, root_graph
 from .errors import Finding, FindingsError, Severity, StaleOutputError, condense
 from .model import Fleet
 from .spec.allocations import read_allocations, render_allocations
 from .migrate import check_layout_change
+from .terraform.index import Root
+from .terraform.roots import documents_root
 from .write import Changes, diff_output, read_roots, write_output
 
 __all__ = ["Prepared", "BuildResult", "prepare", "check_record", "validate", "emit_checked", "render", "build"]
@@ -25,12 +27,13 @@ __all__ = ["Prepared", "BuildResult", "prepare", "check_record", "validate", "em
 @dataclass(frozen=True)
 class Prepared:
     """A fleet with pool CIDRs allocated, the allocation record, every finding, and (when
-    the model has no errors) its documents `{root: {file: document}}`."""
+    the model has no errors) its documents `{root: {file: document}}` and the index of each root."""
 
     fleet: Fleet
     record: dict[str, dict[str, str]]
     findings: list[Finding]
     documents: dict[str, dict[str, dict]] = field(default_factory=dict)
+    roots: dict[str, Root] = field(default_factory=dict)
 
     @property
     def errors(self) -> list[Finding]:
@@ -66,11 +69,12 @@ def prepare(fleet: Fleet, *, strict: bool = False) -> Prepared:
     if any(f.severity is Severity.ERROR for f in findings):
         return Prepared(allocation.fleet, allocation.record, condense(findings))  # the emitters assume no errors
     documents = emit_documents(allocation.fleet)
-    findings += check_compatibility(allocation.fleet, documents)
-    findings += check_ssm_documents(allocation.fleet, documents)
+    roots = {root: documents_root(docs) for root, docs in documents.items()}  # indexed once, read by every rule
+    findings += check_compatibility(allocation.fleet, roots)
+    findings += check_ssm_documents(allocation.fleet, roots)
     # the GitOps path as emitted, not as modelled; over the whole environment when it is split into cells
-    findings += check_emitted_gitops(allocation.fleet, environment_documents(allocation.fleet, documents))
-    return Prepared(allocation.fleet, allocation.record, condense(findings), documents)
+    findings += check_emitted_gitops(allocation.fleet, environment_roots(allocation.fleet, roots))
+    return Prepared(allocation.fleet, allocation.record, condense(findings), documents, roots)
 
 
 def validate(fleet: Fleet, *, strict: bool = False) -> list[Finding]:
@@ -150,7 +154,7 @@ def build(fleet: Fleet, out: str | Path = "out", *, check: bool = False, strict:
     together (the record first), under a lock on `out`.
     """
     prepared, files = emit_checked(fleet, strict=strict)
-    roots = root_graph(prepared.documents)  # recorded in the manifest: the orchestrator's order
+    roots = root_graph(prepared.roots)  # recorded in the manifest: the orchestrator's order
     out = Path(out)
     if not allow_layout_change:
         switched = check_layout_change(prepared.fleet, read_roots(out), spec=spec, out=str(out))

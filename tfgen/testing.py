@@ -7,7 +7,7 @@
     assert_schemas("out/development")                          # every provider version the range admits
 
 The plan helpers live in `tfgen.terraform.plan`, the schema check in
-`tfgen.providers.schema`; this module is their public face.
+`tfgen.terraform.schema_check`; this module is their public face.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 from .terraform.plan import Peering, Plan, PlannedResource, Route, plan_root
 
 if TYPE_CHECKING:
-    from .providers.schema import SchemaProblem
+    from .terraform.schema_check import SchemaProblem
 
 __all__ = ["PlannedResource", "Route", "Peering", "Plan", "plan_root", "check_schemas", "assert_schemas"]
 
@@ -31,7 +31,7 @@ def check_schemas(
     No Terraform runs: the root is checked against tfgen's committed argument
     schemas (3.39.0, 5.100.0, 6.25.0; see `tfgen.providers.schema`).
     """
-    from .providers.schema import check_root, check_root_for_range
+    from .terraform.schema_check import check_root, check_root_for_range
 
     if versions is None:
         return check_root_for_range(root)

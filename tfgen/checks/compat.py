@@ -10,17 +10,22 @@ findings point at the spec's `aws_provider` (or `terraform_version`) line.
 
 from __future__ import annotations
 
+from typing import Mapping
+
 from ..errors import Finding, Severity
 from ..model import Fleet
-from ..providers import DEFAULT_RANGE, PROVEN, TERRAFORM_LOCKING, Constraint, feature, features_of
+from ..providers import DEFAULT_RANGE, PROVEN, TERRAFORM_LOCKING, Constraint, feature, uses
+from ..terraform.index import Root
+from ..terraform.roots import as_root
 
-__all__ = ["check_compatibility"]
+__all__ = ["check_compatibility", "features_of"]
 
 _NEWEST_MAJOR = max(v.major for v in PROVEN)
 
 
-def check_compatibility(fleet: Fleet, roots: dict[str, dict[str, dict]]) -> list[Finding]:
-    """Findings on `fleet`'s version ranges for the documents of every root (`{root: {file: document}}`)."""
+def check_compatibility(fleet: Fleet, roots: Mapping[str, Root | dict[str, dict]]) -> list[Finding]:
+    """Findings on `fleet`'s version ranges for every root (`{root: index}`, or its documents)."""
+    roots = {name: as_root(root) for name, root in roots.items()}
     try:
         aws = Constraint.parse(fleet.aws_provider)
     except ValueError:
@@ -28,8 +33,8 @@ def check_compatibility(fleet: Fleet, roots: dict[str, dict[str, dict]]) -> list
     origin = fleet.origin("aws_provider")
     findings = []
     used: dict[str, list[str]] = {}
-    for root, documents in sorted(roots.items()):
-        for key, addresses in features_of(documents).items():
+    for root, index in sorted(roots.items()):
+        for key, addresses in features_of(index).items():
             used.setdefault(key, []).extend(f"{root}/{a}" for a in addresses[:1])
     lowest = aws.lowest
     # Every root's providers carry default_tags (tfgen's standard tags), so `needed` always holds the
@@ -60,6 +65,21 @@ def check_compatibility(fleet: Fleet, roots: dict[str, dict[str, dict]]) -> list
     return findings
 
 
+def features_of(root: Root | Mapping[str, dict]) -> dict[str, list[str]]:
+    """`{feature key: [addresses that use it]}` for every feature of `FEATURES` a root (its index, or its
+    documents) uses."""
+    root = as_root(root)
+    used: dict[str, list[str]] = {}
+    for block in root.providers:
+        if block.type == "aws" and "default_tags" in block.body:
+            used.setdefault("provider.default_tags", []).append(block.address)
+    for block in root.resources.values():
+        if block.kind == "resource":
+            for key in uses(block.type, block.body):
+                used.setdefault(key, []).append(block.address)
+    return {key: sorted(addresses) for key, addresses in sorted(used.items())}
+
+
 def _range_from(minimum) -> str:
     """The default range, its lower bound raised to `minimum` when the default admits less."""
     low = Constraint.parse(DEFAULT_RANGE).lowest
@@ -68,10 +88,8 @@ def _range_from(minimum) -> str:
     return f">= {minimum.major}.{minimum.minor}, < {_NEWEST_MAJOR + 1}.0"
 
 
-def _check_terraform(fleet: Fleet, roots: dict[str, dict[str, dict]]) -> list[Finding]:
-    locking = sorted(root for root, docs in roots.items()
-                     if docs.get("terraform.tf.json", {}).get("terraform", {}).get("backend", {})
-                     .get("s3", {}).get("use_lockfile"))
+def _check_terraform(fleet: Fleet, roots: dict[str, Root]) -> list[Finding]:
+    locking = sorted(root for root, index in roots.items() if index.backend("s3").get("use_lockfile"))
     if not locking:
         return []
     try:

@@ -1,29 +1,29 @@
-"""One root's documents as lookups for the GitOps path check, and the network steps read from them.
+"""The GitOps path check's questions about one root, asked of its index.
 
-`Root` indexes `{file name: document}` (what `tfgen.emit` makes, or `json.load`
-of a root's `*.tf.json`): resources by address with the file each is in,
-outputs, references (`${type.name...}`) and IAM policy statements. The
-network steps answer, from the resources alone, whether a VPC routes to
-another (VPC peering, or transit gateways with their route tables,
-propagations, static routes and peerings) and whether an EKS control plane
-admits TCP 443 from a CIDR. Each answers `(place, why)`: where the step is
-written, and why it does not hold (empty when it does).
+`Lookups` reads a root's index (`tfgen.terraform.index.Root`: resources by
+address with the file each is in, outputs), its references (the one grammar,
+`tfgen.terraform.references`) and IAM policy statements (the one normaliser,
+`tfgen.terraform.statements`). The network steps answer, from the resources
+alone, whether a VPC routes to another (VPC peering, or transit gateways with
+their route tables, propagations, static routes and peerings) and whether an
+EKS control plane admits TCP 443 from a CIDR. Each answers `(place, why)`:
+where the step is written, and why it does not hold (empty when it does).
 """
 
 from __future__ import annotations
 
 import ipaddress
-import json
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 
 from ..derive.gitops_path import HTTPS
 from ..derive.iam import ASSUME_ROLE, ASSUME_ROLE_WITH_WEB_IDENTITY, POD_IDENTITY_SERVICE
+from ..terraform.index import Root
+from ..terraform.references import parse
+from ..terraform.statements import Statement, statements
 
-__all__ = ["Place", "Root", "refs", "statements", "allows", "covers", "block", "principals", "conditions"]
+__all__ = ["Place", "Lookups", "refs", "trust", "covers"]
 
-_REFERENCE = re.compile(r"\$\{([a-z][a-z0-9_]*\.[A-Za-z0-9_-]+)")
 _TCP = ("tcp", "6")
 _ALL = ("-1", "all")
 _TAG = "aws:RequestTag/kubernetes-"
@@ -44,7 +44,7 @@ class Place:
 
 
 def refs(value) -> tuple[str, ...] | list[str]:
-    """Every `type.name` a value (a string, or a list of them) refers to."""
+    """Every resource (`type.name`) a value (a string, or a list of them) refers to."""
     if isinstance(value, str):
         return _refs_in(value)
     found: list[str] = []
@@ -57,29 +57,12 @@ def refs(value) -> tuple[str, ...] | list[str]:
 @lru_cache(maxsize=1 << 16)
 def _refs_in(text: str) -> tuple[str, ...]:
     # A root repeats a few thousand reference strings; the path check asks about each many times.
-    return tuple(_REFERENCE.findall(text))
+    return tuple(r.address for r in parse(text).references if r.kind == "resource")
 
 
-def statements(policy) -> list[dict] | None:
-    """The statements of a policy document (a JSON string or a dict); None when it is not one."""
-    if isinstance(policy, str):
-        try:
-            policy = json.loads(policy)
-        except ValueError:
-            return None
-    if not isinstance(policy, dict):
-        return None
-    found = policy.get("Statement")
-    found = [found] if isinstance(found, dict) else found
-    return [s for s in found if isinstance(s, dict)] if isinstance(found, list) else None
-
-
-def allows(statement: dict, action: str) -> bool:
-    """Whether an Allow statement grants `action` (`sts:AssumeRole`), directly or by `sts:*` / `*`."""
-    actions = statement.get("Action")
-    actions = [actions] if isinstance(actions, str) else actions if isinstance(actions, list) else []
-    service = action.split(":", 1)[0]
-    return statement.get("Effect") == "Allow" and any(a in (action, f"{service}:*", "*") for a in actions)
+def trust(policy) -> tuple[Statement, ...]:
+    """The statements of a policy (none when it cannot be read)."""
+    return statements(policy) or ()
 
 
 @lru_cache(maxsize=1 << 14)
@@ -104,62 +87,27 @@ def _contains(outer, inner) -> bool:
     return bool(outer and inner and outer[0] == inner[0] and outer[1] <= inner[1] and inner[2] <= outer[2])
 
 
-def block(value) -> dict:
-    """A nested block, written as an object or as a list of one."""
-    if isinstance(value, list):
-        value = value[0] if value else {}
-    return value if isinstance(value, dict) else {}
+class Lookups:
+    """The GitOps path's questions about one root, read from its index: each index is asked once per check."""
 
-
-def principals(statement: dict, kind: str) -> list:
-    """The principals of `kind` (`AWS`, `Service`, `Federated`) a policy statement names."""
-    principal = statement.get("Principal")
-    value = principal.get(kind) if isinstance(principal, dict) else principal if principal == "*" else None
-    return value if isinstance(value, list) else [value] if value is not None else []
-
-
-def conditions(statement: dict) -> dict:
-    """`{condition key: [values]}` of a statement's StringEquals and StringLike conditions."""
-    found = {}
-    for operator in ("StringEquals", "StringLike"):
-        for key, value in (block(statement.get("Condition")).get(operator) or {}).items():
-            found[key] = value if isinstance(value, list) else [value]
-    return found
-
-
-class Root:
-    """A root module's resources and outputs, by address, with the file each was written in."""
-
-    def __init__(self, documents: dict[str, dict]):
-        self.resources: dict[str, dict] = {}
-        self.files: dict[str, str] = {}
-        self.outputs: dict[str, dict] = {}
-        self._by_type: dict[str, list[tuple[str, dict]]] = {}
+    def __init__(self, root: Root):
+        self.root = root
+        self.resources: dict[str, dict] = {a: b.body for a, b in root.resources.items() if b.kind == "resource"}
+        self.outputs: dict[str, object] = {name: root.output_value(name) for name in root.outputs}
         self._routes: dict[str, list[tuple[str, dict]]] | None = None
         self._associated: dict[str, str | None] | None = None
         self._policies: dict[str, list[tuple[str, object]]] | None = None
-        for file, document in sorted(documents.items()):
-            if not isinstance(document, dict):
-                continue
-            for type_, items in (document.get("resource") or {}).items():
-                for name, body in (items if isinstance(items, dict) else {}).items():
-                    address = f"{type_}.{name}"
-                    self.resources[address] = body if isinstance(body, dict) else {}
-                    self.files[address] = file
-                    self._by_type.setdefault(type_, []).append((address, self.resources[address]))
-            for name, body in (document.get("output") or {}).items():
-                self.outputs[name] = body.get("value") if isinstance(body, dict) else None
-                self.files[f"output.{name}"] = file
 
     def of_type(self, type_: str) -> list[tuple[str, dict]]:
         """`(address, body)` of every resource of `type_`, in file order."""
-        return self._by_type.get(type_, [])
+        return [(b.address, b.body) for b in self.root.of_type(type_)]
 
     def place(self, address: str, fallback: str = "") -> Place:
         """The place of `address` (of `fallback` when `address` is not in the root)."""
-        if address not in self.files and fallback:
+        if self.root.file_of(address) is None and fallback:
             address = fallback
-        return Place(self.files.get(address, "outputs.tf.json" if address.startswith("output.") else "?"), address)
+        file = self.root.file_of(address)
+        return Place(file or ("outputs.tf.json" if address.startswith("output.") else "?"), address)
 
     def target(self, value, type_: str) -> str | None:
         """The first resource of `type_` in this root that `value` refers to."""
@@ -186,17 +134,17 @@ class Root:
 
     # -- who may use a role ------------------------------------------------------------
 
-    def _trust(self, role: str) -> list[dict]:
-        return statements(self.resources[role].get("assume_role_policy")) or []
+    def _trust(self, role: str) -> tuple[Statement, ...]:
+        return trust(self.resources[role].get("assume_role_policy"))
 
     def irsa_admits(self, role: str, cluster: str, namespace: str, name: str) -> tuple[Place, str]:
         """Whether `role`'s trust lets service account `namespace/name` of `cluster` in through IRSA."""
         subject = f"system:serviceaccount:{namespace}:{name}"
         for statement in self._trust(role):
-            providers = [p for p in refs(principals(statement, "Federated"))
+            providers = [p for p in refs(list(statement.principal("Federated")))
                          if self.refers(self.resources.get(p, {}).get("url"), cluster)]
-            subs = [v for k, v in conditions(statement).items() if k.endswith(":sub")]
-            if allows(statement, ASSUME_ROLE_WITH_WEB_IDENTITY) and providers and any(subject in v for v in subs):
+            subs = [v for k, v in statement.condition("StringEquals", "StringLike").items() if k.endswith(":sub")]
+            if statement.allows(ASSUME_ROLE_WITH_WEB_IDENTITY) and providers and any(subject in v for v in subs):
                 return self.place(role), ""
         return self.place(role), f"the trust of {role} lets no web identity {subject} of {cluster}'s OIDC provider in"
 
@@ -212,8 +160,8 @@ class Root:
         if not self.refers(self.resources[association].get("role_arn"), role):
             return self.place(association), f"{association} does not give {account} the role {role}"
         for statement in self._trust(role):
-            tags = conditions(statement)
-            if (allows(statement, ASSUME_ROLE) and POD_IDENTITY_SERVICE in principals(statement, "Service")
+            tags = statement.condition("StringEquals", "StringLike")
+            if (statement.allows(ASSUME_ROLE) and POD_IDENTITY_SERVICE in statement.principal("Service")
                     and namespace in tags.get(f"{_TAG}namespace", [namespace])
                     and name in tags.get(f"{_TAG}service-account", [name])):
                 return self.place(association), ""

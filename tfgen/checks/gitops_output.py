@@ -1,8 +1,8 @@
 """The GitOps path, checked on what was emitted (NET300-NET307).
 
-The path is built as a graph from one root's documents (`{file name:
-document}`, the dicts `tfgen.emit` makes or `json.load` of a root's
-`*.tf.json`), never from the model: a step is in the graph only when the
+The path is built as a graph from one root's index (`tfgen.terraform.index`:
+what `tfgen.emit` made, or a root's `*.tf.json` as `tfgen check` reads them),
+never from the model: a step is in the graph only when the
 resources that make it are. Nodes: `sa:argocd/argocd-server`,
 `role:management`, `role:deployer:us-east-2/edge`, `vpc:hub`,
 `vpc:us-east-2/edge`, `api:us-east-2/edge`, `cluster:us-east-2/edge`. Steps,
@@ -41,20 +41,21 @@ build, the model's edges and service accounts are expected as well.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Mapping
 
 from ..derive import naming
 from ..derive.gitops_path import CLUSTER_ADMIN, HTTPS, edges_of
 from ..derive.iam import ASSUME_ROLE, access_policy_arn
 from ..errors import Finding, Origin
 from ..model import ARGOCD_MANAGED, ARGOCD_SELF_MANAGED, IRSA, POD_IDENTITY, Environment, Fleet
-from .gitops_documents import Place, Root, allows, block, principals, refs, statements
+from ..terraform.index import Root, nested
+from ..terraform.roots import as_root
+from .gitops_documents import Lookups, Place, refs, trust
 
 __all__ = ["Expected", "PathGraph", "Verdict", "RULES", "node", "expected_of", "build_gitops_path", "evaluate",
-           "evaluate_texts", "check_gitops_output", "check_emitted_gitops"]
+           "check_gitops_output", "check_emitted_gitops"]
 
 GITOPS = "gitops"  # the subject of verdicts about the root rather than one edge
 
@@ -151,24 +152,25 @@ class Verdict:
 # -- building the graph ----------------------------------------------------------------
 
 
-def _edge_name(r: Root, key: str) -> str:
-    region = block(r.outputs.get(f"cluster_{key}")).get("region")
-    if not isinstance(region, str):
-        region = str(r.resources.get(f"aws_eks_cluster.{key}", {}).get("provider", "")).split(".")[-1]
-        region = region.replace("_", "-")
+def _edge_name(r: Lookups, key: str) -> str:
+    region = nested(r.outputs.get(f"cluster_{key}")).get("region")
+    if not isinstance(region, str):  # the region of the cluster's provider alias
+        cluster = r.root.resources.get(f"aws_eks_cluster.{key}")
+        region = (r.root.region_of(cluster) if cluster else None) or ""
     stem = naming.alias(region) + "_"
     return f"{region}/{key[len(stem):] if key.startswith(stem) else key}"
 
 
-def build_gitops_path(root: str, documents: dict[str, dict], *, expected: Expected | None = None) -> PathGraph:
-    """The GitOps path graph of one root's documents (with `expected`, also the model's edges and accounts)."""
-    r = Root(documents)
+def build_gitops_path(root: str, index: Root | Mapping[str, dict], *, expected: Expected | None = None) -> PathGraph:
+    """The GitOps path graph of one root (its index, or its documents), with `expected` also the model's
+    edges and accounts."""
+    r = Lookups(as_root(index))
     g = PathGraph(root)
     gitops = r.outputs.get("gitops")
     gitops = gitops if isinstance(gitops, dict) else None
     clusters = [a.split(".", 1)[1] for a, _ in r.of_type("aws_eks_cluster")]
     g.clusters = set(clusters)
-    named = {k: block(r.outputs.get(f"cluster_{k}")) for k in clusters}
+    named = {k: nested(r.outputs.get(f"cluster_{k}")) for k in clusters}
     g.claimed = bool(gitops or any(o.get("deployer_role_arn") for o in named.values()) or (expected and expected.edges))
     if not g.claimed:
         return g
@@ -205,7 +207,7 @@ def build_gitops_path(root: str, documents: dict[str, dict], *, expected: Expect
     return g
 
 
-def _link_identity(g: PathGraph, r: Root) -> None:
+def _link_identity(g: PathGraph, r: Lookups) -> None:
     if not (g.hub and g.management):
         return
     role = node("role", "management")
@@ -216,13 +218,13 @@ def _link_identity(g: PathGraph, r: Root) -> None:
         g.link(node("sa", account), role, Step(g.identity, f"{GITOPS}/{account}", None, place, why))
 
 
-def _node_subnets(r: Root, cluster: str) -> list:
+def _node_subnets(r: Lookups, cluster: str) -> list:
     subnets = [s for _, b in r.of_type("aws_eks_node_group") if r.refers(b.get("cluster_name"), cluster)
                for s in b.get("subnet_ids") or []]
-    return subnets or block(r.resources[cluster].get("vpc_config")).get("subnet_ids") or []
+    return subnets or nested(r.resources[cluster].get("vpc_config")).get("subnet_ids") or []
 
 
-def _route_step(r: Root, source: str | None, destination: str | None, subnets: list, subject: str, key: str,
+def _route_step(r: Lookups, source: str | None, destination: str | None, subnets: list, subject: str, key: str,
                 fallback: str) -> Step:
     if not (source and destination):
         return Step("route", subject, key, r.place(fallback), f"the subnets of {fallback} lie in no aws_vpc of this root")
@@ -242,10 +244,10 @@ def _route_step(r: Root, source: str | None, destination: str | None, subnets: l
     return Step("route", subject, key, r.place(tables[0][1]))
 
 
-def _link_network(g: PathGraph, r: Root, key: str, name: str) -> None:
+def _link_network(g: PathGraph, r: Lookups, key: str, name: str) -> None:
     cluster = f"aws_eks_cluster.{key}"
-    config = block(r.resources[cluster].get("vpc_config"))
-    hub_vpc = r.vpc_of_subnets(block(r.resources[g.hub].get("vpc_config")).get("subnet_ids"))
+    config = nested(r.resources[cluster].get("vpc_config"))
+    hub_vpc = r.vpc_of_subnets(nested(r.resources[g.hub].get("vpc_config")).get("subnet_ids"))
     edge_vpc = r.vpc_of_subnets(config.get("subnet_ids"))
     hub, edge, api = node("vpc", "hub"), node("vpc", name), node("api", name)
     g.link(hub, edge, _route_step(r, hub_vpc, edge_vpc, _node_subnets(r, g.hub), name, key, g.hub))
@@ -273,26 +275,25 @@ def _link_network(g: PathGraph, r: Root, key: str, name: str) -> None:
     g.link(api, node("cluster", name), Step("private-endpoint", name, key, place, "; ".join(why)))
 
 
-def _link_access(g: PathGraph, r: Root, key: str, name: str) -> None:
+def _link_access(g: PathGraph, r: Lookups, key: str, name: str) -> None:
     deployer, cluster = g.deployers[key], f"aws_eks_cluster.{key}"
     role = node("role", f"deployer:{name}")
     if g.management:
-        trusted = any(allows(s, ASSUME_ROLE) and g.management in refs(principals(s, "AWS"))
-                      for s in statements(r.resources[deployer].get("assume_role_policy")) or [])
+        trusted = any(s.allows(ASSUME_ROLE) and g.management in refs(list(s.principal("AWS")))
+                      for s in trust(r.resources[deployer].get("assume_role_policy")))
         g.link(node("role", "management"), role, Step(
             "trust", name, key, r.place(deployer),
             "" if trusted else f"the trust of {deployer} does not let {g.management} sts:AssumeRole it"))
         policies = r.role_policies(g.management)
-        allowed = any(allows(s, ASSUME_ROLE) and (deployer in refs(s.get("Resource")) or "*" in (
-            s.get("Resource") if isinstance(s.get("Resource"), list) else [s.get("Resource")]))
-            for _, p in policies for s in statements(p) or [])
+        allowed = any(s.allows(ASSUME_ROLE) and (deployer in refs(list(s.resources)) or "*" in s.resources)
+                      for _, p in policies for s in trust(p))
         g.link(node("role", "management"), role, Step(
             "permission", name, key, r.place(policies[0][0] if policies else g.management),
             "" if allowed else f"no policy of {g.management} allows sts:AssumeRole on {deployer}"))
     g.link(role, node("cluster", name), _access_step(r, deployer, cluster, name, key))
 
 
-def _access_step(r: Root, deployer: str, cluster: str, name: str, key: str) -> Step:
+def _access_step(r: Lookups, deployer: str, cluster: str, name: str, key: str) -> Step:
     entry = next((a for a, b in r.of_type("aws_eks_access_entry") if r.refers(b.get("cluster_name"), cluster)
                   and r.refers(b.get("principal_arn"), deployer)), None)
     if entry is None:
@@ -305,7 +306,7 @@ def _access_step(r: Root, deployer: str, cluster: str, name: str, key: str) -> S
         if not (r.refers(body.get("cluster_name"), cluster) and (r.refers(principal, entry)
                                                                   or r.refers(principal, deployer))):
             continue
-        scope = block(body.get("access_scope")).get("type")
+        scope = nested(body.get("access_scope")).get("type")
         after = r.refers(principal, entry) or entry in (body.get("depends_on") or [])
         if body.get("policy_arn") == wanted and scope == "cluster" and after:
             return Step("access-entry", name, key, r.place(address))
@@ -409,29 +410,18 @@ RULES: tuple[Rule, ...] = (
 )
 
 
-def evaluate(root: str, documents: dict[str, dict], *, expected: Expected | None = None) -> list[Verdict]:
-    """Every verdict of every rule on one root's documents: what holds and what breaks."""
-    graph = build_gitops_path(root, documents, expected=expected)
+def evaluate(root: str, index: Root | Mapping[str, dict], *, expected: Expected | None = None) -> list[Verdict]:
+    """Every verdict of every rule on one root (its index, or its documents): what holds and what breaks."""
+    graph = build_gitops_path(root, index, expected=expected)
     return [verdict for rule in RULES for verdict in rule(graph)]
 
 
-def evaluate_texts(root: str, texts: dict[str, str]) -> list[Verdict]:
-    """`evaluate` on a root's files as text (`{file name: JSON}`); a file that is not JSON is left out."""
-    documents = {}
-    for name, text in texts.items():
-        try:
-            documents[name] = json.loads(text)
-        except ValueError:
-            continue
-    return evaluate(root, documents)
-
-
-def check_gitops_output(root: str, documents: dict[str, dict], *, expected: Expected | None = None,
+def check_gitops_output(root: str, index: Root | Mapping[str, dict], *, expected: Expected | None = None,
                         directory: str | Path | None = None) -> list[Finding]:
     """Findings on one root's GitOps path. Origins: with `expected`, the spec line of the edge (or of
     `gitops`); otherwise the root's file of the break (under `directory` when given)."""
     findings = []
-    for v in evaluate(root, documents, expected=expected):
+    for v in evaluate(root, index, expected=expected):
         if v.holds:
             continue
         if expected is not None:
@@ -444,7 +434,8 @@ def check_gitops_output(root: str, documents: dict[str, dict], *, expected: Expe
     return findings
 
 
-def check_emitted_gitops(fleet: Fleet, roots: dict[str, dict[str, dict]]) -> list[Finding]:
-    """NET300-NET307 on the emitted root of every environment, located at the spec (run by build)."""
+def check_emitted_gitops(fleet: Fleet, roots: Mapping[str, Root | dict[str, dict]]) -> list[Finding]:
+    """NET300-NET307 on the emitted root of every environment (`{environment: index}`, a cells environment's
+    roots joined), located at the spec (run by build)."""
     return [f for env in fleet.environments.values() if env.name in roots
             for f in check_gitops_output(env.name, roots[env.name], expected=expected_of(env))]

@@ -3,12 +3,15 @@
 `validate` (VAL110, the spec's tags) and the policies (CKV_TFGEN_8 user data and
 tags, CKV_TFGEN_12 default_tags, TFGEN_9 outputs) ask these two functions, so a
 value that fails one passes neither. A `${...}` reference is never a secret: it
-points at a secret store or a generated value.
+points at a secret store or a generated value (read by the one reference grammar,
+`tfgen.terraform.references`).
 """
 
 from __future__ import annotations
 
 import re
+
+from ..terraform.references import parse
 
 __all__ = ["looks_secret", "secret_tag", "SECRET_NAME"]
 
@@ -29,7 +32,6 @@ _ASSIGNMENT = (
     r"|api[_-]?key|credentials?)[\"']?\s*[:=]\s*[\"']?(?!\$\{)[^\s\"'$]{8,}"
 )
 _SECRET = re.compile(f"{_CREDENTIAL}|{_ASSIGNMENT}")
-_REFERENCE = re.compile(r"\$\{[^}]*\}")
 
 
 def looks_secret(text: str) -> bool:
@@ -44,4 +46,4 @@ def secret_tag(key, value) -> bool:
     key, value = str(key), "" if value is None else str(value)
     if looks_secret(key) or looks_secret(value):
         return True
-    return bool(SECRET_NAME.search(key)) and not _REFERENCE.fullmatch(value.strip())
+    return bool(SECRET_NAME.search(key)) and not parse(value.strip()).is_interpolation

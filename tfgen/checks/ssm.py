@@ -1,4 +1,4 @@
-"""The GitOps bootstrap's SSM document against SSM's size limit, on the emitted documents (VAL444).
+"""VAL444: an SSM document fits SSM's size limit once applied, on emitted documents and on `tfgen check`'s.
 
 SSM refuses a document whose content exceeds 64 KB (CreateDocument's
 MaxDocumentSizeExceeded, AWS Systems Manager API reference). The emitted
@@ -9,69 +9,101 @@ CA, never under 1,300), its endpoint (`https://<32 hex>.<id>.<region>.eks.amazon
 at least 71). So the rule measures the content twice, with every reference
 replaced by the shortest value it can take and by a typical one: past the
 limit the first way, `apply` is certain to fail creating the document after
-creating everything else, and the build is refused (error); the second way, it
-is likely to (warning). Both name the environment's `gitops` line and the
-ways out.
+creating everything else (error); the second way, it is likely to (warning).
+
+One rule, read from a root's index (`tfgen.terraform.index`): `tfgen build`
+runs it on what it emitted and names the environment's `gitops` line
+(`check_ssm_documents`); `tfgen check` runs it on any root and fails on the
+error (`tfgen.gate.scan`).
 """
 
 from __future__ import annotations
 
-import re
+from typing import Mapping, NamedTuple
 
 from ..derive import naming
 from ..errors import Finding, Severity
 from ..model import Fleet
+from ..terraform.index import Root
+from ..terraform.references import parse
+from ..terraform.roots import as_root
 from .support import finding
 
-__all__ = ["SSM_DOCUMENT_LIMIT", "check_ssm_documents", "resolved_sizes"]
+__all__ = ["CODE", "TITLE", "SSM_DOCUMENT_LIMIT", "Size", "document_sizes", "check_ssm_documents",
+           "resolved_sizes"]
 
+CODE = "VAL444"
+TITLE = "an SSM document fits SSM's 64 KB once applied, each reference at its shortest value"
+FIX = ("split the environment (fewer edges per hub), use `argocd: managed` (EKS's Argo CD capability registers "
+       "clusters by ARN, no document), or set `bootstrap: false` under gitops and apply the Secrets `tfgen gitops` "
+       "renders from the outputs")
 SSM_DOCUMENT_LIMIT = 64 * 1024  # bytes of a document's content
 
-# A Terraform interpolation (`${...}`; `$${` is a literal `${`, the script's own shell variables).
-_REFERENCE = re.compile(r"(?<!\$)\$\{([^}]*)\}")
 # (what a reference names, the shortest value it takes, a typical one), first match wins; others: (0, 40)
 _SIZES = (("certificate_authority", 1300, 1476), ("endpoint", 71, 80))
 
 
 def resolved_sizes(content: str) -> tuple[int, int, int]:
     """(bytes at the least, bytes typically, edges' CA certificates) of `content` once applied."""
-    literal = len(_REFERENCE.sub("", content).replace("$${", "${").encode("utf-8"))
-    least = typical = literal
+    template = parse(content)
+    least = typical = len(template.literal.encode("utf-8"))
     certificates = 0
-    for reference in _REFERENCE.findall(content):
-        low, usual = next(((low, usual) for part, low, usual in _SIZES if part in reference), (0, 40))
+    for part in template.interpolations:
+        if part.directive:
+            continue
+        low, usual = next(((low, usual) for word, low, usual in _SIZES if word in part.expression), (0, 40))
         least, typical = least + low, typical + usual
-        certificates += "certificate_authority" in reference
+        certificates += "certificate_authority" in part.expression
     return least, typical, certificates
 
 
-def check_ssm_documents(fleet: Fleet, roots: dict[str, dict[str, dict]]) -> list[Finding]:
-    """VAL444 for every emitted `aws_ssm_document` whose content could not be created once applied."""
+class Size(NamedTuple):
+    """One `aws_ssm_document`'s content once applied: at the least, typically, and the CA certificates in it."""
+
+    address: str
+    file: str
+    least: int
+    typical: int
+    edges: int
+
+    @property
+    def severity(self) -> Severity | None:
+        """ERROR when `apply` must fail creating the document, WARNING when it is likely to, else None."""
+        if self.least > SSM_DOCUMENT_LIMIT:
+            return Severity.ERROR
+        return Severity.WARNING if self.typical > SSM_DOCUMENT_LIMIT else None
+
+    def message(self, root: str) -> str:
+        certain = self.severity is Severity.ERROR
+        size = f"at least {self.least // 1024}" if certain else f"about {self.typical // 1024}"
+        return (f"the GitOps bootstrap's SSM document ({root}: {self.address}) registers {self.edges} edge(s) and "
+                f"will hold {size} KB once applied (each edge's CA certificate goes in it); SSM refuses documents "
+                f"over 64 KB, so `terraform apply` {'fails' if certain else 'is likely to fail'} creating it")
+
+
+def document_sizes(root: Root) -> list[Size]:
+    """The size once applied of every `aws_ssm_document` of a root whose content is a string."""
+    found = []
+    for block in sorted(root.of_type("aws_ssm_document"), key=lambda b: b.address):
+        content = block.body.get("content")
+        if isinstance(content, str):
+            found.append(Size(block.address, block.file, *resolved_sizes(content)))
+    return found
+
+
+def check_ssm_documents(fleet: Fleet, roots: Mapping[str, Root | dict[str, dict]]) -> list[Finding]:
+    """VAL444 for every emitted `aws_ssm_document` (of `{root: index}`, or its documents) whose content may
+    not be created once applied, at the spec."""
     findings = []
-    for root, documents in sorted(roots.items()):
+    for root, index in sorted(roots.items()):
+        index = as_root(index)
         env = fleet.environments.get(root.split(naming.CELL_SEPARATOR, 1)[0])
         if env is None:
             continue
-        for document in documents.values():
-            for name, body in sorted((document.get("resource", {}).get("aws_ssm_document") or {}).items()):
-                content = body.get("content")
-                if not isinstance(content, str):
-                    continue
-                least, typical, edges = resolved_sizes(content)
-                if typical <= SSM_DOCUMENT_LIMIT:
-                    continue
-                certain = least > SSM_DOCUMENT_LIMIT
-                size = f"at least {least // 1024}" if certain else f"about {typical // 1024}"
-                findings.append(finding(
-                    "VAL444",
-                    f"the GitOps bootstrap's SSM document ({root}: aws_ssm_document.{name}) registers {edges} "
-                    f"edge(s) and will hold {size} KB once applied (each edge's CA certificate goes in it); SSM "
-                    f"refuses documents over 64 KB, so `terraform apply` {'fails' if certain else 'is likely to fail'} "
-                    "creating it",
-                    "split the environment (fewer edges per hub), use `argocd: managed` (EKS's Argo CD capability "
-                    "registers clusters by ARN, no document), or set `bootstrap: false` under gitops and apply the "
-                    "Secrets `tfgen gitops` renders from the outputs",
-                    path=env.name, **_where(env), severity=Severity.ERROR if certain else Severity.WARNING))
+        for size in document_sizes(index):
+            if size.severity is not None:
+                findings.append(finding(CODE, size.message(root), FIX, path=env.name, **_where(env),
+                                        severity=size.severity))
     return findings
 
 

@@ -14,9 +14,8 @@ from .addons import emit_addons
 from .bastion import emit_bastion
 from .bootstrap import emit_bootstrap
 from .capability import emit_capability
-from .cells import join_environment, split_environment
+from .cells import environment_roots, split_environment
 from .clusters import emit_clusters
-from ..derive import naming
 from ..derive.context import context_of
 from .document import render
 from .graph import root_graph
@@ -30,7 +29,7 @@ from .security import emit_security
 from .state import STATE_ROOT, emit_state_root
 from .transit import emit_transit
 
-__all__ = ["FILES", "emit_environment", "emit_documents", "environment_documents", "root_graph", "render_documents",
+__all__ = ["FILES", "emit_environment", "emit_documents", "environment_roots", "root_graph", "render_documents",
            "emit_fleet"]
 
 FILES = {
@@ -76,18 +75,6 @@ def emit_documents(fleet: Fleet) -> dict[str, dict[str, dict]]:
     if state:
         roots[STATE_ROOT] = state
     return roots
-
-
-def environment_documents(fleet: Fleet, roots: dict[str, dict[str, dict]]) -> dict[str, dict[str, dict]]:
-    """`{environment: documents}` as emitted: its root's, or its cells roots' joined (`cells.join_environment`)."""
-    joined = {}
-    for env in fleet.environments.values():
-        if fleet.layout_of(env) == LAYOUT_CELLS:
-            prefix = env.name + naming.CELL_SEPARATOR
-            joined[env.name] = join_environment({r: d for r, d in roots.items() if r.startswith(prefix)})
-        elif env.name in roots:
-            joined[env.name] = roots[env.name]
-    return joined
 
 
 def render_documents(roots: dict[str, dict[str, dict]]) -> dict[str, bytes]:

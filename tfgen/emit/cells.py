@@ -19,6 +19,9 @@ A region root never reads another root: everything its blocks refer to is at
 home. `join_environment` puts the roots back together (reads resolved to what
 the source root exports, literal role ARNs to the roles), so rules about the
 whole environment (the GitOps path) run over what was emitted.
+
+Both read the environment through its index (`tfgen.terraform.index`) and
+rewrite references through the one grammar (`tfgen.terraform.references`).
 """
 
 from __future__ import annotations
@@ -26,91 +29,56 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
+from typing import Mapping
 
 from ..derive import naming
 from ..errors import TfgenError
-from ..model import Environment, Fleet
+from ..model import LAYOUT_CELLS, Environment, Fleet
+from ..terraform.index import Block, Root
+from ..terraform.references import Reference, parse, rewrite
+from ..terraform.roots import as_root, documents_root
 
 __all__ = ["EXPORTS_FILE", "REMOTE_STATE_FILE", "MAX_PROVIDERS", "split_environment", "join_environment",
-           "cell_roots_of"]
+           "environment_roots", "cell_roots_of"]
 
 EXPORTS_FILE = "exports.tf.json"
 REMOTE_STATE_FILE = "remote_state.tf.json"
 MAX_PROVIDERS = 2  # the point of the layout: plan cost bounded per root
 _REMOTE = "terraform_remote_state"
-# `type.name` plus its attribute path, inside `${...}`; names of tfgen's blocks are identifiers with `-` allowed
-_REFERENCE = re.compile(r"(?<![\w.-])((?:data\.)?[a-z][a-z0-9_]*\.[A-Za-z_][A-Za-z0-9_-]*)"
-                        r"((?:\.[A-Za-z_][A-Za-z0-9_]*|\[\d+\])*)")
-_INTERPOLATION = re.compile(r"\$\{([^}]*)\}")
-_READ = re.compile(r"data\.terraform_remote_state\.([A-Za-z0-9_-]+)\.outputs\.([A-Za-z0-9_-]+)")
 _LITERAL_ROLE = re.compile(r"arn:aws:iam::(\d{12}):role/([\w+=,.@-]+)")
-
-
-class _Block:
-    """One resource, data source or output of the environment's root, with where it was written."""
-
-    def __init__(self, kind: str, type_: str, name: str, body: dict, file: str):
-        self.kind, self.type, self.name, self.body, self.file = kind, type_, name, body, file
-
-    @property
-    def address(self) -> str:
-        if self.kind == "output":
-            return f"output.{self.name}"
-        return f"data.{self.type}.{self.name}" if self.kind == "data" else f"{self.type}.{self.name}"
-
-
-def _blocks(documents: dict[str, dict]) -> dict[str, _Block]:
-    found = {}
-    for file, document in sorted(documents.items()):
-        for kind in ("resource", "data"):
-            for type_, items in sorted((document.get(kind) or {}).items()):
-                for name, body in sorted(items.items()):
-                    block = _Block(kind, type_, name, body, file)
-                    found[block.address] = block
-        for name, body in sorted((document.get("output") or {}).items()):
-            found[f"output.{name}"] = _Block("output", "output", name, body, file)
-    return found
-
-
-def _references(value) -> list[tuple[str, str]]:
-    """Every `(address, attribute path)` that `${...}` expressions in `value` name, in order."""
-    text = json.dumps(value, sort_keys=True)
-    return [(m.group(1), m.group(2)) for expr in _INTERPOLATION.findall(text) for m in _REFERENCE.finditer(expr)]
 
 
 class _Split:
     def __init__(self, fleet: Fleet, env: Environment, documents: dict[str, dict]):
         self.fleet, self.env = fleet, env
-        self.blocks = _blocks(documents)
-        self.providers = {block["alias"]: block for document in documents.values()
-                          for block in (document.get("provider") or {}).get("aws", [])}
-        self.terraform = next((d["terraform"] for d in documents.values() if "terraform" in d), {})
+        self.root = documents_root(documents)
+        self.blocks: dict[str, Block] = {**self.root.resources,
+                                         **{b.address: b for b in self.root.outputs.values()}}
+        self.providers = {b.name: b.body for b in self.root.providers if b.type == "aws"}
+        self.terraform = self.root.terraform[0].body if self.root.terraform else {}
         self._home: dict[str, frozenset[str]] = {}
 
     # -- where each block lives -----------------------------------------------------
 
-    def region(self, block: _Block) -> str | None:
-        provider = block.body.get("provider") if block.kind != "output" else None
-        if not provider:
-            return None
-        alias = provider.split(".", 1)[1]
-        return self.providers[alias]["region"]
+    def region(self, block: Block) -> str | None:
+        return self.root.region_of(block) if block.kind != "output" else None
 
-    def literal(self, address: str, path: str) -> str | None:
-        """The value of `address` + `path` when tfgen writes it literally across roots, else None."""
-        block = self.blocks.get(address)
+    def literal(self, reference: Reference) -> str | None:
+        """The value `reference` takes when tfgen writes it literally across roots, else None."""
+        block = self.blocks.get(reference.address)
         if block is None or block.type != "aws_iam_role" or block.kind != "resource":
             return None
         name = block.body.get("name")
-        if not isinstance(name, str) or "${" in name or block.body.get("path", "/") != "/":
+        if not isinstance(name, str) or not parse(name).is_literal or block.body.get("path", "/") != "/":
             return None
-        if path == ".arn":
+        if reference.path == ("arn",):
             return naming.role_arn(self.env.account, name)
-        return name if path in (".name", ".id") else None
+        return name if reference.path in (("name",), ("id",)) else None
 
-    def dependencies(self, block: _Block) -> list[str]:
-        found = [a for a, path in _references(block.body) if a in self.blocks and self.literal(a, path) is None]
-        found += [a for a in block.body.get("depends_on") or [] if a in self.blocks]
+    def dependencies(self, block: Block) -> list[str]:
+        found = [r.address for r in self.root.references(block.address)
+                 if r.kind in ("resource", "data") and r.address in self.blocks and self.literal(r) is None]
+        found += [a for a in self.root.depends_on(block.address) if a in self.blocks]
         return found
 
     def home(self, address: str) -> frozenset[str]:
@@ -152,25 +120,31 @@ class _Split:
             self._settle(root, documents, sorted(regions[root]), exports.get(root, {}), sorted(reads[root]))
         return {root: {file: dict(doc) for file, doc in sorted(docs.items())} for root, docs in sorted(roots.items())}
 
-    def _rewrite(self, block: _Block, root: str, placed: dict, exports: dict, reads: dict) -> dict:
-        def expression(match: re.Match) -> str:
-            address, path = match.group(1), match.group(2)
-            if address not in placed or placed[address] == root:
-                return match.group(0)
-            source = placed[address]
-            name = naming.export_name(address + path)
-            exports[source][name] = "${" + address + path + "}"
+    def _rewrite(self, block: Block, root: str, placed: dict, exports: dict, reads: dict) -> dict:
+        def read(reference: Reference) -> str:
+            source = placed[reference.address]
+            name = naming.export_name(reference.text)
+            exports[source][name] = "${" + reference.text + "}"
             reads[root].add(source)
             return f"data.{_REMOTE}.{source}.outputs.{name}"
 
         def text(value: str) -> str:
-            for match in _INTERPOLATION.finditer(value):
-                for ref in _REFERENCE.finditer(match.group(1)):
-                    literal = self.literal(ref.group(1), ref.group(2))
-                    if literal is not None and placed.get(ref.group(1)) != root and match.group(0) == (
-                            "${" + ref.group(0) + "}"):
-                        value = value.replace(match.group(0), literal)
-            return _INTERPOLATION.sub(lambda m: "${" + _REFERENCE.sub(expression, m.group(1)) + "}", value)
+            """A literal where an interpolation is one reference tfgen writes literally across roots; a read
+            of the source root's state for any other reference to a block placed in another root."""
+            pieces, at = [], 0
+            for part in parse(value).interpolations:
+                sole = part.references[0] if len(part.references) == 1 else None
+                literal = self.literal(sole) if sole and part.expression == sole.text and not part.directive \
+                    and placed.get(sole.address) != root else None
+                if literal is not None:
+                    pieces += [value[at:part.start], literal]
+                    at = part.end
+                    continue
+                for reference in part.references:
+                    if reference.kind in ("resource", "data") and placed.get(reference.address, root) != root:
+                        pieces += [value[at:reference.start], read(reference)]
+                        at = reference.end
+            return "".join(pieces) + value[at:] if pieces else value
 
         def walk(value):
             if isinstance(value, str):
@@ -235,25 +209,27 @@ def cell_roots_of(roots, environment: str) -> list[str]:
     return sorted(r for r in roots if r.startswith(prefix))
 
 
-def join_environment(roots: dict[str, dict[str, dict]]) -> dict[str, dict]:
-    """One environment's cells roots as one set of documents (`{"<root>/<file>": document}`): each read of
-    another root's state replaced by the expression that root exports (left as it is when the export is
-    missing, so a rule that follows it breaks), each literal ARN of a role one of the roots creates by the
-    role's `arn` reference. Rules about the whole environment evaluate this."""
-    exported = {(root, name): body.get("value") for root, documents in roots.items()
-                for name, body in (documents.get(EXPORTS_FILE, {}).get("output") or {}).items()}
-    roles = {}
-    for documents in roots.values():
-        for document in documents.values():
-            for name, body in ((document.get("resource") or {}).get("aws_iam_role") or {}).items():
-                if isinstance(body.get("name"), str):
-                    roles[body["name"]] = f"aws_iam_role.{name}"
+def join_environment(roots: Mapping[str, Root | dict[str, dict]]) -> Root:
+    """One environment's cells roots as one root (files named `"<root>/<file>"`): each read of another
+    root's state replaced by the expression that root exports (left as it is when the export is missing,
+    so a rule that follows it breaks), each literal ARN of a role one of the roots creates by the role's
+    `arn` reference. Rules about the whole environment evaluate this."""
+    indexes = {name: as_root(root) for name, root in roots.items()}
+    exported = {(name, output): block.body.get("value") for name, index in indexes.items()
+                for output, block in index.outputs.items() if block.file == EXPORTS_FILE}
+    roles = {block.body["name"]: block.address for index in indexes.values()
+             for block in index.of_type("aws_iam_role") if isinstance(block.body.get("name"), str)}
 
-    def read(match: re.Match) -> str:
-        value = exported.get((match.group(1), match.group(2)))
-        if isinstance(value, str) and value.startswith("${") and value.endswith("}"):
-            return value[2:-1]
-        return match.group(0)
+    def read(reference: Reference) -> str | None:
+        if reference.kind != "data" or reference.type != _REMOTE or len(reference.path) < 2 \
+                or reference.path[0] != "outputs":
+            return None
+        value = exported.get((reference.address.split(".")[2], reference.path[1]))
+        template = parse(value) if isinstance(value, str) else None
+        if template is None or not template.is_interpolation or len(template.parts) != 1:
+            return None
+        prefix = f"{reference.address}.outputs.{reference.path[1]}"
+        return template.parts[0].expression + reference.text[len(prefix):]
 
     def role(match: re.Match) -> str:
         address = roles.get(match.group(2))
@@ -261,12 +237,26 @@ def join_environment(roots: dict[str, dict[str, dict]]) -> dict[str, dict]:
 
     def walk(value):
         if isinstance(value, str):
-            return _LITERAL_ROLE.sub(role, _READ.sub(read, value))
+            return _LITERAL_ROLE.sub(role, rewrite(value, read))
         if isinstance(value, list):
             return [walk(v) for v in value]
         if isinstance(value, dict):
             return {k: walk(v) for k, v in value.items()}
         return value
 
-    return {f"{root}/{file}": walk(document) for root, documents in sorted(roots.items())
-            for file, document in sorted(documents.items()) if file not in (EXPORTS_FILE, REMOTE_STATE_FILE)}
+    return documents_root({f"{name}/{file}": walk(document) for name, index in sorted(indexes.items())
+                           for file, document in sorted(index.documents.items())
+                           if file not in (EXPORTS_FILE, REMOTE_STATE_FILE)})
+
+
+def environment_roots(fleet: Fleet, roots: Mapping[str, Root | dict[str, dict]]) -> dict[str, Root]:
+    """`{environment: index}` as emitted (each root given as its index, or its documents): its root's, or its
+    cells roots' joined (`join_environment`)."""
+    joined = {}
+    for env in fleet.environments.values():
+        if fleet.layout_of(env) == LAYOUT_CELLS:
+            prefix = env.name + naming.CELL_SEPARATOR
+            joined[env.name] = join_environment({r: index for r, index in roots.items() if r.startswith(prefix)})
+        elif env.name in roots:
+            joined[env.name] = as_root(roots[env.name])
+    return joined

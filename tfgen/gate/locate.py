@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ..terraform.roots import Root
+from ..terraform.index import Root
 
 _KEY = re.compile(r'^(\s*)"([^"]+)"\s*:\s*[\[{]')
 _ALIAS = re.compile(r'^\s*"alias"\s*:\s*"([^"]+)"')

@@ -78,7 +78,7 @@ class GateReport:
     seconds: float = 0.0
     checkov_seconds: float = 0.0
     plan_seconds: float = 0.0
-    lowered: dict = field(default_factory=dict)  # environment -> tfgen.providers.lowering.Lowered of its planned copy
+    lowered: dict = field(default_factory=dict)  # environment -> tfgen.terraform.lowering.Lowered of its planned copy
 
     def of(self, status: str, environment: str | None = None) -> list[GateResult]:
         """Results with `status` ("passed", "failed", "suppressed"), of one environment or all."""

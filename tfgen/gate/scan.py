@@ -16,7 +16,8 @@ from importlib import resources
 from pathlib import Path
 
 from ..errors import PolicyError
-from ..terraform.roots import Root, read_root, root_directories
+from ..terraform.index import Root
+from ..terraform.roots import read_root, root_directories
 from .environments import environments
 from .locate import Locator
 from .plans import plan_roots
@@ -224,6 +225,7 @@ def check_output(
         if locators:
             _scan_roots(report, locators, scratch, plan, directories, suppressions)
     _scan_modules(report, locators, suppressions)
+    _scan_ssm(report, locators, suppressions)
     _scan_gitops(report, locators, suppressions)
     _scan_schemas(report, locators, suppressions)
     # checkov may load a policy module once per registry; a result counts once.
@@ -361,17 +363,17 @@ def _scan_plans(report: GateReport, plans: dict[Path, str], roots: dict[str, Pat
 
 def _scan_schemas(report: GateReport, locators: dict[str, Locator], suppressions: list[Suppression]) -> None:
     """TFGEN_SCHEMA: every root against the argument schema of each AWS provider version its range admits
-    (tfgen.providers.schema): one result per root and version, or one per problem."""
+    (tfgen.terraform.schema_check): one result per root and version, or one per problem."""
     from ..errors import TfgenError
-    from ..providers.schema import check_root_for_range, declared_range
+    from ..terraform.schema_check import check_root_for_range, declared_range
 
     for env, locator in locators.items():
         root = report.roots[env]
         settings = root / "terraform.tf.json"
-        if declared_range(locator.root.documents) is None:
+        if declared_range(locator.root) is None:
             continue  # a root that pins no AWS provider range names no schema to hold it to
         try:
-            found = check_root_for_range(locator.root.documents)
+            found = check_root_for_range(locator.root)
         except TfgenError as exc:
             record = {"check_id": SCHEMA_CHECK, "check_name": f"no AWS provider schema to check against: {exc}",
                       "resource": "terraform.required_providers.aws"}
@@ -396,10 +398,9 @@ def _scan_modules(report: GateReport, locators: dict[str, Locator], suppressions
     """The whole-module rules of policies/tfgen_module_rules.py (TFGEN_*), reported like checkov's."""
     from ..policies import tfgen_module_rules
 
-    for _, documents, where in environments(locators):
-        owner = {f"{t}.{n}": where(file)[0] for file, d in documents.items()
-                 for t, items in (d.get("resource") or {}).items() for n in items}
-        for rule, address, passed in tfgen_module_rules.evaluate(list(documents.values())):
+    for _, index, where in environments(locators):
+        owner = {address: where(block.file)[0] for address, block in index.resources.items()}
+        for rule, address, passed in tfgen_module_rules.evaluate(index):
             env = owner.get(address, where("")[0])
             path, line = locators[env].addresses.get(address, (report.roots[env], None))
             record = {"check_id": rule, "check_name": tfgen_module_rules.RULES[rule], "resource": address}
@@ -407,12 +408,28 @@ def _scan_modules(report: GateReport, locators: dict[str, Locator], suppressions
                                           suppressions, located=(path, line)))
 
 
+def _scan_ssm(report: GateReport, locators: dict[str, Locator], suppressions: list[Suppression]) -> None:
+    """VAL444 on each root: an SSM document fits SSM's 64 KB once applied (tfgen.checks.ssm, as build runs it);
+    it fails where build refuses (every reference at its shortest value past the limit)."""
+    from ..checks import ssm
+    from ..errors import Severity
+
+    for env, locator in locators.items():
+        for size in ssm.document_sizes(locator.root):
+            failed = size.severity is Severity.ERROR
+            path, line = locator.addresses.get(size.address, (report.roots[env], None))
+            record = {"check_id": ssm.CODE, "check_name": size.message(env) if failed else ssm.TITLE,
+                      "resource": size.address}
+            report.results.append(_result(record, FAILED if failed else PASSED, env, path, locator, "tfgen",
+                                          suppressions, located=(path, line)))
+
+
 def _scan_gitops(report: GateReport, locators: dict[str, Locator], suppressions: list[Suppression]) -> None:
     """NET300-NET307: each environment's GitOps path, checked on its documents (tfgen.checks.gitops_output)."""
     from ..checks.gitops_output import evaluate
 
-    for name, documents, where in environments(locators):
-        for verdict in evaluate(name, documents):
+    for name, index, where in environments(locators):
+        for verdict in evaluate(name, index):
             env, file = where(verdict.place.file)
             locator = locators[env]
             path = report.roots[env].resolve() / file

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Mapping
 
 from ..errors import ToolchainError
-from ..providers.lowering import Lowered
+from ..terraform.lowering import Lowered
 from ..terraform.run import isolated_environment, run_command
 from ..terraform.toolchain import (OVERRIDE_FILE, PROVIDER_VERSION, Terraform, Toolchain, check_terraform,
                                    choose_terraform, copy_root, remote_states_of, required_versions,

@@ -7,20 +7,17 @@ user it matches (in any account, for `arn:aws:iam::*:...`) the whole cluster.
 A reference (`${aws_iam_role.x.arn}`) is not a wildcard.
 """
 
-import re
-
 from checkov.common.models.enums import CheckCategories, CheckResult
 from checkov.terraform.checks.resource.base_resource_check import BaseResourceCheck
 
-from tfgen_policy_support import value
+from tfgen_policy_support import literal_text, value
 
 CLUSTER_ADMIN = "AmazonEKSClusterAdminPolicy"
-_REFERENCE = re.compile(r"\$\{[^}]*\}")
 
 
 def _wildcard(arn) -> bool:
     """Whether an ARN is a pattern (a `*` outside `${...}` references)."""
-    return isinstance(arn, str) and "*" in _REFERENCE.sub("", arn)
+    return "*" in literal_text(arn)
 
 
 class EksAccessNoWildcardAdmin(BaseResourceCheck):

@@ -7,26 +7,18 @@ fails. KMS key policies are left out: there `Resource: "*"` means the key itself
 A policy that is a reference (`${...json}`) cannot be read here; scan the plan.
 """
 
-import json
-
 from checkov.common.models.enums import CheckCategories, CheckResult
 from checkov.terraform.checks.resource.base_resource_check import BaseResourceCheck
 
-from tfgen_policy_support import value
+from tfgen_policy_support import policy_statements
 
 
-def _as_list(item) -> list:
-    return item if isinstance(item, list) else [item]
-
-
-def _too_broad(statement: dict) -> bool:
-    if statement.get("Effect") != "Allow":
+def _too_broad(statement) -> bool:
+    if statement.effect != "Allow" or "*" not in statement.resources:
         return False
-    if "*" not in _as_list(statement.get("Resource", [])):
-        return False
-    if "NotAction" in statement:
+    if statement.not_actions is not None:
         return True
-    return any(isinstance(a, str) and (a == "*" or a.endswith(":*")) for a in _as_list(statement.get("Action", [])))
+    return any(isinstance(a, str) and (a == "*" or a.endswith(":*")) for a in statement.actions)
 
 
 class IamWildcards(BaseResourceCheck):
@@ -43,17 +35,9 @@ class IamWildcards(BaseResourceCheck):
 
     def scan_resource_conf(self, conf: dict) -> CheckResult:
         self.evaluated_keys = ["policy"]
-        text = value(conf, "policy")
-        if isinstance(text, dict):
-            document = text
-        else:
-            try:
-                document = json.loads(text)
-            except (TypeError, ValueError):
-                return CheckResult.UNKNOWN
-        if not isinstance(document, dict):
+        statements = policy_statements(conf)
+        if statements is None:
             return CheckResult.UNKNOWN
-        statements = [s for s in _as_list(document.get("Statement", [])) if isinstance(s, dict)]
         return CheckResult.FAILED if any(_too_broad(s) for s in statements) else CheckResult.PASSED
 
 

@@ -9,14 +9,13 @@ from checkov.common.models.enums import CheckCategories, CheckResult
 from checkov.terraform.checks.data.base_check import BaseDataCheck
 from checkov.terraform.checks.resource.base_resource_check import BaseResourceCheck
 
-from tfgen_policy_support import ALIAS_REF, value
+from tfgen_policy_support import pins_alias
 
 NAME = "Resource names an explicit aws provider alias (provider = aws.<alias>)"
 
 
 def _pinned(conf: dict) -> CheckResult:
-    provider = value(conf, "provider")
-    return CheckResult.PASSED if isinstance(provider, str) and ALIAS_REF.fullmatch(provider) else CheckResult.FAILED
+    return CheckResult.PASSED if pins_alias(conf) else CheckResult.FAILED
 
 
 class ResourceProviderAlias(BaseResourceCheck):

@@ -12,7 +12,7 @@ from checkov.common.models.enums import CheckCategories, CheckResult
 from checkov.terraform.checks.provider.base_check import BaseProviderCheck
 from checkov.terraform.checks.resource.base_resource_check import BaseResourceCheck
 
-from tfgen_policy_support import ALIAS_REF, REQUIRED_TAGS, value
+from tfgen_policy_support import REQUIRED_TAGS, pins_alias, value
 
 # Resources that take no `tags` argument (AWS provider 3.x-6.x; checked against the 6.25 schema), so nothing to check.
 UNTAGGABLE = {
@@ -76,8 +76,7 @@ class ResourceTags(BaseResourceCheck):
     def scan_resource_conf(self, conf: dict) -> CheckResult:
         if self.entity_type in UNTAGGABLE:
             return CheckResult.UNKNOWN
-        provider = value(conf, "provider")
-        if isinstance(provider, str) and ALIAS_REF.fullmatch(provider):
+        if pins_alias(conf):
             return CheckResult.PASSED  # inherits default_tags; CKV_TFGEN_1 checks the provider
         if self.entity_type in TAGS_AFTER_OFFLINE and "tags" not in conf and "tags_all" not in conf:
             return CheckResult.UNKNOWN

@@ -8,10 +8,11 @@ above the oldest version a range may admit (3.38, provider-level
 removed. Everything that depends on a provider version asks this module:
 
 - `tfgen.checks.compat` (VAL105): the spec's `aws_provider` range must not
-  admit a provider older than a feature the fleet's output uses;
-- `tfgen.providers.lowering`: rewrites a built root for an older provider (3.39 here),
+  admit a provider older than a feature the fleet's output uses
+  (`tfgen.checks.compat.features_of` says which a root uses);
+- `tfgen.terraform.lowering`: rewrites a built root for an older provider (3.39 here),
   listing everything it left out;
-- `tfgen.providers.schema`: validates a root against the argument schema of every
+- `tfgen.terraform.schema_check`: validates a root against the argument schema of every
   provider version the range admits.
 
 Nowhere else does tfgen compare provider versions.
@@ -44,7 +45,6 @@ __all__ = [
     "TERRAFORM_LOCKFILE",
     "feature",
     "uses",
-    "features_of",
 ]
 
 
@@ -266,18 +266,3 @@ def _at(body: dict, path: str):
             return None
         value = value.get(part)
     return value
-
-
-def features_of(documents: dict[str, dict]) -> dict[str, list[str]]:
-    """`{feature key: [addresses that use it]}` for every feature in a root's documents."""
-    used: dict[str, list[str]] = {}
-    for document in documents.values():
-        providers = document.get("provider", {}).get("aws", [])
-        for block in providers if isinstance(providers, list) else [providers]:
-            if "default_tags" in block:
-                used.setdefault("provider.default_tags", []).append(f"provider.aws.{block.get('alias', 'default')}")
-        for type_, blocks in document.get("resource", {}).items():
-            for name, body in blocks.items():
-                for key in uses(type_, body):
-                    used.setdefault(key, []).append(f"{type_}.{name}")
-    return {key: sorted(addresses) for key, addresses in sorted(used.items())}

@@ -23,7 +23,7 @@ from typing import Callable
 
 from ..errors import ToolchainError
 from ..model import Fleet
-from ..providers.lowering import Lowered
+from ..terraform.lowering import Lowered
 from ..terraform.toolchain import OVERRIDE_FILE, copy_root
 from .double import ACCOUNT
 from .quirks import sandbox_passes

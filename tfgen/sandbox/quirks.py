@@ -1,7 +1,7 @@
 """What the local AWS double (moto) cannot take as tfgen builds it: lowering passes for the sandbox.
 
 The sandbox copies each root with `copy_root(..., passes=sandbox_passes(resolve))`, so the
-double's quirks go through the same `tfgen.providers.lowering.lower` call as the provider's
+double's quirks go through the same `tfgen.terraform.lowering.lower` call as the provider's
 own lowering, and every change is listed in the same `Lowered.changes` with its reason:
 
 - `leave_out(UNSUPPORTED)`: resource types the double has no API for (left out, and
@@ -22,7 +22,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Callable
 
-from ..providers.lowering import LeftOut, Pass, leave_out, remove_resource, resources_of
+from ..terraform.index import remove_resource, resources_of
+from ..terraform.lowering import LeftOut, Pass, leave_out
+from ..terraform.references import parse
+from ..terraform.roots import documents_root
 
 __all__ = ["Quirk", "QUIRKS", "UNSUPPORTED", "NOT_CHECKED", "work_around", "resolve_images", "images_to_resolve",
            "allow_destroy", "sandbox_passes"]
@@ -129,19 +132,17 @@ def resolve_images(resolve: Callable[[str, str], str]) -> Pass:
     template's own tags into its data, so provider 3.x would plan a new template version after every
     apply (Terraform 1.0's ignore_changes does not hide it)."""
     def run(documents: dict[str, dict]) -> list[LeftOut]:
-        regions = _regions(documents)
-        templates = {f"aws_launch_template.{name}": body for type_, name, body in resources_of(documents)
-                     if type_ == "aws_launch_template"}
+        root = documents_root(documents)
         changes, used = [], set()
         for type_, name, body in resources_of(documents):
             if type_ != "aws_instance" or not isinstance(body.get("launch_template"), dict):
                 continue
-            template = next((t for t in templates if body["launch_template"].get("id") == "${" + t + ".id}"), None)
-            image = str(templates[template].get("image_id", "")) if template else ""
+            template = _template(body["launch_template"].get("id"))
+            image = str(root.body(template).get("image_id", "")) if template else ""
             if not image.startswith(_RESOLVE_SSM):
                 continue
             parameter = image[len(_RESOLVE_SSM):]
-            value = resolve(regions.get(str(body.get("provider", "")).removeprefix("aws."), ""), parameter)
+            value = resolve(root.region_of(root.resources[f"aws_instance.{name}"]) or "", parameter)
             del body["launch_template"]
             body["ami"] = value
             used.add(template)
@@ -154,6 +155,15 @@ def resolve_images(resolve: Callable[[str, str], str]) -> Pass:
                                    "plan would want a new version"))
         return changes
     return run
+
+
+def _template(value) -> str | None:
+    """The launch template an instance's `launch_template.id` names (`${aws_launch_template.x.id}`)."""
+    reference = parse(value).sole_reference if isinstance(value, str) else None
+    if reference and reference.kind == "resource" and reference.type == "aws_launch_template" \
+            and reference.path == ("id",):
+        return reference.address
+    return None
 
 
 def images_to_resolve(documents: dict[str, dict]) -> set[tuple[str, str]]:
@@ -181,17 +191,6 @@ def allow_destroy() -> Pass:
                                        "the sandbox destroys what it applied; the built root keeps it"))
         return changes
     return run
-
-
-def _regions(documents: dict[str, dict]) -> dict[str, str]:
-    """`{alias: region}` of the aliased `aws` providers the documents declare."""
-    regions = {}
-    for document in documents.values():
-        blocks = document.get("provider", {}).get("aws", [])
-        for block in blocks if isinstance(blocks, list) else [blocks]:
-            if "alias" in block:
-                regions[block["alias"]] = block.get("region", "")
-    return regions
 
 
 def sandbox_passes(resolve: Callable[[str, str], str]) -> tuple[Pass, ...]:

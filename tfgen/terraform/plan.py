@@ -99,7 +99,7 @@ class Plan:
     def __init__(self, raw: dict, *, seconds: float | None = None, lowered=None):
         self.raw = raw
         self.seconds = seconds
-        self.lowered = lowered  # what the offline copy left out (tfgen.providers.lowering.Lowered), or None
+        self.lowered = lowered  # what the offline copy left out (tfgen.terraform.lowering.Lowered), or None
         configuration = raw.get("configuration", {})
         providers = configuration.get("provider_config", {})
         self.provider_regions: dict[str, str | None] = {

@@ -1,7 +1,8 @@
 """THE reader of Terraform JSON root modules (`*.tf.json`), generated or hand-edited.
 
-Everything that reads a root goes through `read_root`: the schema check, the
-policy gate, `aliases_of`. The files are untrusted: a root may hold a link to
+Every root is read by `read_root` (a directory) or `documents_root` (documents
+built in memory, such as `tfgen.emit`'s) into a `tfgen.terraform.index.Root`,
+the one index everything else asks. The files are untrusted: a root may hold a link to
 `/dev/zero`, a FIFO, a 2 GB file, 10,000 nested arrays or Latin-1 text. So:
 
 - only regular files are read (`lstat`, `O_NOFOLLOW | O_NONBLOCK`, then `fstat`):
@@ -27,13 +28,14 @@ import json
 import os
 import re
 import stat
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Mapping
+
+from .index import REBUILD, Block, Root, RootProblem
 
 __all__ = ["MAX_FILE_BYTES", "MAX_ROOT_BYTES", "MAX_FILES", "MAX_DEPTH", "MAX_TREE_ENTRIES", "SUFFIX",
-           "OVERRIDE_SUFFIX", "RootProblem", "Block", "Root", "read_bytes", "parse_json", "read_root",
-           "documents_root", "root_directories"]
+           "OVERRIDE_SUFFIX", "read_bytes", "parse_json", "read_root", "documents_root", "as_root",
+           "root_directories"]
 
 MAX_FILE_BYTES = 16 * 1024 * 1024
 MAX_ROOT_BYTES = 64 * 1024 * 1024
@@ -55,60 +57,6 @@ class _Unreadable(ValueError):
     def __init__(self, message: str, line: int | None = None, fix: str = ""):
         super().__init__(message)
         self.line, self.fix = line, fix
-
-
-@dataclass(frozen=True, order=True)
-class RootProblem:
-    """A file of a root that cannot be read as Terraform JSON, and what to do."""
-
-    file: str
-    line: int | None
-    message: str
-    fix: str = "rebuild it with `tfgen build`, or fix the file by hand"
-
-    @property
-    def location(self) -> str:
-        return f"{self.file}:{self.line}" if self.line else self.file
-
-    def __str__(self) -> str:
-        return f"{self.location}: {self.message}; fix: {self.fix}"
-
-
-@dataclass(frozen=True)
-class Block:
-    """One block of a root: its address (`aws_vpc.hub`, `data.x.y`, `provider.aws.us_east_1`, `output.x`),
-    its body and the file it is in."""
-
-    address: str
-    body: dict
-    file: str
-
-
-@dataclass
-class Root:
-    """A root module read and normalised: canonical documents per file name, blocks by address, problems."""
-
-    directory: Path | None
-    documents: dict[str, dict] = field(default_factory=dict)
-    texts: dict[str, str] = field(default_factory=dict)
-    resources: dict[str, Block] = field(default_factory=dict)  # managed `type.name` and `data.type.name`
-    providers: list[Block] = field(default_factory=list)
-    outputs: dict[str, Block] = field(default_factory=dict)
-    terraform: list[Block] = field(default_factory=list)
-    problems: list[RootProblem] = field(default_factory=list)
-
-    def aliases(self, provider: str = "aws") -> dict[str, str]:
-        """`{alias: region}` of every aliased `provider` block."""
-        found = {}
-        for block in self.providers:
-            if block.address.split(".")[1] == provider and isinstance(block.body.get("alias"), str):
-                region = block.body.get("region")
-                found[block.body["alias"]] = region if isinstance(region, str) else ""
-        return found
-
-    def file_of_output(self, name: str) -> str | None:
-        block = self.outputs.get(name)
-        return block.file if block else None
 
 
 # -- reading one file -----------------------------------------------------------------
@@ -178,27 +126,29 @@ _SURROGATE_ESCAPE = re.compile(r"\\[uU][dD][89a-fA-F]")
 
 
 def _depth_over(value: Any, limit: int) -> bool:
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, (dict, list)):
-            if depth > limit:
+    def deeper(item: dict | list, depth: int) -> bool:  # recurses at most `limit` deep: it stops past it
+        if depth > limit:
+            return True
+        for child in item.values() if isinstance(item, dict) else item:
+            if isinstance(child, (dict, list)) and deeper(child, depth + 1):
                 return True
-            children = item.values() if isinstance(item, dict) else item
-            stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
-    return False
+        return False
+
+    return isinstance(value, (dict, list)) and deeper(value, 1)
 
 
 # -- Terraform JSON's shapes ------------------------------------------------------------
 
 
-def _objects(value: Any, where: str) -> Iterator[dict]:
+def _objects(value: Any, where: tuple[str, ...]) -> list[dict]:
     """An object, or each object of an array of objects (Terraform JSON allows both at every level)."""
+    if isinstance(value, dict):
+        return [value]
     for item in value if isinstance(value, list) else [value]:
         if not isinstance(item, dict):
-            raise _Unreadable(f"{where} must be an object or an array of objects, not {_json_kind(item)}",
+            raise _Unreadable(f"{'.'.join(where)} must be an object or an array of objects, not {_json_kind(item)}",
                               fix="write the block as {...} or [{...}]")
-        yield item
+    return value
 
 
 def _json_kind(value: Any) -> str:
@@ -209,15 +159,21 @@ def _json_kind(value: Any) -> str:
     return {str: "a string", int: "a number", float: "a number", list: "an array"}.get(type(value), "an object")
 
 
-def _blocks(value: Any, labels: int, where: str, got: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], dict]]:
-    if len(got) == labels:
-        for body in _objects(value, where):
-            yield got, body
-        return
+def _blocks(value: Any, labels: int, where: tuple[str, ...], found: list) -> list[tuple[tuple[str, ...], dict]]:
+    """`found` extended with `(labels, body)` of every block under `value`, in the document's order."""
+    if len(where) - 1 == labels:
+        found.extend((where[1:], body) for body in _objects(value, where))
+        return found
+    last = len(where) == labels  # the keys of this level are the last labels: each names a body
     for level in _objects(value, where):
         for key, inner in level.items():
-            if key != "//":  # a comment in Terraform JSON
-                yield from _blocks(inner, labels, f"{where}.{key}", got + (key,))
+            if key == "//":  # a comment in Terraform JSON
+                continue
+            if last and isinstance(inner, dict):
+                found.append((where[1:] + (key,), inner))
+            else:
+                _blocks(inner, labels, where + (key,), found)
+    return found
 
 
 def _normalise(document: Any) -> dict:
@@ -232,7 +188,7 @@ def _normalise(document: Any) -> dict:
             raise _Unreadable(f"has an unknown block type {block_type!r}",
                               fix=f"use one of {', '.join(sorted(LABELS))}")
         labels = LABELS[block_type]
-        for names, body in _blocks(value, labels, block_type):
+        for names, body in _blocks(value, labels, (block_type,), []):
             if labels == 0:
                 canonical.setdefault(block_type, []).append(body)
             elif block_type == "provider":
@@ -249,23 +205,24 @@ def _normalise(document: Any) -> dict:
 
 
 def _index(root: Root, file: str, canonical: dict) -> None:
-    resources = [Block(f"{'data.' if kind == 'data' else ''}{type_}.{name}", body, file)
+    resources = [Block(f"{'data.' if kind == 'data' else ''}{type_}.{name}", body, file, kind, type_, name)
                  for kind in ("resource", "data") for type_, named in canonical.get(kind, {}).items()
                  for name, body in named.items()]
-    outputs = [Block(f"output.{name}", body, file) for name, body in canonical.get("output", {}).items()]
+    outputs = [Block(f"output.{name}", body, file, "output", "output", name)
+               for name, body in canonical.get("output", {}).items()]
     for block, table in [(b, root.resources) for b in resources] + [(b, root.outputs) for b in outputs]:
-        key = block.address.removeprefix("output.") if table is root.outputs else block.address
+        key = block.name if table is root.outputs else block.address
         if key in table:
             raise _Unreadable(f"declares {block.address}, already declared in {table[key].file}",
                               fix="keep one block per address")
     root.resources.update((b.address, b) for b in resources)
-    root.outputs.update((b.address.removeprefix("output."), b) for b in outputs)
+    root.outputs.update((b.name, b) for b in outputs)
     for name, bodies in canonical.get("provider", {}).items():
         for body in bodies:
             alias = body.get("alias")
-            root.providers.append(Block(f"provider.{name}.{alias if isinstance(alias, str) else 'default'}",
-                                        body, file))
-    root.terraform.extend(Block("terraform", body, file) for body in canonical.get("terraform", []))
+            alias = alias if isinstance(alias, str) else "default"
+            root.providers.append(Block(f"provider.{name}.{alias}", body, file, "provider", name, alias))
+    root.terraform.extend(Block("terraform", body, file, "terraform") for body in canonical.get("terraform", []))
 
 
 def _add(root: Root, file: str, document: Any) -> None:
@@ -305,7 +262,7 @@ def read_root(directory: str | Path) -> Root:
             _add(root, name, parse_json(data))
             root.texts[name] = data.decode("utf-8")
         except _Unreadable as exc:
-            root.problems.append(RootProblem(str(path), exc.line, str(exc), exc.fix or RootProblem.fix))
+            root.problems.append(RootProblem(str(path), exc.line, str(exc), exc.fix or REBUILD))
         except ValueError as exc:
             root.problems.append(RootProblem(str(path), None, str(exc), "replace it with a regular file that "
                                              "`tfgen build` wrote, or remove it"))
@@ -324,8 +281,13 @@ def documents_root(documents: Mapping[str, Any]) -> Root:
                 raise _Unreadable(f"nests arrays and objects deeper than {MAX_DEPTH} levels")
             _add(root, name, documents[name])
         except _Unreadable as exc:
-            root.problems.append(RootProblem(name, exc.line, str(exc), exc.fix or RootProblem.fix))
+            root.problems.append(RootProblem(name, exc.line, str(exc), exc.fix or REBUILD))
     return root
+
+
+def as_root(root: Root | Mapping[str, Any]) -> Root:
+    """`root` itself when it is an index already, else the index of its `{file name: document}`."""
+    return root if isinstance(root, Root) else documents_root(root)
 
 
 def root_directories(out: str | Path) -> list[Path]:

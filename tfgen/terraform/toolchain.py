@@ -19,14 +19,13 @@ import threading
 from dataclasses import dataclass
 from importlib import util as importlib_util
 from pathlib import Path
-from typing import TYPE_CHECKING, Mapping, Sequence
+from typing import Mapping, Sequence
 
 from ..errors import ToolchainError
 from ..providers import OFFLINE
 from ..providers.features import Constraint, Version
-
-if TYPE_CHECKING:
-    from ..providers.lowering import Lowered, Pass
+from .lowering import LOWERED_FILE, Lowered, Pass, lower
+from .roots import read_root
 
 __all__ = [
     "REMOTE_STATE",
@@ -202,8 +201,6 @@ def required_versions(roots: Mapping[str, Path]) -> dict[str, Constraint]:
     """`{root: its required_version}` for the roots of `roots` (`{root: directory}`) that declare one (in
     several `terraform` blocks: all of them, as Terraform reads them); `ToolchainError` naming the file
     when one cannot be read."""
-    from .roots import read_root
-
     found = {}
     for root, directory in roots.items():
         read = read_root(directory)
@@ -282,8 +279,6 @@ class Toolchain:
 def aliases_of(root: str | Path) -> dict[str, str]:
     """`{alias: region}` of every aliased `aws` provider declared in a root's `*.tf.json`
     (read by `tfgen.terraform.roots`, in every shape Terraform JSON allows)."""
-    from .roots import read_root
-
     read = read_root(root)
     if read.problems:
         raise ToolchainError("; ".join(str(p) for p in read.problems))
@@ -344,11 +339,9 @@ def remote_states_of(documents: dict[str, dict]) -> list[str]:
 def copy_root(root: str | Path, dest: str | Path, *, endpoint: str | None = None,
               passes: Sequence[Pass] = ()) -> Lowered:
     """Copy a generated root's `*.tf.json` into `dest`, lowered to the offline provider after `passes`
-    (see `tfgen.providers.lowering`), and add the offline override. Returns the `Lowered` record of
+    (see `tfgen.terraform.lowering`), and add the offline override. Returns the `Lowered` record of
     what the copy leaves out or rewrites; the same record is written to `dest/tfgen_lowered.json`
     for people to read."""
-    from ..providers.lowering import LOWERED_FILE, lower
-
     root, dest = Path(root), Path(dest)
     documents = _read_root(root)
     dest.mkdir(parents=True, exist_ok=True)
@@ -364,8 +357,6 @@ def copy_root(root: str | Path, dest: str | Path, *, endpoint: str | None = None
 def _read_root(root: Path) -> dict[str, dict]:
     """`{file name: document}` of a generated root's `*.tf.json` (override files aside), through the one
     bounded reader (tfgen.terraform.roots): a file it cannot read stops the copy, naming the file."""
-    from .roots import read_root
-
     tree = read_root(root)
     if tree.problems:
         raise ToolchainError("cannot copy " + "; ".join(f"{p.location}: {p.message}" for p in tree.problems)

@@ -16,27 +16,30 @@ record for each thing it changed; whatever a pass removes, anything referring
 to it goes too. `leave_out(types)` is the pass for resource types something
 cannot take (the sandbox's AWS double lacks some APIs; its passes are in
 `tfgen.sandbox.quirks`).
+
+A root is read through its index (`tfgen.terraform.index`) and its references
+through the one grammar (`tfgen.terraform.references`): what refers to
+something left out, a bucket setting's bucket, a renamed address.
 """
 
 from __future__ import annotations
 
 import copy
-import json
-import re
 from dataclasses import asdict, dataclass
-from typing import Callable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
-from .features import OFFLINE, TERRAFORM_DEFAULT, TERRAFORM_LOCKFILE, Version, feature, uses
+from ..errors import TfgenError
+from ..providers.features import OFFLINE, TERRAFORM_DEFAULT, TERRAFORM_LOCKFILE, Version, feature, uses
+from .index import Root, nested, remove_resource, resources_of
+from .references import Reference, parse, references, rewrite
+from .roots import as_root
 
-__all__ = ["LeftOut", "Lowered", "Pass", "lower", "leave_out", "resources_of", "remove_resource", "LOWERED_FILE",
-           "EKS_OIDC_THUMBPRINT"]
+__all__ = ["LeftOut", "Lowered", "Pass", "lower", "leave_out", "LOWERED_FILE", "EKS_OIDC_THUMBPRINT"]
 
 LOWERED_FILE = "tfgen_lowered.json"
 # SHA-1 of the root CA that signs every EKS OIDC issuer's certificate; 3.x providers require a thumbprint,
 # newer ones let AWS verify the issuer through its own trusted CAs.
 EKS_OIDC_THUMBPRINT = "9e99a48a9960b14926bb7f3b02e22da2b0ab7280"
-_REF = re.compile(r"\$\{([^}]*)\}")
-_ADDRESS = re.compile(r"\b((?:aws|data\.aws)_[a-z0-9_]+\.[A-Za-z0-9_-]+)")
 
 
 @dataclass(frozen=True)
@@ -82,26 +85,6 @@ class Lowered:
 Pass = Callable[[dict[str, dict]], list[LeftOut]]
 
 
-def resources_of(documents: dict[str, dict]) -> Iterator[tuple[str, str, dict]]:
-    """(type, name, body) of every resource block of a root's documents, in file order."""
-    for document in documents.values():
-        for type_, items in list(document.get("resource", {}).items()):
-            for name, body in list(items.items()):
-                yield type_, name, body
-
-
-def remove_resource(documents: dict[str, dict], type_: str, name: str) -> None:
-    """Take resource `type_.name` out of the documents (and its type's block when it was the last)."""
-    for document in documents.values():
-        resources = document.get("resource", {})
-        if name in resources.get(type_, {}):
-            del resources[type_][name]
-            if not resources[type_]:
-                del resources[type_]
-            if not resources:
-                del document["resource"]
-
-
 def leave_out(types: Mapping[str, str]) -> Pass:
     """A pass that leaves out every resource of the given types, each with its reason."""
     def run(documents: dict[str, dict]) -> list[LeftOut]:
@@ -138,26 +121,21 @@ _RESOURCE_REWRITES = {
 
 def _launch_template_ami(body: dict) -> None:
     template = body.pop("launch_template")
-    body["ami"] = template["id"].replace(".id}", ".image_id}")
+    body["ami"] = rewrite(template["id"], lambda r: f"{r.address}.image_id" if r.path == ("id",) else None)
 
 
 def _thumbprint(body: dict) -> None:
     body["thumbprint_list"] = [EKS_OIDC_THUMBPRINT]
 
 
-def _one(block) -> dict:
-    """A nested block given as an object or a one-element list."""
-    return (block[0] if block else {}) if isinstance(block, list) else (block or {})
-
-
 def _fold_versioning(body: dict) -> dict | None:
-    status = _one(body.get("versioning_configuration")).get("status")
+    status = nested(body.get("versioning_configuration")).get("status")
     return {"versioning": {"enabled": status == "Enabled"}} if status in ("Enabled", "Suspended") else None
 
 
 def _fold_encryption(body: dict) -> dict | None:
-    rule = _one(body.get("rule"))
-    default = _one(rule.get("apply_server_side_encryption_by_default"))
+    rule = nested(body.get("rule"))
+    default = nested(rule.get("apply_server_side_encryption_by_default"))
     if not default or set(rule) - {"apply_server_side_encryption_by_default", "bucket_key_enabled"}:
         return None
     return {"server_side_encryption_configuration": {"rule": rule}}
@@ -170,20 +148,20 @@ _LIFECYCLE_FIELDS = {"id", "status", "filter", "abort_incomplete_multipart_uploa
 def _fold_lifecycle(body: dict) -> dict | None:
     rules = []
     for rule in _as_list(body.get("rule")):
-        filter_ = _one(rule.get("filter"))
+        filter_ = nested(rule.get("filter"))
         if set(rule) - _LIFECYCLE_FIELDS or set(filter_) - {"prefix"}:
             return None  # transitions, tag filters, ...: not folded, left out
         old = {"id": rule.get("id"), "enabled": rule.get("status") == "Enabled"}
         if filter_.get("prefix"):
             old["prefix"] = filter_["prefix"]
         if "abort_incomplete_multipart_upload" in rule:
-            old["abort_incomplete_multipart_upload_days"] = _one(
+            old["abort_incomplete_multipart_upload_days"] = nested(
                 rule["abort_incomplete_multipart_upload"]).get("days_after_initiation")
         if "noncurrent_version_expiration" in rule:
             old["noncurrent_version_expiration"] = {
-                "days": _one(rule["noncurrent_version_expiration"]).get("noncurrent_days")}
+                "days": nested(rule["noncurrent_version_expiration"]).get("noncurrent_days")}
         if "expiration" in rule:
-            old["expiration"] = {k: v for k, v in _one(rule["expiration"]).items()
+            old["expiration"] = {k: v for k, v in nested(rule["expiration"]).items()
                                  if k in ("days", "date", "expired_object_delete_marker")}
         rules.append(old)
     return {"lifecycle_rule": rules} if rules else None
@@ -196,7 +174,15 @@ _BUCKET_FOLDS = {
         _fold_encryption, "as the bucket's `server_side_encryption_configuration` block"),
     "aws_s3_bucket_lifecycle_configuration": (_fold_lifecycle, "as the bucket's `lifecycle_rule` blocks"),
 }
-_BUCKET_REF = re.compile(r"^\$\{(aws_s3_bucket\.[A-Za-z0-9_-]+)\.(?:id|bucket)\}$")
+
+
+def _bucket_of(value: Any) -> str | None:
+    """The `aws_s3_bucket` a setting's `bucket` names (`${aws_s3_bucket.x.id}` or `.bucket`), else None."""
+    reference = parse(value).sole_reference if isinstance(value, str) else None
+    if reference and reference.type == "aws_s3_bucket" and reference.kind == "resource" and \
+            reference.path in (("id",), ("bucket",)):
+        return reference.address
+    return None
 
 
 # Argument features an older provider can express another way: feature key -> (rewrite, how).
@@ -207,14 +193,18 @@ _ARGUMENT_REWRITES = {
 }
 
 
-def lower(documents: dict[str, dict], target: Version = OFFLINE, *, passes: Sequence[Pass] = ()) -> Lowered:
-    """`documents` (`{file: document}` of one root) for provider `target`, after `passes`.
+def lower(root: Root | Mapping[str, dict], target: Version = OFFLINE, *, passes: Sequence[Pass] = ()) -> Lowered:
+    """A root (its index, or `{file: document}` as tfgen writes it) for provider `target`, after `passes`.
 
-    Each of `passes` runs in order on the copy before the provider's own
-    lowering; their changes are listed with the provider's, and whatever
+    The copy keeps the documents' shape (the index's canonical one for an
+    index). Each of `passes` runs in order on the copy before the provider's
+    own lowering; their changes are listed with the provider's, and whatever
     referred to a resource a pass removed is left out too.
     """
-    docs = copy.deepcopy(documents)
+    index = as_root(root)
+    if index.problems:
+        raise TfgenError("cannot lower " + "; ".join(str(p) for p in index.problems))
+    docs = copy.deepcopy(index.documents if isinstance(root, Root) else dict(root))
     changes: list[LeftOut] = []
     present = {f"{t}.{n}" for t, n, _ in resources_of(docs)}
     for run in passes:
@@ -253,13 +243,13 @@ def _to_provider(docs: dict[str, dict], target: Version, dropped: set[str]) -> l
                         break
                     if key == type_ and type_ in _BUCKET_FOLDS:
                         fold, how = _BUCKET_FOLDS[type_]
-                        match = _BUCKET_REF.match(str(body.get("bucket", "")))
-                        folded = fold(body) if match and match.group(1) in bodies else None
+                        bucket = _bucket_of(body.get("bucket"))
+                        folded = fold(body) if bucket in bodies else None
                         if folded is not None:
-                            bodies[match.group(1)].update(folded)
+                            bodies[bucket].update(folded)
                             del resources[type_][name]
                             changes.append(LeftOut(address, how, "rewritten", reason))
-                            renamed.append((address, match.group(1)))
+                            renamed.append((address, bucket))
                             break
                     if key == type_:
                         del resources[type_][name]
@@ -296,17 +286,12 @@ def _forget_ignored(body: dict, argument: str) -> None:
     lifecycle = body.get("lifecycle") or {}
     ignored = lifecycle.get("ignore_changes")
     if isinstance(ignored, list):
-        lifecycle["ignore_changes"] = [i for i in ignored if re.split(r"[.\[]", i)[0] != argument]
+        lifecycle["ignore_changes"] = [i for i in ignored if i.split(".")[0].split("[")[0] != argument]
 
 
 def _mentions(value, addresses: set[str]) -> str | None:
     """The first of `addresses` that `value` (any JSON) refers to."""
-    text = json.dumps(value)
-    for expression in _REF.findall(text):
-        for candidate in _ADDRESS.findall(expression):
-            if candidate in addresses:
-                return candidate
-    return None
+    return next((r.address for r in references(value) if r.address in addresses), None)
 
 
 def _cascade(docs: dict[str, dict], dropped: set[str]) -> list[LeftOut]:
@@ -355,10 +340,26 @@ def _cascade(docs: dict[str, dict], dropped: set[str]) -> list[LeftOut]:
             return changes
 
 
+# Meta-arguments whose strings are bare references (`aws_vpc.hub`), not templates.
+_BARE = ("depends_on", "replace_triggered_by")
+
+
 def _rename(docs: dict[str, dict], old: str, new: str) -> None:
-    pattern = re.compile(re.escape(old) + r"(?=[.\]}\s\"]|$)")
+    """Every reference to `old` (in templates, `depends_on` and `replace_triggered_by`) made to `new`."""
+    def renamed(reference: Reference) -> str | None:
+        return new + reference.text[len(old):] if reference.address == old else None
+
+    def walk(value: Any, bare: bool = False) -> Any:
+        if isinstance(value, str):
+            return rewrite(value, renamed, expression=bare)
+        if isinstance(value, list):
+            return [walk(item, bare) for item in value]
+        if isinstance(value, dict):
+            return {key: walk(item, key in _BARE) for key, item in value.items()}
+        return value
+
     for filename, document in docs.items():
-        docs[filename] = json.loads(pattern.sub(new, json.dumps(document)))
+        docs[filename] = walk(document)
 
 
 def _pin_versions(docs: dict[str, dict], target: Version) -> list[LeftOut]:
@@ -369,7 +370,8 @@ def _pin_versions(docs: dict[str, dict], target: Version) -> list[LeftOut]:
             if isinstance(aws, dict):
                 aws["version"] = str(target)
             # Terraform 1.10 is asked for by S3-native state locking only; an offline copy keeps local state.
-            if block.get("required_version") == TERRAFORM_LOCKFILE and "use_lockfile" in json.dumps(block):
+            if block.get("required_version") == TERRAFORM_LOCKFILE and \
+                    "use_lockfile" in nested(nested(block.get("backend")).get("s3")):
                 block["required_version"] = TERRAFORM_DEFAULT
                 changes.append(LeftOut("terraform.required_version", f"{TERRAFORM_LOCKFILE} -> "
                                        f"{TERRAFORM_DEFAULT}", "rewritten", "S3-native state locking needs "
