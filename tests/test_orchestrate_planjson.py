@@ -115,9 +115,9 @@ def test_a_plan_of_moves_alone_is_a_plan_to_apply():
 
 def test_outputs_that_change_are_listed():
     plan = read_plan(_plan(outputs={
-        "vpc_id": {"change": {"actions": ["update"], "before": "vpc-1", "after": None}},
-        "region": {"change": {"actions": ["no-op"], "before": "us-east-1", "after": "us-east-1"}},
-        "gone": {"change": {"actions": ["delete"], "before": "x", "after": None}}}), root="r")
+        "vpc_id": {"actions": ["update"], "before": "vpc-1", "after": None, "after_unknown": True},
+        "region": {"actions": ["no-op"], "before": "us-east-1", "after": "us-east-1"},
+        "gone": {"actions": ["delete"], "before": "x", "after": None}}), root="r")
     assert plan.outputs == ("gone", "vpc_id")
     assert plan.any and not plan.changed, "an output alone is a change to apply"
 
@@ -131,7 +131,8 @@ def test_outputs_that_change_are_listed():
     (_plan({"address": "aws_vpc.x", "change": {}}), "aws_vpc.x has no change.actions list"),
     (_plan(_entry("aws_vpc.x", ["create", "forget"])), "has the actions ['create', 'forget'], which this tfgen "
                                                        "does not know"),
-    (_plan(outputs={"x": {"change": {"actions": "update"}}}), "output.x has no change.actions list"),
+    (_plan(outputs={"x": {"actions": "update"}}), "output.x has no change.actions list"),
+    (_plan(outputs={"x": ["update"]}), "output.x has no change.actions list"),
 ])
 def test_what_is_not_a_plan_it_can_read_is_refused_naming_the_source(document, says):
     with pytest.raises(PlanJsonError) as refused:

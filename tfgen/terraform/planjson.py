@@ -113,9 +113,9 @@ def read_plan(document: Any, *, root: str, source: str = "the plan") -> PlanJson
     outputs = document.get("output_changes") or {}
     if not isinstance(outputs, dict):
         raise PlanJsonError(f"{source}: output_changes is not an object; plan {root} again to make it")
+    # An output's entry is a change representation itself: {"actions": [...], "before": ..., "after": ...}.
     changed = tuple(sorted(name for name, entry in outputs.items()
-                           if isinstance(entry, dict) and _actions(entry, source, f"output.{name}")
-                           not in (("no-op",), ("read",))))
+                           if _actions({"change": entry}, source, f"output.{name}") not in (("no-op",), ("read",))))
     moved = tuple(c.address for c, entry in zip(changes, raw) if c.action is Action.NO_OP and (
         entry.get("previous_address") not in (None, c.address) or isinstance(entry["change"].get("importing"), dict)))
     return PlanJson(root, str(document.get("terraform_version", "")), changes, changed, moved,
