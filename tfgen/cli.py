@@ -121,6 +121,7 @@ def _add_run_verbs(verbs) -> None:
                        help="run exactly the named roots, not their dependencies (CI jobs that order them)")
         r.add_argument("--parallelism", type=int, default=2, metavar="N",
                        help="independent roots to run at once (default: 2)")
+        r.add_argument("--list", action="store_true", help="print the roots it would run, and why; run nothing")
         r.add_argument("--format", choices=("text", "json", "markdown"), default="text",
                        help="json: the report on stdout; markdown: the diff for a pull request or job summary; "
                             "progress on stderr for both (default: text)")

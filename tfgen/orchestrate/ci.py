@@ -19,7 +19,8 @@ from .._version import __version__
 from ..emit.state import STATE_ROOT
 from ..errors import ToolchainError
 from ..providers.features import Version
-from ..terraform.toolchain import required_versions
+from ..terraform.roots import read_root
+from ..terraform.toolchain import remote_states_of, required_versions
 from . import actions, atlantis
 from .ciconfig import DISTRIBUTION, CiInputs, Install
 from .graph import RootGraph, UsageError
@@ -196,5 +197,7 @@ def render_ci(engine: str, graph: RootGraph, *, out: str, spec: str, include_sta
         left_out=[r for r in graph.order() if r not in roots], branch=_branch(branch),
         install=parse_install(install), terraform_version=version, terraform_reason=reason,
         command=_command(engine, where, spec_path, include_state=include_state, branch=branch, install=install,
-                         version=terraform))
+                         version=terraform),
+        reads={root: [r for r in remote_states_of(read_root(graph.path(root)).documents) if r in roots]
+               for root in roots})
     return ENGINES[engine](inputs)

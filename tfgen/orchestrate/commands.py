@@ -287,6 +287,16 @@ def _render(args, report: RunReport, *, saved: SavedPlans | None, selection: Sel
     return diff_text(report) + format_report(report) + kept
 
 
+def _listing(args, selection: Selection) -> str:
+    """`--list`: the roots the command would run, in order, and why (with --affected); nothing runs."""
+    why = {root: selection.affected.why(root) if selection.affected else "selected"
+           for root in [*selection.roots, *selection.removed]}
+    if args.format == "json":
+        return json.dumps({"roots": selection.roots, "removed": selection.removed, "why": why}, indent=2,
+                          sort_keys=True) + "\n"
+    return "".join(f"{root}: {reason}\n" for root, reason in why.items())
+
+
 def _progress(log: TextIO):
     def phase(result) -> None:
         if result.ran:
@@ -310,6 +320,9 @@ def main(args, approver) -> int:
     try:
         selection = select(graph, args.command, env=args.env, no_deps=args.no_deps,
                            since=getattr(args, "affected", None), scratch=scratch)
+        if getattr(args, "list", False):
+            _emit(sys.stdout, _listing(args, selection))
+            return 0
         if selection.affected is not None:
             for root in [*selection.roots, *selection.removed]:
                 _emit(log, f"  {root}: {selection.affected.why(root)}\n")
@@ -340,7 +353,7 @@ def main(args, approver) -> int:
 
 
 def _apply_main(args, log: TextIO, approver) -> int:
-    if args.env or args.no_deps or getattr(args, "affected", None):
+    if args.env or args.no_deps or getattr(args, "affected", None) or args.list:
         raise UsageError(f"{args.out} holds saved plans: `tfgen apply PLANS` applies all of them as planned; "
                          f"--env, --no-deps and --affected choose roots when planning")
     saved = read_saved(args.out)
