@@ -51,6 +51,18 @@ def test_a_replacement_is_one_change_with_the_paths_that_force_it():
     assert tally(plan.changes)[Action.REPLACE] == 2 and tally(plan.changes)[Action.CREATE] == 0
 
 
+def test_without_replace_paths_a_replacement_names_what_changed_and_is_known():
+    """Terraform before 1.2 writes no replace_paths (the offline toolchain's 1.0.3 among them)."""
+    (change,) = read_plan(_plan(_entry(
+        "aws_eks_node_group.hub", ["delete", "create"],
+        before={"instance_types": ["t3.medium"], "arn": "arn:1", "tags": {"a": "1"}, "secret": "s1", "labels": {}},
+        after={"instance_types": ["t3.large"], "arn": None, "tags": {"a": "1"}, "secret": "s2", "labels": None},
+        after_unknown={"arn": True}, before_sensitive={"secret": True}, after_sensitive={"secret": True},
+        action_reason="replace_because_cannot_update")), root="r").changes
+    assert change.reasons == ('instance_types: ["t3.medium"] -> ["t3.large"]', "secret: (sensitive) -> (sensitive)",
+                              "an argument that cannot be updated in place changes")
+
+
 def test_every_action_is_read_and_counted_and_no_op_and_read_change_nothing():
     plan = read_plan(_plan(
         _entry("aws_vpc.a", ["create"], after={"cidr_block": "10.0.0.0/16"}),

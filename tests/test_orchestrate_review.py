@@ -256,3 +256,78 @@ def test_markdown_cells_cannot_break_the_table_or_inject_html():
 
     assert cell("a | b <img src=x onerror=alert(1)> `x`\n* item") == \
         "a \\| b \\<img src=x onerror=alert\\(1\\)\\> \\`x\\` \\* item"
+
+
+# -- on the local AWS double ------------------------------------------------------------------------------------
+
+
+def _keeping_state(workspace) -> None:
+    """The sandbox starts each copy afresh; a change is rehearsed on the state the old spec's apply left."""
+    fresh = workspace.prepare
+
+    def prepare(root, source, scratch):
+        state = workspace.roots / root / "terraform.tfstate"
+        kept = state.read_bytes() if state.exists() else None
+        copy = fresh(root, source, scratch)
+        if kept is not None:
+            (copy / "terraform.tfstate").write_bytes(kept)
+        return copy
+
+    workspace.prepare = prepare
+
+
+@pytest.mark.slow
+def test_a_changed_spec_is_planned_saved_and_applied_exactly_on_the_double(tmp_path):
+    import tfgen
+    from tfgen.orchestrate import read_graph
+    from tfgen.orchestrate.commands import apply_plans, plan_roots, select
+    from tfgen.orchestrate.review import diff_text
+    from tfgen.sandbox import Sandbox
+    from tfgen.sandbox.prepare import in_accounts
+    from tests.conftest import MINIMAL_SPEC, write_spec
+
+    old = write_spec(tmp_path, MINIMAL_SPEC)
+    new = write_spec(tmp_path, MINIMAL_SPEC.replace(
+        "instance_types: [t3.medium]", "instance_types: [t3.large]").replace(
+        "us-east-2: {cidr: 10.11.0.0/16}", "us-east-2: {cidr: 10.11.0.0/16, node_groups: {"
+                                           "workers: {instance_types: [t3.medium], min: 1, max: 1, desired: 1}, "
+                                           "spot: {instance_types: [t3.small], min: 1, max: 1, desired: 1}}}"),
+                     "new.yaml")
+    with Sandbox(tfgen.load(old), workdir=tmp_path / "sandbox") as sandbox:
+        assert sandbox.init("development").ok and sandbox.apply("development").ok
+        out = tmp_path / "new-out"
+        tfgen.build(in_accounts(tfgen.load(new), sandbox.accounts), out)
+        workspace = sandbox.workspace
+        _keeping_state(workspace)
+        selection = select(read_graph(out), "plan", env=["development"], no_deps=True)
+        report, saved = plan_roots(selection, workspace, out_dir=tmp_path / "plans", scratch=tmp_path / "runs")
+        assert report.ok, [(r.root, r.reason, r.errors) for r in report.roots]
+        text = diff_text(report)
+        hub = "aws_eks_node_group.us_east_1_hub__workers"
+        edge = "aws_eks_node_group.us_east_2_edge__workers"
+        assert text.startswith("development: 1 to add, 0 to change, 1 to replace, 0 to destroy\n"), text
+        (replaced,) = [line for line in text.splitlines() if line.split()[:2] == ["replace", hub]]
+        assert replaced.split(None, 2)[2].startswith('instance_types: ["t3.medium"] -> ["t3.large"]; '), text
+        assert replaced.endswith("; an argument that cannot be updated in place changes"), text
+        assert ["add", edge.replace("workers", "spot")] in [line.split() for line in text.splitlines()], text
+        entry = saved.roots["development"]
+        assert entry.changes and entry.state.lineage is not None, "planned against the applied state"
+
+        applied = apply_plans(saved, workspace, scratch=tmp_path / "runs", init=False, out=out)
+        assert applied.ok, [(r.root, r.status, r.reason, r.errors) for r in applied.roots]
+        (result,) = applied.roots
+        apply_log = next(p.log for p in result.phases if p.phase == "apply").read_text()
+        assert "Resources: 2 added, 0 changed, 1 destroyed." in apply_log, "exactly the saved plan"
+        found = {}
+        for cluster in sandbox.expectation("development").clusters:
+            eks = sandbox.client("eks", cluster.region, "development")
+            found[cluster.role] = sorted(
+                eks.describe_nodegroup(clusterName=cluster.name, nodegroupName=name)["nodegroup"]["instanceTypes"][0]
+                for name in eks.list_nodegroups(clusterName=cluster.name)["nodegroups"])
+        assert found == {"hub": ["t3.large"], "edge": ["t3.medium", "t3.small"]}, "the double holds the new spec"
+        assert sandbox.replan("development").ok, "applying the saved plan left nothing to change"
+
+        again = apply_plans(saved, workspace, scratch=tmp_path / "runs", init=False, out=out)
+        (stale,) = again.roots
+        assert stale.status == "stale" and "its state changed since the plan" in stale.reason, stale.reason
+        assert [p.phase for p in stale.phases] == ["state"], "nothing was applied"

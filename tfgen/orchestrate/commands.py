@@ -107,7 +107,8 @@ def plan_roots(selection: Selection, workspace: Workspace, *, command: str = "pl
         saved = save_plans(report, out_dir, out=str(selection.graph.out), terraform=terraform,
                            needs={r: selection.graph.needs[r] for r in roots},
                            sources={r: selection.graph.path(r) for r in roots},
-                           destroyed=frozenset(selection.removed), offline=isinstance(workspace, Offline))
+                           destroyed=frozenset(selection.removed),
+                           offline=isinstance(workspace, Offline) and workspace.endpoint is None)
     return report, saved
 
 
@@ -226,14 +227,17 @@ def _refusal(results: dict[str, RootResult], checked: RunReport | None, stale: d
              refused: dict[str, str], saved: SavedPlans, workspace: Workspace) -> RunReport:
     """Nothing applied: the roots that could not be checked, are stale or refused, say why; the others that
     changed something say they were not applied."""
-    for result in checked.roots if checked else []:
+    ran = {result.root: result for result in (checked.roots if checked else [])}
+    for root, result in ran.items():
         if result.status != "ok":
-            results[result.root] = result
+            results[root] = result
     for root, reason in refused.items():
         results[root] = replace(results[root], status="refused", reason=reason)
     for root, reason in stale.items():
-        results[root] = replace(results[root], status="stale", reason=f"{reason}; nothing was applied. Fix: plan "
-                                f"again (`tfgen plan {saved.out} --out-dir {saved.directory}`) and review it")
+        results[root] = replace(ran.get(root, results[root]), review=results[root].review,
+                                counts=results[root].counts, status="stale",
+                                reason=f"{reason}; nothing was applied. Fix: plan again (`tfgen plan {saved.out} "
+                                       f"--out-dir {saved.directory}`) and review it")
     blocking = sorted({*stale, *refused, *(r.root for r in (checked.roots if checked else []) if r.status != "ok")})
     for root, result in results.items():
         if result.status == "ok" and result.review is not None and result.review.any:

@@ -158,9 +158,10 @@ def _reasons(entry: dict, action: Action, change: dict, paths: tuple[str, ...]) 
     if isinstance(importing, dict):
         reasons.append(f"imported (id {importing.get('id', '?')})")
     if action is Action.REPLACE:
-        for raw in entry.get("replace_paths") or []:
-            if isinstance(raw, list):
-                reasons.append(f"{_path(raw)}: {_shown(change, raw, 'before')} -> {_shown(change, raw, 'after')}")
+        # Terraform before 1.2 gives no replace_paths: then the arguments known on both sides that differ.
+        given = [raw for raw in entry.get("replace_paths") or [] if isinstance(raw, list)]
+        for raw in given or [[name] for name in _known_differences(change)][:_LISTED]:
+            reasons.append(f"{_path(raw)}: {_shown(change, raw, 'before')} -> {_shown(change, raw, 'after')}")
     elif action is Action.UPDATE:
         names = _updated(change)
         if names:
@@ -216,6 +217,17 @@ def _updated(change: Mapping) -> list[str]:
     names = {name for name in set(before) | set(after) if before.get(name) != after.get(name)}
     names |= {name for name, value in unknown.items() if _any_true(value)}
     return sorted(names)
+
+
+def _known_differences(change: Mapping) -> list[str]:
+    """The top-level attributes whose value is known after the change and differs from before, sorted."""
+    before = change.get("before") if isinstance(change.get("before"), dict) else {}
+    after = change.get("after") if isinstance(change.get("after"), dict) else {}
+    unknown = change.get("after_unknown") if isinstance(change.get("after_unknown"), dict) else {}
+    empty = (None, {}, [], "")  # an unset block or map is read back as empty: no difference
+    return sorted(name for name in set(before) & set(after)
+                  if before[name] != after[name] and not (before[name] in empty and after[name] in empty)
+                  and not _any_true(unknown.get(name)))
 
 
 def _any_true(value: Any) -> bool:
