@@ -16,6 +16,7 @@ provider's own conditional replacements are not modelled; a real plan (`terrafor
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Mapping
@@ -138,10 +139,19 @@ def _literal(body: dict, attribute: str) -> Any:
     return value if not parse(_json(value)).references else None
 
 
+def _ignored(body: dict) -> set[str]:
+    """The argument paths `lifecycle.ignore_changes` names (indexes dropped): Terraform plans no change for them."""
+    listed = (body.get("lifecycle") or {}).get("ignore_changes") or []
+    return {re.sub(r"\[[^\]]*\]", "", item) for item in listed if isinstance(item, str)}
+
+
 def _direct(type_: str, old: dict, new: dict) -> _Change:
     reasons, paths, changed = [], [], set()
     replace = False
+    ignored = _ignored(new)
     for path, before, after in _differences(old, new):
+        if any(path == i or path.startswith(i + ".") for i in ignored):
+            continue
         changed.add(path.split(".", 1)[0])
         forced = forces_replacement(type_, path)
         replace = replace or forced

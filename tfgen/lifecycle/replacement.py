@@ -19,11 +19,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
-__all__ = ["PROTECTED", "CHANGES_ON_UPDATE", "Replacement", "table", "forces_replacement", "conditional_on"]
+from ..emit.protect import PROTECTED
 
-# The kinds whose replacement or destruction a build refuses unless named (`tfgen.lifecycle.guards`); `protect`
-# puts `prevent_destroy` on them.
-PROTECTED = ("aws_eks_cluster", "aws_vpc", "aws_kms_key")
+__all__ = ["PROTECTED", "CHANGES_ON_UPDATE", "Replacement", "table", "forces_replacement", "conditional_on"]
 
 # Computed attributes an in-place update changes (provider docs: aws_ssm_document's `latest_version`,
 # `default_version` and `hash` follow its content; aws_launch_template's `latest_version` each new version;
