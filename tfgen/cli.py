@@ -44,8 +44,19 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--strict", action="store_true", help="overlapping VPCs are errors even when not connected")
     b.add_argument("--allow-layout-change", action="store_true",
                    help="build an environment in another layout than OUT has it (then run `tfgen migrate`)")
+    _add_lifecycle(b)
     _add_allocations(b)
     b.set_defaults(run=_build)
+
+    d = verbs.add_parser("diff", help="print what building the spec into OUT would change, object by object; "
+                                      "write nothing (exit 1 when the build would be refused)")
+    d.add_argument("spec", help="fleet spec (YAML)")
+    d.add_argument("--out", default="out", help="output directory of the previous build (default: out)")
+    d.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    d.add_argument("--strict", action="store_true", help="overlapping VPCs are errors even when not connected")
+    _add_lifecycle(d)
+    _add_allocations(d)
+    d.set_defaults(run=_diff)
 
     m = verbs.add_parser("migrate", help="print the script that moves an environment's state to its new layout")
     m.add_argument("spec", help="fleet spec (YAML)")
@@ -92,6 +103,16 @@ def _parser() -> argparse.ArgumentParser:
     _add_rule_verbs(verbs)
     _add_tool_verbs(verbs)
     return parser
+
+
+def _add_lifecycle(verb) -> None:
+    verb.add_argument("--allow-replace", action="append", default=[], metavar="PATH",
+                      help="allow replacing the EKS clusters, VPCs and KMS keys of PATH (env[/region[/cluster]]; "
+                           "repeatable)")
+    verb.add_argument("--allow-destroy", action="append", default=[], metavar="PATH",
+                      help="allow destroying them, or removing the environment or cells root PATH (repeatable)")
+    verb.add_argument("--retired", action="append", default=[], metavar="PATH",
+                      help="the retirement of PATH was applied elsewhere (e.g. CI): drop what was kept for it")
 
 
 def _add_allocations(verb) -> None:
@@ -363,7 +384,8 @@ def _build(args) -> int:
 
     fleet = _load(args.spec, args.allocations)
     result = build(fleet, args.out, check=args.check, strict=args.strict,
-                   allow_layout_change=args.allow_layout_change, spec=args.spec)
+                   allow_layout_change=args.allow_layout_change, allow_replace=args.allow_replace,
+                   allow_destroy=args.allow_destroy, retired=args.retired, spec=args.spec)
     _print_findings(result.warnings)
     changes = result.changes
     for path in changes.foreign:
@@ -372,6 +394,8 @@ def _build(args) -> int:
     if args.check:
         print(f"{args.out} is up to date ({len(changes.unchanged)} files)")
         return 0
+    if result.diff is not None:
+        print(result.diff.text(), end="")
     summary = f"{len(changes.added)} added, {len(changes.changed)} changed, {len(changes.removed)} removed"
     roots = sorted({Path(path).parent.as_posix() for path in changes.added + changes.changed + changes.unchanged
                     if path.endswith(".tf.json")})
@@ -379,6 +403,21 @@ def _build(args) -> int:
     for path in result.allocations:
         print(f"recorded new VPC CIDR allocations in {path}; commit it with the spec")
     return 0
+
+
+def _diff(args) -> int:
+    from .pipeline import diff
+
+    fleet_diff, findings = diff(_load(args.spec, args.allocations), args.out, strict=args.strict,
+                                allow_replace=args.allow_replace, allow_destroy=args.allow_destroy,
+                                retired=args.retired)
+    _print_findings(findings)
+    if args.format == "json":
+        print(json.dumps({**fleet_diff.as_dict(), "findings": [f.as_dict() for f in findings]}, indent=2,
+                         sort_keys=True))
+    else:
+        print(fleet_diff.markdown() if args.format == "markdown" else fleet_diff.text(), end="")
+    return 1 if any(f.severity is Severity.ERROR for f in findings) else 0
 
 
 def _migrate(args) -> int:

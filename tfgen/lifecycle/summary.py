@@ -212,14 +212,17 @@ def summarize(changes: Iterable[ResourceChange], record: Record, *, against: str
     by_address = {c.address: c for c in changes}
     result: list[ObjectChange] = []
     statuses: dict[str, Status] = {}
+    waiting = {}
     for path in sorted(grouped.keys() | retiring.keys()):
         found = grouped.get(path, [])
         obj = record.objects.get(path) or (retiring[path][1] if path in retiring else None)
         kind = obj.kind if obj else ENVIRONMENT
         if path in retiring:
             entry = retiring[path][0]
-            why = () if found else (f"waiting for an apply of {', '.join(entry.roots)}",)
-            result.append(ObjectChange(path, kind, Status.RETIRING, why, tuple(found), obj.protected, entry.path))
+            if found:
+                result.append(ObjectChange(path, kind, Status.RETIRING, (), tuple(found), obj.protected, entry.path))
+            else:
+                waiting[entry.path] = entry
             continue
         status = _status(kind, found)
         statuses[path] = status
@@ -234,6 +237,9 @@ def summarize(changes: Iterable[ResourceChange], record: Record, *, against: str
                     why.append(f"{change.address} {'replaced' if change.action is Action.REPLACE else 'destroyed'}")
         if status is not Status.UNCHANGED:
             result.append(ObjectChange(path, kind, status, tuple(why), tuple(found), bool(obj and obj.protected)))
+    for path, entry in waiting.items():  # nothing of it in these changes: one line per retirement
+        why = (f"{len(entry.objects)} object(s); destroyed by an apply of {', '.join(entry.roots)}",)
+        result.append(ObjectChange(path, entry.kind, Status.RETIRING, why, (), False, path))
     result = _environments(result, record, statuses)
     result += _removed_roots(changes, record, live_roots)
     listed = {o.path for o in result}
