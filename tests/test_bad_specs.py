@@ -3,7 +3,8 @@
 written (no output, no allocations file).
 
 Each file starts with a comment naming what it is, then
-`# expect: CODE | message fragment | line N` (line optional).
+`# expect: CODE | message fragment | line N` (line optional), and optionally
+`# errors: N` when the spec holds one mistake that must not cascade into more findings.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from tfgen.cli import main
 
 CORPUS = sorted((Path(__file__).parent / "bad_specs").glob("*.yaml"))
 _EXPECT = re.compile(r"^# expect: (\w+) \| (.+?)(?: \| line (\d+))?$", re.M)
+_ERRORS = re.compile(r"^# errors: (\d+)$", re.M)
 
 
 def _expectation(path: Path):
@@ -43,6 +45,9 @@ def test_bad_spec_is_rejected_with_location_and_hint(tmp_path, capsys, source):
     assert status == 1, out
     for expected in (code, fragment, "fix:", where):
         assert expected in out, f"{source.name}: {expected!r} not in\n{out}"
+    errors = _ERRORS.search(source.read_text())
+    if errors:
+        assert out.splitlines()[-1].startswith(f"{spec}: {errors[1]} error(s),"), out
 
     status = main(["build", str(spec), "--out", str(tmp_path / "out")])
     err = capsys.readouterr().err

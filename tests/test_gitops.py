@@ -169,15 +169,16 @@ def test_usage_errors_are_exit_2_without_traceback(tmp_path, capsys, monkeypatch
 
 
 def test_gitops_runs_terraform_output_in_the_root(tmp_path, capsys, monkeypatch):
-    """`tfgen gitops OUT/ENV` reads `terraform output -json` there (the stub prints no outputs)."""
+    """`tfgen gitops OUT/ENV` reads `terraform output -json` in an initialised root (the stub prints no outputs:
+    the root is not applied)."""
     from tests.orchestrate_stub import stub_terraform
 
     monkeypatch.setenv("STUB_DIR", str(tmp_path))
     monkeypatch.setenv("TFGEN_TERRAFORM", str(stub_terraform(tmp_path)))
     root = tmp_path / "development"
-    root.mkdir()
-    assert main(["gitops", str(root)]) == 1
-    assert "output gitops is missing" in capsys.readouterr().err
+    (root / ".terraform").mkdir(parents=True)
+    assert main(["gitops", str(root)]) == 2
+    assert "is not applied (its state holds no outputs)" in capsys.readouterr().err
     (ran,) = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines() if '"start"' in line]
     assert (ran["argv"], ran["cwd"]) == (["output", "-json", "-no-color"], str(root))
 

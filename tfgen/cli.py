@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ._version import __version__
-from .errors import Finding, FindingsError, Severity, SpecError, TfgenError, condense
+from .errors import Finding, FindingsError, Severity, TfgenError, condense
 
 if TYPE_CHECKING:
     from .model import Fleet
@@ -22,6 +22,10 @@ __all__ = ["main", "run"]
 
 
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **{**kwargs, "add_help": False})
+        self.add_argument("-h", "-help", "--help", action="help", help="show this help and exit")
+
     def error(self, message: str):
         self.print_usage(sys.stderr)
         self.exit(2, f"{self.prog}: error: {message}\n  fix: see `{self.prog} --help`\n")
@@ -40,8 +44,19 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--strict", action="store_true", help="overlapping VPCs are errors even when not connected")
     b.add_argument("--allow-layout-change", action="store_true",
                    help="build an environment in another layout than OUT has it (then run `tfgen migrate`)")
+    _add_lifecycle(b)
     _add_allocations(b)
     b.set_defaults(run=_build)
+
+    d = verbs.add_parser("diff", help="print what building the spec into OUT would change, object by object; "
+                                      "write nothing (exit 1 when the build would be refused)")
+    d.add_argument("spec", help="fleet spec (YAML)")
+    d.add_argument("--out", default="out", help="output directory of the previous build (default: out)")
+    d.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    d.add_argument("--strict", action="store_true", help="overlapping VPCs are errors even when not connected")
+    _add_lifecycle(d)
+    _add_allocations(d)
+    d.set_defaults(run=_diff)
 
     m = verbs.add_parser("migrate", help="print the script that moves an environment's state to its new layout")
     m.add_argument("spec", help="fleet spec (YAML)")
@@ -59,7 +74,7 @@ def _parser() -> argparse.ArgumentParser:
 
     g = verbs.add_parser("graph", help="draw the network topology (Mermaid, DOT or SVG)")
     g.add_argument("spec", help="fleet spec (YAML)")
-    g.add_argument("--env", action="append", help="environment to draw (repeatable; default: all)")
+    g.add_argument("--env", action="append", metavar="NAME", help="environment to draw (repeatable; default: all)")
     g.add_argument("--format", choices=("mermaid", "dot", "svg"), default="mermaid")
     g.add_argument("--output", help="write to this file instead of standard output")
     g.set_defaults(run=_graph)
@@ -86,7 +101,18 @@ def _parser() -> argparse.ArgumentParser:
     o.set_defaults(run=_gitops)
     _add_run_verbs(verbs)
     _add_rule_verbs(verbs)
+    _add_tool_verbs(verbs)
     return parser
+
+
+def _add_lifecycle(verb) -> None:
+    verb.add_argument("--allow-replace", action="append", default=[], metavar="PATH",
+                      help="allow replacing the EKS clusters, VPCs and KMS keys of PATH (env[/region[/cluster]]; "
+                           "repeatable)")
+    verb.add_argument("--allow-destroy", action="append", default=[], metavar="PATH",
+                      help="allow destroying them, or removing the environment or cells root PATH (repeatable)")
+    verb.add_argument("--retired", action="append", default=[], metavar="PATH",
+                      help="the retirement of PATH was applied elsewhere (e.g. CI): drop what was kept for it")
 
 
 def _add_allocations(verb) -> None:
@@ -162,7 +188,7 @@ def _add_rule_verbs(verbs) -> None:
     from .rules import FORMATS, READS
 
     e = verbs.add_parser("explain", help="say what a finding code means, why it matters and how to fix it")
-    e.add_argument("code", help="a finding code, e.g. VAL131, NET211, CKV_TFGEN_5")
+    e.add_argument("code", metavar="CODE", help="a finding code, e.g. VAL131, NET211, CKV_TFGEN_5")
     e.set_defaults(run=_explain)
     r = verbs.add_parser("rules", help="list every finding code tfgen raises")
     r.add_argument("--format", choices=FORMATS, default="text",
@@ -196,6 +222,57 @@ def _rules(args) -> int:
     known = registry()
     retired = list(known.retired.values()) if args.reads is None else []
     sys.stdout.write(listing(known.of(args.reads), retired, args.format))
+    return 0
+
+
+def _add_tool_verbs(verbs) -> None:
+    from .completion import SHELLS
+
+    s = verbs.add_parser("schema", help="print the spec's JSON Schema (for editors: yaml-language-server)")
+    s.set_defaults(run=_schema)
+    c = verbs.add_parser("completion", help="print the shell completion script for bash, zsh or fish")
+    c.add_argument("shell", choices=SHELLS, help="the shell to complete in")
+    c.set_defaults(run=_completion)
+    h = verbs.add_parser("help", help="show the help of tfgen or of a verb (tfgen help build)")
+    h.add_argument("topic", nargs="*", choices=_Topics(sorted(verbs.choices)), metavar="VERB",
+                   help="the verb (and for ci, the engine) to explain")
+    h.set_defaults(run=_help)
+
+
+class _Topics(tuple):
+    """The verbs `tfgen help` completes to; any word passes the parser, `_help` says which are wrong."""
+
+    def __contains__(self, word: object) -> bool:
+        return True
+
+
+def _schema(args) -> int:
+    from .spec.schema import shipped
+
+    sys.stdout.write(shipped())
+    return 0
+
+
+def _completion(args) -> int:
+    from .completion import render
+
+    sys.stdout.write(render(args.shell, _parser()))
+    return 0
+
+
+def _help(args) -> int:
+    import difflib
+
+    parser = _parser()
+    for word in args.topic:
+        verbs = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
+        if verbs is None or word not in verbs.choices:
+            known = sorted(verbs.choices) if verbs is not None else []
+            close = difflib.get_close_matches(word, known, n=1)
+            guess = f"did you mean `{' '.join(args.topic[:args.topic.index(word)] + close)}`? " if close else ""
+            raise TfgenError(f"no help on {' '.join(args.topic)!r}\n  fix: {guess}`tfgen help` lists the verbs")
+        parser = verbs.choices[word]
+    parser.print_help()
     return 0
 
 
@@ -258,21 +335,21 @@ def _read(path: str, allocations: str | None = None) -> tuple[Fleet | None, list
     hold the value errors of what could be read, so one run shows every problem.
     `allocations` (`--allocations`) replaces the record's place beside the spec."""
     from .pipeline import validate
-    from .spec import load
+    from .spec import read
 
-    try:
-        fleet = load(path)
+    reading = read(path)
+    if reading.fleet is not None:
         if allocations is not None:
-            fleet.allocations_file = Path(allocations)
-        return fleet, [], fleet
-    except SpecError as exc:
-        findings = list(exc.findings)
-        if exc.fleet is not None:
-            # A value error where the shape is already wrong only repeats it.
-            shaped = {f.origin for f in findings}
-            findings += [f for f in validate(exc.fleet)
-                         if f.severity is Severity.ERROR and f.origin not in shaped]
-        return None, condense(findings), exc.fleet
+            reading.fleet.allocations_file = Path(allocations)
+        return reading.fleet, [], reading.fleet
+    findings = list(reading.findings)
+    if reading.partial is not None:
+        # A value error where the shape is already wrong only repeats it: on a shape finding's line, or on
+        # the line of the mapping that lost the key (VAL129 "no account" beside an unreadable account_id).
+        shaped = {f.origin for f in findings} | reading.explained
+        findings += [f for f in validate(reading.partial)
+                     if f.severity is Severity.ERROR and f.origin not in shaped]
+    return None, condense(findings), reading.partial
 
 
 def _load(path: str, allocations: str | None = None) -> Fleet:
@@ -287,7 +364,8 @@ def _build(args) -> int:
 
     fleet = _load(args.spec, args.allocations)
     result = build(fleet, args.out, check=args.check, strict=args.strict,
-                   allow_layout_change=args.allow_layout_change, spec=args.spec)
+                   allow_layout_change=args.allow_layout_change, allow_replace=args.allow_replace,
+                   allow_destroy=args.allow_destroy, retired=args.retired, spec=args.spec)
     _print_findings(result.warnings)
     changes = result.changes
     for path in changes.foreign:
@@ -296,6 +374,8 @@ def _build(args) -> int:
     if args.check:
         print(f"{args.out} is up to date ({len(changes.unchanged)} files)")
         return 0
+    if result.diff is not None:
+        print(result.diff.text(), end="")
     summary = f"{len(changes.added)} added, {len(changes.changed)} changed, {len(changes.removed)} removed"
     roots = sorted({Path(path).parent.as_posix() for path in changes.added + changes.changed + changes.unchanged
                     if path.endswith(".tf.json")})
@@ -303,6 +383,21 @@ def _build(args) -> int:
     for path in result.allocations:
         print(f"recorded new VPC CIDR allocations in {path}; commit it with the spec")
     return 0
+
+
+def _diff(args) -> int:
+    from .pipeline import diff
+
+    fleet_diff, findings = diff(_load(args.spec, args.allocations), args.out, strict=args.strict,
+                                allow_replace=args.allow_replace, allow_destroy=args.allow_destroy,
+                                retired=args.retired)
+    _print_findings(findings)
+    if args.format == "json":
+        print(json.dumps({**fleet_diff.as_dict(), "findings": [f.as_dict() for f in findings]}, indent=2,
+                         sort_keys=True))
+    else:
+        print(fleet_diff.markdown() if args.format == "markdown" else fleet_diff.text(), end="")
+    return 1 if any(f.severity is Severity.ERROR for f in findings) else 0
 
 
 def _migrate(args) -> int:
@@ -430,9 +525,21 @@ def _gitops(args) -> int:
     return 0
 
 
+# Verbs whose standard output is for programs (scripts, YAML, JSON, diagrams): never coloured.
+_MACHINE_OUTPUT = {"gitops", "ci", "migrate", "graph", "schema", "completion"}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return the exit status."""
+    from .colour import painting
+
     args = _parser().parse_args(argv)
+    human = args.verb not in _MACHINE_OUTPUT and getattr(args, "format", "text") == "text"
+    with painting(stdout=human):
+        return _run(args)
+
+
+def _run(args) -> int:
     try:
         return args.run(args)
     except FindingsError as exc:

@@ -113,6 +113,8 @@ def terraform_outputs(root: str | Path, *, terraform: str | None = None, env: di
         except ToolchainError as exc:
             raise GitOpsError(f"terraform is not on PATH ({exc}); run `terraform output -json > outputs.json` "
                               "where the state is and give it with --outputs") from None
+    if not (root / ".terraform").is_dir() and not (root / "terraform.tfstate").is_file():
+        raise _not_applied(root, "no .terraform/ or terraform.tfstate in it")
     with tempfile.TemporaryDirectory(prefix="tfgen-output-") as scratch:
         data, log = Path(scratch) / "outputs.json", log or Path(scratch) / "output.log"
         try:
@@ -123,9 +125,28 @@ def terraform_outputs(root: str | Path, *, terraform: str | None = None, env: di
         except ToolchainError as exc:
             raise GitOpsError(f"cannot run `terraform output -json` in {root}: {exc}") from None
         if ran.returncode:
-            raise GitOpsError(f"`terraform output -json` in {root} failed (exit {ran.returncode}): "
-                              f"{ran.output.strip()[-500:]}")
-        return parse_outputs(data.read_bytes(), f"`terraform output -json` in {root}")
+            raise GitOpsError(f"`terraform output -json` in {root} failed (exit {ran.returncode}):\n"
+                              f"{_tail(ran.output)}")
+        outputs = parse_outputs(data.read_bytes(), f"`terraform output -json` in {root}")
+    if not outputs:
+        raise _not_applied(root, "its state holds no outputs")
+    return outputs
+
+
+def _not_applied(root: Path, why: str) -> GitOpsError:
+    return GitOpsError(f"{root} is not applied ({why}): apply first (`tfgen apply {root.parent}`), or pass "
+                       "--outputs FILE (a saved `terraform output -json` of the applied root); applied elsewhere, "
+                       "run `terraform init` in it first")
+
+
+def _tail(text: str, limit: int = 1000) -> str:
+    """The last whole lines of `text`, at most about `limit` characters: Terraform's error is at its end."""
+    kept: list[str] = []
+    for line in reversed(text.strip().splitlines()):
+        if kept and sum(len(k) + 1 for k in kept) + len(line) > limit:
+            break
+        kept.insert(0, line)
+    return "\n".join(kept)
 
 
 def read_outputs(path: str | Path) -> dict:

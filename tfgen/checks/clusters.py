@@ -10,7 +10,8 @@ from ..derive.layout import MAX_ZONES, MIN_SUBNET_PREFIX, carve, zones_of
 from ..errors import Finding, Severity
 from ..model import NAT_MODES, ROLES, Cluster, Environment, Fleet, Region
 from ..model.regions import REGIONS, is_known_region
-from .support import INSTANCE_TYPE, K8S_VERSION, cidr_fix, cidr_problem, clusters, finding, parse_network
+from .support import (INSTANCE_TYPE, K8S_VERSION, cidr_fix, cidr_problem, clusters, finding, parse_network, vpc_fix,
+                      written_block)
 
 __all__ = ["check_clusters", "check_networks", "check_node_group_values", "check_zone_names", "PODS_PER_NODE"]
 
@@ -76,15 +77,20 @@ def _check_network(env: Environment, region: Region, cluster: Cluster, path: str
                        "add `cidr: 10.x.0.0/16` to the cluster, or `cidr_pool:` to the environment",
                        path=path, obj=net)
         return
-    vpc = parse_network(net.cidr)
-    if vpc is None:
-        yield finding("VAL163", f"cidr: {cidr_problem(net.cidr)}",
-                       cidr_fix(net.cidr, "write the VPC block as network address and prefix, e.g. 10.11.0.0/16"),
+    vpc, block = parse_network(net.cidr), written_block(net.cidr)
+    if block is not None and not 16 <= block.prefixlen <= 28:  # the size rule first: its fix is a VPC's size
+        yield finding("VAL164", f"VPC {net.cidr} is /{block.prefixlen}; AWS allows /16 to /28",
+                       vpc_fix(net.cidr, _free_in(env, cluster), "use a prefix between /16 and /28"),
                        path=path, obj=net, field="cidr")
         return
-    if not 16 <= vpc.prefixlen <= 28:
-        yield finding("VAL164", f"VPC {vpc} is /{vpc.prefixlen}; AWS allows /16 to /28",
-                       "use a prefix between /16 and /28", path=path, obj=net, field="cidr")
+    if vpc is None:
+        fallback = cidr_fix(net.cidr, "write the VPC block as network address and prefix, e.g. 10.11.0.0/16")
+        clash = next((f"{name} ({other})" for name, other in _others(env, cluster)
+                      if block is not None and block.overlaps(other)), None)
+        if clash:
+            fallback += f", but that overlaps the VPC of {clash}: choose a block free in the environment"
+        yield finding("VAL163", f"cidr: {cidr_problem(net.cidr)}", vpc_fix(net.cidr, _free_in(env, cluster), fallback),
+                       path=path, obj=net, field="cidr")
         return
     if not is_known_region(region.name) and not net.availability_zones:
         return  # reported by check_regions; zones cannot be derived
@@ -168,6 +174,33 @@ def _check_network(env: Environment, region: Region, cluster: Cluster, path: str
                        "give the VPC larger private subnets, or lower the node groups' max",
                        path=path, obj=net, field="private_subnets", severity=Severity.WARNING)
 
+
+def _others(env: Environment, cluster: Cluster) -> Iterator[tuple[str, ipaddress.IPv4Network]]:
+    """The VPCs of the environment's other clusters that parse, by `region/cluster`."""
+    for region, other in env.clusters():
+        block = parse_network(other.network.cidr) if other is not cluster else None
+        if block is not None:
+            yield f"{region.name}/{other.name}", block
+
+
+def _free_in(env: Environment, cluster: Cluster):
+    """Whether a VPC block for `cluster` passes the next run's network rules: it overlaps no other VPC of the
+    environment, holds the subnets given, and is large enough to carve the rest from."""
+    given = [parse_network(c) for tier in (cluster.network.private_subnets, cluster.network.public_subnets)
+             for c in tier or ()]
+
+    def accepts(block: ipaddress.IPv4Network) -> bool:
+        if any(block.overlaps(other) for _, other in _others(env, cluster)):
+            return False
+        if not all(s is not None and s.subnet_of(block) for s in given):
+            return False
+        if cluster.network.private_subnets is None or cluster.network.public_subnets is None:
+            try:
+                carve(str(block), 1)
+            except ValueError:
+                return False
+        return True
+    return accepts
 
 
 _LABEL_NAME = re.compile(r"[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?")

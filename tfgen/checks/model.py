@@ -13,6 +13,7 @@ from .platform import check_platform
 from .topology import check_topology
 from .aws_names import check_aws_names
 from .clusters import check_clusters, check_networks, check_node_group_values, check_zone_names
+from .instance_types import check_instance_types
 from .fleet import (
     check_aws_names_per_account,
     check_empty_regions,
@@ -58,6 +59,7 @@ RULES: tuple[Rule, ...] = (
     check_state_names,
     check_terraform_version,
     check_node_group_values,
+    check_instance_types,
     check_zone_names,
     check_empty_regions,
     check_aws_names_per_account,

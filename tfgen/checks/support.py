@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import re
 from typing import Callable, Iterable, Iterator
 
 from ..errors import Finding, Severity
 from ..model import Cluster, Environment, Fleet, Region
 
-__all__ = ["Rule", "finding", "clusters", "parse_network", "cidr_problem", "cidr_fix", "INSTANCE_TYPE", "K8S_VERSION"]
+__all__ = ["Rule", "finding", "clusters", "parse_network", "cidr_problem", "cidr_fix", "written_block", "vpc_fix",
+           "INSTANCE_TYPE", "K8S_VERSION"]
 
 Rule = Callable[[Fleet], Iterable[Finding]]
 
@@ -79,6 +81,39 @@ def cidr_problem(value) -> str:
         return (f"{value!r} is not written as AWS takes a CIDR block (decimal octets without leading zeros, "
                 f"a slash and a prefix length, no spaces); it means {spelled}")
     return f"{value} has host bits set; the block is {ipaddress.IPv4Network(value, strict=False)}"
+
+
+def written_block(value) -> ipaddress.IPv4Network | None:
+    """The block a CIDR `value` names, however it is spelled (host bits cleared); None when it names none."""
+    spelled = _spelled(value)
+    return None if spelled is None else ipaddress.IPv4Interface(spelled).network
+
+
+def vpc_fix(value, accepts: Callable[[ipaddress.IPv4Network], bool], fallback: str, *,
+            sizes: tuple[int, int] = (16, 28)) -> str:
+    """The fix for a VPC `value` refused for its spelling, host bits or size: the first block the next run
+    `accepts` (free in the environment, holding the subnets given) of a VPC's `sizes`: at the address written,
+    the smallest that holds it when the block written is too small, else inside the block written; else
+    `fallback`."""
+    spelled = _spelled(value)
+    if spelled is None:
+        return fallback
+    written = ipaddress.IPv4Interface(spelled)
+    low, high = sizes
+    prefix = written.network.prefixlen
+    if prefix > high:
+        candidates = (ipaddress.IPv4Network((written.ip, p), strict=False) for p in range(high, low - 1, -1))
+    else:
+        first = ipaddress.IPv4Network((written.ip, max(prefix, low)), strict=False)
+        inside = written.network.subnets(new_prefix=low) if prefix < low else iter(())
+        candidates = itertools.chain((first,), inside)
+    for candidate in itertools.islice(candidates, _CANDIDATES):
+        if accepts(candidate):
+            return f"write {candidate}"
+    return fallback
+
+
+_CANDIDATES = 4096  # blocks tried inside a written block too large for a VPC (a /8 holds 256 /16s)
 
 
 def cidr_fix(value, fallback: str) -> str:

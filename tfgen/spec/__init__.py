@@ -6,9 +6,10 @@ environment) is for `tfgen.checks`, which sees YAML- and Python-built fleets
 alike. Every finding carries the file and line of the key it is about.
 
 Modules: `loader` (the bounded YAML loader every YAML input goes through: size,
-nesting, alias expansion, merge keys), `reader` (keys and types -> the model),
-`sections` (access, addons, gitops, bastion), `allocations` (the record of pool
-CIDRs beside the spec).
+nesting, alias expansion, merge keys), `keys` (the table of every key: its kind,
+meaning, required keys), `reader` (keys and types -> the model), `sections`
+(access, addons, gitops, bastion), `schema` (the JSON Schema generated from
+`keys`), `allocations` (the record of pool CIDRs beside the spec).
 
 Format (see README for the full reference)::
 
@@ -36,14 +37,15 @@ from __future__ import annotations
 
 import os
 import stat
+from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import SpecError
+from ..errors import Finding, Origin, SpecError
 from ..model import Fleet
 from .loader import read_text
 from .reader import Reader
 
-__all__ = ["load", "loads", "allocations_path", "record_beside"]
+__all__ = ["load", "loads", "read", "Reading", "allocations_path", "record_beside"]
 
 
 def allocations_path(spec: str | Path) -> Path:
@@ -72,16 +74,44 @@ def record_beside(spec: str | Path) -> Path | None:
     return allocations_path(spec)
 
 
+@dataclass(frozen=True)
+class Reading:
+    """A spec as far as it could be read: its `fleet` when it has no shape findings; else the `findings`, what
+    could be read of it (`partial`, None when nothing could) and the lines whose value findings only repeat a
+    shape finding (`explained`, see `Reader.explained`)."""
+
+    fleet: Fleet | None
+    findings: list[Finding]
+    partial: Fleet | None = None
+    explained: frozenset[Origin] = frozenset()
+
+
+def read(path: str | Path) -> Reading:
+    """Read the spec at `path` as far as it can be read; raises only `TfgenError` for a file it cannot open."""
+    path = Path(path)
+    try:
+        text = read_text(path)
+    except SpecError as exc:
+        return Reading(None, list(exc.findings))
+    reader = Reader(str(path))
+    data = reader.parse(text)
+    fleet = reader.fleet(data) if data is not None else None
+    if reader.findings or fleet is None:
+        return Reading(None, list(reader.findings), fleet, reader.explained())
+    fleet.allocations_file = record_beside(path)
+    return Reading(fleet, [])
+
+
 def load(path: str | Path) -> Fleet:
     """Read the spec at `path`; raise `SpecError` with every shape problem found.
 
     The fleet's `allocations_file` is set beside the spec when it has a real path
     (`record_beside`); a spec read from a pipe gets none, so a build that would
     allocate from a pool refuses (NET204) until `allocations_file` is set."""
-    path = Path(path)
-    fleet = loads(read_text(path), filename=str(path))
-    fleet.allocations_file = record_beside(path)
-    return fleet
+    reading = read(path)
+    if reading.fleet is None:
+        raise SpecError(reading.findings, reading.partial)
+    return reading.fleet
 
 
 def loads(text: str, *, filename: str = "<spec>") -> Fleet:

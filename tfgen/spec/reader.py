@@ -29,74 +29,13 @@ from ..model import (
     Region,
     StateBackend,
 )
+from .keys import (CLUSTER, DEFAULTS, ENVIRONMENT, HUB_CLUSTER, KINDS, NODE_GROUP, REGION, REGION_CLUSTERS, STATE, TOP,
+                   Table)
 from .loader import CONSTRUCTOR, compose, merged_pairs, node_kind, number_form
 
 __all__ = ["Reader"]
 
 KeyPath = tuple  # a key path in the spec, e.g. ("environments", "development", "hub")
-
-_NETWORK_KEYS = {
-    "cidr": "str",
-    "az_count": "int",
-    "availability_zones": "str_list",
-    "public_subnets": "str_list",
-    "private_subnets": "str_list",
-    "nat": "str",
-}
-_CLUSTER_KEYS = {**_NETWORK_KEYS, "kubernetes_version": "str", "node_groups": "node_groups", "support": "str",
-                 "access": "map", "addons": "map"}
-_HUB_KEYS = {**_CLUSTER_KEYS, "region": "str", "name": "str"}
-_NODE_GROUP_KEYS = {
-    "instance_types": "str_list",
-    "min": "int",
-    "max": "int",
-    "desired": "int",
-    "disk_size": "int",
-    "capacity_type": "str",
-    "labels": "str_map",
-    "ami_type": "str",
-}
-_DEFAULTS_KEYS = {"kubernetes_version": "str", "node_groups": "node_groups", "az_count": "int", "nat": "str",
-                  "support": "str"}
-_ENV_KEYS = {
-    "cidr_pool": "str",
-    "vpc_prefix": "int",
-    "connectivity": "str",
-    "links": "pairs",
-    "reach": "pairs",
-    "assume_role": "str",
-    "account_id": "str",
-    "defaults": "map",
-    "hub": "map",
-    "regions": "map",
-    "identity": "str",
-    "access": "map",
-    "addons": "map",
-    "gitops": "map",
-    "bastion": "map",
-    "layout": "str",
-}
-_STATE_KEYS = {"backend": "str", "bucket": "str", "key_prefix": "str", "region": "str", "lock_table": "str"}
-_TOP_KEYS = {
-    "project": "str",
-    "tags": "str_map",
-    "aws_provider": "str",
-    "terraform_version": "str",
-    "state": "map",
-    "layout": "str",
-    "environments": "map",
-}
-_TYPE_NAMES = {
-    "str": "a string",
-    "int": "a whole number",
-    "str_list": "a list of strings",
-    "str_map": "a mapping of strings to strings",
-    "map": "a mapping",
-    "node_groups": "a mapping of node group names to settings",
-    "pairs": "a list of [region/cluster, region/cluster] pairs",
-    "bool": "true or false",
-    "list": "a list",
-}
 
 
 class Reader:
@@ -107,6 +46,8 @@ class Reader:
         self.lines: dict[KeyPath, int] = {}
         self.findings: list[Finding] = []
         self.reported: set[KeyPath] = set()  # values whose scalar was reported (SPEC005, SPEC016): no SPEC013
+        self.shaped: set[KeyPath] = set()  # the key paths of every shape finding
+        self.written: dict[KeyPath, str] = {}  # plain numbers as written: YAML reads 1.30 as 1.3
 
     # -- YAML with line numbers --------------------------------------------
 
@@ -152,6 +93,8 @@ class Reader:
         """The value of a scalar; `path` is the key it is the value of (None for a key itself)."""
         if not isinstance(node, yaml.ScalarNode):
             return node  # reported by the caller as a wrong key type
+        if path is not None and node.style is None and node.tag in _NUMBER_TAGS:
+            self.written[path] = node.value
         disputed = number_form(node)
         if disputed is not None:
             message, hint = disputed
@@ -159,12 +102,14 @@ class Reader:
                                          origin=Origin(self.filename, node.start_mark.line + 1)))
             if path is not None:
                 self.reported.add(path)
+                self.shaped.add(path)
         try:
             return CONSTRUCTOR.construct_object(node, deep=True)
         except (yaml.YAMLError, ValueError) as exc:
             problem = getattr(exc, "problem", None) or str(exc)
             if path is not None:
                 self.reported.add(path)
+                self.shaped.add(path)
             self.findings.append(Finding(
                 code="SPEC005", message=f"cannot read the value {node.value!r}: {problem}",
                 hint="write plain values; quote anything that YAML reads as a tag (!Ref) or a date",
@@ -185,7 +130,14 @@ class Reader:
                 where[name] = self.origin(path + (name,))
         return where
 
+    def explained(self) -> frozenset[Origin]:
+        """The spec lines whose value findings only repeat a shape finding: the line of each key a shape finding
+        is about, and of the mapping that holds it (a hub without `region` is no hub; an unreadable
+        `account_id` is no account)."""
+        return frozenset(self.origin(p) for path in self.shaped for p in (path, path[:-1]))
+
     def _add(self, path: KeyPath, code: str, message: str, hint: str, *, line: int | None = None) -> None:
+        self.shaped.add(path)
         origin = Origin(self.filename, line) if line else self.origin(path)
         self.findings.append(
             Finding(code=code, message=message, hint=hint, path=_dotted(path), origin=origin)
@@ -193,8 +145,8 @@ class Reader:
 
     # -- typed access -------------------------------------------------------
 
-    def _mapping(self, value: Any, path: KeyPath, keys: dict[str, str], *, required: tuple[str, ...] = ()) -> dict:
-        """Check that `value` is a mapping with only `keys`, each of its type."""
+    def _mapping(self, value: Any, path: KeyPath, table: Table) -> dict:
+        """Check that `value` is a mapping with only the keys of `table`, each of its kind, and its required keys."""
         if value is None:
             value = {}
         if not isinstance(value, dict):
@@ -203,15 +155,15 @@ class Reader:
             return {}
         out = {}
         for key, item in value.items():
-            if key not in keys:
-                guess = difflib.get_close_matches(key, list(keys), n=1, cutoff=0.6)
-                hint = f"did you mean `{guess[0]}`?" if guess else f"allowed keys here: {', '.join(sorted(keys))}"
+            if key not in table:
+                guess = difflib.get_close_matches(key, list(table), n=1, cutoff=0.6)
+                hint = f"did you mean `{guess[0]}`?" if guess else f"allowed keys here: {', '.join(sorted(table))}"
                 self._add(path + (key,), "SPEC011", f"unknown key `{key}` in {_dotted(path) or 'the spec'}", hint)
                 continue
-            checked = self._typed(item, path + (key,), keys[key])
+            checked = self._typed(item, path + (key,), table[key].kind)
             if checked is not _BAD:
                 out[key] = checked
-        for key in required:
+        for key in table.required:
             if key not in value:
                 self._add(path, "SPEC012", f"{_dotted(path) or 'the spec'} needs `{key}`", f"add `{key}:` here")
         return out
@@ -233,24 +185,27 @@ class Reader:
             return item
         if path in self.reported:
             return _BAD  # its SPEC005 or SPEC016 says how to write it
-        hint = f"write {_TYPE_NAMES[kind]}"
+        hint = f"write {KINDS[kind]}"
+        got = _kind(item)
         if kind == "str" and isinstance(item, (int, float)) and not isinstance(item, bool):
-            hint = f'quote it: "{item}" (YAML reads {item} as a number)'
+            text = self.written.get(path, str(item))
+            got += f" (written {text})" if text != str(item) else ""
+            hint = f'quote it: "{text}" (YAML reads {text} as a number)'
         elif kind == "str_map" and isinstance(item, dict):
             hint = "quote values that YAML reads as numbers or booleans, e.g. \"true\""
-        self._add(path, "SPEC013", f"`{path[-1]}` must be {_TYPE_NAMES[kind]}, got {_kind(item)}", hint)
+        self._add(path, "SPEC013", f"`{path[-1]}` must be {KINDS[kind]}, got {got}", hint)
         return _BAD
 
     # -- the fleet ------------------------------------------------------------
 
     def fleet(self, data: Any) -> Fleet | None:
-        top = self._mapping(data, (), _TOP_KEYS, required=("project", "environments"))
+        top = self._mapping(data, (), TOP)
         if "project" not in top:
             return None
         fleet = Fleet(
             project=top["project"],
             tags=dict(top.get("tags", {})),
-            where=self._where((), *_TOP_KEYS),
+            where=self._where((), *TOP),
         )
         if "aws_provider" in top:
             fleet.aws_provider = top["aws_provider"]
@@ -259,8 +214,8 @@ class Reader:
         if "layout" in top:
             fleet.layout = top["layout"]
         if "state" in top:
-            state = self._mapping(top["state"], ("state",), _STATE_KEYS)
-            fleet.state = StateBackend(**state, where=self._where(("state",), *_STATE_KEYS))
+            state = self._mapping(top["state"], ("state",), STATE)
+            fleet.state = StateBackend(**state, where=self._where(("state",), *STATE))
         environments = top.get("environments")
         if environments is not None and not environments:
             self._add(("environments",), "SPEC014", "no environments are defined",
@@ -270,13 +225,13 @@ class Reader:
         return fleet
 
     def environment(self, fleet: Fleet, name: str, body: Any, path: KeyPath) -> None:
-        env_data = self._mapping(body, path, _ENV_KEYS, required=("hub",))
+        env_data = self._mapping(body, path, ENVIRONMENT)
         defaults = Defaults(where=self._where(path + ("defaults",)))
         if "defaults" in env_data:
-            d = self._mapping(env_data["defaults"], path + ("defaults",), _DEFAULTS_KEYS)
+            d = self._mapping(env_data["defaults"], path + ("defaults",), DEFAULTS)
             dpath = path + ("defaults",)
             defaults = Defaults(
-                where=self._where(dpath, *_DEFAULTS_KEYS),
+                where=self._where(dpath, *DEFAULTS),
                 **{k: v for k, v in d.items() if k != "node_groups"},
             )
             if "node_groups" in d:
@@ -287,7 +242,7 @@ class Reader:
             assume_role=env_data.get("assume_role"),
             account_id=env_data.get("account_id"),
             defaults=defaults,
-            where=self._where(path, *_ENV_KEYS),
+            where=self._where(path, *ENVIRONMENT),
         )
         if "vpc_prefix" in env_data:
             env.vpc_prefix = env_data["vpc_prefix"]
@@ -297,6 +252,8 @@ class Reader:
             env.identity = env_data["identity"]
         if "layout" in env_data:
             env.layout = env_data["layout"]
+        if "protect" in env_data:
+            env.protect = env_data["protect"]
         for key, read in (("access", spec_sections.read_access), ("addons", spec_sections.read_addons),
                           ("gitops", spec_sections.read_gitops), ("bastion", spec_sections.read_bastion)):
             if key in env_data:
@@ -306,7 +263,7 @@ class Reader:
         for i, (a, b) in enumerate(env_data.get("reach", [])):
             env.reach.append(Reach(source=a, target=b, where={"": self.origin(path + ("reach", i))}))
         if "hub" in env_data:
-            hub = self._mapping(env_data["hub"], path + ("hub",), _HUB_KEYS, required=("region",))
+            hub = self._mapping(env_data["hub"], path + ("hub",), HUB_CLUSTER)
             if "region" in hub:
                 region = hub.pop("region")
                 self.cluster(env, region, hub.pop("name", DEFAULT_HUB_NAME), HUB, hub, path + ("hub",))
@@ -314,16 +271,15 @@ class Reader:
         for region, rbody in regions.items():
             rpath = path + ("regions", region)
             if isinstance(rbody, dict) and "clusters" in rbody:
-                rdata = self._mapping(rbody, rpath, {"clusters": "map"})
+                rdata = self._mapping(rbody, rpath, REGION_CLUSTERS)
                 if "clusters" in rdata and not rdata["clusters"]:
                     env.regions.setdefault(region, Region(name=region, where={"": self.origin(rpath)}))
                 for cname, cbody in (rdata.get("clusters") or {}).items():
                     cpath = rpath + ("clusters", cname)
-                    cdata = self._mapping(cbody, cpath, _CLUSTER_KEYS)
+                    cdata = self._mapping(cbody, cpath, CLUSTER)
                     self.cluster(env, region, str(cname), EDGE, cdata, cpath)
             else:
-                keys = {**_CLUSTER_KEYS, "clusters": "map"}
-                cdata = self._mapping(rbody, rpath, keys)
+                cdata = self._mapping(rbody, rpath, REGION)
                 self.cluster(env, region, DEFAULT_EDGE_NAME, EDGE, cdata, rpath)
 
     def cluster(self, env, region: str, name: str, role: str, data: dict, path: KeyPath) -> None:
@@ -339,17 +295,17 @@ class Reader:
             self._add(path, "SPEC015", f"region {region} of environment {env.name} already has a cluster {name!r}",
                       "give this cluster another `name:` (the hub and an edge in one region need different names)")
             return
-        env.add_cluster(region, name, role=role, where=self._where(path, *_CLUSTER_KEYS), **options)
+        env.add_cluster(region, name, role=role, where=self._where(path, *CLUSTER), **options)
 
     def node_groups(self, value: dict, path: KeyPath) -> dict[str, NodeGroup]:
         groups = {}
         for name, body in value.items():
             gpath = path + (name,)
-            g = self._mapping(body, gpath, _NODE_GROUP_KEYS)
+            g = self._mapping(body, gpath, NODE_GROUP)
             renamed = {"min": "min_size", "max": "max_size", "desired": "desired_size"}
             groups[str(name)] = NodeGroup(
                 name=str(name),
-                where={renamed.get(k, k): o for k, o in self._where(gpath, *_NODE_GROUP_KEYS).items()},
+                where={renamed.get(k, k): o for k, o in self._where(gpath, *NODE_GROUP).items()},
                 **{renamed.get(k, k): v for k, v in g.items()},
             )
         return groups
@@ -358,6 +314,7 @@ class Reader:
 
 
 _BAD = object()
+_NUMBER_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
 
 
 def _dotted(path: KeyPath) -> str:

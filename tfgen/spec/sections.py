@@ -27,30 +27,20 @@ from __future__ import annotations
 from typing import Any
 
 from ..model import Access, AccessEntry, Addon, Bastion, GitOps, GitOpsRepo, IdentityCenter
+from .keys import ACCESS, ACCESS_ENTRY, ADDON, BASTION, GITOPS, IDENTITY_CENTER, REPO
 
-__all__ = ["ACCESS_KEYS", "ADDON_KEYS", "GITOPS_KEYS", "REPO_KEYS", "IDENTITY_CENTER_KEYS", "BASTION_KEYS",
-           "read_access", "read_addons",
-           "read_gitops", "read_bastion"]
-
-ACCESS_KEYS = {"admins": "str_list", "viewers": "str_list", "entries": "list", "authentication_mode": "str"}
-_ENTRY_KEYS = {"principal": "str", "policy": "str", "namespaces": "str_list"}
-ADDON_KEYS = {"version": "str"}
-GITOPS_KEYS = {"enabled": "bool", "argocd": "str", "namespace": "str", "service_accounts": "str_list",
-               "chart_version": "str", "repo": "map", "identity_center": "map", "bootstrap": "bool"}
-REPO_KEYS = {"url": "str", "revision": "str", "path": "str"}
-IDENTITY_CENTER_KEYS = {"instance_arn": "str", "region": "str", "admins": "str_list"}
-BASTION_KEYS = {"enabled": "bool", "instance_type": "str", "ami": "str"}
+__all__ = ["read_access", "read_addons", "read_gitops", "read_bastion"]
 
 
 def read_access(reader, value: Any, path: tuple) -> Access:
-    data = reader._mapping(value, path, ACCESS_KEYS)
-    access = Access(where=reader._where(path, *ACCESS_KEYS),
+    data = reader._mapping(value, path, ACCESS)
+    access = Access(where=reader._where(path, *ACCESS),
                     **{k: v for k, v in data.items() if k != "entries"})
     for i, item in enumerate(data.get("entries", [])):
         epath = path + ("entries", i)
-        entry = reader._mapping(item, epath, _ENTRY_KEYS, required=("principal", "policy"))
-        if "principal" in entry and "policy" in entry:
-            access.entries.append(AccessEntry(where=reader._where(epath, *_ENTRY_KEYS), **entry))
+        entry = reader._mapping(item, epath, ACCESS_ENTRY)
+        if all(name in entry for name in ACCESS_ENTRY.required):
+            access.entries.append(AccessEntry(where=reader._where(epath, *ACCESS_ENTRY), **entry))
     return access
 
 
@@ -58,22 +48,22 @@ def read_addons(reader, value: Any, path: tuple) -> dict[str, Addon]:
     addons = {}
     checked = reader._typed(value, path, "map")
     for name, body in (checked if isinstance(checked, dict) else {}).items():
-        data = reader._mapping(body, path + (name,), ADDON_KEYS)
-        addons[str(name)] = Addon(name=str(name), where=reader._where(path + (name,), *ADDON_KEYS), **data)
+        data = reader._mapping(body, path + (name,), ADDON)
+        addons[str(name)] = Addon(name=str(name), where=reader._where(path + (name,), *ADDON), **data)
     return addons
 
 
 def read_gitops(reader, value: Any, path: tuple) -> GitOps:
-    data = reader._mapping(value, path, GITOPS_KEYS)
+    data = reader._mapping(value, path, GITOPS)
     nested = {}
-    for key, keys, cls, required in (("repo", REPO_KEYS, GitOpsRepo, "url"),
-                                     ("identity_center", IDENTITY_CENTER_KEYS, IdentityCenter, "instance_arn")):
+    for key, table, cls in (("repo", REPO, GitOpsRepo), ("identity_center", IDENTITY_CENTER, IdentityCenter)):
         if key in data:
-            body = reader._mapping(data[key], path + (key,), keys, required=(required,))
-            nested[key] = cls(where=reader._where(path + (key,), *keys), **body) if required in body else None
-    return GitOps(where=reader._where(path, *GITOPS_KEYS), **{**data, **nested})
+            body = reader._mapping(data[key], path + (key,), table)
+            complete = all(name in body for name in table.required)
+            nested[key] = cls(where=reader._where(path + (key,), *table), **body) if complete else None
+    return GitOps(where=reader._where(path, *GITOPS), **{**data, **nested})
 
 
 def read_bastion(reader, value: Any, path: tuple) -> Bastion:
-    data = reader._mapping(value, path, BASTION_KEYS)
-    return Bastion(where=reader._where(path, *BASTION_KEYS), **data)
+    data = reader._mapping(value, path, BASTION)
+    return Bastion(where=reader._where(path, *BASTION), **data)

@@ -9,7 +9,8 @@ The manifest is committed with the output, so it is input like any other file
 and is trusted only as far as it names paths tfgen itself produces:
 `<root>/<file>.tf.json`, exactly two parts, the root a lower-case name. Its
 `roots` map (root -> the roots it needs, see `tfgen.emit.graph`) is trusted
-only as a graph of those roots without cycles.
+only as a graph of those roots without cycles; its `fleet` record
+(`tfgen.lifecycle.record`) only as data the lifecycle stage reads back.
 """
 
 from __future__ import annotations
@@ -38,11 +39,18 @@ def owned_path(rel: object) -> bool:
     return len(parts) == 2 and bool(_ROOT.fullmatch(parts[0])) and bool(_FILE.fullmatch(parts[1]))
 
 
-def _manifest(files, roots: dict[str, list[str]] | None = None) -> bytes:
+def _manifest(files, roots: dict[str, list[str]] | None = None, fleet: dict | None = None) -> bytes:
     body = {"generator": "tfgen", "note": "files tfgen owns in this directory; do not edit them",
             "files": sorted(files)}
     if roots is not None:
         body["roots"] = {root: sorted(needs) for root, needs in roots.items()}
+    if fleet is not None:
+        body["fleet"] = fleet
+    return render_manifest(body)
+
+
+def render_manifest(body: dict) -> bytes:
+    """A manifest's bytes: sorted keys, two-space indent, trailing newline."""
     return (json.dumps(body, indent=2, sort_keys=True) + "\n").encode()
 
 
@@ -207,6 +215,12 @@ class _Out:
         if problem:
             raise _tampered(path, problem)
         return set(files), roots
+
+    def body(self) -> dict:
+        """The manifest as a whole (checked as `manifest` checks it); {} when there is none."""
+        self.manifest()
+        raw = self.read(MANIFEST)
+        return json.loads(raw) if raw is not None else {}
 
     def listing(self, root: str) -> list[str]:
         directory = self.root(root)

@@ -1,0 +1,1 @@
+"""Living with a fleet: the previous build as the baseline, the diff against it, guards, retirement."""
