@@ -52,8 +52,8 @@ def _edit(spec: dict, edits: list[dict]) -> dict:
     return spec
 
 
-def _build(repo: Path) -> None:
-    assert main(["build", str(repo / "fleet.yaml"), "--out", str(repo / "out")]) == 0
+def _build(repo: Path, args: list[str] = ()) -> None:
+    assert main(["build", str(repo / "fleet.yaml"), "--out", str(repo / "out"), *args]) == 0
 
 
 def _repository(tmp_path: Path, name: str) -> Path:
@@ -64,12 +64,17 @@ def _repository(tmp_path: Path, name: str) -> Path:
     base = ROOT / case["base"]
     shutil.copy(base, repo / "fleet.yaml")
     _build(repo)
+    spec = yaml.safe_load(base.read_text())
+    for step in case.get("committed", []):  # builds made before the commit the change is compared with
+        spec = _edit(spec, step["edits"])
+        (repo / "fleet.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
+        _build(repo, step.get("args", []))
     subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
     subprocess.run([*GIT, "add", "-A"], cwd=repo, check=True)
     subprocess.run([*GIT, "commit", "-qm", "base"], cwd=repo, check=True)
-    spec = _edit(yaml.safe_load(base.read_text()), case["edits"])
+    spec = _edit(spec, case["edits"])
     (repo / "fleet.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
-    _build(repo)
+    _build(repo, case.get("args", []))
     return repo
 
 
@@ -111,7 +116,7 @@ def test_nothing_affected_runs_nothing(tmp_path, monkeypatch, capsys):
 
 
 def test_a_removed_root_is_planned_for_destroy_from_its_files_at_ref(tmp_path, monkeypatch, capsys):
-    repo = _repository(tmp_path, "remove_environment")
+    repo = _repository(tmp_path, "retired_environment")
     stub = tmp_path / "stub"
     stub.mkdir()
     monkeypatch.setenv("STUB_DIR", str(stub))
