@@ -63,7 +63,8 @@ def _run(capsys, *args) -> tuple[int, str, str]:
 def test_plan_out_dir_keeps_each_plan_and_prints_what_each_root_does(stub, out, capsys):
     (stub / "development.counts").write_text("2 1 0 1")
     (stub / "production.counts").write_text("0 0 0")
-    status, text, _ = _run(capsys, "plan", "out", "--out-dir", "plans", "--detailed-exitcode")
+    status, text, _ = _run(capsys, "plan", "out", "--out-dir", "plans", "--detailed-exitcode",
+                           "--allow-replace", "development")
     assert status == 2, text
     assert ("development: 2 to add, 1 to change, 1 to replace, 0 to destroy\n"
             "  replace  aws_vpc.development_3  cidr_block: 10.1.0.0/16 -> 10.2.0.0/16\n"
@@ -89,7 +90,7 @@ def test_detailed_exitcode_is_terraforms(stub, out, capsys):
         (stub / f"{root}.counts").write_text("0 0 0")
     assert _run(capsys, "plan", "out", "--detailed-exitcode")[0] == 0
     assert _run(capsys, "plan", "out")[0] == 0
-    (stub / "production.counts").write_text("0 0 1")
+    (stub / "production.counts").write_text("0 1 0")
     assert _run(capsys, "plan", "out", "--detailed-exitcode")[0] == 2
     (stub / "production.plan.fail").write_text("")
     assert _run(capsys, "plan", "out", "--detailed-exitcode", "--out-dir", "plans")[0] == 1
@@ -236,7 +237,8 @@ def test_out_dir_is_never_a_directory_of_something_else(stub, out, capsys):
 
 def test_json_and_markdown_carry_the_same_changes(stub, out, capsys):
     (stub / "development.counts").write_text("1 0 1 1")
-    status, text, err = _run(capsys, "plan", "out", "--env", "development", "--format", "json")
+    allow = ["--allow-replace", "development", "--allow-destroy", "development"]
+    status, text, err = _run(capsys, "plan", "out", "--env", "development", "--format", "json", *allow)
     assert status == 0 and "development      show     ok" in err, "progress goes to stderr"
     roots = {r["root"]: r for r in json.loads(text)["roots"]}
     assert [(c["action"], c["address"], c["reasons"]) for c in roots["development"]["changes"]] == [
@@ -244,7 +246,7 @@ def test_json_and_markdown_carry_the_same_changes(stub, out, capsys):
         ("delete", "aws_vpc.development_1", ["no longer in the configuration"]),
         ("replace", "aws_vpc.development_2", ["cidr_block: 10.1.0.0/16 -> 10.2.0.0/16"])]
     assert (roots["development"]["add"], roots["development"]["replace"], roots["development"]["destroy"]) == (1, 1, 1)
-    status, text, _ = _run(capsys, "plan", "out", "--env", "development", "--format", "markdown")
+    status, text, _ = _run(capsys, "plan", "out", "--env", "development", "--format", "markdown", *allow)
     assert "| development | 1 | 0 | 1 | 1 | ok |" in text, text
     assert "#### development: 1 to add, 0 to change, 1 to replace, 1 to destroy" in text
     assert ("| **replace** | aws\\_vpc.development\\_2 | cidr\\_block: 10.1.0.0/16 -\\> 10.2.0.0/16 |") in text, text

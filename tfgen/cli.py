@@ -145,6 +145,13 @@ def _add_run_verbs(verbs) -> None:
                                      "destroy)")
         r.add_argument("--no-deps", action="store_true",
                        help="run exactly the named roots, not their dependencies (CI jobs that order them)")
+        if command != "destroy":
+            r.add_argument("--allow-replace", action="append", metavar="PATH",
+                           help="a plan may replace the EKS clusters, VPCs and KMS keys of PATH "
+                                "(env[/region[/cluster]]; repeatable; also $TFGEN_ALLOW_REPLACE)")
+            r.add_argument("--allow-destroy", action="append", metavar="PATH",
+                           help="a plan may destroy them, or the removed environment or root PATH (repeatable; "
+                                "also $TFGEN_ALLOW_DESTROY)")
         r.add_argument("--parallelism", type=int, default=2, metavar="N",
                        help="independent roots to run at once (default: 2)")
         r.add_argument("--list", action="store_true", help="print the roots it would run, and why; run nothing")

@@ -27,9 +27,10 @@ from ..terraform.roots import read_root
 from ..terraform.toolchain import remote_states_of, terraform_version
 from .affected import Affected, affected, checkout_root
 from .graph import RootGraph, UsageError, read_graph
+from .guard import PlanGuard, fleet_summary, plan_guard
 from .phases import Phase, command_phases, saved_phases
 from .report import RootResult, RunReport, format_activity, format_phase, format_report
-from .review import diff_markdown, diff_text
+from .review import cell, diff_markdown, diff_text, fleet_markdown
 from .run import Approval, Orchestrator, Review
 from .saved import SavedPlans, digest_of, is_saved, read_saved, save_plans
 from .terraform import Activity, Counts
@@ -271,9 +272,16 @@ def _exit(report: RunReport, detailed: bool) -> int:
     return 2 if _changes(report) else 0
 
 
-def _render(args, report: RunReport, *, saved: SavedPlans | None, selection: Selection | None) -> str:
+def _render(args, report: RunReport, *, saved: SavedPlans | None, selection: Selection | None,
+            guard: PlanGuard | None = None) -> str:
+    planned = guard is not None and any(r.review is not None for r in report.roots)
+    fleet = fleet_summary(report, guard.record) if planned else None
+    unused = guard.unused(fleet) if planned else []
     if args.format == "json":
         found = report.as_dict()
+        if fleet is not None:
+            found["fleet"] = fleet.as_dict()
+            found["findings"] = [f.as_dict() for f in unused]
         if selection is not None and selection.affected is not None:
             found["affected"] = selection.affected.as_dict()
         if saved is not None:
@@ -283,12 +291,16 @@ def _render(args, report: RunReport, *, saved: SavedPlans | None, selection: Sel
     ahead = (f"Apply them with `tfgen apply {saved.directory}`." if saved is not None else "")
     if args.format == "markdown":
         head = f"### tfgen {report.command} `{report.out}`: {verdict}\n\n"
+        head += (fleet_markdown(fleet) + "\n") if fleet is not None else ""
+        head += "".join(f"> **{f.severity.value} {f.code}**: {cell(f.message)}\n\n" for f in unused)
         kept = f"\nSaved plans: `{saved.directory}`. {ahead}\n" if saved is not None else ""
         return head + diff_markdown(report) + kept
     kept = f"saved plans in {saved.directory}. {ahead}\n" if saved is not None else ""
     if saved is None and getattr(args, "out_dir", None):
         kept = f"no plans saved in {args.out_dir}: the plan did not end ok\n"
-    return diff_text(report) + format_report(report) + kept
+    summary = fleet.text() if fleet is not None else ""
+    summary += "".join(f.format() + "\n" for f in unused)
+    return diff_text(report) + summary + format_report(report) + kept
 
 
 def _listing(args, selection: Selection) -> str:
@@ -320,6 +332,8 @@ def main(args, approver) -> int:
     if getattr(args, "out_dir", None) and args.command != "plan":
         raise UsageError("--out-dir keeps the plans of `tfgen plan`; then `tfgen apply PLANS` applies them")
     graph = read_graph(args.out)
+    guard = None if args.command == "destroy" else plan_guard(
+        args.out, args.command, allow_replace=args.allow_replace, allow_destroy=args.allow_destroy)
     scratch = Path(tempfile.mkdtemp(prefix="tfgen-run-"))
     try:
         selection = select(graph, args.command, env=args.env, no_deps=args.no_deps,
@@ -349,10 +363,11 @@ def main(args, approver) -> int:
         phase, running = _progress(log)
         out_dir = Path(args.out_dir) if getattr(args, "out_dir", None) else None
         report, saved = plan_roots(selection, workspace, command=args.command, out_dir=out_dir, scratch=scratch,
-                                   parallelism=args.parallelism, approve=approve, progress=phase, activity=running)
+                                   parallelism=args.parallelism, approve=approve, progress=phase, activity=running,
+                                   review=guard)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    _emit(sys.stdout, _render(args, report, saved=saved, selection=selection))
+    _emit(sys.stdout, _render(args, report, saved=saved, selection=selection, guard=guard))
     return _exit(report, getattr(args, "detailed_exitcode", False))
 
 
@@ -361,6 +376,7 @@ def _apply_main(args, log: TextIO, approver) -> int:
         raise UsageError(f"{args.out} holds saved plans: `tfgen apply PLANS` applies all of them as planned; "
                          f"--env, --no-deps and --affected choose roots when planning")
     saved = read_saved(args.out)
+    guard = plan_guard(saved.out, "apply", allow_replace=args.allow_replace, allow_destroy=args.allow_destroy)
     approve = None
     if not args.auto_approve:
         if not sys.stdin.isatty():
@@ -374,8 +390,8 @@ def _apply_main(args, log: TextIO, approver) -> int:
                    f"{saved.terraform})\n")
         phase, running = _progress(log)
         report = apply_plans(saved, workspace, scratch=scratch, parallelism=args.parallelism, approve=approve,
-                             progress=phase, activity=running)
+                             progress=phase, activity=running, review=guard)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    _emit(sys.stdout, _render(args, report, saved=None, selection=None))
+    _emit(sys.stdout, _render(args, report, saved=None, selection=None, guard=guard))
     return report.exit_code

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import re
 
+from ..lifecycle.summary import FleetDiff
 from ..terraform.changes import Action, ResourceChange
 from ..terraform.planjson import PlanJson
 from .report import RootResult, RunReport
 
-__all__ = ["ORDER", "WORDS", "counts_line", "root_lines", "diff_text", "diff_markdown", "cell"]
+__all__ = ["ORDER", "WORDS", "counts_line", "root_lines", "diff_text", "diff_markdown", "fleet_markdown", "cell"]
 
 ORDER = (Action.REPLACE, Action.DELETE, Action.FORGET, Action.UPDATE, Action.CREATE)
 WORDS = {Action.REPLACE: "replace", Action.DELETE: "destroy", Action.FORGET: "forget", Action.UPDATE: "change",
@@ -98,4 +99,18 @@ def diff_markdown(report: RunReport) -> str:
                       "</details>"]
         else:
             lines += table
+    return "\n".join(lines) + "\n"
+
+
+def fleet_markdown(fleet: FleetDiff) -> str:
+    """The fleet summary as a Markdown table, every cell escaped (values come from the plans)."""
+    lines = [f"**Fleet diff** against {cell(fleet.against)}", "", "| object | status | why | resources |",
+             "| --- | --- | --- | --- |"]
+    for o in fleet.objects:
+        counts = ", ".join(f"{n} to {a}" for a, n in o.counts.items())
+        status = f"**{o.status}**" if o.status.isupper() else str(o.status)
+        lines.append(f"| {cell(o.path)} | {status} | {cell('; '.join(o.why))} | {cell(counts)} |")
+    if fleet.unchanged:
+        lines += ["", f"{fleet.unchanged} object(s) unchanged."]
+    lines += [f"Note: {cell(note)}" for note in fleet.notes]
     return "\n".join(lines) + "\n"
