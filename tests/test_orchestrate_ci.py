@@ -225,6 +225,17 @@ def test_only_jobs_that_assume_a_role_get_an_oidc_token_and_plans_never_get_the_
             assert roles == [] and "environment" not in job, job_id
 
 
+def test_the_guard_allows_losses_only_from_repository_variables_never_from_the_pull_request(repo, capsys):
+    workflow = _check_workflow(_ci(capsys, "github-actions", "out", "--spec", "fleet.yaml"))
+    for job_id, job in workflow["jobs"].items():
+        if job_id.startswith(("plan-", "apply-")):
+            assert {k: v for k, v in job["env"].items() if k.startswith("TFGEN_ALLOW_")} == {
+                "TFGEN_ALLOW_REPLACE": "${{ vars.TFGEN_ALLOW_REPLACE }}",
+                "TFGEN_ALLOW_DESTROY": "${{ vars.TFGEN_ALLOW_DESTROY }}"}, job_id
+            runs = " ".join(step.get("run", "") for step in job["steps"])
+            assert "--allow-" not in runs, f"{job_id}: an allow flag in a script"
+
+
 def test_pull_requests_never_share_a_concurrency_group_with_applies(repo, capsys):
     workflow = _check_workflow(_ci(capsys, "github-actions", "out", "--spec", "fleet.yaml"))
     assert workflow["concurrency"] == {"group": "${{ github.workflow }}-${{ github.ref }}",

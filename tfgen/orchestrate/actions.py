@@ -44,6 +44,9 @@ SARIF = "tfgen-check.sarif"
 PLANS = "${{ runner.temp }}/tfgen-plans"  # `runner` is a step's context, not a job's
 # An environment's approval may wait up to 30 days; the plan must outlive it.
 RETENTION_DAYS = 30
+# The lifecycle guard's allow names, from repository variables: whoever may change them allows a loss, never
+# the pull request that causes it.
+ALLOW = {name: f"${{{{ vars.{name} }}}}" for name in ("TFGEN_ALLOW_REPLACE", "TFGEN_ALLOW_DESTROY")}
 # GitHub's filter patterns give these characters a meaning; a backslash makes them literal.
 _GLOB = re.compile(r"([*?+\[\]!\\])")
 
@@ -171,7 +174,7 @@ def _jobs(inputs: CiInputs) -> dict[str, dict]:
             "runs-on": "ubuntu-latest",
             "permissions": cloud,
             # without the state lock, the plan role needs no write (the apply job applies locked)
-            "env": {"TFGEN_ROOT": root, "TF_CLI_ARGS_plan": "-lock=false"},
+            "env": {"TFGEN_ROOT": root, "TF_CLI_ARGS_plan": "-lock=false", **ALLOW},
             "outputs": {"changes": "${{ steps.plan.outputs.changes }}"},
             "steps": _setup(inputs, role="TFGEN_PLAN_ROLE_ARN") + [
                 {"id": "plan", "name": f"Plan {root}, keep the plan", "env": {"TFGEN_PLANS": PLANS},
@@ -193,7 +196,7 @@ def _jobs(inputs: CiInputs) -> dict[str, dict]:
             "concurrency": {"group": f"${{{{ github.workflow }}}}-${{{{ github.ref }}}}-apply-{root}",
                             "cancel-in-progress": False},
             "permissions": cloud,
-            "env": {"TFGEN_ROOT": root},
+            "env": {"TFGEN_ROOT": root, **ALLOW},
             "steps": _setup(inputs, role="TFGEN_APPLY_ROLE_ARN") + [
                 {"name": "Download the plan the reviewers approve", "uses": _uses("actions/download-artifact"),
                  "with": {"name": f"tfgen-plan-{root}", "path": PLANS}},
@@ -215,7 +218,11 @@ def _header(inputs: CiInputs) -> str:
          "                        see tfgen's examples/ci/plan-role-trust.json and plan-role-policy.json.",
          "  TFGEN_APPLY_ROLE_ARN  for the apply jobs only. Trust only repo:ORG/REPO:environment:<root> of the",
          "                        roots below; see tfgen's examples/ci/apply-role-trust.json.",
-         "  AWS_REGION            the region the roles are assumed in."],
+         "  AWS_REGION            the region the roles are assumed in.",
+         "  TFGEN_ALLOW_REPLACE   optional, empty by default: names (env[/region[/cluster]], space-separated)",
+         "  TFGEN_ALLOW_DESTROY   whose EKS clusters, VPCs and KMS keys a plan may replace or destroy. Every",
+         "                        plan and apply job guards its plan (tfgen's CHG500-504) and fails on a loss",
+         "                        not named here; a pull request cannot name its own. Clear them once applied."],
         f"Create a GitHub environment per root ({', '.join(inputs.roots)}) with required reviewers and "
         f"deployments from {inputs.branch} only: an apply job waits there for approval.",
         f"What is applied is the plan that was approved: on a push to {inputs.branch}, each plan job saves the plan "

@@ -50,6 +50,11 @@ def _header(inputs: CiInputs) -> str:
         "bytes against a base as `tfgen plan --affected` does, and a root removed from the build has no project "
         "left to plan its destroy: plan and apply that with `tfgen plan OUT --affected <base> --out-dir PLANS` "
         "and `tfgen apply PLANS`. Atlantis applies the plan it showed in the pull request, before the merge.",
+        "Atlantis plans with terraform itself, so tfgen's guard on real plans (a plan that replaces or destroys "
+        "an EKS cluster, VPC or KMS key is refused unless allowed: `tfgen plan --allow-replace/--allow-destroy`) "
+        "does not run here; only the build's guard does (`tfgen build` refuses such a change unless allowed, and "
+        "`tfgen build --check` above holds the committed output to the spec). Read each plan for replacements "
+        "before you comment `atlantis apply`.",
         f"Atlantis takes `workflows:` from this file only where the server-side repos.yaml allows it "
         f"(allow_custom_workflows: true, allowed_overrides: [workflow]), which lets any pull request change the "
         f"commands the server runs; safer: move `workflows.{WORKFLOW}` into repos.yaml and delete it here.",
