@@ -283,6 +283,7 @@ def test_a_changed_spec_is_planned_saved_and_applied_exactly_on_the_double(tmp_p
     import tfgen
     from tfgen.orchestrate import read_graph
     from tfgen.orchestrate.commands import apply_plans, plan_roots, select
+    from tfgen.orchestrate.guard import fleet_summary, plan_guard
     from tfgen.orchestrate.review import diff_text
     from tfgen.sandbox import Sandbox
     from tfgen.sandbox.prepare import in_accounts
@@ -302,8 +303,15 @@ def test_a_changed_spec_is_planned_saved_and_applied_exactly_on_the_double(tmp_p
         workspace = sandbox.workspace
         _keeping_state(workspace)
         selection = select(read_graph(out), "plan", env=["development"], no_deps=True)
-        report, saved = plan_roots(selection, workspace, out_dir=tmp_path / "plans", scratch=tmp_path / "runs")
+        guard = plan_guard(out, "plan")
+        report, saved = plan_roots(selection, workspace, out_dir=tmp_path / "plans", scratch=tmp_path / "runs",
+                                   review=guard)
         assert report.ok, [(r.root, r.reason, r.errors) for r in report.roots]
+        fleet = fleet_summary(report, guard.record)
+        assert [(o.path, str(o.status), o.counts) for o in fleet.objects] == [
+            ("development/us-east-1/hub", "updated in place", {"replace": 1}),
+            ("development/us-east-2/edge", "updated in place", {"create": 1})], fleet.text()
+        assert guard.unused(fleet) == [], "a node group is no guarded kind: nothing to allow"
         text = diff_text(report)
         hub = "aws_eks_node_group.us_east_1_hub__workers"
         edge = "aws_eks_node_group.us_east_2_edge__workers"
@@ -315,7 +323,8 @@ def test_a_changed_spec_is_planned_saved_and_applied_exactly_on_the_double(tmp_p
         entry = saved.roots["development"]
         assert entry.changes and entry.state.lineage is not None, "planned against the applied state"
 
-        applied = apply_plans(saved, workspace, scratch=tmp_path / "runs", init=False, out=out)
+        applied = apply_plans(saved, workspace, scratch=tmp_path / "runs", init=False, out=out,
+                              review=plan_guard(out, "apply"))
         assert applied.ok, [(r.root, r.status, r.reason, r.errors) for r in applied.roots]
         (result,) = applied.roots
         apply_log = next(p.log for p in result.phases if p.phase == "apply").read_text()
