@@ -195,3 +195,22 @@ def test_the_corpus_selects_exactly_the_roots_whose_real_plan_changes(tmp_path_f
             else:
                 assert (root in chosen) == (before.get(root) != after.get(root)), \
                     f"{name}: {root} {'selected, its plan unchanged' if root in chosen else 'plan changed, not selected'}"
+
+
+def test_a_removed_roots_destroy_is_refused_by_the_guard_unless_allowed(tmp_path, monkeypatch, capsys):
+    repo = _repository(tmp_path, "retired_environment")
+    stub = tmp_path / "stub"
+    stub.mkdir()
+    (stub / "production.counts").write_text("0 0 2")
+    monkeypatch.setenv("STUB_DIR", str(stub))
+    monkeypatch.setenv("TFGEN_TERRAFORM", str(stub_terraform(stub)))
+    monkeypatch.delenv("TFGEN_ALLOW_DESTROY", raising=False)
+    monkeypatch.chdir(repo)
+    capsys.readouterr()
+    assert main(["plan", "out", "--affected", "HEAD", "--out-dir", "plans"]) == 1
+    text = capsys.readouterr().out
+    assert "production: refused: CHG502 environment production is not in the spec any more" in text, text
+    assert text.count("production  DESTROYED") == 1, "listed once in the fleet summary"
+    assert "plan with `--allow-destroy production`" in text and not Path("plans", "tfgen-plans.json").exists()
+    assert main(["plan", "out", "--affected", "HEAD", "--out-dir", "plans", "--allow-destroy", "production"]) == 0
+    assert "production  DESTROYED" in capsys.readouterr().out

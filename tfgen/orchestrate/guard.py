@@ -23,7 +23,7 @@ from ..errors import Finding, Severity
 from ..lifecycle.baseline import read_baseline
 from ..lifecycle.guards import check_allow_names, guard
 from ..lifecycle.record import CLUSTER, Record
-from ..lifecycle.summary import FleetDiff, Status, summarize
+from ..lifecycle.summary import ROOT, FleetDiff, Status, summarize
 from ..terraform.planjson import PlanJson
 from .report import RunReport
 
@@ -81,5 +81,8 @@ def fleet_summary(report: RunReport, record: Record) -> FleetDiff:
     """Every planned root's changes in the fleet's words; what is lost first, clusters first."""
     changes = [c for result in report.roots if result.review is not None for c in result.review.changed]
     diff = summarize(changes, record, against="the state")
-    ordered = sorted(diff.objects, key=lambda o: (o.status not in _LOSS, o.kind != CLUSTER, o.path))
+    # A removed environment's root is also listed as a removed root under the same name: once is enough.
+    named = {o.path for o in diff.objects if o.kind != ROOT}
+    kept = [o for o in diff.objects if o.kind != ROOT or o.path not in named]
+    ordered = sorted(kept, key=lambda o: (o.status not in _LOSS, o.kind != CLUSTER, o.path))
     return FleetDiff(tuple(ordered), diff.unchanged, diff.against, diff.notes)
