@@ -332,8 +332,6 @@ def main(args, approver) -> int:
     if getattr(args, "out_dir", None) and args.command != "plan":
         raise UsageError("--out-dir keeps the plans of `tfgen plan`; then `tfgen apply PLANS` applies them")
     graph = read_graph(args.out)
-    guard = None if args.command == "destroy" else plan_guard(
-        args.out, args.command, allow_replace=args.allow_replace, allow_destroy=args.allow_destroy)
     scratch = Path(tempfile.mkdtemp(prefix="tfgen-run-"))
     try:
         selection = select(graph, args.command, env=args.env, no_deps=args.no_deps,
@@ -349,6 +347,8 @@ def main(args, approver) -> int:
                    else "no roots to run (_state is destroyed only when named: --env _state)")
             _emit(log, f"tfgen {args.command}: {why} in {args.out}\n")
             return 0
+        guard = None if args.command == "destroy" else plan_guard(
+            args.out, args.command, allow_replace=args.allow_replace, allow_destroy=args.allow_destroy)
         approve = None
         if args.command != "plan" and not args.auto_approve:
             if not sys.stdin.isatty():
