@@ -132,3 +132,33 @@ def test_a_plan_that_destroys_a_vpc_is_refused_unless_destroy_is_allowed(stub, o
     assert _applies(stub) == []
     assert _run(capsys, "apply", "out", "--auto-approve", "--allow-destroy", "production/eu-west-1")[0] == 0
     assert _applies(stub) == ["production"]
+
+
+def _upgrade(before: str, after: str) -> str:
+    """A hand-written `terraform show -json` of a plan that updates the hub's EKS cluster in place."""
+    cluster = {"name": "platform-development-us-east-1-hub", "version": before}
+    return json.dumps({"format_version": "1.2", "terraform_version": "1.10.5", "resource_changes": [{
+        "address": "aws_eks_cluster.us_east_1_hub", "mode": "managed", "type": "aws_eks_cluster",
+        "name": "us_east_1_hub", "change": {"actions": ["update"], "before": cluster,
+                                            "after": {**cluster, "version": after}, "after_unknown": {},
+                                            "before_sensitive": {}, "after_sensitive": {}}}]})
+
+
+@pytest.mark.parametrize("before, after, says", [
+    ("1.34", "1.36", "CHG530 Kubernetes 1.34 -> 1.36 skips 1.35: EKS updates a control plane one minor at a time"),
+    ("1.35", "1.34", "CHG531 Kubernetes 1.35 -> 1.34 is a downgrade"),
+])
+def test_a_plan_that_jumps_two_minors_or_downgrades_is_refused_whatever_is_allowed(stub, out, capsys, before,
+                                                                                    after, says):
+    (stub / "development.show.json").write_text(_upgrade(before, after))
+    status, text, _ = _run(capsys, "plan", "out", "--out-dir", "plans", "--allow-replace", "development")
+    assert status == 1 and f"development: refused: {says}" in text, text
+    assert "(EKS cluster platform-development-us-east-1-hub runs " + before + ")" in text
+    assert not Path("plans", MANIFEST).exists()
+
+
+def test_a_plan_one_minor_up_is_planned_and_applied(stub, out, capsys):
+    (stub / "development.show.json").write_text(_upgrade("1.35", "1.36"))
+    assert _run(capsys, "plan", "out", "--out-dir", "plans")[0] == 0
+    status, text, _ = _run(capsys, "apply", "plans", "--auto-approve")
+    assert status == 0 and "development" in _applies(stub), text

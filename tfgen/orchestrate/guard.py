@@ -4,7 +4,9 @@ A build refuses replacing or destroying EKS clusters, VPCs and KMS keys unless i
 them (`tfgen.lifecycle.guards`); a real plan can still do it (state drifted, a provider decided otherwise, a
 build from another branch). So each root's plan, read from its JSON, is rolled up into the fleet's words
 (`tfgen.lifecycle.summary.summarize`, with the record of the fleet OUT's manifest keeps) and guarded again
-with the same flags: a refused root is `refused` (nothing of it applied, no plans saved). The allow names are
+with the same flags: a refused root is `refused` (nothing of it applied, no plans saved). So is a plan that
+moves an EKS cluster's Kubernetes version by more than one minor or down (`tfgen.lifecycle.versions`,
+CHG530/CHG531: its state's version to the configured one), which no flag allows. The allow names are
 `--allow-replace`/`--allow-destroy`, plus the whitespace-separated names of $TFGEN_ALLOW_REPLACE and
 $TFGEN_ALLOW_DESTROY (CI: repository variables, so a pull request cannot allow its own losses).
 
@@ -24,6 +26,7 @@ from ..lifecycle.baseline import read_baseline
 from ..lifecycle.guards import check_allow_names, guard
 from ..lifecycle.record import CLUSTER, Record
 from ..lifecycle.summary import ROOT, FleetDiff, Status, summarize
+from ..lifecycle.versions import check_planned_versions
 from ..terraform.planjson import PlanJson
 from .report import RunReport
 
@@ -53,8 +56,8 @@ class PlanGuard:
         return guard(diff, allow_replace=self.allow_replace, allow_destroy=self.allow_destroy)
 
     def __call__(self, root: str, plan: PlanJson) -> str | None:
-        errors = [f for f in self.findings(summarize(plan.changed, self.record))
-                  if f.severity is Severity.ERROR]
+        found = self.findings(summarize(plan.changed, self.record)) + check_planned_versions(plan.changed)
+        errors = [f for f in found if f.severity is Severity.ERROR]
         if not errors:
             return None
         return "; ".join(f"{f.code} {self._words(f.message)}; fix: {self._words(f.hint)}" for f in errors)
