@@ -212,7 +212,7 @@ def _header(inputs: CiInputs) -> str:
         f"`tfgen build` adds or removes a root, and after upgrading tfgen.",
         [f"tfgen: pip install {inputs.install.pip_arguments()}",
          f"Terraform {inputs.terraform_version}: {inputs.terraform_reason}."],
-        ["Repository variables (AWS roles that GitHub's OIDC provider may assume):",
+        ["Repository variables (the *_ROLE_ARN ones: AWS roles that GitHub's OIDC provider may assume):",
          "  TFGEN_PLAN_ROLE_ARN   read-only, for the plan jobs (which plan without the state lock). Trust only",
          f"                        repo:ORG/REPO:pull_request and repo:ORG/REPO:ref:refs/heads/{inputs.branch};",
          "                        see tfgen's examples/ci/plan-role-trust.json and plan-role-policy.json.",
