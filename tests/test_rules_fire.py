@@ -27,6 +27,7 @@ from tests.conftest import ROOT, write_spec
 RULES = registry().rules
 ADMINS = 'access: {admins: ["arn:aws:iam::123456789012:role/platform-admin"]}'
 EDGE = "      us-east-2: {{cidr: 10.11.0.0/16{edge}}}\n"
+TWO_REGIONS = "      us-west-2: {cidr: 10.12.0.0/16}\n"
 # A valid spec with nothing to report: a hub, one edge, an admin.
 SMALL = ("project: demo\nenvironments:\n  dev:\n    account_id: \"123456789012\"\n    " + ADMINS + "\n"
          "    hub: {region: us-east-1, cidr: 10.10.0.0/16}\n    regions:\n      us-east-2: {cidr: 10.11.0.0/16}\n")
@@ -100,19 +101,23 @@ def _validated(make: Callable[[], tfgen.Fleet], strict: bool) -> Fired:
 
 @dataclass(frozen=True)
 class Rebuild:
-    """A spec built into OUT with `tfgen build`, then built again as `after`."""
+    """A spec built into OUT with `tfgen build`, then built again as `after` (with `allow_destroy`): what refused
+    it, or the warnings it passed over."""
 
     before: str
     after: str
     severity: str = ""
+    allow_destroy: tuple[str, ...] = ()
 
     def fire(self, tmp_path: Path, monkeypatch, capsys) -> Fired:
         out = tmp_path / "out"
         assert main(["build", str(write_spec(tmp_path, self.before)), "--out", str(out)]) == 0
         capsys.readouterr()
-        with pytest.raises(FindingsError) as refused:
-            tfgen.build(tfgen.load(write_spec(tmp_path, self.after)), out)
-        return _fired(refused.value.findings)
+        try:
+            result = tfgen.build(tfgen.load(write_spec(tmp_path, self.after)), out, allow_destroy=self.allow_destroy)
+        except FindingsError as refused:
+            return _fired(refused.findings)
+        return _fired(result.warnings)
 
 
 @dataclass(frozen=True)
@@ -478,6 +483,18 @@ TRIGGERS: dict[str, tuple] = {
     "NET235": (Python(_transit_crowd),),
     # the GitOps path, on emitted documents
     **{code: (Emitted(tamper),) for code, tamper in TAMPERS.items()},
+    # living with a fleet: a build against the previous one
+    "CHG500": (Rebuild(SMALL, SMALL.replace("10.11.0.0/16", "10.12.0.0/16")),),
+    "CHG501": (Rebuild(spec(regions=EDGE.format(edge="") + TWO_REGIONS).text, SMALL),),
+    "CHG502": (Rebuild(SMALL + SMALL.split("environments:\n")[1].replace("  dev:", "  qa:"), SMALL),),
+    "CHG503": (Rebuild("layout: cells\n" + spec(regions=EDGE.format(edge="") + TWO_REGIONS).text,
+                       "layout: cells\n" + SMALL),),
+    "CHG504": (Rebuild(spec(edge=", protect: true").text,
+                       spec(edge=", protect: true").text.replace("10.11.0.0/16", "10.12.0.0/16")),),
+    "CHG505": (Rebuild(SMALL, SMALL, severity="warning", allow_destroy=("dev/us-west-2",)),),
+    "CHG510": (Spec("layout: cells\n" + SMALL + "  dev--us-east-1:\n    layout: environment\n    account_id: "
+                    "\"123456789012\"\n    " + ADMINS + "\n    hub: {region: us-east-1, cidr: 10.20.0.0/16}\n"
+                    "    regions:\n      us-east-2: {cidr: 10.21.0.0/16}\n"),),
     # the policy gate
     "CKV_TFGEN_1": (Gate("missing_tags"),),
     "CKV_TFGEN_2": (Gate("resource_without_tags"),),

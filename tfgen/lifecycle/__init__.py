@@ -1,1 +1,2 @@
-"""Living with a fleet: what a build changes against the previous one, and whether EKS accepts the step."""
+"""Living with a fleet: the previous build as the baseline, the diff against it, guards, retirement, and
+whether EKS accepts the step."""

@@ -275,6 +275,8 @@ class Cluster(_Located):
     support: str = SUPPORT_STANDARD
     access: Access = field(default_factory=Access)
     addons: dict[str, Addon] = field(default_factory=dict)
+    protect: bool = False
+    """`lifecycle.prevent_destroy` on its EKS cluster, VPC and KMS keys; a build refuses to replace or destroy it."""
 
     @property
     def is_hub(self) -> bool:

@@ -39,6 +39,7 @@ FAMILIES = {
     "network": "The network",
     "gitops": "The GitOps path, on emitted documents",
     "gate": "The policy gate (tfgen check)",
+    "lifecycle": "Living with a fleet: changes against the previous build",
     "upgrades": "Upgrades EKS accepts (against the previous build or a real plan)",
 }
 # What a finding code looks like, in every family.

@@ -134,6 +134,8 @@ CLUSTER = Table("cluster", "cluster", "one EKS cluster and its VPC", {
     "support": _SUPPORT,
     "access": _ACCESS,
     "addons": _ADDONS,
+    "protect": Key("bool", "`true`: `prevent_destroy` on its EKS cluster, VPC and KMS keys, and a build refuses to "
+                           "replace or destroy it even when allowed (set `false` first); default `false`"),
 })
 HUB_CLUSTER = Table("hub", "`hub`", "the environment's hub cluster: Argo CD runs here", {
     "region": Key("str", "the hub's region"),
@@ -226,6 +228,8 @@ ENVIRONMENT = Table("environment", "environment", "one environment: a Terraform 
                          "GitOps](#from-apply-to-gitops))", table=GITOPS),
     "bastion": Key("map", "the hub's SSM bastion", table=BASTION),
     "layout": _LAYOUT,
+    "protect": Key("bool", "`true`: every cluster of the environment protected (see the cluster's `protect`), and "
+                           "its regions' EBS keys; default `false`"),
 }, required=("hub",))
 STATE = Table("state", "`state`", "where Terraform keeps each environment's state", {
     "backend": Key("str", "`s3` or `local` (default); the state key is `<key_prefix><environment>/terraform.tfstate`;"
