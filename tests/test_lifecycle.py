@@ -239,3 +239,13 @@ def test_protect_emits_prevent_destroy_and_refuses_even_when_allowed(tmp_path):
     with pytest.raises(FindingsError) as refused:
         tfgen.build(moved, out, allow_replace=["development/us-east-2/edge"])
     assert [f.code for f in refused.value.findings] == ["CHG504"]
+
+
+def test_the_replacement_table_knows_every_resource_type_the_examples_emit():
+    from tfgen.lifecycle.replacement import table
+    from tests.conftest import ROOT
+
+    emitted = {kind for path in (ROOT / "out").rglob("*.tf.json")
+               for kind in json.loads(path.read_text()).get("resource", {})}
+    assert emitted and sorted(emitted - set(table().rows)) == []
+    assert table().version == "6.58.0" and "terraform-provider-aws" in table().source

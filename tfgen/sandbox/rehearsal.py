@@ -3,10 +3,11 @@
 OLD is applied (init, apply, verify, re-plan) as `tfgen sandbox` applies a spec. NEW is then built against
 that build as `tfgen build` builds it against the committed output (`Sandbox.rebuild`): the fleet diff and
 the guards' findings are the ones a user would see, `--allow-replace`/`--allow-destroy` pass through, and a
-refused change stops there (OLD is destroyed, the rehearsal fails). Otherwise every root of NEW, retiring
+refused change stops there, before anything is applied (the rehearsal fails). Otherwise every root of NEW, retiring
 roots too, is planned and applied over OLD's state, verified (what NEW has; what it no longer has is gone: its
 VPCs, peerings, clusters, keys; the edge was deregistered before its cluster was destroyed), re-planned
 (empty), its retirements recorded as applied (`tfgen.lifecycle.settle`), and everything destroyed.
+`Rehearsal` chains several changes over one apply of OLD (each step builds against the one before).
 
 What the double cannot do is listed as not proven, never passed: EKS version updates, node group updates
 and tags, the bootstrap association's run.
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from ..emit.state import STATE_ROOT
-from ..errors import Finding, FindingsError
+from ..errors import Finding, FindingsError, Severity
 from ..lifecycle.settle import settle, state_addresses
 from ..lifecycle.summary import FleetDiff
 from ..model import Fleet
@@ -35,7 +36,7 @@ from .runner import Sandbox
 from .verify import Check, check_nothing_left
 from .verify.lookup import GONE
 
-__all__ = ["GAPS", "RehearsalReport", "rehearse", "not_proven", "format_rehearsal"]
+__all__ = ["GAPS", "Rehearsal", "RehearsalReport", "rehearse", "not_proven", "format_rehearsal"]
 
 # What the double cannot show: (resource type, action, argument or "" for any) -> what is not proven.
 GAPS: dict[tuple[str, str, str], str] = {
@@ -44,6 +45,8 @@ GAPS: dict[tuple[str, str, str], str] = {
     ("aws_eks_node_group", "update", ""): "managed node group updates and their tags (moto has no "
                                           "UpdateNodegroupConfig, UpdateNodegroupVersion or node group tagging)",
     ("aws_eks_addon", "update", ""): "EKS add-on updates (moto has no EKS add-ons; the sandbox leaves them out)",
+    ("aws_eks_access_entry", "delete", ""): "that the access entries of removed clusters are gone (moto has no "
+                                            "EKS access entry API; the sandbox leaves them out)",
     ("aws_ssm_association", "replace", ""): "the bootstrap's run on the bastion, which registers and deregisters "
                                             "edges (moto has no SSM associations; the order is checked on the SSM "
                                             "document)",
@@ -54,7 +57,7 @@ GAPS: dict[tuple[str, str, str], str] = {
 class RehearsalReport:
     """OLD applied, NEW's diff and findings against it, NEW applied over it, the destroy, what is not proven."""
 
-    before: SandboxReport
+    before: SandboxReport | None  # None: refused before OLD was applied, or a later step of a chain
     diff: FleetDiff | None = None
     findings: list[Finding] = field(default_factory=list)
     after: SandboxReport | None = None
@@ -65,13 +68,13 @@ class RehearsalReport:
 
     @property
     def ok(self) -> bool:
-        return (self.before.ok and not self.refused and self.after is not None and self.after.ok
-                and all(p.ok for p in self.destroyed))
+        return ((self.before is None or self.before.ok) and not self.refused and self.after is not None
+                and self.after.ok and all(p.ok for p in self.destroyed))
 
     def as_dict(self) -> dict:
         from .report import phase_dict
 
-        return {"ok": self.ok, "refused": self.refused, "before": self.before.as_dict(),
+        return {"ok": self.ok, "refused": self.refused, "before": self.before.as_dict() if self.before else None,
                 "diff": self.diff.as_dict() if self.diff else None,
                 "findings": [f.as_dict() for f in self.findings],
                 "after": self.after.as_dict() if self.after else None,
@@ -95,11 +98,12 @@ def not_proven(diff: FleetDiff) -> list[str]:
     return found
 
 
-def _union(old: Fleet, new: Fleet) -> Fleet:
-    """NEW with OLD's environments it lacks: one account per environment name across both builds."""
-    both = copy.copy(new)
-    both.environments = {**old.environments, **new.environments}
-    return both
+def _union(*fleets: Fleet) -> Fleet:
+    """The last fleet with the earlier ones' environments it lacks: one account per environment name across
+    every build."""
+    every = copy.copy(fleets[-1])
+    every.environments = {name: env for fleet in fleets for name, env in fleet.environments.items()}
+    return every
 
 
 def _retired_checks(old: Expectation, new: Expectation | None) -> Callable[[Callable], list[Check]] | None:
@@ -133,7 +137,7 @@ def _retired_checks(old: Expectation, new: Expectation | None) -> Callable[[Call
 
 
 _DESTROYING = re.compile(r"^(\S+): Destroying\.\.\.", re.MULTILINE)
-_CREATED = re.compile(r"^(\S+): Creation complete", re.MULTILINE)
+_CREATED = re.compile(r"^(\S+): (?:Creation|Modifications) complete", re.MULTILINE)
 
 
 def deregistered_first(log: Path, removed: Iterable[str], document: str) -> Check:
@@ -149,47 +153,98 @@ def deregistered_first(log: Path, removed: Iterable[str], document: str) -> Chec
     return Check("deregistration", document, ok, detail + f" (log: {log})")
 
 
-def rehearse(old: Fleet, new: Fleet, *, spec: str = "", old_spec: str = "", workdir: str | Path | None = None,
-             allow_replace: Iterable[str] = (), allow_destroy: Iterable[str] = (), keep: bool = False,
-             progress: Callable[[PhaseResult], None] | None = None, on_sandbox=None, **options) -> RehearsalReport:
-    """Rehearse the change from `old` to `new` on a fresh double (see the module's docstring). `on_sandbox` is
-    called with the started sandbox (the CLI prints where it is); `options` go to `Sandbox`."""
-    with Sandbox(old, spec=old_spec, workdir=workdir, progress=progress, accounts=accounts_of(_union(old, new)),
-                 **options) as sandbox:
-        if on_sandbox is not None:
-            on_sandbox(sandbox)
-        keep_workdir = sandbox.keep_workdir
-        before = replace(sandbox.run(keep=True), kept=False)
-        report = RehearsalReport(before)
-        if before.ok:
-            report.diff, report.findings = preview(sandbox.built_fleet(new), sandbox.workdir / "out",
-                                                   allow_replace=allow_replace, allow_destroy=allow_destroy)
-            report.not_proven = not_proven(report.diff)
-            try:
-                sandbox.rebuild(new, allow_replace=allow_replace, allow_destroy=allow_destroy)
-            except FindingsError as refused:
-                report.refused, report.findings = True, refused.findings
-        if not before.ok or report.refused:
-            report.destroyed = _destroy(sandbox, list(old.environments))
-            sandbox.keep_workdir = keep_workdir
+class Rehearsal:
+    """A double that applies OLD and then, step by step, each later spec over what the one before left (a chain
+    of changes rehearsed on one apply of OLD). `rehearse` is one step; tests chain several."""
+
+    def __init__(self, old: Fleet, *later: Fleet, spec: str = "", workdir: str | Path | None = None,
+                 progress: Callable[[PhaseResult], None] | None = None, **options):
+        # one account per environment name across every spec of the chain (a renamed environment its own)
+        self.sandbox = Sandbox(old, spec=spec, workdir=workdir, progress=progress,
+                               accounts=accounts_of(_union(old, *later)), **options)
+
+    def __enter__(self) -> "Rehearsal":
+        self.sandbox.start()
+        self._keep_workdir = self.sandbox.keep_workdir
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.sandbox.stop()
+
+    def preview(self, new: Fleet, *, allow_replace: Iterable[str] = (), allow_destroy: Iterable[str] = ()
+                ) -> tuple[FleetDiff, list[Finding]]:
+        """NEW's fleet diff and findings against what the sandbox built last (writes nothing)."""
+        return preview(self.sandbox.built_fleet(new), self.sandbox.workdir / "out", allow_replace=allow_replace,
+                       allow_destroy=allow_destroy)
+
+    def apply_old(self) -> SandboxReport:
+        """OLD's run, every environment left applied."""
+        return replace(self.sandbox.run(keep=True), kept=False)
+
+    def step(self, new: Fleet, *, spec: str = "", allow_replace: Iterable[str] = (),
+             allow_destroy: Iterable[str] = ()) -> "RehearsalReport":
+        """Build `new` against the applied build, and (unless the build refuses it) apply it over it, verify,
+        re-plan and record the retirements it finished; everything stays applied (`destroy` ends the chain)."""
+        sandbox = self.sandbox
+        report = RehearsalReport(None)
+        report.diff, report.findings = self.preview(new, allow_replace=allow_replace, allow_destroy=allow_destroy)
+        report.not_proven = not_proven(report.diff)
+        try:
+            sandbox.rebuild(new, allow_replace=allow_replace, allow_destroy=allow_destroy)
+        except FindingsError as refused:
+            report.refused, report.findings = True, refused.findings
             return report
         old_fleet = sandbox.earlier[0]
+        sandbox.after_apply.clear()
         for name in new.environments:
             if name in old_fleet.environments:
                 extra = _retired_checks(expect_environment(old_fleet, name), sandbox.expectation(name))
                 if extra is not None:
                     sandbox.after_apply[name] = extra
-        report.after = replace(sandbox.run(keep=True), spec=spec, kept=keep)
+        report.after = replace(sandbox.run(keep=True), spec=spec, kept=False)
         _order_checks(sandbox, report, old_fleet)
         done = [e.name for e in report.after.environments if e.ok]
         roots = [r for unit in done for r in sandbox.roots_of(unit)]
         report.settled = settle(sandbox.workdir / "out", roots, lambda root: state_addresses(
             sandbox.root(root), terraform=sandbox.workspace.terraform, env=sandbox.workspace.env()))
-        if not keep:
-            report.destroyed = _destroy(sandbox, [*new.environments, *sandbox.retiring()])
-        sandbox.keep_workdir = keep_workdir or keep
-        if keep:
-            sandbox.hold()
+        return report
+
+    def destroy(self) -> list[PhaseResult]:
+        """Destroy whatever the last step left (its environments and what still retires), `_state` last."""
+        sandbox = self.sandbox
+        return _destroy(sandbox, [*sandbox.fleet.environments, *sandbox.retiring()])
+
+    def hold(self) -> None:
+        """Keep the double (and the scratch directory) until Ctrl-C."""
+        self.sandbox.keep_workdir = True
+        self.sandbox.hold()
+
+
+def rehearse(old: Fleet, new: Fleet, *, spec: str = "", old_spec: str = "", workdir: str | Path | None = None,
+             allow_replace: Iterable[str] = (), allow_destroy: Iterable[str] = (), keep: bool = False,
+             progress: Callable[[PhaseResult], None] | None = None, on_sandbox=None, **options) -> RehearsalReport:
+    """Rehearse the change from `old` to `new` on a fresh double (see the module's docstring). A change the
+    build refuses is refused before anything is applied. `on_sandbox` is called with the started sandbox (the
+    CLI prints where it is); `options` go to `Sandbox`."""
+    with Rehearsal(old, new, spec=old_spec, workdir=workdir, progress=progress, **options) as rehearsal:
+        sandbox = rehearsal.sandbox
+        if on_sandbox is not None:
+            on_sandbox(sandbox)
+        diff, findings = rehearsal.preview(new, allow_replace=allow_replace, allow_destroy=allow_destroy)
+        if any(f.severity is Severity.ERROR for f in findings):
+            return RehearsalReport(None, diff, findings, refused=True, not_proven=not_proven(diff))
+        before = rehearsal.apply_old()
+        if not before.ok:
+            return RehearsalReport(before, diff, findings, destroyed=rehearsal.destroy())
+        report = rehearsal.step(new, spec=spec, allow_replace=allow_replace, allow_destroy=allow_destroy)
+        report.before = before
+        if report.refused or not keep:
+            report.destroyed = rehearsal.destroy()
+        if keep and not report.refused:
+            report.after = replace(report.after, kept=True)
+            rehearsal.hold()
+        else:
+            sandbox.keep_workdir = rehearsal._keep_workdir
     return report
 
 
@@ -222,7 +277,7 @@ def _destroy(sandbox: Sandbox, units: list[str]) -> list[PhaseResult]:
 
 def format_rehearsal(report: RehearsalReport) -> str:
     """The rehearsal as text: OLD's run, NEW's diff and findings, NEW's run, the destroy, what is not proven."""
-    lines = ["before (the applied spec):", format_report(report.before), ""]
+    lines = ["before (the applied spec):", format_report(report.before), ""] if report.before else []
     if report.diff is not None:
         lines.append(report.diff.text().rstrip())
     lines += [f.format() for f in report.findings]
