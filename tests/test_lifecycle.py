@@ -249,3 +249,23 @@ def test_the_replacement_table_knows_every_resource_type_the_examples_emit():
                for kind in json.loads(path.read_text()).get("resource", {})}
     assert emitted and sorted(emitted - set(table().rows)) == []
     assert table().version == "6.58.0" and "terraform-provider-aws" in table().source
+
+
+def test_an_apply_that_emptied_what_retires_ends_the_retirement_and_one_that_did_not_leaves_it(tmp_path):
+    from tfgen.lifecycle.settle import settle
+
+    out = tmp_path / "out"
+    tfgen.build(tfgen.load(write_spec(tmp_path, TWO_REGIONS, "old.yaml")), out)
+    removed = tfgen.load(write_spec(tmp_path, MINIMAL_SPEC, "new.yaml"))
+    tfgen.build(removed, out, allow_destroy=["development/us-west-2"])
+    live = ["aws_vpc.us_east_2_edge", "aws_eks_cluster.us_east_1_hub"]
+    # the state still holds the removed edge's VPC (a failed or partial apply): nothing ends
+    assert settle(out, ["development"], lambda root: [*live, "aws_vpc.us_west_2_edge"]) == []
+    assert settle(out, ["development"], lambda root: None) == []  # `terraform state list` failed
+    assert json.loads((out / ".tfgen-manifest.json").read_text())["fleet"]["retiring"]["development/us-west-2"][
+        "applied"] == []
+    assert settle(out, ["development"], lambda root: live) == [
+        "retirement of development/us-west-2 applied: the next `tfgen build` drops what was kept for it"]
+    assert tfgen.build(removed, out).diff.notes == (
+        "development/us-west-2: retirement ended (applied (development)); its kept providers and roots are dropped",)
+    assert "us-west-2" not in (out / "development" / "providers.tf.json").read_text()
