@@ -158,19 +158,6 @@ def test_switching_layouts_is_refused_without_the_flag(tmp_path):
     assert not (tmp_path / "staging--us-east-2" / "clusters.tf.json").exists()
 
 
-def test_the_migration_moves_every_resource_to_the_root_that_now_holds_it():
-    from tfgen.migrate import migration_script
-
-    prepared = tfgen.pipeline.prepare(tfgen.load(CELLS))
-    script = migration_script(prepared.fleet, prepared.fleet.environment(ENV), out="out/cells")
-    moves = [line.split() for line in script.splitlines() if line.strip().startswith("move ")]
-    owners = {address: root for root, docs in prepared.documents.items() for address in _resources(docs)}
-    assert len(moves) == sum(1 for r in owners.values() if r.startswith(ENV + "--"))
-    for _, source, target, address in moves:
-        assert (source, target) == (ENV, owners[address]), address
-    assert "staging/terraform.tfstate" in script and "state push" in script
-
-
 def test_offline_workspace_reports_the_roots_whose_state_is_not_applied(tmp_path):
     out = tmp_path / "out"
     tfgen.build(tfgen.load(CELLS), out)

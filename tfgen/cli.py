@@ -43,7 +43,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="write nothing; exit 1 when the output directory is stale")
     b.add_argument("--strict", action="store_true", help="overlapping VPCs are errors even when not connected")
     b.add_argument("--allow-layout-change", action="store_true",
-                   help="build an environment in another layout than OUT has it (then run `tfgen migrate`)")
+                   help="build an environment in another layout than OUT has it (then `tfgen migrate --run`)")
     _add_lifecycle(b)
     _add_allocations(b)
     b.set_defaults(run=_build)
@@ -58,10 +58,15 @@ def _parser() -> argparse.ArgumentParser:
     _add_allocations(d)
     d.set_defaults(run=_diff)
 
-    m = verbs.add_parser("migrate", help="print the script that moves an environment's state to its new layout")
+    m = verbs.add_parser("migrate", help="move an environment's state to its new layout (without --run: the plan)")
     m.add_argument("spec", help="fleet spec (YAML)")
     m.add_argument("--env", required=True, metavar="NAME", help="the environment whose layout changed")
     m.add_argument("--out", default="out", help="output directory (default: out)")
+    m.add_argument("--run", dest="execute", action="store_true",
+                   help="move the state (terraform with your credentials); without it, print the plan of moves")
+    m.add_argument("--work", metavar="DIR",
+                   help="where backups of every state, the states written and logs go (default: "
+                        "tfgen-migrate-<env>-<time> here; it holds state: keep it out of version control)")
     _add_allocations(m)
     m.set_defaults(run=_migrate)
 
@@ -181,7 +186,7 @@ def _add_rule_verbs(verbs) -> None:
     e.set_defaults(run=_explain)
     r = verbs.add_parser("rules", help="list every finding code tfgen raises")
     r.add_argument("--format", choices=FORMATS, default="text",
-                   help="markdown: the table README's code reference is made from (default: text)")
+                   help="markdown: the table docs/findings.md is made from (default: text)")
     r.add_argument("--reads", choices=tuple(READS), help="only the rules that read this input")
     r.set_defaults(run=_rules)
 
@@ -431,11 +436,21 @@ def _diff(args) -> int:
 
 
 def _migrate(args) -> int:
-    from .migrate import migration_script
+    from .migrate import plan_migration
     from .pipeline import emit_checked
 
-    prepared, _ = emit_checked(_load(args.spec, args.allocations))
-    sys.stdout.write(migration_script(prepared.fleet, prepared.fleet.environment(args.env), out=args.out))
+    fleet = _load(args.spec, args.allocations)
+    if args.execute:
+        from .migrate.run import default_work, run_migration
+
+        work = Path(args.work) if args.work else default_work(args.env)
+        result = run_migration(fleet, args.env, args.out, work=work, spec=args.spec,
+                               progress=lambda line: print(line, file=sys.stderr, flush=True))
+        sys.stdout.write(result.format(out=args.out))
+        return 0
+    prepared, _ = emit_checked(fleet)
+    plan = plan_migration(prepared.fleet, prepared.fleet.environment(args.env))
+    sys.stdout.write(plan.format(spec=args.spec, out=args.out))
     return 0
 
 

@@ -16,6 +16,7 @@ when it is not this one; a test holds this drawing to the code)::
     ├── UsageError             plan/apply/destroy/ci cannot run on this input (orchestrate.graph, exit 2)
     ├── GitOpsError            `tfgen gitops` cannot read the outputs (gitops, exit 2)
     ├── OutputsError           the outputs lack what a cluster Secret needs (gitops, exit 1)
+    ├── MigrationError         a layout migration refused or stopped, saying what it left (migrate.run, exit 1)
     └── BootstrapError         the bootstrap's input cannot make a script (bootstrap.errors, exit 1)
         └── ManifestError      a manifest does not validate (bootstrap.errors)
 

@@ -27,6 +27,7 @@ from .guards import check_allow_names, guard
 from .record import CLUSTER, Record, record_of
 from .retire import Retirement, add_retirement, check_retired_names, plan_retirement, retire_edges
 from .summary import FleetDiff, summarize
+from .versions import check_version_steps
 
 __all__ = ["Staged", "run_stage", "origins", "previous_versions"]
 
@@ -160,7 +161,5 @@ def previous_versions(baseline: Baseline) -> tuple[dict[str, str], dict[str, str
 def _version_steps(fleet: Fleet, baseline: Baseline) -> list[Finding]:
     """The upgrade-safety rule (one minor per control-plane step, node groups and the VPC CNI within what EKS
     accepts) against what the previous build gave each cluster."""
-    # UPGRADE-SAFETY HOOK: `from .versions import check_version_steps` and
-    # `versions, addons = previous_versions(baseline)`; `return check_version_steps(fleet, versions, addons=addons)`
-    # once tfgen/lifecycle/versions.py (the upgrade-safety engineer's module) is on main.
-    return []
+    versions, addons = previous_versions(baseline)
+    return check_version_steps(fleet, versions, addons=addons)

@@ -338,7 +338,8 @@ class Sandbox:
             stop = watch or (lambda command, root=root: self.workspace.broken(root, command))
             outputs.update(terraform_outputs(
                 self.root(root), terraform=self.workspace.terraform, env=self.workspace.env(),
-                log=self._scratch / "runs" / "logs" / root / "verify" / "output.log", watch=lambda: stop("output")))
+                log=self._scratch / "runs" / "logs" / root / "verify" / "output.log", watch=lambda: stop("output"),
+                expect_outputs=False))
         return outputs
 
     def check_gitops_secrets(self, environment: str, outputs: dict | None = None) -> list[Check]:
