@@ -121,7 +121,8 @@ def test_add_a_region_remove_it_rename_the_environment_and_change_a_cidr_over_on
         lowered = json.loads((sandbox.root("dev") / "tfgen_lowered.json").read_text())
         left_out = {c["address"] for c in lowered["changes"]  # whole resources the double has no API for
                     if c["action"] == "left out" and not c["what"].startswith("argument")}
-        rewritten = {c["address"] for c in lowered["changes"] if c["action"] == "rewritten"}  # as 3.39's rule type
+        rewritten = {c["address"] for c in lowered["changes"]  # as 3.39's aws_security_group_rule
+                     if c["action"] == "rewritten" and c["address"].startswith("aws_vpc_security_group_")}
         predicted = {f"aws_security_group_rule.{a.split('.', 1)[1]}" if a in rewritten else a
                      for o in moved.diff.objects for c in o.changes if c.action.value == "replace"
                      for a in [c.address] if a not in left_out}
