@@ -92,6 +92,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="skip destroy; keep the double serving the fleet until Ctrl-C")
     s.add_argument("--format", choices=("text", "json"), default="text", help="report format (default: text)")
     s.add_argument("--workdir", help="scratch directory to use and keep (default: a temporary one)")
+    s.add_argument("--from", dest="from_spec", metavar="OLD_SPEC",
+                   help="rehearse a change: apply OLD_SPEC, then build, plan and apply the spec over it")
+    _add_lifecycle(s)
     _add_allocations(s)
     s.set_defaults(run=_sandbox)
 
@@ -522,6 +525,12 @@ def _sandbox(args) -> int:
     def interrupt():  # SIGTERM, like Ctrl-C, stops every child before tfgen exits
         raise KeyboardInterrupt
 
+    if args.from_spec:
+        return _rehearse(args, fleet, log, progress, interrupt)
+    if args.allow_replace or args.allow_destroy or args.retired:
+        raise TfgenError("--allow-replace, --allow-destroy and --retired rehearse a change: give --from OLD_SPEC\n"
+                         "  fix: `tfgen sandbox NEW_SPEC --from OLD_SPEC --allow-destroy ...`")
+
     with on_signals(interrupt), Sandbox(fleet, spec=args.spec, workdir=args.workdir, progress=progress) as sandbox:
         units = [*fleet.environments, *(["_state"] if "_state" in sandbox.graph.needs else [])]
         accounts = ", ".join(f"{unit} {sandbox.account(unit)}" for unit in units)
@@ -541,6 +550,30 @@ def _sandbox(args) -> int:
                 print(f"  {unit}: " + " ".join(f"{name.upper()}={value}" for name, value in keys.items()), file=log)
             log.flush()
             sandbox.hold()
+    return 0 if report.ok else 1
+
+
+def _rehearse(args, fleet, log, progress, interrupt) -> int:
+    from .orchestrate import on_signals
+    from .sandbox.rehearsal import format_rehearsal, rehearse
+
+    if args.env or args.retired:
+        raise TfgenError("--env and --retired do not go with --from: a rehearsal applies every environment of both "
+                         "specs\n  fix: drop them")
+    old = _load(args.from_spec, None)
+
+    def started(sandbox):
+        print(f"tfgen sandbox: rehearsing {args.from_spec} -> {args.spec} on the local AWS double "
+              f"{sandbox.double.describe()}", file=log, flush=True)
+
+    with on_signals(interrupt):
+        report = rehearse(old, fleet, spec=args.spec, old_spec=args.from_spec, workdir=args.workdir,
+                          allow_replace=args.allow_replace, allow_destroy=args.allow_destroy, keep=args.keep,
+                          progress=progress, on_sandbox=started)
+    if args.format == "json":
+        print(json.dumps(report.as_dict(), indent=2, sort_keys=True))
+    else:
+        print(format_rehearsal(report), flush=True)
     return 0 if report.ok else 1
 
 

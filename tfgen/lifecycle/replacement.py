@@ -25,12 +25,14 @@ __all__ = ["PROTECTED", "CHANGES_ON_UPDATE", "Replacement", "table", "forces_rep
 
 # Computed attributes an in-place update changes (provider docs: aws_ssm_document's `latest_version`,
 # `default_version` and `hash` follow its content; aws_launch_template's `latest_version` each new version;
-# aws_eks_node_group's `release_version` follows `version`).
+# aws_eks_node_group's `release_version` follows `version`; aws_s3_object's `version_id` and `etag` each new
+# content).
 CHANGES_ON_UPDATE = {
     "aws_ssm_document": frozenset({"latest_version", "default_version", "hash", "document_version"}),
     "aws_launch_template": frozenset({"latest_version"}),
     "aws_eks_node_group": frozenset({"release_version"}),
     "aws_eks_cluster": frozenset({"platform_version"}),
+    "aws_s3_object": frozenset({"version_id", "etag"}),
 }
 
 

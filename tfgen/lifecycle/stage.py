@@ -27,6 +27,7 @@ from .guards import check_allow_names, guard
 from .record import CLUSTER, Record, record_of
 from .retire import Retirement, add_retirement, check_retired_names, plan_retirement, retire_edges
 from .summary import FleetDiff, summarize
+from .versions import check_version_steps
 
 __all__ = ["Staged", "run_stage", "origins", "previous_versions"]
 
@@ -130,15 +131,35 @@ def _tombstones(tombstones, baseline: Baseline | None, record: Record) -> dict[s
             if (kept := {name: block for name, block in entries.items() if f"{env}/{name}" in retiring})}
 
 
-def previous_versions(baseline: Baseline) -> dict[str, str]:
-    """`{env/region/cluster: Kubernetes version}` of the previous build (the upgrade rule's input)."""
-    return {o.path: str(o.facts["version"]) for o in baseline.record.objects.values()
-            if o.kind == CLUSTER and o.facts.get("version")}
+def previous_versions(baseline: Baseline) -> tuple[dict[str, str], dict[str, str]]:
+    """What the previous build gave each cluster, read from its roots: `{env/region/cluster: Kubernetes version,
+    env/region/cluster/group: node group version}` and `{env/region/cluster/add-on: addon_version}` (the
+    upgrade rule's inputs; what the previous build did not pin is absent)."""
+    versions: dict[str, str] = {}
+    addons: dict[str, str] = {}
+    for obj in baseline.record.objects.values():
+        if obj.kind != CLUSTER or not obj.keys:
+            continue
+        key = obj.keys[0]
+        if obj.facts.get("version"):
+            versions[obj.path] = str(obj.facts["version"])
+        groups = {naming.node_group_name(key, group): group for group in obj.facts.get("node_groups") or {}}
+        for root in obj.roots:
+            index = baseline.roots.get(root)
+            if index is None:
+                continue
+            for block in index.of_type("aws_eks_node_group"):
+                if block.name in groups and isinstance(block.body.get("version"), str):
+                    versions[f"{obj.path}/{groups[block.name]}"] = block.body["version"]
+            for block in index.of_type("aws_eks_addon"):
+                name, version = block.body.get("addon_name"), block.body.get("addon_version")
+                if isinstance(name, str) and isinstance(version, str) and block.name == naming.addon_name(key, name):
+                    addons[f"{obj.path}/{name}"] = version
+    return versions, addons
 
 
 def _version_steps(fleet: Fleet, baseline: Baseline) -> list[Finding]:
-    """The upgrade-safety rule (one minor per control-plane step) against the previous build's versions."""
-    # UPGRADE-SAFETY HOOK: `from .versions import check_version_steps` and
-    # `return check_version_steps(fleet, previous_versions(baseline))` once tfgen/lifecycle/versions.py (the
-    # upgrade-safety engineer's module) is on main; until then no rule of this stage reads versions.
-    return []
+    """The upgrade-safety rule (one minor per control-plane step, node groups and the VPC CNI within what EKS
+    accepts) against what the previous build gave each cluster."""
+    versions, addons = previous_versions(baseline)
+    return check_version_steps(fleet, versions, addons=addons)

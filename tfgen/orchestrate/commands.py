@@ -324,6 +324,16 @@ def _progress(log: TextIO):
     return phase, running
 
 
+def _settle(out, report: RunReport, workspace: Workspace, log: TextIO, command: str) -> None:
+    """Record in OUT the retirements this apply or destroy finished (`tfgen.lifecycle.settle`)."""
+    from ..lifecycle.settle import settle, state_addresses
+
+    done = [r.root for r in report.roots if r.status == "ok"]
+    for line in settle(out, done, lambda root: state_addresses(Path(out) / root, terraform=workspace.terraform,
+                                                               env=workspace.env())):
+        _emit(log, f"tfgen {command}: {line}\n")
+
+
 def main(args, approver) -> int:
     """`tfgen plan|apply|destroy` from parsed arguments; `approver(log)` makes the terminal's approval."""
     log = sys.stdout if args.format == "text" else sys.stderr
@@ -365,6 +375,8 @@ def main(args, approver) -> int:
         report, saved = plan_roots(selection, workspace, command=args.command, out_dir=out_dir, scratch=scratch,
                                    parallelism=args.parallelism, approve=approve, progress=phase, activity=running,
                                    review=guard)
+        if args.command != "plan":
+            _settle(args.out, report, workspace, log, args.command)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     _emit(sys.stdout, _render(args, report, saved=saved, selection=selection, guard=guard))
@@ -391,6 +403,7 @@ def _apply_main(args, log: TextIO, approver) -> int:
         phase, running = _progress(log)
         report = apply_plans(saved, workspace, scratch=scratch, parallelism=args.parallelism, approve=approve,
                              progress=phase, activity=running, review=guard)
+        _settle(saved.out, report, workspace, log, "apply")
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     _emit(sys.stdout, _render(args, report, saved=None, selection=None, guard=guard))

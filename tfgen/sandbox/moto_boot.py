@@ -1,10 +1,14 @@
-"""moto's server, with the one fix the sandbox needs to stand in for EKS.
+"""moto's server, with the fixes the sandbox needs to stand in for EKS and for a NAT gateway's replacement.
 
 moto 5 draws one random OIDC issuer (and API endpoint) per process, so every
 EKS cluster of a region gets the same ones; a second IAM OIDC provider for the
 shared issuer is then refused (EntityAlreadyExists), and an IRSA fleet with two
 clusters in a region cannot be applied. In AWS each cluster has its own; here
-each cluster gets its own too. Run as `python -m tfgen.sandbox.moto_boot ARGS`
+each cluster gets its own too. A NAT gateway AWS deletes gives its Elastic IP back (disassociated, not
+released); moto keeps it associated, so a replaced NAT gateway (a VPC CIDR
+change) cannot take its address again. Here it is given back too.
+
+Run as `python -m tfgen.sandbox.moto_boot ARGS`
 with moto_server's arguments.
 """
 
@@ -14,6 +18,7 @@ import base64
 import sys
 import uuid
 
+from moto.ec2.models.nat_gateways import NatGatewayBackend
 from moto.eks import models
 from moto.server import main
 
@@ -42,6 +47,18 @@ def _with_own_identity(self, *args, **kwargs) -> None:
 
 
 models.Cluster.__init__ = _with_own_identity
+
+_deleted = NatGatewayBackend.delete_nat_gateway
+
+
+def _giving_its_address_back(self, nat_gateway_id: str):
+    gateway = _deleted(self, nat_gateway_id)
+    for address in [a for a in self.addresses if a.eni is not None and a.eni is gateway._eni]:
+        self.disassociate_address(address=address.public_ip)
+    return gateway
+
+
+NatGatewayBackend.delete_nat_gateway = _giving_its_address_back
 
 if __name__ == "__main__":
     main(sys.argv[1:])

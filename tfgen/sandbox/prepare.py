@@ -46,15 +46,16 @@ def claim(workdir: Path) -> None:
 
 
 def prepare_root(built: Path, copy: Path, *, endpoint: str, resolve: Callable[[str, str], str],
-                 credentials: dict[str, str]) -> Lowered:
+                 credentials: dict[str, str], keep_state: bool = False) -> Lowered:
     """A fresh copy of root `built` in `copy` for the double at `endpoint`, its providers acting with
     `credentials` (boto3's names: `AwsDouble.credentials`); what lowering changed.
 
     `resolve(region, parameter)` reads an SSM parameter from the double (for `resolve:ssm:` images).
+    `keep_state`: the copy's state is this double's (a rehearsed change applies over it).
     """
     copy.mkdir(parents=True, exist_ok=True)
     # State from an earlier run names resources of a double that no longer exists.
-    for stale in [*copy.glob("*.tf.json"), *(copy / name for name in _STATE_FILES)]:
+    for stale in [*copy.glob("*.tf.json"), *(() if keep_state else (copy / name for name in _STATE_FILES))]:
         stale.unlink(missing_ok=True)
     lowered = copy_root(built, copy, endpoint=endpoint, passes=sandbox_passes(resolve))
     override = json.loads((copy / OVERRIDE_FILE).read_text())

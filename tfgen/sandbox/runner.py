@@ -6,12 +6,12 @@ in the double (`accounts_of`; `_state` keeps moto's default one). A run hands th
 (`tfgen.orchestrate`, the one scheduler) every root's phases (`tfgen.sandbox.phases`: apply, the unit's
 verify while re-planning, destroy) with the workspace that copies each root lowered and pointed at the
 double (`tfgen.sandbox.workspace`); the phases' results become the report's entries per unit as they end
-(`Entries`). Nothing outside the scratch directory is written. Each phase is also a method (`init`,
+(`Entries`). Nothing outside the scratch directory is written. `rebuild` builds another fleet against
+the applied one (a change rehearsed: `tfgen.sandbox.rehearsal`), and the next phases run its roots. Each phase is also a method (`init`,
 `apply`, `verify`, `replan`, `destroy`: a run of the orchestrator with that phase alone), so tests (and
 users) can run them one by one and break things in between.
 
-The sandbox's graph (`Sandbox.graph`) is the build's without the state-backend edges
-(`root_graph(documents, backend=False)`): the build's environments keep their state in the bucket
+The sandbox's graph (`Sandbox.graph`) is the build's without the state-backend edges: the build's environments keep their state in the bucket
 `_state` creates, so they need it applied first, but the sandbox's copies keep their state locally (the
 offline override), so no environment waits for `_state` here, nor `_state`'s destroy for theirs. The
 remote-state edges (a cells link root reads its region roots' local state, `../<root>/terraform.tfstate`)
@@ -32,16 +32,16 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Callable, Iterator
 
-from ..emit import root_graph
 from ..emit.cells import cell_roots_of
+from ..emit.graph import backend_edges
 from ..emit.state import STATE_ROOT
 from ..errors import ToolchainError
 from ..gitops import terraform_outputs
 from ..model import Fleet
 from ..orchestrate import Orchestrator, PhaseResult, RootGraph, read_graph
 from ..orchestrate.phases import Watch
-from ..pipeline import emit_checked
-from ..write import write_output
+from ..pipeline import BuildResult, build, prepare
+from ..terraform.roots import read_root
 from .double import ACCOUNT, AwsDouble, DoubleStopped
 from .expectation import Expectation, expect_environment
 from .inventory import RegionInventory, take_inventory
@@ -74,6 +74,7 @@ class Sandbox:
         concurrency: int = 4,
         terraform: str | None = None,
         progress: Progress | None = None,
+        accounts: dict[str, str] | None = None,
     ):
         self.fleet = fleet
         self.spec = spec
@@ -89,9 +90,11 @@ class Sandbox:
         self.workspace: DoubleWorkspace | None = None
         self.graph: RootGraph | None = None  # the sandbox's graph of roots (no state-backend edges)
         self.built_graph: RootGraph | None = None  # the build's, as its manifest records it
-        self.accounts: dict[str, str] = {}  # environment -> its account in the double
+        self.accounts: dict[str, str] = dict(accounts or {})  # environment -> its account in the double
         self.build_seconds = 0.0
         self.prepared: Fleet | None = None
+        self.earlier: list[Fleet] = []  # what earlier builds prepared (`rebuild`): retired units' expectations
+        self.after_apply: dict[str, Callable[[Callable], list[Check]]] = {}  # unit -> more checks for its verify
         self._expectations: dict[str, Expectation] = {}
         self._expectations_lock = threading.Lock()  # calls of several units run at once
         self._inventories: dict[str, list[RegionInventory]] = {}  # unit -> what its verify found
@@ -104,21 +107,12 @@ class Sandbox:
     def start(self) -> "Sandbox":
         """Build the fleet (and its graph of roots) into the scratch directory and start the AWS double."""
         started = time.monotonic()
-        # Built as `tfgen build` would, minus the allocations file: nothing outside the scratch directory;
-        # each environment for its account in the double, so key policies, trust conditions and ARNs name
-        # the account the roles are really in (and `tfgen gitops` accepts the applied outputs).
-        self.accounts = accounts_of(self.fleet)
-        prepared, files = emit_checked(in_accounts(self.fleet, self.accounts))
-        self.prepared = prepared.fleet
+        self.accounts = self.accounts or accounts_of(self.fleet)
         if self.workdir is None:
             self.workdir = Path(tempfile.mkdtemp(prefix="tfgen-sandbox-"))
         claim(self.workdir)
-        write_output(files, self.workdir / "out", roots=root_graph(prepared.documents))
-        # The manifest keeps the build's graph (`run` takes the roots an environment needs by it); the
-        # sandbox orders its phases by its own (see the module's docstring).
-        self.built_graph = read_graph(self.workdir / "out")
-        local = root_graph(prepared.documents, backend=False)
-        self.graph = replace(self.built_graph, needs={root: tuple(needs) for root, needs in local.items()})
+        shutil.rmtree(self.workdir / "out", ignore_errors=True)  # an earlier run's build is no baseline
+        self._build(self.fleet)
         self.build_seconds = time.monotonic() - started
         try:
             self.double = AwsDouble(self.workdir / "double", port=self.port).start()
@@ -126,11 +120,50 @@ class Sandbox:
                 self.workdir, double=self.double, resolve=self._resolve, terraform=self.terraform,
                 credentials=lambda root: self.double.credentials(self.account(self._unit_of(root))),
                 parallelism=self.parallelism, timeout=self.timeout)
-            self._warm_up(prepared.documents)
+            self._warm_up({root: read_root(self.workdir / "out" / root).documents for root in self.graph.roots})
         except BaseException:
             self.stop()
             raise
         return self
+
+    def _build(self, fleet: Fleet, **flags) -> BuildResult:
+        """Build `fleet` into the scratch `out/` as `tfgen build` does (against the build there, with `flags`):
+        each environment for its account in the double, so key policies, trust conditions and ARNs name the
+        account the roles are really in (and `tfgen gitops` accepts the applied outputs); pool allocations
+        recorded in the scratch directory, never beside the spec."""
+        built = self.built_fleet(fleet)
+        result = build(built, self.workdir / "out", **flags)
+        self.prepared = prepare(built).fleet
+        # The manifest keeps the build's graph (`run` takes the roots an environment needs by it); the
+        # sandbox orders its phases by it less the state-backend edges (see the module's docstring).
+        self.built_graph = read_graph(self.workdir / "out")
+        indexes = {root: read_root(self.workdir / "out" / root) for root in self.built_graph.roots}
+        backend = set(backend_edges(indexes))
+        self.graph = replace(self.built_graph, needs={root: tuple(n for n in needs if (root, n) not in backend)
+                                                      for root, needs in self.built_graph.needs.items()})
+        return result
+
+    def built_fleet(self, fleet: Fleet) -> Fleet:
+        """`fleet` as the sandbox builds it: each environment in its account, allocations in the scratch."""
+        built = in_accounts(fleet, self.accounts)
+        record = self.workdir / "allocations.yaml"
+        if not record.exists() and fleet.allocations_file is not None and Path(fleet.allocations_file).is_file():
+            shutil.copyfile(fleet.allocations_file, record)
+        built.allocations_file = record
+        return built
+
+    def rebuild(self, fleet: Fleet, *, allow_replace=(), allow_destroy=()) -> BuildResult:
+        """Build `fleet` against what the scratch `out/` holds and is applied in the double (a change to
+        rehearse); the next phases run its roots, each copy keeping the state of the applied one. Raises
+        `FindingsError` when the build refuses the change (nothing changes then)."""
+        earlier = self.prepared
+        result = self._build(fleet, allow_replace=allow_replace, allow_destroy=allow_destroy)
+        self.earlier.insert(0, earlier)
+        self.fleet = fleet
+        with self._expectations_lock:
+            self._expectations.clear()
+        self.workspace.keep_state = True
+        return result
 
     def _warm_up(self, documents: dict[str, dict[str, dict]]) -> None:
         """At once, before any root needs them: the plugin cache (the provider unpacked from the mirror,
@@ -193,8 +226,14 @@ class Sandbox:
         return self.graph.order(cells) if cells else [environment]
 
     def _unit_of(self, root: str) -> str:
-        """The report entry a root belongs to: its environment for a cells root, else the root itself."""
-        return next((env for env in self.fleet.environments if root in cell_roots_of([root], env)), root)
+        """The report entry a root belongs to: its environment for a cells root (one an earlier build had, for a
+        retiring root), else the root itself."""
+        known = [*self.fleet.environments, *(e for f in self.earlier for e in f.environments)]
+        return next((env for env in known if root in cell_roots_of([root], env)), root)
+
+    def retiring(self) -> list[str]:
+        """The units of the build's retiring roots that are no environment of the fleet (after a `rebuild`)."""
+        return sorted({self._unit_of(r) for r in self.graph.roots} - set(self.fleet.environments) - {STATE_ROOT})
 
     def account(self, environment: str) -> str:
         """The account of the double `environment` (or `_state`) is in."""
@@ -214,10 +253,12 @@ class Sandbox:
         return lambda service, region: self.client(service, region, environment)
 
     def expectation(self, environment: str) -> Expectation:
-        """What `environment` should have in AWS, from the fleet with its pool CIDRs allocated."""
+        """What `environment` should have in AWS, from the fleet with its pool CIDRs allocated (an environment
+        a `rebuild` retired: what it had)."""
         with self._expectations_lock:
             if environment not in self._expectations:
-                self._expectations[environment] = expect_environment(self.prepared, environment)
+                built = next(f for f in [self.prepared, *self.earlier] if environment in f.environments)
+                self._expectations[environment] = expect_environment(built, environment)
             return self._expectations[environment]
 
     def _resolve(self, region: str, parameter: str) -> str:
@@ -264,6 +305,8 @@ class Sandbox:
         with self._api(f"verify of {environment}"):
             if environment == STATE_ROOT:
                 checks = check_state_backend(self.prepared.state, client, left_out=self._left_out(environment))
+            elif environment not in self.prepared.environments:  # retired by a rebuild: nothing of it left
+                checks = check_nothing_left(self.expectation(environment), client)
             else:
                 got: list[dict] = []
 
@@ -275,6 +318,8 @@ class Sandbox:
                 checks = verify_environment(self.expectation(environment), client)
                 checks += self._check_gitops_secrets(environment, outputs)
                 checks += check_bootstrap_document(self.expectation(environment), client, outputs)
+            if environment in self.after_apply:
+                checks += self.after_apply[environment](client)
             self._inventories[environment] = self.inventory(environment)
         return checks
 
@@ -361,10 +406,12 @@ class Sandbox:
         return report
 
     def run(self, environments: list[str] | None = None, *, keep: bool = False) -> SandboxReport:
-        """Every phase of every environment (default: all of the fleet's) and the roots they need (`_state`)."""
-        names = environments or list(self.fleet.environments)
+        """Every phase of every environment (default: all of the fleet's, and what retires) and the roots they
+        need (`_state`)."""
+        names = environments or [*self.fleet.environments, *self.retiring()]
         for name in names:
-            self.fleet.environment(name)
+            if name not in self.retiring():
+                self.fleet.environment(name)
         if self.double is None:
             raise ToolchainError("the sandbox is not started; use `with Sandbox(...)` or call start()")
         if keep:

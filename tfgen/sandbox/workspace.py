@@ -36,6 +36,7 @@ class DoubleWorkspace(Offline):
         self.roots = Path(scratch) / "roots"
         self.double, self.resolve, self.credentials = double, resolve, credentials
         self.parallelism, self.timeout = parallelism, timeout
+        self.keep_state = False  # a rehearsed change: each new copy takes over the applied one's state
 
     def copy_of(self, root: str, scratch: Path) -> Path:
         return self.roots / root
@@ -44,7 +45,7 @@ class DoubleWorkspace(Offline):
         copy = self.roots / root
         self.warm_cache()
         self.lowered[root] = prepare_root(source, copy, endpoint=self.double.endpoint, resolve=self.resolve,
-                                          credentials=self.credentials(root))
+                                          credentials=self.credentials(root), keep_state=self.keep_state)
         self.check_copy(root, copy)
         return copy
 
