@@ -115,24 +115,36 @@ class _Network:
         return found
 
     def admits(self, cluster: str, source: ipaddress.IPv4Network, port: int) -> list[str]:
-        """Ingress rules on the control plane's security groups admitting TCP `port` from `source`."""
+        """Ingress rules on the control plane's security groups admitting TCP `port` from `source`: rule
+        resources of either kind (`aws_security_group_rule` is what a plan lowered to provider 3.x holds)."""
         groups = set(_targets(nested(self.blocks[cluster].body.get("vpc_config")).get("security_group_ids")))
         found = []
         for rule in self.of_type("aws_vpc_security_group_ingress_rule"):
-            if not groups & set(self.refers(rule, "security_group_id")):
-                continue
-            if not _covers_port(rule.body, port) or rule.body.get("ip_protocol") not in ("tcp", "-1"):
-                continue
-            try:
-                if source.subnet_of(ipaddress.IPv4Network(rule.body.get("cidr_ipv4"))):
-                    found.append(rule.address)
-            except (TypeError, ValueError):
-                continue
+            if groups & set(self.refers(rule, "security_group_id")) and _opens(rule.body, [rule.body.get("cidr_ipv4")],
+                                                                               source, port):
+                found.append(rule.address)
+        for rule in self.of_type("aws_security_group_rule"):
+            body = {**rule.body, "ip_protocol": rule.body.get("protocol")}
+            if rule.body.get("type") == "ingress" and groups & set(self.refers(rule, "security_group_id")) \
+                    and _opens(body, rule.body.get("cidr_blocks") or [], source, port):
+                found.append(rule.address)
         return found
 
 
+def _opens(body: dict[str, Any], cidrs: list[Any], source: ipaddress.IPv4Network, port: int) -> bool:
+    if body.get("ip_protocol") not in ("tcp", "6", "-1", "all") or not _covers_port(body, port):
+        return False
+    for cidr in cidrs:
+        try:
+            if source.subnet_of(ipaddress.IPv4Network(cidr)):
+                return True
+        except (TypeError, ValueError):
+            continue
+    return False
+
+
 def _covers_port(body: dict[str, Any], port: int) -> bool:
-    if body.get("ip_protocol") == "-1":
+    if body.get("ip_protocol") in ("-1", "all"):
         return True
     low, high = body.get("from_port"), body.get("to_port")
     return isinstance(low, int) and isinstance(high, int) and low <= port <= high
@@ -244,6 +256,12 @@ def assert_private(source: Source, *, ports: Iterable[int] = ADMIN_PORTS) -> Non
             world = rule.body.get("cidr_ipv4") in _WORLD or rule.body.get("cidr_ipv6") in _WORLD
             opened = [p for p in ports if _covers_port(rule.body, p)]
             if world and opened:
+                problems.append(f"{name}/{rule.file}: {rule.address}: admits the internet on port(s) {opened}")
+        for rule in root.of_type("aws_security_group_rule"):
+            body = {**rule.body, "ip_protocol": rule.body.get("protocol")}
+            cidrs = set(rule.body.get("cidr_blocks") or []) | set(rule.body.get("ipv6_cidr_blocks") or [])
+            opened = [p for p in ports if _covers_port(body, p)]
+            if rule.body.get("type") == "ingress" and cidrs & set(_WORLD) and opened:
                 problems.append(f"{name}/{rule.file}: {rule.address}: admits the internet on port(s) {opened}")
         for group in root.of_type("aws_security_group"):
             for ingress in group.body.get("ingress") or []:

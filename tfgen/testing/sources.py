@@ -88,6 +88,6 @@ def _expression(value: Any) -> Any:
     if "constant_value" in value:
         return value["constant_value"]
     if "references" in value:
-        references = value["references"]
-        return "${" + references[0] + "}" if references else None
+        # every reference of the expression, as interpolations: what it refers to is all a reader asks of it
+        return " ".join("${" + reference + "}" for reference in value["references"]) or None
     return _expressions(value)
