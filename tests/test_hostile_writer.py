@@ -140,6 +140,8 @@ def test_concurrent_builds_of_two_specs_leave_one_owned_output(tmp_path):
         def run(spec):
             try:
                 tfgen.build(tfgen.load(spec), out)
+            except tfgen.FindingsError as refused:  # the other spec's environments would be orphaned: refused
+                assert {f.code for f in refused.findings} == {"CHG502"}, refused
             except Exception as exc:  # noqa: BLE001 - reported below
                 errors.append(exc)
 
@@ -161,6 +163,8 @@ def _changed_fleet():
     return fleet
 
 
+RETIRE = ["production/us-west-2"]  # the removed region, named as a build that removes it must name it
+
 def _failing_rename(monkeypatch, name, error):
     real = os.rename
 
@@ -177,7 +181,7 @@ def test_a_file_that_cannot_be_replaced_leaves_the_old_output_whole(tmp_path, mo
     before = _snapshot(out)
     _failing_rename(monkeypatch, "peering.tf.json", OSError(errno.EBUSY, "Device or resource busy"))
     with pytest.raises(tfgen.TfgenError) as error:
-        tfgen.build(_changed_fleet(), out)
+        tfgen.build(_changed_fleet(), out, allow_destroy=RETIRE)
     assert "peering.tf.json: cannot replace it (Device or resource busy)" in str(error.value)
     assert "tfgen-" not in str(error.value) and ".tmp" not in str(error.value)
     assert _snapshot(out) == before
@@ -196,7 +200,7 @@ def test_a_full_disk_while_staging_leaves_the_old_output_whole(tmp_path, monkeyp
 
     monkeypatch.setattr(os, "fsync", fsync)
     with pytest.raises(tfgen.TfgenError) as error:
-        tfgen.build(_changed_fleet(), out)
+        tfgen.build(_changed_fleet(), out, allow_destroy=RETIRE)
     assert "cannot write it (No space left on device)" in str(error.value)
     assert str(out) in str(error.value) and "tfgen-new" not in str(error.value)
     assert _snapshot(out) == before
@@ -207,7 +211,7 @@ def test_an_interrupt_part_way_leaves_the_old_output_and_no_temporary_files(tmp_
     before = _snapshot(out)
     _failing_rename(monkeypatch, "outputs.tf.json", KeyboardInterrupt())
     with pytest.raises(KeyboardInterrupt):
-        tfgen.build(_changed_fleet(), out)
+        tfgen.build(_changed_fleet(), out, allow_destroy=RETIRE)
     assert _snapshot(out) == before
     assert _leftovers(out) == []
 
@@ -236,7 +240,7 @@ os.rename = rename
 fleet = tfgen.load(sys.argv[3])
 fleet.environment("development").add_region("eu-west-1", cidr="10.13.0.0/16")
 fleet.environment("production").remove_region("us-west-2")
-tfgen.build(fleet, sys.argv[1])
+tfgen.build(fleet, sys.argv[1], allow_destroy=["production/us-west-2"])
 """
 
 

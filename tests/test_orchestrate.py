@@ -17,10 +17,12 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 import tfgen
 from tfgen.cli import main
 from tfgen.orchestrate import InPlace, Orchestrator, read_graph
+from tfgen.orchestrate.report import format_activity
 from tfgen.write import MANIFEST, write_output
 from tests.orchestrate_stub import stub_terraform
 
@@ -79,7 +81,7 @@ def test_state_goes_first_then_environments_run_at_once(stub, out, capsys):
     state_done = _span(log, "_state", "apply")[1]
     for env in ("development", "production"):
         assert _span(log, env, "init")[0] >= state_done, f"{env} started before _state was applied"
-        assert _commands(log, env) == ["init", "plan", "apply"], env
+        assert _commands(log, env) == ["init", "plan", "show", "apply"], env
         cwd = next(e["cwd"] for e in log if e["root"] == env)
         assert cwd == str(out / env), "real runs happen in the root itself"
     dev, prod = _span(log, "development", "plan"), _span(log, "production", "plan")
@@ -127,14 +129,14 @@ def test_destroy_runs_in_reverse_and_leaves_state_unless_named(stub, out, capsys
     assert main(["destroy", str(out), "--auto-approve"]) == 0, capsys.readouterr()
     log = _log(stub)
     assert _commands(log, "_state") == [], "destroy touched _state without --env _state"
-    assert _commands(log, "development") == ["init", "plan-destroy", "apply"]
+    assert _commands(log, "development") == ["init", "plan-destroy", "show", "apply"]
     (stub / "log.jsonl").unlink()
     assert main(["destroy", str(out), "--env", "_state", "--auto-approve"]) == 0, capsys.readouterr()
     log = _log(stub)
     state_start = _span(log, "_state", "init")[0]
     for env in ("development", "production"):
         assert _span(log, env, "apply")[1] <= state_start, f"_state destroyed before {env}"
-    assert _commands(log, "_state") == ["init", "plan-destroy", "apply"]
+    assert _commands(log, "_state") == ["init", "plan-destroy", "show", "apply"]
 
 
 def test_a_held_state_lock_fails_that_root_naming_the_lock(stub, out, capsys):
@@ -146,7 +148,7 @@ def test_a_held_state_lock_fails_that_root_naming_the_lock(stub, out, capsys):
             "held by alice@build-7") in text, text
     assert f"terraform force-unlock 1f2e3d4c-0000-1111-2222-333344445555` in {out / 'production'}" in text, text
     assert "apply" not in _commands(_log(stub), "production")
-    assert _commands(_log(stub), "development") == ["init", "plan", "apply"], "an independent root did not finish"
+    assert _commands(_log(stub), "development") == ["init", "plan", "show", "apply"], "an independent root did not finish"
 
 
 def test_a_root_that_fails_init_is_named_and_nothing_after_it_runs(stub, out, capsys):
@@ -369,7 +371,7 @@ def test_a_run_without_init_runs_in_the_directory_an_earlier_run_prepared(stub, 
     again = Orchestrator(graph, command="plan", workspace=Recorded(), phases={"_state": [Phase("plan", ("plan",))]})
     assert first.ok and again.run(["_state"]).ok
     assert Recorded.calls == [("prepare", "_state"), ("workdir", "_state")]
-    assert _commands(_log(stub), "_state") == ["init", "plan", "plan"]
+    assert _commands(_log(stub), "_state") == ["init", "plan", "show", "plan"]
 
 
 @pytest.mark.slow
@@ -386,7 +388,7 @@ def test_offline_plan_of_the_committed_examples_plans_every_root_in_order(out, c
     progress = [line.split()[0] for line in captured.err.splitlines() if line.startswith("  ")]
     assert progress.index("_state") < min(progress.index(r) for r in roots[1:]), "an environment before _state"
     for root in report["roots"]:
-        assert root["result"] == "ok" and [p["phase"] for p in root["phases"]] == ["init", "plan"], root
+        assert root["result"] == "ok" and [p["phase"] for p in root["phases"]] == ["init", "plan", "show"], root
         assert root["add"] > 0 and root["change"] == 0 and root["destroy"] == 0, root
     assert not list((ROOT / out).rglob(".terraform")), "the offline plan ran in the committed output"
 
@@ -404,3 +406,124 @@ def test_the_offline_planner_gives_the_gate_plan_json_and_what_lowering_left_out
         plan = json.loads(root.plan_json.read_text())
         assert len(plan["resource_changes"]) == root.counts.add, root.root
         assert json.loads((root.workdir / LOWERED_FILE).read_text())["changes"], root.root
+
+
+# -- the terraform it runs, and graphs hundreds of roots deep ----------------------------------------------------
+
+
+def test_a_terraform_that_is_not_terraform_is_refused_before_anything_runs(out, monkeypatch, capsys):
+    monkeypatch.setenv("TFGEN_TERRAFORM", "/bin/true")
+    assert main(["apply", str(out), "--auto-approve"]) == 2
+    err = capsys.readouterr().err
+    assert "TFGEN_TERRAFORM: /bin/true is not terraform: `/bin/true version -json` printed nothing (exit 0)" in err
+    assert "roots ok" not in err
+
+
+def test_a_terraform_the_roots_do_not_admit_is_refused_naming_the_version_needed(stub, out, capsys):
+    (stub / "version").write_text("1.9.8")
+    assert main(["plan", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"{stub / 'terraform'} (from TFGEN_TERRAFORM) is Terraform 1.9.8, which the roots development, " \
+           "production (>= 1.10) do not admit" in err, err
+    assert "install Terraform 1.10.0 or later that every root admits" in err and "set TFGEN_TERRAFORM" in err, err
+    assert _log(stub) == [], "nothing ran"
+
+
+@pytest.mark.slow
+def test_without_a_usable_terraform_plan_says_what_to_install_and_where_it_looked(out, monkeypatch, capsys):
+    """Only the toolchain extra's Terraform 1.0.3, which roots with S3-native locking do not admit."""
+    monkeypatch.delenv("TFGEN_TERRAFORM", raising=False)
+    monkeypatch.setenv("PATH", str(Path(sys.executable).parent.parent / "no-bin"))
+    assert main(["plan", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "no usable terraform: the roots _state (>= 1.0); development, production (>= 1.10) require one" in err
+    assert "tfgen looked at TFGEN_TERRAFORM (not set), PATH: none; the toolchain extra: " in err, err
+    assert "Terraform 1.0.3, not admitted" in err and "install Terraform 1.10.0 or later" in err, err
+    assert "Unsupported Terraform Core version" not in err
+
+
+def _chain(out: Path, length: int) -> list[str]:
+    """A build whose graph is one chain `length` roots deep; the first root by name is the deepest."""
+    names = [f"r{i:04d}" for i in range(length)]
+    roots = {name: [names[i + 1]] if i + 1 < length else [] for i, name in enumerate(names)}
+    files = {f"{r}/terraform.tf.json": b'{"terraform": {"required_version": ">= 1.10"}}\n' for r in roots}
+    write_output(files, out, roots=roots)
+    return names
+
+
+def test_a_graph_hundreds_of_roots_deep_plans_renders_ci_and_builds_over(stub, tmp_path, monkeypatch, capsys):
+    out = tmp_path / "out"
+    names = _chain(out, 1200)
+    assert main(["plan", str(out), "--env", names[0], "--no-deps"]) == 0, capsys.readouterr().err
+    assert [e["root"] for e in _log(stub) if e["event"] == "start"][0] == names[0]
+    monkeypatch.chdir(tmp_path)
+    assert main(["ci", "atlantis", "out", "--spec", "fleet.yaml", "--output", "atlantis.yaml"]) == 0
+    groups = {p["name"]: p["execution_order_group"] for p in yaml.safe_load((tmp_path / "atlantis.yaml").read_text())
+              ["projects"]}
+    assert groups[names[0]] == 1199 and groups[names[-1]] == 0
+    assert main(["build", str(ROOT / "examples" / "multi-region-eks.yaml"), "--out", str(out)]) == 0, \
+        capsys.readouterr().err
+    assert read_graph(out).roots == ["_state", "development", "production"]
+
+
+# -- a closed terminal, and a long apply that is not silent ----------------------------------------------------
+
+
+def test_sighup_stops_every_terraform_prints_the_report_and_removes_temporary_files(stub, tmp_path):
+    """A closed terminal or SSH session (SIGHUP) is Ctrl-C: each terraform stopped and waited for."""
+    out = _build(tmp_path / "out", {"a": [], "b": [], "c": ["a"]})
+    for root in ("a", "b"):
+        (stub / f"{root}.plan.sleep").write_text("60")
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "STUB_DIR": str(stub), "TMPDIR": str(temporary)}
+    process = subprocess.Popen([sys.executable, "-m", "tfgen.cli", "apply", str(out), "--auto-approve"], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while len([e for e in _log(stub) if e["phase"] == "plan" and e["event"] == "start"]) < 2:
+        assert time.monotonic() < deadline, _log(stub)
+        time.sleep(0.1)
+    time.sleep(0.3)  # the stubs are past start-up and sleeping
+    assert list(temporary.iterdir()), "the run keeps its plans and logs in a temporary directory"
+    process.send_signal(signal.SIGHUP)
+    stdout, stderr = process.communicate(timeout=30)
+    assert process.returncode == 130, (stdout, stderr)
+    for started in (e for e in _log(stub) if e["event"] == "start" and e["phase"] == "plan"):
+        assert [e["event"] for e in _log(stub) if e["pid"] == started["pid"]] == ["start", "sigint", "stopped"]
+        assert not _alive(started["pid"])
+    assert "a: interrupted: plan interrupted" in stdout and "c: not run: interrupted before it started" in stdout
+    assert "tfgen apply: interrupted" in stdout, stdout
+    assert list(temporary.iterdir()) == [], "temporary files were left"
+
+
+def test_a_running_apply_reports_its_progress_with_terraforms_resource_lines_condensed(stub, out):
+    (stub / "production.apply.sleep").write_text("1.5")
+    (stub / "production.counts").write_text("2 0 0 1")
+    graph = read_graph(out)
+    lines = []
+    report = Orchestrator(graph, command="apply", workspace=InPlace(), heartbeat=0.3,
+                          activity=lambda a: lines.append(format_activity(a))).run(["production"])
+    assert report.ok
+    running = [line for line in lines if line.split()[:3] == ["production", "apply", "running"]]
+    assert len(running) >= 3, lines
+    creating = [line for line in running if line.endswith(("s  0 of 4 done, aws_vpc.production_0 creating 0 s",
+                                                           "s  0 of 4 done, aws_vpc.production_0 creating 1 s"))]
+    assert len(creating) >= 2 and all(line in creating or line.endswith("s  0 of 4 done") for line in running), \
+        running
+    elapsed = [float(line.split()[3]) for line in running]
+    assert elapsed == sorted(elapsed) and elapsed[-1] >= 1.0, "the elapsed time grows"
+
+
+def test_activity_condenses_terraforms_lines():
+    from tfgen.orchestrate.terraform import Activity
+
+    activity = Activity("development", "apply", "apply", total=3)
+    for line in ["aws_vpc.hub: Creating...", "aws_eks_cluster.hub: Creating...",
+                 "aws_vpc.hub: Creation complete after 2s [id=vpc-1]", "aws_eks_cluster.hub: Still creating... [10s "
+                 "elapsed]", "aws_subnet.a: Destroying... [id=subnet-1]", "Plan: 1 to add"]:
+        activity.feed(line)
+    assert activity.line().startswith("1 of 3 done, 2 in progress: aws_eks_cluster.hub creating ")
+    plan = Activity("development", "plan", "plan")
+    for n in range(4):
+        plan.feed(f"aws_vpc.v{n}: Refreshing state... [id=vpc-{n}]")
+    assert plan.line() == "4 refreshed"

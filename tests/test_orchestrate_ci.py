@@ -152,6 +152,20 @@ def test_atlantis_run_step_builds_from_the_repository_root_with_hostile_paths(re
     assert not list(repo.rglob("pwned*")), "a path ran as a command"
 
 
+def test_atlantis_plans_a_root_when_a_root_whose_state_it_reads_changes(repo, capsys):
+    reads = {"data": {"terraform_remote_state": {n: {"backend": "local"} for n in ("eu", "us")}}}
+    (repo / "out" / "link" / "reads.tf.json").write_text(json.dumps(reads))
+    manifest = json.loads((repo / "out" / ".tfgen-manifest.json").read_text())
+    manifest["files"] = sorted([*manifest["files"], "link/reads.tf.json"])
+    (repo / "out" / ".tfgen-manifest.json").write_text(json.dumps(manifest))
+    config = yaml.safe_load(_ci(capsys, "atlantis", "out", "--spec", "fleet.yaml"))
+    _check_atlantis(config)
+    projects = {p["name"]: p for p in config["projects"]}
+    assert projects["link"]["autoplan"]["when_modified"] == [
+        "*.tf.json", "../../fleet.yaml", "../eu/*.tf.json", "../us/*.tf.json"]
+    assert projects["eu"]["autoplan"]["when_modified"] == ["*.tf.json", "../../fleet.yaml"]
+
+
 def test_atlantis_at_the_repository_root(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     _build(tmp_path)
@@ -169,12 +183,14 @@ def test_github_actions_checks_then_plans_and_applies_in_graph_order(repo, capsy
     jobs = _check_workflow(text)["jobs"]
     assert [s.get("run") for s in jobs["check"]["steps"][-2:]] == [
         'tfgen build "$TFGEN_SPEC" --out "$TFGEN_OUT" --check', 'tfgen validate "$TFGEN_SPEC"']
-    assert jobs["plan-link"]["needs"] == ["check", "gate", "plan-eu", "plan-us"]
+    assert jobs["plan-link"]["needs"] == ["check", "gate", "affected", "plan-eu", "plan-us", "apply-eu", "apply-us"]
+    assert jobs["plan-link"]["if"].endswith("&& contains(fromJSON(needs.affected.outputs.roots), 'link')")
     assert jobs["apply-link"]["needs"] == ["plan-link", "apply-eu", "apply-us"]
     assert jobs["apply-link"]["environment"] == "link"
-    assert jobs["apply-link"]["if"] == "github.event_name == 'push' && github.ref == 'refs/heads/main'"
-    assert "tfgen apply \"$TFGEN_OUT\" --env \"$TFGEN_ROOT\" --no-deps --auto-approve" in \
-        jobs["apply-link"]["steps"][-1]["run"]
+    assert jobs["apply-link"]["if"] == ("!cancelled() && !contains(needs.*.result, 'failure') && "
+                                        "github.event_name == 'push' && github.ref == 'refs/heads/main' && "
+                                        "needs.plan-link.outputs.changes == 'true'")
+    assert "tfgen apply \"$TFGEN_PLANS\" --auto-approve --format markdown" in jobs["apply-link"]["steps"][-1]["run"]
     assert "&id" not in text and "*id" not in text, "YAML anchors hide what a job does"
 
 
@@ -204,9 +220,20 @@ def test_only_jobs_that_assume_a_role_get_an_oidc_token_and_plans_never_get_the_
         elif job_id.startswith("apply-"):
             assert roles == ["${{ vars.TFGEN_APPLY_ROLE_ARN }}"], job_id
             assert job["environment"] == job_id.removeprefix("apply-"), "the apply role waits behind the environment"
-            assert job["if"].startswith("github.event_name == 'push' && "), job_id
+            assert "&& github.event_name == 'push' && github.ref == 'refs/heads/main' &&" in job["if"], job_id
         else:
             assert roles == [] and "environment" not in job, job_id
+
+
+def test_the_guard_allows_losses_only_from_repository_variables_never_from_the_pull_request(repo, capsys):
+    workflow = _check_workflow(_ci(capsys, "github-actions", "out", "--spec", "fleet.yaml"))
+    for job_id, job in workflow["jobs"].items():
+        if job_id.startswith(("plan-", "apply-")):
+            assert {k: v for k, v in job["env"].items() if k.startswith("TFGEN_ALLOW_")} == {
+                "TFGEN_ALLOW_REPLACE": "${{ vars.TFGEN_ALLOW_REPLACE }}",
+                "TFGEN_ALLOW_DESTROY": "${{ vars.TFGEN_ALLOW_DESTROY }}"}, job_id
+            runs = " ".join(step.get("run", "") for step in job["steps"])
+            assert "--allow-" not in runs, f"{job_id}: an allow flag in a script"
 
 
 def test_pull_requests_never_share_a_concurrency_group_with_applies(repo, capsys):
@@ -229,35 +256,69 @@ def test_hostile_paths_reach_tfgen_as_one_argument_each(repo, capsys, tmp_path):
     workflow = _check_workflow(text)
     assert workflow["env"]["TFGEN_OUT"] == HOSTILE_OUT and workflow["env"]["TFGEN_SPEC"] == HOSTILE_SPEC
     assert workflow["on"]["push"]["paths"] == [HOSTILE_SPEC, r"o u't/$(touch pwned) \[x\]\*\+\!/**"]
-    assert workflow["jobs"]["apply-eu"]["if"].endswith("github.ref == 'refs/heads/rel/it''s-$(x)'")
+    assert "github.ref == 'refs/heads/rel/it''s-$(x)' && " in workflow["jobs"]["apply-eu"]["if"]
     calls = []
-    for job_id in ("check", "gate", "plan-eu", "apply-eu"):
+    for job_id in ("check", "gate", "affected", "plan-eu", "apply-eu"):
         job = workflow["jobs"][job_id]
         for step in job["steps"]:
             if "run" in step:
                 calls += _run_script(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
-                                     tmp_path, cwd=repo, env={**workflow["env"], **job.get("env", {})})
+                                     tmp_path, cwd=repo,
+                                     env={**workflow["env"], **job.get("env", {}), **step.get("env", {})})
+    plans = str(tmp_path / "tfgen-plans")
     assert [call[1:] for call in calls if call[1] != "-m"] == [
         ["build", HOSTILE_SPEC, "--out", HOSTILE_OUT, "--check"],
         ["validate", HOSTILE_SPEC],
         ["check", HOSTILE_OUT, "--plan", "--format", "sarif", "--output", "tfgen-check.sarif"],
-        ["plan", HOSTILE_OUT, "--env", "eu", "--no-deps"],
-        ["apply", HOSTILE_OUT, "--env", "eu", "--no-deps", "--auto-approve"],
+        ["plan", HOSTILE_OUT, "--list", "--format", "json"],
+        ["plan", HOSTILE_OUT, "--env", "eu", "--no-deps", "--out-dir", plans, "--format", "markdown",
+         "--detailed-exitcode"],
+        ["apply", plans, "--auto-approve", "--format", "markdown"],
     ]
     assert {tuple(call[1:]) for call in calls if call[1] == "-m"} == {
         ("-m", "pip", "install", f"tfgen-fleet[toolchain,policy]=={__version__}")}
     assert not list(repo.rglob("pwned*")), "a path ran as a command"
 
 
-def test_a_failed_plan_fails_its_job_and_still_reaches_the_summary(repo, capsys, tmp_path):
+def test_a_plan_job_reports_to_the_summary_and_says_whether_there_are_changes(repo, capsys, tmp_path):
     workflow = _check_workflow(_ci(capsys, "github-actions", "out", "--spec", "fleet.yaml"))
     job = workflow["jobs"]["plan-eu"]
-    summary = tmp_path / "summary.md"
+    plan = next(step for step in job["steps"] if step.get("id") == "plan")
+    summary, output = tmp_path / "summary.md", tmp_path / "output.txt"
+    script = ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", plan["run"]]
+    env = {**workflow["env"], **job["env"], **plan["env"]}
     with pytest.raises(subprocess.CalledProcessError) as failed:
-        _run_script(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", job["steps"][-1]["run"]], tmp_path,
-                    cwd=repo, env={**workflow["env"], **job["env"]}, status=3, summary=summary)
-    assert failed.value.returncode == 3
-    assert summary.read_text() == "### tfgen plan eu\n\n~~~text\nstand-in tfgen plan\n~~~\n"
+        _run_script(script, tmp_path, cwd=repo, env=env, status=3, summary=summary)
+    assert failed.value.returncode == 3, "a failed plan fails its job"
+    assert summary.read_text() == "stand-in tfgen plan\n" and output.read_text() == "changes=false\n"
+    _run_script(script, tmp_path, cwd=repo, env=env, status=2, summary=summary)
+    assert output.read_text() == "changes=true\n", "--detailed-exitcode's 2: changes present, the job succeeds"
+    assert job["outputs"] == {"changes": "${{ steps.plan.outputs.changes }}"}
+    upload = job["steps"][-1]
+    assert upload["uses"] == f"actions/upload-artifact@{ACTIONS['actions/upload-artifact'][0]}"
+    assert upload["with"] == {"name": "tfgen-plan-eu", "path": "${{ runner.temp }}/tfgen-plans",
+                              "if-no-files-found": "error", "retention-days": 30}
+    apply = workflow["jobs"]["apply-eu"]["steps"]
+    assert apply[-2]["uses"] == f"actions/download-artifact@{ACTIONS['actions/download-artifact'][0]}"
+    assert apply[-2]["with"] == {"name": "tfgen-plan-eu", "path": "${{ runner.temp }}/tfgen-plans"}
+
+
+def test_the_affected_job_compares_with_the_base_and_plans_everything_without_one(repo, capsys, tmp_path):
+    workflow = _check_workflow(_ci(capsys, "github-actions", "out", "--spec", "fleet.yaml"))
+    job = workflow["jobs"]["affected"]
+    assert job["env"] == {"TFGEN_BASE": "${{ github.event.pull_request.base.sha || github.event.before }}"}
+    assert job["steps"][0]["with"]["fetch-depth"] == 0 and job["outputs"] == {
+        "roots": "${{ steps.select.outputs.roots }}"}
+    subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "--allow-empty", "-m", "b"],
+                   cwd=repo, check=True)
+    base = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, check=True, capture_output=True,
+                          text=True).stdout.strip()
+    script = ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", job["steps"][-1]["run"]]
+    for given, expected in ((base, ["--affected", base]), ("0" * 40, []), ("", [])):
+        calls = _run_script(script, tmp_path, cwd=repo, env={**workflow["env"], "TFGEN_BASE": given})
+        assert [c[1:] for c in calls] == [["plan", "out", *expected, "--list", "--format", "json"]], given
+        assert (tmp_path / "output.txt").read_text() == 'roots=["eu","link"]\n'
 
 
 def test_out_at_the_repository_root_gives_a_paths_filter_github_matches(tmp_path, monkeypatch, capsys):
@@ -478,7 +539,8 @@ def _shellcheck(script: str, shell: str) -> str:
 
 def _run_script(command: list[str], scratch: Path, *, cwd: Path, env: dict[str, str], status: int = 0,
                 summary: Path | None = None) -> list[list[str]]:
-    """Run a CI script with stand-ins for `tfgen` and `python` that record their directory and arguments."""
+    """Run a CI script with stand-ins for `tfgen` and `python` that record their directory and arguments (`tfgen
+    ... --list` prints a selection); `${{ runner.temp }}` is `scratch`, the step's outputs go to output.txt."""
     bin_dir, log = scratch / "bin", scratch / "calls.jsonl"
     bin_dir.mkdir(exist_ok=True)
     log.write_text("")
@@ -486,12 +548,18 @@ def _run_script(command: list[str], scratch: Path, *, cwd: Path, env: dict[str, 
         stand_in = bin_dir / name
         stand_in.write_text(f"#!{sys.executable}\nimport json, os, sys\n"
                             f"open({str(log)!r}, 'a').write(json.dumps([os.getcwd(), *sys.argv[1:]]) + '\\n')\n"
+                            f"if '--list' in sys.argv:\n"
+                            f"    print(json.dumps({{'roots': ['eu'], 'removed': ['link'], 'why': {{}}}}))\n"
+                            f"    sys.exit(0)\n"
                             f"print('stand-in {name}', *sys.argv[1:2])\n"
                             f"sys.exit(int(os.environ.get('STAND_IN_STATUS', '0')))\n")
         stand_in.chmod(0o755)
     summary = summary or scratch / "summary.md"
-    environment = {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "HOME": str(scratch), **env,
-                   "RUNNER_TEMP": str(scratch), "GITHUB_STEP_SUMMARY": str(summary),
+    output = scratch / "output.txt"
+    output.write_text("")
+    given = {key: value.replace("${{ runner.temp }}", str(scratch)) for key, value in env.items()}
+    environment = {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "HOME": str(scratch), **given,
+                   "RUNNER_TEMP": str(scratch), "GITHUB_STEP_SUMMARY": str(summary), "GITHUB_OUTPUT": str(output),
                    "STAND_IN_STATUS": str(status)}
     subprocess.run(command, cwd=cwd, env=environment, check=True, capture_output=True, text=True, timeout=60)
     return [json.loads(line) for line in log.read_text().splitlines()]

@@ -27,6 +27,7 @@ from tests.conftest import ROOT, write_spec
 RULES = registry().rules
 ADMINS = 'access: {admins: ["arn:aws:iam::123456789012:role/platform-admin"]}'
 EDGE = "      us-east-2: {{cidr: 10.11.0.0/16{edge}}}\n"
+TWO_REGIONS = "      us-west-2: {cidr: 10.12.0.0/16}\n"
 # A valid spec with nothing to report: a hub, one edge, an admin.
 SMALL = ("project: demo\nenvironments:\n  dev:\n    account_id: \"123456789012\"\n    " + ADMINS + "\n"
          "    hub: {region: us-east-1, cidr: 10.10.0.0/16}\n    regions:\n      us-east-2: {cidr: 10.11.0.0/16}\n")
@@ -100,19 +101,23 @@ def _validated(make: Callable[[], tfgen.Fleet], strict: bool) -> Fired:
 
 @dataclass(frozen=True)
 class Rebuild:
-    """A spec built into OUT with `tfgen build`, then built again as `after`."""
+    """A spec built into OUT with `tfgen build`, then built again as `after` (with `allow_destroy`): what refused
+    it, or the warnings it passed over."""
 
     before: str
     after: str
     severity: str = ""
+    allow_destroy: tuple[str, ...] = ()
 
     def fire(self, tmp_path: Path, monkeypatch, capsys) -> Fired:
         out = tmp_path / "out"
         assert main(["build", str(write_spec(tmp_path, self.before)), "--out", str(out)]) == 0
         capsys.readouterr()
-        with pytest.raises(FindingsError) as refused:
-            tfgen.build(tfgen.load(write_spec(tmp_path, self.after)), out)
-        return _fired(refused.value.findings)
+        try:
+            result = tfgen.build(tfgen.load(write_spec(tmp_path, self.after)), out, allow_destroy=self.allow_destroy)
+        except FindingsError as refused:
+            return _fired(refused.findings)
+        return _fired(result.warnings)
 
 
 @dataclass(frozen=True)
@@ -142,6 +147,25 @@ def _small_emitted():
     prepared = prepare(tfgen.loads(SMALL))
     assert prepared.findings == [], [f.format() for f in prepared.findings]
     return prepared.fleet, prepared.documents["dev"]
+
+
+@dataclass(frozen=True)
+class Steps:
+    """SMALL with `edge` added to the edge's flow mapping, against a previous build that gave the edge (and, as
+    `edge/<group>`, its node groups) the versions of `previous`, through the version step rule the lifecycle
+    stage runs (`tfgen.lifecycle.versions`)."""
+
+    edge: str
+    previous: tuple[tuple[str, str], ...]
+    addons: tuple[tuple[str, str], ...] = ()
+    severity: str = ""
+
+    def fire(self, tmp_path: Path, monkeypatch, capsys) -> Fired:
+        from tfgen.lifecycle.versions import check_version_steps
+
+        fleet = tfgen.loads(SMALL.replace("{cidr: 10.11.0.0/16}", "{cidr: 10.11.0.0/16" + self.edge + "}"))
+        return _fired(check_version_steps(fleet, {f"dev/us-east-2/{k}": v for k, v in self.previous},
+                                          addons={f"dev/us-east-2/{k}": v for k, v in self.addons}))
 
 
 @dataclass(frozen=True)
@@ -215,6 +239,38 @@ def _spokes(count: int) -> tfgen.Fleet:
     return fleet
 
 
+def _managed(count: int) -> tfgen.Fleet:
+    """A hub with EKS's Argo CD capability and `count` edges (transit gateway: no peering quota in the way)."""
+    fleet = tfgen.Fleet(project="demo", aws_provider=">= 6.25, < 7.0")
+    center = tfgen.IdentityCenter(instance_arn="arn:aws:sso:::instance/ssoins-0123456789abcdef",
+                                  admins=["a1b2c3d4e5-11111111-2222-3333-4444-555555555555"])
+    env = fleet.add_environment("dev", account_id="123456789012", connectivity="transit-gateway",
+                                gitops=tfgen.GitOps(argocd="managed", identity_center=center))
+    env.add_hub("us-east-1", cidr="10.0.0.0/16")
+    for i in range(count):
+        env.add_cluster("us-east-2", f"c{i}", cidr=f"10.{i + 1}.0.0/16")
+    return fleet
+
+
+@dataclass(frozen=True)
+class Padded:
+    """SMALL's emitted bootstrap document grown (as something added to its script would) past 64 KB at its
+    references' shortest values (`certain`), or only at their typical ones, through VAL444 as build runs it."""
+
+    certain: bool
+    severity: str = ""
+
+    def fire(self, tmp_path: Path, monkeypatch, capsys) -> Fired:
+        from tfgen.checks.ssm import SSM_DOCUMENT_LIMIT, check_ssm_documents, resolved_sizes
+
+        fleet, documents = _small_emitted()
+        docs = copy.deepcopy(documents)
+        (body,) = docs["bootstrap.tf.json"]["resource"]["aws_ssm_document"].values()
+        least, typical, _ = resolved_sizes(body["content"])
+        body["content"] += " " * (SSM_DOCUMENT_LIMIT + 1 - (least if self.certain else (least + typical) // 2))
+        return _fired(check_ssm_documents(fleet, {"dev": docs}))
+
+
 def _transit_crowd() -> tfgen.Fleet:
     """5,001 /24 VPCs on one region's transit gateway and one on another's: over the attachment quota
     (5,000) and, through the gateways, over the hard limit of routes per route table (1,000)."""
@@ -280,6 +336,9 @@ TAMPERS: dict[str, Callable[[dict], None]] = {
     "NET306": lambda docs: _drop(docs, "aws_eks_access_entry", lambda name: "argocd_deployer" in name),
     "NET307": lambda docs: _edit_policy(docs, "aws_iam_role_policy", "us_east_1_hub_argocd", "policy",
                                         lambda s: s.update(Resource=[])),
+    "VAL454": lambda docs: _resource(docs, "aws_ssm_association", "us_east_1_hub_bootstrap").update(
+        depends_on=[]),
+    "VAL455": lambda docs: _resource(docs, "aws_ssm_document", "us_east_1_hub_bootstrap").pop("lifecycle"),
 }
 
 # -- the policy gate's roots ------------------------------------------------------------------------------
@@ -353,6 +412,8 @@ TRIGGERS: dict[str, tuple] = {
     "VAL417": (Spec(SMALL.replace(f"    {ADMINS}\n", "")),),
     "VAL421": (spec(edge=", addons: {vpc_cni: {}}"),),
     "VAL422": (spec(edge=', addons: {vpc-cni: {version: "1.19.2"}}'),),
+    "VAL423": (spec(edge=', kubernetes_version: "1.36"'),),
+    "VAL424": (spec(edge=", addons: {kube-proxy: {version: v1.36.1-eksbuild.1}}"),),
     "VAL431": (spec(env="    identity: oidc\n"),),
     "VAL432": (spec(env="    gitops: {namespace: Argo_CD}\n"),),
     "VAL433": (spec(env="    gitops: {service_accounts: [Argo_Server]}\n"),),
@@ -367,7 +428,21 @@ TRIGGERS: dict[str, tuple] = {
     "VAL194": (spec(env="    bastion: {instance_type: t3.mikro}\n", severity="error"),
                spec(env="    bastion: {instance_type: t9.micro}\n", severity="warning")),
     "VAL442": (spec(env="    bastion: {ami: ubuntu}\n"),),
-    "VAL444": (Spec(_with_edges(25), severity="error"), Spec(_with_edges(22), severity="warning")),
+    "VAL444": (Padded(certain=True, severity="error"), Padded(certain=False, severity="warning")),
+    "VAL450": (Python(lambda: _managed(100)),),
+    "VAL451": (spec(env="    gitops: {repo: {url: 'https://ci:hunter2hunter2@github.com/org/fleet.git'}}\n"),),
+    "VAL452": (spec(env="    gitops: {repo: {url: 'https://github.com/org/fleet.git', "
+                    "secret_arn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:fleet'}}\n", severity="error"),
+               spec(env="    gitops: {argocd: none, repo: {url: 'https://github.com/org/fleet.git', secret_arn: "
+                    "'arn:aws:secretsmanager:us-east-1:123456789012:secret:fleet-AbCdEf'}}\n", severity="warning")),
+    "VAL453": (spec(env="    gitops: {sharding: random}\n", severity="error"),
+               spec(env="    gitops: {controller_replicas: 5}\n", severity="warning")),
+    # upgrades EKS accepts
+    "CHG530": (Steps(', kubernetes_version: "1.36"', (("edge", "1.34"),)),),
+    "CHG531": (Steps(', kubernetes_version: "1.34"', (("edge", "1.35"),)),),
+    "CHG532": (Steps(', node_groups: {w: {version: "1.34"}}', (("edge", "1.35"),)),),
+    "CHG533": (Steps(', addons: {vpc-cni: {version: v1.21.1-eksbuild.1}}', (("edge", "1.35"),),
+                     (("edge/vpc-cni", "v1.19.2-eksbuild.5"),)),),
     # the network
     "NET201": (spec(env="    cidr_pool: 10.0.0.0/20\n", regions="      us-east-2: {}\n"),),
     "NET203": (spec(regions="      us-east-2: {cidr: 100.64.0.0/16}\n"),),
@@ -389,6 +464,18 @@ TRIGGERS: dict[str, tuple] = {
     "NET235": (Python(_transit_crowd),),
     # the GitOps path, on emitted documents
     **{code: (Emitted(tamper),) for code, tamper in TAMPERS.items()},
+    # living with a fleet: a build against the previous one
+    "CHG500": (Rebuild(SMALL, SMALL.replace("10.11.0.0/16", "10.12.0.0/16")),),
+    "CHG501": (Rebuild(spec(regions=EDGE.format(edge="") + TWO_REGIONS).text, SMALL),),
+    "CHG502": (Rebuild(SMALL + SMALL.split("environments:\n")[1].replace("  dev:", "  qa:"), SMALL),),
+    "CHG503": (Rebuild("layout: cells\n" + spec(regions=EDGE.format(edge="") + TWO_REGIONS).text,
+                       "layout: cells\n" + SMALL),),
+    "CHG504": (Rebuild(spec(edge=", protect: true").text,
+                       spec(edge=", protect: true").text.replace("10.11.0.0/16", "10.12.0.0/16")),),
+    "CHG505": (Rebuild(SMALL, SMALL, severity="warning", allow_destroy=("dev/us-west-2",)),),
+    "CHG510": (Spec("layout: cells\n" + SMALL + "  dev--us-east-1:\n    layout: environment\n    account_id: "
+                    "\"123456789012\"\n    " + ADMINS + "\n    hub: {region: us-east-1, cidr: 10.20.0.0/16}\n"
+                    "    regions:\n      us-east-2: {cidr: 10.21.0.0/16}\n"),),
     # the policy gate
     "CKV_TFGEN_1": (Gate("missing_tags"),),
     "CKV_TFGEN_2": (Gate("resource_without_tags"),),

@@ -45,13 +45,18 @@ def test_removed_environment_files_go_and_terraform_state_stays(tmp_path):
     (prod / "terraform.tfstate").write_text("{}")
     (out / "development" / "mine.tf").write_text("# user's own")
     del fleet.environments["production"]
-    result = tfgen.build(fleet, out)
+    result = tfgen.build(fleet, out, allow_destroy=["production"])
     assert "production/network.tf.json" in result.changes.removed
     assert not (prod / "network.tf.json").exists()
+    # a retiring root until its retirement is applied: its settings and providers, which destroy what it holds
+    assert sorted(p.name for p in prod.glob("*.tf.json")) == ["providers.tf.json", "terraform.tf.json"]
     assert (prod / ".terraform" / "marker").read_text() == "x"
     assert (prod / ".terraform.lock.hcl").read_text() == "lock"
     assert (prod / "terraform.tfstate").read_text() == "{}"
     assert (out / "development" / "mine.tf").read_text() == "# user's own"
+    result = tfgen.build(fleet, out, retired=["production"])
+    assert sorted(result.changes.removed) == ["production/providers.tf.json", "production/terraform.tf.json"]
+    assert (prod / "terraform.tfstate").read_text() == "{}"
     assert json.loads((out / MANIFEST).read_text())["files"] == sorted(
         f"{root}/{p.name}" for root in ("_state", "development") for p in (out / root).glob("*.tf.json"))
 

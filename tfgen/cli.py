@@ -44,8 +44,19 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--strict", action="store_true", help="overlapping VPCs are errors even when not connected")
     b.add_argument("--allow-layout-change", action="store_true",
                    help="build an environment in another layout than OUT has it (then `tfgen migrate --run`)")
+    _add_lifecycle(b)
     _add_allocations(b)
     b.set_defaults(run=_build)
+
+    d = verbs.add_parser("diff", help="print what building the spec into OUT would change, object by object; "
+                                      "write nothing (exit 1 when the build would be refused)")
+    d.add_argument("spec", help="fleet spec (YAML)")
+    d.add_argument("--out", default="out", help="output directory of the previous build (default: out)")
+    d.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    d.add_argument("--strict", action="store_true", help="overlapping VPCs are errors even when not connected")
+    _add_lifecycle(d)
+    _add_allocations(d)
+    d.set_defaults(run=_diff)
 
     m = verbs.add_parser("migrate", help="move an environment's state to its new layout (without --run: the plan)")
     m.add_argument("spec", help="fleet spec (YAML)")
@@ -99,6 +110,16 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_lifecycle(verb) -> None:
+    verb.add_argument("--allow-replace", action="append", default=[], metavar="PATH",
+                      help="allow replacing the EKS clusters, VPCs and KMS keys of PATH (env[/region[/cluster]]; "
+                           "repeatable)")
+    verb.add_argument("--allow-destroy", action="append", default=[], metavar="PATH",
+                      help="allow destroying them, or removing the environment or cells root PATH (repeatable)")
+    verb.add_argument("--retired", action="append", default=[], metavar="PATH",
+                      help="the retirement of PATH was applied elsewhere (e.g. CI): drop what was kept for it")
+
+
 def _add_allocations(verb) -> None:
     verb.add_argument("--allocations", metavar="FILE",
                       help="the record of VPC CIDRs allocated from pools (default: <spec>.allocations.yaml beside "
@@ -106,8 +127,8 @@ def _add_allocations(verb) -> None:
 
 
 _RUN_HELP = {
-    "plan": "plan every root of a build in dependency order (or offline, on lowered copies)",
-    "apply": "plan and apply every root of a build in dependency order, independent roots at once",
+    "plan": "plan roots of a build in dependency order (or offline); --out-dir keeps the plans for `tfgen apply`",
+    "apply": "plan and apply roots of a build in dependency order, or apply exactly the plans in PLANS",
     "destroy": "destroy every root of a build in reverse dependency order (_state only when named)",
 }
 
@@ -115,19 +136,40 @@ _RUN_HELP = {
 def _add_run_verbs(verbs) -> None:
     for command, text in _RUN_HELP.items():
         r = verbs.add_parser(command, help=text)
-        r.add_argument("out", metavar="OUT", help="output directory of `tfgen build`")
-        r.add_argument("--env", action="append", metavar="NAME",
-                       help="root to run (repeatable; default: all), with the roots it needs"
-                            + (" (destroy: with the roots that need it)" if command == "destroy" else ""))
+        r.add_argument("out", metavar="PLANS" if command == "apply" else "OUT",
+                       help="output directory of `tfgen build`" + (", or saved plans (`tfgen plan --out-dir`)"
+                                                                   if command == "apply" else ""))
+        choose = r.add_mutually_exclusive_group()
+        choose.add_argument("--env", action="append", metavar="NAME",
+                            help="root to run (repeatable; default: all), with the roots it needs"
+                                 + (" (destroy: with the roots that need it)" if command == "destroy" else ""))
+        if command != "destroy":
+            choose.add_argument("--affected", metavar="REF",
+                                help="exactly the roots whose generated files differ from the git revision REF, "
+                                     "the roots that read their state, and roots removed since (planned for "
+                                     "destroy)")
         r.add_argument("--no-deps", action="store_true",
                        help="run exactly the named roots, not their dependencies (CI jobs that order them)")
+        if command != "destroy":
+            r.add_argument("--allow-replace", action="append", metavar="PATH",
+                           help="a plan may replace the EKS clusters, VPCs and KMS keys of PATH "
+                                "(env[/region[/cluster]]; repeatable; also $TFGEN_ALLOW_REPLACE)")
+            r.add_argument("--allow-destroy", action="append", metavar="PATH",
+                           help="a plan may destroy them, or the removed environment or root PATH (repeatable; "
+                                "also $TFGEN_ALLOW_DESTROY)")
         r.add_argument("--parallelism", type=int, default=2, metavar="N",
                        help="independent roots to run at once (default: 2)")
-        r.add_argument("--format", choices=("text", "json"), default="text",
-                       help="json: the report on stdout, progress on stderr (default: text)")
+        r.add_argument("--list", action="store_true", help="print the roots it would run, and why; run nothing")
+        r.add_argument("--format", choices=("text", "json", "markdown"), default="text",
+                       help="json: the report on stdout; markdown: the diff for a pull request or job summary; "
+                            "progress on stderr for both (default: text)")
         if command == "plan":
             r.add_argument("--offline", action="store_true",
                            help="plan lowered copies with the offline toolchain: no credentials, no network")
+            r.add_argument("--out-dir", metavar="PLANS",
+                           help="keep each root's plan, its JSON and what it was made from in PLANS")
+            r.add_argument("--detailed-exitcode", action="store_true",
+                           help="as terraform's: 0 no changes, 2 changes present, 1 an error")
         else:
             r.add_argument("--auto-approve", action="store_true",
                            help="apply each root's plan without asking (needed without a terminal)")
@@ -162,7 +204,7 @@ def _add_rule_verbs(verbs) -> None:
     e.set_defaults(run=_explain)
     r = verbs.add_parser("rules", help="list every finding code tfgen raises")
     r.add_argument("--format", choices=FORMATS, default="text",
-                   help="markdown: the table README's code reference is made from (default: text)")
+                   help="markdown: the table docs/findings.md is made from (default: text)")
     r.add_argument("--reads", choices=tuple(READS), help="only the rules that read this input")
     r.set_defaults(run=_rules)
 
@@ -247,44 +289,10 @@ def _help(args) -> int:
 
 
 def _orchestrate(args) -> int:
-    import shutil
-    import tempfile
-
-    from .orchestrate import InPlace, Offline, Orchestrator, UsageError, format_phase, format_report, read_graph
+    from .orchestrate.commands import main as run_verb
     from .orchestrate.prompt import approver
 
-    graph = read_graph(args.out)
-    selected = graph.select(args.env, destroy=args.command == "destroy", with_needs=not args.no_deps)
-    log = sys.stdout if args.format == "text" else sys.stderr
-    if not selected:
-        print(f"tfgen {args.command}: no roots to run in {args.out} (_state is destroyed only when named: "
-              f"--env _state)", file=log)
-        return 0
-    approve = None
-    if args.command != "plan" and not args.auto_approve:
-        if not sys.stdin.isatty():
-            raise UsageError(f"tfgen {args.command} asks before it changes each root, but there is no terminal to "
-                             f"ask on; nothing was run. Fix: pass --auto-approve (CI), or run it on a terminal")
-        approve = approver(log)
-    scratch = Path(tempfile.mkdtemp(prefix="tfgen-run-"))
-    try:
-        workspace = Offline(scratch, terraform=None) if getattr(args, "offline", False) else InPlace()
-        print(f"tfgen {args.command} {args.out}: {', '.join(selected)} (parallelism {args.parallelism}); "
-              f"{workspace.describe()}", file=log, flush=True)
-
-        def progress(phase):
-            if phase.ran:
-                print(format_phase(phase), file=log, flush=True)
-
-        report = Orchestrator(graph, command=args.command, workspace=workspace, parallelism=args.parallelism,
-                              approve=approve, progress=progress, scratch=scratch).run(selected)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-    if args.format == "json":
-        print(json.dumps(report.as_dict(), indent=2, sort_keys=True))
-    else:
-        print(format_report(report), end="", flush=True)
-    return report.exit_code
+    return run_verb(args, approver)
 
 
 def _ci(args) -> int:
@@ -368,7 +376,8 @@ def _build(args) -> int:
 
     fleet = _load(args.spec, args.allocations)
     result = build(fleet, args.out, check=args.check, strict=args.strict,
-                   allow_layout_change=args.allow_layout_change, spec=args.spec)
+                   allow_layout_change=args.allow_layout_change, allow_replace=args.allow_replace,
+                   allow_destroy=args.allow_destroy, retired=args.retired, spec=args.spec)
     _print_findings(result.warnings)
     changes = result.changes
     for path in changes.foreign:
@@ -377,6 +386,8 @@ def _build(args) -> int:
     if args.check:
         print(f"{args.out} is up to date ({len(changes.unchanged)} files)")
         return 0
+    if result.diff is not None:
+        print(result.diff.text(), end="")
     summary = f"{len(changes.added)} added, {len(changes.changed)} changed, {len(changes.removed)} removed"
     roots = sorted({Path(path).parent.as_posix() for path in changes.added + changes.changed + changes.unchanged
                     if path.endswith(".tf.json")})
@@ -384,6 +395,21 @@ def _build(args) -> int:
     for path in result.allocations:
         print(f"recorded new VPC CIDR allocations in {path}; commit it with the spec")
     return 0
+
+
+def _diff(args) -> int:
+    from .pipeline import diff
+
+    fleet_diff, findings = diff(_load(args.spec, args.allocations), args.out, strict=args.strict,
+                                allow_replace=args.allow_replace, allow_destroy=args.allow_destroy,
+                                retired=args.retired)
+    _print_findings(findings)
+    if args.format == "json":
+        print(json.dumps({**fleet_diff.as_dict(), "findings": [f.as_dict() for f in findings]}, indent=2,
+                         sort_keys=True))
+    else:
+        print(fleet_diff.markdown() if args.format == "markdown" else fleet_diff.text(), end="")
+    return 1 if any(f.severity is Severity.ERROR for f in findings) else 0
 
 
 def _migrate(args) -> int:

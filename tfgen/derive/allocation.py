@@ -6,8 +6,11 @@ handed out is recorded in an allocations file beside the spec (see
 `tfgen.spec.allocations`) and kept on the next run: adding, removing or
 reordering regions or clusters never moves an existing VPC. New clusters are
 allocated in sorted order of their `region/cluster` name, so the spec's order
-does not matter either. Records of clusters that no longer exist are dropped
-(their VPCs are gone with them).
+does not matter either. Records of clusters that no longer exist become
+tombstones (`Allocation.retired`): their VPCs exist until the retirement is
+applied, so their blocks are never handed out before; the build drops a
+tombstone once its retirement ended (`tfgen.lifecycle`), and a cluster that
+comes back under its old name gets its block back.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ class Allocation:
     fleet: Fleet
     record: dict[str, dict[str, str]] = field(default_factory=dict)  # env -> region/cluster -> cidr
     findings: list[Finding] = field(default_factory=list)
+    retired: dict[str, dict[str, str]] = field(default_factory=dict)  # tombstones, as `record`
 
 
 def allocate(fleet: Fleet, recorded: Recorded | dict[str, dict[str, str]]) -> Allocation:
@@ -43,7 +47,7 @@ def allocate(fleet: Fleet, recorded: Recorded | dict[str, dict[str, str]]) -> Al
         recorded = Recorded(entries=recorded)
     if any(c.network.cidr is None for env in fleet.environments.values() for _, c in env.clusters()):
         fleet = copy.deepcopy(fleet)  # never change the caller's fleet
-    result = Allocation(fleet)
+    result = Allocation(fleet, retired=_tombstones(fleet, recorded))
     for env in fleet.environments.values():
         wanted = sorted(
             ((f"{r.name}/{c.name}", c) for r, c in env.clusters() if c.network.cidr is None),
@@ -70,8 +74,12 @@ def allocate(fleet: Fleet, recorded: Recorded | dict[str, dict[str, str]]) -> Al
                     taken.add(ipaddress.IPv4Network(c.network.cidr))
                 except ValueError:
                     pass
+        tombs = result.retired.get(env.name, {})
+        back = {n: tombs.pop(n) for n, _ in wanted if n in tombs}  # back under its old name: its block again
+        for block in tombs.values():
+            taken.add(ipaddress.IPv4Network(block))
         kept = {}
-        old = recorded.entries.get(env.name, {})
+        old = {**back, **recorded.entries.get(env.name, {})}
         fresh = []
         explicit = [(f"{r.name}/{c.name}", _parse(c.network.cidr), c) for r, c in env.clusters()
                     if c.network.cidr is not None]
@@ -123,7 +131,25 @@ def allocate(fleet: Fleet, recorded: Recorded | dict[str, dict[str, str]]) -> Al
             kept[name] = block
             cursor += size
         result.record[env.name] = {name: str(block) for name, block in sorted(kept.items())}
+    result.retired = {env: entries for env, entries in result.retired.items() if entries}
     return result
+
+
+def _tombstones(fleet: Fleet, recorded: Recorded) -> dict[str, dict[str, str]]:
+    """The record's tombstones plus the entries of clusters (and environments) the fleet no longer has; a cluster
+    that is back with a `cidr` of its own needs none."""
+    tombs = {env: dict(entries) for env, entries in recorded.retired.items()}
+    for env_name, entries in recorded.entries.items():
+        env = fleet.environments.get(env_name)
+        live = {f"{r.name}/{c.name}" for r, c in env.clusters()} if env is not None else set()
+        for name, block in entries.items():
+            if name not in live:
+                tombs.setdefault(env_name, {})[name] = block
+    for env in fleet.environments.values():
+        for r, c in env.clusters():
+            if c.network.cidr is not None:
+                tombs.get(env.name, {}).pop(f"{r.name}/{c.name}", None)
+    return {env: entries for env, entries in tombs.items() if entries}
 
 
 def _parse(value: str | None) -> ipaddress.IPv4Network | None:

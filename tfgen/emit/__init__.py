@@ -24,6 +24,7 @@ from .logs import emit_logs
 from .network import emit_network
 from .outputs import emit_outputs
 from .peering import emit_peering
+from .protect import protect_documents
 from .root import emit_providers, emit_terraform
 from .security import emit_security
 from .state import STATE_ROOT, emit_state_root
@@ -59,6 +60,7 @@ def emit_environment(fleet: Fleet, env: Environment) -> dict[str, dict]:
         doc = emit(ctx)
         if doc:
             documents[filename] = doc.as_dict()
+    protect_documents(ctx, documents)
     return documents
 
 

@@ -68,6 +68,8 @@ class Environment(_Located):
     bastion: Bastion = field(default_factory=Bastion)
     layout: Layout | str | None = None
     """`environment` or `cells`; None: the fleet's `layout`."""
+    protect: bool = False
+    """Every cluster protected (`Cluster.protect`), and the environment's region-wide KMS keys."""
 
     @property
     def account(self) -> str | None:
@@ -117,6 +119,7 @@ class Environment(_Located):
         support: str | None = None,
         access: Access | None = None,
         addons: dict[str, Addon] | None = None,
+        protect: bool = False,
         where: dict[str, Origin] | None = None,
     ) -> Cluster:
         """Add a cluster to `region` (created if new), filling gaps from the defaults.
@@ -156,6 +159,7 @@ class Environment(_Located):
             support=support or self.defaults.support,
             access=access or Access(where=_here(where.get(""))),
             addons=dict(addons or {}),
+            protect=protect,
             where=where,
         )
         target.clusters[name] = cluster
@@ -177,6 +181,7 @@ class Environment(_Located):
         support: str | None = None,
         access: Access | None = None,
         addons: dict[str, Addon] | None = None,
+        protect: bool = False,
         where: dict[str, Origin] | None = None,
     ) -> Cluster:
         """Add the environment's hub cluster in `region`; the keys as `add_cluster`."""
@@ -184,7 +189,7 @@ class Environment(_Located):
             region, name, role=HUB, cidr=cidr, kubernetes_version=kubernetes_version, node_groups=node_groups,
             az_count=az_count, availability_zones=availability_zones, public_subnets=public_subnets,
             private_subnets=private_subnets, nat=nat, support=support, access=access, addons=addons,
-            where=where)
+            protect=protect, where=where)
 
     def add_region(
         self,
@@ -202,6 +207,7 @@ class Environment(_Located):
         support: str | None = None,
         access: Access | None = None,
         addons: dict[str, Addon] | None = None,
+        protect: bool = False,
         where: dict[str, Origin] | None = None,
     ) -> Cluster:
         """Add an edge cluster (default name "edge") in `region`; the keys as `add_cluster`."""
@@ -209,7 +215,7 @@ class Environment(_Located):
             region, name, role=EDGE, cidr=cidr, kubernetes_version=kubernetes_version, node_groups=node_groups,
             az_count=az_count, availability_zones=availability_zones, public_subnets=public_subnets,
             private_subnets=private_subnets, nat=nat, support=support, access=access, addons=addons,
-            where=where)
+            protect=protect, where=where)
 
     def add_link(self, a: str, b: str) -> Link:
         """Peer cluster `a` (requester) with `b` (accepter), both named `region/cluster`."""
@@ -329,6 +335,7 @@ class Fleet(_Located):
         bastion: Bastion | None = None,
         addons: dict[str, Addon] | None = None,
         layout: Layout | str | None = None,
+        protect: bool = False,
         where: dict[str, Origin] | None = None,
     ) -> Environment:
         """Add an empty environment; then give it a hub and regions.
@@ -353,6 +360,7 @@ class Fleet(_Located):
             bastion=bastion or Bastion(),
             addons=dict(addons or {}),
             layout=layout,
+            protect=protect,
             where=dict(where) if where else _here(_call_site()),
         )
         self.environments[name] = env

@@ -1,11 +1,14 @@
 """An Atlantis repo config (`atlantis.yaml`, version 3): one project per root of the graph.
 
-Each project plans when its own `*.tf.json` or the spec change, with the
-Terraform version CI runs and the workflow `tfgen`, which runs `tfgen build
---check` before `init` and `plan`; `execution_order_group` is the root's depth
-in the graph (groups run in order) and `depends_on` names the projects of the
-roots it needs (an apply waits for them). Facts: runatlantis.io/docs/
-repo-level-atlantis-yaml.md and custom-workflows.md, server/core/config/raw/*.go.
+Each project plans when its own `*.tf.json` or the spec change, and when the
+files of a root whose state it reads change (a cells link root's plan reads its
+regions' outputs), with the Terraform version CI runs and the workflow `tfgen`,
+which runs `tfgen build --check` before `init` and `plan`;
+`execution_order_group` is the root's depth in the graph (groups run in order)
+and `depends_on` names the projects of the roots it needs (an apply waits for
+them). What Atlantis cannot express is said in the file's header. Facts:
+runatlantis.io/docs/repo-level-atlantis-yaml.md, autoplanning.md and
+custom-workflows.md, server/core/config/raw/*.go.
 """
 
 from __future__ import annotations
@@ -42,6 +45,16 @@ def _header(inputs: CiInputs) -> str:
         f"what the spec produces), then init and plan, with Terraform {inputs.terraform_version} "
         f"({inputs.terraform_reason}). The Atlantis server needs tfgen on its PATH: pip install "
         f"{inputs.install.pip_arguments()}",
+        "A project plans when its root's files, the spec or the files of a root whose state it reads change in the "
+        "pull request (when_modified). Atlantis selects by the files a pull request changes, not by the generated "
+        "bytes against a base as `tfgen plan --affected` does, and a root removed from the build has no project "
+        "left to plan its destroy: plan and apply that with `tfgen plan OUT --affected <base> --out-dir PLANS` "
+        "and `tfgen apply PLANS`. Atlantis applies the plan it showed in the pull request, before the merge.",
+        "Atlantis plans with terraform itself, so tfgen's guard on real plans (a plan that replaces or destroys "
+        "an EKS cluster, VPC or KMS key is refused unless allowed: `tfgen plan --allow-replace/--allow-destroy`) "
+        "does not run here; only the build's guard does (`tfgen build` refuses such a change unless allowed, and "
+        "`tfgen build --check` above holds the committed output to the spec). Read each plan for replacements "
+        "before you comment `atlantis apply`.",
         f"Atlantis takes `workflows:` from this file only where the server-side repos.yaml allows it "
         f"(allow_custom_workflows: true, allowed_overrides: [workflow]), which lets any pull request change the "
         f"commands the server runs; safer: move `workflows.{WORKFLOW}` into repos.yaml and delete it here.",
@@ -60,13 +73,15 @@ def repo_config(inputs: CiInputs) -> str:
     for root, needs in inputs.roots.items():
         where = inputs.root_dir(root)
         spec = _PATTERN.sub(r"\\\1", posixpath.relpath(inputs.spec, where))
+        read = [_PATTERN.sub(r"\\\1", posixpath.relpath(inputs.root_dir(other), where)) + "/*.tf.json"
+                for other in inputs.reads.get(root, [])]
         project = {
             "name": root,
             "dir": where,
             "workspace": "default",
             "workflow": WORKFLOW,
             "terraform_version": inputs.terraform_version,
-            "autoplan": {"enabled": True, "when_modified": ["*.tf.json", spec]},
+            "autoplan": {"enabled": True, "when_modified": ["*.tf.json", spec, *read]},
             "execution_order_group": inputs.depth[root],
         }
         if needs:

@@ -17,8 +17,10 @@ from pathlib import Path, PurePosixPath
 
 from .._version import __version__
 from ..emit.state import STATE_ROOT
-from ..providers.features import Constraint, Version
+from ..errors import ToolchainError
+from ..providers.features import Version
 from ..terraform.roots import read_root
+from ..terraform.toolchain import remote_states_of, required_versions
 from . import actions, atlantis
 from .ciconfig import DISTRIBUTION, CiInputs, Install
 from .graph import RootGraph, UsageError
@@ -127,18 +129,10 @@ def _requirements_file(path: str) -> str:
 
 def terraform_version(graph: RootGraph, roots, given: str | None) -> tuple[str, str]:
     """The Terraform version CI runs `roots` with, and why: `given`, else the lowest every root admits."""
-    constraints = {}
-    for root in roots:
-        read = read_root(graph.path(root))
-        if read.problems:
-            raise UsageError(f"{read.problems[0]}; fix: rebuild with `tfgen build SPEC --out {graph.out}`")
-        for block in read.terraform:
-            text = block.body.get("required_version")
-            if isinstance(text, str):
-                try:
-                    constraints[root] = Constraint.parse(text)
-                except ValueError as exc:
-                    raise UsageError(f"{graph.path(root)}/{block.file}: required_version: {exc}") from None
+    try:
+        constraints = required_versions({root: graph.path(root) for root in roots})
+    except ToolchainError as exc:
+        raise UsageError(f"{exc}; fix: rebuild with `tfgen build SPEC --out {graph.out}`") from None
     if given is not None:
         try:
             version = Version.parse(given)
@@ -203,5 +197,7 @@ def render_ci(engine: str, graph: RootGraph, *, out: str, spec: str, include_sta
         left_out=[r for r in graph.order() if r not in roots], branch=_branch(branch),
         install=parse_install(install), terraform_version=version, terraform_reason=reason,
         command=_command(engine, where, spec_path, include_state=include_state, branch=branch, install=install,
-                         version=terraform))
+                         version=terraform),
+        reads={root: [r for r in remote_states_of(read_root(graph.path(root)).documents) if r in roots]
+               for root in roots})
     return ENGINES[engine](inputs)

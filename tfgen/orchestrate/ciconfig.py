@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import shlex
 import textwrap
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import yaml
 
@@ -46,6 +46,7 @@ class CiInputs:
     terraform_version: str
     terraform_reason: str  # where the version came from, for the header
     command: str  # the `tfgen ci ...` command line that writes this configuration again
+    reads: dict[str, list[str]] = field(default_factory=dict)  # {root: the CI roots whose state it reads}
 
     def root_dir(self, root: str) -> str:
         return root if self.out == "." else f"{self.out}/{root}"

@@ -13,6 +13,7 @@ from pathlib import Path
 from ..emit.state import STATE_ROOT
 from ..errors import TfgenError
 from ..write import MANIFEST, read_roots
+from ..write.tree import topological
 from ..write.journal import COMMITTED, JOURNAL
 
 __all__ = ["UsageError", "RootGraph", "read_graph"]
@@ -45,16 +46,11 @@ class RootGraph:
         return sorted(r for r, needs in self.needs.items() if root in needs)
 
     def depth(self) -> dict[str, int]:
-        """0 for a root that needs nothing, else one more than the deepest root it needs."""
+        """0 for a root that needs nothing, else one more than the deepest root it needs (no recursion: a
+        chain of roots hundreds deep is walked in the order the manifest's check found)."""
         depth: dict[str, int] = {}
-
-        def of(root: str) -> int:
-            if root not in depth:
-                depth[root] = 1 + max((of(n) for n in self.needs[root]), default=-1)
-            return depth[root]
-
-        for root in self.roots:
-            of(root)
+        for root in topological({r: list(n) for r, n in self.needs.items()}) or []:
+            depth[root] = 1 + max((depth[n] for n in self.needs[root]), default=-1)
         return depth
 
     def order(self, roots=None) -> list[str]:

@@ -10,6 +10,7 @@ not they were ever applied). A root or phase the run does not include is not wai
 
 `command_phases` are the phases of `tfgen plan|apply|destroy`: one per terraform command, so progress
 comes per command; a root starts once the roots it needs are through (destroy: the roots that need it).
+`saved_phases` are the two runs of `tfgen apply PLANS`: check every root, then apply.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Callable
 from .graph import RootGraph
 from .terraform import STEPS
 
-__all__ = ["COMMANDS", "Phase", "Watch", "command_phases"]
+__all__ = ["COMMANDS", "Phase", "Watch", "command_phases", "saved_phases"]
 
 COMMANDS = ("plan", "apply", "destroy")
 # What a call is given: `watch(command)` says why a terraform command it runs must stop now, or None.
@@ -54,11 +55,12 @@ class Phase:
         return {root for root, _ in (*self.needs, *self.after)}
 
 
-def command_phases(command: str, graph: RootGraph, selected: list[str], *,
-                   show: bool = False) -> dict[str, list[Phase]]:
+def command_phases(command: str, graph: RootGraph, selected: list[str], *, show: bool = True,
+                   state: bool = False) -> dict[str, list[Phase]]:
     """The phases of `tfgen <command>` for each root of `selected`: `init`, `plan` (destroy: `plan -destroy`),
-    then `apply` (plan with `show`: `show`). A root's `init` waits for the roots it needs to be planned or
-    applied (destroy: for the roots that need it to be destroyed)."""
+    `show` (the plan as JSON, what the diff and the guard read; `show=False`: none), then (apply, destroy)
+    `apply`; `state` (plan only): the state's lineage and serial, for a saved plan. A root's `init` waits
+    for the roots it needs to be planned or applied (destroy: for the roots that need it to be destroyed)."""
     if command not in COMMANDS:
         raise ValueError(f"no command {command!r}; one of {', '.join(COMMANDS)}")
     last, past = {"plan": ("plan", "planned"), "apply": ("apply", "applied"),
@@ -68,9 +70,22 @@ def command_phases(command: str, graph: RootGraph, selected: list[str], *,
         first = graph.waits_for(root, selected, destroy=command == "destroy")
         steps = [Phase("init", ("init",), needs=tuple((r, last) for r in first), past=past),
                  Phase("plan", ("plan-destroy" if command == "destroy" else "plan",), past=past)]
+        if show:
+            steps.append(Phase("show", ("show",), past=past))
         if command != "plan":
             steps.append(Phase("apply", ("apply",), past=past))
-        elif show:
-            steps.append(Phase("show", ("show",), past=past))
+        elif state:
+            steps.append(Phase("state", ("state",), past=past))
         phases[root] = steps
     return phases
+
+
+def saved_phases(roots: list[str], graph: RootGraph, *, init: bool) -> tuple[dict[str, list[Phase]],
+                                                                               dict[str, list[Phase]]]:
+    """The two runs that apply saved plans: first every root's `init` (unless `init` is False: an earlier run
+    prepared the roots) and `state` (compared with what the plan recorded before anything is applied), then
+    each root's `apply` of its plan file once the roots it needs are applied."""
+    check = {root: [*([Phase("init", ("init",))] if init else []), Phase("state", ("state",))] for root in roots}
+    apply = {root: [Phase("apply", ("apply",), needs=tuple((r, "apply") for r in graph.waits_for(
+        root, roots, destroy=False)), past="applied")] for root in roots}
+    return check, apply

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Callable, TextIO
 
+from .review import root_lines
 from .run import Approval
 
 __all__ = ["approver"]
@@ -14,7 +15,7 @@ def approver(log: TextIO) -> Callable[[Approval], bool]:
 
     def approve(approval: Approval) -> bool:
         print(f"\n{approval.root}: the plan", file=log)
-        for line in approval.lines:
+        for line in root_lines(approval.review) if approval.review is not None else approval.lines:
             print(f"  {line}", file=log)
         what = "destroy these resources of" if approval.command == "destroy" else "apply these changes to"
         print(f"Do you want to {what} {approval.root}? Only 'yes' will be accepted.", file=log, flush=True)

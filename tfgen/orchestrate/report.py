@@ -1,11 +1,13 @@
 """What a run did: per root its phases, counts, time and result; progress lines, the table, JSON.
 
 Results of a root: ok; failed (terraform failed, or a held state lock); skipped (a root it
-waits for did not finish ok); cancelled (apply not approved); interrupted (stopped by Ctrl-C
-while running); not run (Ctrl-C came before it started); waiting (it reads the state of roots
-the workspace has not applied, e.g. a cells link root in an offline plan: a plan with only ok
-and waiting roots is ok). A phase has the same results, and `not run` for a phase its root did
-not get to (an earlier phase did not end ok, or the run was interrupted).
+waits for did not finish ok); cancelled (apply not approved); refused (the guard refused its
+plan: it replaces or destroys what was not allowed); stale (a saved plan its root's files or
+state moved away from); interrupted (stopped by Ctrl-C while running); not run (Ctrl-C came
+before it started, or a saved plan was not applied); waiting (it reads the state of roots the
+workspace has not applied, e.g. a cells link root in an offline plan: a plan with only ok and
+waiting roots is ok). A phase has the same results, and `not run` for a phase its root did not
+get to (an earlier phase did not end ok, or the run was interrupted).
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .terraform import Counts
+from ..terraform.planjson import PlanJson
+from .terraform import Activity, Counts, StateId
 
-__all__ = ["PhaseResult", "RootResult", "RunReport", "format_phase", "format_report"]
+__all__ = ["PhaseResult", "RootResult", "RunReport", "format_phase", "format_activity", "format_report"]
 
 INTERRUPTED = 130
 _NOT_STARTED = ("skipped", "not run")
@@ -63,17 +66,28 @@ class RootResult:
     plan: list[str] = field(default_factory=list)
     workdir: Path | None = None  # where terraform ran (an offline copy: its tfgen_lowered.json says what was left out)
     plan_json: Path | None = None  # `terraform show -json` of the plan, when asked for (scratch: kept by its owner)
+    plan_file: Path | None = None  # the binary plan (scratch: kept by its owner)
+    review: PlanJson | None = None  # what the plan does, read from its JSON
+    state: StateId | None = None  # the state the plan was made against, when asked for
 
     def as_dict(self) -> dict:
         counts = self.counts
-        return {
+        found = {
             "root": self.root, "waits_for": self.waits_for, "result": self.status, "reason": self.reason,
             "add": counts.add if counts else None, "change": counts.change if counts else None,
-            "destroy": counts.destroy if counts else None, "seconds": round(self.seconds, 2),
+            "replace": counts.replace if counts else None, "destroy": counts.destroy if counts else None,
+            "seconds": round(self.seconds, 2),
             "phases": [{"phase": p.phase, "result": p.status, "seconds": round(p.seconds, 2)}
                        for p in self.phases if p.ran],
             "errors": self.errors,
         }
+        if self.review is not None:
+            found["changes"] = [{"address": c.address, "type": c.type, "action": str(c.action),
+                                 "reasons": list(c.reasons), "replace_paths": list(c.replace_paths)}
+                                for c in self.review.changed]
+            found["outputs"] = list(self.review.outputs)
+            found["moved"] = list(self.review.moved)
+        return found
 
 
 @dataclass
@@ -108,17 +122,23 @@ def format_phase(phase: PhaseResult) -> str:
     return f"  {phase.root:<16} {phase.phase:<8} {phase.status:<12} {phase.seconds:6.1f} s"
 
 
-def _counts(result: RootResult) -> tuple[str, str, str]:
+def format_activity(activity: Activity) -> str:
+    """A progress line while terraform runs: root, phase, `running`, elapsed time, what it is doing."""
+    return (f"  {activity.root:<16} {activity.phase:<8} {'running':<12} {activity.seconds:6.1f} s  "
+            f"{activity.line()}")
+
+
+def _counts(result: RootResult) -> tuple[str, str, str, str]:
     c = result.counts
-    return ("-", "-", "-") if c is None else (str(c.add), str(c.change), str(c.destroy))
+    return ("-", "-", "-", "-") if c is None else (str(c.add), str(c.change), str(c.replace), str(c.destroy))
 
 
 def format_report(report: RunReport) -> str:
-    """The table (root, add/change/destroy, time, result), then why each root that is not ok is not."""
-    header = ("root", "add", "change", "destroy", "time", "result")
+    """The table (root, add/change/replace/destroy, time, result), then why each root that is not ok is not."""
+    header = ("root", "add", "change", "replace", "destroy", "time", "result")
     rows = [(r.root, *_counts(r), f"{r.seconds:.1f} s", r.status) for r in report.roots]
     widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
-    lines = ["  ".join(str(cell).ljust(w) if i in (0, 5) else str(cell).rjust(w)
+    lines = ["  ".join(str(cell).ljust(w) if i in (0, 6) else str(cell).rjust(w)
                        for i, (cell, w) in enumerate(zip(row, widths))).rstrip() for row in [header, *rows]]
     for r in report.roots:
         if r.status != "ok":

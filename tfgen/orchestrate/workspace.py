@@ -11,6 +11,10 @@ root prepared by an earlier run is, for a run without `terraform init`), `env`,
 `options` (more arguments for a terraform command) or `broken` (a reason to
 stop every terraform).
 
+Before a run, `check` makes sure the terraform answers `terraform version -json` in a version the
+roots admit (`InPlace` picks one: TFGEN_TERRAFORM, else PATH, else the `toolchain` extra; an offline
+copy's lowered `required_version` is checked as the copy is made).
+
 A root that reads other roots' state (a cells link root) can only plan once
 they are applied: `unapplied` names those whose state the workspace does not
 have (an offline copy has the state of what was applied in the same scratch
@@ -24,21 +28,16 @@ import os
 import shutil
 import threading
 from pathlib import Path
+from typing import Mapping
 
 from ..errors import ToolchainError
 from ..terraform.lowering import Lowered
 from ..terraform.run import isolated_environment, run_command
-from ..terraform.toolchain import (OVERRIDE_FILE, PROVIDER_VERSION, Toolchain, copy_root, find_terraform,
-                                   remote_states_of)
+from ..terraform.toolchain import (OVERRIDE_FILE, PROVIDER_VERSION, Terraform, Toolchain, check_terraform,
+                                   choose_terraform, copy_root, remote_states_of, required_versions,
+                                   terraform_version)
 
-__all__ = ["Workspace", "InPlace", "Offline", "real_terraform"]
-
-
-def real_terraform() -> str:
-    """The terraform for real runs: $TFGEN_TERRAFORM, then one on PATH, then the offline toolchain's."""
-    if os.environ.get("TFGEN_TERRAFORM"):
-        return find_terraform()
-    return shutil.which("terraform") or find_terraform()
+__all__ = ["Workspace", "InPlace", "Offline"]
 
 
 class Workspace:
@@ -50,6 +49,11 @@ class Workspace:
 
     def env(self) -> dict[str, str]:
         raise NotImplementedError
+
+    def check(self, roots: Mapping[str, Path]) -> None:
+        """Before a run of `roots` (`{root: its files' directory}`): `ToolchainError` unless the terraform
+        answers `terraform version -json` (a stand-in that prints nothing is not terraform)."""
+        terraform_version(self.terraform)
 
     def options(self, step: str) -> list[str]:
         """More terraform arguments for `step` (`tfgen.orchestrate.terraform.STEPS`), before any plan file."""
@@ -81,7 +85,15 @@ class InPlace(Workspace):
     """terraform in the generated root, with the user's credentials and backend."""
 
     def __init__(self, *, terraform: str | None = None):
-        self.terraform = terraform or real_terraform()
+        self.given = terraform
+        self.terraform = terraform or ""  # chosen by `check`, for the roots it runs
+        self.found: Terraform | None = None
+
+    def check(self, roots: Mapping[str, Path]) -> None:
+        required = required_versions(roots)
+        self.found = (check_terraform(self.given, "terraform=", required) if self.given
+                      else choose_terraform(required))
+        self.terraform = self.found.path
 
     def env(self) -> dict[str, str]:
         return {**os.environ, "TF_IN_AUTOMATION": "1", "TF_INPUT": "0"}
@@ -90,7 +102,7 @@ class InPlace(Workspace):
         return source.resolve()
 
     def describe(self) -> str:
-        return f"{self.terraform}, in each root with your credentials and backend"
+        return f"{self.found or self.terraform}, in each root with your credentials and backend"
 
 
 class Offline(Workspace):
@@ -129,7 +141,12 @@ class Offline(Workspace):
             self.lowered[root] = copy_root(source, dest, endpoint=self.endpoint)
         except OSError as exc:
             raise ToolchainError(f"cannot copy {source} to {dest}: {exc.strerror or exc}") from None
+        self.check_copy(root, dest)
         return dest
+
+    def check_copy(self, root: str, copy: Path) -> None:
+        """`ToolchainError` unless the terraform admits the `required_version` of `root`'s lowered copy."""
+        check_terraform(self.terraform, "the offline toolchain", required_versions({root: copy}))
 
     def warm_cache(self) -> None:
         """Install the provider into the toolchain's plugin cache once, before any root's init: terraform's

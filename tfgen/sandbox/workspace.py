@@ -45,6 +45,7 @@ class DoubleWorkspace(Offline):
         self.warm_cache()
         self.lowered[root] = prepare_root(source, copy, endpoint=self.double.endpoint, resolve=self.resolve,
                                           credentials=self.credentials(root))
+        self.check_copy(root, copy)
         return copy
 
     def options(self, step: str) -> list[str]:

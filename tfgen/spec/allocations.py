@@ -5,6 +5,11 @@
 destroys it). A record tfgen cannot read (a typo, host bits, IPv6, an entry
 or environment twice after a merge) is an error at its line and stops the
 build: dropping it would move the VPC.
+
+The blocks of clusters removed from the spec stay as tombstones under
+`_retired` (no environment can be named so) until their retirement was
+applied: their VPCs still exist until then, and a new cluster given the same
+block could not be peered with what still routes to the old one.
 """
 
 from __future__ import annotations
@@ -18,13 +23,15 @@ import yaml
 from ..errors import Finding, Origin, Severity
 from .loader import read_yaml
 
-__all__ = ["Recorded", "read_allocations", "render_allocations"]
+__all__ = ["RETIRED", "Recorded", "read_allocations", "render_allocations"]
 
 _HEADER = (
     "# VPC CIDRs tfgen allocated from each environment's cidr_pool.\n"
     "# Written by `tfgen build`; commit it with the spec. Changing a line re-addresses\n"
     "# (destroys) that VPC; to pin a CIDR for good, move it into the spec as `cidr:`.\n"
 )
+RETIRED = "_retired"
+_RETIRED_HEADER = "# Blocks of removed clusters, kept until their retirement was applied (never handed out before).\n"
 
 
 @dataclass
@@ -38,6 +45,7 @@ class Recorded:
     entries: dict[str, dict[str, str]] = field(default_factory=dict)
     origins: dict[tuple[str, str], Origin] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
+    retired: dict[str, dict[str, str]] = field(default_factory=dict)  # tombstones: env -> region/cluster -> cidr
 
     @property
     def broken(self) -> bool:
@@ -68,6 +76,9 @@ def read_allocations(path: str | Path | None) -> Recorded:
     envs: dict[str, int] = {}
     for env_node, block in tree.value:
         env = _scalar(env_node)
+        if env == RETIRED and isinstance(block, yaml.MappingNode):
+            _read_retired(recorded, path, block, restore)
+            continue
         if env is None or not isinstance(block, yaml.MappingNode):
             recorded.findings.append(_bad(path, env_node, "expected `environment: {region/cluster: cidr}`", restore))
             continue
@@ -83,6 +94,22 @@ def read_allocations(path: str | Path | None) -> Recorded:
     for env, entries in recorded.entries.items():
         _check_disjoint(recorded, path, env, entries)
     return recorded
+
+
+def _read_retired(recorded: Recorded, path: Path, tree, restore: str) -> None:
+    """The `_retired` section: `environment: {region/cluster: cidr}` per environment, read as entries are."""
+    for env_node, block in tree.value:
+        env = _scalar(env_node)
+        if env is None or not isinstance(block, yaml.MappingNode):
+            recorded.findings.append(_bad(path, env_node, f"expected `{RETIRED}: {{environment: {{region/cluster: "
+                                                          "cidr}}}`", restore))
+            continue
+        scratch = Recorded()
+        entries = scratch.entries.setdefault(env, {})
+        for key_node, value_node in block.value:
+            _read_entry(scratch, path, env, entries, key_node, value_node, restore)
+        recorded.findings += scratch.findings
+        recorded.retired.setdefault(env, {}).update(entries)
 
 
 def _bad(path: Path, node, message: str, hint: str, *, code: str = "NET206", env: str = "") -> Finding:
@@ -139,9 +166,16 @@ def _check_disjoint(recorded: Recorded, path: Path, env: str, entries: dict[str,
                 path=f"{env}/{b_name}", origin=recorded.origins[(env, b_name)]))
 
 
-def render_allocations(record: dict[str, dict[str, str]]) -> bytes:
-    """The allocations file's content: sorted, stable, with a header saying what it is."""
+def render_allocations(record: dict[str, dict[str, str]], retired: dict[str, dict[str, str]] | None = None) -> bytes:
+    """The allocations file's content: sorted, stable, with a header saying what it is; the tombstones of
+    `retired` last, under `_retired`."""
     body = {env: dict(sorted(entries.items())) for env, entries in sorted(record.items()) if entries}
-    return (_HEADER + yaml.safe_dump(body, default_flow_style=False, sort_keys=False)).encode()
+    tombs = {env: dict(sorted(entries.items())) for env, entries in sorted((retired or {}).items()) if entries}
+    text = _HEADER
+    if body or not tombs:
+        text += yaml.safe_dump(body, default_flow_style=False, sort_keys=False)
+    if tombs:
+        text += _RETIRED_HEADER + yaml.safe_dump({RETIRED: tombs}, default_flow_style=False, sort_keys=False)
+    return text.encode()
 
 

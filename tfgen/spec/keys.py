@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..model import AUTHENTICATION_MODES, SUPPORT_TYPES, ArgoCD, Connectivity, Identity, Layout, Nat
+from ..model import AUTHENTICATION_MODES, SHARDING_ALGORITHMS, SUPPORT_TYPES, ArgoCD, Connectivity, Identity, Layout, Nat
 
 __all__ = ["Key", "Table", "KINDS", "TOP", "TABLES", "REGION_CLUSTERS"]
 
@@ -76,8 +76,9 @@ def _choices(enum) -> tuple[str, ...]:
 
 
 ADDON = Table("addon", "`addons.<name>`", "one EKS add-on", {
-    "version": Key("str", "the add-on's version, e.g. `v1.19.2-eksbuild.1`; default: EKS's default for the "
-                          "cluster's Kubernetes version"),
+    "version": Key("str", "the add-on's version, e.g. `v1.19.2-eksbuild.1`; default: tfgen's table for the "
+                          "cluster's Kubernetes minor (`tfgen/model/addon_versions.json`), so the add-on follows "
+                          "each upgrade; where the table has none, EKS's default at creation (VAL423)"),
 })
 _ADDONS = Key("map", "EKS add-ons by name (`vpc-cni`, `kube-proxy`, `eks-pod-identity-agent`, `coredns`, "
                      "`aws-ebs-csi-driver`), each with its `version`; the environment's apply to every cluster, a "
@@ -101,12 +102,16 @@ NODE_GROUP = Table("nodeGroup", "`node_groups.<name>`", "one EKS managed node gr
                                       "EC2 types"),
     "min": Key("int", "the fewest nodes (default 1)"),
     "max": Key("int", "the most nodes (default 3)"),
-    "desired": Key("int", "the nodes to start with (default 1); `min <= desired <= max`"),
+    "desired": Key("int", "the nodes to start with (default 1); `min <= desired <= max`; set at creation only: "
+                          "afterwards the cluster's autoscaler owns it (`ignore_changes`)"),
     "disk_size": Key("int", "each node's disk in GiB (default 20)"),
     "capacity_type": Key("str", "`ON_DEMAND` (default) or `SPOT`"),
     "labels": Key("str_map", "Kubernetes labels on the nodes"),
     "ami_type": Key("str", "the node AMI type (default `AL2023_x86_64_STANDARD`; Amazon Linux 2 node AMIs ended "
                            "2025-11-26)"),
+    "version": Key("str", "the nodes' Kubernetes version, quoted (default: the cluster's, so the nodes follow "
+                          "the control plane); keep the old minor to bake an upgraded control plane first, then "
+                          "leave it out"),
 })
 _NODE_GROUPS = Key("node_groups", "EKS managed node groups by name", table=NODE_GROUP, named="node group name")
 _KUBERNETES_VERSION = Key("str", "the EKS Kubernetes version, quoted (`\"1.35\"`); checked against the EKS "
@@ -129,6 +134,8 @@ CLUSTER = Table("cluster", "cluster", "one EKS cluster and its VPC", {
     "support": _SUPPORT,
     "access": _ACCESS,
     "addons": _ADDONS,
+    "protect": Key("bool", "`true`: `prevent_destroy` on its EKS cluster, VPC and KMS keys, and a build refuses to "
+                           "replace or destroy it even when allowed (set `false` first); default `false`"),
 })
 HUB_CLUSTER = Table("hub", "`hub`", "the environment's hub cluster: Argo CD runs here", {
     "region": Key("str", "the hub's region"),
@@ -149,6 +156,11 @@ REPO = Table("repo", "`gitops.repo`", "the Git path of the AppProjects and the r
     "url": Key("str", "the Git repository Argo CD reads"),
     "revision": Key("str", "the branch, tag or commit (default `main`)"),
     "path": Key("str", "the directory of the AppProjects and the root Application (default `clusters`)"),
+    "secret_arn": Key("str", "a private repository's credential: the ARN of an AWS Secrets Manager secret (JSON "
+                             "`username`/`token` or a GitHub App's fields for https://, the private key for SSH), "
+                             "read at run time, never written to the output (see docs/gitops.md)"),
+    "kms_key_arn": Key("str", "the customer-managed KMS key that secret is encrypted with (leave out for "
+                              "`aws/secretsmanager`)"),
 }, required=("url",))
 IDENTITY_CENTER = Table("identityCenter", "`gitops.identity_center`", "IAM Identity Center for EKS's managed Argo CD",
                         {
@@ -173,6 +185,10 @@ GITOPS = Table("gitops", "`gitops`", "the GitOps path from the hub's Argo CD to 
     "identity_center": Key("map", "IAM Identity Center for the managed Argo CD (required there)",
                            table=IDENTITY_CENTER),
     "bootstrap": Key("bool", "`true` (default): `terraform apply` runs the SSM bootstrap; `false` stops it"),
+    "controller_replicas": Key("int", "application controller replicas (self-managed; default one per 50 clusters "
+                                      "Argo CD manages, see docs/gitops.md)"),
+    "sharding": Key("str", "how the application controller shards clusters: `legacy` (default), `round-robin` or "
+                           "`consistent-hashing`", values=SHARDING_ALGORITHMS),
 })
 BASTION = Table("bastion", "`bastion`", "the hub's SSM bastion", {
     "enabled": Key("bool", "`true` (default): the hub gets an SSM bastion (no inbound port)"),
@@ -212,6 +228,8 @@ ENVIRONMENT = Table("environment", "environment", "one environment: a Terraform 
                          "GitOps](#from-apply-to-gitops))", table=GITOPS),
     "bastion": Key("map", "the hub's SSM bastion", table=BASTION),
     "layout": _LAYOUT,
+    "protect": Key("bool", "`true`: every cluster of the environment protected (see the cluster's `protect`), and "
+                           "its regions' EBS keys; default `false`"),
 }, required=("hub",))
 STATE = Table("state", "`state`", "where Terraform keeps each environment's state", {
     "backend": Key("str", "`s3` or `local` (default); the state key is `<key_prefix><environment>/terraform.tfstate`;"

@@ -252,6 +252,8 @@ class Reader:
             env.identity = env_data["identity"]
         if "layout" in env_data:
             env.layout = env_data["layout"]
+        if "protect" in env_data:
+            env.protect = env_data["protect"]
         for key, read in (("access", spec_sections.read_access), ("addons", spec_sections.read_addons),
                           ("gitops", spec_sections.read_gitops), ("bastion", spec_sections.read_bastion)):
             if key in env_data:

@@ -112,8 +112,13 @@ def _sg_rule(kind: str):
     return rewrite
 
 
+def _bucket_object(body: dict) -> tuple[str, dict]:
+    return "aws_s3_bucket_object", dict(body)
+
+
 # Features an older provider can express another way: resource type -> new (type, body).
 _RESOURCE_REWRITES = {
+    "aws_s3_object": (_bucket_object, "as aws_s3_bucket_object (its name before 4.0)"),
     "aws_vpc_security_group_ingress_rule": (_sg_rule("ingress"), "as aws_security_group_rule (type ingress)"),
     "aws_vpc_security_group_egress_rule": (_sg_rule("egress"), "as aws_security_group_rule (type egress)"),
 }
@@ -126,6 +131,14 @@ def _launch_template_ami(body: dict) -> None:
 
 def _thumbprint(body: dict) -> None:
     body["thumbprint_list"] = [EKS_OIDC_THUMBPRINT]
+
+
+def _full_node_group_name(body: dict) -> None:
+    # One fixed name cannot be created before the group holding it is destroyed: replacements go destroy-first.
+    body["node_group_name"] = body.pop("node_group_name_prefix").rstrip("-")
+    lifecycle = body.get("lifecycle")
+    if isinstance(lifecycle, dict):
+        lifecycle.pop("create_before_destroy", None)
 
 
 def _fold_versioning(body: dict) -> dict | None:
@@ -190,6 +203,9 @@ _ARGUMENT_REWRITES = {
     "aws_instance.launch_template": (_launch_template_ami, "the launch template's image_id as `ami`"),
     "aws_iam_openid_connect_provider.thumbprint_list=absent": (
         _thumbprint, f"thumbprint_list = [EKS OIDC root CA {EKS_OIDC_THUMBPRINT}]"),
+    "aws_eks_node_group.node_group_name_prefix": (
+        _full_node_group_name, "node_group_name = the prefix without its dash, replaced destroy-first "
+        "(create_before_destroy left out)"),
 }
 
 

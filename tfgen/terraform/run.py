@@ -6,7 +6,8 @@ state") with its output in a log file. It is stopped when it outlives its
 timeout or when a watch callback gives a reason (tfgen was interrupted, the AWS
 double died): one SIGINT to the group, so Terraform finishes what it is doing,
 writes its state and releases its lock, then after `grace` seconds SIGKILL of
-whatever is left of the group, providers included.
+whatever is left of the group, providers included. While it runs, `lines` is given
+each line terraform writes to the log as it comes (for progress).
 """
 
 from __future__ import annotations
@@ -106,14 +107,17 @@ def run_command(
     watch: Callable[[], str | None] | None = None,
     grace: float = SANDBOX_GRACE,
     stdout: Path | None = None,
+    lines: Callable[[str], None] | None = None,
 ) -> TerraformResult:
-    """Run `terraform <args>` in `root` (output to `log`; with `stdout`, standard output there apart).
+    """Run `terraform <args>` in `root` (output to `log`; with `stdout`, standard output there apart; `lines`
+    gets each line of the log as terraform writes it).
 
     Raises `TerraformStopped` after stopping it on timeout or when `watch` returns a reason.
     """
     log.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    with open(log, "wb") as out, open(stdout or os.devnull, "wb") as data:
+    follow = _Follower(lines)
+    with open(log, "wb") as out, open(stdout or os.devnull, "wb") as data, open(log, "rb") as tail:
         try:
             process = subprocess.Popen(
                 [terraform, *args], cwd=root, env=env, stdin=subprocess.DEVNULL,
@@ -127,9 +131,11 @@ def run_command(
             while True:
                 try:
                     process.wait(0.1)
+                    follow.read(tail, last=True)
                     break
                 except subprocess.TimeoutExpired:
                     pass
+                follow.read(tail)
                 reason = watch() if watch else None
                 if reason is None and timeout is not None and time.monotonic() - started > timeout:
                     reason = f"terraform {args[0]} did not finish within {timeout:.0f} s (log: {log})"
@@ -141,6 +147,23 @@ def run_command(
             stop(process, grace)
             raise
     return TerraformResult(tuple(args), process.returncode, time.monotonic() - started, log)
+
+
+class _Follower:
+    """Hands each complete line of a growing log to `lines` (None: reads nothing)."""
+
+    def __init__(self, lines: Callable[[str], None] | None):
+        self.lines, self.partial = lines, b""
+
+    def read(self, tail, *, last: bool = False) -> None:
+        if self.lines is None:
+            return
+        chunk = self.partial + tail.read()
+        *complete, self.partial = chunk.split(b"\n")
+        if last and self.partial:
+            complete, self.partial = [*complete, self.partial], b""
+        for line in complete:
+            self.lines(line.decode(errors="replace").rstrip())
 
 
 def stop(process: subprocess.Popen, grace: float) -> None:

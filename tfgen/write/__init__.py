@@ -20,7 +20,10 @@ before it reads the manifest (`journal`).
 
 The manifest also records the build's graph of roots (`roots`: root -> the
 roots it needs), swapped with the files, so a reader of OUT (the orchestrator,
-`tfgen ci`) sees the graph of exactly the files present (`read_roots`).
+`tfgen ci`) sees the graph of exactly the files present (`read_roots`), and the
+record of the fleet (`fleet`, `tfgen.lifecycle.record`) the next build compares
+against (`read_previous`). What an apply settles of a retirement is written into
+that record alone, under the same lock (`update_fleet`).
 """
 
 from __future__ import annotations
@@ -31,12 +34,14 @@ from pathlib import Path
 
 from .lock import LOCK, locked
 from .journal import COMMITTED, JOURNAL, recover
+from .journal import recover as recover_journal
 from .transaction import replace_file, swap
-from .tree import _FILE, MANIFEST, _clean_staging, _kind, _manifest, _Out, graph_problem, owned_path
+from .transaction import _put, _stage, _sync
+from .tree import _FILE, MANIFEST, _clean_staging, _kind, _manifest, _Out, graph_problem, owned_path, render_manifest
 from ..errors import OutputConflictError, TfgenError
 
-__all__ = ["MANIFEST", "LOCK", "LOCK_WAIT", "Changes", "owned_path", "diff_output", "write_output", "read_roots",
-           "replace_file"]
+__all__ = ["MANIFEST", "LOCK", "LOCK_WAIT", "Changes", "Previous", "owned_path", "diff_output", "write_output",
+           "read_roots", "read_previous", "update_fleet", "replace_file"]
 
 LOCK_WAIT = 30.0
 
@@ -95,19 +100,22 @@ def _diff(files: dict[str, bytes], manifest: bytes, out: _Out, owned: set[str]) 
     return changes
 
 
-def _check_graph(files: dict[str, bytes], roots: dict[str, list[str]] | None) -> bytes:
-    """The manifest of `files` and `roots`, after checking that the graph is one of their roots."""
+def _check_graph(files: dict[str, bytes], roots: dict[str, list[str]] | None, fleet: dict | None = None) -> bytes:
+    """The manifest of `files`, `roots` and the `fleet` record, after checking that the graph is one of their
+    roots."""
     problem = None if roots is None else graph_problem(roots, files)
     if problem:
         raise TfgenError(f"tfgen would record a graph of roots that is wrong ({problem}); this is a bug in tfgen, "
                          f"please report it")
-    return _manifest(files, roots)
+    return _manifest(files, roots, fleet)
 
 
-def diff_output(files: dict[str, bytes], out: str | Path, *, roots: dict[str, list[str]] | None = None) -> Changes:
-    """Compare `files` (relative path -> bytes) and the graph `roots` with what `out` holds; writes nothing."""
+def diff_output(files: dict[str, bytes], out: str | Path, *, roots: dict[str, list[str]] | None = None,
+                fleet: dict | None = None) -> Changes:
+    """Compare `files` (relative path -> bytes), the graph `roots` and the `fleet` record with what `out` holds;
+    writes nothing."""
     _check_names(files)
-    manifest = _check_graph(files, roots)
+    manifest = _check_graph(files, roots, fleet)
     handle = _Out(Path(out), create=False)
     try:
         changes = _diff(files, manifest, handle, handle.owned())
@@ -119,15 +127,15 @@ def diff_output(files: dict[str, bytes], out: str | Path, *, roots: dict[str, li
 
 
 def write_output(files: dict[str, bytes], out: str | Path, *, record: tuple[Path, bytes] | None = None,
-                 roots: dict[str, list[str]] | None = None) -> Changes:
+                 roots: dict[str, list[str]] | None = None, fleet: dict | None = None) -> Changes:
     """Make `out` hold exactly `files` among the files tfgen owns there, all or nothing.
 
     `record` is a file outside `out` (the allocations file) swapped in the same
     transaction, before the output, so the output never uses what is not recorded.
-    `roots` (root -> the roots it needs) goes into the manifest with the files.
+    `roots` (root -> the roots it needs) and the `fleet` record go into the manifest with the files.
     """
     _check_names(files)
-    manifest = _check_graph(files, roots)
+    manifest = _check_graph(files, roots, fleet)
     try:
         handle = _Out(Path(out), create=True)
     except OSError as exc:
@@ -167,6 +175,81 @@ def read_roots(out: str | Path) -> dict[str, list[str]] | None:
         return handle.manifest()[1] if handle.fd is not None else None
     finally:
         handle.close()
+
+
+@dataclass(frozen=True)
+class Previous:
+    """The build OUT holds, as its manifest records it: its files, its graph of roots, its fleet record."""
+
+    files: frozenset[str]
+    roots: dict[str, list[str]] | None
+    fleet: dict | None
+    pending: bool = False  # an interrupted build's journal is there (read as it is, not recovered)
+
+
+def read_previous(out: str | Path, *, recover: bool = False) -> Previous | None:
+    """The build `out` holds (None when there is none: no directory, no manifest).
+
+    With `recover` (a build, which is about to write anyway) an interrupted build is finished or undone first,
+    under the build lock; otherwise the manifest is read as it is and `pending` says so."""
+    handle = _Out(Path(out), create=False)
+    try:
+        if handle.fd is None:
+            return None
+        if recover:
+            with locked(handle, LOCK_WAIT):
+                recover_journal(handle)
+                _adopt_legacy_manifest(handle)
+                return _previous(handle)
+        previous = _previous(handle)
+        pending = any(_kind(name, handle.fd) is not None for name in (JOURNAL, COMMITTED))
+        return Previous(previous.files, previous.roots, previous.fleet, True) if previous and pending else previous
+    except OSError as exc:
+        raise _cannot(Path(out), exc) from None
+    finally:
+        handle.close()
+
+
+def _previous(handle: _Out) -> Previous | None:
+    files, roots = handle.manifest()
+    if not files:
+        return None
+    fleet = handle.body().get("fleet")
+    return Previous(frozenset(files), roots, fleet if isinstance(fleet, dict) else None)
+
+
+def update_fleet(out: str | Path, change) -> bool:
+    """Rewrite the `fleet` record of `out`'s manifest as `change(record)` returns it (None: leave it), under
+    the build lock, in one rename; whether it changed. Nothing else of the manifest or OUT is touched."""
+    handle = _Out(Path(out), create=False)
+    if handle.fd is None:
+        return False
+    try:
+        with locked(handle, LOCK_WAIT):
+            recover_journal(handle)
+            body = handle.body()
+            if not body:
+                return False
+            new = change(body.get("fleet"))
+            if new is None or new == body.get("fleet"):
+                return False
+            body["fleet"] = new
+            _stage(handle.fd, MANIFEST, render_manifest(body), handle.shown(MANIFEST))
+            _put(handle.fd, MANIFEST, handle.shown(MANIFEST))
+            _unlink_backup(handle)
+            _sync(handle.fd)
+            return True
+    except OSError as exc:
+        raise _cannot(Path(out), exc) from None
+    finally:
+        handle.close()
+
+
+def _unlink_backup(handle: _Out) -> None:
+    try:
+        os.unlink(f".{MANIFEST}.tfgen-old", dir_fd=handle.fd)
+    except FileNotFoundError:
+        pass
 
 
 def _cannot(out: Path, exc: OSError) -> TfgenError:

@@ -9,11 +9,13 @@ The manifest is committed with the output, so it is input like any other file
 and is trusted only as far as it names paths tfgen itself produces:
 `<root>/<file>.tf.json`, exactly two parts, the root a lower-case name. Its
 `roots` map (root -> the roots it needs, see `tfgen.emit.graph`) is trusted
-only as a graph of those roots without cycles.
+only as a graph of those roots without cycles; its `fleet` record
+(`tfgen.lifecycle.record`) only as data the lifecycle stage reads back.
 """
 
 from __future__ import annotations
 
+import heapq
 import json
 import os
 import re
@@ -37,11 +39,18 @@ def owned_path(rel: object) -> bool:
     return len(parts) == 2 and bool(_ROOT.fullmatch(parts[0])) and bool(_FILE.fullmatch(parts[1]))
 
 
-def _manifest(files, roots: dict[str, list[str]] | None = None) -> bytes:
+def _manifest(files, roots: dict[str, list[str]] | None = None, fleet: dict | None = None) -> bytes:
     body = {"generator": "tfgen", "note": "files tfgen owns in this directory; do not edit them",
             "files": sorted(files)}
     if roots is not None:
         body["roots"] = {root: sorted(needs) for root, needs in roots.items()}
+    if fleet is not None:
+        body["fleet"] = fleet
+    return render_manifest(body)
+
+
+def render_manifest(body: dict) -> bytes:
+    """A manifest's bytes: sorted keys, two-space indent, trailing newline."""
     return (json.dumps(body, indent=2, sort_keys=True) + "\n").encode()
 
 
@@ -57,17 +66,29 @@ def graph_problem(roots: object, files) -> str | None:
             return f"`roots.{root}` is not a list of roots of this build"
         if root in needs or len(set(needs)) != len(needs):
             return f"`roots.{root}` names {root!r} itself or a root twice"
-    state = {root: 0 for root in roots}  # 0 unseen, 1 on the path, 2 done
-
-    def cycle(root: str) -> bool:
-        state[root] = 1
-        found = any(state[n] == 1 or (state[n] == 0 and cycle(n)) for n in roots[root])
-        state[root] = 2
-        return found
-
-    if any(state[root] == 0 and cycle(root) for root in sorted(roots)):
+    if topological(roots) is None:
         return "`roots` has a cycle, so no root could go first"
     return None
+
+
+def topological(roots: dict[str, list[str]]) -> list[str] | None:
+    """Every root after the roots it needs (of those ready, by name): Kahn's algorithm, without recursion, so
+    a graph hundreds of roots deep is no deeper a stack; None when the roots needing each other form a cycle."""
+    waiting = {root: len(set(needs)) for root, needs in roots.items()}
+    needed_by: dict[str, list[str]] = {root: [] for root in roots}
+    for root, needs in roots.items():
+        for needed in set(needs):
+            needed_by[needed].append(root)
+    ready = sorted(root for root, count in waiting.items() if count == 0)
+    order = []
+    while ready:
+        root = heapq.heappop(ready)
+        order.append(root)
+        for other in needed_by[root]:
+            waiting[other] -= 1
+            if waiting[other] == 0:
+                heapq.heappush(ready, other)
+    return order if len(order) == len(roots) else None
 
 
 def _tampered(path: Path, what: str) -> TfgenError:
@@ -194,6 +215,12 @@ class _Out:
         if problem:
             raise _tampered(path, problem)
         return set(files), roots
+
+    def body(self) -> dict:
+        """The manifest as a whole (checked as `manifest` checks it); {} when there is none."""
+        self.manifest()
+        raw = self.read(MANIFEST)
+        return json.loads(raw) if raw is not None else {}
 
     def listing(self, root: str) -> list[str]:
         directory = self.root(root)
