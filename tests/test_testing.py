@@ -198,3 +198,47 @@ def test_the_plugin_is_registered_through_the_pytest11_entry_point():
     from importlib.metadata import entry_points
 
     assert [e.value for e in entry_points(group="pytest11") if e.name == "tfgen"] == ["tfgen.testing.plugin"]
+
+
+def _change(address: str, actions: list[str], before: dict | None, after: dict | None, **more) -> dict:
+    """A resource change as `terraform show -json` writes it (format 1.2)."""
+    type_, name = address.split(".")
+    return {"address": address, "mode": "managed", "type": type_, "name": name,
+            "change": {"actions": actions, "before": before, "after": after, "after_unknown": {},
+                       "before_sensitive": {}, "after_sensitive": {}}, **more}
+
+
+def _plan_document(*changes: dict) -> dict:
+    return {"format_version": "1.2", "terraform_version": "1.10.5", "resource_changes": list(changes)}
+
+
+DAY2 = _plan_document(
+    _change("aws_eks_node_group.us_west_2_edge__workers", ["update"], {"scaling_config": [{"max_size": 6}]},
+            {"scaling_config": [{"max_size": 8}]}),
+    _change("aws_vpc.us_east_2_edge", ["delete", "create"], {"cidr_block": "10.21.0.0/16"},
+            {"cidr_block": "10.31.0.0/16"}, replace_paths=[["cidr_block"]], action_reason="replace_because_cannot_update"),
+)
+
+
+def test_a_replacement_fails_naming_the_resource_and_why():
+    with pytest.raises(AssertionError) as failed:
+        tfgen.testing.assert_no_replacements(DAY2, root="production")
+    assert "the plan of production replaces 1 resource(s)" in str(failed.value)
+    assert "production: aws_vpc.us_east_2_edge is replaced: cidr_block: 10.21.0.0/16 -> 10.31.0.0/16" in str(
+        failed.value)
+    tfgen.testing.assert_no_replacements(_plan_document(DAY2["resource_changes"][0]), root="production")
+
+
+def test_assert_changes_allows_by_status_and_object_path_with_the_builds_record(tmp_path):
+    out = tmp_path / "out"
+    tfgen.build(tfgen.load(EXAMPLE), out)
+    diff = tfgen.testing.fleet_diff(DAY2, root="production", out=out)
+    assert {o.path: str(o.status) for o in diff.objects} == {
+        "production/us-west-2/edge": "updated in place", "production/us-east-2/edge": "REPLACED"}
+    tfgen.testing.assert_changes(DAY2, root="production", out=out,
+                                 allow={"updated": ["*"], "replaced": ["production/us-east-2/*"]})
+    with pytest.raises(AssertionError, match=r"(?s)not allowed \(updated: \['\*'\]\).*production/us-east-2/edge  "
+                                             r"REPLACED"):
+        tfgen.testing.assert_changes(DAY2, root="production", out=out, allow={"updated": ["*"]})
+    with pytest.raises(AssertionError, match=r"allow= names \['changed'\]; use new, updated, replaced, destroyed"):
+        tfgen.testing.assert_changes(DAY2, allow={"changed": ["*"]})

@@ -44,6 +44,10 @@ _HOMES = {
     "assert_private": ".fleet",
     "ADMIN_PORTS": ".fleet",
     "tree_digest": ".digest",
+    "assert_no_replacements": ".changes",
+    "assert_changes": ".changes",
+    "fleet_diff": ".changes",
+    "ALLOW_KEYS": ".changes",
 }
 
 __all__ = list(_HOMES)
@@ -69,6 +73,12 @@ if TYPE_CHECKING:  # the same names for type checkers, re-exported (`X as X`)
         PlannedResource as PlannedResource,
         Route as Route,
         plan_root as plan_root,
+    )
+    from .changes import (
+        ALLOW_KEYS as ALLOW_KEYS,
+        assert_changes as assert_changes,
+        assert_no_replacements as assert_no_replacements,
+        fleet_diff as fleet_diff,
     )
     from .digest import tree_digest as tree_digest
     from .fleet import (
