@@ -5,8 +5,10 @@ Fixtures, each a function the test calls:
 - `tfgen_build(spec, **options) -> Path`: `tfgen build` into a temporary OUT, once per spec content and
   options for the session (an allocations record next to the spec is copied, never written);
 - `tfgen_plan(root, offline=None) -> Plan`: `terraform plan` of a root, cached by the root's content digest
-  for the session and across runs in pytest's cache directory (`.pytest_cache/`), so a run that changed
-  nothing plans nothing; the summary line says how many plans ran and how many were read from the cache;
+  for the session and, offline, across runs in pytest's cache directory (`.pytest_cache/`), so a run that
+  changed nothing plans nothing (a plan read back has no `seconds` or `lowered`); a real plan (`--tfgen-real`)
+  depends on state the root does not hold, so it is kept for the session only; the summary line says how
+  many plans ran and how many were read from the cache;
 - `tfgen_sandbox(spec, environments=None) -> SandboxReport`: the fleet applied to the local AWS double once
   per session, verified, destroyed at the end; every test using it is marked `tfgen_sandbox` (deselect it
   with `-m "not tfgen_sandbox"`).
@@ -57,7 +59,8 @@ class PlanCache:
         if key in self.memory:
             self.cached += 1
             return self.memory[key]
-        stored = self.directory / f"{key}.json" if self.directory else None
+        # A real plan depends on state the root's files do not hold, and may carry its secrets: never stored.
+        stored = self.directory / f"{key}.json" if self.directory and offline else None
         if stored is not None and stored.is_file():
             plan = Plan(json.loads(stored.read_text()))
             self.cached += 1
