@@ -242,3 +242,28 @@ def test_assert_changes_allows_by_status_and_object_path_with_the_builds_record(
         tfgen.testing.assert_changes(DAY2, root="production", out=out, allow={"updated": ["*"]})
     with pytest.raises(AssertionError, match=r"allow= names \['changed'\]; use new, updated, replaced, destroyed"):
         tfgen.testing.assert_changes(DAY2, allow={"changed": ["*"]})
+
+
+def test_the_plan_cache_reads_an_unchanged_root_back_and_never_stores_a_real_plan(tmp_path):
+    from tfgen.testing.plugin import PlanCache
+
+    root = tmp_path / "production"
+    root.mkdir()
+    (root / "main.tf.json").write_text('{"resource": {}}')
+    made = []
+
+    def make() -> Plan:
+        made.append(1)
+        return PLAN
+
+    store = tmp_path / "cache"
+    store.mkdir()
+    PlanCache(store).plan(root, offline=True, make=make)
+    PlanCache(store).plan(root, offline=False, make=make)
+    assert (len(made), len(list(store.iterdir()))) == (2, 1)
+    again = PlanCache(store)
+    assert again.plan(root, offline=True, make=make).raw == PLAN.raw
+    assert (len(made), again.planned, again.cached) == (2, 0, 1)
+    (root / "main.tf.json").write_text('{"resource": {"aws_vpc": {}}}')
+    again.plan(root, offline=True, make=make)
+    assert (len(made), again.planned) == (3, 1), "a changed root is planned again"
