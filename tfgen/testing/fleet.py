@@ -227,7 +227,8 @@ def assert_reachable(source: Source, origin: str, destination: str, *, port: int
 def assert_registered(source: Source, environment: str) -> None:
     """Assert every edge cluster of `environment` is managed by Argo CD on its hub: the GitOps path tfgen checks
     as NET300-NET307 (outputs, service accounts, routes, TCP 443, private endpoint, deployer trust, access entry,
-    permission) holds for each, or with `argocd: managed` the capability's access entry does."""
+    permission) holds for each, or with `argocd: managed` the capability's access entry does. `source` is a
+    `Fleet` or a built output: the path starts at the root's outputs, which a plan keeps only as expressions."""
     roots = _environment_roots(roots_of(source), environment)
     broken, edges = [], 0
     for name, root in roots.items():

@@ -185,7 +185,11 @@ def tfgen_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable
         if key not in running:
             fleet = tfgen.load(spec)
             box = Sandbox(fleet, spec=str(spec), workdir=tmp_path_factory.mktemp("tfgen-sandbox")).start()
-            report = box.run(environments, keep=True)
+            try:
+                report = box.run(environments, keep=True)
+            except BaseException:
+                box.stop()  # the double is this session's process: never left behind
+                raise
             running[key] = (box, report)
             if not report.ok:
                 raise AssertionError(f"the sandbox of {spec} failed:\n{_format(report)}")

@@ -83,11 +83,11 @@ def assert_fails(source: GateReport | str | Path, check_id: str, *, resource: st
                          + _listed([r for r in report.results if r.check_id == check_id]))
 
 
-def deep_merge(body: Any, changes: Mapping[str, Any]) -> dict[str, Any]:
+def deep_merge(body: Any, changes: Mapping[str, Any]) -> Any:
     """`body` with `changes` merged in: mappings merged key by key (into a block whether it is held as an
     object or a one-element list), anything else replaced, a key given `None` removed."""
     if isinstance(body, list) and len(body) == 1 and isinstance(body[0], Mapping):
-        return [deep_merge(body[0], changes)]  # type: ignore[return-value]
+        return [deep_merge(body[0], changes)]
     merged = dict(body) if isinstance(body, Mapping) else {}
     for key, value in changes.items():
         if value is None:
