@@ -1,26 +1,15 @@
-"""Test your own fleet: real plans of generated roots, questions about them, schema checks.
-
-    from tfgen.testing import plan_root, assert_schemas
-
-    plan = plan_root("out/development", workdir=tmp_path)      # offline toolchain, lowered to 3.39
-    assert plan.region_of("aws_vpc.us_east_2_edge") == "us-east-2"
-    assert_schemas("out/development")                          # every provider version the range admits
-
-The plan helpers live in `tfgen.terraform.plan`, the schema check in
-`tfgen.terraform.schema_check`; this module is their public face.
-"""
+"""The schema check of a root against the AWS provider versions its range admits (no Terraform runs)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
-from .terraform.plan import Peering, Plan, PlannedResource, Route, plan_root
 
 if TYPE_CHECKING:
-    from .terraform.schema_check import SchemaProblem
+    from ..terraform.schema_check import SchemaProblem
 
-__all__ = ["PlannedResource", "Route", "Peering", "Plan", "plan_root", "check_schemas", "assert_schemas"]
+__all__ = ["check_schemas", "assert_schemas"]
 
 
 def check_schemas(
@@ -31,7 +20,7 @@ def check_schemas(
     No Terraform runs: the root is checked against tfgen's committed argument
     schemas (3.39.0, 5.100.0, 6.25.0; see `tfgen.providers.schema`).
     """
-    from .terraform.schema_check import check_root, check_root_for_range
+    from ..terraform.schema_check import check_root, check_root_for_range
 
     if versions is None:
         return check_root_for_range(root)

@@ -1,0 +1,1 @@
+"""ACME's own checkov policies (loaded by `tfgen check --policies policies` and by tests/test_policies.py)."""
