@@ -348,7 +348,7 @@ def test_the_name_table_sees_every_name_the_output_holds(example_out):
     from tfgen.checks.aws_names import derived_names
     named = {"aws_eks_cluster": "name", "aws_iam_role": "name", "aws_iam_instance_profile": "name",
              "aws_security_group": "name", "aws_launch_template": "name", "aws_kms_alias": "name",
-             "aws_cloudwatch_log_group": "name", "aws_eks_node_group": "node_group_name"}
+             "aws_cloudwatch_log_group": "name", "aws_eks_node_group": "node_group_name_prefix"}
     emitted = set()
     for path in example_out.rglob("*.tf.json"):
         document = json.loads(path.read_text())

@@ -241,7 +241,7 @@ def test_addons_are_explicit_and_ordered_around_the_node_groups(example_out):
         addon = resources[f"aws_eks_addon.us_east_2_edge__{name}"]
         assert addon["depends_on"] == ["aws_eks_node_group.us_east_2_edge__workers"]
         assert addon["resolve_conflicts_on_create"] == addon["resolve_conflicts_on_update"] == "OVERWRITE"
-        assert "resolve_conflicts" not in addon and "addon_version" not in addon
+        assert "resolve_conflicts" not in addon
     ebs = resources["aws_eks_addon.us_east_2_edge__aws_ebs_csi_driver"]
     assert ebs["pod_identity_association"] == {"role_arn": "${aws_iam_role.us_east_2_edge_ebs_csi.arn}",
                                                "service_account": "ebs-csi-controller-sa"}

@@ -145,6 +145,25 @@ def _small_emitted():
 
 
 @dataclass(frozen=True)
+class Steps:
+    """SMALL with `edge` added to the edge's flow mapping, against a previous build that gave the edge (and, as
+    `edge/<group>`, its node groups) the versions of `previous`, through the version step rule the lifecycle
+    stage runs (`tfgen.lifecycle.versions`)."""
+
+    edge: str
+    previous: tuple[tuple[str, str], ...]
+    addons: tuple[tuple[str, str], ...] = ()
+    severity: str = ""
+
+    def fire(self, tmp_path: Path, monkeypatch, capsys) -> Fired:
+        from tfgen.lifecycle.versions import check_version_steps
+
+        fleet = tfgen.loads(SMALL.replace("{cidr: 10.11.0.0/16}", "{cidr: 10.11.0.0/16" + self.edge + "}"))
+        return _fired(check_version_steps(fleet, {f"dev/us-east-2/{k}": v for k, v in self.previous},
+                                          addons={f"dev/us-east-2/{k}": v for k, v in self.addons}))
+
+
+@dataclass(frozen=True)
 class Gate:
     """A root `tfgen check` scans (slow: checkov): a copy of a tests/policy_fixtures directory, or `files`."""
 
@@ -353,6 +372,8 @@ TRIGGERS: dict[str, tuple] = {
     "VAL417": (Spec(SMALL.replace(f"    {ADMINS}\n", "")),),
     "VAL421": (spec(edge=", addons: {vpc_cni: {}}"),),
     "VAL422": (spec(edge=', addons: {vpc-cni: {version: "1.19.2"}}'),),
+    "VAL423": (spec(edge=', kubernetes_version: "1.36"'),),
+    "VAL424": (spec(edge=", addons: {kube-proxy: {version: v1.36.1-eksbuild.1}}"),),
     "VAL431": (spec(env="    identity: oidc\n"),),
     "VAL432": (spec(env="    gitops: {namespace: Argo_CD}\n"),),
     "VAL433": (spec(env="    gitops: {service_accounts: [Argo_Server]}\n"),),
@@ -368,6 +389,12 @@ TRIGGERS: dict[str, tuple] = {
                spec(env="    bastion: {instance_type: t9.micro}\n", severity="warning")),
     "VAL442": (spec(env="    bastion: {ami: ubuntu}\n"),),
     "VAL444": (Spec(_with_edges(25), severity="error"), Spec(_with_edges(22), severity="warning")),
+    # upgrades EKS accepts
+    "CHG530": (Steps(', kubernetes_version: "1.36"', (("edge", "1.34"),)),),
+    "CHG531": (Steps(', kubernetes_version: "1.34"', (("edge", "1.35"),)),),
+    "CHG532": (Steps(', node_groups: {w: {version: "1.34"}}', (("edge", "1.35"),)),),
+    "CHG533": (Steps(', addons: {vpc-cni: {version: v1.21.1-eksbuild.1}}', (("edge", "1.35"),),
+                     (("edge/vpc-cni", "v1.19.2-eksbuild.5"),)),),
     # the network
     "NET201": (spec(env="    cidr_pool: 10.0.0.0/20\n", regions="      us-east-2: {}\n"),),
     "NET203": (spec(regions="      us-east-2: {cidr: 100.64.0.0/16}\n"),),

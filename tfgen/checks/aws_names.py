@@ -58,9 +58,10 @@ NAME_RULES: dict[str, NameRule] = {
     # EKS API CreateCluster: name 1-100, [0-9A-Za-z][A-Za-z0-9\-_]*
     "eks_cluster": _rule("EKS cluster", r"[0-9A-Za-z][A-Za-z0-9_-]*", "letters, digits, - and _, starting with "
                          "a letter or digit", 100),
-    # EKS API CreateNodegroup: nodegroupName 1-63, alphanumeric start, then alphanumerics, - and _
-    "eks_node_group": _rule("EKS node group", r"[0-9A-Za-z][A-Za-z0-9_-]*", "letters, digits, - and _, starting "
-                            "with a letter or digit", 63),
+    # EKS API CreateNodegroup: nodegroupName 1-63, alphanumeric start, then alphanumerics, - and _; tfgen writes
+    # a prefix Terraform completes with a unique suffix (the provider's node_group_name_prefix: 63 - 26)
+    "eks_node_group_prefix": _rule("EKS node group name prefix", r"[0-9A-Za-z][A-Za-z0-9_-]*", "letters, digits, - "
+                                   "and _, starting with a letter or digit", 63 - naming.UNIQUE_SUFFIX_LENGTH),
     # IAM API CreateRole: RoleName 1-64, [\w+=,.@-]+
     "iam_role": _rule("IAM role", r"[A-Za-z0-9_+=,.@-]+", "letters, digits and _ + = , . @ -", 64),
     # IAM API CreateInstanceProfile: InstanceProfileName 1-128, [\w+=,.@-]+
@@ -159,7 +160,8 @@ def _cluster_names(fleet: Fleet, env, project) -> Iterator[DerivedName]:
         for kind, name in names:
             yield DerivedName(kind, name, path, sources)
         for group in cluster.node_groups.values():
-            yield DerivedName("eks_node_group", group.name, f"{path}/{group.name}", (("node group name", group, ""),))
+            yield DerivedName("eks_node_group_prefix", naming.node_group_prefix(group.name), f"{path}/{group.name}",
+                              (("node group name", group, ""),))
 
 
 def check_aws_names(fleet: Fleet) -> Iterator[Finding]:

@@ -1,6 +1,8 @@
-"""Rules on what runs on the clusters: Kubernetes versions, node AMIs, access,
-add-ons, Argo CD's identity and the bastion; who runs Argo CD and what its
-bootstrap needs are `argocd`'s rules, run here too.
+"""Rules on what runs on the clusters: Kubernetes versions, node AMIs and node
+versions (the skew Kubernetes allows a kubelet), access, add-ons and the
+versions they will run (tfgen's table, `tfgen.model.addons`), Argo CD's identity
+and the bastion; who runs Argo CD and what its bootstrap needs are `argocd`'s
+rules, run here too.
 
 Like the other rule modules, one function per rule, each returning findings and never
 raising; `check_platform` runs them all. The Kubernetes calendar is read as
@@ -17,12 +19,13 @@ from datetime import date
 from typing import Iterator
 
 from ..errors import Finding, Severity
+from ..model.addons import REGENERATE, table_version
 from ..model.kubernetes import EKS_VERSIONS, TABLE_DATE, lookup, newest
 from .argocd import ARGOCD_RULES
 from .support import INSTANCE_TYPE, K8S_VERSION, clusters, finding
 from ..model import ADDONS, AUTHENTICATION_MODES, IDENTITY_MODES, SUPPORT_EXTENDED, SUPPORT_TYPES, Fleet
 
-__all__ = ["check_platform", "today", "ACCESS_POLICIES", "AMI_TYPES", "PLATFORM_RULES"]
+__all__ = ["check_platform", "today", "node_skew", "ACCESS_POLICIES", "AMI_TYPES", "PLATFORM_RULES"]
 
 # EKS access policies (EKS user guide: access-policy-permissions); AmazonEKSClusterAdminPolicy is cluster-admin.
 ACCESS_POLICIES = (
@@ -51,6 +54,7 @@ SOON_DAYS = 90
 _PRINCIPAL = re.compile(r"arn:aws:iam::\d{12}:(role|user)/[\w+=,.@/-]{1,512}", re.ASCII)
 _DNS_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
 _ADDON_VERSION = re.compile(r"v\d+\.\d+\.\d+-eksbuild\.\d+", re.ASCII)
+_KUBE_PROXY = re.compile(r"v1\.(\d+)\.\d+-eksbuild\.\d+", re.ASCII)  # kube-proxy's builds carry their minor
 _AMI = re.compile(r"ami-[0-9a-f]{8}([0-9a-f]{9})?|resolve:ssm:/[\w./-]+", re.ASCII)
 _SERVICE_ACCOUNT = re.compile(r"[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?")
 
@@ -137,6 +141,48 @@ def check_ami_types(fleet: Fleet) -> Iterator[Finding]:
                                hint, path=f"{path}/{group.name}", obj=group, field="ami_type")
 
 
+def _minor(version: object) -> int | None:
+    return int(version.split(".")[1]) if isinstance(version, str) and K8S_VERSION.fullmatch(version) else None
+
+
+def node_skew(cluster_version: str, node_version: str) -> str | None:
+    """Why a kubelet of `node_version` may not run under a control plane of `cluster_version`, or None.
+
+    Kubernetes' version skew policy: the kubelet never newer than kube-apiserver, at most three minors
+    older (two before 1.25)."""
+    control, node = _minor(cluster_version), _minor(node_version)
+    if control is None or node is None:
+        return None
+    if node > control:
+        return f"{node_version} is ahead of the control plane's {cluster_version}: a kubelet is never newer"
+    allowed = 3 if node >= 25 else 2
+    if control - node > allowed:
+        return (f"{node_version} is {control - node} minors behind the control plane's {cluster_version}: a "
+                f"kubelet {node_version} may be at most {allowed} behind")
+    return None
+
+
+def check_node_versions(fleet: Fleet) -> Iterator[Finding]:
+    for env, region, cluster, path in clusters(fleet):
+        for group in cluster.node_groups.values():
+            if group.version is None:
+                continue
+            where = f"{path}/{group.name}"
+            if not isinstance(group.version, str) or not K8S_VERSION.fullmatch(group.version):
+                yield finding("VAL407", f"node group version {group.version!r} is not a Kubernetes version",
+                               f'write it quoted as major.minor, e.g. "{cluster.kubernetes_version}", or leave it '
+                               "out: the nodes follow the cluster", path=where, obj=group, field="version")
+                continue
+            skew = node_skew(cluster.kubernetes_version, group.version)
+            if skew is not None:
+                control, node = _minor(cluster.kubernetes_version) or 0, _minor(group.version) or 0
+                fix = (f'leave `version` out: the nodes follow the cluster ("{cluster.kubernetes_version}")'
+                       if node > control else
+                       f'raise it to "1.{control - 3}" or later, or leave it out to follow the cluster')
+                yield finding("VAL408", f"node group {group.name} at Kubernetes {skew}", fix,
+                               path=where, obj=group, field="version")
+
+
 def _access_targets(fleet: Fleet):
     for env in fleet.environments.values():
         yield env, env.access, env.name
@@ -213,6 +259,36 @@ def check_addons(fleet: Fleet) -> Iterator[Finding]:
                                    path=path, obj=addon, field="version")
 
 
+def check_addon_versions(fleet: Fleet) -> Iterator[Finding]:
+    """What each cluster's add-ons will run: a table gap leaves one on EKS's default (it will not follow an
+    upgrade), and kube-proxy must stay within the control plane's skew."""
+    for env, region, cluster, path in clusters(fleet):
+        if _minor(cluster.kubernetes_version) is None:
+            continue  # VAL143
+        settings = {name: env.addon(cluster, name) for name in ADDONS}
+        gaps = [name for name, setting in settings.items()
+                if setting.version is None and table_version(name, cluster.kubernetes_version) is None]
+        if gaps:
+            yield finding("VAL423", f"tfgen's add-on table has no version of {', '.join(gaps)} for Kubernetes "
+                           f"{cluster.kubernetes_version}: {'they keep' if len(gaps) > 1 else 'it keeps'} EKS's "
+                           "default from creation and will not follow an upgrade unless pinned",
+                           f"pin `addons.<name>.version` (aws eks describe-addon-versions --kubernetes-version "
+                           f"{cluster.kubernetes_version} --addon-name <name>), or regenerate the table: "
+                           f"{REGENERATE}", path=path, obj=cluster, field="kubernetes_version",
+                           severity=Severity.WARNING)
+        proxy = settings["kube-proxy"]
+        built = _KUBE_PROXY.fullmatch(str(proxy.version)) if proxy.version is not None else None
+        if built is not None:
+            skew = node_skew(cluster.kubernetes_version, f"1.{built[1]}")
+            if skew is not None:
+                why = skew.replace("kubelet", "kube-proxy")
+                yield finding("VAL424", f"kube-proxy {proxy.version} runs Kubernetes {why}",
+                               f"pin a kube-proxy build of Kubernetes {cluster.kubernetes_version} (aws eks "
+                               "describe-addon-versions --addon-name kube-proxy --kubernetes-version "
+                               f"{cluster.kubernetes_version}), or leave its version out: tfgen's table gives it",
+                               path=path, obj=proxy, field="version")
+
+
 def check_gitops(fleet: Fleet) -> Iterator[Finding]:
     for env in fleet.environments.values():
         if env.identity not in IDENTITY_MODES:
@@ -245,5 +321,6 @@ def check_bastion(fleet: Fleet) -> Iterator[Finding]:
                            "al2023-ami-kernel-default-x86_64 (the default)", path=env.name, obj=bastion, field="ami")
 
 
-PLATFORM_RULES = (check_kubernetes_versions, check_ami_types, check_access, check_someone_administers, check_addons,
-                  check_gitops, check_bastion, *ARGOCD_RULES)
+PLATFORM_RULES = (check_kubernetes_versions, check_ami_types, check_node_versions, check_access,
+                  check_someone_administers, check_addons, check_addon_versions, check_gitops, check_bastion,
+                  *ARGOCD_RULES)

@@ -20,6 +20,8 @@ __all__ = [
     "cluster_key",
     "zone_suffix",
     "node_group_name",
+    "node_group_prefix",
+    "UNIQUE_SUFFIX_LENGTH",
     "subnet_name",
     "route_table_name",
     "nat_name",
@@ -111,6 +113,17 @@ def node_group_name(key: str, group: str) -> str:
     """`__` joins a cluster's stem and a user-named group: stems never hold `__`,
     so cluster `edge` + group `b-c` and cluster `edge-b` + group `c` stay apart."""
     return f"{key}__{_ident(group)}"
+
+
+# Terraform's unique suffix after a name prefix: a UTC timestamp to the 1/10,000 s and a counter
+# (terraform-plugin-sdk helper/id, UniqueIDSuffixLength).
+UNIQUE_SUFFIX_LENGTH = 26
+
+
+def node_group_prefix(group: str) -> str:
+    """The AWS name prefix of a managed node group: Terraform appends a unique suffix, so a replacement
+    can be created before the group it replaces is destroyed."""
+    return f"{group}-"
 
 
 def subnet_name(key: str, tier: str, region: str, zone: str) -> str:

@@ -4,11 +4,14 @@ Clusters are created with `bootstrap_self_managed_addons = false`, so every
 add-on is one tfgen manages: `vpc-cni`, `kube-proxy` and
 `eks-pod-identity-agent` before the node groups (nodes need a network and
 credentials when they join), `coredns` and `aws-ebs-csi-driver` after them
-(they run as Deployments on nodes). A version left out is EKS's default for
-the cluster's Kubernetes version, chosen by EKS when the add-on is created and
-kept in state: nothing asks the AWS API at plan time, and the version changes
-only when the spec pins one. Conflicts are resolved in favour of Terraform,
-on create and on update.
+(they run as Deployments on nodes). Each add-on carries the version the spec
+pins, else the one tfgen's table gives the cluster's Kubernetes minor
+(`tfgen.model.addons`), so it moves with each control-plane upgrade; every
+add-on names its cluster, so Terraform updates it after the control plane.
+Where the table has a gap, `addon_version` is left out: EKS's default when the
+add-on is created, kept in state, which does not follow an upgrade (VAL423
+says so). Nothing asks the AWS API at plan time. Conflicts are resolved in
+favour of Terraform, on create and on update.
 
 The EBS CSI driver gets its own role (AmazonEBSCSIDriverPolicy plus the use of
 its region's EBS key) through Pod Identity or IRSA. Every region used turns
@@ -22,6 +25,7 @@ from __future__ import annotations
 from ..derive import naming
 from ..derive.iam import EBS_CSI_POLICY, ec2_endpoint
 from ..model import ADDONS, IRSA
+from ..model.addons import table_version
 from ..derive.naming import ref
 from ..derive.context import ClusterContext, EnvironmentContext
 from .document import Document
@@ -60,8 +64,9 @@ def emit_addons(ctx: EnvironmentContext) -> Document:
                 resolve_conflicts_on_create="OVERWRITE",
                 resolve_conflicts_on_update="OVERWRITE",
             )
-            if setting.version:
-                arguments["addon_version"] = setting.version
+            version = setting.version or table_version(name, c.cluster.kubernetes_version)
+            if version:
+                arguments["addon_version"] = version
             if name == "aws-ebs-csi-driver":
                 if ctx.env.identity == IRSA:
                     arguments["service_account_role_arn"] = ref(f"{ebs_csi_role(c)}.arn")

@@ -7,6 +7,12 @@ node groups in the private subnets.
 cluster when they change (and a cluster made before them reads back the API's
 defaults), so both are in `ignore_changes`: adopting an existing cluster never
 replaces it. Admins come from explicit access entries instead.
+
+Node groups are replaced create-first: their AWS name is a prefix
+(`node_group_name_prefix`) Terraform completes with a unique suffix, so with
+`create_before_destroy` the new group runs before the old one drains. Their
+`desired_size` is the size at creation only (`ignore_changes`): afterwards
+cluster-autoscaler or Karpenter own it, and an apply never resets it.
 """
 
 from __future__ import annotations
@@ -77,13 +83,15 @@ def _emit_cluster(doc: Document, ctx: EnvironmentContext, c: ClusterContext) -> 
     for group in sorted(cluster.node_groups.values(), key=lambda g: g.name):
         arguments = dict(
             cluster_name=ref(f"{eks}.name"),
-            node_group_name=group.name,
+            node_group_name_prefix=naming.node_group_prefix(group.name),
             node_role_arn=ref(f"{node_role(c)}.arn"),
             subnet_ids=_private_subnets(c),
             instance_types=list(group.instance_types),
             capacity_type=group.capacity_type,
             ami_type=group.ami_type,
             disk_size=group.disk_size,
+            # The nodes follow the control plane: Terraform updates them after the cluster (cluster_name refers to it).
+            version=group.version or cluster.kubernetes_version,
             scaling_config={
                 "min_size": group.min_size,
                 "max_size": group.max_size,
@@ -91,6 +99,7 @@ def _emit_cluster(doc: Document, ctx: EnvironmentContext, c: ClusterContext) -> 
             },
             # Nodes join with a network (vpc-cni, kube-proxy) and credentials for pods (pod identity agent).
             depends_on=attachments(c, "node") + [addon(c, name) for name in BEFORE_NODES],
+            lifecycle={"create_before_destroy": True, "ignore_changes": ["scaling_config[0].desired_size"]},
         )
         if group.labels:
             arguments["labels"] = dict(group.labels)

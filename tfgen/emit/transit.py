@@ -6,7 +6,11 @@ off, so nothing joins it implicitly). VPC attachments are associated with it
 and propagate their CIDRs into it; inter-region peering attachments carry
 static routes only, so every remote VPC CIDR gets a static route through the
 peering. Every route table of every VPC routes each other VPC's CIDR to its
-region's gateway.
+region's gateway, once the gateways can carry it (see the routes' depends_on):
+switching a fleet from peering to the gateway updates those routes in place,
+so each waits until its new path is up. A route to another region's VPC thus
+belongs to both regions (in the cells layout, to their link root, like the
+peering routes it replaces).
 """
 
 from __future__ import annotations
@@ -94,15 +98,26 @@ def emit_transit(ctx: EnvironmentContext) -> Document:
                              transit_gateway_attachment_id=ref(f"{accepted}.transit_gateway_attachment_id"),
                              transit_gateway_route_table_id=ref(f"{_tgw_table(side)}.id"))
 
+    accepters = {frozenset(pair): naming.transit_peering_name(*pair) for pair in transit_peerings(ctx.env)}
     for c in ctx.clusters:
         attachment = f"aws_ec2_transit_gateway_vpc_attachment.{c.key}"
         for table in c.route_tables():
             for peer in ctx.clusters:
                 if peer is c:
                     continue
+                # A VPC route is the cut-over (from a peering, say): it waits for the gateway's path to the peer,
+                # not only this VPC's attachment: the attachment's association, then the peer's propagation in
+                # one region, or the gateways' peering accepted and its static route across two.
+                path = [attachment, f"aws_ec2_transit_gateway_route_table_association.{c.key}"]
+                if peer.region == c.region:
+                    path.append(f"aws_ec2_transit_gateway_route_table_propagation.{peer.key}")
+                else:
+                    path += [f"aws_ec2_transit_gateway_peering_attachment_accepter."
+                             f"{accepters[frozenset((c.region, peer.region))]}",
+                             f"aws_ec2_transit_gateway_route.{naming.transit_route_name(c.region, peer.key)}"]
                 doc.resource("aws_route", naming.route_name(table, peer.key), region=c.region,
                              route_table_id=ref(f"aws_route_table.{table}.id"),
                              destination_cidr_block=peer.layout.cidr,
                              transit_gateway_id=ref(f"{_tgw(c.region)}.id"),
-                             depends_on=[attachment])
+                             depends_on=path)
     return doc

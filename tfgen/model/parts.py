@@ -132,7 +132,8 @@ class _Located:
 
 @dataclass(kw_only=True)
 class NodeGroup(_Located):
-    """An EKS managed node group."""
+    """An EKS managed node group; `version` pins its nodes' Kubernetes version (None: the cluster's, so the
+    nodes follow the control plane; keep the old minor to bake an upgraded control plane first)."""
 
     name: str
     instance_types: list[str] = field(default_factory=lambda: ["t3.medium"])
@@ -143,6 +144,7 @@ class NodeGroup(_Located):
     capacity_type: str = "ON_DEMAND"
     labels: dict[str, str] = field(default_factory=dict)
     ami_type: str = DEFAULT_AMI_TYPE
+    version: str | None = None
 
 
 @dataclass(kw_only=True)

@@ -187,6 +187,10 @@ FEATURES: tuple[Feature, ...] = (
     _f("aws_ssm_association.wait_for_success_timeout_seconds", "5.100.0",
        "SSM associations that make the apply wait for the run's result", after="3.39.0"),
     _f("aws_ssm_association.tags", "5.100.0", "tags on SSM associations", after="3.39.0"),
+    # Added by terraform-provider-aws PR #13938 (merged 2021; no CHANGELOG reachable here names the release):
+    # absent from 3.39.0, present in 5.100.0. Lowering names the group in full instead.
+    _f("aws_eks_node_group.node_group_name_prefix", "5.100.0",
+       "node groups named by a prefix (replaced create-first)", after="3.39.0"),
     # CHANGELOG 6.25.0 (2025-12-04): "New Resource: aws_eks_capability (#45326)" (as BOOTSTRAP.md quotes it;
     # the committed schemas agree: absent from 5.100.0, present in 6.25.0).
     _f("aws_eks_capability", "6.25.0", "EKS managed capabilities (Argo CD)"),

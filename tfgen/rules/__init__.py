@@ -39,9 +39,10 @@ FAMILIES = {
     "network": "The network",
     "gitops": "The GitOps path, on emitted documents",
     "gate": "The policy gate (tfgen check)",
+    "upgrades": "Upgrades EKS accepts (against the previous build or a real plan)",
 }
 # What a finding code looks like, in every family.
-CODE = re.compile(r"(?:SPEC|VAL|NET)\d{3}|TFGEN_(?:\d+|READ|SCHEMA)|CKV2?_TFGEN_\d+")
+CODE = re.compile(r"(?:SPEC|VAL|NET|CHG)\d{3}|TFGEN_(?:\d+|READ|SCHEMA)|CKV2?_TFGEN_\d+")
 
 _KEYS = {"title", "reads", "severity", "severity_when", "fix", "explanation", "source"}
 _REQUIRED = _KEYS - {"severity_when", "source"}

@@ -76,8 +76,9 @@ def _choices(enum) -> tuple[str, ...]:
 
 
 ADDON = Table("addon", "`addons.<name>`", "one EKS add-on", {
-    "version": Key("str", "the add-on's version, e.g. `v1.19.2-eksbuild.1`; default: EKS's default for the "
-                          "cluster's Kubernetes version"),
+    "version": Key("str", "the add-on's version, e.g. `v1.19.2-eksbuild.1`; default: tfgen's table for the "
+                          "cluster's Kubernetes minor (`tfgen/model/addon_versions.json`), so the add-on follows "
+                          "each upgrade; where the table has none, EKS's default at creation (VAL423)"),
 })
 _ADDONS = Key("map", "EKS add-ons by name (`vpc-cni`, `kube-proxy`, `eks-pod-identity-agent`, `coredns`, "
                      "`aws-ebs-csi-driver`), each with its `version`; the environment's apply to every cluster, a "
@@ -101,12 +102,16 @@ NODE_GROUP = Table("nodeGroup", "`node_groups.<name>`", "one EKS managed node gr
                                       "EC2 types"),
     "min": Key("int", "the fewest nodes (default 1)"),
     "max": Key("int", "the most nodes (default 3)"),
-    "desired": Key("int", "the nodes to start with (default 1); `min <= desired <= max`"),
+    "desired": Key("int", "the nodes to start with (default 1); `min <= desired <= max`; set at creation only: "
+                          "afterwards the cluster's autoscaler owns it (`ignore_changes`)"),
     "disk_size": Key("int", "each node's disk in GiB (default 20)"),
     "capacity_type": Key("str", "`ON_DEMAND` (default) or `SPOT`"),
     "labels": Key("str_map", "Kubernetes labels on the nodes"),
     "ami_type": Key("str", "the node AMI type (default `AL2023_x86_64_STANDARD`; Amazon Linux 2 node AMIs ended "
                            "2025-11-26)"),
+    "version": Key("str", "the nodes' Kubernetes version, quoted (default: the cluster's, so the nodes follow "
+                          "the control plane); keep the old minor to bake an upgraded control plane first, then "
+                          "leave it out"),
 })
 _NODE_GROUPS = Key("node_groups", "EKS managed node groups by name", table=NODE_GROUP, named="node group name")
 _KUBERNETES_VERSION = Key("str", "the EKS Kubernetes version, quoted (`\"1.35\"`); checked against the EKS "

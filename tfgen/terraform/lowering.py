@@ -128,6 +128,14 @@ def _thumbprint(body: dict) -> None:
     body["thumbprint_list"] = [EKS_OIDC_THUMBPRINT]
 
 
+def _full_node_group_name(body: dict) -> None:
+    # One fixed name cannot be created before the group holding it is destroyed: replacements go destroy-first.
+    body["node_group_name"] = body.pop("node_group_name_prefix").rstrip("-")
+    lifecycle = body.get("lifecycle")
+    if isinstance(lifecycle, dict):
+        lifecycle.pop("create_before_destroy", None)
+
+
 def _fold_versioning(body: dict) -> dict | None:
     status = nested(body.get("versioning_configuration")).get("status")
     return {"versioning": {"enabled": status == "Enabled"}} if status in ("Enabled", "Suspended") else None
@@ -190,6 +198,9 @@ _ARGUMENT_REWRITES = {
     "aws_instance.launch_template": (_launch_template_ami, "the launch template's image_id as `ami`"),
     "aws_iam_openid_connect_provider.thumbprint_list=absent": (
         _thumbprint, f"thumbprint_list = [EKS OIDC root CA {EKS_OIDC_THUMBPRINT}]"),
+    "aws_eks_node_group.node_group_name_prefix": (
+        _full_node_group_name, "node_group_name = the prefix without its dash, replaced destroy-first "
+        "(create_before_destroy left out)"),
 }
 
 
