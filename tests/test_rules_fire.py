@@ -395,6 +395,7 @@ TRIGGERS: dict[str, tuple] = {
     "CHG532": (Steps(', node_groups: {w: {version: "1.34"}}', (("edge", "1.35"),)),),
     "CHG533": (Steps(', addons: {vpc-cni: {version: v1.21.1-eksbuild.1}}', (("edge", "1.35"),),
                      (("edge/vpc-cni", "v1.19.2-eksbuild.5"),)),),
+    "VAL466": (spec(env="    rollout: {waves: [[us-east-2]], bake: 8d}\n"),),
     # the network
     "NET201": (spec(env="    cidr_pool: 10.0.0.0/20\n", regions="      us-east-2: {}\n"),),
     "NET203": (spec(regions="      us-east-2: {cidr: 100.64.0.0/16}\n"),),

@@ -39,6 +39,7 @@ from .parts import (
     _Located,
     _lookup,
 )
+from .rollout import Rollout
 
 __all__ = ["Environment", "StateBackend", "Fleet", "LAYOUT_ENVIRONMENT", "LAYOUT_CELLS", "LAYOUTS"]
 
@@ -68,6 +69,8 @@ class Environment(_Located):
     bastion: Bastion = field(default_factory=Bastion)
     layout: Layout | str | None = None
     """`environment` or `cells`; None: the fleet's `layout`."""
+    rollout: Rollout | None = None
+    """The waves an upgrade takes through the environment; None: the fleet's `rollout`."""
 
     @property
     def account(self) -> str | None:
@@ -295,6 +298,8 @@ class Fleet(_Located):
     environments: dict[str, Environment] = field(default_factory=dict)
     layout: Layout | str = Layout.ENVIRONMENT
     """How environments become roots unless they say otherwise: `environment` or `cells`."""
+    rollout: Rollout | None = None
+    """The waves an upgrade takes through every environment without a `rollout` of its own."""
     allocations_file: Path | None = field(default=None, compare=False)
     """Where VPC CIDRs allocated from a pool are recorded (beside the spec when loaded from YAML)."""
 
@@ -308,6 +313,10 @@ class Fleet(_Located):
     def layout_of(self, env: Environment) -> Layout | str:
         """The layout of `env`: its own `layout`, else the fleet's."""
         return env.layout if env.layout is not None else self.layout
+
+    def rollout_of(self, env: Environment) -> Rollout | None:
+        """The rollout of `env`: its own, else the fleet's, else None (every edge in one wave, then the hub)."""
+        return env.rollout if env.rollout is not None else self.rollout
 
     def environment(self, name: str) -> Environment:
         """The environment called `name`."""
@@ -329,6 +338,7 @@ class Fleet(_Located):
         bastion: Bastion | None = None,
         addons: dict[str, Addon] | None = None,
         layout: Layout | str | None = None,
+        rollout: Rollout | None = None,
         where: dict[str, Origin] | None = None,
     ) -> Environment:
         """Add an empty environment; then give it a hub and regions.
@@ -353,6 +363,7 @@ class Fleet(_Located):
             bastion=bastion or Bastion(),
             addons=dict(addons or {}),
             layout=layout,
+            rollout=rollout,
             where=dict(where) if where else _here(_call_site()),
         )
         self.environments[name] = env
