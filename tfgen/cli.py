@@ -93,6 +93,17 @@ def _parser() -> argparse.ArgumentParser:
     o.add_argument("--values", metavar="FILE",
                    help="also write the Helm values of the hub's Argo CD (its identity) to FILE as YAML")
     o.set_defaults(run=_gitops)
+    u = verbs.add_parser("upgrade", help="plan a Kubernetes upgrade of the fleet in waves (--write: the next step)")
+    u.add_argument("spec", help="fleet spec (YAML)")
+    u.add_argument("--to", required=True, metavar="VERSION", help="the Kubernetes version to reach, e.g. 1.36")
+    u.add_argument("--env", action="append", metavar="NAME", help="environment to plan (repeatable; default: all)")
+    u.add_argument("--format", choices=("text", "json"), default="text")
+    u.add_argument("--write", action="store_true",
+                   help="rewrite the spec to the next step of each environment (comments and order kept)")
+    u.add_argument("--check", action="store_true",
+                   help="read EKS upgrade insights of the next step's clusters (AWS credentials); refuse on ERROR")
+    _add_allocations(u)
+    u.set_defaults(run=_upgrade)
     _add_run_verbs(verbs)
     _add_rule_verbs(verbs)
     _add_tool_verbs(verbs)
@@ -403,6 +414,41 @@ def _migrate(args) -> int:
     plan = plan_migration(prepared.fleet, prepared.fleet.environment(args.env))
     sys.stdout.write(plan.format(spec=args.spec, out=args.out))
     return 0
+
+
+def _upgrade(args) -> int:
+    from .pipeline import prepare
+    from .upgrade import plan_upgrade
+    from .upgrade.render import describe_step, to_json, to_text
+
+    fleet = _load(args.spec, args.allocations)
+    prepared = prepare(fleet)
+    if prepared.errors:
+        raise FindingsError(prepared.findings)  # a plan for an invalid fleet would be taken as a valid one
+    plan = plan_upgrade(fleet, args.to, environments=args.env)
+    log = sys.stdout if args.format == "text" else sys.stderr
+    sys.stdout.write(to_json(plan) if args.format == "json" else to_text(plan))
+    steps = [env.steps[0] for env in plan.environments if env.steps]
+    status = 0
+    if args.check:
+        from .upgrade.insights import check_steps
+
+        report = check_steps(fleet, steps, target=args.to)
+        print(report.format(), file=log)
+        if report.findings:
+            raise FindingsError(report.findings)
+    if args.write:
+        from .upgrade.writer import write_steps
+
+        if not steps:
+            print(f"{args.spec}: every cluster runs {args.to}; nothing to write", file=log)
+            return status
+        write_steps(args.spec, fleet, steps)
+        for step in steps:
+            print(f"wrote {describe_step(step)}", file=log)
+        print(f"next: review the change to {args.spec}, `tfgen build` (its fleet diff shows exactly this step), "
+              f"apply it, then run this command again", file=log)
+    return status
 
 
 def _environment_of(path: str) -> str:
