@@ -290,8 +290,8 @@ def _refusals(fleet: Fleet, envs: list[Environment], target: str, today: date) -
         for region, cluster in env.clusters():
             if (minor(cluster.kubernetes_version) or (0, 0)) > (minor(target) or (0, 0)):
                 findings.append(Finding(
-                    "CHG571", f"{env.name}/{region.name}/{cluster.name} runs Kubernetes {cluster.kubernetes_version}, "
-                    f"above the target {target}: EKS cannot downgrade a control plane",
+                    "CHG571", f"the cluster runs Kubernetes {cluster.kubernetes_version}, above the target {target}: "
+                    "EKS cannot downgrade a control plane",
                     f"upgrade to {cluster.kubernetes_version} or later, or leave this environment out (--env)",
                     path=f"{env.name}/{region.name}/{cluster.name}", origin=cluster.origin("kubernetes_version")))
     return findings
