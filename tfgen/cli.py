@@ -142,6 +142,10 @@ def _add_run_verbs(verbs) -> None:
         else:
             r.add_argument("--auto-approve", action="store_true",
                            help="apply each root's plan without asking (needed without a terminal)")
+        if command == "apply":
+            r.add_argument("--waves", action="store_true",
+                           help="apply the cells roots wave by wave as the spec's rollout orders them, verifying "
+                                "each wave (re-plan empty; with credentials, the EKS version) before the next")
         r.set_defaults(run=_orchestrate, command=command)
 
     c = verbs.add_parser("ci", help="write a CI configuration that runs the graph of roots")
@@ -287,6 +291,8 @@ def _orchestrate(args) -> int:
             if phase.ran:
                 print(format_phase(phase), file=log, flush=True)
 
+        if getattr(args, "waves", False):
+            return _apply_waves(args, graph, workspace, approve, progress, scratch, log)
         report = Orchestrator(graph, command=args.command, workspace=workspace, parallelism=args.parallelism,
                               approve=approve, progress=progress, scratch=scratch).run(selected)
     finally:
@@ -296,6 +302,29 @@ def _orchestrate(args) -> int:
     else:
         print(format_report(report), end="", flush=True)
     return report.exit_code
+
+
+def _apply_waves(args, graph, workspace, approve, progress, scratch, log) -> int:
+    from .orchestrate import Orchestrator, format_report
+    from .upgrade.runner import apply_waves, eks_describe
+
+    if args.env or args.no_deps:
+        raise TfgenError("--waves runs every root of the build in the rollout's order\n  fix: leave out --env and "
+                         "--no-deps")
+
+    def run(command: str, roots: list[str]):
+        report = Orchestrator(graph, command=command, workspace=workspace, parallelism=args.parallelism,
+                              approve=approve if command == "apply" else None, progress=progress,
+                              scratch=scratch).run(graph.select(roots, with_needs=False))
+        print(format_report(report), end="", file=log, flush=True)
+        return report
+
+    waves = apply_waves(graph, run, describe=eks_describe(), log=lambda line: print(line, file=log, flush=True))
+    if args.format == "json":
+        print(json.dumps({"waves": [{"environment": w.environment, "wave": w.number, "roots": w.roots,
+                                     "failed": w.failed, "unverified": w.unverified} for w in waves.waves],
+                          "stopped": waves.stopped, "exit_code": waves.exit_code}, indent=2, sort_keys=True))
+    return waves.exit_code
 
 
 def _ci(args) -> int:

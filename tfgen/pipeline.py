@@ -19,6 +19,7 @@ from .spec.allocations import read_allocations, render_allocations
 from .migrate import check_layout_change
 from .terraform.index import Root
 from .terraform.roots import documents_root
+from .upgrade.waves import rollout_record
 from .write import Changes, diff_output, read_roots, write_output
 
 __all__ = ["Prepared", "BuildResult", "prepare", "check_record", "validate", "emit_checked", "render", "build"]
@@ -155,6 +156,7 @@ def build(fleet: Fleet, out: str | Path = "out", *, check: bool = False, strict:
     """
     prepared, files = emit_checked(fleet, strict=strict)
     roots = root_graph(prepared.roots)  # recorded in the manifest: the orchestrator's order
+    waves = rollout_record(prepared.fleet)  # recorded too when the spec writes a rollout: `apply --waves`
     out = Path(out)
     if not allow_layout_change:
         switched = check_layout_change(prepared.fleet, read_roots(out), spec=spec, out=str(out))
@@ -163,10 +165,11 @@ def build(fleet: Fleet, out: str | Path = "out", *, check: bool = False, strict:
     lock_path, lock = _allocations_file(fleet, prepared)
     lock_stale = lock_path is not None and (not lock_path.exists() or lock_path.read_bytes() != lock)
     if check:
-        changes = diff_output(files, out, roots=roots)
+        changes = diff_output(files, out, roots=roots, waves=waves)
         stale = changes.stale + ([f"changed {lock_path}"] if lock_stale else [])
         if stale:
             raise StaleOutputError(str(out), stale)
     else:
-        changes = write_output(files, out, record=(lock_path, lock) if lock_stale else None, roots=roots)
+        changes = write_output(files, out, record=(lock_path, lock) if lock_stale else None, roots=roots,
+                               waves=waves)
     return BuildResult(out, changes, prepared.warnings, [str(lock_path)] if lock_stale else [])
