@@ -17,7 +17,7 @@ from tfgen.cli import main
 from tfgen.orchestrate import read_graph
 from tfgen.write import read_waves
 from tests.orchestrate_stub import stub_terraform
-from tests.test_orchestrate_ci import _check_atlantis, _check_workflow
+from tests.test_orchestrate_ci import _actionlint, _check_atlantis, _check_workflow
 
 ROOT = Path(__file__).resolve().parent.parent
 ROLLOUT = "rollout: {waves: [[us-east-2], [us-west-2]], failure_tolerance: 0}\n"
@@ -117,7 +117,10 @@ def test_ci_configs_order_the_roots_by_the_waves(tmp_path, capsys, monkeypatch):
     needs = {p["name"]: p.get("depends_on", []) for p in config["projects"]}
     assert "staging--us-east-2" in needs["staging--us-west-2"]
     assert main(["ci", "github-actions", "out", "--spec", "cells.yaml"]) == 0
-    workflow = _check_workflow(capsys.readouterr().out)
+    text = capsys.readouterr().out
+    workflow = _check_workflow(text)
+    (tmp_path / "waves.yml").write_text(text)
+    assert _actionlint([tmp_path / "waves.yml"], tmp_path) == {str(tmp_path / "waves.yml"): []}
     apply_needs = {job: spec.get("needs", []) for job, spec in workflow["jobs"].items()}
     wave_two = next(job for job in apply_needs if job.startswith("apply") and "us-west-2" in job and "--" not in
                     job.replace("staging--", "", 1))
