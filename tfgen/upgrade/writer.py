@@ -143,6 +143,7 @@ def _edit(doc, fleet: Fleet, step: Step) -> None:
                     pin["version"] = move.before
                     pin.fa.set_flow_style()
                     addons[move.addon] = pin
+            node.fa.set_block_style()  # a reviewer reads the pins one per line
             continue
         if step.kind == NODES_AND_ADDONS:
             groups = node.get("node_groups") or {}
@@ -159,6 +160,15 @@ def _edit(doc, fleet: Fleet, step: Step) -> None:
                 addons.pop(name, None)
             if not addons:
                 del node["addons"]
+        _restyle(node, [_cluster_node(doc, fleet, e.name, f"{r.name}/{c.name}")
+                        for e in fleet.environments.values() for r, c in e.clusters()])
+
+
+def _restyle(node, clusters) -> None:
+    """A cluster back to scalars only is written on one line again where other clusters of the spec are."""
+    scalars = all(not isinstance(v, (dict, list)) for v in node.values())
+    if scalars and any(c is not node and hasattr(c, "fa") and c.fa.flow_style() for c in clusters):
+        node.fa.set_flow_style()
 
 
 def _fold_versions(doc, fleet: Fleet, env_name: str, state) -> None:
