@@ -292,7 +292,9 @@ def _orchestrate(args) -> int:
                 print(format_phase(phase), file=log, flush=True)
 
         if getattr(args, "waves", False):
-            return _apply_waves(args, graph, workspace, approve, progress, scratch, log)
+            from .upgrade.command import apply_waves
+
+            return apply_waves(args, graph, workspace, approve=approve, progress=progress, scratch=scratch, log=log)
         report = Orchestrator(graph, command=args.command, workspace=workspace, parallelism=args.parallelism,
                               approve=approve, progress=progress, scratch=scratch).run(selected)
     finally:
@@ -302,29 +304,6 @@ def _orchestrate(args) -> int:
     else:
         print(format_report(report), end="", flush=True)
     return report.exit_code
-
-
-def _apply_waves(args, graph, workspace, approve, progress, scratch, log) -> int:
-    from .orchestrate import Orchestrator, format_report
-    from .upgrade.runner import apply_waves, eks_describe
-
-    if args.env or args.no_deps:
-        raise TfgenError("--waves runs every root of the build in the rollout's order\n  fix: leave out --env and "
-                         "--no-deps")
-
-    def run(command: str, roots: list[str]):
-        report = Orchestrator(graph, command=command, workspace=workspace, parallelism=args.parallelism,
-                              approve=approve if command == "apply" else None, progress=progress,
-                              scratch=scratch).run(graph.select(roots, with_needs=False))
-        print(format_report(report), end="", file=log, flush=True)
-        return report
-
-    waves = apply_waves(graph, run, describe=eks_describe(), log=lambda line: print(line, file=log, flush=True))
-    if args.format == "json":
-        print(json.dumps({"waves": [{"environment": w.environment, "wave": w.number, "roots": w.roots,
-                                     "failed": w.failed, "unverified": w.unverified} for w in waves.waves],
-                          "stopped": waves.stopped, "exit_code": waves.exit_code}, indent=2, sort_keys=True))
-    return waves.exit_code
 
 
 def _ci(args) -> int:
@@ -446,38 +425,9 @@ def _migrate(args) -> int:
 
 
 def _upgrade(args) -> int:
-    from .pipeline import prepare
-    from .upgrade import plan_upgrade
-    from .upgrade.render import describe_step, to_json, to_text
+    from .upgrade.command import upgrade
 
-    fleet = _load(args.spec, args.allocations)
-    prepared = prepare(fleet)
-    if prepared.errors:
-        raise FindingsError(prepared.findings)  # a plan for an invalid fleet would be taken as a valid one
-    plan = plan_upgrade(fleet, args.to, environments=args.env)
-    log = sys.stdout if args.format == "text" else sys.stderr
-    sys.stdout.write(to_json(plan) if args.format == "json" else to_text(plan))
-    steps = [env.steps[0] for env in plan.environments if env.steps]
-    status = 0
-    if args.check:
-        from .upgrade.insights import check_steps
-
-        report = check_steps(fleet, steps, target=args.to)
-        print(report.format(), file=log)
-        if report.findings:
-            raise FindingsError(report.findings)
-    if args.write:
-        from .upgrade.writer import write_steps
-
-        if not steps:
-            print(f"{args.spec}: every cluster runs {args.to}; nothing to write", file=log)
-            return status
-        write_steps(args.spec, fleet, steps)
-        for step in steps:
-            print(f"wrote {describe_step(step)}", file=log)
-        print(f"next: review the change to {args.spec}, `tfgen build` (its fleet diff shows exactly this step), "
-              f"apply it, then run this command again", file=log)
-    return status
+    return upgrade(args, _load(args.spec, args.allocations))
 
 
 def _environment_of(path: str) -> str:

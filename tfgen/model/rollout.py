@@ -16,8 +16,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Iterator, Protocol
 
-from .parts import _Located
+from .parts import Cluster, Region, _Located
+
+
+class _Clusters(Protocol):
+    """What the waves read of an environment (`tfgen.model.fleet.Environment`, which imports this module)."""
+
+    regions: dict[str, Region]
+
+    def clusters(self) -> Iterator[tuple[Region, Cluster]]: ...
 
 __all__ = ["Rollout", "DEFAULT_BAKE", "ROLLBACK_WINDOW_HOURS", "bake_hours", "resolve_waves", "named_clusters"]
 
@@ -48,7 +57,7 @@ def bake_hours(text: object) -> float | None:
     return days * 24 + hours + minutes / 60
 
 
-def named_clusters(env, name: str) -> list[str]:
+def named_clusters(env: _Clusters, name: str) -> list[str]:
     """The clusters (`region/cluster`) wave entry `name` names in `env`: a region's edges, or one cluster."""
     region_name, _, cluster_name = name.partition("/")
     region = env.regions.get(region_name)
@@ -59,7 +68,7 @@ def named_clusters(env, name: str) -> list[str]:
     return [f"{region_name}/{c.name}" for c in region.clusters.values() if not c.is_hub]
 
 
-def resolve_waves(env, rollout: Rollout | None) -> list[list[str]]:
+def resolve_waves(env: _Clusters, rollout: Rollout | None) -> list[list[str]]:
     """The waves of `env` under `rollout` (None: one wave of every edge, then the hub), each a list of
     `region/cluster` in spec order: the named waves, then every edge no wave names, then the hub unless named.
     A cluster named twice stays in its first wave; names the environment lacks name nothing."""
