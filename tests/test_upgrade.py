@@ -246,3 +246,22 @@ def test_rollout_reads_in_yaml_and_python_alike(tmp_path):
     assert resolve_waves(env, python.rollout_of(env)) == [["us-east-1/hub"], ["us-east-2/edge"]]
     state = read_state(env, "us-east-1", env.hub)
     assert (state.control, state.skew) == ("1.35", 0)
+
+
+def test_write_reaches_the_target_on_a_spec_with_every_key(tmp_path, capsys, monkeypatch):
+    """Several clusters in a region, a hub with its own node groups and add-on pin, an environment-wide add-on
+    pin, an environment without `defaults`: every step writes, reads back as planned, and the pins the user
+    wrote stay."""
+    monkeypatch.setenv("TFGEN_TODAY", "2026-12-07")
+    spec = tmp_path / "every-key.yaml"
+    spec.write_text((ROOT / "tests" / "good_specs" / "every-key.yaml").read_text())
+    for _ in range(20):
+        assert main(["upgrade", str(spec), "--to", "1.36", "--write"]) == 0, capsys.readouterr().err
+        if "nothing to write" in capsys.readouterr().out:
+            break
+    fleet = tfgen.load(spec)
+    assert {c.kubernetes_version for e in fleet.environments.values() for _, c in e.clusters()} == {"1.36"}
+    production = fleet.environment("production")
+    assert production.addons["vpc-cni"].version == "v1.19.2-eksbuild.1"  # the user's pin, named in the plan
+    assert production.hub.addons["coredns"].version == "v1.11.4-eksbuild.2"
+    assert "edge-b: {cidr: 10.14.0.0/16}" in spec.read_text()

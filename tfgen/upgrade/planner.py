@@ -34,7 +34,7 @@ from ..model.kubernetes import EKS_VERSIONS, EksVersion, lookup
 from ..model.rollout import DEFAULT_BAKE, ROLLBACK_WINDOW_HOURS, bake_hours, resolve_waves
 
 __all__ = ["STEP_KINDS", "CONTROL_PLANE", "NODES_AND_ADDONS", "VPC_CNI", "ClusterState", "AddonMove", "Step",
-           "Cost", "EnvironmentPlan", "UpgradePlan", "plan_upgrade", "read_state", "apply_step",
+           "Cost", "EnvironmentPlan", "UpgradePlan", "plan_upgrade", "read_state", "apply_step", "moves",
            "STANDARD_HOURLY", "EXTENDED_HOURLY", "HOURS_PER_MONTH"]
 
 CONTROL_PLANE = "control-plane"
@@ -161,7 +161,7 @@ def _previous_minor(version: str) -> str | None:
     return f"{found[0]}.{found[1] - 1}" if found and found[1] > 0 else None
 
 
-def _moves(addon: str, before: str, after: str) -> bool:
+def moves(addon: str, before: str, after: str) -> bool:
     """Whether tfgen's table moves `addon` between the two minors (both rows known and different)."""
     old, new = table_version(addon, before), table_version(addon, after)
     return old is not None and new is not None and old != new
@@ -176,7 +176,7 @@ def read_state(env: Environment, region: str, cluster) -> ClusterState:
     for name in ADDONS:
         own = cluster.addons.get(name)
         if own is not None and own.version:
-            if previous and own.version == table_version(name, previous) and _moves(name, previous, control):
+            if previous and own.version == table_version(name, previous) and moves(name, previous, control):
                 held.add(name)
             else:
                 pinned.append((name, own.version, "cluster"))
@@ -193,7 +193,7 @@ def apply_step(state: dict[str, ClusterState], step: Step) -> dict[str, ClusterS
     for path in step.clusters:
         s = state[path]
         if step.kind == CONTROL_PLANE:
-            held = {a for a in ADDONS if a not in s.pinned_addons() and _moves(a, s.control, step.after)}
+            held = {a for a in ADDONS if a not in s.pinned_addons() and moves(a, s.control, step.after)}
             after[path] = replace(s, control=step.after, held=frozenset(held))
         elif step.kind == NODES_AND_ADDONS:
             after[path] = replace(s, nodes=tuple((g, s.control) for g, _ in s.nodes), held=s.held & {_CNI})
@@ -237,7 +237,7 @@ def _make(env: EnvironmentPlan, state: dict[str, ClusterState], kind: str, wave:
                     version = next(v for n, v, _ in s.pinned if n == a)
                     addons[a] = AddonMove(a, version, version, "pinned in the spec: does not follow; check it "
                                           f"supports {after} (aws eks describe-addon-versions)")
-                elif _moves(a, before, after):
+                elif moves(a, before, after):
                     addons[a] = AddonMove(a, table_version(a, before), table_version(a, after),
                                           f"held at the {before} version until the bake ends")
                 elif table_version(a, after) is None:
@@ -273,7 +273,7 @@ def _make(env: EnvironmentPlan, state: dict[str, ClusterState], kind: str, wave:
     return replace(step, skew=skew)
 
 
-def _refusals(fleet: Fleet, envs: list[Environment], target: str, today: date) -> list[Finding]:
+def _refusals(envs: list[Environment], target: str, today: date) -> list[Finding]:
     entry = lookup(target)
     known = ", ".join(EKS_VERSIONS)
     if entry is None:
@@ -320,7 +320,7 @@ def plan_upgrade(fleet: Fleet, to: str, *, environments: list[str] | None = None
     EKS does not offer or one below a cluster's version."""
     today = today or calendar_today()
     envs = [fleet.environment(name) for name in environments] if environments else list(fleet.environments.values())
-    refused = _refusals(fleet, envs, to, today)
+    refused = _refusals(envs, to, today)
     if refused:
         raise FindingsError(condense(refused))
     plans = []

@@ -29,8 +29,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import TfgenError
-from ..model import DEFAULT_EDGE_NAME, Fleet
-from .planner import CONTROL_PLANE, NODES_AND_ADDONS, Step, apply_step, read_state
+from ..model import ADDONS, DEFAULT_EDGE_NAME, Fleet
+from ..model.addons import table_version
+from .planner import CONTROL_PLANE, NODES_AND_ADDONS, Step, apply_step, moves, read_state
 
 __all__ = ["WriteError", "rewrite", "write_steps"]
 
@@ -127,22 +128,25 @@ def _edit(doc, fleet: Fleet, step: Step) -> None:
     from ruamel.yaml.comments import CommentedMap
 
     doc_env = doc["environments"][step.environment]
+    env = fleet.environment(step.environment)
     for path in step.clusters:
         node = _cluster_node(doc, fleet, step.environment, path)
+        region, _, name = path.partition("/")
+        state = read_state(env, region, env.region(region).cluster(name))
         if step.kind == CONTROL_PLANE:
             node["kubernetes_version"] = _quoted(step.after)
             if "node_groups" not in node:
                 node["node_groups"] = _default_groups(doc_env)
             for group in [n for c, n, _, _ in step.nodes if c == path]:
                 _mapping(node["node_groups"], group)["version"] = _quoted(step.before)
-            held = [m for m in step.addons if m.after is not None and m.before is not None and m.note.startswith("held")]
+            held = [a for a in ADDONS if a not in state.pinned_addons() and moves(a, state.control, step.after)]
             if held:
                 addons = _mapping(node, "addons")
-                for move in held:
+                for addon in held:
                     pin = CommentedMap()
-                    pin["version"] = move.before
+                    pin["version"] = table_version(addon, state.control)
                     pin.fa.set_flow_style()
-                    addons[move.addon] = pin
+                    addons[addon] = pin
             node.fa.set_block_style()  # a reviewer reads the pins one per line
             continue
         if step.kind == NODES_AND_ADDONS:
@@ -153,7 +157,7 @@ def _edit(doc, fleet: Fleet, step: Step) -> None:
             defaults = _default_groups(doc_env)
             if "node_groups" in node and _plain(node["node_groups"]) == _plain(defaults):
                 del node["node_groups"]
-        released = [m.addon for m in step.addons]
+        released = state.held - {_CNI} if step.kind == NODES_AND_ADDONS else state.held & {_CNI}
         addons = node.get("addons")
         if isinstance(addons, dict):
             for name in released:
