@@ -97,7 +97,8 @@ def _parser() -> argparse.ArgumentParser:
     u.add_argument("spec", help="fleet spec (YAML)")
     u.add_argument("--to", required=True, metavar="VERSION", help="the Kubernetes version to reach, e.g. 1.36")
     u.add_argument("--env", action="append", metavar="NAME", help="environment to plan (repeatable; default: all)")
-    u.add_argument("--format", choices=("text", "json"), default="text")
+    u.add_argument("--format", choices=("text", "json"), default="text",
+                   help="json: the plan for programs, messages on stderr (default: text)")
     u.add_argument("--write", action="store_true",
                    help="rewrite the spec to the next step of each environment (comments and order kept)")
     u.add_argument("--check", action="store_true",
