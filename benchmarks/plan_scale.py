@@ -43,8 +43,7 @@ PAGE = os.sysconf("SC_PAGE_SIZE")
 
 def fleet_of(layout: str, count: int) -> tfgen.Fleet:
     fleet = tfgen.Fleet(project="scale", layout=layout)
-    # no SSM bootstrap: at 33 regions the edges' CA certificates would not fit SSM's 64 KB document (VAL444)
-    env = fleet.add_environment("bench", account_id="111111111111", gitops=tfgen.GitOps(bootstrap=False))
+    env = fleet.add_environment("bench", account_id="111111111111")
     regions = sorted(REGIONS)[:count]
     env.add_hub(regions[0], cidr="10.0.0.0/16")
     for i, region in enumerate(regions[1:], start=1):

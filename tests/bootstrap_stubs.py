@@ -5,6 +5,10 @@ curl "downloads" (kubectl as the file itself, helm inside a tar.gz), so the
 script's SHA-256 check runs on real bytes and the pins are their digests. Every
 stub appends `{"tool", "args", "stdin"}` to a JSON-lines log; kubectl and helm
 keep the cluster in a JSON state file (objects by Kind/namespace/name, releases).
+The aws stub serves S3 object versions (`Bench.put`: the registration data, as
+Terraform writes it) and Secrets Manager secrets (`Bench.secrets`). kubectl's
+apply reads a file or stdin, filters by `--selector` as kubectl does (`k=v`,
+`k!=v`, `!k`, `k`) and prints `kind/name` with `--output name`.
 `TFGEN_STUB_FAIL=tool:word` makes `tool` exit 1 when `word` is among its
 arguments or in its stdin.
 """
@@ -20,6 +24,7 @@ import sys
 import tarfile
 from pathlib import Path
 
+from tfgen.bootstrap.script import BootstrapInput, Registration, registration_data
 from tfgen.bootstrap.tools import ARCHITECTURES, Artefact, ChartPin, Pins, ToolPin
 
 _COMMON = f"""#!{sys.executable}
@@ -45,6 +50,23 @@ def load():
 def save(state):
     with open(os.environ["TFGEN_STUB_STATE"], "w") as f:
         json.dump(state, f, sort_keys=True, indent=1)
+def selected(labels, selector):
+    for term in (selector or "").split(","):
+        if not term:
+            continue
+        if term.startswith("!"):
+            ok = term[1:] not in labels
+        elif "!=" in term:
+            key, value = term.split("!=", 1)
+            ok = labels.get(key) != value
+        elif "=" in term:
+            key, value = term.split("=", 1)
+            ok = labels.get(key) == value
+        else:
+            ok = term in labels
+        if not ok:
+            return False
+    return True
 """
 
 CURL = """
@@ -59,6 +81,24 @@ shutil.copyfile(urls[args[-1]], opt("--output"))
 AWS = """
 if args[:2] == ["eks", "update-kubeconfig"]:
     open(opt("--kubeconfig"), "w").write("apiVersion: v1\\nkind: Config\\n# " + opt("--name") + "\\n")
+elif args[:2] == ["s3api", "get-object"]:
+    objects = json.load(open(os.environ["TFGEN_STUB_OBJECTS"]))
+    key = "/".join((opt("--bucket"), opt("--key"), opt("--version-id")))
+    if key not in objects:
+        print("An error occurred (NoSuchKey) when calling the GetObject operation", file=sys.stderr)
+        sys.exit(254)
+    open(args[-1], "w").write(open(objects[key]).read())
+    print(json.dumps({"VersionId": opt("--version-id")}))
+elif args[:2] == ["secretsmanager", "get-secret-value"]:
+    secrets = json.load(open(os.environ["TFGEN_STUB_SECRETS"]))
+    if opt("--secret-id") not in secrets:
+        print("An error occurred (ResourceNotFoundException)", file=sys.stderr)
+        sys.exit(254)
+    assert opt("--query") == "SecretString" and opt("--output") == "text", args
+    print(secrets[opt("--secret-id")])
+else:
+    print("aws stub: unexpected " + " ".join(args), file=sys.stderr)
+    sys.exit(2)
 """
 
 KUBECTL = """
@@ -68,10 +108,22 @@ namespace = opt("--namespace") or ""
 def key(kind, ns, name):
     return kind + "/" + ns + "/" + name
 if args[0] == "apply":
-    assert "--server-side" in args and opt("--filename") == "-", args
-    document = json.loads(stdin)
-    for item in document["items"] if document["kind"] == "List" else [document]:
+    assert "--server-side" in args and opt("--filename"), args
+    document = json.loads(stdin if opt("--filename") == "-" else open(opt("--filename")).read())
+    items = [i for i in (document["items"] if document["kind"] == "List" else [document])
+             if selected(i["metadata"].get("labels", {}), opt("--selector"))]
+    if not items:
+        print("error: no objects passed to apply", file=sys.stderr)
+        sys.exit(1)
+    with open(os.environ["TFGEN_STUB_LOG"]) as log:
+        lines = log.read().splitlines()
+    lines[-1] = json.dumps(dict(json.loads(lines[-1]), kinds=[i["kind"] for i in items]))
+    with open(os.environ["TFGEN_STUB_LOG"], "w") as log:
+        log.write("\\n".join(lines) + "\\n")
+    for item in items:
         meta = item["metadata"]
+        if opt("--output") == "name":
+            print(item["kind"].lower() + "/" + meta["name"])
         old = objects.get(key(item["kind"], meta.get("namespace", ""), meta["name"]), {})
         annotations = dict(old.get("metadata", {}).get("annotations", {}))
         annotations.update(meta.get("annotations", {}))
@@ -89,10 +141,9 @@ elif args[:2] == ["annotate", "namespace"]:
     name, value = args[-1].split("=", 1)
     objects[key("Namespace", "", args[2])]["metadata"].setdefault("annotations", {})[name] = value
 elif args[:2] == ["get", "secrets"]:
-    wanted = dict(pair.split("=", 1) for pair in opt("--selector").split(","))
     for k, item in sorted(objects.items()):
         labels = item["metadata"].get("labels", {})
-        if k.startswith("Secret/" + namespace + "/") and all(labels.get(a) == b for a, b in wanted.items()):
+        if k.startswith("Secret/" + namespace + "/") and selected(labels, opt("--selector")):
             print("secret/" + item["metadata"]["name"])
 elif args[:2] == ["delete", "secret"]:
     objects.pop(key("Secret", namespace, args[-1]), None)
@@ -127,6 +178,7 @@ save(state)
 KUBECTL_URL = "https://dl.example.test/kubectl"
 HELM_URL = "https://dl.example.test/helm.tar.gz"
 CHART_URL = "https://charts.example.test/argo-cd-10.1.1.tgz"
+BUCKET, KEY = "demo-development-bootstrap-111111111111", "registration/demo-development-us-east-1-hub.json"
 # The pins are for this machine's architecture, as the script picks by `uname -m`.
 ARCH = ARCHITECTURES[os.uname().machine]
 
@@ -172,6 +224,9 @@ class Bench:
         self.state.write_text("{}")
         self.tmp = root / "tmp"
         self.tmp.mkdir()
+        self.objects_file, self.secrets_file = root / "objects.json", root / "secrets.json"
+        self.objects_file.write_text("{}")
+        self.secrets: dict[str, str] = {}
 
     def sha256(self, url: str) -> str:
         return hashlib.sha256(self.payload[url]).hexdigest()
@@ -187,14 +242,30 @@ class Bench:
                            artefact=Artefact(CHART_URL, chart or self.sha256(CHART_URL))),
         )
 
+    def registration(self, version: str = "v1") -> Registration:
+        """Where a script made for this bench reads its registration data (`put` writes it there)."""
+        return Registration(bucket=BUCKET, key=KEY, version=version, region="us-east-1")
+
+    def put(self, inp: BootstrapInput) -> None:
+        """Write `inp`'s registration data as the S3 object version its script reads, as Terraform would."""
+        where = inp.registration
+        path = self.root / "objects" / f"{len(list(self.root.glob('objects/*')))}.json"
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(registration_data(inp))
+        objects = json.loads(self.objects_file.read_text())
+        objects["/".join((where.bucket, where.key, where.version))] = str(path)
+        self.objects_file.write_text(json.dumps(objects))
+
     def run(self, script: str, *, fail: str = "") -> subprocess.CompletedProcess:
         """Run `script` with bash, the stubs first on PATH; the log is emptied first."""
         self.log.write_text("")
+        self.secrets_file.write_text(json.dumps(self.secrets))
         path = self.root / "bootstrap.sh"
         path.write_text(script)
         env = {"PATH": f"{self.bin}:/usr/bin:/bin", "TMPDIR": str(self.tmp), "HOME": str(self.root),
                "TFGEN_STUB_LOG": str(self.log), "TFGEN_STUB_STATE": str(self.state),
-               "TFGEN_STUB_URLS": str(self.root / "urls.json"), "TFGEN_STUB_FAIL": fail}
+               "TFGEN_STUB_URLS": str(self.root / "urls.json"), "TFGEN_STUB_FAIL": fail,
+               "TFGEN_STUB_OBJECTS": str(self.objects_file), "TFGEN_STUB_SECRETS": str(self.secrets_file)}
         return subprocess.run(["bash", str(path)], env=env, capture_output=True, text=True, timeout=120,
                               stdin=subprocess.DEVNULL, cwd=self.root)
 
@@ -214,6 +285,5 @@ def summary(call: dict) -> str:
     if call["tool"] == "curl":
         return f"curl {args[-1]}"
     if call["tool"] == "kubectl" and args[0] == "apply":
-        document = json.loads(call["stdin"])
-        return "kubectl apply " + ",".join(item["kind"] for item in document["items"])
+        return "kubectl apply " + ",".join(call.get("kinds") or [])
     return " ".join([call["tool"], *args[:2]])

@@ -150,12 +150,14 @@ def test_adding_a_region_only_adds_resources(tmp_path, example_out):
     after = {(t, n): b for _, t, n, b in _resources(tmp_path, "production")}
     changed = sorted(k for k in before if after[k] != before[k])
     # The in-place changes: Argo CD's hub role may now also assume the new edge's deployer role, and the
-    # bootstrap carries the new edge's Secret (a new document) and waits for its access entry.
+    # bootstrap's registration data carries the new edge's Secret (so a new document) and it waits for its
+    # access entry.
     assert changed == [("aws_iam_role_policy", "us_east_1_hub_argocd"),
+                       ("aws_s3_object", "us_east_1_hub_registration"),
                        ("aws_ssm_association", "us_east_1_hub_bootstrap"),
                        ("aws_ssm_document", "us_east_1_hub_bootstrap")], changed
-    assert "ap-southeast-2" in after[("aws_ssm_document", "us_east_1_hub_bootstrap")]["content"]
-    assert after[changed[2]]["name"] != before[changed[2]]["name"]  # a new association, which the apply waits for
+    assert "ap-southeast-2" in after[("aws_s3_object", "us_east_1_hub_registration")]["content"]
+    assert after[changed[3]]["name"] != before[changed[3]]["name"]  # a new association, which the apply waits for
     statement = json.loads(after[changed[0]]["policy"])["Statement"][0]
     assert "${aws_iam_role.ap_southeast_2_edge_deployer.arn}" in statement["Resource"]
     new = set(after) - set(before)

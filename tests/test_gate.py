@@ -37,6 +37,7 @@ BAD = {
     "resource_without_tags": ("CKV_TFGEN_2", "aws_vpc.edge"),
     "no_provider_alias": ("CKV_TFGEN_3", "aws_vpc.edge"),
     "secret_in_user_data": ("CKV_TFGEN_8", "aws_launch_template.nodes"),
+    "secret_in_bootstrap_document": ("CKV_TFGEN_8", "aws_ssm_document.bootstrap"),
     "secret_in_output": ("TFGEN_9", "output.admin_password"),
     "peering_without_routes": ("CKV2_TFGEN_7", "aws_vpc_peering_connection_accepter.hub__edge"),
     "peering_without_accepter": ("CKV2_TFGEN_6", "aws_vpc_peering_connection.hub__edge"),

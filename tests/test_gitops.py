@@ -69,7 +69,10 @@ def test_pod_identity_values_set_aws_region_on_the_three_components(tmp_path, ca
     rendered = json.loads(out.read_text())
     assert len(rendered["secrets"]) == 2
     region = [{"name": "AWS_REGION", "value": "us-east-1"}]
-    expected = {"controller": {"env": region}, "server": {"env": region}, "applicationSet": {"extraEnv": region}}
+    # an output without the controller's fields (made before tfgen set them): one replica, legacy sharding
+    expected = {"controller": {"env": region, "replicas": 1}, "server": {"env": region},
+                "applicationSet": {"extraEnv": region},
+                "configs": {"params": {"controller.sharding.algorithm": "legacy"}}}
     assert rendered["values"] == expected
     assert yaml.safe_load(values_file.read_text()) == expected
 
@@ -78,10 +81,22 @@ def test_irsa_values_annotate_the_three_service_accounts(outputs):
     outputs["gitops"]["value"]["identity"] = "irsa"
     arn = outputs["gitops"]["value"]["management_role_arn"]
     values = render(read_outputs_dict(outputs)).values
-    assert set(values) == {"controller", "server", "applicationSet"}
-    for component in values.values():
-        assert component["serviceAccount"]["annotations"] == {"eks.amazonaws.com/role-arn": arn}
-        assert "env" not in component and "extraEnv" not in component
+    assert set(values) == {"controller", "server", "applicationSet", "configs"}
+    for name in ("controller", "server", "applicationSet"):
+        assert values[name]["serviceAccount"]["annotations"] == {"eks.amazonaws.com/role-arn": arn}, name
+        assert "env" not in values[name] and "extraEnv" not in values[name], name
+
+
+def test_the_controller_is_sharded_as_the_outputs_say(outputs):
+    outputs["gitops"]["value"].update(controller_replicas=4, sharding="consistent-hashing")
+    values = render(read_outputs_dict(outputs)).values
+    assert (values["controller"]["replicas"], values["configs"]["params"]) == (
+        4, {"controller.sharding.algorithm": "consistent-hashing"})
+    outputs["gitops"]["value"].update(controller_replicas=0, sharding="random")
+    with pytest.raises(OutputsError) as error:
+        render(read_outputs_dict(outputs))
+    assert "field controller_replicas 0 is not a number of replicas" in str(error.value)
+    assert "field sharding 'random' is not one of legacy, round-robin, consistent-hashing" in str(error.value)
 
 
 def read_outputs_dict(outputs: dict) -> dict:

@@ -1,4 +1,4 @@
-"""Promises README makes that no other test held: the provider and Terraform range warnings
+"""Promises the docs make that no other test held: the provider and Terraform range warnings
 (VAL192, VAL193), the route and transit gateway quotas (NET233, NET235), a reach
 requirement built in Python (NET225 at the caller's line), and `plan_root(..., offline=False)`."""
 

@@ -1,5 +1,5 @@
 """The rule registry (tfgen/rules/): every code tfgen raises is declared once and raised somewhere, every
-code has an input that makes it fire, `tfgen explain` and `tfgen rules` answer from it, README's code
+code has an input that makes it fire, `tfgen explain` and `tfgen rules` answer from it, docs/findings.md's code
 reference is generated from it, and a build never loads it."""
 
 from __future__ import annotations
@@ -191,15 +191,15 @@ def test_rules_as_json_is_the_registry(capsys):
     assert {r["code"]: r["successor"] for r in listed["retired"]} == {c: r.successor for c, r in RETIRED.items()}
 
 
-def test_readme_code_reference_is_generated_from_the_registry(capsys):
+def test_docs_code_reference_is_generated_from_the_registry(capsys):
     sys.path.insert(0, str(ROOT / "tools"))
     try:
         import rules_table
     finally:
         sys.path.remove(str(ROOT / "tools"))
-    _, committed, _ = rules_table.split((ROOT / "README.md").read_text())
+    _, committed, _ = rules_table.split((ROOT / "docs" / "findings.md").read_text())
     assert main(["rules", "--format", "markdown"]) == 0
     printed = capsys.readouterr().out
     assert committed.strip("\n") == printed.strip("\n"), \
-        "README's finding-code reference is stale: run `python tools/rules_table.py` and commit README.md"
+        "docs/findings.md's code reference is stale: run `python tools/rules_table.py` and commit docs/findings.md"
     assert re.findall(r"^\| `([A-Z0-9_]+)` \|", committed, re.M) == list(RULES)

@@ -269,6 +269,38 @@ def _spokes(count: int) -> tfgen.Fleet:
     return fleet
 
 
+def _managed(count: int) -> tfgen.Fleet:
+    """A hub with EKS's Argo CD capability and `count` edges (transit gateway: no peering quota in the way)."""
+    fleet = tfgen.Fleet(project="demo", aws_provider=">= 6.25, < 7.0")
+    center = tfgen.IdentityCenter(instance_arn="arn:aws:sso:::instance/ssoins-0123456789abcdef",
+                                  admins=["a1b2c3d4e5-11111111-2222-3333-4444-555555555555"])
+    env = fleet.add_environment("dev", account_id="123456789012", connectivity="transit-gateway",
+                                gitops=tfgen.GitOps(argocd="managed", identity_center=center))
+    env.add_hub("us-east-1", cidr="10.0.0.0/16")
+    for i in range(count):
+        env.add_cluster("us-east-2", f"c{i}", cidr=f"10.{i + 1}.0.0/16")
+    return fleet
+
+
+@dataclass(frozen=True)
+class Padded:
+    """SMALL's emitted bootstrap document grown (as something added to its script would) past 64 KB at its
+    references' shortest values (`certain`), or only at their typical ones, through VAL444 as build runs it."""
+
+    certain: bool
+    severity: str = ""
+
+    def fire(self, tmp_path: Path, monkeypatch, capsys) -> Fired:
+        from tfgen.checks.ssm import SSM_DOCUMENT_LIMIT, check_ssm_documents, resolved_sizes
+
+        fleet, documents = _small_emitted()
+        docs = copy.deepcopy(documents)
+        (body,) = docs["bootstrap.tf.json"]["resource"]["aws_ssm_document"].values()
+        least, typical, _ = resolved_sizes(body["content"])
+        body["content"] += " " * (SSM_DOCUMENT_LIMIT + 1 - (least if self.certain else (least + typical) // 2))
+        return _fired(check_ssm_documents(fleet, {"dev": docs}))
+
+
 def _transit_crowd() -> tfgen.Fleet:
     """5,001 /24 VPCs on one region's transit gateway and one on another's: over the attachment quota
     (5,000) and, through the gateways, over the hard limit of routes per route table (1,000)."""
@@ -334,6 +366,9 @@ TAMPERS: dict[str, Callable[[dict], None]] = {
     "NET306": lambda docs: _drop(docs, "aws_eks_access_entry", lambda name: "argocd_deployer" in name),
     "NET307": lambda docs: _edit_policy(docs, "aws_iam_role_policy", "us_east_1_hub_argocd", "policy",
                                         lambda s: s.update(Resource=[])),
+    "VAL454": lambda docs: _resource(docs, "aws_ssm_association", "us_east_1_hub_bootstrap").update(
+        depends_on=[]),
+    "VAL455": lambda docs: _resource(docs, "aws_ssm_document", "us_east_1_hub_bootstrap").pop("lifecycle"),
 }
 
 # -- the policy gate's roots ------------------------------------------------------------------------------
@@ -423,7 +458,15 @@ TRIGGERS: dict[str, tuple] = {
     "VAL194": (spec(env="    bastion: {instance_type: t3.mikro}\n", severity="error"),
                spec(env="    bastion: {instance_type: t9.micro}\n", severity="warning")),
     "VAL442": (spec(env="    bastion: {ami: ubuntu}\n"),),
-    "VAL444": (Spec(_with_edges(25), severity="error"), Spec(_with_edges(22), severity="warning")),
+    "VAL444": (Padded(certain=True, severity="error"), Padded(certain=False, severity="warning")),
+    "VAL450": (Python(lambda: _managed(100)),),
+    "VAL451": (spec(env="    gitops: {repo: {url: 'https://ci:hunter2hunter2@github.com/org/fleet.git'}}\n"),),
+    "VAL452": (spec(env="    gitops: {repo: {url: 'https://github.com/org/fleet.git', "
+                    "secret_arn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:fleet'}}\n", severity="error"),
+               spec(env="    gitops: {argocd: none, repo: {url: 'https://github.com/org/fleet.git', secret_arn: "
+                    "'arn:aws:secretsmanager:us-east-1:123456789012:secret:fleet-AbCdEf'}}\n", severity="warning")),
+    "VAL453": (spec(env="    gitops: {sharding: random}\n", severity="error"),
+               spec(env="    gitops: {controller_replicas: 5}\n", severity="warning")),
     # upgrades EKS accepts
     "CHG530": (Steps(', kubernetes_version: "1.36"', (("edge", "1.34"),)),),
     "CHG531": (Steps(', kubernetes_version: "1.34"', (("edge", "1.35"),)),),

@@ -68,7 +68,7 @@ def test_versions_missing_types_are_the_ones_added_later():
         "aws_eks_access_entry", "aws_eks_access_policy_association", "aws_eks_pod_identity_association",
         "aws_vpc_security_group_ingress_rule", "aws_vpc_security_group_egress_rule",
         "aws_s3_bucket_versioning", "aws_s3_bucket_server_side_encryption_configuration",
-        "aws_s3_bucket_lifecycle_configuration", "aws_eks_capability",
+        "aws_s3_bucket_lifecycle_configuration", "aws_eks_capability", "aws_s3_object",
     }, sorted(missing("3.39.0"))
     assert missing("5.100.0") == {"aws_eks_capability"}, sorted(missing("5.100.0"))  # new in 6.25.0
     assert missing("6.25.0") == set(), sorted(missing("6.25.0"))

@@ -1,6 +1,6 @@
 """The spec's JSON Schema: generated from the reader's key tables, shipped and printed by `tfgen schema`,
 accepting every example and valid spec, refusing every shape error `tfgen validate` reports but those listed
-here with why (the schema sees one value at a time), and README's YAML reference generated from the same
+here with why (the schema sees one value at a time), and docs/spec.md's YAML reference generated from the same
 tables."""
 
 from __future__ import annotations
@@ -76,9 +76,16 @@ def test_the_shipped_schema_is_generated_from_the_key_tables():
     assert shipped() == render(), f"tfgen/spec/tfgen-fleet.schema.json is stale: {REGENERATE}"
 
 
-def test_readme_yaml_reference_is_generated_from_the_key_tables():
-    _, committed, _ = spec_reference.split((ROOT / "README.md").read_text())
-    assert committed.strip("\n") == spec_reference.markdown().strip("\n"), f"README's YAML reference is stale: {REGENERATE}"
+def test_docs_yaml_reference_is_generated_from_the_key_tables():
+    _, committed, _ = spec_reference.split((ROOT / "docs" / "spec.md").read_text())
+    assert committed.strip("\n") == spec_reference.markdown().strip("\n"), f"docs/spec.md's YAML reference is stale: {REGENERATE}"
+
+
+def test_docs_table_of_zones_is_generated_from_the_regions_table():
+    text = (ROOT / "docs" / "spec.md").read_text()
+    _, committed, _ = spec_reference.split(text, spec_reference.ZONES_BEGIN, spec_reference.ZONES_END)
+    assert committed.strip("\n") == spec_reference.zones_markdown().strip("\n"), f"docs/spec.md's zones are stale: {REGENERATE}"
+    assert "| `us-west-1` | us-west-1b, us-west-1c |" in committed  # the letters accounts can use, not a..n
 
 
 def test_the_schema_is_draft_2020_12_and_describes_every_key():

@@ -1,5 +1,6 @@
-"""VAL444: the GitOps bootstrap's SSM document must fit SSM's 64 KB once `terraform apply` fills in its
-references (each edge's CA certificate is about 1.5 KB of it)."""
+"""VAL444: an SSM document must fit SSM's 64 KB once `terraform apply` fills in its references. tfgen's bootstrap
+document no longer grows with the edges (their data is an S3 object); the rule guards what remains, and any
+document that carries edges' CA certificates (about 1.5 KB each)."""
 
 from __future__ import annotations
 
@@ -8,17 +9,22 @@ from pathlib import Path
 
 import tfgen
 import tfgen.pipeline
-from tfgen.checks.ssm import SSM_DOCUMENT_LIMIT, check_ssm_documents, resolved_sizes
+from tfgen.checks.ssm import FIX_EDGES, SSM_DOCUMENT_LIMIT, check_ssm_documents, resolved_sizes
 from tfgen.errors import Severity
 from tfgen.model.regions import REGIONS
 
 REGION_NAMES = ["us-east-1"] + sorted(r for r in REGIONS if r != "us-east-1")
 
 
-def _spec(tmp_path, edges: int, *, bootstrap: str = "") -> str:
-    lines = ["project: wide", "environments:", "  dev:", '    account_id: "123456789012"',
-             '    access: {admins: ["arn:aws:iam::123456789012:role/admin"]}']
-    lines += [f"    gitops: {{{bootstrap}}}"] if bootstrap else []
+def _spec(tmp_path, edges: int, *, bootstrap: str = "", managed: bool = False) -> str:
+    lines = ["project: wide"] + (['aws_provider: ">= 6.25, < 7.0"'] if managed else []) + [
+        "environments:", "  dev:", '    account_id: "123456789012"',
+        '    access: {admins: ["arn:aws:iam::123456789012:role/admin"]}']
+    settings = [bootstrap] if bootstrap else []
+    if managed:
+        settings += ["argocd: managed", 'identity_center: {instance_arn: "arn:aws:sso:::instance/ssoins-0123456789abcdef"'
+                     ', admins: ["a1b2c3d4e5-11111111-2222-3333-4444-555555555555"]}']
+    lines += [f"    gitops: {{{', '.join(settings)}}}"] if settings else ["    gitops: {}"]
     lines += ["    hub: {region: us-east-1, cidr: 10.0.0.0/16}", "    regions:"]
     lines += [f"      {r}: {{cidr: 10.{i}.0.0/16}}" for i, r in enumerate(REGION_NAMES[1:edges + 1], 1)]
     (tmp_path / "fleet.yaml").write_text("\n".join(lines) + "\n")
@@ -32,21 +38,35 @@ def test_references_count_at_their_shortest_and_typical_values():
     assert resolved_sizes(content) == (literal + 1300 + 71, literal + 1476 + 80 + 40, 1)
 
 
-def test_a_hub_with_32_edges_cannot_bootstrap_through_ssm(tmp_path):
-    findings = [f for f in tfgen.validate(tfgen.load(_spec(tmp_path, 32))) if f.code == "VAL444"]
-    assert [(f.path, f.severity, f.origin.line) for f in findings] == [("dev", Severity.ERROR, 3)]
-    assert "registers 32 edge(s)" in findings[0].message and "at least" in findings[0].message
-    assert "argocd: managed" in findings[0].hint and "bootstrap: false" in findings[0].hint
-    with pytest.raises(tfgen.FindingsError):  # nothing is written
-        tfgen.build(tfgen.load(_spec(tmp_path, 32)), tmp_path / "out")
+def test_a_hub_with_33_edges_bootstraps_through_the_same_document(tmp_path):
+    """Every edge's Secret is registration data in S3: the document at 33 edges is the one at 2, bar names."""
+    def document(edges: int) -> str:
+        prepared = tfgen.pipeline.prepare(tfgen.load(_spec(tmp_path, edges)))
+        assert not [f for f in prepared.findings if f.code == "VAL444"], edges
+        (body,) = prepared.documents["dev"]["bootstrap.tf.json"]["resource"]["aws_ssm_document"].values()
+        return body["content"]
+    assert resolved_sizes(document(33)) == resolved_sizes(document(2))
 
 
-def test_the_finding_names_the_bootstrap_line_and_goes_with_bootstrap_false(tmp_path):
-    found = [f for f in tfgen.validate(tfgen.load(_spec(tmp_path, 32, bootstrap="bootstrap: true")))
-             if f.code == "VAL444"]
-    assert [f.origin.line for f in found] == [6]
-    assert not [f for f in tfgen.validate(tfgen.load(_spec(tmp_path, 32, bootstrap="bootstrap: false")))
-                if f.code == "VAL444"]
+def _padded(tmp_path, bootstrap: str = "", managed: bool = False):
+    """The bootstrap's findings with its document grown past 64 KB (as something added to the script would)."""
+    prepared = tfgen.pipeline.prepare(tfgen.load(_spec(tmp_path, 2, bootstrap=bootstrap, managed=managed)))
+    (body,) = prepared.documents["dev"]["bootstrap.tf.json"]["resource"]["aws_ssm_document"].values()
+    body["content"] += " " * SSM_DOCUMENT_LIMIT
+    return [f for f in check_ssm_documents(prepared.fleet, prepared.documents) if f.code == "VAL444"]
+
+
+def test_a_document_past_the_limit_is_refused_at_the_gitops_line_in_every_mode(tmp_path):
+    for managed in (False, True):
+        (finding,) = _padded(tmp_path, managed=managed)
+        assert (finding.path, finding.severity, finding.origin.line) == ("dev", Severity.ERROR, 6 + managed), managed
+        assert "will hold at least" in finding.message and "CA certificates" not in finding.message
+        # The fix never sends a managed hub to managed mode, nor anyone to it for a size it would not change.
+        assert "argocd: managed" not in finding.hint and "bootstrap: false" in finding.hint, finding.hint
+    (finding,) = _padded(tmp_path, bootstrap="bootstrap: true")
+    assert finding.origin.line == 6
+    prepared = tfgen.pipeline.prepare(tfgen.load(_spec(tmp_path, 2, bootstrap="bootstrap: false")))
+    assert "bootstrap.tf.json" not in prepared.documents["dev"]  # no bootstrap, no document
 
 
 def test_a_hub_with_few_edges_fits_and_the_example_does(tmp_path):
@@ -78,7 +98,8 @@ def test_tfgen_check_measures_with_the_rule_build_runs():
     (size,) = document_sizes(big)
     assert (size.address, size.file, size.severity, size.edges) == (
         "aws_ssm_document.bootstrap", "main.tf.json", Severity.ERROR, 48)
-    assert size.least > SSM_DOCUMENT_LIMIT and "registers 48 edge(s)" in size.message("x")
+    assert size.least > SSM_DOCUMENT_LIMIT and "48 edges' CA certificates among it" in size.message("x")
+    assert size.fix == FIX_EDGES and "rebuild the root with this tfgen" in size.fix
     assert [s.severity for s in document_sizes(good)] == [None]
     assert CODE == "VAL444" and "TFGEN_16" not in tfgen_module_rules.RULES
     assert not [r for r, _, _ in tfgen_module_rules.evaluate(big) if r not in tfgen_module_rules.RULES]

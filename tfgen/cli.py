@@ -178,7 +178,7 @@ def _add_rule_verbs(verbs) -> None:
     e.set_defaults(run=_explain)
     r = verbs.add_parser("rules", help="list every finding code tfgen raises")
     r.add_argument("--format", choices=FORMATS, default="text",
-                   help="markdown: the table README's code reference is made from (default: text)")
+                   help="markdown: the table docs/findings.md is made from (default: text)")
     r.add_argument("--reads", choices=tuple(READS), help="only the rules that read this input")
     r.set_defaults(run=_rules)
 

@@ -8,9 +8,10 @@ cluster Secret Argo CD reads: label `argocd.argoproj.io/secret-type: cluster`,
 (cluster name, the edge's deployer role) and `tlsClientConfig.caData`. The
 GitOps Bridge labels and annotations let ApplicationSets select clusters and
 template from them. The Helm values of the hub's Argo CD that its identity
-needs come with them: `AWS_REGION` on the three components with Pod Identity
-(which does not set it; Argo CD 3.4+ reads it from the environment), or the
-IRSA role annotation on their service accounts. With `argocd: managed` (the
+and its controller's shards need come with them: `AWS_REGION` on the three
+components with Pod Identity (which does not set it; Argo CD 3.4+ reads it from
+the environment), or the IRSA role annotation on their service accounts; the
+application controller's replicas and sharding algorithm. With `argocd: managed` (the
 `gitops` output's `argocd` field), EKS's Argo CD capability: every edge
 (`role: edge`) gets a Secret whose `server` is its cluster ARN, without
 `awsAuthConfig`, and there are no values. The Secret itself is built by
@@ -43,7 +44,7 @@ from typing import Callable
 from .bootstrap.manifests import SECRET_TYPE_LABEL, argo_cd_values, cluster_secret
 from .derive.outputs import CLUSTER as C, GITOPS, GITOPS_OUTPUT as G, is_cluster_output
 from .errors import TfgenError, ToolchainError
-from .model import ARGOCD_MANAGED, ARGOCD_MODES
+from .model import ARGOCD_MANAGED, ARGOCD_MODES, SHARDING_ALGORITHMS
 from .terraform.roots import parse_json, read_bytes
 from .terraform.run import TerraformStopped, run_command
 
@@ -344,13 +345,24 @@ def render(outputs: dict, *, account: str | None = None) -> Rendered:
         secret = _secret(c, gitops, as_capability)
         problems += [f"output {output}: {p}" for p in validate_secret(secret)]
         rendered.secrets.append(secret)
+    shards = _sharding(outputs[GITOPS], problems) if isinstance(outputs[GITOPS], dict) and not as_capability else {}
     if problems:
         raise OutputsError("\n  ".join(problems))
     if not as_capability:
         rendered.values = argo_cd_values(identity=gitops[G.identity], service_accounts=gitops[G.service_accounts],
                                          hub_region=gitops[G.hub_region],
-                                         management_role_arn=gitops[G.management_role_arn])
+                                         management_role_arn=gitops[G.management_role_arn], **shards)
     return rendered
+
+
+def _sharding(gitops, problems: list[str]) -> dict:
+    """The application controller's replicas and algorithm in the `gitops` output (an older output has none)."""
+    replicas, algorithm = gitops.get(G.controller_replicas, 1), gitops.get(G.sharding, SHARDING_ALGORITHMS[0])
+    if type(replicas) is not int or not 1 <= replicas <= 1000:
+        problems.append(f"output {GITOPS}: field {G.controller_replicas} {replicas!r} is not a number of replicas")
+    if algorithm not in SHARDING_ALGORITHMS:
+        problems.append(f"output {GITOPS}: field {G.sharding} {algorithm!r} is not one of {', '.join(SHARDING_ALGORITHMS)}")
+    return {"controller_replicas": replicas, "sharding": algorithm}
 
 
 def _secret(c: dict, gitops: dict, as_capability: bool) -> dict:

@@ -86,6 +86,7 @@ RESOURCE_TYPES = (
     "aws_s3_bucket_public_access_block", "aws_s3_bucket_policy", "aws_s3_bucket_ownership_controls",
     "aws_s3_bucket_lifecycle_configuration", "aws_dynamodb_table",
     "aws_ssm_document", "aws_ssm_association", "aws_eks_capability",
+    "aws_s3_object", "aws_s3_bucket_object",  # the bootstrap's registration data (3.x: aws_s3_bucket_object)
 )
 
 # Provider version -> the cdktf-cdktf-provider-aws release generated from it.

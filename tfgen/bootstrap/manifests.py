@@ -6,7 +6,8 @@
   deployer role it carries `awsAuthConfig` and the CA (self-managed Argo CD);
   without one, `server` is the cluster's ARN (EKS's Argo CD capability).
 - `argo_cd_values`: `AWS_REGION` on the three components (Pod Identity) or the
-  IRSA role annotation on their service accounts.
+  IRSA role annotation on their service accounts, and the application
+  controller's replicas and sharding algorithm.
 - `namespace`: the GitOps namespace Argo CD runs in.
 - `app_project`: the environment's AppProject (the edges as destinations, the
   GitOps repo as the only source) and the bootstrap's own project (the hub's
@@ -101,9 +102,12 @@ def cluster_secret(*, name: str, namespace: str, environment: str, region: str, 
 
 
 def argo_cd_values(*, identity: str, service_accounts: list[str], hub_region: str,
-                   management_role_arn: str | None) -> dict:
-    """The argo-cd chart's values for the hub's identity: AWS_REGION (Pod Identity) or the IRSA role."""
-    values: dict = {}
+                   management_role_arn: str | None, controller_replicas: int = 1, sharding: str = "legacy") -> dict:
+    """The argo-cd chart's values for the hub's identity, AWS_REGION (Pod Identity) or the IRSA role, and
+    the application controller's shards: `controller.replicas` (the chart sets ARGOCD_CONTROLLER_REPLICAS
+    from it) and `controller.sharding.algorithm` in argocd-cmd-params-cm (`configs.params`)."""
+    values: dict = {"controller": {"replicas": controller_replicas},
+                    "configs": {"params": {"controller.sharding.algorithm": sharding}}}
     for account in service_accounts:
         if account not in _COMPONENTS:
             continue

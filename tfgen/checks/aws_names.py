@@ -153,8 +153,8 @@ def _cluster_names(fleet: Fleet, env, project) -> Iterator[DerivedName]:
                                                      "launch_template")]
         if cluster.is_hub and bootstraps(env):
             names += [("kms_alias", naming.kms_alias(eks, KmsPurpose.BOOTSTRAP)),
-                      ("ssm_document", naming.bootstrap_document_name(eks, "")),  # the digest is fixed-length
-                      ("ssm_association", naming.bootstrap_association_name(eks))]
+                      ("ssm_document", naming.bootstrap_document_name(eks, naming.bootstrap_digest())),
+                      ("ssm_association", naming.bootstrap_association_name(eks, naming.bootstrap_digest()))]
             if env.account:
                 names.append(("s3_bucket", naming.bootstrap_bucket_name(fleet.project, env.name, env.account)))
         for kind, name in names:

@@ -22,7 +22,7 @@ from ..terraform.index import Root
 from ..terraform.references import parse
 from ..terraform.statements import Statement, statements
 
-__all__ = ["Place", "Lookups", "refs", "trust", "covers"]
+__all__ = ["Place", "Verdict", "Lookups", "refs", "trust", "covers"]
 
 _TCP = ("tcp", "6")
 _ALL = ("-1", "all")
@@ -41,6 +41,28 @@ class Place:
         """`(type, name)` of the block the address is in: `("output", "gitops")`, `("aws_vpc", "hub")`."""
         type_, _, rest = self.address.partition(".")
         return type_, rest.split(".")[0]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A rule on one subject: holds, or breaks at `place` because of `why`."""
+
+    code: str
+    title: str
+    subject: str
+    key: str | None
+    place: Place
+    why: str = ""
+    hint: str = ""
+
+    @property
+    def holds(self) -> bool:
+        return not self.why
+
+    @property
+    def summary(self) -> str:
+        """One line for a report: the subject, what must hold, and why it does not."""
+        return f"{self.subject}: {self.title}" + (f": {self.why}" if self.why else "")
 
 
 def refs(value) -> tuple[str, ...] | list[str]:
@@ -94,9 +116,10 @@ class Lookups:
         self.root = root
         self.resources: dict[str, dict] = {a: b.body for a, b in root.resources.items() if b.kind == "resource"}
         self.outputs: dict[str, object] = {name: root.output_value(name) for name in root.outputs}
-        self._routes: dict[str, list[tuple[str, dict]]] | None = None
+        self._routes: dict[str, dict[tuple[int, int, int], list[tuple[str, dict]]]] | None = None
         self._associated: dict[str, str | None] | None = None
         self._policies: dict[str, list[tuple[str, object]]] | None = None
+        self._tgw: dict[str, dict] | None = None
 
     def of_type(self, type_: str) -> list[tuple[str, dict]]:
         """`(address, body)` of every resource of `type_`, in file order."""
@@ -199,18 +222,26 @@ class Lookups:
         """Why `table` (in VPC `source`) does not route VPC `destination`'s CIDR to it; empty when it does.
         AWS takes the most specific route that covers the address, so only that one is judged."""
         cidr = self.cidr(destination)
-        if self._routes is None:  # by table, once: a fleet of N edges asks this about O(N) tables
+        if self._routes is None:  # by table and destination, once: N edges ask this about O(N) tables of N routes
             self._routes = {}
             for address, body in self.of_type("aws_route"):
                 span = _range(body.get("destination_cidr_block"))
-                for target in refs(body.get("route_table_id")):
-                    self._routes.setdefault(target, []).append((span, address, body))
+                for target in refs(body.get("route_table_id")) if span else ():
+                    self._routes.setdefault(target, {}).setdefault((span[0], span[1], span[3]), []).append(
+                        (address, body))
         inner = _range(cidr)
-        # the routes whose destination contains the CIDR (`covers`, with the blocks parsed once per route)
-        candidates = [(span[3], a, b) for span, a, b in self._routes.get(table, []) if _contains(span, inner)]
-        if not candidates:
+        # the most specific route whose destination contains the CIDR: the network at each prefix length
+        # from the CIDR's own up (`covers`), looked up rather than compared with every route of the table
+        routes, best = self._routes.get(table, {}), None
+        bits = 32 if inner and inner[0] == 4 else 128
+        for length in range(inner[3], -1, -1) if inner else ():
+            network = inner[1] >> (bits - length) << (bits - length) if length else 0
+            if (inner[0], network, length) in routes:
+                best = max(routes[(inner[0], network, length)], key=lambda r: r[0])
+                break
+        if best is None:
             return f"it has no route to {destination}'s CIDR {cidr}"
-        _, address, body = max(candidates, key=lambda c: (c[0], c[1]))
+        address, body = best
         connection = body.get("vpc_peering_connection_id")
         peering = self._peer(self.target(connection, "aws_vpc_peering_connection")
                              or self.target(connection, "aws_vpc_peering_connection_accepter"))
@@ -226,11 +257,33 @@ class Lookups:
 
     # -- transit gateways --------------------------------------------------------------
 
+    def _gateways(self) -> dict[str, dict]:
+        """The transit gateways' wiring, indexed once (a fleet of N edges asks about it O(N) times): VPC
+        attachments by (VPC, gateway), each attachment's route tables, and each route table's propagated
+        attachments and static routes; every list in file order."""
+        if self._tgw is None:
+            index: dict[str, dict] = {"attached": {}, "tables": {}, "propagated": {}, "routes": {}}
+            for address, body in self.of_type("aws_ec2_transit_gateway_vpc_attachment"):
+                for vpc in refs(body.get("vpc_id")):
+                    for gateway in refs(body.get("transit_gateway_id")):
+                        index["attached"].setdefault((vpc, gateway), address)
+            for _, body in self.of_type("aws_ec2_transit_gateway_route_table_association"):
+                table = self.target(body.get("transit_gateway_route_table_id"), "aws_ec2_transit_gateway_route_table")
+                for attachment in self._attachments_in(body.get("transit_gateway_attachment_id")):
+                    index["tables"].setdefault(attachment, []).append(table)
+            for _, body in self.of_type("aws_ec2_transit_gateway_route_table_propagation"):
+                for table in refs(body.get("transit_gateway_route_table_id")):
+                    index["propagated"].setdefault(table, []).extend(
+                        self._attachments_in(body.get("transit_gateway_attachment_id")))
+            for _, body in self.of_type("aws_ec2_transit_gateway_route"):
+                for table in refs(body.get("transit_gateway_route_table_id")):
+                    index["routes"].setdefault(table, []).append(
+                        (body.get("destination_cidr_block"), self._attachments_in(body.get("transit_gateway_attachment_id"))))
+            self._tgw = index
+        return self._tgw
+
     def _attachment(self, vpc: str, gateway: str) -> str | None:
-        for address, body in self.of_type("aws_ec2_transit_gateway_vpc_attachment"):
-            if self.refers(body.get("vpc_id"), vpc) and self.refers(body.get("transit_gateway_id"), gateway):
-                return address
-        return None
+        return self._gateways()["attached"].get((vpc, gateway))
 
     def _tgw_peering(self, address: str) -> str:
         """An accepter of a gateway peering stands for the peering attachment."""
@@ -244,26 +297,22 @@ class Lookups:
 
     def _table_of(self, attachment: str, gateway: str) -> str | None:
         """The route table of `gateway` an attachment is associated with (a peering has one on each side)."""
-        for _, body in self.of_type("aws_ec2_transit_gateway_route_table_association"):
-            if attachment in self._attachments_in(body.get("transit_gateway_attachment_id")):
-                table = self.target(body.get("transit_gateway_route_table_id"), "aws_ec2_transit_gateway_route_table")
-                if table and self.refers(self.resources[table].get("transit_gateway_id"), gateway):
-                    return table
+        for table in self._gateways()["tables"].get(attachment, []):
+            if table and self.refers(self.resources[table].get("transit_gateway_id"), gateway):
+                return table
         return None
 
     def _next_hops(self, table: str, cidr: str | None) -> set[str]:
         """Attachments gateway route table `table` sends `cidr` to: propagated or static routes."""
         hops = set()
-        for _, body in self.of_type("aws_ec2_transit_gateway_route_table_propagation"):
-            if self.refers(body.get("transit_gateway_route_table_id"), table):
-                for attachment in self._attachments_in(body.get("transit_gateway_attachment_id")):
-                    vpc = self.target(self.resources[attachment].get("vpc_id"), "aws_vpc")
-                    if covers(self.cidr(vpc), cidr):
-                        hops.add(attachment)
-        for _, body in self.of_type("aws_ec2_transit_gateway_route"):
-            if self.refers(body.get("transit_gateway_route_table_id"), table) and covers(
-                    body.get("destination_cidr_block"), cidr):
-                hops |= self._attachments_in(body.get("transit_gateway_attachment_id"))
+        index = self._gateways()
+        for attachment in index["propagated"].get(table, []):
+            vpc = self.target(self.resources[attachment].get("vpc_id"), "aws_vpc")
+            if covers(self.cidr(vpc), cidr):
+                hops.add(attachment)
+        for destination, attachments in index["routes"].get(table, []):
+            if covers(destination, cidr):
+                hops |= attachments
         return hops
 
     def transit(self, source: str, gateway: str, destination: str) -> str:

@@ -1,4 +1,5 @@
-"""The GitOps path, checked on what was emitted (NET300-NET307).
+"""The GitOps path, checked on what was emitted (NET300-NET307; the bootstrap's order, VAL454-VAL455, in
+`gitops_bootstrap`).
 
 The path is built as a graph from one root's index (`tfgen.terraform.index`:
 what `tfgen.emit` made, or a root's `*.tf.json` as `tfgen check` reads them),
@@ -52,12 +53,13 @@ from ..errors import Finding, Origin
 from ..model import ARGOCD_MANAGED, ARGOCD_SELF_MANAGED, IRSA, POD_IDENTITY, Environment, Fleet
 from ..terraform.index import Root, nested
 from ..terraform.roots import as_root
-from .gitops_documents import Lookups, Place, refs, trust
+from .gitops_bootstrap import ROOT_SUBJECT, bootstrap_verdicts
+from .gitops_documents import Lookups, Place, Verdict, refs, trust
 
 __all__ = ["Expected", "PathGraph", "Verdict", "RULES", "node", "expected_of", "build_gitops_path", "evaluate",
            "check_gitops_output", "check_emitted_gitops"]
 
-GITOPS = "gitops"  # the subject of verdicts about the root rather than one edge
+GITOPS = ROOT_SUBJECT  # the subject of verdicts about the root rather than one edge
 
 
 def node(kind: str, name: str) -> str:
@@ -115,6 +117,7 @@ class PathGraph:
     clusters: set[str] = field(default_factory=set)  # cluster keys of the root's aws_eks_cluster resources
     deployers: dict[str, str] = field(default_factory=dict)  # cluster key -> deployer role address
     steps: dict[tuple[str, str, str], Step] = field(default_factory=dict)
+    index: Root | None = None  # what the graph was read from (the bootstrap's rules read it too)
 
     def link(self, source: str, target: str, step: Step) -> None:
         self.steps[(source, target, step.kind)] = step
@@ -125,28 +128,6 @@ class PathGraph:
 
     def of_kind(self, kind: str) -> list[Step]:
         return [s for (_, _, k), s in sorted(self.steps.items()) if k == kind]
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """A rule on one subject: holds, or breaks at `place` because of `why`."""
-
-    code: str
-    title: str
-    subject: str
-    key: str | None
-    place: Place
-    why: str = ""
-    hint: str = ""
-
-    @property
-    def holds(self) -> bool:
-        return not self.why
-
-    @property
-    def summary(self) -> str:
-        """One line for a report: the subject, what must hold, and why it does not."""
-        return f"{self.subject}: {self.title}" + (f": {self.why}" if self.why else "")
 
 
 # -- building the graph ----------------------------------------------------------------
@@ -165,7 +146,7 @@ def build_gitops_path(root: str, index: Root | Mapping[str, dict], *, expected: 
     """The GitOps path graph of one root (its index, or its documents), with `expected` also the model's
     edges and accounts."""
     r = Lookups(as_root(index))
-    g = PathGraph(root)
+    g = PathGraph(root, index=r.root)
     gitops = r.outputs.get("gitops")
     gitops = gitops if isinstance(gitops, dict) else None
     clusters = [a.split(".", 1)[1] for a, _ in r.of_type("aws_eks_cluster")]
@@ -413,7 +394,12 @@ RULES: tuple[Rule, ...] = (
 def evaluate(root: str, index: Root | Mapping[str, dict], *, expected: Expected | None = None) -> list[Verdict]:
     """Every verdict of every rule on one root (its index, or its documents): what holds and what breaks."""
     graph = build_gitops_path(root, index, expected=expected)
-    return [verdict for rule in RULES for verdict in rule(graph)]
+    verdicts = [verdict for rule in RULES for verdict in rule(graph)]
+    if graph.claimed and graph.index is not None:
+        principals = {key: graph.capability or graph.deployers.get(key) for key in graph.edges}
+        verdicts += bootstrap_verdicts(graph.index, edges=graph.edges, principals=principals,
+                                       capability=graph.capability)
+    return verdicts
 
 
 def check_gitops_output(root: str, index: Root | Mapping[str, dict], *, expected: Expected | None = None,

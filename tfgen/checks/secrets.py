@@ -4,7 +4,7 @@
 tags, CKV_TFGEN_12 default_tags, TFGEN_9 outputs) ask these two functions, so a
 value that fails one passes neither. A `${...}` reference is never a secret: it
 points at a secret store or a generated value (read by the one reference grammar,
-`tfgen.terraform.references`).
+`tfgen.terraform.references`), nor is a Secrets Manager secret's ARN.
 """
 
 from __future__ import annotations
@@ -34,10 +34,14 @@ _ASSIGNMENT = (
 _SECRET = re.compile(f"{_CREDENTIAL}|{_ASSIGNMENT}")
 
 
+# A secret store's address, like a `${...}` reference: `arn:aws:secretsmanager:<region>:<account>:secret:<name>`.
+_SECRET_STORE = re.compile(r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]*:[0-9]*:secret:[A-Za-z0-9/_+=.@-]+")
+
+
 def looks_secret(text: str) -> bool:
     """Whether `text` holds something that reads as a credential (a key id, a private key, a token,
-    a literal assigned to a secret-named key)."""
-    return isinstance(text, str) and bool(_SECRET.search(text))
+    a literal assigned to a secret-named key); a Secrets Manager secret's ARN names a store, not a secret."""
+    return isinstance(text, str) and bool(_SECRET.search(_SECRET_STORE.sub("", text)))
 
 
 def secret_tag(key, value) -> bool:

@@ -1,15 +1,19 @@
 """VAL444: an SSM document fits SSM's size limit once applied, on emitted documents and on `tfgen check`'s.
 
 SSM refuses a document whose content exceeds 64 KB (CreateDocument's
-MaxDocumentSizeExceeded, AWS Systems Manager API reference). The emitted
-content holds Terraform references that `terraform apply` replaces with values,
-and the largest of them grow the document most: each edge's CA certificate
-(the base64 of its PEM, about 1,470 characters for an EKS cluster's RSA-2048
-CA, never under 1,300), its endpoint (`https://<32 hex>.<id>.<region>.eks.amazonaws.com`,
-at least 71). So the rule measures the content twice, with every reference
-replaced by the shortest value it can take and by a typical one: past the
-limit the first way, `apply` is certain to fail creating the document after
-creating everything else (error); the second way, it is likely to (warning).
+MaxDocumentSizeExceeded, AWS Systems Manager API reference). tfgen's bootstrap
+document holds the script, the chart's values and names, and the version of the
+registration object in S3 that holds every edge's data, so its size does not grow
+with the fleet; the rule guards what remains, and any document that does carry
+edges (an older tfgen's, or one written by hand): its content holds Terraform
+references that `terraform apply` replaces with values, the largest of them an
+edge's CA certificate (the base64 of its PEM, about 1,470 characters for an EKS
+cluster's RSA-2048 CA, never under 1,300) and its endpoint
+(`https://<32 hex>.<id>.<region>.eks.amazonaws.com`, at least 71). So the rule
+measures the content twice, with every reference replaced by the shortest value
+it can take and by a typical one: past the limit the first way, `apply` is
+certain to fail creating the document after creating everything else (error);
+the second way, it is likely to (warning).
 
 One rule, read from a root's index (`tfgen.terraform.index`): `tfgen build`
 runs it on what it emitted and names the environment's `gitops` line
@@ -29,14 +33,17 @@ from ..terraform.references import parse
 from ..terraform.roots import as_root
 from .support import finding
 
-__all__ = ["CODE", "TITLE", "SSM_DOCUMENT_LIMIT", "Size", "document_sizes", "check_ssm_documents",
+__all__ = ["CODE", "TITLE", "FIX", "FIX_EDGES", "SSM_DOCUMENT_LIMIT", "Size", "document_sizes", "check_ssm_documents",
            "resolved_sizes"]
 
 CODE = "VAL444"
 TITLE = "an SSM document fits SSM's 64 KB once applied, each reference at its shortest value"
-FIX = ("split the environment (fewer edges per hub), use `argocd: managed` (EKS's Argo CD capability registers "
-       "clusters by ARN, no document), or set `bootstrap: false` under gitops and apply the Secrets `tfgen gitops` "
-       "renders from the outputs")
+# The fix, by whether the document carries edges (their CA certificates) or only tfgen's script and settings.
+FIX_EDGES = ("rebuild the root with this tfgen: the edges' Secrets go to the registration object in S3 and the "
+             "document keeps its size at any number of edges; or set `bootstrap: false` under gitops and apply the "
+             "Secrets `tfgen gitops` renders from the outputs")
+FIX = ("the document holds only the script, the chart's values and names: shorten what was added to them (pins, "
+       "service accounts), or set `bootstrap: false` under gitops and apply what `tfgen gitops` renders")
 SSM_DOCUMENT_LIMIT = 64 * 1024  # bytes of a document's content
 
 # (what a reference names, the shortest value it takes, a typical one), first match wins; others: (0, 40)
@@ -76,9 +83,13 @@ class Size(NamedTuple):
     def message(self, root: str) -> str:
         certain = self.severity is Severity.ERROR
         size = f"at least {self.least // 1024}" if certain else f"about {self.typical // 1024}"
-        return (f"the GitOps bootstrap's SSM document ({root}: {self.address}) registers {self.edges} edge(s) and "
-                f"will hold {size} KB once applied (each edge's CA certificate goes in it); SSM refuses documents "
-                f"over 64 KB, so `terraform apply` {'fails' if certain else 'is likely to fail'} creating it")
+        carries = f", {self.edges} edges' CA certificates among it" if self.edges else ""
+        return (f"the SSM document {root}: {self.address} will hold {size} KB once applied{carries}; SSM refuses "
+                f"documents over 64 KB, so `terraform apply` {'fails' if certain else 'is likely to fail'} creating it")
+
+    @property
+    def fix(self) -> str:
+        return FIX_EDGES if self.edges else FIX
 
 
 def document_sizes(root: Root) -> list[Size]:
@@ -102,7 +113,7 @@ def check_ssm_documents(fleet: Fleet, roots: Mapping[str, Root | dict[str, dict]
             continue
         for size in document_sizes(index):
             if size.severity is not None:
-                findings.append(finding(CODE, size.message(root), FIX, path=env.name, **_where(env),
+                findings.append(finding(CODE, size.message(root), size.fix, path=env.name, **_where(env),
                                         severity=size.severity))
     return findings
 

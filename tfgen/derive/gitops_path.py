@@ -25,16 +25,31 @@ roles: nothing that is not used is emitted.
 
 The bootstrap (`bootstraps`) runs on the hub's bastion whenever Argo CD is
 tfgen's to set up (self-managed or managed) and `bootstrap` is on.
+
+Scale: Argo CD's application controller shards clusters across its replicas
+(argo-cd docs, operator-manual/high_availability.md); `controller_sharding`
+gives one replica per `CLUSTERS_PER_CONTROLLER` clusters it manages (the
+edges and the hub itself), unless the spec says otherwise. EKS's capability
+configures at most `CAPABILITY_CLUSTERS` clusters (EKS user guide, "Capability
+Kubernetes resources"); tfgen registers the hub there too.
 """
 
 from __future__ import annotations
 
-from ..model import ARGOCD_MANAGED, ARGOCD_NONE, Cluster, Environment, Region
+import math
 
-__all__ = ["CLUSTER_ADMIN", "HTTPS", "api_sources", "edges_of", "deployer_edges", "managed_argocd", "bootstraps"]
+from ..model import ARGOCD_MANAGED, ARGOCD_NONE, SHARDING_ALGORITHMS, Cluster, Environment, Region
+
+__all__ = ["CLUSTER_ADMIN", "HTTPS", "CLUSTERS_PER_CONTROLLER", "CAPABILITY_CLUSTERS", "api_sources", "edges_of",
+           "deployer_edges", "managed_argocd", "bootstraps", "registered_clusters", "controller_sharding"]
 
 CLUSTER_ADMIN = "AmazonEKSClusterAdminPolicy"
 HTTPS = 443
+# tfgen's rule, not Argo CD's (its docs say to shard "if the controller is managing too many clusters"
+# and give no number): a controller replica per this many clusters.
+CLUSTERS_PER_CONTROLLER = 50
+# "Maximum 100 remote clusters configured per Argo CD capability instance" (EKS user guide).
+CAPABILITY_CLUSTERS = 100
 
 
 def edges_of(env: Environment) -> list[tuple[Region, Cluster]]:
@@ -68,3 +83,19 @@ def api_sources(env: Environment, region: Region, cluster: Cluster) -> list[tupl
     if cluster.is_hub and env.bastion.enabled:
         sources.append(("bastion", "Session Manager port forwarding through the bastion"))
     return sources
+
+
+def registered_clusters(env: Environment) -> int:
+    """How many clusters Argo CD on the hub manages: every edge, and the hub (in-cluster when self-managed,
+    registered by ARN with EKS's capability)."""
+    edges = len(edges_of(env))
+    return edges + 1 if edges else 0
+
+
+def controller_sharding(env: Environment) -> tuple[int, str]:
+    """(application controller replicas, sharding algorithm) of the hub's self-managed Argo CD: the spec's,
+    else a replica per CLUSTERS_PER_CONTROLLER clusters and `legacy`, the one algorithm Argo CD does not
+    call experimental (its clusters hash evenly once there are tens per replica)."""
+    gitops = env.gitops
+    replicas = gitops.controller_replicas or max(1, math.ceil(registered_clusters(env) / CLUSTERS_PER_CONTROLLER))
+    return replicas, gitops.sharding or SHARDING_ALGORITHMS[0]

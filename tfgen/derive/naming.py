@@ -57,7 +57,10 @@ __all__ = [
     "principal_name",
     "addon_name",
     "service_account_name",
+    "bootstrap_digest",
     "bootstrap_document_name",
+    "bootstrap_registration_key",
+    "BOOTSTRAP_REGISTRATION_PREFIX",
     "bootstrap_document_prefix",
     "bootstrap_association_name",
     "bootstrap_bucket_name",
@@ -75,6 +78,8 @@ __all__ = [
 
 # Where in the bootstrap bucket SSM writes the association's output (`<prefix><command id>/...`).
 BOOTSTRAP_OUTPUT_PREFIX = "bootstrap/"
+# Where Terraform writes the registration data the bootstrap reads (one versioned object per hub).
+BOOTSTRAP_REGISTRATION_PREFIX = "registration/"
 # The hub's EKS Argo CD capability (one of each type per cluster).
 CAPABILITY_NAME = "argocd"
 
@@ -313,11 +318,16 @@ def service_account_name(key: str, namespace: str, account: str) -> str:
     return f"{key}__{_ident(namespace)}__{_ident(account)}"
 
 
-def bootstrap_document_name(hub_eks_name: str, content: str) -> str:
-    """The SSM document of the hub's bootstrap: its name carries a digest of the content, so a changed
-    script is a new document and a new association, which `terraform apply` waits for (the provider
-    waits on create only)."""
-    digest = hashlib.sha256(content.encode()).hexdigest()[:10]
+def bootstrap_digest(*parts: str) -> str:
+    """The digest the bootstrap's document and association are named with: of the document's content and
+    the registration data as built (so a changed script, or an edge added or removed, is a new document
+    and a new association, which `terraform apply` creates before it destroys the old ones and waits for;
+    the provider waits on create only)."""
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:10]
+
+
+def bootstrap_document_name(hub_eks_name: str, digest: str) -> str:
+    """The SSM document of the hub's bootstrap, named with `bootstrap_digest`."""
     return f"{bootstrap_document_prefix(hub_eks_name)}{digest}"
 
 
@@ -326,9 +336,15 @@ def bootstrap_document_prefix(hub_eks_name: str) -> str:
     return f"{aws_name(hub_eks_name, 'argocd-bootstrap', limit=117)}-"
 
 
-def bootstrap_association_name(hub_eks_name: str) -> str:
-    """The SSM association that runs the bootstrap on the bastion."""
-    return aws_name(hub_eks_name, "argocd-bootstrap", limit=128)
+def bootstrap_association_name(hub_eks_name: str, digest: str) -> str:
+    """The SSM association that runs the bootstrap on the bastion, named like its document: old and new
+    exist together while the new one runs."""
+    return f"{bootstrap_document_prefix(hub_eks_name)}{digest}"
+
+
+def bootstrap_registration_key(hub_eks_name: str) -> str:
+    """The S3 key of the hub's registration data (every edge's cluster Secret) in the bootstrap bucket."""
+    return f"{BOOTSTRAP_REGISTRATION_PREFIX}{hub_eks_name}.json"
 
 
 def bootstrap_bucket_name(project: str, environment: str, account: str) -> str:

@@ -73,6 +73,8 @@ class GitOpsField(StrEnum):
     argocd = "argocd"  # who runs Argo CD: self-managed, managed (EKS's capability) or none
     management_role_arn = "management_role_arn"  # not with argocd: managed
     capability_role_arn = "capability_role_arn"  # only with argocd: managed
+    controller_replicas = "controller_replicas"  # the application controller's shards; not with argocd: managed
+    sharding = "sharding"  # their algorithm; not with argocd: managed
 
 
 class BastionField(StrEnum):
@@ -110,7 +112,8 @@ TRANSIT_GATEWAY = TransitGatewayField
 # Fields an output's value may leave out (every other field is always there).
 _OPTIONAL: dict[type[StrEnum], frozenset[str]] = {
     ClusterField: frozenset({ClusterField.deployer_role_arn.value}),
-    GitOpsField: frozenset({GitOpsField.management_role_arn.value, GitOpsField.capability_role_arn.value}),
+    GitOpsField: frozenset({GitOpsField.management_role_arn.value, GitOpsField.capability_role_arn.value,
+                            GitOpsField.controller_replicas.value, GitOpsField.sharding.value}),
 }
 
 Field = TypeVar("Field", bound=StrEnum)

@@ -9,7 +9,9 @@ account only). EKS gives that role its own access entry on the hub
 it would collide, so the hub gets one more policy association on EKS's
 entry: AmazonEKSAdminPolicy in the GitOps namespace, where the root
 Application creates Applications and ApplicationSets. The edges' entries for
-the role are in `emit/access.py`. The capability is RETAINed on delete (the
+the role are in `emit/access.py`. With a private GitOps repository the role may
+read its credential's secret: the capability reads it itself (EKS user guide,
+"Configure repository access", the `secretArn` of a repository Secret). The capability is RETAINed on delete (the
 only policy the API takes): deleting it leaves what it deployed running.
 """
 
@@ -23,7 +25,7 @@ from ..derive.naming import ref
 from .document import Document
 from .iam import policy_json
 
-__all__ = ["emit_capability", "capability_role", "capability", "HUB_POLICY"]
+__all__ = ["emit_capability", "capability_role", "capability", "secret_statements", "HUB_POLICY"]
 
 # What the capability role gets on the hub besides EKS's own policies, in the GitOps namespace only.
 HUB_POLICY = "AmazonEKSAdminPolicy"
@@ -35,6 +37,20 @@ def capability_role(ctx: EnvironmentContext) -> str:
 
 def capability(ctx: EnvironmentContext) -> str:
     return f"aws_eks_capability.{ctx.hub.key}_argocd"
+
+
+def secret_statements(secret_arn: str, kms_key_arn: str | None) -> list[dict]:
+    """IAM statements reading exactly one Secrets Manager secret, and decrypting it with its customer-managed
+    key through Secrets Manager only (`aws/secretsmanager` needs no statement)."""
+    statements = [{"Sid": "ReadTheGitOpsRepositoryCredential", "Effect": "Allow",
+                   "Action": ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"],
+                   "Resource": secret_arn}]
+    if kms_key_arn:
+        region = secret_arn.split(":")[3]
+        statements.append({"Sid": "DecryptTheGitOpsRepositoryCredential", "Effect": "Allow",
+                           "Action": "kms:Decrypt", "Resource": kms_key_arn,
+                           "Condition": {"StringEquals": {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com"}}})
+    return statements
 
 
 def emit_capability(ctx: EnvironmentContext) -> Document:
@@ -69,6 +85,11 @@ def emit_capability(ctx: EnvironmentContext) -> Document:
                                    "identity": [{"id": group, "type": "SSO_GROUP"} for group in center.admins]}],
         }},
     )
+    repo = gitops.repo
+    if repo is not None and repo.secret_arn:  # the capability reads the repository's credential itself
+        doc.resource("aws_iam_role_policy", f"{hub.key}_argocd_capability_repository", region=hub.region,
+                     name="read-gitops-repository-credential", role=ref(f"{role}.name"),
+                     policy=policy_json(*secret_statements(repo.secret_arn, repo.kms_key_arn)))
     doc.resource(
         "aws_eks_access_policy_association", f"{hub.key}_argocd_capability", region=hub.region,
         cluster_name=ref(f"aws_eks_cluster.{hub.key}.name"),

@@ -8,7 +8,7 @@ from __future__ import annotations
 from ..derive import naming
 from ..derive.connectivity import transit_regions
 from ..derive.naming import ref
-from ..derive.gitops_path import deployer_edges, edges_of, managed_argocd
+from ..derive.gitops_path import controller_sharding, deployer_edges, edges_of, managed_argocd
 from ..derive.outputs import (BASTION, BASTION_OUTPUT as B, CLUSTER as C, GITOPS, GITOPS_OUTPUT as G, PEERING as P,
                               TRANSIT_GATEWAY as T, cluster_output, peering_output, transit_gateway_output, value)
 from .access import deployer_role, management_role
@@ -60,7 +60,8 @@ def emit_outputs(ctx: EnvironmentContext) -> Document:
                 G.service_accounts: list(gitops.service_accounts),
                 G.argocd: gitops.mode,
                 **({G.capability_role_arn: ref(f"{capability_role(ctx)}.arn")} if managed_argocd(ctx.env)
-                   else {G.management_role_arn: ref(f"{management_role(ctx)}.arn")}),
+                   else {G.management_role_arn: ref(f"{management_role(ctx)}.arn"),
+                         **dict(zip((G.controller_replicas, G.sharding), controller_sharding(ctx.env)))}),
             }),
         )
     if ctx.env.bastion.enabled and any(c.cluster.is_hub for c in ctx.clusters):

@@ -51,7 +51,7 @@ def check_layout_change(fleet: Fleet, previous: dict[str, list[str]] | None, *, 
         "VAL137", f"environment {env.name} is built in the {before} layout in {out}; building it in the {now} "
         f"layout moves every resource to other roots, whose plans would create them all again",
         f"to switch, build with --allow-layout-change, then move the state before any plan or apply: review "
-        f"`tfgen migrate {spec} --env {env.name} --out {out}`, then run it with --run (README: Cells); "
+        f"`tfgen migrate {spec} --env {env.name} --out {out}`, then run it with --run (docs/cells.md); "
         f"else set `layout: {before}` on the environment",
         path=env.name, origin=env.origin("layout") if env.layout is not None else fleet.origin("layout"))
         for env, before, now in layout_changes(fleet, previous)]

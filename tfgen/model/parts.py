@@ -41,6 +41,7 @@ __all__ = [
     "AUTHENTICATION_MODES",
     "ADDONS",
     "ARGOCD_SERVICE_ACCOUNTS",
+    "SHARDING_ALGORITHMS",
     "ARGOCD_SELF_MANAGED",
     "ARGOCD_MANAGED",
     "ARGOCD_NONE",
@@ -89,6 +90,8 @@ AUTHENTICATION_MODES = (AUTH_API, AUTH_API_AND_CONFIG_MAP)
 # Every cluster runs these EKS add-ons, explicitly (bootstrap_self_managed_addons is off).
 ADDONS = ("vpc-cni", "kube-proxy", "eks-pod-identity-agent", "coredns", "aws-ebs-csi-driver")
 ARGOCD_SERVICE_ACCOUNTS = ("argocd-application-controller", "argocd-applicationset-controller", "argocd-server")
+# How Argo CD's application controller assigns clusters to its replicas (argo-cd docs, high_availability.md).
+SHARDING_ALGORITHMS = ("legacy", "round-robin", "consistent-hashing")
 ARGOCD_SELF_MANAGED = ArgoCD.SELF_MANAGED
 ARGOCD_MANAGED = ArgoCD.MANAGED
 ARGOCD_NONE = ArgoCD.NONE
@@ -180,11 +183,18 @@ class Addon(_Located):
 
 @dataclass(kw_only=True)
 class GitOpsRepo(_Located):
-    """The GitOps repository the root Application follows: `path` of `url` at `revision`."""
+    """The GitOps repository the root Application follows: `path` of `url` at `revision`.
+
+    A private repository's credential is named, never written: `secret_arn` is an AWS Secrets
+    Manager secret (`{"username", "token"}`, a GitHub App's fields, or an SSH key) the bootstrap
+    reads at run time; `kms_key_arn` the customer-managed key it is encrypted with, if any.
+    """
 
     url: str
     revision: str = "main"
     path: str = "clusters"
+    secret_arn: str | None = None
+    kms_key_arn: str | None = None
 
 
 @dataclass(kw_only=True)
@@ -205,6 +215,8 @@ class GitOps(_Located):
     None: tfgen's pin), EKS's capability (`managed`, needs `identity_center`), or
     nobody tfgen knows (`none`: the path only). `bootstrap: False` stops the SSM
     bootstrap after the first apply; `repo` adds the root Application.
+    `controller_replicas` and `sharding` override how the application controller
+    is sharded (`tfgen.derive.gitops_path.controller_sharding`).
     """
 
     enabled: bool = True
@@ -215,6 +227,9 @@ class GitOps(_Located):
     repo: GitOpsRepo | None = None
     identity_center: IdentityCenter | None = None
     bootstrap: bool = True
+    # Argo CD's application controller, sharded by cluster (self-managed): None follows the edges.
+    controller_replicas: int | None = None
+    sharding: str | None = None
 
     @property
     def mode(self) -> ArgoCD | str:

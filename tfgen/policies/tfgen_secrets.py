@@ -1,4 +1,5 @@
-"""CKV_TFGEN_8 / CKV_TFGEN_12: no secret-looking values in user data, tags or default_tags.
+"""CKV_TFGEN_8 / CKV_TFGEN_12: no secret-looking values in user data, tags or default_tags, nor in what the
+GitOps bootstrap runs and reads (the SSM document's script, the registration data's S3 object).
 
 What is a secret is decided by `tfgen.checks.secrets` (the detector `validate`'s
 VAL110 uses): access key ids, private keys, GitHub and Slack tokens, literal
@@ -23,6 +24,8 @@ from checkov.terraform.checks.resource.base_resource_check import BaseResourceCh
 from tfgen_policy_support import blocks, looks_secret, secret_tag, strings, value
 
 USER_DATA = ("user_data", "user_data_base64")
+# What a resource hands to a machine in clear: the bootstrap's script and its registration data.
+CONTENT = {"aws_ssm_document": "content", "aws_s3_object": "content", "aws_s3_bucket_object": "content"}
 
 
 def _secret_tags(tags) -> bool:
@@ -42,7 +45,7 @@ class SecretsInUserDataOrTags(BaseResourceCheck):
 
     def __init__(self) -> None:
         super().__init__(
-            name="No secret-looking values (keys, passwords, tokens) in user data or tags",
+            name="No secret-looking values (keys, passwords, tokens) in user data, tags or the bootstrap's content",
             id="CKV_TFGEN_8",
             categories=[CheckCategories.SECRETS],
             supported_resources=["aws_*"],
@@ -55,9 +58,11 @@ class SecretsInUserDataOrTags(BaseResourceCheck):
             for key in USER_DATA:
                 for text in strings(holder.get(key)):
                     texts.extend([text, _decoded(text)])
+        content = CONTENT.get(self.entity_type)
+        texts += strings(conf.get(content)) if content else []
         tagged = any(_secret_tags(value(conf, key)) for key in ("tags", "tags_all", "labels"))
         if tagged or any(t and looks_secret(t) for t in texts):
-            self.evaluated_keys = [k for k in (*USER_DATA, "tags") if k in conf]
+            self.evaluated_keys = [k for k in (*USER_DATA, "tags", content) if k and k in conf]
             return CheckResult.FAILED
         return CheckResult.PASSED
 

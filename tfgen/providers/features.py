@@ -169,6 +169,8 @@ FEATURES: tuple[Feature, ...] = (
     _f("aws_s3_bucket_versioning", "4.0.0", "S3 bucket settings as their own resources (4.0 split aws_s3_bucket)"),
     _f("aws_s3_bucket_server_side_encryption_configuration", "4.0.0", "S3 default encryption as a resource"),
     _f("aws_s3_bucket_lifecycle_configuration", "4.0.0", "S3 lifecycle rules as a resource"),
+    # CHANGELOG 4.0.0: aws_s3_object is the new name of aws_s3_bucket_object (deprecated since).
+    _f("aws_s3_object", "4.0.0", "S3 objects under their 4.0 name (aws_s3_bucket_object before)"),
     _f("aws_vpc_security_group_ingress_rule", "4.56.0", "one security group rule per resource"),
     _f("aws_vpc_security_group_egress_rule", "4.56.0", "one security group rule per resource"),
     _f("aws_eks_addon.resolve_conflicts_on_create", "5.0.0", "add-on conflict handling on create"),

@@ -114,8 +114,9 @@ class ExpectedGitOps:
 
 @dataclass(frozen=True)
 class ExpectedBootstrap:
-    """The hub's GitOps bootstrap: its SSM document (named `prefix` + a digest) in the hub's region, and
-    what its script is assembled from besides the outputs (`tfgen.bootstrap.seed_input`)."""
+    """The hub's GitOps bootstrap: its SSM document (named `prefix` + a digest) in the hub's region, its
+    registration data (`key` in `bucket`), and what both are assembled from besides the outputs
+    (`tfgen.bootstrap.seed_input`)."""
 
     prefix: str
     region: str
@@ -124,6 +125,10 @@ class ExpectedBootstrap:
     managed: bool
     repo: tuple[str, str, str] | None
     chart_version: str | None
+    bucket: str = ""
+    key: str = ""
+    credential: str | None = None  # the private repository's Secrets Manager secret
+    bastion_role: str = ""
 
 
 @dataclass(frozen=True)
@@ -204,7 +209,10 @@ def expect_environment(fleet: Fleet, environment: str) -> Expectation:
         bootstrap = ExpectedBootstrap(
             prefix=naming.bootstrap_document_prefix(ctx.hub.eks_name), region=ctx.hub.region,
             hub_cluster_name=ctx.hub.eks_name, namespace=env.gitops.namespace, managed=managed_argocd(env),
-            repo=(repo.url, repo.revision, repo.path) if repo else None, chart_version=env.gitops.chart_version)
+            repo=(repo.url, repo.revision, repo.path) if repo else None, chart_version=env.gitops.chart_version,
+            bucket=naming.bootstrap_bucket_name(fleet.project, environment, env.account),
+            key=naming.bootstrap_registration_key(ctx.hub.eks_name), credential=repo.secret_arn if repo else None,
+            bastion_role=naming.bastion_name(ctx.hub.eks_name))
     if has_hub:
         hub = clusters[ctx.hub.key]
         edges = tuple(c for c in clusters.values() if c.deployer_role)

@@ -6,6 +6,16 @@ own lowering, and every change is listed in the same `Lowered.changes` with its 
 
 - `leave_out(UNSUPPORTED)`: resource types the double has no API for (left out, and
   whatever refers to them too);
+- `writable_buckets()`: moto evaluates a bucket policy's conditions without the
+  request's values, so tfgen's TLS-only Deny refuses every object request; the
+  policy of a bucket Terraform writes objects to (the bootstrap's registration
+  data) is left out;
+- `stand_in_associations()`: the double has no State Manager, so each SSM
+  association becomes an SSM parameter in its place in the graph (the same
+  references, `depends_on` and lifecycle, named after its document so it is
+  replaced when the association would be): the apply log shows where Terraform
+  runs the bootstrap, e.g. before a removed edge is destroyed; the run itself is
+  not proven;
 - `resolve_images(resolve)`: an instance whose launch template names a `resolve:ssm:`
   image gets the AMI id itself, read through `resolve` from the double's SSM, and the
   template is left out;
@@ -27,8 +37,8 @@ from ..terraform.lowering import LeftOut, Pass, leave_out
 from ..terraform.references import parse
 from ..terraform.roots import documents_root
 
-__all__ = ["Quirk", "QUIRKS", "UNSUPPORTED", "NOT_CHECKED", "work_around", "resolve_images", "images_to_resolve",
-           "allow_destroy", "sandbox_passes"]
+__all__ = ["Quirk", "QUIRKS", "UNSUPPORTED", "NOT_CHECKED", "STAND_IN_PREFIX", "work_around", "resolve_images",
+           "images_to_resolve", "allow_destroy", "writable_buckets", "stand_in_associations", "sandbox_passes"]
 
 _DOUBLE = "the local AWS double (moto)"
 _RESOLVE_SSM = "resolve:ssm:"
@@ -93,14 +103,58 @@ UNSUPPORTED: dict[str, str] = {
     # moto sets the key (ModifyEbsDefaultKmsKeyId) but has no GetEbsDefaultKmsKeyId, which the
     # provider calls after every create and refresh. Encryption by default itself is kept.
     "aws_ebs_default_kms_key": f"{_DOUBLE} cannot read the EBS default KMS key back (no GetEbsDefaultKmsKeyId)",
-    # The document is applied (and verify reads the script in it); nothing in the double could run it anyway.
-    "aws_ssm_association": f"{_DOUBLE} has SSM documents but no State Manager associations (nor a Kubernetes API "
-                           "for the bootstrap to write to)",
 }
 # What the API checks cannot see, because the double has no such API (reported with every run).
 NOT_CHECKED = ("EKS access entries and their access policy associations", "EKS add-ons",
                "EKS Pod Identity associations", "the EBS default KMS key",
-               "the GitOps bootstrap's run (its SSM association; the document and its script are checked)")
+               "the bootstrap bucket's TLS-only policy (left out: the double would refuse every object in it)",
+               "the GitOps bootstrap's run (its SSM association stands in as an SSM parameter: where Terraform runs "
+               "it is applied, the run is not; the document, its script and the registration data are checked)")
+# The parameter that stands in for an SSM association in the double (`stand_in_associations`).
+STAND_IN_PREFIX = "/tfgen-sandbox/association/"
+
+
+def writable_buckets() -> Pass:
+    """A pass that leaves out the policy of every bucket an `aws_s3_object` of the root writes to: moto
+    evaluates its TLS-only Deny (`aws:SecureTransport` false) without the request's values, and refuses
+    every object request. Buckets nobody writes to (the state bucket) keep theirs."""
+    def run(documents: dict[str, dict]) -> list[LeftOut]:
+        written = {r.address for type_, _, body in resources_of(documents) if type_ == "aws_s3_object"
+                   for r in parse(str(body.get("bucket", ""))).references}
+        changes = []
+        for type_, name, body in list(resources_of(documents)):
+            bucket = {r.address for r in parse(str(body.get("bucket", ""))).references}
+            if type_ == "aws_s3_bucket_policy" and bucket & written:
+                remove_resource(documents, type_, name)
+                changes.append(LeftOut(f"{type_}.{name}", type_, "left out", f"{_DOUBLE} evaluates a bucket policy's "
+                                       "conditions without the request's values: its TLS-only Deny would refuse "
+                                       "every object Terraform writes to the bucket"))
+        return changes
+    return run
+
+
+def stand_in_associations() -> Pass:
+    """A pass that puts an `aws_ssm_parameter` where each `aws_ssm_association` is: the double has SSM documents
+    and parameters but no State Manager. Same address name, references (document name and version, targets,
+    output bucket), `depends_on` and lifecycle; named `STAND_IN_PREFIX` + the document's name, so a new document
+    replaces it as it replaces the association (its `name` forces a new one too)."""
+    def run(documents: dict[str, dict]) -> list[LeftOut]:
+        changes = []
+        for document in documents.values():
+            associations = (document.get("resource") or {}).pop("aws_ssm_association", None) or {}
+            for name, body in associations.items():
+                targets = [v for t in body.get("targets") or [] for v in t.get("values") or []]
+                named = [body.get("document_version", ""), *targets,
+                         (body.get("output_location") or {}).get("s3_bucket_name", "")]
+                stand_in = {"name": STAND_IN_PREFIX + str(body.get("name", "")), "type": "String",
+                            "value": " ".join(str(v) for v in named if v), "provider": body.get("provider")}
+                stand_in.update({k: body[k] for k in ("depends_on", "lifecycle") if k in body})
+                document["resource"].setdefault("aws_ssm_parameter", {})[name] = stand_in
+                changes.append(LeftOut(f"aws_ssm_association.{name}", f"as aws_ssm_parameter.{name}, in its place "
+                                       "in the graph", "rewritten", f"{_DOUBLE} has SSM documents but no State Manager "
+                                       "associations (nor a Kubernetes API for the bootstrap to write to)"))
+        return changes
+    return run
 
 
 def work_around(quirks: dict[str, Quirk] = QUIRKS) -> Pass:
@@ -195,4 +249,5 @@ def allow_destroy() -> Pass:
 
 def sandbox_passes(resolve: Callable[[str, str], str]) -> tuple[Pass, ...]:
     """The double's passes, in order; `resolve(region, parameter)` reads an SSM parameter from the double."""
-    return (leave_out(UNSUPPORTED), resolve_images(resolve), work_around(QUIRKS), allow_destroy())
+    return (leave_out(UNSUPPORTED), writable_buckets(), stand_in_associations(), resolve_images(resolve),
+            work_around(QUIRKS), allow_destroy())

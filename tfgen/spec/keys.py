@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..model import AUTHENTICATION_MODES, SUPPORT_TYPES, ArgoCD, Connectivity, Identity, Layout, Nat
+from ..model import AUTHENTICATION_MODES, SHARDING_ALGORITHMS, SUPPORT_TYPES, ArgoCD, Connectivity, Identity, Layout, Nat
 
 __all__ = ["Key", "Table", "KINDS", "TOP", "TABLES", "REGION_CLUSTERS"]
 
@@ -155,6 +155,11 @@ REPO = Table("repo", "`gitops.repo`", "the Git path of the AppProjects and the r
     "url": Key("str", "the Git repository Argo CD reads"),
     "revision": Key("str", "the branch, tag or commit (default `main`)"),
     "path": Key("str", "the directory of the AppProjects and the root Application (default `clusters`)"),
+    "secret_arn": Key("str", "a private repository's credential: the ARN of an AWS Secrets Manager secret (JSON "
+                             "`username`/`token` or a GitHub App's fields for https://, the private key for SSH), "
+                             "read at run time, never written to the output (see docs/gitops.md)"),
+    "kms_key_arn": Key("str", "the customer-managed KMS key that secret is encrypted with (leave out for "
+                              "`aws/secretsmanager`)"),
 }, required=("url",))
 IDENTITY_CENTER = Table("identityCenter", "`gitops.identity_center`", "IAM Identity Center for EKS's managed Argo CD",
                         {
@@ -179,6 +184,10 @@ GITOPS = Table("gitops", "`gitops`", "the GitOps path from the hub's Argo CD to 
     "identity_center": Key("map", "IAM Identity Center for the managed Argo CD (required there)",
                            table=IDENTITY_CENTER),
     "bootstrap": Key("bool", "`true` (default): `terraform apply` runs the SSM bootstrap; `false` stops it"),
+    "controller_replicas": Key("int", "application controller replicas (self-managed; default one per 50 clusters "
+                                      "Argo CD manages, see docs/gitops.md)"),
+    "sharding": Key("str", "how the application controller shards clusters: `legacy` (default), `round-robin` or "
+                           "`consistent-hashing`", values=SHARDING_ALGORITHMS),
 })
 BASTION = Table("bastion", "`bastion`", "the hub's SSM bastion", {
     "enabled": Key("bool", "`true` (default): the hub gets an SSM bastion (no inbound port)"),

@@ -112,8 +112,13 @@ def _sg_rule(kind: str):
     return rewrite
 
 
+def _bucket_object(body: dict) -> tuple[str, dict]:
+    return "aws_s3_bucket_object", dict(body)
+
+
 # Features an older provider can express another way: resource type -> new (type, body).
 _RESOURCE_REWRITES = {
+    "aws_s3_object": (_bucket_object, "as aws_s3_bucket_object (its name before 4.0)"),
     "aws_vpc_security_group_ingress_rule": (_sg_rule("ingress"), "as aws_security_group_rule (type ingress)"),
     "aws_vpc_security_group_egress_rule": (_sg_rule("egress"), "as aws_security_group_rule (type egress)"),
 }
