@@ -265,3 +265,16 @@ def test_write_reaches_the_target_on_a_spec_with_every_key(tmp_path, capsys, mon
     assert production.addons["vpc-cni"].version == "v1.19.2-eksbuild.1"  # the user's pin, named in the plan
     assert production.hub.addons["coredns"].version == "v1.11.4-eksbuild.2"
     assert "edge-b: {cidr: 10.14.0.0/16}" in spec.read_text()
+
+
+def test_a_vpc_cni_hop_of_two_add_on_minors_is_named_in_its_step(tmp_path, monkeypatch):
+    from tfgen.upgrade import planner
+
+    real = planner.table_version
+    monkeypatch.setattr(planner, "table_version",
+                        lambda addon, k: "v1.19.2-eksbuild.5" if (addon, k) == ("vpc-cni", "1.34") else real(addon, k))
+    fleet = tfgen.load(_example_at_134(tmp_path))
+    steps = plan_upgrade(fleet, "1.35", environments=["production"], today=TODAY).environments[0].steps
+    (cni,) = [s.addons[0] for s in steps if s.kind == VPC_CNI and s.wave == 1]
+    assert (cni.before, cni.after) == ("v1.19.2-eksbuild.5", "v1.21.1-eksbuild.1")
+    assert "2 add-on minors" in cni.note and "CHG533" in cni.note, cni.note

@@ -22,6 +22,7 @@ where it is, and the plan says so. The calendar is `tfgen.model.kubernetes`'s.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
@@ -249,8 +250,12 @@ def _make(env: EnvironmentPlan, state: dict[str, ClusterState], kind: str, wave:
             for a in sorted(s.held - {_CNI}):
                 addons[a] = AddonMove(a, table_version(a, previous or before), table_version(a, s.control))
         else:
-            addons[_CNI] = AddonMove(_CNI, table_version(_CNI, previous or before), table_version(_CNI, s.control),
-                                     "one add-on minor per update, as EKS requires")
+            old, new = table_version(_CNI, previous or before), table_version(_CNI, s.control)
+            span = _addon_minors(old, new)
+            note = ("one add-on minor per update, as EKS requires" if span <= 1 else
+                    f"{span} add-on minors: EKS refuses more than one per update, so pin each minor on the way "
+                    "(addons.vpc-cni.version, aws eks describe-addon-versions) in a build of its own (CHG533)")
+            addons[_CNI] = AddonMove(_CNI, old, new, note)
     hours = bake_hours(env.bake)
     bake = env.bake if kind == CONTROL_PLANE else None
     wave_name = f"wave {wave + 1}"
@@ -271,6 +276,14 @@ def _make(env: EnvironmentPlan, state: dict[str, ClusterState], kind: str, wave:
                 tuple(addons[a] for a in ADDONS if a in addons), 0, bake, tuple(notes))
     skew = max((s.skew for s in apply_step(state, step).values()), default=0)
     return replace(step, skew=skew)
+
+
+def _addon_minors(before: str | None, after: str | None) -> int:
+    """How many add-on minors `v1.20.5-eksbuild.1` -> `v1.21.1-eksbuild.1` moves (1 where unknown)."""
+    old, new = (re.fullmatch(r"v(\d+)\.(\d+)\.\d+-eksbuild\.\d+", v or "") for v in (before, after))
+    if old is None or new is None or old[1] != new[1]:
+        return 1
+    return abs(int(new[2]) - int(old[2]))
 
 
 def _refusals(envs: list[Environment], target: str, today: date) -> list[Finding]:
