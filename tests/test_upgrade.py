@@ -278,3 +278,19 @@ def test_a_vpc_cni_hop_of_two_add_on_minors_is_named_in_its_step(tmp_path, monke
     (cni,) = [s.addons[0] for s in steps if s.kind == VPC_CNI and s.wave == 1]
     assert (cni.before, cni.after) == ("v1.19.2-eksbuild.5", "v1.21.1-eksbuild.1")
     assert "2 add-on minors" in cni.note and "CHG533" in cni.note, cni.note
+
+
+def test_a_fleet_past_standard_support_is_planned_and_told_what_eks_will_do(tmp_path, capsys, monkeypatch):
+    """1.34 with `support: standard` after 2026-12-02 fails validation (VAL403: EKS upgrades it out from under
+    Terraform); that is what the plan is for, so it plans, and says so. Any other error still refuses."""
+    monkeypatch.setenv("TFGEN_TODAY", "2026-12-07")
+    spec = _example_at_134(tmp_path)
+    spec.write_text(spec.read_text().replace("      support: extended\n", ""))
+    assert main(["validate", str(spec)]) == 1
+    capsys.readouterr()
+    assert main(["upgrade", str(spec), "--to", "1.36"]) == 0
+    out = capsys.readouterr().out
+    assert "VAL403" not in out and "left standard support on 2026-12-02" in out, out
+    assert "1. wave 1 control planes: us-east-2/edge" in out
+    spec.write_text(spec.read_text().replace("nat: per_az", "nat: every_az"))
+    assert main(["upgrade", str(spec), "--to", "1.36"]) == 1

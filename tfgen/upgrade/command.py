@@ -11,6 +11,8 @@ from ..model import Fleet
 
 __all__ = ["upgrade", "apply_waves"]
 
+_LATE = "VAL403"  # standard support ended and `support: standard`: EKS upgrades the cluster itself
+
 
 def upgrade(args: Any, fleet: Fleet) -> int:
     """`tfgen upgrade SPEC --to VERSION [--env] [--format] [--check] [--write]` on the fleet read from SPEC."""
@@ -19,9 +21,15 @@ def upgrade(args: Any, fleet: Fleet) -> int:
     from .render import describe_step, to_json, to_text
 
     prepared = prepare(fleet)
-    if prepared.errors:
-        raise FindingsError(prepared.findings)  # a plan for an invalid fleet would be taken as a valid one
+    # A plan for an invalid fleet would be taken as a valid one; but a cluster past standard support with
+    # `support: standard` (VAL403) is what the plan is for: planned, and the plan says what EKS will do.
+    late = [f for f in prepared.errors if f.code == _LATE]
+    if len(late) < len(prepared.errors):
+        raise FindingsError(prepared.findings)
     plan = plan_upgrade(fleet, args.to, environments=args.env)
+    chosen = {env.name for env in plan.environments}
+    plan.notes += [f"{f.message} ({f.path} and every cluster of its environment on that version): its first "
+                   "control-plane step is due now" for f in late if f.path.split("/")[0] in chosen]
     log = sys.stdout if args.format == "text" else sys.stderr
     sys.stdout.write(to_json(plan) if args.format == "json" else to_text(plan))
     steps = [env.steps[0] for env in plan.environments if env.steps]
