@@ -169,6 +169,41 @@ class Steps:
 
 
 @dataclass(frozen=True)
+class Upgrade:
+    """SMALL planned to `to` by `tfgen upgrade`'s planner; with `insight`, its next step checked against a
+    recorded EKS insight of that status (the AWS double has no insights API)."""
+
+    to: str
+    insight: str = ""
+    severity: str = ""
+
+    def fire(self, tmp_path: Path, monkeypatch, capsys) -> Fired:
+        from datetime import date
+
+        from tfgen.upgrade import plan_upgrade
+        from tfgen.upgrade.insights import check_steps
+
+        fleet = tfgen.loads(SMALL)
+        try:
+            plan = plan_upgrade(fleet, self.to, today=date(2026, 12, 7))
+        except FindingsError as exc:
+            return _fired(exc.findings)
+        summary = {"id": "a1", "name": "Deprecated APIs removed", "category": "UPGRADE_READINESS",
+                   "insightStatus": {"status": self.insight, "reason": "in use"}}
+
+        class Recorded:
+            def list_insights(self, **_):
+                return {"insights": [summary]}
+
+            def describe_insight(self, **_):
+                return {"insight": {"id": "a1", "recommendation": "move clients to the newer API"}}
+
+        report = check_steps(fleet, [plan.environments[0].steps[0]], target=self.to,
+                             clients=lambda region, role: Recorded())
+        return _fired(report.findings)
+
+
+@dataclass(frozen=True)
 class Gate:
     """A root `tfgen check` scans (slow: checkov): a copy of a tests/policy_fixtures directory, or `files`."""
 
@@ -462,6 +497,10 @@ TRIGGERS: dict[str, tuple] = {
     "CHG532": (Steps(', node_groups: {w: {version: "1.34"}}', (("edge", "1.35"),)),),
     "CHG533": (Steps(', addons: {vpc-cni: {version: v1.21.1-eksbuild.1}}', (("edge", "1.35"),),
                      (("edge/vpc-cni", "v1.19.2-eksbuild.5"),)),),
+    "VAL466": (spec(env="    rollout: {waves: [[us-east-2]], bake: 8d}\n"),),
+    "CHG570": (Upgrade("1.37"),),
+    "CHG571": (Upgrade("1.34"),),
+    "CHG572": (Upgrade("1.36", insight="ERROR"),),
     # the network
     "NET201": (spec(env="    cidr_pool: 10.0.0.0/20\n", regions="      us-east-2: {}\n"),),
     "NET203": (spec(regions="      us-east-2: {cidr: 100.64.0.0/16}\n"),),

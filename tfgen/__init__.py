@@ -51,6 +51,7 @@ _HOMES = {
     "Identity": "model",
     "ArgoCD": "model",
     "Nat": "model",
+    "Rollout": "model",
     "Finding": "errors",
     "Origin": "errors",
     "Severity": "errors",
@@ -117,6 +118,7 @@ if TYPE_CHECKING:  # for editors and type checkers: the same names, imported eag
         Network as Network,
         NodeGroup as NodeGroup,
         Reach as Reach,
+        Rollout as Rollout,
         Region as Region,
         StateBackend as StateBackend,
     )

@@ -107,6 +107,18 @@ def _parser() -> argparse.ArgumentParser:
     o.add_argument("--values", metavar="FILE",
                    help="also write the Helm values of the hub's Argo CD (its identity) to FILE as YAML")
     o.set_defaults(run=_gitops)
+    u = verbs.add_parser("upgrade", help="plan a Kubernetes upgrade of the fleet in waves (--write: the next step)")
+    u.add_argument("spec", help="fleet spec (YAML)")
+    u.add_argument("--to", required=True, metavar="VERSION", help="the Kubernetes version to reach, e.g. 1.36")
+    u.add_argument("--env", action="append", metavar="NAME", help="environment to plan (repeatable; default: all)")
+    u.add_argument("--format", choices=("text", "json"), default="text",
+                   help="json: the plan for programs, messages on stderr (default: text)")
+    u.add_argument("--write", action="store_true",
+                   help="rewrite the spec to the next step of each environment (comments and order kept)")
+    u.add_argument("--check", action="store_true",
+                   help="read EKS upgrade insights of the next step's clusters (AWS credentials); refuse on ERROR")
+    _add_allocations(u)
+    u.set_defaults(run=_upgrade)
     _add_run_verbs(verbs)
     _add_rule_verbs(verbs)
     _add_tool_verbs(verbs)
@@ -176,6 +188,10 @@ def _add_run_verbs(verbs) -> None:
         else:
             r.add_argument("--auto-approve", action="store_true",
                            help="apply each root's plan without asking (needed without a terminal)")
+        if command == "apply":
+            r.add_argument("--waves", action="store_true",
+                           help="apply the cells roots wave by wave as the spec's rollout orders them, verifying "
+                                "each wave (re-plan empty; with credentials, the EKS version) before the next")
         r.set_defaults(run=_orchestrate, command=command)
 
     c = verbs.add_parser("ci", help="write a CI configuration that runs the graph of roots")
@@ -450,6 +466,12 @@ def _migrate(args) -> int:
     plan = plan_migration(prepared.fleet, prepared.fleet.environment(args.env))
     sys.stdout.write(plan.format(spec=args.spec, out=args.out))
     return 0
+
+
+def _upgrade(args) -> int:
+    from .upgrade.command import upgrade
+
+    return upgrade(args, _load(args.spec, args.allocations))
 
 
 def _environment_of(path: str) -> str:

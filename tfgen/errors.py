@@ -18,6 +18,7 @@ when it is not this one; a test holds this drawing to the code)::
     ├── GitOpsError            `tfgen gitops` cannot read the outputs (gitops, exit 2)
     ├── OutputsError           the outputs lack what a cluster Secret needs (gitops, exit 1)
     ├── MigrationError         a layout migration refused or stopped, saying what it left (migrate.run, exit 1)
+    ├── WriteError             `tfgen upgrade --write` cannot rewrite the spec to the step (upgrade.writer, exit 2)
     └── BootstrapError         the bootstrap's input cannot make a script (bootstrap.errors, exit 1)
         └── ManifestError      a manifest does not validate (bootstrap.errors)
 

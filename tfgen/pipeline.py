@@ -24,6 +24,7 @@ from .lifecycle.summary import FleetDiff
 from .migrate import check_layout_change, layout_changes
 from .terraform.index import Root
 from .terraform.roots import documents_root
+from .upgrade.waves import rollout_record
 from .write import Changes, diff_output, read_roots, write_output
 
 __all__ = ["Prepared", "BuildResult", "prepare", "check_record", "validate", "emit_checked", "render", "build",
@@ -173,6 +174,7 @@ def build(fleet: Fleet, out: str | Path = "out", *, check: bool = False, strict:
     prepared = prepare(fleet, strict=strict)
     if prepared.errors:
         raise FindingsError(prepared.findings)
+    waves = rollout_record(prepared.fleet)  # recorded when the spec writes a rollout: `apply --waves`
     out = Path(out)
     previous = read_roots(out)
     if not allow_layout_change:
@@ -188,13 +190,13 @@ def build(fleet: Fleet, out: str | Path = "out", *, check: bool = False, strict:
     lock_path, lock = _allocations_file(fleet, prepared, staged.tombstones)
     lock_stale = lock_path is not None and (not lock_path.exists() or lock_path.read_bytes() != lock)
     if check:
-        changes = diff_output(files, out, roots=staged.roots, fleet=record)
+        changes = diff_output(files, out, roots=staged.roots, fleet=record, waves=waves)
         stale = changes.stale + ([f"changed {lock_path}"] if lock_stale else [])
         if stale:
             raise StaleOutputError(str(out), stale)
     else:
         changes = write_output(files, out, record=(lock_path, lock) if lock_stale else None, roots=staged.roots,
-                               fleet=record)
+                               fleet=record, waves=waves)
     return BuildResult(out, changes, prepared.warnings + staged.warnings, [str(lock_path)] if lock_stale else [],
                        staged.diff)
 

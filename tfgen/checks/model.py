@@ -26,6 +26,7 @@ from .fleet import (
     check_state_names,
     check_terraform_version,
 )
+from .rollout import check_rollout
 from .support import Rule
 from .tags import check_tags
 from .types import check_types
@@ -64,6 +65,7 @@ RULES: tuple[Rule, ...] = (
     check_empty_regions,
     check_aws_names_per_account,
     check_aws_names,
+    check_rollout,
 )
 
 

@@ -13,10 +13,12 @@ Modules: `modes` (the named choices as `StrEnum`s: connectivity, layout,
 identity, Argo CD, NAT), `parts` (clusters, networks, node groups, access,
 add-ons, GitOps, bastion, and the constants naming their values), `fleet`
 (environments and the fleet), `regions` (the zones tfgen knows per region), `kubernetes` (the
-EKS version calendar).
+EKS version calendar), `addons` (the add-on versions per minor), `rollout` (the waves an
+upgrade takes).
 """
 
 from .modes import ArgoCD, Connectivity, Identity, Layout, Nat
+from .rollout import Rollout
 from .fleet import LAYOUT_CELLS, LAYOUT_ENVIRONMENT, LAYOUTS, Environment, Fleet, StateBackend
 from .parts import (
     ADDONS,
@@ -122,6 +124,7 @@ __all__ = [
     "Environment",
     "StateBackend",
     "Fleet",
+    "Rollout",
     "LAYOUT_CELLS",
     "LAYOUT_ENVIRONMENT",
     "LAYOUTS",

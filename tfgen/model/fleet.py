@@ -39,6 +39,7 @@ from .parts import (
     _Located,
     _lookup,
 )
+from .rollout import Rollout
 
 __all__ = ["Environment", "StateBackend", "Fleet", "LAYOUT_ENVIRONMENT", "LAYOUT_CELLS", "LAYOUTS"]
 
@@ -70,6 +71,8 @@ class Environment(_Located):
     """`environment` or `cells`; None: the fleet's `layout`."""
     protect: bool = False
     """Every cluster protected (`Cluster.protect`), and the environment's region-wide KMS keys."""
+    rollout: Rollout | None = None
+    """The waves an upgrade takes through the environment; None: the fleet's `rollout`."""
 
     @property
     def account(self) -> str | None:
@@ -301,6 +304,8 @@ class Fleet(_Located):
     environments: dict[str, Environment] = field(default_factory=dict)
     layout: Layout | str = Layout.ENVIRONMENT
     """How environments become roots unless they say otherwise: `environment` or `cells`."""
+    rollout: Rollout | None = None
+    """The waves an upgrade takes through every environment without a `rollout` of its own."""
     allocations_file: Path | None = field(default=None, compare=False)
     """Where VPC CIDRs allocated from a pool are recorded (beside the spec when loaded from YAML)."""
 
@@ -314,6 +319,10 @@ class Fleet(_Located):
     def layout_of(self, env: Environment) -> Layout | str:
         """The layout of `env`: its own `layout`, else the fleet's."""
         return env.layout if env.layout is not None else self.layout
+
+    def rollout_of(self, env: Environment) -> Rollout | None:
+        """The rollout of `env`: its own, else the fleet's, else None (every edge in one wave, then the hub)."""
+        return env.rollout if env.rollout is not None else self.rollout
 
     def environment(self, name: str) -> Environment:
         """The environment called `name`."""
@@ -336,6 +345,7 @@ class Fleet(_Located):
         addons: dict[str, Addon] | None = None,
         layout: Layout | str | None = None,
         protect: bool = False,
+        rollout: Rollout | None = None,
         where: dict[str, Origin] | None = None,
     ) -> Environment:
         """Add an empty environment; then give it a hub and regions.
@@ -361,6 +371,7 @@ class Fleet(_Located):
             addons=dict(addons or {}),
             layout=layout,
             protect=protect,
+            rollout=rollout,
             where=dict(where) if where else _here(_call_site()),
         )
         self.environments[name] = env

@@ -183,6 +183,7 @@ def render_ci(engine: str, graph: RootGraph, *, out: str, spec: str, include_sta
     if engine not in ENGINES:
         raise UsageError(f"no CI engine {engine!r}; choose one of {', '.join(ENGINES)}")
     where = repository_path(out)
+    graph = graph.in_waves()  # the rollout's waves order the roots' jobs and execution order groups
     roots = ci_roots(graph, include_state=include_state)
     if not roots:
         raise UsageError(f"{out} has no root for CI to run but _state; pass --include-state to run it too")

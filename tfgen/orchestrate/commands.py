@@ -371,6 +371,11 @@ def main(args, approver) -> int:
         _emit(log, f"tfgen {args.command} {args.out}: {', '.join(roots)} (parallelism {args.parallelism}); "
                    f"{workspace.describe()}\n")
         phase, running = _progress(log)
+        if getattr(args, "waves", False):
+            from ..upgrade.command import apply_waves
+
+            return apply_waves(args, graph, workspace, approve=approve, progress=phase, scratch=scratch, log=log,
+                               review=guard)
         out_dir = Path(args.out_dir) if getattr(args, "out_dir", None) else None
         report, saved = plan_roots(selection, workspace, command=args.command, out_dir=out_dir, scratch=scratch,
                                    parallelism=args.parallelism, approve=approve, progress=phase, activity=running,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ..emit.state import STATE_ROOT
 from ..errors import TfgenError
-from ..write import MANIFEST, read_roots
+from ..write import MANIFEST, read_roots, read_waves
 from ..write.tree import topological
 from ..write.journal import COMMITTED, JOURNAL
 
@@ -33,6 +33,7 @@ class RootGraph:
 
     out: Path
     needs: dict[str, tuple[str, ...]]
+    waves: dict | None = None  # the rollout's waves of roots the build recorded (tfgen.upgrade.waves)
 
     @property
     def roots(self) -> list[str]:
@@ -40,6 +41,14 @@ class RootGraph:
 
     def path(self, root: str) -> Path:
         return self.out / root
+
+    def in_waves(self) -> RootGraph:
+        """This graph with the recorded waves as edges: a root of a later wave needs the wave before (where
+        that reverses no edge of the graph), so CI configs order roots by the rollout."""
+        from ..upgrade.waves import wave_needs
+
+        needs = wave_needs(self.needs, self.waves)
+        return RootGraph(self.out, {root: tuple(n) for root, n in needs.items()}, self.waves)
 
     def needed_by(self, root: str) -> list[str]:
         """The roots that need `root` (its direct dependents)."""
@@ -118,4 +127,4 @@ def read_graph(out: str | Path) -> RootGraph:
     missing = sorted(root for root in roots if not any((out / root).glob("*.tf.json")))
     if missing:
         raise UsageError(f"{out}: the build's roots {', '.join(missing)} have no *.tf.json files; fix: {rebuild}")
-    return RootGraph(out, {root: tuple(needs) for root, needs in roots.items()})
+    return RootGraph(out, {root: tuple(needs) for root, needs in roots.items()}, read_waves(out))

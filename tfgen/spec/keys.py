@@ -27,6 +27,7 @@ KINDS = {
     "pairs": "a list of [region/cluster, region/cluster] pairs",
     "bool": "true or false",
     "list": "a list",
+    "waves": "a list of waves, each a list of regions or region/cluster names",
 }
 
 
@@ -196,6 +197,19 @@ BASTION = Table("bastion", "`bastion`", "the hub's SSM bastion", {
     "ami": Key("str", "an AMI id, or the default "
                       "`resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64`"),
 })
+ROLLOUT = Table("rollout", "`rollout`", "how an upgrade rolls across the environment's clusters (`tfgen upgrade`, "
+                "`tfgen apply --waves`; see docs/upgrade.md)", {
+    "waves": Key("waves", "the waves in order, e.g. `[[us-east-2], [us-west-2, eu-west-1]]`: a region names its "
+                          "edge clusters, `region/cluster` one cluster; edges in no wave form a wave after them, and "
+                          "the hub goes last unless a wave names it (`us-east-1/hub`)"),
+    "bake": Key("str", "how long a wave's upgraded control planes run, nodes on the old minor, before the nodes "
+                       "follow and the next wave starts: `24h` (default), `2d`, `90m`, `1d12h`; EKS can roll a "
+                       "control plane back within 7 days"),
+    "failure_tolerance": Key("int", "how many clusters of a wave may fail verification before `tfgen apply "
+                                    "--waves` stops (default 0)"),
+})
+_ROLLOUT = Key("map", "the waves an upgrade takes (`waves`, `bake`, `failure_tolerance`); an environment's own "
+                      "wins", table=ROLLOUT)
 _LAYOUT = Key("str", "`environment` (default: one root module per environment) or `cells` (a root per region and "
                      "per link, see [Cells](#cells-layout-cells)); an environment's own wins", values=_choices(Layout))
 ENVIRONMENT = Table("environment", "environment", "one environment: a Terraform root module (or one per cell), a hub "
@@ -230,6 +244,7 @@ ENVIRONMENT = Table("environment", "environment", "one environment: a Terraform 
     "layout": _LAYOUT,
     "protect": Key("bool", "`true`: every cluster of the environment protected (see the cluster's `protect`), and "
                            "its regions' EBS keys; default `false`"),
+    "rollout": _ROLLOUT,
 }, required=("hub",))
 STATE = Table("state", "`state`", "where Terraform keeps each environment's state", {
     "backend": Key("str", "`s3` or `local` (default); the state key is `<key_prefix><environment>/terraform.tfstate`;"
@@ -250,6 +265,7 @@ TOP = Table("fleet", "top", "a fleet of EKS clusters across regions and environm
                                     "`\">= 1.0\"`)"),
     "state": Key("map", "where Terraform keeps each environment's state", table=STATE),
     "layout": _LAYOUT,
+    "rollout": _ROLLOUT,
     "environments": Key("map", "one Terraform root module per environment, in `out/<name>/` (in the cells layout, "
                                "`out/<name>--<cell>/`)", table=ENVIRONMENT, named="environment name",
                         nonempty=True),
@@ -257,4 +273,4 @@ TOP = Table("fleet", "top", "a fleet of EKS clusters across regions and environm
 
 # Every table, in the order the docs' reference (docs/spec.md) lists them.
 TABLES = (TOP, STATE, ENVIRONMENT, HUB_CLUSTER, REGION, CLUSTER, DEFAULTS, NODE_GROUP, ACCESS, ACCESS_ENTRY, ADDON,
-          GITOPS, REPO, IDENTITY_CENTER, BASTION)
+          GITOPS, REPO, IDENTITY_CENTER, BASTION, ROLLOUT)

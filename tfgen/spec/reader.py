@@ -178,6 +178,8 @@ class Reader:
             "node_groups": lambda v: isinstance(v, dict),
             "bool": lambda v: isinstance(v, bool),
             "list": lambda v: isinstance(v, list),
+            "waves": lambda v: isinstance(v, list) and all(
+                isinstance(w, list) and all(isinstance(x, str) for x in w) for w in v),
             "pairs": lambda v: isinstance(v, list) and all(
                 isinstance(p, list) and len(p) == 2 and all(isinstance(x, str) for x in p) for p in v),
         }[kind](item)
@@ -213,6 +215,8 @@ class Reader:
             fleet.terraform_version = top["terraform_version"]
         if "layout" in top:
             fleet.layout = top["layout"]
+        if "rollout" in top:
+            fleet.rollout = spec_sections.read_rollout(self, top["rollout"], ("rollout",))
         if "state" in top:
             state = self._mapping(top["state"], ("state",), STATE)
             fleet.state = StateBackend(**state, where=self._where(("state",), *STATE))
@@ -255,7 +259,8 @@ class Reader:
         if "protect" in env_data:
             env.protect = env_data["protect"]
         for key, read in (("access", spec_sections.read_access), ("addons", spec_sections.read_addons),
-                          ("gitops", spec_sections.read_gitops), ("bastion", spec_sections.read_bastion)):
+                          ("gitops", spec_sections.read_gitops), ("bastion", spec_sections.read_bastion),
+                          ("rollout", spec_sections.read_rollout)):
             if key in env_data:
                 setattr(env, key, read(self, env_data[key], path + (key,)))
         for i, (a, b) in enumerate(env_data.get("links", [])):

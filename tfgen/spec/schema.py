@@ -92,6 +92,8 @@ def _key(key: Key, defs: dict[str, Any]) -> dict[str, Any]:
     if kind == "pairs":
         return {"type": "array", **doc, "items": {"type": "array", "items": {"type": "string"}, "minItems": 2,
                                                   "maxItems": 2}}
+    if kind == "waves":
+        return {"type": "array", **doc, "items": {"type": "array", "items": {"type": "string"}}}
     if key.table is None:
         raise ValueError(f"a {kind} key needs the table its value follows")
     member = _member(key.table, defs)

@@ -1,6 +1,6 @@
 """Readers of the spec sections about what runs on the clusters.
 
-`access`, `addons`, `gitops` and `bastion` (environment and cluster level)
+`access`, `addons`, `gitops`, `bastion` and `rollout` (environment and cluster level)
 each get a small reader here instead of growing `spec._Reader`; they use the
 reader's typed access, so findings carry file and line as everywhere else::
 
@@ -20,16 +20,17 @@ reader's typed access, so findings carry file and line as everywhere else::
           identity_center: {instance_arn: "arn:aws:sso:::instance/ssoins-...", region: us-east-1, admins: [<group id>]}
           bootstrap: true                 # false: the SSM bootstrap no longer runs on apply
         bastion: {enabled: true, instance_type: t3.micro}
+        rollout: {waves: [[us-east-2], [us-west-2, eu-west-1]], bake: 24h, failure_tolerance: 0}
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ..model import Access, AccessEntry, Addon, Bastion, GitOps, GitOpsRepo, IdentityCenter
-from .keys import ACCESS, ACCESS_ENTRY, ADDON, BASTION, GITOPS, IDENTITY_CENTER, REPO
+from ..model import Access, AccessEntry, Addon, Bastion, GitOps, GitOpsRepo, IdentityCenter, Rollout
+from .keys import ACCESS, ACCESS_ENTRY, ADDON, BASTION, GITOPS, IDENTITY_CENTER, REPO, ROLLOUT
 
-__all__ = ["read_access", "read_addons", "read_gitops", "read_bastion"]
+__all__ = ["read_access", "read_addons", "read_gitops", "read_bastion", "read_rollout"]
 
 
 def read_access(reader, value: Any, path: tuple) -> Access:
@@ -67,3 +68,8 @@ def read_gitops(reader, value: Any, path: tuple) -> GitOps:
 def read_bastion(reader, value: Any, path: tuple) -> Bastion:
     data = reader._mapping(value, path, BASTION)
     return Bastion(where=reader._where(path, *BASTION), **data)
+
+
+def read_rollout(reader, value: Any, path: tuple) -> Rollout:
+    data = reader._mapping(value, path, ROLLOUT)
+    return Rollout(where=reader._where(path, *ROLLOUT), **data)

@@ -41,7 +41,7 @@ from .tree import _FILE, MANIFEST, _clean_staging, _kind, _manifest, _Out, graph
 from ..errors import OutputConflictError, TfgenError
 
 __all__ = ["MANIFEST", "LOCK", "LOCK_WAIT", "Changes", "Previous", "owned_path", "diff_output", "write_output",
-           "read_roots", "read_previous", "update_fleet", "replace_file"]
+           "read_roots", "read_previous", "read_waves", "update_fleet", "replace_file"]
 
 LOCK_WAIT = 30.0
 
@@ -100,22 +100,23 @@ def _diff(files: dict[str, bytes], manifest: bytes, out: _Out, owned: set[str]) 
     return changes
 
 
-def _check_graph(files: dict[str, bytes], roots: dict[str, list[str]] | None, fleet: dict | None = None) -> bytes:
-    """The manifest of `files`, `roots` and the `fleet` record, after checking that the graph is one of their
-    roots."""
+def _check_graph(files: dict[str, bytes], roots: dict[str, list[str]] | None, fleet: dict | None = None,
+                 waves: dict | None = None) -> bytes:
+    """The manifest of `files`, `roots`, the `fleet` record and the rollout's `waves`, after checking that the
+    graph is one of their roots."""
     problem = None if roots is None else graph_problem(roots, files)
     if problem:
         raise TfgenError(f"tfgen would record a graph of roots that is wrong ({problem}); this is a bug in tfgen, "
                          f"please report it")
-    return _manifest(files, roots, fleet)
+    return _manifest(files, roots, fleet, waves)
 
 
 def diff_output(files: dict[str, bytes], out: str | Path, *, roots: dict[str, list[str]] | None = None,
-                fleet: dict | None = None) -> Changes:
-    """Compare `files` (relative path -> bytes), the graph `roots` and the `fleet` record with what `out` holds;
-    writes nothing."""
+                fleet: dict | None = None, waves: dict | None = None) -> Changes:
+    """Compare `files` (relative path -> bytes), the graph `roots`, the `fleet` record and the rollout's `waves`
+    with what `out` holds; writes nothing."""
     _check_names(files)
-    manifest = _check_graph(files, roots, fleet)
+    manifest = _check_graph(files, roots, fleet, waves)
     handle = _Out(Path(out), create=False)
     try:
         changes = _diff(files, manifest, handle, handle.owned())
@@ -127,15 +128,17 @@ def diff_output(files: dict[str, bytes], out: str | Path, *, roots: dict[str, li
 
 
 def write_output(files: dict[str, bytes], out: str | Path, *, record: tuple[Path, bytes] | None = None,
-                 roots: dict[str, list[str]] | None = None, fleet: dict | None = None) -> Changes:
+                 roots: dict[str, list[str]] | None = None, fleet: dict | None = None,
+                 waves: dict | None = None) -> Changes:
     """Make `out` hold exactly `files` among the files tfgen owns there, all or nothing.
 
     `record` is a file outside `out` (the allocations file) swapped in the same
     transaction, before the output, so the output never uses what is not recorded.
-    `roots` (root -> the roots it needs) and the `fleet` record go into the manifest with the files.
+    `roots` (root -> the roots it needs), the `fleet` record and the rollout's `waves` go into the manifest with
+    the files.
     """
     _check_names(files)
-    manifest = _check_graph(files, roots, fleet)
+    manifest = _check_graph(files, roots, fleet, waves)
     try:
         handle = _Out(Path(out), create=True)
     except OSError as exc:
@@ -173,6 +176,19 @@ def read_roots(out: str | Path) -> dict[str, list[str]] | None:
     handle = _Out(Path(out), create=False)
     try:
         return handle.manifest()[1] if handle.fd is not None else None
+    finally:
+        handle.close()
+
+
+
+def read_waves(out: str | Path) -> dict | None:
+    """The rollout's waves the manifest in `out` records (`tfgen.upgrade.waves`); None when it records none."""
+    handle = _Out(Path(out), create=False)
+    try:
+        if handle.fd is None:
+            return None
+        waves = handle.body().get("waves")  # checked as a build checks it
+        return waves if isinstance(waves, dict) else None
     finally:
         handle.close()
 

@@ -39,13 +39,16 @@ def owned_path(rel: object) -> bool:
     return len(parts) == 2 and bool(_ROOT.fullmatch(parts[0])) and bool(_FILE.fullmatch(parts[1]))
 
 
-def _manifest(files, roots: dict[str, list[str]] | None = None, fleet: dict | None = None) -> bytes:
-    body = {"generator": "tfgen", "note": "files tfgen owns in this directory; do not edit them",
-            "files": sorted(files)}
+def _manifest(files, roots: dict[str, list[str]] | None = None, fleet: dict | None = None,
+              waves: dict | None = None) -> bytes:
+    body: dict = {"generator": "tfgen", "note": "files tfgen owns in this directory; do not edit them",
+                  "files": sorted(files)}
     if roots is not None:
         body["roots"] = {root: sorted(needs) for root, needs in roots.items()}
     if fleet is not None:
         body["fleet"] = fleet
+    if waves is not None:
+        body["waves"] = waves  # the rollout's waves of roots (tfgen.upgrade.waves), for `tfgen apply --waves`
     return render_manifest(body)
 
 
