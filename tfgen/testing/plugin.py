@@ -124,7 +124,8 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
 @pytest.fixture(scope="session")
 def tfgen_build(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
     """`tfgen_build(spec, **options) -> Path`: the spec built into a temporary OUT, once per content and options."""
-    import tfgen
+    from ..pipeline import build as build_fleet
+    from ..spec import load
 
     built: dict[str, Path] = {}
 
@@ -133,14 +134,14 @@ def tfgen_build(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]
         key = f"{hashlib.sha256(spec.read_bytes()).hexdigest()}:{sorted(options.items())!r}"
         if key not in built:
             out = tmp_path_factory.mktemp("tfgen-out")
-            fleet = tfgen.load(spec)
+            fleet = load(spec)
             if fleet.allocations_file is not None:  # the record is the repository's: build against a copy
                 record = out.parent / f"{out.name}.allocations.yaml"
                 original = Path(fleet.allocations_file)
                 if original.is_file():
                     record.write_bytes(original.read_bytes())
                 fleet.allocations_file = record
-            tfgen.build(fleet, out, **options)
+            build_fleet(fleet, out, **options)
             built[key] = out
         return built[key]
 
@@ -175,15 +176,15 @@ def tfgen_plan(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
 def tfgen_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., Any]]:
     """`tfgen_sandbox(spec, environments=None) -> SandboxReport`: applied on the local double once per session
     and verified (a failed apply or verification fails the test); destroyed when the session ends."""
-    import tfgen
     from ..sandbox import Sandbox
+    from ..spec import load
 
     running: dict[str, tuple[Sandbox, Any]] = {}
 
     def sandbox(spec: str | Path, environments: list[str] | None = None) -> Any:
         key = f"{hashlib.sha256(Path(spec).read_bytes()).hexdigest()}:{environments}"
         if key not in running:
-            fleet = tfgen.load(spec)
+            fleet = load(spec)
             box = Sandbox(fleet, spec=str(spec), workdir=tmp_path_factory.mktemp("tfgen-sandbox")).start()
             try:
                 report = box.run(environments, keep=True)
