@@ -71,7 +71,7 @@ def select(graph: RootGraph, command: str, *, env: list[str] | None = None, no_d
     elsewhere = {root: checkout_root(graph, found, root, scratch / "removed" / root) for root in found.removed}
     needs = {**graph.needs, **{root: tuple(n for n in found.removed[root] if n in found.removed)
                                for root in found.removed}}
-    whole = _Graph(graph.out, needs, elsewhere)
+    whole = _Graph(graph.out, needs, graph.waves, elsewhere=elsewhere)
     removed = whole.order(found.removed)[::-1]
     return Selection(whole, graph.order(found.roots), removed, found)
 
@@ -117,7 +117,7 @@ def _saved_graph(saved: SavedPlans, out: Path) -> _Graph:
     current = read_graph(out)
     removed = {root for root, entry in saved.roots.items() if entry.destroy}
     needs = {**current.needs, **{root: tuple(n for n in saved.roots[root].needs if n in removed) for root in removed}}
-    return _Graph(current.out, needs, {root: saved.config(root) for root in removed})
+    return _Graph(current.out, needs, current.waves, elsewhere={root: saved.config(root) for root in removed})
 
 
 def _stale(saved: SavedPlans, graph: RootGraph, checked: RunReport) -> dict[str, str]:
