@@ -197,7 +197,9 @@ def test_github_actions_checks_then_plans_and_applies_in_graph_order(repo, capsy
 def test_the_gate_uploads_sarif_and_alone_writes_code_scanning(repo, capsys):
     jobs = _check_workflow(_ci(capsys, "github-actions", "out", "--spec", "fleet.yaml"))["jobs"]
     gate = jobs["gate"]["steps"]
-    assert gate[-2]["run"] == 'tfgen check "$TFGEN_OUT" --plan --format sarif --output tfgen-check.sarif'
+    # alerts land on the spec's lines (the generated file is their related location)
+    assert gate[-2]["run"] == ('tfgen check "$TFGEN_OUT" --plan --spec "$TFGEN_SPEC" --format sarif '
+                               '--output tfgen-check.sarif')
     assert gate[-1]["uses"].startswith("github/codeql-action/upload-sarif@")
     assert gate[-1]["with"]["sarif_file"] == "tfgen-check.sarif"
     assert gate[-1]["if"] == "always() && hashFiles('tfgen-check.sarif') != ''", "findings fail the job, not the upload"
@@ -269,7 +271,7 @@ def test_hostile_paths_reach_tfgen_as_one_argument_each(repo, capsys, tmp_path):
     assert [call[1:] for call in calls if call[1] != "-m"] == [
         ["build", HOSTILE_SPEC, "--out", HOSTILE_OUT, "--check"],
         ["validate", HOSTILE_SPEC],
-        ["check", HOSTILE_OUT, "--plan", "--format", "sarif", "--output", "tfgen-check.sarif"],
+        ["check", HOSTILE_OUT, "--plan", "--spec", HOSTILE_SPEC, "--format", "sarif", "--output", "tfgen-check.sarif"],
         ["plan", HOSTILE_OUT, "--list", "--format", "json"],
         ["plan", HOSTILE_OUT, "--env", "eu", "--no-deps", "--out-dir", plans, "--format", "markdown",
          "--detailed-exitcode"],

@@ -127,6 +127,8 @@ def _jobs(inputs: CiInputs) -> dict[str, dict]:
     on_branch = f"github.event_name == 'push' && github.ref == {_literal('refs/heads/' + inputs.branch)}"
     # A job that needs a skipped one (a root not affected, an apply on a pull request) still runs.
     went_well = "!cancelled() && !contains(needs.*.result, 'failure')"
+    # Alerts land on the spec line that made a resource; a fleet written in Python has none to point at.
+    spec_lines = "" if inputs.spec.endswith(".py") else ' --spec "$TFGEN_SPEC"'
     jobs: dict[str, dict] = {
         "check": {
             "name": "build --check, validate",
@@ -145,7 +147,7 @@ def _jobs(inputs: CiInputs) -> dict[str, dict]:
             "permissions": {"actions": "read", "contents": "read", "security-events": "write"},
             "steps": _setup(inputs) + [
                 {"name": "Policy gate (checkov and tfgen's policies, configuration and offline plan)",
-                 "run": f'tfgen check "$TFGEN_OUT" --plan --format sarif --output {SARIF}'},
+                 "run": f'tfgen check "$TFGEN_OUT" --plan{spec_lines} --format sarif --output {SARIF}'},
                 {"name": "Upload SARIF to code scanning",
                  "if": f"always() && hashFiles('{SARIF}') != ''",
                  "uses": _uses("github/codeql-action/upload-sarif"),
