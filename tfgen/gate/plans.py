@@ -29,7 +29,8 @@ def plan_roots(report: GateReport, roots: dict[str, Path], scratch: Path) -> dic
     """
     clock = time.perf_counter()
     names = {_scratch_name(env): env for env in roots}
-    graph = _FoundRoots(scratch, {name: () for name in names}, {name: roots[env] for name, env in names.items()})
+    graph = _FoundRoots(scratch, {name: () for name in names},
+                         directories={name: roots[env] for name, env in names.items()})
     workspace = Offline(scratch / "planner")
     run = Orchestrator(graph, command="plan", workspace=workspace, parallelism=1, show=True,
                        scratch=scratch / "planner").run(graph.order())
