@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -24,7 +23,7 @@ from tfgen.cli import main
 from tfgen.orchestrate import InPlace, Orchestrator, read_graph
 from tfgen.orchestrate.report import format_activity
 from tfgen.write import MANIFEST, write_output
-from tests.orchestrate_stub import stub_terraform
+from tests.orchestrate_stub import example_out, stub_directory
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,22 +31,14 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture
 def stub(tmp_path, monkeypatch):
     """The stub's control directory; TFGEN_TERRAFORM points at the stub (`terraform` in it)."""
-    directory = tmp_path / "stub"
-    directory.mkdir()
-    monkeypatch.setenv("STUB_DIR", str(directory))
-    monkeypatch.setenv("TFGEN_TERRAFORM", str(stub_terraform(directory)))
+    directory = stub_directory(tmp_path, monkeypatch)
     return directory
 
 
 @pytest.fixture
 def out(tmp_path):
     """A copy of the committed example build: `_state`, `development`, `production`."""
-    out = tmp_path / "out"
-    out.mkdir()
-    for root in ("_state", "development", "production"):
-        shutil.copytree(ROOT / "out" / root, out / root)
-    shutil.copy(ROOT / "out" / MANIFEST, out / MANIFEST)
-    return out
+    return example_out(tmp_path)
 
 
 def _build(out: Path, roots: dict[str, list[str]]) -> Path:

@@ -9,15 +9,13 @@ fleet (development/us-east-1/hub is the EKS cluster aws_eks_cluster.us_east_1_hu
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 
 from tfgen.cli import main
 from tfgen.orchestrate.saved import MANIFEST
-from tfgen.write import MANIFEST as BUILD_MANIFEST
-from tests.orchestrate_stub import stub_terraform
+from tests.orchestrate_stub import example_out, stub_directory
 
 ROOT = Path(__file__).resolve().parent.parent
 HUB = "development/us-east-1/hub"
@@ -25,10 +23,7 @@ HUB = "development/us-east-1/hub"
 
 @pytest.fixture
 def stub(tmp_path, monkeypatch):
-    directory = tmp_path / "stub"
-    directory.mkdir()
-    monkeypatch.setenv("STUB_DIR", str(directory))
-    monkeypatch.setenv("TFGEN_TERRAFORM", str(stub_terraform(directory)))
+    directory = stub_directory(tmp_path, monkeypatch)
     monkeypatch.delenv("TFGEN_ALLOW_REPLACE", raising=False)
     monkeypatch.delenv("TFGEN_ALLOW_DESTROY", raising=False)
     for root in ("_state", "development", "production"):
@@ -39,12 +34,7 @@ def stub(tmp_path, monkeypatch):
 @pytest.fixture
 def out(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    out = tmp_path / "out"
-    out.mkdir()
-    for root in ("_state", "development", "production"):
-        shutil.copytree(ROOT / "out" / root, out / root)
-    shutil.copy(ROOT / "out" / BUILD_MANIFEST, out / BUILD_MANIFEST)
-    return out
+    return example_out(tmp_path)
 
 
 def _replacing_the_hub(stub: Path) -> None:

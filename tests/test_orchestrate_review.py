@@ -9,26 +9,21 @@ local AWS double are at the end (slow).
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 
 from tfgen.cli import main
 from tfgen.orchestrate.saved import MANIFEST, read_saved
-from tfgen.write import MANIFEST as BUILD_MANIFEST
 from tfgen.write import write_output
-from tests.orchestrate_stub import stub_terraform
+from tests.orchestrate_stub import example_out, stub_directory
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
 def stub(tmp_path, monkeypatch):
-    directory = tmp_path / "stub"
-    directory.mkdir()
-    monkeypatch.setenv("STUB_DIR", str(directory))
-    monkeypatch.setenv("TFGEN_TERRAFORM", str(stub_terraform(directory)))
+    directory = stub_directory(tmp_path, monkeypatch)
     return directory
 
 
@@ -36,12 +31,7 @@ def stub(tmp_path, monkeypatch):
 def out(tmp_path, monkeypatch):
     """A copy of the committed example build (`_state`, `development`, `production`), as `out` in the cwd."""
     monkeypatch.chdir(tmp_path)
-    out = tmp_path / "out"
-    out.mkdir()
-    for root in ("_state", "development", "production"):
-        shutil.copytree(ROOT / "out" / root, out / root)
-    shutil.copy(ROOT / "out" / BUILD_MANIFEST, out / BUILD_MANIFEST)
-    return out
+    return example_out(tmp_path)
 
 
 def _log(stub: Path) -> list[dict]:

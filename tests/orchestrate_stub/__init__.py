@@ -3,10 +3,12 @@ tests."""
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 
 SCRIPT = Path(__file__).with_name("terraform")
+REPOSITORY = Path(__file__).resolve().parent.parent.parent
 
 
 def stub_terraform(directory: Path) -> Path:
@@ -16,3 +18,25 @@ def stub_terraform(directory: Path) -> Path:
     target.write_text(f"#!{sys.executable} -S\n" + SCRIPT.read_text().split("\n", 1)[1])
     target.chmod(0o755)
     return target
+
+
+def stub_directory(tmp_path: Path, monkeypatch) -> Path:
+    """The stub's control directory in `tmp_path`, with TFGEN_TERRAFORM pointing at the stub in it."""
+    directory = tmp_path / "stub"
+    directory.mkdir()
+    monkeypatch.setenv("STUB_DIR", str(directory))
+    monkeypatch.setenv("TFGEN_TERRAFORM", str(stub_terraform(directory)))
+    return directory
+
+
+def example_out(tmp_path: Path) -> Path:
+    """A copy of the committed example build (`_state`, `development`, `production` and its manifest) in
+    `tmp_path/out`."""
+    from tfgen.write import MANIFEST
+
+    out = tmp_path / "out"
+    out.mkdir()
+    for root in ("_state", "development", "production"):
+        shutil.copytree(REPOSITORY / "out" / root, out / root)
+    shutil.copy(REPOSITORY / "out" / MANIFEST, out / MANIFEST)
+    return out
