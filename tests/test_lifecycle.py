@@ -23,6 +23,10 @@ EDGE = "      us-east-2: {cidr: 10.11.0.0/16}\n"
 WEST = "      us-west-2: {cidr: 10.12.0.0/16}\n"
 TWO_REGIONS = MINIMAL_SPEC.replace(EDGE, EDGE + WEST)
 LINK = "development/us-east-1/hub<->us-east-2/edge"
+# An edge with no node groups (and no GitOps bootstrap, as MINIMAL_SPEC): nothing create_before_destroy depends on
+# its EKS cluster, so Terraform replaces it destroy-first and a replacement can be allowed.
+NODELESS = MINIMAL_SPEC.replace(EDGE, "      us-east-2: {cidr: 10.11.0.0/16, node_groups: {}}\n")
+MOVED = "10.16.0.0/16"
 
 
 def _snapshot(out: Path) -> dict[str, bytes]:
@@ -58,7 +62,7 @@ CHANGES = {
     "kubernetes version": (MINIMAL_SPEC.replace('"1.35"', '"1.36"'), {
         "development/us-east-1/hub": Status.UPDATED, "development/us-east-2/edge": Status.UPDATED}, []),
     "vpc cidr": (MINIMAL_SPEC.replace("10.11.0.0/16", "10.16.0.0/16"), {
-        "development/us-east-2/edge": Status.REPLACED, LINK: Status.REPLACED}, ["CHG500 development/us-east-2/edge"]),
+        "development/us-east-2/edge": Status.REPLACED, LINK: Status.REPLACED}, ["CHG506 development/us-east-2/edge"]),
     "cluster renamed": (MINIMAL_SPEC.replace(EDGE, "      us-east-2: {clusters: {edge2: {cidr: 10.11.0.0/16}}}\n"), {
         "development/us-east-1/hub": Status.UPDATED, LINK: Status.DESTROYED, LINK + "2": Status.NEW,
         "development/us-east-2/edge": Status.DESTROYED, "development/us-east-2/edge2": Status.NEW},
@@ -90,27 +94,50 @@ def test_each_kind_of_change_reads_in_the_fleets_words_and_the_guards_name_what_
     assert fleet_diff.unchanged == unchanged
 
 
-def test_a_replacement_says_why_in_the_fleets_words_and_the_finding_names_the_flag(tmp_path, baseline):
-    fleet_diff, findings = _diff(tmp_path, baseline, MINIMAL_SPEC.replace("10.11.0.0/16", "10.16.0.0/16"))
+def test_a_replacement_says_why_in_the_fleets_words_and_the_finding_names_the_flag(tmp_path):
+    out = tmp_path / "out"
+    tfgen.build(tfgen.load(write_spec(tmp_path, NODELESS, "old.yaml")), out)
+    fleet_diff, findings = _diff(tmp_path, out, NODELESS.replace("10.11.0.0/16", MOVED))
     edge = next(o for o in fleet_diff.objects if o.path == "development/us-east-2/edge")
     assert edge.why == ("vpc cidr 10.11.0.0/16 -> 10.16.0.0/16",)
     assert re.search(r"\n  development/us-east-2/edge +REPLACED \(why: vpc cidr 10.11.0.0/16 -> 10.16.0.0/16\)",
                      fleet_diff.text()), fleet_diff.text()
-    [refused] = findings
-    assert "--allow-replace development/us-east-2/edge" in refused.hint
-    # provider 6.x updates the EKS cluster's subnets in place (the table): its VPC is what is replaced
-    assert "VPC (aws_vpc.us_east_2_edge)" in refused.message
+    [refused] = [f for f in findings if f.code.startswith("CHG")]
+    assert refused.code == "CHG500" and "--allow-replace development/us-east-2/edge" in refused.hint
+    # EKS keeps a cluster in its VPC: the cluster goes with it (replace_triggered_by), whatever 6.x's table says
+    assert "EKS cluster and VPC (aws_eks_cluster.us_east_2_edge, aws_vpc.us_east_2_edge)" in refused.message
     # named, it passes; a name that allows nothing is a warning
-    _, allowed = _diff(tmp_path, baseline, MINIMAL_SPEC.replace("10.11.0.0/16", "10.16.0.0/16"),
+    _, allowed = _diff(tmp_path, out, NODELESS.replace("10.11.0.0/16", MOVED),
                        allow_replace=["development/us-east-2"], allow_destroy=["development/us-west-2"])
-    assert [(f.code, f.severity.value) for f in allowed] == [("CHG505", "warning")]
+    assert [(f.code, f.severity.value) for f in allowed if f.code.startswith("CHG")] == [("CHG505", "warning")]
+
+
+def test_a_cluster_replaced_create_first_under_its_own_name_is_refused_even_when_allowed(tmp_path, baseline):
+    """Its node groups are create_before_destroy, so the new cluster would be created beside the old one, under
+    the name the old one holds: no flag allows that; the finding names the two ways that apply."""
+    changes = diff(tfgen.load(write_spec(tmp_path, MINIMAL_SPEC.replace("10.11.0.0/16", MOVED))), baseline,
+                   allow_replace=["development/us-east-2/edge"])[0]
+    cluster = next(c for o in changes.objects for c in o.changes if c.address == "aws_eks_cluster.us_east_2_edge")
+    assert (cluster.action.value, cluster.create_first) == ("replace", True)
+    _, findings = _diff(tmp_path, baseline, MINIMAL_SPEC.replace("10.11.0.0/16", MOVED),
+                        allow_replace=["development/us-east-2/edge"])
+    [refused] = findings
+    assert (refused.code, refused.path) == ("CHG506", "development/us-east-2/edge")
+    assert "under the name it holds (mini-development-us-east-2-edge)" in refused.message
+    assert "`--allow-destroy development/us-east-2/edge`" in refused.hint and "rename the cluster" in refused.hint
+    # the way that applies in one step: a new name beside it, the old one destroyed
+    beside = MINIMAL_SPEC.replace(EDGE, f"      us-east-2: {{clusters: {{edge-b: {{cidr: {MOVED}}}}}}}\n")
+    fleet_diff, findings = _diff(tmp_path, baseline, beside, allow_destroy=["development/us-east-2/edge"])
+    assert [f.code for f in findings] == []
+    assert {o.path: o.status for o in fleet_diff.objects if "/us-east-2/" in o.path} == {
+        "development/us-east-2/edge": Status.DESTROYED, "development/us-east-2/edge-b": Status.NEW}
 
 
 def test_build_refuses_writing_nothing_then_builds_what_is_named_and_the_next_build_has_no_changes(tmp_path):
     out = tmp_path / "out"
-    assert main(["build", str(write_spec(tmp_path, MINIMAL_SPEC, "old.yaml")), "--out", str(out)]) == 0
+    assert main(["build", str(write_spec(tmp_path, NODELESS, "old.yaml")), "--out", str(out)]) == 0
     before = _snapshot(out)
-    changed = write_spec(tmp_path, MINIMAL_SPEC.replace("10.11.0.0/16", "10.16.0.0/16"), "new.yaml")
+    changed = write_spec(tmp_path, NODELESS.replace("10.11.0.0/16", MOVED), "new.yaml")
     assert main(["build", str(changed), "--out", str(out)]) == 1
     assert _snapshot(out) == before
     with pytest.raises(FindingsError):
@@ -238,7 +265,7 @@ def test_protect_emits_prevent_destroy_and_refuses_even_when_allowed(tmp_path):
     moved = tfgen.load(write_spec(tmp_path, protected.replace("10.11.0.0/16", "10.16.0.0/16"), "new.yaml"))
     with pytest.raises(FindingsError) as refused:
         tfgen.build(moved, out, allow_replace=["development/us-east-2/edge"])
-    assert [f.code for f in refused.value.findings] == ["CHG504"]
+    assert [f.code for f in refused.value.findings] == ["CHG506", "CHG504"]
 
 
 def test_the_replacement_table_knows_every_resource_type_the_examples_emit():
@@ -288,3 +315,13 @@ def test_build_refuses_two_kubernetes_minors_at_once_against_the_previous_build(
         "CHG530 development/us-east-1/hub", "CHG530 development/us-east-2/edge"]
     step = tfgen.build(tfgen.load(write_spec(tmp_path, old.replace('"1.34"', '"1.35"'), "step.yaml")), out)
     assert {o.status for o in step.diff.objects} == {Status.UPDATED}
+
+
+def test_the_markdown_diff_keeps_each_object_in_its_row_whatever_its_why_quotes():
+    from tfgen.lifecycle.summary import FleetDiff, ObjectChange
+
+    why = ("user data: echo a | tee b -> echo c\nexit",)
+    text = FleetDiff((ObjectChange("development/us-east-2/edge", "cluster", Status.REPLACED, why),), 2).markdown()
+    [row] = [line for line in text.splitlines() if line.startswith("| `development")]
+    assert row == "| `development/us-east-2/edge` | REPLACED | user data: echo a \\| tee b -> echo c exit |  |"
+    assert "2 object(s) unchanged." in text

@@ -76,6 +76,19 @@ def test_an_allowed_replacement_is_planned_and_the_fleet_summary_puts_the_lost_c
     assert text.index("fleet diff against") < text.index("tfgen plan: ok"), "the summary comes before the verdict"
 
 
+def test_a_plan_that_replaces_a_cluster_create_first_under_its_name_is_refused_even_when_allowed(stub, out, capsys):
+    _replacing_the_hub(stub)
+    (stub / "development.create_first").write_text("multi-region-clusters-development-us-east-1-hub\n")
+    status, text, _ = _run(capsys, "plan", "out", "--out-dir", "plans", "--allow-replace", HUB)
+    assert status == 1, text
+    assert (f"development: refused: CHG506 this change replaces {HUB}'s EKS cluster (aws_eks_cluster.us_east_1_hub)"
+            ) in text, text
+    assert "under the name it holds (multi-region-clusters-development-us-east-1-hub)" in text, text
+    assert f"`--allow-destroy {HUB}`" in text and "--allow-replace cannot allow this one" in text, text
+    assert "CHG505" not in text, "the allow name matched what is replaced: not a typo"
+    assert not Path("plans", MANIFEST).exists(), "a refused plan is not saved to be applied"
+
+
 def test_the_allow_names_may_come_from_the_environment(stub, out, capsys, monkeypatch):
     _replacing_the_hub(stub)
     monkeypatch.setenv("TFGEN_ALLOW_REPLACE", f"production {HUB}")

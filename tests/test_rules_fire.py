@@ -108,13 +108,15 @@ class Rebuild:
     after: str
     severity: str = ""
     allow_destroy: tuple[str, ...] = ()
+    allow_replace: tuple[str, ...] = ()
 
     def fire(self, tmp_path: Path, monkeypatch, capsys) -> Fired:
         out = tmp_path / "out"
         assert main(["build", str(write_spec(tmp_path, self.before)), "--out", str(out)]) == 0
         capsys.readouterr()
         try:
-            result = tfgen.build(tfgen.load(write_spec(tmp_path, self.after)), out, allow_destroy=self.allow_destroy)
+            result = tfgen.build(tfgen.load(write_spec(tmp_path, self.after)), out, allow_destroy=self.allow_destroy,
+                                 allow_replace=self.allow_replace)
         except FindingsError as refused:
             return _fired(refused.findings)
         return _fired(result.warnings)
@@ -523,13 +525,17 @@ TRIGGERS: dict[str, tuple] = {
     # the GitOps path, on emitted documents
     **{code: (Emitted(tamper),) for code, tamper in TAMPERS.items()},
     # living with a fleet: a build against the previous one
-    "CHG500": (Rebuild(SMALL, SMALL.replace("10.11.0.0/16", "10.12.0.0/16")),),
+    # an edge without node groups or the GitOps bootstrap: its cluster is replaced destroy-first, which may be allowed
+    "CHG500": (Rebuild(spec(env="    gitops: {bootstrap: false}\n", edge=", node_groups: {}").text,
+                       spec(env="    gitops: {bootstrap: false}\n", edge=", node_groups: {}").text.replace(
+                           "10.11.0.0/16", "10.12.0.0/16")),),
     "CHG501": (Rebuild(spec(regions=EDGE.format(edge="") + TWO_REGIONS).text, SMALL),),
     "CHG502": (Rebuild(SMALL + SMALL.split("environments:\n")[1].replace("  dev:", "  qa:"), SMALL),),
     "CHG503": (Rebuild("layout: cells\n" + spec(regions=EDGE.format(edge="") + TWO_REGIONS).text,
                        "layout: cells\n" + SMALL),),
     "CHG504": (Rebuild(spec(edge=", protect: true").text,
                        spec(edge=", protect: true").text.replace("10.11.0.0/16", "10.12.0.0/16")),),
+    "CHG506": (Rebuild(SMALL, SMALL.replace("10.11.0.0/16", "10.12.0.0/16"), allow_replace=("dev/us-east-2/edge",)),),
     "CHG505": (Rebuild(SMALL, SMALL, severity="warning", allow_destroy=("dev/us-west-2",)),),
     "CHG510": (Spec("layout: cells\n" + SMALL + "  dev--us-east-1:\n    layout: environment\n    account_id: "
                     "\"123456789012\"\n    " + ADMINS + "\n    hub: {region: us-east-1, cidr: 10.20.0.0/16}\n"

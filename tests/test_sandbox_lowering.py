@@ -208,3 +208,17 @@ def test_what_refers_to_a_left_out_resource_goes_too_but_not_an_escape_of_it():
         ("aws_instance.i", "refers to aws_security_group.g, left out")}
     escaped = lower(_rule_and_instance({"user_data": "echo $${aws_security_group.g.id}"}), passes=passes)
     assert "aws_instance.i" in _addresses(escaped.documents)
+
+
+def test_meta_arguments_the_offline_terraform_does_not_know_are_left_out_and_listed(example_out):
+    """The lowered copy admits Terraform 1.0 (the toolchain extra's): `replace_triggered_by` (1.2) goes, listed;
+    the rest of each cluster's lifecycle stays."""
+    documents = {p.name: json.loads(p.read_text()) for p in (example_out / "development").glob("*.tf.json")}
+    built = documents["clusters.tf.json"]["resource"]["aws_eks_cluster"]
+    assert {n: b["lifecycle"]["replace_triggered_by"] for n, b in built.items()} == {
+        n: [f"aws_vpc.{n}.id"] for n in built}
+    lowered = lower(documents)
+    clusters = lowered.documents["clusters.tf.json"]["resource"]["aws_eks_cluster"]
+    assert [sorted(b["lifecycle"]) for b in clusters.values()] == [["ignore_changes"]] * len(built)
+    assert sorted(c.address for c in lowered.changes if c.what == "argument lifecycle.replace_triggered_by") == \
+        sorted(f"aws_eks_cluster.{n}" for n in built)

@@ -8,6 +8,10 @@ cluster when they change (and a cluster made before them reads back the API's
 defaults), so both are in `ignore_changes`: adopting an existing cluster never
 replaces it. Admins come from explicit access entries instead.
 
+EKS keeps a cluster in the VPC it was created in (new subnets must be in the
+same VPC), so a replaced VPC replaces the cluster in it (`replace_triggered_by`)
+instead of a subnet update EKS would refuse half-way through the apply.
+
 Node groups are replaced create-first: their AWS name is a prefix
 (`node_group_name_prefix`) Terraform completes with a unique suffix, so with
 `create_before_destroy` the new group runs before the old one drains. Their
@@ -75,7 +79,8 @@ def _emit_cluster(doc: Document, ctx: EnvironmentContext, c: ClusterContext) -> 
         bootstrap_self_managed_addons=False,
         upgrade_policy={"support_type": cluster.support.upper()},
         lifecycle={"ignore_changes": ["access_config[0].bootstrap_cluster_creator_admin_permissions",
-                                      "bootstrap_self_managed_addons"]},
+                                      "bootstrap_self_managed_addons"],
+                   "replace_triggered_by": [f"{c.vpc}.id"]},
         encryption_config={"resources": ["secrets"], "provider": {"key_arn": ref(f"{kms}.arn")}},
         # The log group first, or EKS creates its own: unencrypted and kept forever.
         depends_on=attachments(c, "cluster") + [eks_log_group(c), cluster_key_policy(c)],

@@ -7,7 +7,13 @@ between. A changed argument replaces when the replacement table says it does (`t
 Then the changes travel along references (the one reference grammar): a resource that refers to an attribute of
 a replaced resource sees a new value (unknown until applied) unless the attribute is a literal argument that
 kept its value, and one that refers to what an in-place update changes sees it change; the referring argument
-then replaces or updates the referrer by the same table, and so on until nothing more changes.
+then replaces or updates the referrer by the same table, and so on until nothing more changes. A resource whose
+`lifecycle.replace_triggered_by` names what changes is replaced (Terraform's rule: a whole resource when it is
+replaced or updated, an attribute when its value changes).
+
+A replacement is create-first when the resource is `create_before_destroy` or anything that depends on it,
+directly or through others, is (Terraform makes a create-before-destroy resource's dependencies create-first
+too); the guards need it, since a create-first replacement of what holds a unique name cannot apply.
 
 This is what the build can know without the state: values Terraform reads back from AWS (drift) and the
 provider's own conditional replacements are not modelled; a real plan (`terraform show -json`, read by
@@ -28,7 +34,7 @@ from ..terraform.index import Root
 from ..terraform.references import parse
 from .replacement import CHANGES_ON_UPDATE, forces_replacement
 
-__all__ = ["View", "views_of", "diff_builds"]
+__all__ = ["View", "views_of", "diff_builds", "create_first"]
 
 _META = ("depends_on", "lifecycle", "provider", "count", "for_each")
 _SHOWN = 60  # characters of a value a reason shows
@@ -163,6 +169,38 @@ def _direct(type_: str, old: dict, new: dict) -> _Change:
     return _Change(Action.REPLACE if replace else Action.UPDATE, reasons, paths, changed)
 
 
+def _triggers(body: dict) -> list[tuple[str, str]]:
+    """(resource address, attribute or "") of every entry of `lifecycle.replace_triggered_by` (bare references)."""
+    found = []
+    for entry in (body.get("lifecycle") or {}).get("replace_triggered_by") or []:
+        if isinstance(entry, str):
+            parts = re.sub(r"\[[^\]]*\]", "", entry.strip()).split(".")
+            if len(parts) >= 2:
+                found.append((".".join(parts[:2]), parts[2] if len(parts) > 2 else ""))
+    return found
+
+
+def create_first(index: Root) -> set[str]:
+    """The resources of `index` Terraform replaces create-first: those that are `create_before_destroy`, and
+    everything such a resource depends on, directly or through other blocks (references, `depends_on`,
+    `replace_triggered_by`)."""
+    depends: dict[str, set[str]] = {}
+    for address, block in index.resources.items():
+        targets = {r.address for r in index.references(address) if r.kind in ("resource", "data")}
+        targets.update(index.depends_on(address))
+        targets.update(target for target, _ in _triggers(block.body))
+        depends[address] = targets
+    todo = [a for a, b in index.resources.items()
+            if b.kind == "resource" and (b.body.get("lifecycle") or {}).get("create_before_destroy") is True]
+    forced = set(todo)
+    while todo:
+        for target in depends.get(todo.pop(), ()):
+            if target not in forced:
+                forced.add(target)
+                todo.append(target)
+    return forced
+
+
 def _environment_diff(old: View | None, new: View | None) -> list[ResourceChange]:
     old_blocks = {a: b for a, b in old.index.resources.items() if b.kind == "resource"} if old else {}
     new_blocks = {a: b for a, b in new.index.resources.items() if b.kind == "resource"} if new else {}
@@ -175,10 +213,25 @@ def _environment_diff(old: View | None, new: View | None) -> list[ResourceChange
         for path, target, attribute in _references(new_blocks[address].body):
             if target in changes:
                 referrers[target].append((address, path, attribute))
+    triggers: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for address in changes:
+        for target, attribute in _triggers(new_blocks[address].body):
+            if target in changes:
+                triggers[target].append((address, attribute))
     todo = [a for a, c in changes.items() if c.action is not Action.NO_OP]
     while todo:
         source = todo.pop()
         cause = changes[source]
+        for referrer, attribute in triggers.get(source, ()):
+            if attribute and not _travels(cause, new_blocks[source].type, new_blocks[source].body,
+                                          old_blocks[source].body, attribute):
+                continue
+            change = changes[referrer]
+            verb = "is replaced" if cause.action is Action.REPLACE else "changes"
+            change.travelled.add(f"lifecycle.replace_triggered_by: {source} {verb}")
+            if change.action is not Action.REPLACE:
+                change.action = Action.REPLACE
+                todo.append(referrer)
         for referrer, path, attribute in referrers.get(source, ()):
             if not _travels(cause, new_blocks[source].type, new_blocks[source].body, old_blocks[source].body,
                             attribute):
@@ -197,6 +250,7 @@ def _environment_diff(old: View | None, new: View | None) -> list[ResourceChange
                 change.paths.append(path)
             if change.action is not before:
                 todo.append(referrer)
+    first = create_first(new.index) if new else set()
     found = []
     for address, change in changes.items():
         old_root, new_root = old.root_of(address), new.root_of(address)
@@ -206,7 +260,8 @@ def _environment_diff(old: View | None, new: View | None) -> list[ResourceChange
         block = new_blocks[address]
         reasons = tuple(moved + change.reasons + sorted(change.travelled))
         found.append(ResourceChange(new_root, address, block.type, change.action, reasons,
-                                    tuple(sorted(change.paths)), old_blocks[address].body, block.body))
+                                    tuple(sorted(change.paths)), old_blocks[address].body, block.body,
+                                    create_first=change.action is Action.REPLACE and address in first))
     for address in sorted(old_blocks.keys() - new_blocks.keys()):
         block = old_blocks[address]
         found.append(ResourceChange(old.root_of(address), address, block.type, Action.DELETE, ("removed",),

@@ -8,6 +8,8 @@ One rule per kind of loss, each returning findings (codes `CHG5xx` in the rule r
 - CHG503: a cells root removed whose previous build had resources (`--allow-destroy ENV[/REGION]`);
 - CHG504: an object with `protect: true` replaced or destroyed, allowed or not (Terraform's `prevent_destroy`
   would stop the apply half-way): unprotect it first;
+- CHG506: an EKS cluster replaced create-first under the name it holds, allowed or not: EKS refuses a second
+  cluster of one name, so the apply would stop half-way; the fix is a new name beside it, or two applies;
 - CHG505 (warning): an `--allow-*` name that matches nothing the change replaces or destroys (a typo allows
   nothing).
 
@@ -97,7 +99,11 @@ def guard(diff: FleetDiff, *, allow_replace: Iterable[str] = (), allow_destroy: 
         if obj.path.split("/", 1)[0] in removed_envs:
             continue  # the environment's finding covers it
         replaced, destroyed = obj.touched(Action.REPLACE), obj.touched(Action.DELETE)
-        if replaced and not allowed(allow_replace, "--allow-replace", obj.path):
+        clashing = [c for c in replaced if _same_name_first(c)]
+        if clashing:
+            allowed(allow_replace, "--allow-replace", obj.path)  # the name is not a typo: no CHG505 for it
+            findings.append(_same_name(obj, clashing, where(obj.path)))
+        elif replaced and not allowed(allow_replace, "--allow-replace", obj.path):
             findings.append(_lost("CHG500", obj, replaced, "replaces", "--allow-replace", where(obj.path)))
         if destroyed and not allowed(allow_destroy, "--allow-destroy", obj.path):
             findings.append(_lost("CHG501", obj, destroyed, "destroys", "--allow-destroy", where(obj.path)))
@@ -124,6 +130,30 @@ def _lost(code: str, obj: ObjectChange, changes, verb: str, flag: str, origin: O
     return Finding(code, f"this change {verb} {obj.path}'s {_what(changes)}{why}; what it holds is lost",
                    f"if that is meant, build with {_flag(flag, obj.path)}; otherwise undo the change in the spec",
                    path=obj.path, origin=origin)
+
+
+def _same_name_first(change) -> bool:
+    """An EKS cluster replaced create-first whose name stays: the new cluster would be created while the old one
+    holds the name."""
+    if change.type != "aws_eks_cluster" or not change.create_first:
+        return False
+    before, after = (change.before or {}).get("name"), (change.after or {}).get("name")
+    return before is not None and before == after
+
+
+def _same_name(obj: ObjectChange, changes, origin: Origin | None) -> Finding:
+    why = f" (why: {'; '.join(obj.why)})" if obj.why else ""
+    name = (changes[0].before or {}).get("name")
+    return Finding(
+        "CHG506", f"this change replaces {obj.path}'s EKS cluster ({changes[0].address}){why} under the name it "
+        f"holds ({name}), and Terraform creates the new cluster before it destroys the old one (what depends on "
+        f"the cluster is create_before_destroy: its node groups, the GitOps registration): EKS refuses a second "
+        f"cluster of one name, so the apply would stop half-way, the new network made and the old cluster kept",
+        f"rename the cluster in the spec together with the change and allow the old one's destroy "
+        f"({_flag('--allow-destroy', obj.path)}): the new cluster is created beside the old one and registered "
+        f"before the old one is deregistered and destroyed, in one apply; or remove the cluster, apply, and add it "
+        f"back with the change (two applies, no cluster in between). --allow-replace cannot allow this one",
+        path=obj.path, origin=origin)
 
 
 def _removed_environment(obj: ObjectChange, origin: Origin | None) -> Finding:

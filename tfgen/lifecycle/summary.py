@@ -69,7 +69,7 @@ PHRASES = {
     ("aws_vpc_peering_connection", "peer_region"): "peer region",
     ("aws_kms_key", "customer_master_key_spec"): "key spec",
 }
-_CAUSED = re.compile(r"^(?P<path>[\w.]+): (?P<source>[\w.]+) (?:is replaced|changes \w*)$")
+_CAUSED = re.compile(r"^(?P<path>[\w.]+): (?P<source>[\w.]+) (?:is replaced|changes(?: \w*)?)$")
 _VALUES = re.compile(r"^(?P<path>[\w.]+): (?P<rest>.*)$")
 
 
@@ -140,7 +140,7 @@ class FleetDiff:
         rows = ["| object | status | why | resources |", "| --- | --- | --- | --- |"]
         for o in self.objects:
             counts = ", ".join(f"{n} to {a}" for a, n in o.counts.items())
-            rows.append(f"| `{o.path}` | {o.status} | {'; '.join(o.why)} | {counts} |")
+            rows.append(f"| `{o.path}` | {o.status} | {_cell('; '.join(o.why))} | {counts} |")
         tail = [f"{self.unchanged} object(s) unchanged."] if self.unchanged else []
         return "\n".join([f"**Fleet diff** against {self.against or 'the previous build'}", "", *rows, "",
                           *tail, *[f"Note: {n}" for n in self.notes]]) + "\n"
@@ -174,13 +174,22 @@ def _causes(change: ResourceChange, by_address: Mapping[str, ResourceChange], ow
               and (not change.replace_paths or r.split(":", 1)[0] in change.replace_paths)]
     if direct:
         return [_phrase(change, record.objects.get(owners.get(change.address, "")), r) for r in direct]
+    caused = [m for m in map(_CAUSED.match, change.reasons) if m]
+    # What `replace_triggered_by` names is the cause; what else of it changed follows from the same change.
+    triggers = [m for m in caused if m.group("path") == "lifecycle.replace_triggered_by"]
     found: list[str] = []
-    for reason in change.reasons:
-        match = _CAUSED.match(reason)
-        source = by_address.get(match.group("source")) if match else None
-        if source is not None and source.address not in seen and source.action is Action.REPLACE:
-            found += [c for c in _causes(source, by_address, owners, record, seen) if c not in found]
-    return found or [r for r in change.reasons if r not in ("removed", "added")][:1]
+    explained = False
+    for matches in (triggers, caused):
+        for match in matches:
+            source = by_address.get(match.group("source"))
+            if source is None or source.action is not Action.REPLACE:
+                continue
+            explained = True  # a source already followed is explained where it was
+            if source.address not in seen:
+                found += [c for c in _causes(source, by_address, owners, record, seen) if c not in found]
+        if explained:
+            break
+    return found or ([] if explained else [r for r in change.reasons if r not in ("removed", "added")][:1])
 
 
 def _status(obj_kind: str, changes: list[ResourceChange]) -> Status:
@@ -196,6 +205,11 @@ def _status(obj_kind: str, changes: list[ResourceChange]) -> Status:
     if not anchors and real and all(c.action is Action.DELETE for c in real):
         return Status.DESTROYED
     return Status.UPDATED if changes else Status.UNCHANGED
+
+
+def _cell(text: str) -> str:
+    """Text that stays in one Markdown table cell (a why quotes values, which may hold `|` or newlines)."""
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
 
 
 def summarize(changes: Iterable[ResourceChange], record: Record, *, against: str = "") -> FleetDiff:

@@ -113,14 +113,20 @@ def _retired_checks(old: Expectation, new: Expectation | None) -> Callable[[Call
     gone = tuple(c for c in old.clusters if c.key not in keys)
     if not gone:
         return None
-    restricted = replace(old, clusters=gone, peerings=(), transit_gateways=(), bastion=None, gitops=None,
-                         bootstrap=None,
-                         kms_aliases={r: a for r, a in old.kms_aliases.items() if r in {c.region for c in gone}})
-    cidrs = {c.cidr for c in gone}
     shared = {c.region for c in new.clusters} if new else set()  # regions that keep clusters: tags tell nothing
+    kept = tuple(c.name for c in new.clusters) if new else ()
+
+    def aliases(region: str) -> tuple[str, ...]:  # a region that stays keeps its own (the EBS key's)
+        stems = tuple(f"alias/{c.name}-" for c in gone if c.region == region)
+        return tuple(a for a in old.kms_aliases.get(region, ()) if region not in shared or (
+            a.startswith(stems) and not a.startswith(tuple(f"alias/{k}-" for k in kept))))
+
+    restricted = replace(old, clusters=gone, peerings=(), transit_gateways=(), bastion=None, gitops=None,
+                         bootstrap=None, kms_aliases={r: aliases(r) for r in {c.region for c in gone}})
+    cidrs = {c.cidr for c in gone}
 
     def checks(client) -> list[Check]:
-        found = [c for c in check_nothing_left(restricted, client)
+        found = [c for c in check_nothing_left(restricted, client, keep=kept)
                  if c.subject.split()[0] not in shared or c.subject.endswith(("EKS clusters", "KMS aliases"))]
         for region in sorted({c.region for c in gone}):
             vpcs = [v["VpcId"] for v in client("ec2", region).describe_vpcs()["Vpcs"] if v["CidrBlock"] in cidrs]
@@ -282,8 +288,8 @@ def format_rehearsal(report: RehearsalReport) -> str:
         lines.append(report.diff.text().rstrip())
     lines += [f.format() for f in report.findings]
     if report.refused:
-        lines.append("the build refused the change (nothing of it was applied); name what it may replace or "
-                     "destroy with --allow-replace/--allow-destroy to rehearse it")
+        lines.append("the build refused the change (nothing of it was applied); each finding's fix says how to "
+                     "make it (with --allow-replace/--allow-destroy where a flag allows it)")
     if report.after is not None:
         lines += ["", "after (the change applied over it):", format_report(report.after)]
     lines += [line for line in report.settled]

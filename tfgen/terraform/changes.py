@@ -39,3 +39,6 @@ class ResourceChange:
     replace_paths: tuple[str, ...] = ()  # attribute paths that force replacement (plan JSON or the table)
     before: Mapping | None = None
     after: Mapping | None = None
+    # A replacement whose new object is created before the old one is destroyed (`["create", "delete"]`: the
+    # resource, or something that depends on it, is create_before_destroy).
+    create_first: bool = False

@@ -229,6 +229,7 @@ def lower(root: Root | Mapping[str, dict], target: Version = OFFLINE, *, passes:
     changes += _to_provider(docs, target, dropped)
     changes += _cascade(docs, dropped)
     changes += _pin_versions(docs, target)
+    changes += _to_terraform_min(docs)
     return Lowered(docs, str(target), sorted(changes, key=lambda c: (c.address, c.what)))
 
 
@@ -392,6 +393,22 @@ def _pin_versions(docs: dict[str, dict], target: Version) -> list[LeftOut]:
                 changes.append(LeftOut("terraform.required_version", f"{TERRAFORM_LOCKFILE} -> "
                                        f"{TERRAFORM_DEFAULT}", "rewritten", "S3-native state locking needs "
                                        "Terraform 1.10; the lowered copy keeps its state locally"))
+    return changes
+
+
+def _to_terraform_min(docs: dict[str, dict]) -> list[LeftOut]:
+    """The copy admits Terraform 1.0 (the offline toolchain's): meta-arguments it does not know go.
+    `replace_triggered_by` came with Terraform 1.2; provider 3.39 replaces an EKS cluster whose subnets change
+    anyway, so a cluster still goes with its VPC."""
+    changes = []
+    for type_, name, body in resources_of(docs):
+        lifecycle = body.get("lifecycle")
+        if isinstance(lifecycle, dict) and lifecycle.pop("replace_triggered_by", None) is not None:
+            if not lifecycle:
+                body.pop("lifecycle")
+            changes.append(LeftOut(f"{type_}.{name}", "argument lifecycle.replace_triggered_by", "left out",
+                                   f"Terraform 1.2 added it; the offline copy admits Terraform "
+                                   f"{TERRAFORM_DEFAULT.removeprefix('>= ')}"))
     return changes
 
 

@@ -146,7 +146,7 @@ def _change(entry: Any, root: str, source: str) -> ResourceChange:
     return ResourceChange(
         root=root, address=address, type=str(entry.get("type", "")), action=action, reasons=reasons,
         replace_paths=paths, before=before if isinstance(before, dict) else None,
-        after=after if isinstance(after, dict) else None)
+        after=after if isinstance(after, dict) else None, create_first=actions == ("create", "delete"))
 
 
 def _reasons(entry: dict, action: Action, change: dict, paths: tuple[str, ...]) -> tuple[str, ...]:

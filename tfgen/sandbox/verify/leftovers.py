@@ -10,9 +10,17 @@ from .lookup import GONE, Check, Lookup, live
 __all__ = ["check_nothing_left"]
 
 
-def check_nothing_left(expectation: Expectation, client: Callable[[str, str], object]) -> list[Check]:
-    """After destroy: nothing the environment created is left, region by region."""
+def check_nothing_left(expectation: Expectation, client: Callable[[str, str], object], *,
+                       keep: tuple[str, ...] = ()) -> list[Check]:
+    """After destroy: nothing the environment created is left, region by region. `keep`: names of clusters
+    that stay (a retirement's check): a name of theirs is not left over, even where a gone cluster's name starts
+    it (`edge` gone, `edge-b` kept)."""
     lookup = Lookup(expectation, client)
+    kept = tuple(f"{name}-" for name in keep)
+
+    def ours(name: str, prefixes: tuple[str, ...]) -> bool:
+        return name.startswith(prefixes) and not (kept and name.startswith(kept))
+
     checks = []
     cidrs = {c.cidr for c in expectation.clusters}
     for region in expectation.regions:
@@ -44,7 +52,7 @@ def check_nothing_left(expectation: Expectation, client: Callable[[str, str], ob
             "instances": [i["InstanceId"] for r in ec2.describe_instances()["Reservations"] for i in r["Instances"]
                           if lookup.tagged(i) and i.get("State", {}).get("Name") not in ("terminated", "shutting-down")],
             "launch templates": [t["LaunchTemplateName"] for t in ec2.describe_launch_templates()["LaunchTemplates"]
-                                 if any(t["LaunchTemplateName"].startswith(f"{n}-") for n in names)],
+                                 if ours(t["LaunchTemplateName"], tuple(f"{n}-" for n in names))],
             "EBS encryption by default": (["enabled"] if ec2.get_ebs_encryption_by_default()["EbsEncryptionByDefault"]
                                           else []),
         }
@@ -52,11 +60,11 @@ def check_nothing_left(expectation: Expectation, client: Callable[[str, str], ob
             checks.append(Check("left over", f"{region} {kind}", not ids,
                                 f"still there: {', '.join(ids)}" if ids else "none"))
     iam = client("iam", expectation.regions[0])
-    ours = tuple(f"{c.name}-" for c in expectation.clusters)
+    stems = tuple(f"{c.name}-" for c in expectation.clusters)
     global_left = {
-        "IAM roles": [r["RoleName"] for r in iam.list_roles()["Roles"] if r["RoleName"].startswith(ours)],
+        "IAM roles": [r["RoleName"] for r in iam.list_roles()["Roles"] if ours(r["RoleName"], stems)],
         "IAM instance profiles": [p["InstanceProfileName"] for p in iam.list_instance_profiles()["InstanceProfiles"]
-                                  if p["InstanceProfileName"].startswith(ours)],
+                                  if ours(p["InstanceProfileName"], stems)],
     }
     if expectation.irsa:
         global_left["IAM OIDC providers"] = [
