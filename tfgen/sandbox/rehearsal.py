@@ -12,9 +12,9 @@ VPCs, peerings, clusters, keys; the edge was deregistered before its cluster was
 `--waves` (`Rehearsal.step_waves`) applies NEW as `tfgen apply OUT --waves` does, through the same wave
 runner (`tfgen.upgrade.runner`): the rollout's waves of roots in order, each re-planned (empty) and its
 clusters read back through the double's EKS API before the next wave, then the roots in no wave, then every
-environment verified. A version update the double cannot make (a control plane's, a node group's) is held at
-the applied version in what is applied (`hold_versions`), so the rest of an upgrade step (a node group
-replaced, the waves' order) is applied around it.
+environment verified. In both, a version update the double cannot make (a control plane's, a node group's)
+is held at the applied version in what is applied (`hold_versions`, reported as held), so the rest of an
+upgrade step (a node group replaced, the waves' order) is applied around it.
 
 What the double cannot do is listed as not proven, never passed: EKS version updates, node group updates
 and tags, a replaced node group's create-first order, add-ons, the bootstrap association's run.
@@ -238,8 +238,9 @@ class Rehearsal:
         report = RehearsalReport(None)
         report.diff, report.findings = self.preview(new, allow_replace=allow_replace, allow_destroy=allow_destroy)
         report.not_proven = not_proven(report.diff)
+        carried, report.held = hold_versions(sandbox.fleet, new)
         try:
-            sandbox.rebuild(new, allow_replace=allow_replace, allow_destroy=allow_destroy)
+            sandbox.rebuild(carried, allow_replace=allow_replace, allow_destroy=allow_destroy)
         except FindingsError as refused:
             report.refused, report.findings = True, refused.findings
             return report
