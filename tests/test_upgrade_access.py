@@ -139,7 +139,8 @@ def test_a_refused_assume_role_fails_that_environment_naming_the_role(tmp_path, 
     assert main(["apply", str(out), "--waves", "--auto-approve"]) == 1
     text = capsys.readouterr().out
     assert text.count(f"production: AssumeRole into {ROLES['production']} failed (ClientError") == 1, text
-    assert "FAILED production/us-east-2/edge: not verified: its environment's role could not be assumed" in text
+    assert ("FAILED production/us-east-2/edge: not verified: its environment's credentials could not be had "
+            "(see above)") in text
     assert "later waves were not run" in text
     assert "staging--us-east-2" not in _applied(stub)
     assert [c for c in recorded.connected if c[0] == "eks"] == []

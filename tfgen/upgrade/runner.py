@@ -135,7 +135,8 @@ def _verify(wave: WaveResult, clusters: list[dict[str, Any]], run: Run, describe
                 wave.why_unverified = str(exc)
             else:
                 denied[str(exc)] = ""
-                wave.failed[cluster["path"]] = "not verified: its environment's role could not be assumed"
+                wave.failed[cluster["path"]] = ("not verified: its environment's credentials could not be had "
+                                                "(see above)")
             continue
         except Exception as exc:  # botocore's errors: the cluster failed verification, never passed
             wave.failed[cluster["path"]] = f"EKS did not describe it: {type(exc).__name__}: {exc}"
