@@ -67,7 +67,9 @@ def test_lookup_and_gaps():
     assert table_version("kube-proxy", "1.35") == "v1.35.3-eksbuild.2"
     assert row("kube-proxy", "1.35").source == "wandb" and row("kube-proxy", "1.35").basis == "default"
     assert table_version("vpc-cni", "1.29") == "v1.19.2-eksbuild.5" and row("vpc-cni", "1.29").basis == "newest"
-    assert [a for a in ADDONS if table_version(a, "1.36") is None] == list(ADDONS), "1.36: nothing sourced yet"
+    assert [a for a in ADDONS if table_version(a, "1.36") is None] == [a for a in ADDONS if a != "coredns"], \
+        "1.36: only CoreDNS has a citable source (eksctl)"
+    assert row("coredns", "1.36").source == "eksctl-coredns" and row("coredns", "1.36").basis == "newest"
     assert table_version("vpc-cni", "1.20") is None and row("vpc-cni", "1.20") is None, "a minor the table lacks"
 
 
@@ -116,13 +118,13 @@ def test_a_gap_keeps_eks_default_and_warns_naming_the_script(tmp_path):
     spec = _spec(tmp_path, version="1.36", addons="    addons: {kube-proxy: {version: v1.36.1-eksbuild.1}}\n")
     result = tfgen.build(tfgen.load(spec), tmp_path / "out")
     addons = json.loads((tmp_path / "out" / "dev" / "addons.tf.json").read_text())["resource"]["aws_eks_addon"]
-    assert "addon_version" not in addons["us_east_1_hub__coredns"]
+    assert "addon_version" not in addons["us_east_1_hub__aws_ebs_csi_driver"]
     assert addons["us_east_2_edge__kube_proxy"]["addon_version"] == "v1.36.1-eksbuild.1"
     gaps = {f.path: f for f in result.warnings if f.code == "VAL423"}
     assert set(gaps) == {"dev/us-east-1/hub"} and gaps["dev/us-east-1/hub"].count == 2, \
         "one finding per cluster, the two clusters' alike condensed"
     hub = gaps["dev/us-east-1/hub"]
-    assert "no version of vpc-cni, eks-pod-identity-agent, coredns, aws-ebs-csi-driver for Kubernetes 1.36" \
+    assert "no version of vpc-cni, eks-pod-identity-agent, aws-ebs-csi-driver for Kubernetes 1.36" \
         in hub.message and "will not follow an upgrade unless pinned" in hub.message
     assert REGENERATE in hub.hint and "addons.<name>.version" in hub.hint
     assert hub.others == ("dev/us-east-2/edge",)
@@ -178,12 +180,12 @@ def test_the_script_rewrites_the_table_from_recorded_pages(tmp_path, capsys):
     assert written["kube-proxy", "1.36"]["version"] == "v1.36.10-eksbuild.3"
     committed = {(r["addon"], r["kubernetes"]): r for r in json.loads(TABLE.read_text())["rows"]}
     assert written["coredns", "1.35"] == committed["coredns", "1.35"], "rows the pages say nothing about are kept"
-    assert written["coredns", "1.36"]["version"] is None, "still a gap"
+    assert written["aws-ebs-csi-driver", "1.36"]["version"] is None, "still a gap"
     assert len(written) == len(rows()) and "some-marketplace-addon" not in {a for a, _ in written}
     described = json.loads(table.read_text())["sources"]["describe-addon-versions-2027-01-15"]
     assert described["date"] == "2027-01-15" and described["where"] == "page-1.json, page-2.json"
     err = capsys.readouterr().err
-    assert "3 row(s) changed, 3 gap(s)" in err and "vpc-cni 1.36: None -> v9.1.10-eksbuild.2" in err, err
+    assert "3 row(s) changed, 2 gap(s)" in err and "vpc-cni 1.36: None -> v9.1.10-eksbuild.2" in err, err
     assert table.read_text() == tool.render(json.loads(table.read_text()))
 
 

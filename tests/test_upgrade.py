@@ -157,6 +157,30 @@ def test_the_plan_names_add_on_hops_the_calendar_and_what_stalling_costs(tmp_pat
     assert any("no 1.36 version" in note for note in plan["notes"]), plan["notes"]
 
 
+def test_the_examples_1_36_steps_take_the_tables_hops_and_name_its_gaps(capsys, monkeypatch):
+    """On 1.36 the committed table sources CoreDNS only (eksctl): its hop follows the node groups, held until the
+    bake ends; every other add-on is a gap the plan names instead of inventing a version."""
+    monkeypatch.setenv("TFGEN_TODAY", "2026-12-07")
+    for example in ("multi-region-eks.yaml", "cells.yaml", "mesh.yaml", "transit-gateway.yaml"):
+        assert main(["upgrade", str(ROOT / "examples" / example), "--to", "1.36", "--format", "json"]) == 0, example
+        plan = json.loads(capsys.readouterr().out)
+        for env in plan["environments"]:
+            for step in env["steps"]:
+                moves = {a["addon"]: (a["before"], a["after"], a["note"]) for a in step["addons"]}
+                if step["kind"] == "control-plane":
+                    assert moves["coredns"] == ("v1.13.2-eksbuild.4", "v1.14.3-eksbuild.11",
+                                                "held at the 1.35 version until the bake ends"), (example, step)
+                    assert moves["kube-proxy"][1] is None and "none in tfgen's table for 1.36" in moves["kube-proxy"][2]
+                else:
+                    assert moves == {"coredns": ("v1.13.2-eksbuild.4", "v1.14.3-eksbuild.11", "")}, (example, step)
+        assert any("no 1.36 version of aws-ebs-csi-driver, eks-pod-identity-agent, kube-proxy, vpc-cni" in note
+                   for note in plan["notes"]), (example, plan["notes"])
+    assert main(["upgrade", str(ROOT / "examples" / "multi-region-eks.yaml"), "--to", "1.36"]) == 0
+    text = capsys.readouterr().out
+    assert "add-on coredns: v1.13.2-eksbuild.4 -> v1.14.3-eksbuild.11" in text
+    assert "add-on kube-proxy: stays v1.35.3-eksbuild.2: none in tfgen's table for 1.36" in text
+
+
 def _previous(out: Path, fleet: tfgen.Fleet) -> tuple[dict[str, str], dict[str, str]]:
     """What a build in `out` gave each cluster, node group and VPC CNI add-on (the lifecycle's baseline)."""
     versions, addons = {}, {}

@@ -74,7 +74,7 @@ def test_apply_waves_applies_wave_by_wave_then_the_roots_in_no_wave(tmp_path, st
     assert order == sorted(order), applied
     links = [applied.index(r) for r in applied if r.count("--") == 2 or r.endswith("fan-in")]
     assert links and min(links) > max(order), applied
-    assert "not verified through the EKS API (no AWS credentials): staging/us-east-2/edge" in text
+    assert "not verified through the EKS API: staging/us-east-2/edge: staging: no AWS credentials" in text
 
 
 def test_apply_waves_stops_when_a_wave_fails_past_its_tolerance(tmp_path, stub, capsys):

@@ -20,6 +20,8 @@ def add_sandbox_verb(verbs) -> None:
     s.add_argument("--workdir", help="scratch directory to use and keep (default: a temporary one)")
     s.add_argument("--from", dest="from_spec", metavar="OLD_SPEC",
                    help="rehearse a change: apply OLD_SPEC, then build, plan and apply the spec over it")
+    s.add_argument("--waves", action="store_true",
+                   help="with --from: apply the spec over OLD_SPEC wave by wave, as `tfgen apply --waves` does")
     add_lifecycle(s)
     add_allocations(s)
     s.set_defaults(run=_sandbox)
@@ -42,6 +44,9 @@ def _sandbox(args) -> int:
 
     if args.from_spec:
         return _rehearse(args, fleet, log, progress, interrupt)
+    if args.waves:
+        raise TfgenError("--waves rehearses a change wave by wave: give --from OLD_SPEC\n"
+                         "  fix: `tfgen sandbox NEW_SPEC --from OLD_SPEC --waves`")
     if args.allow_replace or args.allow_destroy or args.retired:
         raise TfgenError("--allow-replace, --allow-destroy and --retired rehearse a change: give --from OLD_SPEC\n"
                          "  fix: `tfgen sandbox NEW_SPEC --from OLD_SPEC --allow-destroy ...`")
@@ -84,7 +89,7 @@ def _rehearse(args, fleet, log, progress, interrupt) -> int:
     with on_signals(interrupt):
         report = rehearse(old, fleet, spec=args.spec, old_spec=args.from_spec, workdir=args.workdir,
                           allow_replace=args.allow_replace, allow_destroy=args.allow_destroy, keep=args.keep,
-                          progress=progress, on_sandbox=started)
+                          waves=args.waves, progress=progress, on_sandbox=started)
     if args.format == "json":
         print(json.dumps(report.as_dict(), indent=2, sort_keys=True))
     else:

@@ -9,13 +9,21 @@ VPCs, peerings, clusters, keys; the edge was deregistered before its cluster was
 (empty), its retirements recorded as applied (`tfgen.lifecycle.settle`), and everything destroyed.
 `Rehearsal` chains several changes over one apply of OLD (each step builds against the one before).
 
+`--waves` (`Rehearsal.step_waves`) applies NEW as `tfgen apply OUT --waves` does, through the same wave
+runner (`tfgen.upgrade.runner`): the rollout's waves of roots in order, each re-planned (empty) and its
+clusters read back through the double's EKS API before the next wave, then the roots in no wave, then every
+environment verified. In both, a version update the double cannot make (a control plane's, a node group's)
+is held at the applied version in what is applied (`hold_versions`, reported as held), so the rest of an
+upgrade step (a node group replaced, the waves' order) is applied around it.
+
 What the double cannot do is listed as not proven, never passed: EKS version updates, node group updates
-and tags, the bootstrap association's run.
+and tags, a replaced node group's create-first order, add-ons, the bootstrap association's run.
 """
 
 from __future__ import annotations
 
 import copy
+import itertools
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -26,9 +34,10 @@ from ..errors import Finding, FindingsError, Severity
 from ..lifecycle.settle import settle, state_addresses
 from ..lifecycle.summary import FleetDiff
 from ..model import Fleet
-from ..orchestrate import PhaseResult
+from ..orchestrate import Orchestrator, PhaseResult
 from ..pipeline import diff as preview
 from ..terraform.changes import Action
+from ..upgrade.runner import WavesReport, apply_waves
 from .expectation import Expectation, expect_environment
 from .prepare import accounts_of
 from .report import SandboxReport, format_phase, format_report
@@ -36,7 +45,7 @@ from .runner import Sandbox
 from .verify import Check, check_nothing_left
 from .verify.lookup import GONE
 
-__all__ = ["GAPS", "Rehearsal", "RehearsalReport", "rehearse", "not_proven", "format_rehearsal"]
+__all__ = ["GAPS", "Rehearsal", "RehearsalReport", "rehearse", "not_proven", "hold_versions", "format_rehearsal"]
 
 # What the double cannot show: (resource type, action, argument or "" for any) -> what is not proven.
 GAPS: dict[tuple[str, str, str], str] = {
@@ -44,6 +53,8 @@ GAPS: dict[tuple[str, str, str], str] = {
                                               "UpdateClusterVersion)",
     ("aws_eks_node_group", "update", ""): "managed node group updates and their tags (moto has no "
                                           "UpdateNodegroupConfig, UpdateNodegroupVersion or node group tagging)",
+    ("aws_eks_node_group", "replace", ""): "that a replaced node group runs before the old one goes (provider 3.39 "
+                                           "has no node_group_name_prefix: the double replaces it destroy-first)",
     ("aws_eks_addon", "update", ""): "EKS add-on updates (moto has no EKS add-ons; the sandbox leaves them out)",
     ("aws_eks_access_entry", "delete", ""): "that the access entries of removed clusters are gone (moto has no "
                                             "EKS access entry API; the sandbox leaves them out)",
@@ -65,11 +76,18 @@ class RehearsalReport:
     not_proven: list[str] = field(default_factory=list)
     settled: list[str] = field(default_factory=list)
     refused: bool = False
+    waves: WavesReport | None = None  # NEW applied wave by wave (`step_waves`): then `after` stays None
+    verified: list[PhaseResult] = field(default_factory=list)  # each environment verified after the waves
+    held: list[str] = field(default_factory=list)  # version updates applied at the old version (`hold_versions`)
+    wave_lines: list[str] = field(default_factory=list)  # what the wave runner said, in order
 
     @property
     def ok(self) -> bool:
-        return ((self.before is None or self.before.ok) and not self.refused and self.after is not None
-                and self.after.ok and all(p.ok for p in self.destroyed))
+        if (self.before is not None and not self.before.ok) or self.refused or not all(p.ok for p in self.destroyed):
+            return False
+        if self.waves is not None:
+            return self.waves.exit_code == 0 and all(p.ok for p in self.verified)
+        return self.after is not None and self.after.ok
 
     def as_dict(self) -> dict:
         from .report import phase_dict
@@ -79,7 +97,12 @@ class RehearsalReport:
                 "findings": [f.as_dict() for f in self.findings],
                 "after": self.after.as_dict() if self.after else None,
                 "destroyed": [phase_dict(p) for p in self.destroyed],
-                "settled": self.settled, "not_proven": self.not_proven}
+                "settled": self.settled, "not_proven": self.not_proven, "held": self.held,
+                "waves": None if self.waves is None else {
+                    "lines": self.wave_lines, "stopped": self.waves.stopped,
+                    "waves": [{"environment": w.environment, "wave": w.number, "roots": w.roots, "failed": w.failed,
+                               "unverified": w.unverified} for w in self.waves.waves]},
+                "verified": [phase_dict(p) for p in self.verified]}
 
 
 def not_proven(diff: FleetDiff) -> list[str]:
@@ -96,6 +119,32 @@ def not_proven(diff: FleetDiff) -> list[str]:
                     if entry not in found:
                         found.append(entry)
     return found
+
+
+def hold_versions(applied: Fleet, new: Fleet) -> tuple[Fleet, list[str]]:
+    """`new` with every version update the double cannot make (a control plane's, a node group's) held at the
+    version `applied` runs, and what was held (`env/region/cluster[/group]: before -> after`)."""
+    carried, held = copy.deepcopy(new), []
+    for name, env in carried.environments.items():
+        if name not in applied.environments:
+            continue
+        running = {(r.name, c.name): c for r, c in applied.environment(name).clusters()}
+        for region, cluster in env.clusters():
+            old = running.get((region.name, cluster.name))
+            if old is None:
+                continue
+            path = f"{name}/{region.name}/{cluster.name}"
+            for group in cluster.node_groups.values():
+                was = old.node_groups.get(group.name)
+                before = (was.version or old.kubernetes_version) if was else None
+                after = group.version or cluster.kubernetes_version
+                if before is not None and before != after:
+                    held.append(f"{path}/{group.name}: node group {before} -> {after}")
+                    group.version = before
+            if cluster.kubernetes_version != old.kubernetes_version:
+                held.append(f"{path}: control plane {old.kubernetes_version} -> {cluster.kubernetes_version}")
+                cluster.kubernetes_version = old.kubernetes_version
+    return carried, held
 
 
 def _union(*fleets: Fleet) -> Fleet:
@@ -195,8 +244,9 @@ class Rehearsal:
         report = RehearsalReport(None)
         report.diff, report.findings = self.preview(new, allow_replace=allow_replace, allow_destroy=allow_destroy)
         report.not_proven = not_proven(report.diff)
+        carried, report.held = hold_versions(sandbox.fleet, new)
         try:
-            sandbox.rebuild(new, allow_replace=allow_replace, allow_destroy=allow_destroy)
+            sandbox.rebuild(carried, allow_replace=allow_replace, allow_destroy=allow_destroy)
         except FindingsError as refused:
             report.refused, report.findings = True, refused.findings
             return report
@@ -215,6 +265,44 @@ class Rehearsal:
             sandbox.root(root), terraform=sandbox.workspace.terraform, env=sandbox.workspace.env()))
         return report
 
+    def step_waves(self, new: Fleet, *, allow_replace: Iterable[str] = (), allow_destroy: Iterable[str] = (),
+                   log: Callable[[str], None] | None = None) -> "RehearsalReport":
+        """Build `new` (its versions held where the double cannot update them) against the applied build and
+        apply it wave by wave through `tfgen apply --waves`'s runner; then verify every environment. The diff,
+        findings and not-proven list are `new`'s own; everything stays applied (`destroy` ends the chain)."""
+        sandbox = self.sandbox
+        report = RehearsalReport(None)
+        report.diff, report.findings = self.preview(new, allow_replace=allow_replace, allow_destroy=allow_destroy)
+        report.not_proven = not_proven(report.diff)
+        carried, report.held = hold_versions(sandbox.fleet, new)
+        try:
+            sandbox.rebuild(carried, allow_replace=allow_replace, allow_destroy=allow_destroy)
+        except FindingsError as refused:
+            report.refused, report.findings = True, refused.findings
+            return report
+        runs = itertools.count(1)
+
+        def run(command: str, roots: list[str]):
+            scratch = sandbox.workdir / "runs" / "waves" / f"{next(runs):02d}-{command}"
+            return Orchestrator(sandbox.graph, command=command, workspace=sandbox.workspace,
+                                parallelism=sandbox.concurrency, progress=sandbox.progress, scratch=scratch
+                                ).run(sandbox.graph.select(roots, with_needs=False))
+
+        def describe(environment: str, cluster: dict) -> str:
+            eks = sandbox.client("eks", cluster["region"], environment)
+            version: str = eks.describe_cluster(name=cluster["name"])["cluster"]["version"]
+            return version
+
+        def say(line: str) -> None:
+            report.wave_lines.append(line)
+            if log is not None:
+                log(line)
+
+        report.waves = apply_waves(sandbox.graph, run, describe=describe, log=say)
+        if not report.waves.stopped:
+            report.verified = [sandbox.verify(name) for name in new.environments]
+        return report
+
     def destroy(self) -> list[PhaseResult]:
         """Destroy whatever the last step left (its environments and what still retires), `_state` last."""
         sandbox = self.sandbox
@@ -228,10 +316,12 @@ class Rehearsal:
 
 def rehearse(old: Fleet, new: Fleet, *, spec: str = "", old_spec: str = "", workdir: str | Path | None = None,
              allow_replace: Iterable[str] = (), allow_destroy: Iterable[str] = (), keep: bool = False,
-             progress: Callable[[PhaseResult], None] | None = None, on_sandbox=None, **options) -> RehearsalReport:
-    """Rehearse the change from `old` to `new` on a fresh double (see the module's docstring). A change the
-    build refuses is refused before anything is applied. `on_sandbox` is called with the started sandbox (the
-    CLI prints where it is); `options` go to `Sandbox`."""
+             waves: bool = False, progress: Callable[[PhaseResult], None] | None = None, on_sandbox=None,
+             log: Callable[[str], None] | None = None, **options) -> RehearsalReport:
+    """Rehearse the change from `old` to `new` on a fresh double (see the module's docstring); `waves`: apply
+    `new` wave by wave (`Rehearsal.step_waves`, whose lines go to `log`). A change the build refuses is refused
+    before anything is applied. `on_sandbox` is called with the started sandbox (the CLI prints where it is);
+    `options` go to `Sandbox`."""
     with Rehearsal(old, new, spec=old_spec, workdir=workdir, progress=progress, **options) as rehearsal:
         sandbox = rehearsal.sandbox
         if on_sandbox is not None:
@@ -242,12 +332,16 @@ def rehearse(old: Fleet, new: Fleet, *, spec: str = "", old_spec: str = "", work
         before = rehearsal.apply_old()
         if not before.ok:
             return RehearsalReport(before, diff, findings, destroyed=rehearsal.destroy())
-        report = rehearsal.step(new, spec=spec, allow_replace=allow_replace, allow_destroy=allow_destroy)
+        if waves:
+            report = rehearsal.step_waves(new, allow_replace=allow_replace, allow_destroy=allow_destroy, log=log)
+        else:
+            report = rehearsal.step(new, spec=spec, allow_replace=allow_replace, allow_destroy=allow_destroy)
         report.before = before
         if report.refused or not keep:
             report.destroyed = rehearsal.destroy()
         if keep and not report.refused:
-            report.after = replace(report.after, kept=True)
+            if report.after is not None:
+                report.after = replace(report.after, kept=True)
             rehearsal.hold()
         else:
             sandbox.keep_workdir = rehearsal._keep_workdir
@@ -292,6 +386,12 @@ def format_rehearsal(report: RehearsalReport) -> str:
                      "make it (with --allow-replace/--allow-destroy where a flag allows it)")
     if report.after is not None:
         lines += ["", "after (the change applied over it):", format_report(report.after)]
+    if report.waves is not None:
+        lines += ["", "after (the change applied wave by wave, as `tfgen apply --waves` applies it):",
+                  *report.wave_lines, *[format_phase(p) for p in report.verified]]
+    if report.held:
+        lines += ["", "held at the applied version on the double (it cannot update them):"] + \
+                 [f"  {h}" for h in report.held]
     lines += [line for line in report.settled]
     if report.destroyed:
         lines += ["", "destroy:"] + [format_phase(p) for p in report.destroyed]

@@ -73,7 +73,7 @@ def apply_waves(args: Any, graph: Any, workspace: Any, *, approve: Callable | No
         print(format_report(report), end="", file=log, flush=True)
         return report
 
-    waves = run_waves(graph, run, describe=eks_describe(), log=lambda line: print(line, file=log, flush=True))
+    waves = run_waves(graph, run, describe=eks_describe(graph.out), log=lambda line: print(line, file=log, flush=True))
     if args.format == "json":
         print(json.dumps({"waves": [{"environment": w.environment, "wave": w.number, "roots": w.roots,
                                      "failed": w.failed, "unverified": w.unverified} for w in waves.waves],

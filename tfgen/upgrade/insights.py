@@ -18,6 +18,7 @@ from typing import Any, Callable
 from ..derive import naming
 from ..errors import Finding
 from ..model import Fleet
+from .aws import Access, EnvironmentSessions, default_connect
 from .planner import Step
 
 __all__ = ["Insight", "InsightsReport", "check_steps", "aws_clients"]
@@ -65,23 +66,12 @@ class InsightsReport:
 
 def aws_clients() -> Clients | None:
     """EKS clients from the default credential chain (assuming an environment's `assume_role` where it has
-    one), or None when boto3 is missing or finds no credentials."""
-    try:
-        import boto3
-    except ImportError:
+    one, once per role: `tfgen.upgrade.aws`), or None when boto3 is missing or finds no credentials."""
+    connect = default_connect()
+    if connect is None:
         return None
-    session = boto3.Session()
-    if session.get_credentials() is None:
-        return None
-    return lambda region, role: _client(session, region, role)
-
-
-def _client(session, region: str, role: str | None):
-    if not role:
-        return session.client("eks", region_name=region)
-    keys = session.client("sts").assume_role(RoleArn=role, RoleSessionName="tfgen-upgrade-check")["Credentials"]
-    return session.client("eks", region_name=region, aws_access_key_id=keys["AccessKeyId"],
-                          aws_secret_access_key=keys["SecretAccessKey"], aws_session_token=keys["SessionToken"])
+    sessions = EnvironmentSessions(connect)
+    return lambda region, role: sessions.client(role or "", Access(role, "tfgen-upgrade-check"), "eks", region)
 
 
 def _insights(client, name: str, version: str) -> list[dict]:

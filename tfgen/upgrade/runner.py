@@ -6,7 +6,10 @@ the orchestrator, in the graph's order among themselves; the roots they need
 from other waves already run: waves are for a fleet that is applied), then
 verified: each root plans again and must show no change, and, where AWS
 credentials exist, each cluster of the wave reports through the EKS API
-(`DescribeCluster`) the version the build gives it. When more clusters of a
+(`DescribeCluster`) the version the build gives it, read with its
+environment's credentials (the role its providers assume, `tfgen.upgrade.aws`).
+Without any credentials a cluster is reported not verified; an AssumeRole
+refused fails the environment's clusters of the wave, said once per environment. When more clusters of a
 wave fail than the rollout's `failure_tolerance`, the run stops: later waves
 are not run. Roots in no wave (links, the fan-in, `_state`) run after every
 wave. The bake is the time between the pull requests of an upgrade's steps
@@ -20,11 +23,12 @@ from typing import Any, Callable
 
 from ..orchestrate.graph import RootGraph, UsageError
 from ..orchestrate.report import RunReport
+from .aws import AccessError, Connect, EnvironmentSessions, default_connect, provider_access
 
 __all__ = ["WaveResult", "WavesReport", "apply_waves"]
 
 Run = Callable[[str, list[str]], RunReport]  # (command, roots) -> the orchestrator's report
-Describe = Callable[[str, str], str]  # (region, EKS cluster name) -> the version EKS reports
+Describe = Callable[[str, dict], str]  # (environment, a wave's cluster record) -> the version EKS reports
 
 
 @dataclass
@@ -36,6 +40,7 @@ class WaveResult:
     roots: list[str]
     failed: dict[str, str] = field(default_factory=dict)
     unverified: list[str] = field(default_factory=list)
+    why_unverified: str = ""
     tolerance: int = 0
 
     @property
@@ -62,7 +67,7 @@ class WavesReport:
 def apply_waves(graph: RootGraph, run: Run, *, describe: Describe | None = None,
                 log: Callable[[str], None] = print) -> WavesReport:
     """Apply the build of `graph` wave by wave through `run`; `describe` reads a cluster's version from EKS
-    (None: no credentials, the versions are not verified and the report says so)."""
+    (None: the versions are not verified and the report says so; AccessError: see the module)."""
     waves = graph.waves or {}
     if not waves:
         raise UsageError(f"{graph.out}: the build records no rollout waves (the spec writes no `rollout`, or no "
@@ -114,37 +119,47 @@ def _verify(wave: WaveResult, clusters: list[dict[str, Any]], run: Run, describe
         for root, why in broken.items():
             for path in by_root.get(root, [root]):
                 wave.failed[path] = why
+    denied: dict[str, str] = {}
     for cluster in clusters:
         if cluster["path"] in wave.failed:
             continue
         if describe is None:
             wave.unverified.append(cluster["path"])
+            wave.why_unverified = "no AWS credentials"
             continue
         try:
-            version = describe(cluster["region"], cluster["name"])
+            version = describe(wave.environment, cluster)
+        except AccessError as exc:
+            if exc.no_credentials:
+                wave.unverified.append(cluster["path"])
+                wave.why_unverified = str(exc)
+            else:
+                denied[str(exc)] = ""
+                wave.failed[cluster["path"]] = ("not verified: its environment's credentials could not be had "
+                                                "(see above)")
+            continue
         except Exception as exc:  # botocore's errors: the cluster failed verification, never passed
             wave.failed[cluster["path"]] = f"EKS did not describe it: {type(exc).__name__}: {exc}"
             continue
         if version != cluster["version"]:
             wave.failed[cluster["path"]] = f"EKS reports Kubernetes {version}, the build gives it {cluster['version']}"
+    for why in denied:
+        log(f"  {why}")
     for path, why in wave.failed.items():
         log(f"  FAILED {path}: {why}")
     if wave.unverified:
-        log(f"  not verified through the EKS API (no AWS credentials): {', '.join(wave.unverified)}")
+        log(f"  not verified through the EKS API: {', '.join(wave.unverified)}: {wave.why_unverified}")
 
 
-def eks_describe() -> Describe | None:
-    """`DescribeCluster` through boto3's default credentials; None without boto3 or credentials."""
-    try:
-        import boto3
-    except ImportError:
-        return None
-    session = boto3.Session()
-    if session.get_credentials() is None:
-        return None
+def eks_describe(out: Any, connect: Connect | None = None) -> Describe:
+    """`DescribeCluster` of each cluster with its environment's credentials (`tfgen.upgrade.aws`): the role the
+    providers of its root assume, in its region; `connect` defaults to boto3's default chain."""
+    sessions = EnvironmentSessions(connect if connect is not None else default_connect())
 
-    def describe(region: str, name: str) -> str:
-        version: str = session.client("eks", region_name=region).describe_cluster(name=name)["cluster"]["version"]
+    def describe(environment: str, cluster: dict) -> str:
+        access = provider_access(out, f"{environment}--{cluster['region']}", cluster["region"])
+        client = sessions.client(environment, access, "eks", cluster["region"])
+        version: str = client.describe_cluster(name=cluster["name"])["cluster"]["version"]
         return version
 
     return describe
