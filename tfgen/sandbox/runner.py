@@ -36,7 +36,7 @@ from ..emit.cells import cell_roots_of
 from ..emit.graph import backend_edges
 from ..emit.state import STATE_ROOT
 from ..errors import ToolchainError
-from ..gitops import terraform_outputs
+from ..terraform.outputs import terraform_outputs
 from ..model import Fleet
 from ..orchestrate import Orchestrator, PhaseResult, RootGraph, read_graph
 from ..orchestrate.phases import Watch
