@@ -7,8 +7,8 @@ pyproject's options: xdist's workers, one per CPU), N times (default 1), and pri
 CPU time (the runs' processes and everything they started), the machine (CPUs, load average before and after:
 the budget is for an idle machine, so a load near or above 1 before the run says the figure is pessimistic)
 and whether Python writes bytecode (PYTHONDONTWRITEBYTECODE set: every worker and every `python -m tfgen`
-the tests start compiles tfgen afresh, as a fresh checkout does once). Exit 1 when a run failed or the best
-run is over the budget. Arguments after `--` go to pytest (`-- -n0`: one process, for comparison).
+the tests start compiles tfgen afresh, as a fresh checkout does once). Prints PASS or FAIL; exit 1 when a run
+failed or the best run is over the budget. Arguments after `--` go to pytest (`-- -n0`: one process, for comparison).
 """
 
 from __future__ import annotations
@@ -55,8 +55,8 @@ def main() -> int:
         print(f"  run {number}: {wall:6.1f} s wall, {cpu:6.1f} s CPU  | {last}")
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     best = min(walls)
-    verdict = "within" if best <= BUDGET else "OVER"
-    print(f"best {best:.1f} s: {verdict} the {BUDGET:.0f} s budget ({best / BUDGET:.0%} of it)")
+    print(f"best {best:.1f} s, budget {BUDGET:.0f} s ({best / BUDGET:.0%} of it): "
+          f"{'PASS' if best <= BUDGET and not failed else 'FAIL'}")
     if failed:
         print("FAIL: a run had failing tests")
     return 1 if failed or best > BUDGET else 0
