@@ -27,7 +27,7 @@ from pathlib import Path
 from tfgen.bootstrap.script import BootstrapInput, Registration, registration_data
 from tfgen.bootstrap.tools import ARCHITECTURES, Artefact, ChartPin, Pins, ToolPin
 
-_COMMON = f"""#!{sys.executable}
+_COMMON = f"""#!{sys.executable} -S
 import json, os, sys
 args = sys.argv[1:]
 stdin = "" if sys.stdin is None or sys.stdin.isatty() else sys.stdin.read()

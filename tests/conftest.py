@@ -40,10 +40,26 @@ SLOW_FIXTURES = frozenset({
 })
 
 
+# The suite runs on pytest-xdist's workers (pyproject: `-n auto --dist loadgroup`). Fast tests go to whichever
+# worker is free; a slow test runs on one worker with the others that share its expensive set-up: the users of
+# one of these session fixtures together, any other slow test with its module (its module fixtures apply a
+# sandbox or scan with checkov), so no set-up is made twice and no two doubles or scans of one kind compete.
+XDIST_GROUPS = {
+    "sandbox_development": "sandbox-development",
+    "example_plans": "example-plans", "all_plans": "example-plans", "toolchain": "example-plans",
+    "example_report": "checkov-reports", "fixture_report": "checkov-reports",
+}
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(items):
     for item in items:
-        if SLOW_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+        fixtures = getattr(item, "fixturenames", ())
+        if SLOW_FIXTURES.intersection(fixtures):
             item.add_marker(pytest.mark.slow)
+        if item.get_closest_marker("slow") and not item.get_closest_marker("xdist_group"):
+            group = next((XDIST_GROUPS[f] for f in fixtures if f in XDIST_GROUPS), item.module.__name__)
+            item.add_marker(pytest.mark.xdist_group(group))
 
 
 @functools.lru_cache(maxsize=1)
@@ -60,6 +76,8 @@ def _real_terraform() -> str | None:
 def _starts_a_slow_tool(args) -> str | None:
     """What slow tool a command line starts: terraform, checkov, the double, or a CLI verb running them."""
     argv = [str(a) for a in ([args] if isinstance(args, (str, os.PathLike)) else args)]
+    if argv and os.path.basename(argv[0]) == "setpriv" and "--" in argv:  # how tfgen.terraform.run starts it
+        argv = argv[argv.index("--") + 1:]
     terraform = _real_terraform()
     if argv and terraform and os.path.realpath(argv[0]) == terraform:
         return "terraform"

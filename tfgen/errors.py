@@ -15,7 +15,7 @@ when it is not this one; a test holds this drawing to the code)::
     ├── PolicyError            `tfgen check` cannot run: no roots, bad policy dir, checkov (exit 2)
     ├── UsageError             plan/apply/destroy/ci cannot run on this input (orchestrate.graph, exit 2)
     ├── PlanJsonError          a plan's `terraform show -json` tfgen cannot read (terraform.planjson, exit 2)
-    ├── GitOpsError            `tfgen gitops` cannot read the outputs (gitops, exit 2)
+    ├── GitOpsError            `tfgen gitops` cannot read the outputs (terraform.outputs, exit 2)
     ├── OutputsError           the outputs lack what a cluster Secret needs (gitops, exit 1)
     ├── MigrationError         a layout migration refused or stopped, saying what it left (migrate.run, exit 1)
     ├── WriteError             `tfgen upgrade --write` cannot rewrite the spec to the step (upgrade.writer, exit 2)

@@ -14,6 +14,7 @@ from .checks.compat import check_compatibility
 from .checks.model import check_model
 from .checks.gitops_output import check_emitted_gitops
 from .checks.ssm import check_ssm_documents
+from .checks.layout import check_layout_change, layout_changes
 from .emit import emit_documents, environment_roots, render_documents
 from .errors import Finding, FindingsError, Severity, StaleOutputError, condense
 from .model import Fleet
@@ -21,7 +22,6 @@ from .spec.allocations import read_allocations, render_allocations
 from .lifecycle.guards import check_root_names
 from .lifecycle.stage import run_stage
 from .lifecycle.summary import FleetDiff
-from .migrate import check_layout_change, layout_changes
 from .terraform.index import Root
 from .terraform.roots import documents_root
 from .upgrade.waves import rollout_record

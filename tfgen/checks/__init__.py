@@ -14,7 +14,8 @@ networkx graph: overlaps, links, reachability, quotas),
 `compat` (the provider and Terraform ranges against the emitted documents),
 `gitops_output` (the GitOps path as a graph of the emitted documents,
 NET300-NET307; `gitops_documents` reads them), `ssm` (the bootstrap's SSM
-document against SSM's 64 KB, VAL444).
+document against SSM's 64 KB, VAL444), `layout` (a build that would switch an
+environment's layout against the previous build's roots, VAL137).
 `support` holds what they share; `model` is the index: `RULES`, and
 `check_model`, every rule on the model, which a build runs before it emits.
 Import the rules from their modules (`tfgen.checks.model`): this package

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 
 from .._version import __version__
@@ -19,6 +20,7 @@ from .sandbox import add_sandbox_verb
 __all__ = ["main", "run"]
 
 
+@functools.cache  # built once per process: parsing does not change it, and library callers run main() often
 def _parser() -> argparse.ArgumentParser:
     parser = Parser(prog="tfgen", description="Multi-region EKS fleets as checked Terraform JSON.")
     parser.add_argument("--version", action="version", version=f"tfgen {__version__}")

@@ -1,7 +1,7 @@
 """Switching an environment between layouts (`layout: environment` <-> `layout: cells`) without losing state.
 
-`layout` says which environments a build would switch (`build` refuses them, VAL137, unless
-`allow_layout_change`) and plans the moves: each resource from the root that holds it in the old layout to
+Which environments a build would switch is `tfgen.checks.layout`'s (`build` refuses them, VAL137, unless
+`allow_layout_change`; re-exported here). `layout` plans the moves: each resource from the root that holds it in the old layout to
 the one that declares it in the new (`plan_migration`, offline, what `tfgen migrate` prints for review).
 `state` is what a migration does to Terraform's state documents, pure: the moves and their refusals, the
 states to push. `run` is the migration itself (`tfgen migrate --run`, `run_migration`): terraform pulls
@@ -9,6 +9,7 @@ every state, keeps backups, writes and checks each new root's state and outputs,
 old roots'. Only `run` starts terraform; this package's face imports neither it nor the pipeline.
 """
 
-from .layout import MigrationPlan, check_layout_change, layout_changes, plan_migration
+from ..checks.layout import check_layout_change, layout_changes
+from .layout import MigrationPlan, plan_migration
 
 __all__ = ["MigrationPlan", "check_layout_change", "layout_changes", "plan_migration"]

@@ -1,5 +1,5 @@
-"""Which environments a build would switch between layouts (refused by `build`, VAL137), and what their state
-must move: from which root to which, address by address.
+"""What the state of an environment switched between layouts must move: from which root to which, address by
+address (which environments a build would switch, and its refusal, VAL137, are `tfgen.checks.layout`).
 
 Switching layouts moves every resource of an environment to another root; the resources keep their
 addresses, so nothing needs to be destroyed, but a root that plans without the state of what it now holds
@@ -13,48 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..derive import naming
 from ..emit import emit_environment
 from ..emit.cells import split_environment
-from ..errors import Finding
 from ..model import LAYOUT_CELLS, LAYOUT_ENVIRONMENT, Environment, Fleet
 from ..terraform.roots import documents_root
 
-__all__ = ["layout_changes", "check_layout_change", "MigrationPlan", "plan_migration"]
-
-
-def _layout_in(roots, env: str) -> str | None:
-    """The layout `env` has among the recorded `roots` (None: it has no root there)."""
-    if env in roots:
-        return LAYOUT_ENVIRONMENT
-    if any(naming.environment_of_root(r) == env and r != env for r in roots):
-        return LAYOUT_CELLS
-    return None
-
-
-def layout_changes(fleet: Fleet, previous: dict[str, list[str]] | None) -> list[tuple[Environment, str, str]]:
-    """`(environment, layout before, layout now)` of each environment whose layout the build would switch."""
-    if not previous:
-        return []
-    changes = []
-    for env in fleet.environments.values():
-        before, now = _layout_in(previous, env.name), fleet.layout_of(env)
-        if before is not None and before != now:
-            changes.append((env, before, now))
-    return changes
-
-
-def check_layout_change(fleet: Fleet, previous: dict[str, list[str]] | None, *, spec: str = "SPEC",
-                        out: str = "out") -> list[Finding]:
-    """VAL137 for each environment the build would move to another layout."""
-    return [Finding(
-        "VAL137", f"environment {env.name} is built in the {before} layout in {out}; building it in the {now} "
-        f"layout moves every resource to other roots, whose plans would create them all again",
-        f"to switch, build with --allow-layout-change, then move the state before any plan or apply: review "
-        f"`tfgen migrate {spec} --env {env.name} --out {out}`, then run it with --run (docs/cells.md); "
-        f"else set `layout: {before}` on the environment",
-        path=env.name, origin=env.origin("layout") if env.layout is not None else fleet.origin("layout"))
-        for env, before, now in layout_changes(fleet, previous)]
+__all__ = ["MigrationPlan", "plan_migration"]
 
 
 def _resources(documents: dict[str, dict]) -> list[str]:

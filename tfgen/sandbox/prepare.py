@@ -3,7 +3,9 @@
 `accounts_of` gives each environment an account of its own in the double (its
 spec's, when no other environment has it), so account-wide settings of one
 (EBS encryption by default) are not another's; `in_accounts` is the fleet as
-the sandbox builds it, every environment for its account. `claim` takes a
+the sandbox builds it, every environment for its account, and `in_scratch` that fleet with its pool
+allocations recorded in the scratch directory; `without_backend_edges` is the sandbox's graph of the
+build (its copies keep their state locally). `claim` takes a
 directory as scratch only when it is new, empty or an earlier sandbox's.
 `prepare_root` makes a fresh copy of a built root where terraform runs: lowered
 to the offline provider through the double's passes (`tfgen.sandbox.quirks`),
@@ -17,18 +19,23 @@ from __future__ import annotations
 import copy
 import itertools
 import json
+import shutil
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
+from ..emit.graph import backend_edges
 from ..errors import ToolchainError
 from ..model import Fleet
+from ..orchestrate import RootGraph
 from ..terraform.lowering import Lowered
+from ..terraform.roots import read_root
 from ..terraform.toolchain import OVERRIDE_FILE, copy_root
 from .double import ACCOUNT
 from .quirks import sandbox_passes
 
-__all__ = ["MARKER", "accounts_of", "in_accounts", "claim", "prepare_root"]
+__all__ = ["MARKER", "accounts_of", "in_accounts", "in_scratch", "without_backend_edges", "claim", "prepare_root"]
 
 MARKER = ".tfgen-sandbox"
 _STATE_FILES = ("terraform.tfstate", "terraform.tfstate.backup", ".terraform.tfstate.lock.info")
@@ -88,3 +95,22 @@ def in_accounts(fleet: Fleet, accounts: dict[str, str]) -> Fleet:
             env.assume_role = ":".join(parts[:4] + [accounts[name]] + parts[5:])
         env.account_id = accounts[name]
     return fleet
+
+
+def in_scratch(fleet: Fleet, accounts: dict[str, str], workdir: Path) -> Fleet:
+    """`fleet` as the sandbox builds it into `workdir`: each environment in its account (`in_accounts`), pool
+    allocations recorded in the scratch directory (starting from the spec's record), never beside the spec."""
+    built = in_accounts(fleet, accounts)
+    record = workdir / "allocations.yaml"
+    if not record.exists() and fleet.allocations_file is not None and Path(fleet.allocations_file).is_file():
+        shutil.copyfile(fleet.allocations_file, record)
+    built.allocations_file = record
+    return built
+
+
+def without_backend_edges(graph: RootGraph, out: Path) -> RootGraph:
+    """The build's `graph` of the roots in `out` less its state-backend edges: the sandbox's copies keep their
+    state locally, so no root waits for the bucket's (`tfgen.sandbox.runner` says why the others stay)."""
+    backend = set(backend_edges({root: read_root(out / root) for root in graph.roots}))
+    return replace(graph, needs={root: tuple(n for n in needs if (root, n) not in backend)
+                                 for root, needs in graph.needs.items()})

@@ -23,20 +23,18 @@ what an environment needs by it (`_state`, as a unit of its own that nothing wai
 from __future__ import annotations
 
 import contextlib
-import json
 import shutil
 import tempfile
 import threading
 import time
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from pathlib import Path
 from typing import Callable, Iterator
 
 from ..emit.cells import cell_roots_of
-from ..emit.graph import backend_edges
 from ..emit.state import STATE_ROOT
 from ..errors import ToolchainError
-from ..gitops import terraform_outputs
+from ..terraform.outputs import terraform_outputs
 from ..model import Fleet
 from ..orchestrate import Orchestrator, PhaseResult, RootGraph, read_graph
 from ..orchestrate.phases import Watch
@@ -46,9 +44,10 @@ from .double import ACCOUNT, AwsDouble, DoubleStopped
 from .expectation import Expectation, expect_environment
 from .inventory import RegionInventory, take_inventory
 from .phases import ENTRY, PHASES, unit_phases
-from .prepare import accounts_of, claim, in_accounts
+from .prepare import accounts_of, claim, in_scratch, without_backend_edges
 from .quirks import NOT_CHECKED, images_to_resolve
 from .report import EnvironmentReport, Entries, Lowering, SandboxReport
+from .verdict import judged
 from .verify import Check, check_bootstrap_document, check_gitops_secrets, check_nothing_left, verify_environment
 from .verify.state import check_state_backend, check_state_gone
 from .workspace import DoubleWorkspace
@@ -137,20 +136,12 @@ class Sandbox:
         # The manifest keeps the build's graph (`run` takes the roots an environment needs by it); the
         # sandbox orders its phases by it less the state-backend edges (see the module's docstring).
         self.built_graph = read_graph(self.workdir / "out")
-        indexes = {root: read_root(self.workdir / "out" / root) for root in self.built_graph.roots}
-        backend = set(backend_edges(indexes))
-        self.graph = replace(self.built_graph, needs={root: tuple(n for n in needs if (root, n) not in backend)
-                                                      for root, needs in self.built_graph.needs.items()})
+        self.graph = without_backend_edges(self.built_graph, self.workdir / "out")
         return result
 
     def built_fleet(self, fleet: Fleet) -> Fleet:
         """`fleet` as the sandbox builds it: each environment in its account, allocations in the scratch."""
-        built = in_accounts(fleet, self.accounts)
-        record = self.workdir / "allocations.yaml"
-        if not record.exists() and fleet.allocations_file is not None and Path(fleet.allocations_file).is_file():
-            shutil.copyfile(fleet.allocations_file, record)
-        built.allocations_file = record
-        return built
+        return in_scratch(fleet, self.accounts, self.workdir)
 
     def rebuild(self, fleet: Fleet, *, allow_replace=(), allow_destroy=()) -> BuildResult:
         """Build `fleet` against what the scratch `out/` holds and is applied in the double (a change to
@@ -360,16 +351,6 @@ class Sandbox:
         with self._api(f"the inventory of {environment}"):
             return take_inventory(self.expectation(environment), self._client_of(environment))
 
-    def _judged(self, result: PhaseResult) -> PhaseResult:
-        """A root's phase as the sandbox reads it: a re-plan that would change something is not idempotent;
-        a failed apply says what it created before the failure."""
-        if result.phase == "re-plan" and result.status == "ok" and result.counts is not None and result.counts.any:
-            return replace(result, status="changed",
-                           reason=f"not idempotent: {len(result.changes)} change(s) after apply")
-        if result.phase == "apply" and result.status == "failed" and self.double.alive():
-            return replace(result, details=[*result.details, _created(self.root(result.root))])
-        return result
-
     # -- phases ----------------------------------------------------------------------
 
     def init(self, environment: str) -> PhaseResult:
@@ -452,7 +433,7 @@ class Sandbox:
         entries = Entries(units, {root: [p.name for p in steps] for root, steps in phases.items()})
 
         def progress(result: PhaseResult) -> None:
-            entry = entries.add(self._judged(result))
+            entry = entries.add(judged(result, self.root(result.root), double_alive=self.double.alive()))
             if entry is not None and self.progress is not None:
                 self.progress(entry)
 
@@ -466,19 +447,3 @@ class Sandbox:
         if report.interrupted:
             raise KeyboardInterrupt
         return {unit: entries.of(unit) for unit in units}
-
-
-def _created(copy: Path) -> str:
-    """What the root's local state holds, by type: what a failed apply created before it failed."""
-    try:
-        state = json.loads((copy / "terraform.tfstate").read_text())
-    except (OSError, ValueError):
-        state = {}
-    counts: dict[str, int] = {}
-    for resource in state.get("resources", []):
-        if resource.get("mode") == "managed":
-            counts[resource["type"]] = counts.get(resource["type"], 0) + len(resource.get("instances", []))
-    if not counts:
-        return "no resource was created before the failure"
-    listed = ", ".join(f"{n} {t}" for t, n in sorted(counts.items()))
-    return f"created before the failure ({sum(counts.values())}): {listed}"

@@ -13,6 +13,7 @@ With a root: `lowering` rewrites a copy for the one provider that runs offline
 facts of `tfgen.providers`); `toolchain` finds a terraform binary, lays out a
 verified provider mirror and writes the overrides that let a root plan (or
 apply against the local AWS double) with no credentials and no network; `run`
-runs one terraform command under watch; `plan` plans a lowered copy through
-tftest and answers questions about the plan.
+runs one terraform command under watch; `outputs` reads an applied root's
+`terraform output -json`; `plan` plans a lowered copy through tftest and
+answers questions about the plan.
 """

@@ -13,7 +13,9 @@ each line terraform writes to the log as it comes (for progress).
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -97,6 +99,31 @@ def die_with_parent() -> None:
             pass
 
 
+@functools.cache
+def _setpriv() -> str | None:
+    """setpriv(1) when it can set the parent-death signal (util-linux 2.33+), on Linux only."""
+    found = shutil.which("setpriv") if sys.platform.startswith("linux") else None
+    try:
+        if found and subprocess.run([found, "--pdeathsig", "TERM", "--", "true"], capture_output=True,
+                                    timeout=10).returncode == 0:
+            return found
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return None
+
+
+def _spawn_args(argv: list[str], env: dict[str, str]) -> tuple[list[str], Callable[[], None] | None]:
+    """`argv` and the preexec_fn that make the child die with tfgen. A preexec_fn makes Python copy the whole
+    tfgen process for every command instead of a vfork, so setpriv sets the signal as it execs the binary
+    when it can; a binary not found is left to Popen, whose error names it."""
+    name, setpriv = argv[0], _setpriv()
+    binary = shutil.which(name, path=os.pathsep.join(os.get_exec_path(env))) \
+        if setpriv and (os.path.isabs(name) or os.sep not in name) else None
+    if setpriv and binary and os.path.isabs(binary):
+        return [setpriv, "--pdeathsig", "TERM", "--", binary, *argv[1:]], None
+    return argv, die_with_parent
+
+
 def run_command(
     terraform: str,
     root: Path,
@@ -118,11 +145,12 @@ def run_command(
     started = time.monotonic()
     follow = _Follower(lines)
     with open(log, "wb") as out, open(stdout or os.devnull, "wb") as data, open(log, "rb") as tail:
+        command, preexec = _spawn_args([terraform, *args], env)
         try:
             process = subprocess.Popen(
-                [terraform, *args], cwd=root, env=env, stdin=subprocess.DEVNULL,
+                command, cwd=root, env=env, stdin=subprocess.DEVNULL,
                 stdout=data if stdout else out, stderr=out,
-                start_new_session=True, preexec_fn=die_with_parent,
+                start_new_session=True, preexec_fn=preexec,
             )
         except OSError as exc:
             raise ToolchainError(f"cannot run {terraform}: {exc.strerror or exc}; install tfgen-fleet[toolchain], put "
