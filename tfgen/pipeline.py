@@ -24,7 +24,7 @@ from .lifecycle.stage import run_stage
 from .lifecycle.summary import FleetDiff
 from .terraform.index import Root
 from .terraform.roots import documents_root
-from .upgrade.waves import rollout_record
+from .derive.waves import rollout_record
 from .write import Changes, diff_output, read_roots, write_output
 
 __all__ = ["Prepared", "BuildResult", "prepare", "check_record", "validate", "emit_checked", "render", "build",

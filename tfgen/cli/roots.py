@@ -101,6 +101,10 @@ def _orchestrate(args) -> int:
     from ..orchestrate.commands import main as run_verb
     from ..orchestrate.prompt import approver
 
+    if getattr(args, "waves", False):
+        from ..upgrade.command import apply_waves
+
+        return run_verb(args, approver, waves=apply_waves)
     return run_verb(args, approver)
 
 

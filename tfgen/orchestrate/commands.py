@@ -334,8 +334,9 @@ def _settle(out, report: RunReport, workspace: Workspace, log: TextIO, command: 
         _emit(log, f"tfgen {command}: {line}\n")
 
 
-def main(args, approver) -> int:
-    """`tfgen plan|apply|destroy` from parsed arguments; `approver(log)` makes the terminal's approval."""
+def main(args, approver, *, waves=None) -> int:
+    """`tfgen plan|apply|destroy` from parsed arguments; `approver(log)` makes the terminal's approval;
+    `waves` runs `apply --waves` on the roots chosen here (the upgrade package's runner, passed in by the CLI)."""
     log = sys.stdout if args.format == "text" else sys.stderr
     if args.command == "apply" and is_saved(args.out):
         return _apply_main(args, log, approver)
@@ -371,11 +372,9 @@ def main(args, approver) -> int:
         _emit(log, f"tfgen {args.command} {args.out}: {', '.join(roots)} (parallelism {args.parallelism}); "
                    f"{workspace.describe()}\n")
         phase, running = _progress(log)
-        if getattr(args, "waves", False):
-            from ..upgrade.command import apply_waves
-
-            return apply_waves(args, graph, workspace, approve=approve, progress=phase, scratch=scratch, log=log,
-                               review=guard)
+        if waves is not None:
+            return waves(args, graph, workspace, approve=approve, progress=phase, scratch=scratch, log=log,
+                         review=guard)
         out_dir = Path(args.out_dir) if getattr(args, "out_dir", None) else None
         report, saved = plan_roots(selection, workspace, command=args.command, out_dir=out_dir, scratch=scratch,
                                    parallelism=args.parallelism, approve=approve, progress=phase, activity=running,

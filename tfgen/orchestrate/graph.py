@@ -33,7 +33,7 @@ class RootGraph:
 
     out: Path
     needs: dict[str, tuple[str, ...]]
-    waves: dict | None = None  # the rollout's waves of roots the build recorded (tfgen.upgrade.waves)
+    waves: dict | None = None  # the rollout's waves of roots the build recorded (tfgen.derive.waves)
 
     @property
     def roots(self) -> list[str]:
@@ -45,7 +45,7 @@ class RootGraph:
     def in_waves(self) -> RootGraph:
         """This graph with the recorded waves as edges: a root of a later wave needs the wave before (where
         that reverses no edge of the graph), so CI configs order roots by the rollout."""
-        from ..upgrade.waves import wave_needs
+        from ..derive.waves import wave_needs
 
         needs = wave_needs(self.needs, self.waves)
         return RootGraph(self.out, {root: tuple(n) for root, n in needs.items()}, self.waves)

@@ -1,6 +1,6 @@
 """`tfgen apply OUT --waves`: the roots of a cells build applied wave by wave, each wave verified before the next.
 
-The waves are the build's record (`tfgen.upgrade.waves`, in the manifest), so no
+The waves are the build's record (`tfgen.derive.waves`, in the manifest), so no
 spec is needed. Per environment and wave: the wave's roots are applied (through
 the orchestrator, in the graph's order among themselves; the roots they need
 from other waves already run: waves are for a fleet that is applied), then

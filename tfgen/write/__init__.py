@@ -182,7 +182,7 @@ def read_roots(out: str | Path) -> dict[str, list[str]] | None:
 
 
 def read_waves(out: str | Path) -> dict | None:
-    """The rollout's waves the manifest in `out` records (`tfgen.upgrade.waves`); None when it records none."""
+    """The rollout's waves the manifest in `out` records (`tfgen.derive.waves`); None when it records none."""
     handle = _Out(Path(out), create=False)
     try:
         if handle.fd is None:

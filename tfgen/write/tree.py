@@ -48,7 +48,7 @@ def _manifest(files, roots: dict[str, list[str]] | None = None, fleet: dict | No
     if fleet is not None:
         body["fleet"] = fleet
     if waves is not None:
-        body["waves"] = waves  # the rollout's waves of roots (tfgen.upgrade.waves), for `tfgen apply --waves`
+        body["waves"] = waves  # the rollout's waves of roots (tfgen.derive.waves), for `tfgen apply --waves`
     return render_manifest(body)
 
 

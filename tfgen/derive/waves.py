@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from ..derive import naming
+from . import naming
 from ..model import LAYOUT_CELLS, Fleet
 from ..model.rollout import DEFAULT_BAKE, resolve_waves
 
