@@ -109,7 +109,7 @@ class Record:
         keyed = self._keyed()
         environment = self._environment_of_root(root)
         name = address.rsplit(".", 1)[-1]
-        table = keyed.get(environment, [])
+        table = keyed.get(environment, {})
         if _ROUTE in name:
             table_part, peer = name.split(_ROUTE, 1)
             side = _longest(table, table_part)
@@ -144,16 +144,14 @@ class Record:
         for entry in self.retiring.values():
             yield from entry.objects
 
-    def _keyed(self) -> dict[str, list[tuple[str, str]]]:
-        """environment -> (key, path) of every object, longest key first."""
+    def _keyed(self) -> dict[str, dict[str, str]]:
+        """environment -> {key: path} of every object (the first object to claim a key keeps it)."""
         cached = self.__dict__.get("_keyed_cache")
         if cached is None:
             cached = {}
             for obj in self._all():
                 for key in obj.keys:
-                    cached.setdefault(obj.environment, []).append((key, obj.path))
-            for table in cached.values():
-                table.sort(key=lambda item: (-len(item[0]), item[0]))
+                    cached.setdefault(obj.environment, {}).setdefault(key, obj.path)
             object.__setattr__(self, "_keyed_cache", cached)
         return cached
 
@@ -183,10 +181,15 @@ class Record:
                 "retiring": {path: entry.as_dict() for path, entry in sorted(self.retiring.items())}}
 
 
-def _longest(table: list[tuple[str, str]], name: str) -> tuple[str, str] | None:
-    for key, path in table:
-        if name == key or (name.startswith(key) and name[len(key)] == "_"):
-            return key, path
+def _longest(table: Mapping[str, str], name: str) -> tuple[str, str] | None:
+    """(key, path) of the longest key that is `name` or starts it followed by `_`: one lookup per `_` in the
+    name, not a scan of every key (a build asks this once per resource)."""
+    end = len(name)
+    while end > 0:
+        key = name[:end]
+        if key in table:
+            return key, table[key]
+        end = name.rfind("_", 0, end)
     return None
 
 
