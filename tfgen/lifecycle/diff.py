@@ -207,18 +207,18 @@ def _environment_diff(old: View | None, new: View | None) -> list[ResourceChange
     changes: dict[str, _Change] = {}
     for address in sorted(old_blocks.keys() & new_blocks.keys()):
         changes[address] = _direct(new_blocks[address].type, old_blocks[address].body, new_blocks[address].body)
-    # What travels along references: from each replaced or updated resource to those that refer to it.
+    # What travels along references: from each replaced or updated resource to those that refer to it (nothing
+    # travels when nothing changed, and a build that changes nothing is the common one: no walk then).
+    todo = [a for a, c in changes.items() if c.action is not Action.NO_OP]
     referrers: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
-    for address in changes:
+    triggers: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for address in changes if todo else ():
         for path, target, attribute in _references(new_blocks[address].body):
             if target in changes:
                 referrers[target].append((address, path, attribute))
-    triggers: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    for address in changes:
         for target, attribute in _triggers(new_blocks[address].body):
             if target in changes:
                 triggers[target].append((address, attribute))
-    todo = [a for a, c in changes.items() if c.action is not Action.NO_OP]
     while todo:
         source = todo.pop()
         cause = changes[source]
@@ -250,7 +250,8 @@ def _environment_diff(old: View | None, new: View | None) -> list[ResourceChange
                 change.paths.append(path)
             if change.action is not before:
                 todo.append(referrer)
-    first = create_first(new.index) if new else set()
+    replacing = new is not None and any(c.action is Action.REPLACE for c in changes.values())
+    first = create_first(new.index) if replacing else set()  # a walk of every block: only when it can matter
     found = []
     for address, change in changes.items():
         old_root, new_root = old.root_of(address), new.root_of(address)
