@@ -15,27 +15,13 @@ import pytest
 import tfgen
 from tfgen.cli import main
 from tfgen.sandbox.rehearsal import Rehearsal, format_rehearsal, hold_versions, not_proven
-from tests.conftest import processes_using, write_spec
+from tests.conftest import MINIMAL_SPEC, processes_using, write_spec
 
-OLD = """\
-project: mini
-layout: cells
-rollout: {waves: [[us-east-2], [us-west-2]], bake: 24h}
-environments:
-  development:
-    account_id: "111111111111"
-    access: {admins: ["arn:aws:iam::111111111111:role/platform-admin"]}
-    bastion: {enabled: false}
-    gitops: {bootstrap: false}
-    defaults:
-      kubernetes_version: "1.35"
-      az_count: 2
-      node_groups: {workers: {instance_types: [t3.medium], min: 1, max: 1, desired: 1}}
-    hub: {region: us-east-1, cidr: 10.10.0.0/16}
-    regions:
-      us-east-2: {cidr: 10.11.0.0/16}
-      us-west-2: {cidr: 10.12.0.0/16}
-"""
+# MINIMAL_SPEC in the cells layout with a second edge and a rollout of two waves
+EDGE = "      us-east-2: {cidr: 10.11.0.0/16}\n"
+OLD = MINIMAL_SPEC.replace("project: mini\n", "project: mini\nlayout: cells\n"
+                           "rollout: {waves: [[us-east-2], [us-west-2]], bake: 24h}\n").replace(
+    EDGE, EDGE + "      us-west-2: {cidr: 10.12.0.0/16}\n")
 REPLACED = "that a replaced node group runs before the old one goes (provider 3.39 has no node_group_name_prefix: " \
            "the double replaces it destroy-first): development/{}"
 

@@ -236,19 +236,27 @@ class Rehearsal:
         """OLD's run, every environment left applied."""
         return replace(self.sandbox.run(keep=True), kept=False)
 
+    def _rebuild(self, new: Fleet, *, allow_replace: Iterable[str], allow_destroy: Iterable[str]
+                 ) -> "RehearsalReport":
+        """NEW's diff, findings and not-proven list, and NEW (its versions held where the double cannot update
+        them) built over the applied build; `refused` when the build refuses it (nothing built then)."""
+        report = RehearsalReport(None)
+        report.diff, report.findings = self.preview(new, allow_replace=allow_replace, allow_destroy=allow_destroy)
+        report.not_proven = not_proven(report.diff)
+        carried, report.held = hold_versions(self.sandbox.fleet, new)
+        try:
+            self.sandbox.rebuild(carried, allow_replace=allow_replace, allow_destroy=allow_destroy)
+        except FindingsError as refused:
+            report.refused, report.findings = True, refused.findings
+        return report
+
     def step(self, new: Fleet, *, spec: str = "", allow_replace: Iterable[str] = (),
              allow_destroy: Iterable[str] = ()) -> "RehearsalReport":
         """Build `new` against the applied build, and (unless the build refuses it) apply it over it, verify,
         re-plan and record the retirements it finished; everything stays applied (`destroy` ends the chain)."""
         sandbox = self.sandbox
-        report = RehearsalReport(None)
-        report.diff, report.findings = self.preview(new, allow_replace=allow_replace, allow_destroy=allow_destroy)
-        report.not_proven = not_proven(report.diff)
-        carried, report.held = hold_versions(sandbox.fleet, new)
-        try:
-            sandbox.rebuild(carried, allow_replace=allow_replace, allow_destroy=allow_destroy)
-        except FindingsError as refused:
-            report.refused, report.findings = True, refused.findings
+        report = self._rebuild(new, allow_replace=allow_replace, allow_destroy=allow_destroy)
+        if report.refused:
             return report
         old_fleet = sandbox.earlier[0]
         sandbox.after_apply.clear()
@@ -271,14 +279,8 @@ class Rehearsal:
         apply it wave by wave through `tfgen apply --waves`'s runner; then verify every environment. The diff,
         findings and not-proven list are `new`'s own; everything stays applied (`destroy` ends the chain)."""
         sandbox = self.sandbox
-        report = RehearsalReport(None)
-        report.diff, report.findings = self.preview(new, allow_replace=allow_replace, allow_destroy=allow_destroy)
-        report.not_proven = not_proven(report.diff)
-        carried, report.held = hold_versions(sandbox.fleet, new)
-        try:
-            sandbox.rebuild(carried, allow_replace=allow_replace, allow_destroy=allow_destroy)
-        except FindingsError as refused:
-            report.refused, report.findings = True, refused.findings
+        report = self._rebuild(new, allow_replace=allow_replace, allow_destroy=allow_destroy)
+        if report.refused:
             return report
         runs = itertools.count(1)
 
