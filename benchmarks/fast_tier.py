@@ -25,8 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 BUDGET = 60.0
 
 
-def run_once(extra: list[str]) -> tuple[float, float, str, int]:
-    """Wall seconds, CPU seconds, pytest's last line and exit status of one run of the fast tier."""
+def run_once(extra: list[str]) -> tuple[float, float, list[str], int]:
+    """Wall seconds, CPU seconds, pytest's last line (and the tests that failed) and exit status of one run."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-m", "not slow", "-p", "no:cacheprovider",
@@ -35,7 +35,8 @@ def run_once(extra: list[str]) -> tuple[float, float, str, int]:
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     lines = [line for line in result.stdout.splitlines() if line.strip()]
-    return wall, cpu, lines[-1] if lines else result.stderr.strip()[-300:], result.returncode
+    failures = [line for line in lines if line.startswith(("FAILED ", "ERROR "))]
+    return wall, cpu, [lines[-1] if lines else result.stderr.strip()[-300:], *failures], result.returncode
 
 
 def main() -> int:
@@ -52,7 +53,9 @@ def main() -> int:
         wall, cpu, last, status = run_once(args.pytest_args)
         walls.append(wall)
         failed |= status != 0
-        print(f"  run {number}: {wall:6.1f} s wall, {cpu:6.1f} s CPU  | {last}")
+        print(f"  run {number}: {wall:6.1f} s wall, {cpu:6.1f} s CPU  | {last[0]}")
+        for failure in last[1:]:
+            print(f"    {failure}")
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     best = min(walls)
     print(f"best {best:.1f} s, budget {BUDGET:.0f} s ({best / BUDGET:.0%} of it): "
