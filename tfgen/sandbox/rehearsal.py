@@ -167,8 +167,7 @@ def _retired_checks(old: Expectation, new: Expectation | None) -> Callable[[Call
 
     def aliases(region: str) -> tuple[str, ...]:  # a region that stays keeps its own (the EBS key's)
         stems = tuple(f"alias/{c.name}-" for c in gone if c.region == region)
-        return tuple(a for a in old.kms_aliases.get(region, ()) if region not in shared or (
-            a.startswith(stems) and not a.startswith(tuple(f"alias/{k}-" for k in kept))))
+        return tuple(a for a in old.kms_aliases.get(region, ()) if region not in shared or a.startswith(stems))
 
     restricted = replace(old, clusters=gone, peerings=(), transit_gateways=(), bastion=None, gitops=None,
                          bootstrap=None, kms_aliases={r: aliases(r) for r in {c.region for c in gone}})

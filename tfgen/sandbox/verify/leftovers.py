@@ -18,8 +18,11 @@ def check_nothing_left(expectation: Expectation, client: Callable[[str, str], ob
     lookup = Lookup(expectation, client)
     kept = tuple(f"{name}-" for name in keep)
 
+    def theirs(name: str) -> bool:  # a kept cluster's
+        return bool(kept) and name.startswith(kept)
+
     def ours(name: str, prefixes: tuple[str, ...]) -> bool:
-        return name.startswith(prefixes) and not (kept and name.startswith(kept))
+        return name.startswith(prefixes) and not theirs(name)
 
     checks = []
     cidrs = {c.cidr for c in expectation.clusters}
@@ -45,7 +48,8 @@ def check_nothing_left(expectation: Expectation, client: Callable[[str, str], ob
             "transit gateways": [g["TransitGatewayId"] for g in live(ec2.describe_transit_gateways()["TransitGateways"])
                                  if lookup.tagged(g)],
             "KMS aliases": [a["AliasName"] for a in client("kms", region).list_aliases()["Aliases"]
-                            if a["AliasName"] in expectation.kms_aliases.get(region, ())],
+                            if a["AliasName"] in expectation.kms_aliases.get(region, ())
+                            and not theirs(a["AliasName"].removeprefix("alias/"))],
             "KMS keys": _live_keys(lookup, client("kms", region)),
             "security groups": [g["GroupId"] for g in ec2.describe_security_groups()["SecurityGroups"]
                                 if g.get("GroupName") != "default" and lookup.tagged(g)],
