@@ -8,12 +8,14 @@ import os
 import signal
 
 import pytest
+import yaml
 
 import tfgen
 from tfgen.cli import main
 from tfgen.errors import SpecError
+from tfgen.spec import loader
 from tfgen.spec.loader import MAX_DEPTH, MAX_SPEC_BYTES, MAX_VALUES
-from tests.conftest import write_spec
+from tests.conftest import ROOT, write_spec
 
 GOOD = """\
 project: demo
@@ -173,3 +175,41 @@ def test_a_spec_read_from_a_pipe_is_read(capsys):
     os.write(write, GOOD.encode())
     os.close(write)
     assert main(["validate", f"/dev/fd/{read}"]) == 0, capsys.readouterr()
+
+
+def _graph(node):
+    """A composed node as plain data: kind, tag, value, style and the line it starts at (tfgen reads lines only;
+    libyaml puts an empty value's column elsewhere)."""
+    start = node.start_mark.line
+    if isinstance(node, yaml.ScalarNode):
+        return ("scalar", node.tag, node.value, node.style, start)
+    if isinstance(node, yaml.SequenceNode):
+        return ("sequence", node.tag, [_graph(n) for n in node.value], start)
+    return ("mapping", node.tag, [(_graph(k), _graph(v)) for k, v in node.value], start)
+
+
+SPECS = sorted([*(ROOT / "examples").glob("*.yaml"), *(ROOT / "tests" / "good_specs").glob("*.yaml"),
+                *(ROOT / "tests" / "bad_specs").glob("*.yaml")])
+
+
+@pytest.mark.skipif(loader._CParser is object, reason="PyYAML here is built without libyaml")
+@pytest.mark.parametrize("path", SPECS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_libyaml_and_pure_pyyaml_compose_the_same_nodes(path):
+    text = path.read_text()
+    try:
+        pure = loader._Loader(text).get_single_node()
+    except (yaml.YAMLError, loader._LimitExceeded):
+        pytest.skip("PyYAML refuses it: the refusal is the pure loader's (test_bad_specs)")
+    if pure is not None and loader._expansion_problem(pure) is not None:
+        pytest.skip("its aliases expand past the limits: compared by the findings (above)")
+    fast = loader._LibyamlLoader(text).get_single_node()
+    assert (pure is None) == (fast is None)
+    if pure is not None:
+        assert _graph(fast) == _graph(pure)
+
+
+def test_a_megabyte_of_brackets_stops_at_the_depth_limit_not_in_libyaml(tmp_path, capsys):
+    depth = 400_000
+    spec = write_spec(tmp_path, "project: demo\nenvironments: " + "[" * depth + "]" * depth + "\n")
+    err = _rejected(tmp_path, capsys, spec, "SPEC007", 2)
+    assert f"deeper than {MAX_DEPTH}" in err

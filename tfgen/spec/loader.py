@@ -22,6 +22,11 @@ from typing import Callable
 
 import yaml
 
+try:
+    from yaml.cyaml import CParser as _CParser
+except ImportError:  # PyYAML built without libyaml
+    _CParser = object
+
 from ..errors import Finding, Origin, SpecError, TfgenError
 
 __all__ = ["MAX_SPEC_BYTES", "MAX_DEPTH", "MAX_VALUES", "read_text", "read_yaml", "compose", "merged_pairs",
@@ -48,8 +53,8 @@ class _LimitExceeded(Exception):
                        origin=Origin(filename, self.line))
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader that stops at MAX_DEPTH: PyYAML's composer recurses once per level of nesting."""
+class _Bounded(yaml.composer.Composer):
+    """PyYAML's composer, stopped at MAX_DEPTH: it recurses once per level of nesting."""
 
     depth = 0
 
@@ -63,7 +68,37 @@ class _Loader(yaml.SafeLoader):
             self.depth -= 1
 
 
+class _Loader(_Bounded, yaml.SafeLoader):
+    """PyYAML in Python: reads what PyYAML reads, and says what is wrong in PyYAML's words."""
+
+
+class _LibyamlLoader(_Bounded, _CParser, yaml.resolver.Resolver):
+    """libyaml's parser for the events (iterative, in C), composed by the bounded composer above: the nodes
+    are the pure loader's, a plain scalar's style None as there."""
+
+    def __init__(self, text: str):
+        _CParser.__init__(self, text)
+        _Bounded.__init__(self)
+        yaml.resolver.Resolver.__init__(self)
+
+    def compose_scalar_node(self, anchor):
+        node = super().compose_scalar_node(anchor)
+        if node.style == "":
+            node.style = None
+        return node
+
+
 def _compose(text: str) -> yaml.Node | None:
+    """The node graph of `text`, parsed by libyaml when PyYAML has it. A text libyaml refuses is read again by
+    the pure loader, so what is refused, and the message, are PyYAML's on every install."""
+    if _CParser is not object:
+        loader = _LibyamlLoader(text)
+        try:
+            return loader.get_single_node()
+        except yaml.YAMLError:
+            pass
+        finally:
+            loader.dispose()
     loader = _Loader(text)
     try:
         return loader.get_single_node()
