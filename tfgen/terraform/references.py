@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import Any, Callable, Iterator, NamedTuple
+from typing import Any, Callable, NamedTuple
 
 __all__ = ["SPLAT", "Key", "Reference", "Interpolation", "Template", "parse", "parse_expression", "references",
            "rewrite", "provider_alias"]
@@ -369,20 +369,28 @@ def parse_expression(text: str) -> tuple[Reference, ...]:
 
 def references(value: Any) -> list[Reference]:
     """Every reference in a JSON value (strings inside lists and objects, object keys too), in order."""
-    return list(_walk(value))
+    found: list[Reference] = []
+    _collect(value, found)
+    return found
 
 
-def _walk(value: Any) -> Iterator[Reference]:
+@lru_cache(maxsize=1 << 16)
+def _of_text(text: str) -> tuple[Reference, ...]:
+    return parse(text).references
+
+
+def _collect(value: Any, found: list[Reference]) -> None:
     if isinstance(value, str):
         if "{" in value:
-            yield from parse(value).references
+            found.extend(_of_text(value))
     elif isinstance(value, dict):
         for key, item in value.items():
-            yield from _walk(key)
-            yield from _walk(item)
+            if "{" in key:
+                found.extend(_of_text(key))
+            _collect(item, found)
     elif isinstance(value, list):
         for item in value:
-            yield from _walk(item)
+            _collect(item, found)
 
 
 def rewrite(text: str, replace: Callable[[Reference], str | None], *, expression: bool = False) -> str:
