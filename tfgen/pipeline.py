@@ -80,7 +80,7 @@ def prepare(fleet: Fleet, *, strict: bool = False) -> Prepared:
     if any(f.severity is Severity.ERROR for f in findings):
         return Prepared(allocation.fleet, allocation.record, condense(findings))  # the emitters assume no errors
     documents = emit_documents(allocation.fleet)
-    roots = {root: documents_root(docs) for root, docs in documents.items()}  # indexed once, read by every rule
+    roots = {root: documents_root(docs, emitted=True) for root, docs in documents.items()}  # read by every rule
     findings += check_compatibility(allocation.fleet, roots)
     findings += check_ssm_documents(allocation.fleet, roots)
     # the GitOps path as emitted, not as modelled; over the whole environment when it is split into cells

@@ -68,7 +68,8 @@ def run_stage(fleet: Fleet, documents: Mapping[str, dict[str, dict]], roots: Map
     retired = check_retired_names(retired, baseline.record if baseline.recorded else None)
     retirement = plan_retirement(baseline, live, roots, retired=retired, moved=moved)
     final = add_retirement(documents, retirement)
-    indexes = {**roots, **{r: documents_root(d) for r, d in final.items() if r not in roots or r in retirement.providers}}
+    indexes = {**roots, **{r: documents_root(d, emitted=True) for r, d in final.items()
+                           if r not in roots or r in retirement.providers}}
     record = live.with_retiring(retirement.entries)
     compared = Record({**live.objects, **retirement.removed}, dict(retirement.carried))
     changes = diff_builds(baseline.roots, indexes, old_environment_of=baseline.environment_of,

@@ -272,12 +272,14 @@ def read_root(directory: str | Path) -> Root:
     return root
 
 
-def documents_root(documents: Mapping[str, Any]) -> Root:
-    """A `Root` from `{file name: parsed document}` (a root built in memory), normalised the same way."""
+def documents_root(documents: Mapping[str, Any], *, emitted: bool = False) -> Root:
+    """A `Root` from `{file name: parsed document}` (a root built in memory), normalised the same way.
+    `emitted`: the documents are tfgen's own emission, whose nesting the emitters bound, so it is not measured
+    again (documents from anywhere else are held to MAX_DEPTH, as files are)."""
     root = Root(directory=None)
     for name in sorted(documents):
         try:
-            if _depth_over(documents[name], MAX_DEPTH):
+            if not emitted and _depth_over(documents[name], MAX_DEPTH):
                 raise _Unreadable(f"nests arrays and objects deeper than {MAX_DEPTH} levels")
             _add(root, name, documents[name])
         except _Unreadable as exc:
