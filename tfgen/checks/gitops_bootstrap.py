@@ -23,7 +23,8 @@ Read from the root's index (`tfgen.terraform.index`) and the GitOps path graph
 
 from __future__ import annotations
 
-from typing import Iterator, Mapping
+from collections import deque
+from typing import Iterable, Iterator, Mapping
 
 from ..terraform.index import Root, nested
 from .gitops_documents import Place, Verdict, refs
@@ -44,14 +45,17 @@ _FIRST_HINT = ("give aws_ssm_document and aws_ssm_association lifecycle.create_b
 _REMOTE = "data.terraform_remote_state."
 
 
-def dependencies(root: Root, address: str) -> set[str]:
+def dependencies(root: Root, address: str, *, wanted: Iterable[str] = ()) -> set[str]:
     """Every resource `address` waits for: named by its references or `depends_on`, transitively. In cells
     roots joined as one (`tfgen.emit.cells.join_environment`, files `<root>/<file>`), a `depends_on` on a
-    root's remote state waits for every resource of that root, applied before."""
+    root's remote state waits for every resource of that root, applied before. With `wanted`, the walk may
+    stop once all of those are found (nearest first): what it returns then holds them, not everything."""
     seen: set[str] = set()
-    stack = [address]
-    while stack:
-        current = stack.pop()
+    wanted = set(wanted)
+    left = set(wanted)
+    queue = deque([address])
+    while queue and (left or not wanted):
+        current = queue.popleft()
         named = [r.address for r in root.references(current) if r.kind == "resource"]
         for listed in root.depends_on(current):
             if listed.startswith(_REMOTE):
@@ -62,7 +66,8 @@ def dependencies(root: Root, address: str) -> set[str]:
         for found in named:
             if found not in seen and found in root.resources:
                 seen.add(found)
-                stack.append(found)
+                left.discard(found)
+                queue.append(found)
     return seen
 
 
@@ -93,11 +98,12 @@ def bootstrap_verdicts(root: Root, *, edges: Mapping[str, str], principals: Mapp
         if not named:
             continue  # not a document of this root: not tfgen's bootstrap
         place, document = Place(block.file, block.address), named[0]
-        waits, grants = dependencies(root, block.address), _grants(root)
+        grants = _grants(root)
+        needs = {key: (f"aws_eks_cluster.{key}", grants.get((f"aws_eks_cluster.{key}", principals[key]))
+                       if principals.get(key) else None) for key in edges}
+        waits = dependencies(root, block.address, wanted=[a for pair in needs.values() for a in pair if a])
         for key, name in edges.items():
-            cluster = f"aws_eks_cluster.{key}"
-            principal = principals.get(key)
-            grant = grants.get((cluster, principal)) if principal else None
+            cluster, grant = needs[key]
             # a missing grant is NET306's to name; this rule is about the order of what is there
             missing = [a for a in (cluster, grant) if a and a not in waits]
             why = f"{block.address} does not wait for {', '.join(missing)}" if missing else ""
