@@ -13,7 +13,10 @@ as by default). Each measurement is a fresh Python process, as a user runs it:
   sort_keys=True)`, the stdlib's way to produce tfgen's format; its output is
   compared with tfgen's before timing starts;
 - the baseline: the same build from another commit (a git worktree; default:
-  ca7ece9, the commit issue #21 started from).
+  ca7ece9, the commit issue #21 started from);
+- for scale, `python -c pass` and `python -c "import networkx"`: what every
+  build pays before tfgen's own work (networkx is the graph library the
+  network checks are written with).
 
 Runs alternate, so the machine's drift hits all alike; medians are printed
 with the ratio tfgen/floor. Budget (issue #21): at most 4x the floor; the
@@ -129,7 +132,10 @@ def main() -> None:
         subprocess.run(floor(work / "floor"), check=True)
         if _files(work / "floor") != files:
             sys.exit("the floor does not write the same bytes as tfgen; fix the benchmark")
-        kinds = {"tfgen": lambda out: build(REPO, out), "floor": floor}
+        kinds = {"tfgen": lambda out: build(REPO, out), "floor": floor,
+                 # what every tfgen build pays before its own work: the interpreter, and networkx's import
+                 "python": lambda out: [sys.executable, "-c", "pass"],
+                 "networkx": lambda out: [sys.executable, "-c", "import networkx"]}
         if args.baseline != "none":
             base = work / "baseline"
             subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(base), args.baseline],
@@ -148,6 +154,9 @@ def main() -> None:
               f"{len(files)} files; {args.runs} runs each, alternated, fresh processes ({cache})")
         print(f"tfgen build   median {median['tfgen'] * 1000:7.1f} ms")
         print(f"json floor    median {median['floor'] * 1000:7.1f} ms  (same bytes: json.dump indent=2 sort_keys)")
+        print(f"  of tfgen's: {median['python'] * 1000:.1f} ms starting Python (the floor's too), "
+              f"{(median['networkx'] - median['python']) * 1000:.1f} ms importing networkx "
+              f"({(median['networkx'] - median['python']) / median['floor']:.2f}x the floor)")
         if "baseline" in median:
             against = statistics.median(t / f for t, f in zip(times["baseline"], times["floor"]))
             print(f"baseline      median {median['baseline'] * 1000:7.1f} ms  ({args.baseline}: {against:.2f}x the floor)")
