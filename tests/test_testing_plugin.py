@@ -72,6 +72,15 @@ def test_the_example_passes_its_fast_tier_and_leaves_the_sandbox_out(tmp_path):
     assert "PASSED tests/test_policies.py::test_tfgens_endpoint_policy_fails_on_a_public_hub" in output
 
 
+def test_a_session_that_plans_nothing_leaves_no_plan_cache_directory(tmp_path):
+    # the plugin is in every pytest session of a repository that installs tfgen
+    (tmp_path / "test_nothing.py").write_text("def test_nothing():\n    pass\n")
+    code, output, _ = _pytest(tmp_path)
+    assert code == 0, output
+    assert (tmp_path / ".pytest_cache").is_dir(), output
+    assert not (tmp_path / ".pytest_cache" / "d" / "tfgen-plans").exists()
+
+
 def test_the_example_ci_workflow_passes_actionlint(tmp_path):
     workflow = PLATFORM_REPO / ".github" / "workflows" / "fleet.yml"
     found = _actionlint([workflow], tmp_path)

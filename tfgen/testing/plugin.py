@@ -42,11 +42,19 @@ SANDBOX_MARK = "tfgen_sandbox"
 class PlanCache:
     """Plans by root content: in memory for the session, and as JSON under pytest's cache directory."""
 
-    def __init__(self, directory: Path | None):
-        self.directory = directory
+    def __init__(self, directory: Path | Callable[[], Path] | None):
+        """`directory`: where plans are stored, or what makes it on first use (pytest's cache directory is
+        made only in a session that plans); None: the session's memory only."""
+        self._directory = directory
         self.memory: dict[str, Plan] = {}
         self.planned = 0
         self.cached = 0
+
+    @property
+    def directory(self) -> Path | None:
+        if callable(self._directory):
+            self._directory = self._directory()
+        return self._directory
 
     @staticmethod
     def key(root: Path, offline: bool) -> str:
@@ -60,7 +68,7 @@ class PlanCache:
             self.cached += 1
             return self.memory[key]
         # A real plan depends on state the root's files do not hold, and may carry its secrets: never stored.
-        stored = self.directory / f"{key}.json" if self.directory and offline else None
+        stored = self.directory / f"{key}.json" if self.directory is not None and offline else None
         if stored is not None and stored.is_file():
             plan = Plan(json.loads(stored.read_text()))
             self.cached += 1
@@ -91,7 +99,7 @@ def pytest_configure(config: pytest.Config) -> None:
     """Register the sandbox mark and the plan cache (under pytest's cache directory when there is one)."""
     config.addinivalue_line("markers", f"{SANDBOX_MARK}: applies a fleet to the local AWS double (slow)")
     cache = getattr(config, "cache", None)
-    config.stash[_CACHE] = PlanCache(cache.mkdir("tfgen-plans") if cache is not None else None)
+    config.stash[_CACHE] = PlanCache((lambda: cache.mkdir("tfgen-plans")) if cache is not None else None)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
