@@ -175,3 +175,24 @@ def test_without_credentials_each_environment_says_it_was_not_verified(tmp_path,
     text = capsys.readouterr().out
     for env in ROLES:
         assert f"not verified through the EKS API: {env}/us-east-2/edge: {env}: no AWS credentials" in text, text
+
+
+def test_a_govcloud_or_china_role_is_assumed_through_its_partitions_sts():
+    from tfgen.upgrade.aws import Access, EnvironmentSessions
+
+    asked = []
+
+    class Sts:
+        def assume_role(self, **request):
+            return {"Credentials": {"AccessKeyId": "k", "SecretAccessKey": "s", "SessionToken": "t"}}
+
+    def connect(service, region, credentials):
+        asked.append((service, region))
+        return Sts()
+
+    sessions = EnvironmentSessions(connect)
+    for env, arn in (("gov", "arn:aws-us-gov:iam::111111111111:role/deploy"),
+                     ("cn", "arn:aws-cn:iam::222222222222:role/deploy"),
+                     ("commercial", "arn:aws:iam::333333333333:role/deploy")):
+        sessions.credentials(env, Access(arn, "tfgen"))
+    assert asked == [("sts", "us-gov-west-1"), ("sts", "cn-north-1"), ("sts", "us-east-1")]

@@ -18,10 +18,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-__all__ = ["AccessError", "Access", "EnvironmentSessions", "provider_access", "default_connect"]
+__all__ = ["AccessError", "Access", "EnvironmentSessions", "provider_access", "default_connect", "sts_region"]
 
 Connect = Callable[[str, str, "dict[str, str] | None"], Any]
-_STS_REGION = "us-east-1"
+# AssumeRole is asked of STS in the role's partition (a commercial endpoint knows no GovCloud or China role),
+# in a region every account of that partition has enabled
+_STS_REGIONS = {"aws": "us-east-1", "aws-us-gov": "us-gov-west-1", "aws-cn": "cn-north-1",
+                "aws-iso": "us-iso-east-1", "aws-iso-b": "us-isob-east-1"}
+
+
+def sts_region(role_arn: str) -> str:
+    """Where to ask STS to assume `role_arn`: its partition's first region (us-east-1 for `arn:aws:`)."""
+    partition = role_arn.split(":", 2)[1] if role_arn.count(":") >= 2 else "aws"
+    return _STS_REGIONS.get(partition, _STS_REGIONS["aws"])
 
 
 class AccessError(Exception):
@@ -106,7 +115,7 @@ class EnvironmentSessions:
         if not access.role_arn:
             return None
         try:
-            keys = self._connect("sts", _STS_REGION, None).assume_role(
+            keys = self._connect("sts", sts_region(access.role_arn), None).assume_role(
                 RoleArn=access.role_arn, RoleSessionName=access.session_name)["Credentials"]
         except Exception as exc:  # botocore's errors: AccessDenied, expired tokens, no network
             return AccessError(f"{environment}: AssumeRole into {access.role_arn} failed ({type(exc).__name__}: "
