@@ -166,8 +166,9 @@ class Orchestrator:
                     for state in roots.values():
                         while not state.finished and self._start_next(state, roots, scratch):
                             pass
-                    if not any(state.running for state in roots.values()) \
-                            and not all(state.finished for state in roots.values()):
+                    if all(state.finished for state in roots.values()):
+                        break  # the last roots closed just now: nothing left to wait for
+                    if not any(state.running for state in roots.values()):
                         stuck = [f"{s.result.root} {s.phases[s.next].name}" for s in roots.values() if not s.finished]
                         raise ValueError(f"phases that wait for each other: {', '.join(stuck)}")
                     try:
