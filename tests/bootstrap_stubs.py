@@ -15,9 +15,11 @@ arguments or in its stdin.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
+import marshal
 import os
 import subprocess
 import sys
@@ -27,12 +29,12 @@ from pathlib import Path
 from tfgen.bootstrap.script import BootstrapInput, Registration, registration_data
 from tfgen.bootstrap.tools import ARCHITECTURES, Artefact, ChartPin, Pins, ToolPin
 
-_COMMON = f"""#!{sys.executable} -S
+_COMMON = """
 import json, os, sys
 args = sys.argv[1:]
 stdin = "" if sys.stdin is None or sys.stdin.isatty() else sys.stdin.read()
 with open(os.environ["TFGEN_STUB_LOG"], "a") as log:
-    log.write(json.dumps({{"tool": TOOL, "args": args, "stdin": stdin}}) + "\\n")
+    log.write(json.dumps({"tool": TOOL, "args": args, "stdin": stdin}) + "\\n")
 fail = os.environ.get("TFGEN_STUB_FAIL", "")
 if fail.startswith(TOOL + ":") and (fail.split(":", 1)[1] in args or fail.split(":", 1)[1] in stdin):
     print(TOOL + ": injected failure", file=sys.stderr)
@@ -183,8 +185,18 @@ BUCKET, KEY = "demo-development-bootstrap-111111111111", "registration/demo-deve
 ARCH = ARCHITECTURES[os.uname().machine]
 
 
-def _stub(tool: str, body: str) -> bytes:
-    return (_COMMON.replace("TOOL", repr(tool)) + body).encode()
+@functools.cache
+def _compiled(tool: str, body: str) -> bytes:
+    return marshal.dumps(compile(_COMMON.replace("TOOL", repr(tool)) + body, f"<{tool} stub>", "exec"))
+
+
+def _stub(tool: str, body: str, directory: Path) -> bytes:
+    """A launcher for the stub `tool`, run by the interpreter running the tests without `site`; it runs the stub's
+    code compiled once per session into `directory` (a script is compiled afresh on every run, and a bootstrap
+    run starts dozens of stubs)."""
+    code = directory / f"{tool}.code"
+    code.write_bytes(_compiled(tool, body))
+    return f"#!{sys.executable} -S\nimport marshal\nexec(marshal.loads(open({str(code)!r}, 'rb').read()))\n".encode()
 
 
 def _tarball(member: str, content: bytes) -> bytes:
@@ -203,14 +215,15 @@ class Bench:
         self.root = root
         self.bin = root / "bin"
         self.bin.mkdir()
-        payloads = root / "payloads"
+        payloads, code = root / "payloads", root / "code"
         payloads.mkdir()
+        code.mkdir()
         for tool, body in (("curl", CURL), ("aws", AWS)):
-            (self.bin / tool).write_bytes(_stub(tool, body))
+            (self.bin / tool).write_bytes(_stub(tool, body, code))
             (self.bin / tool).chmod(0o755)
         self.payload = {
-            KUBECTL_URL: _stub("kubectl", KUBECTL),
-            HELM_URL: _tarball(f"linux-{ARCH}/helm", _stub("helm", HELM)),
+            KUBECTL_URL: _stub("kubectl", KUBECTL, code),
+            HELM_URL: _tarball(f"linux-{ARCH}/helm", _stub("helm", HELM, code)),
             CHART_URL: b"argo-cd chart archive stand-in\n",
         }
         urls = {}
