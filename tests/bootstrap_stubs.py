@@ -20,19 +20,19 @@ import io
 import json
 import os
 import subprocess
-import sys
 import tarfile
 from pathlib import Path
 
 from tfgen.bootstrap.script import BootstrapInput, Registration, registration_data
 from tfgen.bootstrap.tools import ARCHITECTURES, Artefact, ChartPin, Pins, ToolPin
+from tests.orchestrate_stub import launcher
 
-_COMMON = f"""#!{sys.executable} -S
-import json, os, sys
+_COMMON = """
+import os, sys
 args = sys.argv[1:]
 stdin = "" if sys.stdin is None or sys.stdin.isatty() else sys.stdin.read()
 with open(os.environ["TFGEN_STUB_LOG"], "a") as log:
-    log.write(json.dumps({{"tool": TOOL, "args": args, "stdin": stdin}}) + "\\n")
+    log.write(dumps({"tool": TOOL, "args": args, "stdin": stdin}) + "\\n")
 fail = os.environ.get("TFGEN_STUB_FAIL", "")
 if fail.startswith(TOOL + ":") and (fail.split(":", 1)[1] in args or fail.split(":", 1)[1] in stdin):
     print(TOOL + ": injected failure", file=sys.stderr)
@@ -44,12 +44,10 @@ def opt(name):
         if arg.startswith(name + "="):
             return arg.split("=", 1)[1]
     return None
-def load():
-    with open(os.environ["TFGEN_STUB_STATE"]) as f:
-        return json.load(f)
-def save(state):
-    with open(os.environ["TFGEN_STUB_STATE"], "w") as f:
-        json.dump(state, f, sort_keys=True, indent=1)
+def read_state():
+    return load(os.environ["TFGEN_STUB_STATE"])
+def write_state(state):
+    dump(state, os.environ["TFGEN_STUB_STATE"])
 def selected(labels, selector):
     for term in (selector or "").split(","):
         if not term:
@@ -70,27 +68,27 @@ def selected(labels, selector):
 """
 
 CURL = """
-import shutil
-urls = json.load(open(os.environ["TFGEN_STUB_URLS"]))
+urls = load(os.environ["TFGEN_STUB_URLS"])
 if args[-1] not in urls:
     print("curl: (22) The requested URL returned error: 404", file=sys.stderr)
     sys.exit(22)
-shutil.copyfile(urls[args[-1]], opt("--output"))
+with open(urls[args[-1]], "rb") as source, open(opt("--output"), "wb") as target:
+    target.write(source.read())
 """
 
 AWS = """
 if args[:2] == ["eks", "update-kubeconfig"]:
     open(opt("--kubeconfig"), "w").write("apiVersion: v1\\nkind: Config\\n# " + opt("--name") + "\\n")
 elif args[:2] == ["s3api", "get-object"]:
-    objects = json.load(open(os.environ["TFGEN_STUB_OBJECTS"]))
+    objects = load(os.environ["TFGEN_STUB_OBJECTS"])
     key = "/".join((opt("--bucket"), opt("--key"), opt("--version-id")))
     if key not in objects:
         print("An error occurred (NoSuchKey) when calling the GetObject operation", file=sys.stderr)
         sys.exit(254)
     open(args[-1], "w").write(open(objects[key]).read())
-    print(json.dumps({"VersionId": opt("--version-id")}))
+    print(dumps({"VersionId": opt("--version-id")}))
 elif args[:2] == ["secretsmanager", "get-secret-value"]:
-    secrets = json.load(open(os.environ["TFGEN_STUB_SECRETS"]))
+    secrets = load(os.environ["TFGEN_STUB_SECRETS"])
     if opt("--secret-id") not in secrets:
         print("An error occurred (ResourceNotFoundException)", file=sys.stderr)
         sys.exit(254)
@@ -102,14 +100,14 @@ else:
 """
 
 KUBECTL = """
-state = load()
+state = read_state()
 objects = state.setdefault("objects", {})
 namespace = opt("--namespace") or ""
 def key(kind, ns, name):
     return kind + "/" + ns + "/" + name
 if args[0] == "apply":
     assert "--server-side" in args and opt("--filename"), args
-    document = json.loads(stdin if opt("--filename") == "-" else open(opt("--filename")).read())
+    document = loads(stdin if opt("--filename") == "-" else open(opt("--filename")).read())
     items = [i for i in (document["items"] if document["kind"] == "List" else [document])
              if selected(i["metadata"].get("labels", {}), opt("--selector"))]
     if not items:
@@ -117,7 +115,7 @@ if args[0] == "apply":
         sys.exit(1)
     with open(os.environ["TFGEN_STUB_LOG"]) as log:
         lines = log.read().splitlines()
-    lines[-1] = json.dumps(dict(json.loads(lines[-1]), kinds=[i["kind"] for i in items]))
+    lines[-1] = dumps(dict(loads(lines[-1]), kinds=[i["kind"] for i in items]))
     with open(os.environ["TFGEN_STUB_LOG"], "w") as log:
         log.write("\\n".join(lines) + "\\n")
     for item in items:
@@ -127,7 +125,7 @@ if args[0] == "apply":
         old = objects.get(key(item["kind"], meta.get("namespace", ""), meta["name"]), {})
         annotations = dict(old.get("metadata", {}).get("annotations", {}))
         annotations.update(meta.get("annotations", {}))
-        stored = json.loads(json.dumps(item))
+        stored = loads(dumps(item))
         if annotations:
             stored["metadata"]["annotations"] = annotations
         objects[key(item["kind"], meta.get("namespace", ""), meta["name"])] = stored
@@ -152,11 +150,11 @@ elif args[0] == "get" and args[1].startswith("--raw"):
 else:
     print("kubectl stub: unexpected " + " ".join(args), file=sys.stderr)
     sys.exit(2)
-save(state)
+write_state(state)
 """
 
 HELM = """
-state = load()
+state = read_state()
 releases = state.setdefault("releases", {})
 if args[0] == "list":
     for name in sorted(releases):
@@ -168,11 +166,11 @@ elif args[:2] == ["upgrade", "--install"]:
     release = releases.setdefault(args[2], {"revision": 0})
     release.update(namespace=opt("--namespace"), revision=release["revision"] + 1,
                    chart_sha256=hashlib.sha256(open(args[3], "rb").read()).hexdigest(),
-                   values=json.load(open(opt("--values"))))
+                   values=load(opt("--values")))
 else:
     print("helm stub: unexpected " + " ".join(args), file=sys.stderr)
     sys.exit(2)
-save(state)
+write_state(state)
 """
 
 KUBECTL_URL = "https://dl.example.test/kubectl"
@@ -183,8 +181,8 @@ BUCKET, KEY = "demo-development-bootstrap-111111111111", "registration/demo-deve
 ARCH = ARCHITECTURES[os.uname().machine]
 
 
-def _stub(tool: str, body: str) -> bytes:
-    return (_COMMON.replace("TOOL", repr(tool)) + body).encode()
+def _stub(tool: str, body: str, directory: Path) -> bytes:
+    return launcher(directory / f"{tool}.code", (_COMMON.replace("TOOL", repr(tool)) + body, f"<{tool} stub>"))
 
 
 def _tarball(member: str, content: bytes) -> bytes:
@@ -203,14 +201,15 @@ class Bench:
         self.root = root
         self.bin = root / "bin"
         self.bin.mkdir()
-        payloads = root / "payloads"
+        payloads, code = root / "payloads", root / "code"
         payloads.mkdir()
+        code.mkdir()
         for tool, body in (("curl", CURL), ("aws", AWS)):
-            (self.bin / tool).write_bytes(_stub(tool, body))
+            (self.bin / tool).write_bytes(_stub(tool, body, code))
             (self.bin / tool).chmod(0o755)
         self.payload = {
-            KUBECTL_URL: _stub("kubectl", KUBECTL),
-            HELM_URL: _tarball(f"linux-{ARCH}/helm", _stub("helm", HELM)),
+            KUBECTL_URL: _stub("kubectl", KUBECTL, code),
+            HELM_URL: _tarball(f"linux-{ARCH}/helm", _stub("helm", HELM, code)),
             CHART_URL: b"argo-cd chart archive stand-in\n",
         }
         urls = {}

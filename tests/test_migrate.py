@@ -8,7 +8,6 @@ applied fleets on the AWS double both ways."""
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
@@ -21,6 +20,7 @@ from tfgen.orchestrate import InPlace
 from tfgen.pipeline import prepare
 from tfgen.terraform.roots import documents_root
 from tests.conftest import ROOT, write_spec
+from tests.orchestrate_stub import launcher
 
 CELLS = ROOT / "examples" / "cells.yaml"
 ENV = "development"
@@ -47,34 +47,34 @@ environments:
 
 # terraform as far as a migration uses it: `state pull` prints the file the backend names, `state push`
 # writes it with terraform's own refusals (another lineage, an equal or lower serial), `init` and
-# `apply -refresh-only` change nothing. `<root>.<command>.fail` in $STUB_DIR makes that command fail.
+# `apply -refresh-only` change nothing. `<root>.<command>.fail` in $STUB_DIR makes that command fail. Run by a
+# launcher that defines dumps, load and dump first (tests/stub_json.py).
 STUB = r'''
-import json, os, sys
+import os, sys
 stub, root, args = os.environ["STUB_DIR"], os.path.basename(os.getcwd()), sys.argv[1:]
 command = "-".join(a for a in args[:2] if not a.startswith("-"))
 with open(os.path.join(stub, "log.jsonl"), "a") as log:
-    log.write(json.dumps({"root": root, "command": command, "args": args, "cwd": os.getcwd()}) + "\n")
+    log.write(dumps({"root": root, "command": command, "args": args, "cwd": os.getcwd()}) + "\n")
 def fail(message):
     print("\u2577\n\u2502 Error: " + message + "\n\u2575")
     sys.exit(1)
 if os.path.exists(os.path.join(stub, f"{root}.{command}.fail")):
     fail(f"{root} {command} failed on purpose")
 def path():
-    backend = json.load(open("terraform.tf.json"))["terraform"]["backend"]["local"]
+    backend = load("terraform.tf.json")["terraform"]["backend"]["local"]
     return backend["path"]
 if command == "state-pull":
     if os.path.exists(path()):
         sys.stdout.write(open(path()).read())
 elif command == "state-push":
-    new = json.load(open(args[-1]))
+    new = load(args[-1])
     if os.path.exists(path()):
-        old = json.load(open(path()))
+        old = load(path())
         if old["lineage"] != new["lineage"]:
             fail(f"cannot import state with lineage {new['lineage']} over unrelated state with lineage {old['lineage']}")
         if new["serial"] <= old["serial"] and new != old:
             fail(f"cannot overwrite existing state with serial {old['serial']} with serial {new['serial']}")
-    with open(path(), "w") as out:
-        json.dump(new, out)
+    dump(new, path())
 '''
 
 
@@ -84,7 +84,7 @@ def terraform(tmp_path, monkeypatch) -> Path:
     stub = tmp_path / "stub"
     stub.mkdir()
     script = stub / "terraform"
-    script.write_text(f"#!{sys.executable} -S\n{STUB}")
+    script.write_bytes(launcher(stub / "terraform.code", (STUB, "<migrate's stub terraform>")))
     script.chmod(0o755)
     monkeypatch.setenv("STUB_DIR", str(stub))
     return script

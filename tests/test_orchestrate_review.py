@@ -9,6 +9,7 @@ local AWS double are at the end (slow).
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,26 @@ def out(tmp_path, monkeypatch):
     """A copy of the committed example build (`_state`, `development`, `production`), as `out` in the cwd."""
     monkeypatch.chdir(tmp_path)
     return example_out(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def planned(tmp_path_factory) -> Path:
+    """`tfgen plan out --out-dir plans` of the example, made once for the tests that only read or break the saved
+    plans (the stub keeps no state for a plan: a copy is what planning in the test's directory saves)."""
+    where = tmp_path_factory.mktemp("planned")
+    with pytest.MonkeyPatch.context() as patch:
+        stub_directory(where, patch)
+        patch.chdir(where)
+        example_out(where)
+        assert main(["plan", "out", "--out-dir", "plans"]) == 0
+    return where / "plans"
+
+
+@pytest.fixture
+def plans(planned, stub, out) -> Path:
+    """A copy of `planned` as `plans` in the cwd, beside `out`."""
+    shutil.copytree(planned, "plans", symlinks=True)
+    return Path("plans")
 
 
 def _log(stub: Path) -> list[dict]:
@@ -101,8 +122,7 @@ def test_apply_plans_applies_exactly_the_saved_plans_and_only_those_that_change(
     assert "development    1       0        0        0" in text and "tfgen apply: ok: 3 of 3 roots ok" in text, text
 
 
-def test_a_plan_whose_state_moved_on_is_refused_and_nothing_is_applied(stub, out, capsys):
-    assert _run(capsys, "plan", "out", "--out-dir", "plans")[0] == 0
+def test_a_plan_whose_state_moved_on_is_refused_and_nothing_is_applied(stub, out, plans, capsys):
     assert _run(capsys, "apply", "out", "--env", "production", "--no-deps", "--auto-approve")[0] == 0
     applied_before = len(_log(stub))
     status, text, _ = _run(capsys, "apply", "plans", "--auto-approve")
@@ -114,8 +134,7 @@ def test_a_plan_whose_state_moved_on_is_refused_and_nothing_is_applied(stub, out
     assert [e for e in _log(stub)[applied_before:] if e["phase"] == "apply"] == [], "something was applied"
 
 
-def test_a_plan_whose_root_changed_is_refused_and_nothing_is_applied(stub, out, capsys):
-    assert _run(capsys, "plan", "out", "--out-dir", "plans")[0] == 0
+def test_a_plan_whose_root_changed_is_refused_and_nothing_is_applied(stub, out, plans, capsys):
     providers = out / "development" / "providers.tf.json"
     providers.write_text(providers.read_text().replace("us-east-1", "us-east-2", 1))
     status, text, _ = _run(capsys, "apply", "plans", "--auto-approve")
@@ -176,8 +195,7 @@ def test_a_plan_that_read_outputs_this_apply_changes_is_held_back(stub, tmp_path
     ("newer format", "saved by a tfgen whose format (2) this one"),
     ("offline", "cannot be applied anywhere"),
 ])
-def test_saved_plans_that_are_not_what_tfgen_wrote_are_refused(stub, out, capsys, case, says):
-    assert _run(capsys, "plan", "out", "--out-dir", "plans")[0] == 0
+def test_saved_plans_that_are_not_what_tfgen_wrote_are_refused(stub, out, plans, capsys, case, says):
     manifest = Path("plans", MANIFEST)
     document = json.loads(manifest.read_text())
     if case == "not json":
@@ -205,8 +223,7 @@ def test_saved_plans_that_are_not_what_tfgen_wrote_are_refused(stub, out, capsys
     assert _applied(stub) == {}
 
 
-def test_a_terraform_other_than_the_one_that_planned_is_refused(stub, out, capsys):
-    assert _run(capsys, "plan", "out", "--out-dir", "plans")[0] == 0
+def test_a_terraform_other_than_the_one_that_planned_is_refused(stub, out, plans, capsys):
     (stub / "terraform").touch()  # another binary to ask for its version
     (stub / "version").write_text("1.11.0")
     status, _, err = _run(capsys, "apply", "plans", "--auto-approve")

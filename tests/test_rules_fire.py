@@ -11,6 +11,7 @@ import copy
 import ipaddress
 import json
 import shutil
+from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -586,7 +587,19 @@ def test_a_code_of_two_severities_has_a_trigger_for_each():
             assert given == {s.value for s in rule.severities}, f"{code}: triggers give only {sorted(given)}"
 
 
-@pytest.mark.parametrize("code, index, trigger", FAST, ids=[f"{c}-{i}" for c, i, _ in FAST])
+def _on_one_worker(cases: list) -> list:
+    """The cases whose triggers validate one fleet run on one xdist worker, where `_validated` validates it once."""
+    def fleet(trigger) -> tuple | None:
+        return (trigger.make, trigger.strict) if isinstance(trigger, Python) and not trigger.build else None
+
+    shared = Counter(fleet(trigger) for _, _, trigger in cases)
+    return [pytest.param(code, index, trigger, id=f"{code}-{index}",
+                         marks=[pytest.mark.xdist_group(f"fleet-{trigger.make.__name__}")]
+                         if fleet(trigger) and shared[fleet(trigger)] > 1 else [])
+            for code, index, trigger in cases]
+
+
+@pytest.mark.parametrize("code, index, trigger", _on_one_worker(FAST))
 def test_the_trigger_fires_its_code_with_the_registered_severity(tmp_path, monkeypatch, capsys, code, index, trigger):
     fired = trigger.fire(tmp_path, monkeypatch, capsys)
     assert {c for c, _ in fired} <= set(RULES), f"unregistered codes fired: {sorted({c for c, _ in fired} - set(RULES))}"
