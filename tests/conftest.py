@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gc
 import os
 import subprocess
 from pathlib import Path
@@ -22,6 +23,9 @@ import pytest
 import tfgen
 
 ROOT = Path(__file__).resolve().parent.parent
+# The suite runs tfgen's commands in process through `tfgen.cli.main`; the `tfgen` command collects garbage
+# with these thresholds in its own process (`tfgen.cli.run`), so the tests' processes do too.
+gc.set_threshold(200_000, 30, 30)
 EXAMPLE = ROOT / "examples" / "multi-region-eks.yaml"
 # example spec -> its committed output directory
 EXAMPLES = {
