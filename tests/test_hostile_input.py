@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 
 import pytest
 import yaml
@@ -192,7 +194,7 @@ SPECS = sorted([*(ROOT / "examples").glob("*.yaml"), *(ROOT / "tests" / "good_sp
                 *(ROOT / "tests" / "bad_specs").glob("*.yaml")])
 
 
-@pytest.mark.skipif(loader._CParser is object, reason="PyYAML here is built without libyaml")
+@pytest.mark.skipif(loader._LibyamlLoader is None, reason="PyYAML here is built without libyaml")
 @pytest.mark.parametrize("path", SPECS, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_libyaml_and_pure_pyyaml_compose_the_same_nodes(path):
     text = path.read_text()
@@ -206,6 +208,16 @@ def test_libyaml_and_pure_pyyaml_compose_the_same_nodes(path):
     assert (pure is None) == (fast is None)
     if pure is not None:
         assert _graph(fast) == _graph(pure)
+
+
+def test_without_libyaml_the_pure_loader_reads_the_spec(tmp_path):
+    spec = write_spec(tmp_path, GOOD)
+    code = ("import sys; sys.modules['yaml._yaml'] = sys.modules['_yaml'] = None\n"  # PyYAML as built without it
+            "import yaml; assert not yaml.__with_libyaml__\n"
+            "from tfgen.spec import load\n"
+            f"print(sorted(load({str(spec)!r}).environments))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert (result.returncode, result.stdout, result.stderr) == (0, "['dev']\n", "")
 
 
 def test_a_megabyte_of_brackets_stops_at_the_depth_limit_not_in_libyaml(tmp_path, capsys):

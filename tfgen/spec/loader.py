@@ -22,11 +22,6 @@ from typing import Callable
 
 import yaml
 
-try:
-    from yaml.cyaml import CParser as _CParser
-except ImportError:  # PyYAML built without libyaml
-    _CParser = object
-
 from ..errors import Finding, Origin, SpecError, TfgenError
 
 __all__ = ["MAX_SPEC_BYTES", "MAX_DEPTH", "MAX_VALUES", "read_text", "read_yaml", "compose", "merged_pairs",
@@ -72,26 +67,36 @@ class _Loader(_Bounded, yaml.SafeLoader):
     """PyYAML in Python: reads what PyYAML reads, and says what is wrong in PyYAML's words."""
 
 
-class _LibyamlLoader(_Bounded, _CParser, yaml.resolver.Resolver):
+def _libyaml_loader() -> type | None:
     """libyaml's parser for the events (iterative, in C), composed by the bounded composer above: the nodes
-    are the pure loader's, a plain scalar's style None as there."""
+    are the pure loader's, a plain scalar's style None as there. None when PyYAML is built without libyaml."""
+    try:
+        from yaml.cyaml import CParser
+    except ImportError:
+        return None
 
-    def __init__(self, text: str):
-        _CParser.__init__(self, text)
-        _Bounded.__init__(self)
-        yaml.resolver.Resolver.__init__(self)
+    class LibyamlLoader(_Bounded, CParser, yaml.resolver.Resolver):
+        def __init__(self, text: str):
+            CParser.__init__(self, text)
+            _Bounded.__init__(self)
+            yaml.resolver.Resolver.__init__(self)
 
-    def compose_scalar_node(self, anchor):
-        node = super().compose_scalar_node(anchor)
-        if node.style == "":
-            node.style = None
-        return node
+        def compose_scalar_node(self, anchor):
+            node = super().compose_scalar_node(anchor)
+            if node.style == "":
+                node.style = None
+            return node
+
+    return LibyamlLoader
+
+
+_LibyamlLoader = _libyaml_loader()
 
 
 def _compose(text: str) -> yaml.Node | None:
     """The node graph of `text`, parsed by libyaml when PyYAML has it. A text libyaml refuses is read again by
     the pure loader, so what is refused, and the message, are PyYAML's on every install."""
-    if _CParser is not object:
+    if _LibyamlLoader is not None:
         loader = _LibyamlLoader(text)
         try:
             return loader.get_single_node()
