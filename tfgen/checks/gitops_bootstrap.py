@@ -93,15 +93,20 @@ def bootstrap_verdicts(root: Root, *, edges: Mapping[str, str], principals: Mapp
     """VAL454 for each edge (`{cluster key: name}`, Argo CD's role on it in `principals`) and VAL455 for each
     bootstrap association of a root that claims the GitOps path; `capability`: the capability's role, if managed."""
     documents = {b.address for b in root.of_type("aws_ssm_document")}
+    grants = _grants(root)
+    needs: dict[str, tuple[str, str | None]] = {}  # edge -> its cluster, and Argo CD's grant there
+    for key in edges:
+        cluster, principal = f"aws_eks_cluster.{key}", principals.get(key)
+        needs[key] = (cluster, grants.get((cluster, principal)) if principal else None)
+    wanted = {a for pair in needs.values() for a in pair if a}
+    if capability:
+        wanted |= {b.address for b in root.of_type("aws_eks_capability")}
     for block in sorted(root.of_type("aws_ssm_association"), key=lambda b: b.address):
         named = [d for d in refs(block.body.get("name")) if d in documents]
         if not named:
             continue  # not a document of this root: not tfgen's bootstrap
         place, document = Place(block.file, block.address), named[0]
-        grants = _grants(root)
-        needs = {key: (f"aws_eks_cluster.{key}", grants.get((f"aws_eks_cluster.{key}", principals[key]))
-                       if principals.get(key) else None) for key in edges}
-        waits = dependencies(root, block.address, wanted=[a for pair in needs.values() for a in pair if a])
+        waits = dependencies(root, block.address, wanted=wanted)
         for key, name in edges.items():
             cluster, grant = needs[key]
             # a missing grant is NET306's to name; this rule is about the order of what is there
