@@ -295,6 +295,24 @@ def test_managed_argocd_is_the_capability_and_its_access_entries(tmp_path):
     assert all(v.holds for v in evaluate("dev", docs))
 
 
+def test_the_bootstrap_waits_for_the_capability_even_when_it_is_reached_past_every_edge(tmp_path):
+    docs = _root(_fleet(tmp_path, MANAGED), "dev")
+    resources = _resources(docs)
+    capability = "aws_eks_capability.us_east_1_hub_argocd"
+    association = resources["aws_ssm_association.us_east_1_hub_bootstrap"]
+    # the association no longer names the capability; an edge's cluster does: it is waited for one step further
+    association["depends_on"] = [a for a in association["depends_on"] if not a.startswith("aws_eks_capability.")]
+    hub_grant = "aws_eks_access_policy_association.us_east_1_hub_argocd_capability"
+    association["depends_on"] = [a for a in association["depends_on"] if a != hub_grant]
+    resources[f"aws_eks_cluster.{EDGES[0]}"]["depends_on"] = [capability]
+    verdicts = [v for v in evaluate("dev", docs) if v.code == "VAL455"]
+    assert [(v.holds, v.why) for v in verdicts] == [(True, "")]
+    resources[f"aws_eks_cluster.{EDGES[0]}"]["depends_on"] = []
+    verdicts = [v for v in evaluate("dev", docs) if v.code == "VAL455"]
+    assert [v.why for v in verdicts] == [
+        "aws_ssm_association.us_east_1_hub_bootstrap does not wait for the hub's aws_eks_capability"]
+
+
 def test_managed_rules_see_a_missing_capability_entry(tmp_path):
     docs = _root(_fleet(tmp_path, MANAGED), "dev")
     access = docs["access.tf.json"]["resource"]["aws_eks_access_entry"]
