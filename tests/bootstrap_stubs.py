@@ -25,7 +25,7 @@ from pathlib import Path
 
 from tfgen.bootstrap.script import BootstrapInput, Registration, registration_data
 from tfgen.bootstrap.tools import ARCHITECTURES, Artefact, ChartPin, Pins, ToolPin
-from tests.orchestrate_stub import launcher
+from tests.stub_launcher import launcher
 
 _COMMON = """
 import os, sys

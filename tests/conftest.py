@@ -21,11 +21,12 @@ from pathlib import Path
 import pytest
 
 import tfgen
+from tfgen.cli import GC_THRESHOLDS
 
 ROOT = Path(__file__).resolve().parent.parent
-# The suite runs tfgen's commands in process through `tfgen.cli.main`; the `tfgen` command collects garbage
-# with these thresholds in its own process (`tfgen.cli.run`), so the tests' processes do too.
-gc.set_threshold(200_000, 30, 30)
+# The suite runs tfgen's commands in process through `tfgen.cli.main`: its processes collect garbage as the
+# `tfgen` command's does (`tfgen.cli.run`).
+gc.set_threshold(*GC_THRESHOLDS)
 EXAMPLE = ROOT / "examples" / "multi-region-eks.yaml"
 # example spec -> its committed output directory
 EXAMPLES = {

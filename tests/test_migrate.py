@@ -20,7 +20,7 @@ from tfgen.orchestrate import InPlace
 from tfgen.pipeline import prepare
 from tfgen.terraform.roots import documents_root
 from tests.conftest import ROOT, write_spec
-from tests.orchestrate_stub import launcher
+from tests.stub_launcher import launcher
 
 CELLS = ROOT / "examples" / "cells.yaml"
 ENV = "development"

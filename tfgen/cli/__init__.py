@@ -20,6 +20,11 @@ from .sandbox import add_sandbox_verb
 
 __all__ = ["main", "run"]
 
+# A build allocates small objects by the hundred thousand and keeps nearly all of them until it ends, so the
+# default thresholds make the collector walk live objects again and again. As mypy does, the `tfgen` command
+# sets these for its own process (library callers of `main` keep theirs); cycles are still collected.
+GC_THRESHOLDS = (200_000, 30, 30)
+
 
 @functools.cache  # built once per process: parsing does not change it, and library callers run main() often
 def _parser() -> argparse.ArgumentParser:
@@ -126,8 +131,5 @@ def _run(args) -> int:
 
 def run() -> None:
     """The `tfgen` command: `main`, and its status as the process's exit status."""
-    # A build allocates small objects by the hundred thousand and keeps nearly all of them until it ends, so the
-    # default thresholds make the collector walk live objects again and again (as mypy, this command sets them
-    # for its own process; library callers of `main` keep theirs). Cycles are still collected.
-    gc.set_threshold(200_000, 30, 30)
+    gc.set_threshold(*GC_THRESHOLDS)
     sys.exit(main())
