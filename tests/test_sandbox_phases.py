@@ -224,11 +224,15 @@ def test_a_failed_unit_stops_what_needs_it_and_nothing_is_destroyed_under_what_s
 def test_stop_starts_nothing_new_and_destroys_nothing(stub, tmp_path):
     run = Run(tmp_path, EXAMPLE_UNITS)
     verifying = threading.Barrier(len(EXAMPLE_UNITS), timeout=20)
+    stopped = threading.Event()
 
     def verify(unit: str) -> None:
         verifying.wait()  # every unit verifies (so none is destroyed yet) when the run is stopped
         if unit == "development":
             run.orchestrator.stop()
+            stopped.set()
+        else:  # no verify ends (which would let its unit's destroy start) before the stop
+            assert stopped.wait(20), "the run was not stopped"
 
     run.verify_hooks = {unit: (lambda unit=unit: verify(unit)) for unit in EXAMPLE_UNITS}
     report, entries = run()
