@@ -237,3 +237,21 @@ def test_pre_commit_try_repo_runs_the_three_hooks(tmp_path):
     ran = subprocess.run([*pre_commit, "tfgen-build-check", "--all-files"], cwd=repo, env=env,
                          capture_output=True, text=True, timeout=600)
     assert ran.returncode == 1 and "Failed" in ran.stdout and "is stale" in ran.stdout, ran.stdout[-3000:]
+
+
+def test_a_reader_that_stops_reading_ends_the_command_quietly(tmp_path):
+    """`tfgen build ... | head -1`: the build is written, and the closed pipe is neither an error about a path
+    nor a traceback; the status is the one a shell gives a command SIGPIPE ended (141)."""
+    from tests.conftest import EXAMPLE
+
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before the first line
+    try:
+        result = subprocess.run([sys.executable, "-m", "tfgen.cli", "build", str(EXAMPLE), "--out",
+                                 str(tmp_path / "out")], stdout=write, stderr=subprocess.PIPE, text=True,
+                                env={**os.environ, "PYTHONPATH": str(ROOT)})
+    finally:
+        os.close(write)
+    assert (result.returncode, result.stderr) == (141, "")
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [".tfgen-manifest.json", "_state", "development",
+                                                                   "production"]

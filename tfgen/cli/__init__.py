@@ -1,10 +1,12 @@
-"""`tfgen` on the command line. Exit status: 0 ok, 1 findings, stale output or failed verification, 2 usage."""
+"""`tfgen` on the command line. Exit status: 0 ok, 1 findings, stale output or failed verification, 2 usage,
+130 interrupted, 141 the output's reader stopped reading."""
 
 from __future__ import annotations
 
 import argparse
 import functools
 import gc
+import os
 import sys
 
 from .._version import __version__
@@ -119,6 +121,15 @@ def _run(args) -> int:
     except TfgenError as exc:
         print(f"tfgen: {exc}", file=sys.stderr)
         return exc.exit_code
+    except BrokenPipeError:
+        # Whoever read the output stopped reading (`tfgen build ... | head`): what the verb does is done or
+        # stopped as at any error, nothing is wrong with a path. Quiet, with the status a shell gives a command
+        # SIGPIPE ended (128 + 13); the standard output goes to /dev/null so Python's last flush cannot fail.
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):  # a library caller's stdout without a file descriptor
+            pass
+        return 141
     except OSError as exc:
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"tfgen: {where}{exc.strerror or exc}\n  fix: check that the path exists and is writable",
