@@ -1,7 +1,7 @@
 """Regenerate tfgen/providers/schemas/aws-<version>.json: the argument schemas tfgen checks its output against.
 
-Why: tfgen's output targets hashicorp/aws 6.x and the last 5.x, but the only
-provider binary that runs offline is 3.39 (TOOLCHAIN.md). So:
+Why: tfgen's output targets hashicorp/aws 6.x and the last 5.x, but the only provider binary that runs offline
+is 3.39 (TOOLCHAIN.md). So:
 
 - 3.39.0 comes from the real binary, `terraform providers schema -json`
   (ground truth), through the offline toolchain (`tfgen-fleet[toolchain]`);
@@ -14,9 +14,8 @@ provider binary that runs offline is 3.39 (TOOLCHAIN.md). So:
   sourcemap has a `// name - computed, optional, required` comment per
   argument, used as a cross-check.
 
-What cdktf's code does not carry: computed-only attributes (they are not
-arguments, so the 3.39 file drops them too), `max_items` of repeated blocks
-(null), descriptions. `min_items` is 1 for a block the config interface
+What cdktf's code does not carry: computed-only attributes (they are not arguments, so the 3.39 file drops them
+too), `max_items` of repeated blocks (null), descriptions. `min_items` is 1 for a block the config interface
 requires, else null. The provider's `alias` is a meta-argument and is dropped.
 
 Every file has one format::
@@ -30,12 +29,10 @@ Every file has one format::
 TYPE is Terraform's JSON type notation ("string", ["set", "string"], ["list",
 ["object", {...}]]).
 
-The extraction is validated against the real 3.39 schema: every (resource
-type, argument path) present both there and in the 5.100.0 extraction is
-compared (attribute or block, nesting, max-one, attribute type); the differences
-that remain must be real provider changes, listed with a reason in
-`PROVIDER_CHANGES` below. tests/test_schema.py repeats the comparison on the
-committed files.
+The extraction is validated against the real 3.39 schema: every (resource type, argument path) present both
+there and in the 5.100.0 extraction is compared (attribute or block, nesting, max-one, attribute type); the
+differences that remain must be real provider changes, listed with a reason in `PROVIDER_CHANGES` below.
+tests/test_schema.py repeats the comparison on the committed files.
 
 Usage (about a minute: 115 MB download, 1.1 GB unpacked in the work dir; the output is deterministic)::
 
