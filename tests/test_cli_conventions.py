@@ -255,3 +255,20 @@ def test_a_reader_that_stops_reading_ends_the_command_quietly(tmp_path):
     assert (result.returncode, result.stderr) == (141, "")
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [".tfgen-manifest.json", "_state", "development",
                                                                    "production"]
+
+
+def test_the_command_exits_with_its_status_after_exit_handlers_and_flushed_output(tmp_path):
+    """`tfgen` leaves what it made to the process's exit (not walked again for cycles at shutdown), but it
+    exits as any program does: exit handlers run, buffered output is written, the status is the verb's."""
+    from tests.conftest import EXAMPLE
+
+    script = ("import atexit, pathlib, sys; from tfgen.cli import run; "
+              f"atexit.register(pathlib.Path({str(tmp_path / 'handler-ran')!r}).touch); "
+              "run()")
+    for spec, status in ((EXAMPLE, 0), (BAD_SPEC, 1)):
+        result = subprocess.run([sys.executable, "-c", script, "validate", str(spec)], capture_output=True,
+                                text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        assert result.returncode == status, result.stderr
+        assert (tmp_path / "handler-ran").exists(), "an exit handler did not run"
+        assert result.stdout.rstrip().endswith(("0 error(s), 0 warning(s)", "1 error(s), 0 warning(s)")), result
+        (tmp_path / "handler-ran").unlink()
