@@ -7,6 +7,7 @@ stand-ins for tfgen and pip, to show that hostile paths reach tfgen as one argum
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -41,6 +42,27 @@ def _schema(name: str) -> dict:
     return json.loads((SCHEMAS / name).read_text())
 
 
+@functools.cache
+def _validator(name: str) -> jsonschema.protocols.Validator:
+    """The validator of the schema `name`, the schema itself checked once (not on every validation)."""
+    schema = _schema(name)
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema)
+
+
+def _validate(instance, name: str) -> None:
+    """`jsonschema.validate(instance, _schema(name))`: raises the best-matching error, if any."""
+    error = jsonschema.exceptions.best_match(_validator(name).iter_errors(instance))
+    if error is not None:
+        raise error
+
+
+def _load_yaml(text: str):
+    """`yaml.safe_load`, parsed by libyaml when PyYAML has it (the same documents, several times faster)."""
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
 def _ci(capsys, *args) -> str:
     assert main(["ci", *args]) == 0, capsys.readouterr().err
     return capsys.readouterr().out
@@ -70,7 +92,7 @@ def repo(tmp_path, monkeypatch):
 
 def _check_atlantis(config: dict) -> None:
     """Atlantis's strict YAML fields (the schema) and its rules across projects (repo_cfg.go, project.go)."""
-    jsonschema.validate(config, _schema("atlantis-repo-config.json"))
+    _validate(config, "atlantis-repo-config.json")
     names = [p["name"] for p in config["projects"]]
     assert len(names) == len(set(names)), f"duplicate project names {names}"
     dirs = [(p["dir"], p.get("workspace", "default")) for p in config["projects"]]
@@ -84,10 +106,10 @@ def _check_atlantis(config: dict) -> None:
 
 def _check_workflow(text: str) -> dict:
     """The schema, the pins, and `${{` only where GitHub evaluates it (never in a script)."""
-    workflow = yaml.safe_load(text)
+    workflow = _load_yaml(text)
     if True in workflow:  # PyYAML reads YAML 1.1, where an unquoted `on` is a boolean; GitHub reads a key
         workflow["on"] = workflow.pop(True)
-    jsonschema.validate(workflow, _schema("github-workflow.json"))
+    _validate(workflow, "github-workflow.json")
     for line in text.splitlines():
         if "uses:" in line:
             action, commit, release = re.fullmatch(r"\s*(?:- )?uses: (\S+)@(\S+) # (v\S+)", line).groups()
@@ -102,7 +124,7 @@ def _check_workflow(text: str) -> dict:
 
 
 def test_atlantis_has_a_project_per_root_ordered_by_depth(repo, capsys):
-    config = yaml.safe_load(_ci(capsys, "atlantis", "out", "--spec", "fleet.yaml", "--include-state"))
+    config = _load_yaml(_ci(capsys, "atlantis", "out", "--spec", "fleet.yaml", "--include-state"))
     _check_atlantis(config)
     projects = {p["name"]: p for p in config["projects"]}
     assert config["version"] == 3
@@ -115,7 +137,7 @@ def test_atlantis_has_a_project_per_root_ordered_by_depth(repo, capsys):
 
 
 def test_atlantis_checks_the_build_before_it_plans_with_the_roots_terraform(repo, capsys):
-    config = yaml.safe_load(_ci(capsys, "atlantis", "out", "--spec", "fleet.yaml"))
+    config = _load_yaml(_ci(capsys, "atlantis", "out", "--spec", "fleet.yaml"))
     _check_atlantis(config)
     assert {p["terraform_version"] for p in config["projects"]} == {"1.10.0"}, "the roots require >= 1.10"
     assert {p["workflow"] for p in config["projects"]} == {"tfgen"}
@@ -128,7 +150,7 @@ def test_atlantis_checks_the_build_before_it_plans_with_the_roots_terraform(repo
 
 def test_ci_leaves_the_state_root_out_unless_asked_and_says_so_in_the_file(repo, capsys):
     text = _ci(capsys, "atlantis", "out", "--spec", "fleet.yaml")
-    config = yaml.safe_load(text)
+    config = _load_yaml(text)
     projects = {p["name"]: p for p in config["projects"]}
     assert "_state" not in projects and "depends_on" not in projects["shared"]
     assert projects["shared"]["execution_order_group"] == 1, "groups stay the graph's depth"
@@ -139,7 +161,7 @@ def test_ci_leaves_the_state_root_out_unless_asked_and_says_so_in_the_file(repo,
 
 def test_atlantis_run_step_builds_from_the_repository_root_with_hostile_paths(repo, capsys, tmp_path):
     _build(repo / HOSTILE_OUT)
-    config = yaml.safe_load(_ci(capsys, "atlantis", HOSTILE_OUT, "--spec", HOSTILE_SPEC))
+    config = _load_yaml(_ci(capsys, "atlantis", HOSTILE_OUT, "--spec", HOSTILE_SPEC))
     _check_atlantis(config)
     assert config["projects"][0]["dir"] == f"{HOSTILE_OUT}/shared"
     steps = config["workflows"]["tfgen"]["plan"]["steps"]
@@ -158,7 +180,7 @@ def test_atlantis_plans_a_root_when_a_root_whose_state_it_reads_changes(repo, ca
     manifest = json.loads((repo / "out" / ".tfgen-manifest.json").read_text())
     manifest["files"] = sorted([*manifest["files"], "link/reads.tf.json"])
     (repo / "out" / ".tfgen-manifest.json").write_text(json.dumps(manifest))
-    config = yaml.safe_load(_ci(capsys, "atlantis", "out", "--spec", "fleet.yaml"))
+    config = _load_yaml(_ci(capsys, "atlantis", "out", "--spec", "fleet.yaml"))
     _check_atlantis(config)
     projects = {p["name"]: p for p in config["projects"]}
     assert projects["link"]["autoplan"]["when_modified"] == [
@@ -169,7 +191,7 @@ def test_atlantis_plans_a_root_when_a_root_whose_state_it_reads_changes(repo, ca
 def test_atlantis_at_the_repository_root(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     _build(tmp_path)
-    config = yaml.safe_load(_ci(capsys, "atlantis", ".", "--spec", "fleet.yaml"))
+    config = _load_yaml(_ci(capsys, "atlantis", ".", "--spec", "fleet.yaml"))
     _check_atlantis(config)
     assert [p["dir"] for p in config["projects"]] == ["shared", "eu", "us", "link"]
     assert config["projects"][0]["autoplan"]["when_modified"] == ["*.tf.json", "../fleet.yaml"]
@@ -334,7 +356,7 @@ def test_out_at_the_repository_root_gives_a_paths_filter_github_matches(tmp_path
 def test_the_committed_examples_give_valid_configs(capsys, monkeypatch):
     monkeypatch.chdir(ROOT)
     for out in ("out", "out/mesh", "out/transit-gateway", "out/cells"):
-        _check_atlantis(yaml.safe_load(_ci(capsys, "atlantis", out, "--spec", SPEC, "--include-state")))
+        _check_atlantis(_load_yaml(_ci(capsys, "atlantis", out, "--spec", SPEC, "--include-state")))
         _check_workflow(_ci(capsys, "github-actions", out, "--spec", SPEC))
 
 
@@ -406,32 +428,32 @@ def test_terraform_version_is_the_lowest_every_root_admits_or_the_one_given(tmp_
     setups = [s["with"]["terraform_version"] for s in workflow["jobs"]["plan-eu"]["steps"]
               if s.get("uses", "").startswith("hashicorp/setup-terraform@")]
     assert setups == ["1.11.2"], "eu requires >= 1.11.2; the others >= 1.10"
-    config = yaml.safe_load(_ci(capsys, "atlantis", "out", "--spec", "fleet.yaml", "--terraform-version", "1.13.4"))
+    config = _load_yaml(_ci(capsys, "atlantis", "out", "--spec", "fleet.yaml", "--terraform-version", "1.13.4"))
     assert {p["terraform_version"] for p in config["projects"]} == {"1.13.4"}
     assert "the roots eu (>= 1.11.2, < 2.0)" in _refused(capsys, "atlantis", "out", "--spec", "fleet.yaml",
                                                          "--terraform-version", "1.10.5")
 
 
 def test_a_terraform_constraint_is_no_atlantis_version(repo, capsys):
-    config = yaml.safe_load(_ci(capsys, "atlantis", "out", "--spec", "fleet.yaml"))
+    config = _load_yaml(_ci(capsys, "atlantis", "out", "--spec", "fleet.yaml"))
     config["projects"][0]["terraform_version"] = ">= 1.10"
     with pytest.raises(jsonschema.ValidationError):
-        jsonschema.validate(config, _schema("atlantis-repo-config.json"))
+        _validate(config, "atlantis-repo-config.json")
 
 
 def test_a_config_with_a_broken_part_fails_the_schema(repo, capsys):
-    workflow = yaml.safe_load(_ci(capsys, "github-actions", "out", "--spec", "fleet.yaml"))
+    workflow = _load_yaml(_ci(capsys, "github-actions", "out", "--spec", "fleet.yaml"))
     workflow["jobs"]["plan-eu"]["permissions"]["id-token"] = "admin"
     with pytest.raises(jsonschema.ValidationError):
-        jsonschema.validate(workflow, _schema("github-workflow.json"))
+        _validate(workflow, "github-workflow.json")
     for broken in ({"dir": "../elsewhere"}, {"workflow": 3}):
-        config = yaml.safe_load(_ci(capsys, "atlantis", "out", "--spec", "fleet.yaml"))
+        config = _load_yaml(_ci(capsys, "atlantis", "out", "--spec", "fleet.yaml"))
         config["projects"][0].update(broken)
         with pytest.raises(jsonschema.ValidationError):
-            jsonschema.validate(config, _schema("atlantis-repo-config.json"))
+            _validate(config, "atlantis-repo-config.json")
     config["workflows"]["tfgen"]["plan"]["steps"].append({"run": {"shell": "bash"}})
     with pytest.raises(jsonschema.ValidationError):
-        jsonschema.validate(config, _schema("atlantis-repo-config.json"))
+        _validate(config, "atlantis-repo-config.json")
 
 
 @pytest.mark.parametrize("args, says", [
@@ -522,14 +544,14 @@ def test_workflows_pass_actionlint_and_shellcheck(tmp_path, monkeypatch, capsys)
     _check_workflow(files["example"].read_text())
     for name, path in files.items():
         if name != "broken":
-            for job_id, job in yaml.safe_load(path.read_text())["jobs"].items():
+            for job_id, job in _load_yaml(path.read_text())["jobs"].items():
                 for step in job["steps"]:
                     if "run" in step:
                         assert _shellcheck(step["run"], "bash") == "", f"{name} {job_id}: {step.get('name')}"
 
 
 def test_atlantis_run_steps_pass_shellcheck(repo, capsys):
-    config = yaml.safe_load(_ci(capsys, "atlantis", "out", "--spec", "fleet.yaml"))
+    config = _load_yaml(_ci(capsys, "atlantis", "out", "--spec", "fleet.yaml"))
     runs = [s["run"] for s in config["workflows"]["tfgen"]["plan"]["steps"] if isinstance(s, dict) and "run" in s]
     assert runs and all(_shellcheck(run, "sh") == "" for run in runs), [_shellcheck(run, "sh") for run in runs]
     assert "SC2086" in _shellcheck('cd ${DIR%$REPO_REL_DIR}', "sh"), "shellcheck reads what it is given"

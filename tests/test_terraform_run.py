@@ -59,3 +59,49 @@ def test_a_killed_tfgen_leaves_no_terraform_running(tmp_path, path):
     finally:
         parent.kill()
         parent.wait()
+
+
+# A "terraform" that writes a few lines (the last without its newline), then ends with status 3 or, told to,
+# sleeps until it is stopped.
+SHORT = f"""#!{sys.executable} -S
+import sys, time
+print("one", flush=True)
+sys.stderr.write("two\\nthree")
+sys.stderr.flush()
+if sys.argv[1:] == ["sleep"]:
+    time.sleep(60)
+sys.exit(3)
+"""
+
+
+@pytest.fixture(params=["pidfd", "no-pidfd"])
+def short_terraform(request, tmp_path, monkeypatch):
+    """The SHORT terraform, run_command waiting for it through a pidfd or, without one (not Linux, an older
+    kernel), through Popen's poll."""
+    if request.param == "no-pidfd":
+        monkeypatch.delattr(os, "pidfd_open", raising=False)
+    elif not hasattr(os, "pidfd_open"):
+        pytest.skip("no os.pidfd_open here")
+    terraform = tmp_path / "terraform"
+    terraform.write_text(SHORT)
+    terraform.chmod(0o755)
+    return terraform
+
+
+def test_a_command_that_ends_gives_its_status_and_every_line_of_its_log(tmp_path, short_terraform):
+    from tfgen.terraform.run import run_command
+
+    lines: list[str] = []
+    result = run_command(str(short_terraform), tmp_path, "plan", env=dict(os.environ), log=tmp_path / "log",
+                         lines=lines.append)
+    assert result.returncode == 3 and result.args == ("plan",)
+    assert lines == ["one", "two", "three"] and result.output == "one\ntwo\nthree"
+
+
+def test_a_command_past_its_timeout_is_stopped_and_waited_for(tmp_path, short_terraform):
+    from tfgen.terraform.run import TerraformStopped, run_command
+
+    with pytest.raises(TerraformStopped, match="terraform sleep did not finish within 0 s") as stopped:
+        run_command(str(short_terraform), tmp_path, "sleep", env=dict(os.environ), log=tmp_path / "log",
+                    timeout=0.2, grace=5)
+    assert stopped.value.result.returncode not in (None, 0), "stopped and reaped"

@@ -15,6 +15,7 @@ from __future__ import annotations
 import ctypes
 import functools
 import os
+import select
 import shutil
 import signal
 import subprocess
@@ -155,14 +156,12 @@ def run_command(
         except OSError as exc:
             raise ToolchainError(f"cannot run {terraform}: {exc.strerror or exc}; install tfgen-fleet[toolchain], put "
                                  f"terraform on PATH or set TFGEN_TERRAFORM") from None
+        exited = _ExitWatch(process)
         try:
             while True:
-                try:
-                    process.wait(0.1)
+                if exited.wait(0.1):
                     follow.read(tail, last=True)
                     break
-                except subprocess.TimeoutExpired:
-                    pass
                 follow.read(tail)
                 reason = watch() if watch else None
                 if reason is None and timeout is not None and time.monotonic() - started > timeout:
@@ -174,7 +173,41 @@ def run_command(
         except BaseException:
             stop(process, grace)
             raise
+        finally:
+            exited.close()
     return TerraformResult(tuple(args), process.returncode, time.monotonic() - started, log)
+
+
+class _ExitWatch:
+    """Waits up to a timeout for a process to end, and returns as soon as it has ended: through a pidfd on Linux
+    (5.3+), where `Popen.wait(timeout)` would poll in sleeps of up to 50 ms, so a short command's end waited for
+    its next poll; elsewhere through that poll."""
+
+    def __init__(self, process: subprocess.Popen[bytes]):
+        self.process = process
+        self.pidfd: int | None = None
+        try:
+            self.pidfd = os.pidfd_open(process.pid)
+            self.poll = select.poll()
+            self.poll.register(self.pidfd, select.POLLIN)
+        except (AttributeError, OSError):  # not Linux, an older kernel
+            self.close()
+
+    def wait(self, timeout: float) -> bool:
+        """True once the process has ended (and is reaped), False when `timeout` seconds passed first."""
+        if self.pidfd is not None and self.process.returncode is None:
+            if not self.poll.poll(timeout * 1000):
+                return False
+        try:
+            self.process.wait(0 if self.pidfd is not None else timeout)
+        except subprocess.TimeoutExpired:
+            return False
+        return True
+
+    def close(self) -> None:
+        if self.pidfd is not None:
+            os.close(self.pidfd)
+            self.pidfd = None
 
 
 class _Follower:
