@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from tfgen.cli import main
-from tfgen.gitops import LiveCluster, OutputsError, check_secret, read_outputs, render, validate_secret
+from tfgen.gitops import LiveCluster, OutputsError, check_secret, render, validate_secret
 
 FIXTURE = Path(__file__).parent / "gitops_fixtures" / "development.outputs.json"
 EDGES = ("multi-region-clusters-development-us-east-2-edge", "multi-region-clusters-development-us-west-2-edge")

@@ -4,7 +4,6 @@ document that carries edges' CA certificates (about 1.5 KB each)."""
 
 from __future__ import annotations
 
-import pytest
 from pathlib import Path
 
 import tfgen

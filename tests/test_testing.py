@@ -3,7 +3,6 @@ the model and the built output, and the platform-repo example kept to the public
 
 import ast
 import json
-from pathlib import Path
 
 import pytest
 import yaml

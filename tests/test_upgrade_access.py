@@ -16,7 +16,13 @@ from tfgen.cli import main
 from tfgen.derive import naming
 from tfgen.orchestrate import read_graph
 from tfgen.upgrade import runner
-from tests.test_upgrade_waves import _applied, stub  # noqa: F401  (the stub terraform fixture)
+from tests.test_upgrade_waves import _applied, stub_directory
+
+
+@pytest.fixture
+def stub(tmp_path, monkeypatch):
+    return stub_directory(tmp_path, monkeypatch)
+
 
 ROLES = {"production": "arn:aws:iam::222222222222:role/deployer", "staging": "arn:aws:iam::333333333333:role/ops"}
 SPEC = """project: demo

@@ -44,6 +44,11 @@ def test_a_build_records_the_waves_of_roots_only_when_the_spec_writes_a_rollout(
 
 @pytest.fixture
 def stub(tmp_path, monkeypatch):
+    return stub_directory(tmp_path, monkeypatch)
+
+
+def stub_directory(tmp_path, monkeypatch):
+    """The stub terraform's control directory, TFGEN_TERRAFORM pointing at it, and no AWS credentials anywhere."""
     directory = tmp_path / "stub"
     directory.mkdir()
     monkeypatch.setenv("STUB_DIR", str(directory))
@@ -106,7 +111,7 @@ def test_apply_waves_without_a_recorded_rollout_says_how_to_get_one(tmp_path, st
 
 
 def test_ci_configs_order_the_roots_by_the_waves(tmp_path, capsys, monkeypatch):
-    out = _cells(tmp_path)
+    _cells(tmp_path)  # the cells example built in tmp_path/out
     monkeypatch.chdir(tmp_path)
     assert main(["ci", "atlantis", "out", "--spec", "cells.yaml"]) == 0
     config = yaml.safe_load(capsys.readouterr().out)
