@@ -9,6 +9,8 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -196,6 +198,16 @@ def test_only_a_regular_file_outside_dev_and_proc_has_a_record_beside_it(tmp_pat
         assert [record_beside(p) for p in descriptors] == [None, None]
     assert [record_beside(p) for p in (tmp_path / "fifo.yaml", "/dev/null", tmp_path, tmp_path / "nope")] == [
         None, None, None, None]
+
+
+@pytest.mark.skipif(not Path("/dev/shm").is_dir(), reason="no /dev/shm here")
+def test_a_spec_in_dev_shm_has_its_record_beside_it():
+    """/dev/shm holds ordinary files (a CI workspace in memory): a spec there is built as anywhere else."""
+    with tempfile.TemporaryDirectory(dir="/dev/shm") as directory:
+        spec = write_spec(Path(directory), SPEC)
+        assert record_beside(spec) == Path(directory) / "fleet.allocations.yaml"
+        assert main(["build", str(spec), "--out", str(Path(directory) / "out")]) == 0
+        assert (Path(directory) / "fleet.allocations.yaml").is_file()
 
 
 def test_a_python_fleet_takes_its_record_path_as_a_str(tmp_path):

@@ -62,14 +62,16 @@ def record_beside(spec: str | Path) -> Path | None:
     A real path is a regular file (or a link to one) outside /dev and /proc: a pipe,
     a terminal, /dev/stdin, /dev/fd/N or /proc/self/fd/N (process substitution)
     names a file descriptor, and a record beside it would land in /dev, where no
-    one commits it, or fail; the next build would then move every pool VPC."""
+    one commits it, or fail; the next build would then move every pool VPC.
+    /dev/shm is the exception: a directory of ordinary files (in memory)."""
     spec = Path(spec)
     try:
         regular = stat.S_ISREG(spec.stat().st_mode)
     except (OSError, ValueError):
         return None
     absolute = Path(os.path.abspath(spec))
-    if not regular or (absolute.anchor == "/" and absolute.parts[1:2] in (("dev",), ("proc",))):
+    under = absolute.parts[1:3] if absolute.anchor == "/" else ()
+    if not regular or under[:1] == ("proc",) or (under[:1] == ("dev",) and under != ("dev", "shm")):
         return None
     return allocations_path(spec)
 
