@@ -330,7 +330,10 @@ def test_lowering_leaves_out_and_lists_what_3_39_lacks(example_out):
     assert (f"aws_eks_access_policy_association.{entry}__amazoneksclusteradminpolicy", "left out") in changes
     assert ("aws_vpc_security_group_ingress_rule.us_east_2_edge_api__hub_cidr", "rewritten") in changes
     assert ("aws_instance.us_east_1_hub_bastion", "rewritten") in changes
-    resources = {t: bs for d in lowered.documents.values() for t, bs in d.get("resource", {}).items()}
+    resources: dict[str, dict] = {}  # a type's blocks from every file of the root (several files have rules)
+    for d in lowered.documents.values():
+        for t, bs in d.get("resource", {}).items():
+            resources.setdefault(t, {}).update(bs)
     assert "aws_eks_access_entry" not in resources and "aws_vpc_security_group_ingress_rule" not in resources
     rule = resources["aws_security_group_rule"]["us_east_2_edge_api__hub_cidr"]
     assert (rule["type"], rule["cidr_blocks"], rule["from_port"]) == ("ingress", ["10.20.0.0/16"], 443)
