@@ -6,7 +6,8 @@ Runs the fast tier from the repository root as a developer does (`python -m pyte
 pyproject's options: xdist's workers, one per CPU), N times (default 1), and prints each run's wall time and
 CPU time (the runs' processes and everything they started), the machine (CPUs, load average before and after:
 the budget is for an idle machine, so a load near or above 1 before the run says the figure is pessimistic)
-and whether Python writes bytecode. It measures as a developer's machine runs the tier: bytecode written and
+and whether Python writes bytecode. The tier keeps its temporary directories in memory where the machine has a
+tmpfs (/dev/shm, see tests/conftest.py); `-- --basetemp DIR` puts them on a disk instead. It measures as a developer's machine runs the tier: bytecode written and
 reused (`__pycache__` beside the sources), whatever this shell sets; `--no-bytecode-cache` sets
 PYTHONDONTWRITEBYTECODE=1 for the run (every worker and every `python -m tfgen` the tests start compiles tfgen
 afresh, as a fresh checkout does once). Prints PASS or FAIL; exit 1 when a run failed or the best run is over

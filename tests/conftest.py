@@ -56,6 +56,27 @@ XDIST_GROUPS = {
 }
 
 
+# Where the fast tier keeps its temporary directories when the machine has memory for them: the tier writes
+# some 20,000 small files and syncs them to disk thousands of times (tfgen's writer), which on a slow disk is
+# mostly time spent waiting. The full suite stays on disk: its terraform runs unpack providers of hundreds of MB.
+MEMORY = Path("/dev/shm")
+
+
+def pytest_configure(config):
+    """`pytest -m "not slow"` keeps its temporary directories in MEMORY (a tmpfs) when it exists, is writable,
+    lets programs run from it (the stub terraform is written into a test's directory) and has 1 GiB free;
+    unless a temporary root or `--basetemp` is given. xdist's workers get their directories from this process."""
+    if (config.getoption("markexpr") != "not slow" or config.option.basetemp or hasattr(config, "workerinput")
+            or "PYTEST_DEBUG_TEMPROOT" in os.environ):
+        return
+    try:
+        stats = os.statvfs(MEMORY)
+    except OSError:
+        return
+    if os.access(MEMORY, os.W_OK) and not stats.f_flag & os.ST_NOEXEC and stats.f_bavail * stats.f_frsize >= 2**30:
+        os.environ["PYTEST_DEBUG_TEMPROOT"] = str(MEMORY)
+
+
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(items):
     for item in items:
