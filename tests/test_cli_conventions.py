@@ -15,7 +15,7 @@ import pytest
 
 from tfgen.cli import _parser, main
 from tfgen.completion import SHELLS, render, tree
-from tests.conftest import ROOT
+from tests.conftest import EXAMPLE, ROOT
 
 BAD_SPEC = ROOT / "tests" / "bad_specs" / "hub-without-region.yaml"
 
@@ -242,8 +242,6 @@ def test_pre_commit_try_repo_runs_the_three_hooks(tmp_path):
 def test_a_reader_that_stops_reading_ends_the_command_quietly(tmp_path):
     """`tfgen build ... | head -1`: the build is written, and the closed pipe is neither an error about a path
     nor a traceback; the status is the one a shell gives a command SIGPIPE ended (141)."""
-    from tests.conftest import EXAMPLE
-
     read, write = os.pipe()
     os.close(read)  # the reader is gone before the first line
     try:
@@ -260,8 +258,6 @@ def test_a_reader_that_stops_reading_ends_the_command_quietly(tmp_path):
 def test_the_command_exits_with_its_status_after_exit_handlers_and_flushed_output(tmp_path):
     """`tfgen` leaves what it made to the process's exit (not walked again for cycles at shutdown), but it
     exits as any program does: exit handlers run, buffered output is written, the status is the verb's."""
-    from tests.conftest import EXAMPLE
-
     script = ("import atexit, pathlib, sys; from tfgen.cli import run; "
               f"atexit.register(pathlib.Path({str(tmp_path / 'handler-ran')!r}).touch); "
               "run()")

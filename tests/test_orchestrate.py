@@ -16,7 +16,6 @@ import time
 from pathlib import Path
 
 import pytest
-import yaml
 
 import tfgen
 from tfgen.cli import main
@@ -24,6 +23,7 @@ from tfgen.orchestrate import InPlace, Orchestrator, read_graph
 from tfgen.orchestrate.report import format_activity
 from tfgen.write import MANIFEST, write_output
 from tests.orchestrate_stub import example_out, stub_directory
+from tests.test_orchestrate_ci import _load_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -449,8 +449,7 @@ def test_a_graph_hundreds_of_roots_deep_plans_renders_ci_and_builds_over(stub, t
     assert [e["root"] for e in _log(stub) if e["event"] == "start"][0] == names[0]
     monkeypatch.chdir(tmp_path)
     assert main(["ci", "atlantis", "out", "--spec", "fleet.yaml", "--output", "atlantis.yaml"]) == 0
-    text = (tmp_path / "atlantis.yaml").read_text()  # libyaml's parser when PyYAML has it: 1,200 projects
-    config = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    config = _load_yaml((tmp_path / "atlantis.yaml").read_text())  # 1,200 projects
     groups = {p["name"]: p["execution_order_group"] for p in config["projects"]}
     assert groups[names[0]] == 1199 and groups[names[-1]] == 0
     assert main(["build", str(ROOT / "examples" / "multi-region-eks.yaml"), "--out", str(out)]) == 0, \

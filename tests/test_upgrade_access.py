@@ -16,12 +16,12 @@ from tfgen.cli import main
 from tfgen.derive import naming
 from tfgen.orchestrate import read_graph
 from tfgen.upgrade import runner
-from tests.test_upgrade_waves import _applied, stub_directory
+from tests.test_upgrade_waves import _applied, stub_without_credentials
 
 
 @pytest.fixture
 def stub(tmp_path, monkeypatch):
-    return stub_directory(tmp_path, monkeypatch)
+    return stub_without_credentials(tmp_path, monkeypatch)
 
 
 ROLES = {"production": "arn:aws:iam::222222222222:role/deployer", "staging": "arn:aws:iam::333333333333:role/ops"}

@@ -16,7 +16,7 @@ import tfgen
 from tfgen.cli import main
 from tfgen.orchestrate import read_graph
 from tfgen.write import read_waves
-from tests.orchestrate_stub import stub_terraform
+from tests.orchestrate_stub import stub_directory
 from tests.test_orchestrate_ci import _actionlint, _check_atlantis, _check_workflow
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,15 +44,12 @@ def test_a_build_records_the_waves_of_roots_only_when_the_spec_writes_a_rollout(
 
 @pytest.fixture
 def stub(tmp_path, monkeypatch):
-    return stub_directory(tmp_path, monkeypatch)
+    return stub_without_credentials(tmp_path, monkeypatch)
 
 
-def stub_directory(tmp_path, monkeypatch):
-    """The stub terraform's control directory, TFGEN_TERRAFORM pointing at it, and no AWS credentials anywhere."""
-    directory = tmp_path / "stub"
-    directory.mkdir()
-    monkeypatch.setenv("STUB_DIR", str(directory))
-    monkeypatch.setenv("TFGEN_TERRAFORM", str(stub_terraform(directory)))
+def stub_without_credentials(tmp_path, monkeypatch):
+    """The stub terraform (`orchestrate_stub.stub_directory`), and no AWS credentials anywhere."""
+    directory = stub_directory(tmp_path, monkeypatch)
     for name in ("AWS_ACCESS_KEY_ID", "AWS_PROFILE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
